@@ -1,0 +1,85 @@
+"""Swag & print inventory: stock of swag and print collateral in QR-labelled bins, shared by
+Sales and Marketing."""
+import logging
+import os
+
+from dotenv import load_dotenv
+from flask import Flask
+
+from .config import DEFAULTS, development_secret_key, from_environment
+from .extensions import csrf, db, login_manager, migrate
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MIGRATIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "migrations")
+log = logging.getLogger(__name__)
+
+
+def create_app(test_config=None):
+    """Build the app. `test_config` overrides the environment (tests pass their own database)."""
+    load_dotenv(os.path.join(os.getcwd(), ".env"), override=False)
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=os.path.join(ROOT, "templates"),
+        static_folder=os.path.join(ROOT, "static"),
+    )
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(DEFAULTS)
+    app.config.update(from_environment(app.instance_path))
+    if test_config:
+        app.config.update(test_config)
+    configure_secret_key(app)
+
+    register_extensions(app)
+    register_blueprints(app)
+    from .core import errors, security, templating
+    errors.init_app(app)
+    security.init_app(app)
+    templating.init_app(app)
+    from . import commands
+    commands.init_app(app)
+    from .core import schema
+    schema.init_app(app)
+    return app
+
+
+def configure_secret_key(app):
+    """Refuse to run in production without SECRET_KEY; debug and tests get a random one."""
+    if app.config.get("SECRET_KEY"):
+        return
+    if app.debug or app.testing:
+        app.config["SECRET_KEY"] = development_secret_key()
+        return
+    raise RuntimeError(
+        "SECRET_KEY is not set. Set it in the environment or in .env, for example:\n"
+        "  echo \"SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')\" >> .env"
+    )
+
+
+def register_extensions(app):
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Log in to see that page."
+    login_manager.login_message_category = "info"
+    from .auth.models import User
+
+    @login_manager.user_loader
+    def load_user(user_id):
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        return user if user is not None and user.active else None
+
+
+def register_blueprints(app):
+    from .api.views import bp as api_bp
+    from .auth.views import bp as auth_bp
+    from .bins.views import bp as bins_bp
+    from .catalog.views import bp as catalog_bp
+    from .core.views import bp as core_bp
+    from .stock.views import bp as stock_bp
+
+    for blueprint in (core_bp, auth_bp, catalog_bp, bins_bp, stock_bp, api_bp):
+        app.register_blueprint(blueprint)
+    csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never cookies

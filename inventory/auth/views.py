@@ -1,0 +1,153 @@
+"""Login, logout, the profile page (password, API tokens) and the admin's user pages."""
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+
+from ..errors import DomainError
+from ..extensions import db
+from ..forms import ButtonForm
+from . import services
+from .forms import ChangePasswordForm, LoginForm, NewUserForm, SetPasswordForm, TokenForm, UserForm
+from .models import ApiToken, User
+from .roles import ADMINS, EVERYONE, public, roles_required
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target):
+    """Only follow same-site relative redirects after login."""
+    if target and urlsplit(target).netloc == "" and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("core.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    if current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        config = current_app.config
+        try:
+            user = services.authenticate(
+                db.session, form.email.data, form.password.data, request.remote_addr,
+                max_per_account=config["LOGIN_MAX_FAILURES_PER_ACCOUNT"],
+                max_per_address=config["LOGIN_MAX_FAILURES_PER_ADDRESS"],
+                window=config["LOGIN_FAILURE_WINDOW"],
+            )
+        except DomainError as error:
+            flash(error.message, "error")
+            status = error.status
+        else:
+            session.clear()  # a fresh session on login: no fixation
+            session.permanent = True
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+@roles_required(EVERYONE)
+def logout():
+    if ButtonForm().validate_on_submit():
+        logout_user()
+        session.clear()
+        flash("You are logged out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@roles_required(EVERYONE)
+def profile():
+    password_form = ChangePasswordForm(prefix="pw")
+    token_form = TokenForm(prefix="token")
+    new_token = None
+    if request.method == "POST" and "pw-password" in request.form and password_form.validate_on_submit():
+        try:
+            services.change_own_password(db.session, current_user, password_form.current_password.data,
+                                         password_form.password.data)
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            flash("Your password is changed.", "success")
+            return redirect(url_for("auth.profile"))
+    elif request.method == "POST" and "token-label" in request.form and token_form.validate_on_submit():
+        _row, new_token = services.create_token(db.session, current_user, token_form.label.data)
+        flash("Token created. Copy it now: it is shown only once.", "success")
+    tokens = db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.id.desc())
+    ).all()
+    return render_template("auth/profile.html", password_form=password_form, token_form=token_form,
+                           tokens=tokens, new_token=new_token, button_form=ButtonForm())
+
+
+@bp.route("/profile/tokens/<int:token_id>/revoke", methods=["POST"])
+@roles_required(EVERYONE)
+def revoke_token(token_id):
+    if ButtonForm().validate_on_submit():
+        try:
+            services.revoke_token(db.session, current_user, token_id)
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            flash("Token revoked; it no longer works.", "success")
+    return redirect(url_for("auth.profile"))
+
+
+@bp.route("/admin/users")
+@roles_required(ADMINS)
+def users():
+    rows = db.session.scalars(select(User).order_by(User.active.desc(), User.role, User.email)).all()
+    return render_template("auth/users.html", users=rows)
+
+
+@bp.route("/admin/users/new", methods=["GET", "POST"])
+@roles_required(ADMINS)
+def new_user():
+    form = NewUserForm()
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(db.session, form.email.data, form.role.data, form.password.data,
+                                        name=form.name.data)
+            if not form.active.data:
+                services.update_user(db.session, user, email=user.email, name=user.name, role=user.role, active=False)
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            flash(f"User {user.email} created.", "success")
+            return redirect(url_for("auth.users"))
+    return render_template("auth/user_form.html", form=form, user=None), 400 if form.errors else 200
+
+
+@bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
+@roles_required(ADMINS)
+def edit_user(user_id):
+    user = db.session.get(User, user_id)
+    if user is None:
+        return render_template("errors/404.html", message=f"No user #{user_id}."), 404
+    form = UserForm(obj=user)
+    password_form = SetPasswordForm(prefix="pw")
+    if request.method == "POST" and "pw-password" not in request.form and form.validate_on_submit():
+        if user.id == current_user.id and (not form.active.data or form.role.data != "admin"):
+            flash("You cannot deactivate yourself or take away your own admin role.", "error")
+        else:
+            try:
+                services.update_user(db.session, user, email=form.email.data, name=form.name.data,
+                                     role=form.role.data, active=form.active.data)
+            except DomainError as error:
+                flash(error.message, "error")
+            else:
+                flash(f"{user.email} saved.", "success")
+                return redirect(url_for("auth.users"))
+    elif request.method == "POST" and "pw-password" in request.form and password_form.validate_on_submit():
+        services.set_password(db.session, user, password_form.password.data)
+        flash(f"New password set for {user.email}. Tell them in person, not by e-mail.", "success")
+        return redirect(url_for("auth.users"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/user_form.html", form=form, password_form=password_form, user=user), status

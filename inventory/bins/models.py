@@ -1,0 +1,31 @@
+"""Bins: labelled places that hold stock. A bin's code is printed on its QR label forever."""
+import re
+from datetime import datetime
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from ..timeutil import utcnow
+
+# Short, unambiguous on a label, safe in a URL path: letters, digits, dashes, dots.
+CODE_PATTERN = re.compile(r"^[A-Z0-9](?:[A-Z0-9.-]{0,18}[A-Z0-9])?$")
+
+
+def normalize_code(code):
+    """Bin codes are stored upper-case so lookups are case-insensitive."""
+    return (code or "").strip().upper()
+
+
+class Bin(db.Model):
+    __tablename__ = "bin"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    zone: Mapped[str] = mapped_column(String(60), default="", index=True)
+    archived: Mapped[bool] = mapped_column(default=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self):
+        return f"<Bin {self.code}>"

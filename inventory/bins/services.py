@@ -1,0 +1,86 @@
+"""Bin rules: create, edit, archive (only when empty), find."""
+from sqlalchemy import exists, func, or_, select
+
+from ..catalog.services import Page
+from ..database import write_transaction
+from ..errors import Conflict, DuplicateCode, InvalidInput, UnknownBin
+from ..stock.models import StockLevel
+from .models import CODE_PATTERN, Bin, normalize_code
+
+
+def get_bin(session, code):
+    """The bin with this code (any case), or UnknownBin."""
+    bin = session.scalar(select(Bin).where(Bin.code == normalize_code(code)))
+    if bin is None:
+        raise UnknownBin(f"No bin has the code {code!r}.")
+    return bin
+
+
+def clean_code(code):
+    code = normalize_code(code)
+    if not CODE_PATTERN.match(code):
+        raise InvalidInput(
+            f"Bin code {code or '(empty)'!r} is not valid: up to 20 letters, digits, dashes or dots, like A-03-2."
+        )
+    return code
+
+
+def create_bin(session, code, name="", zone=""):
+    """Create a bin. Its code can never change afterwards: it is printed on the label."""
+    code = clean_code(code)
+    with write_transaction(session):
+        if session.scalar(select(exists().where(Bin.code == code))):
+            raise DuplicateCode(f"Bin {code} already exists.")
+        bin = Bin(code=code, name=(name or "").strip(), zone=(zone or "").strip())
+        session.add(bin)
+    return bin
+
+
+def update_bin(session, bin, name="", zone=""):
+    with write_transaction(session):
+        bin = session.merge(bin)
+        bin.name = (name or "").strip()
+        bin.zone = (zone or "").strip()
+    return bin
+
+
+def set_archived(session, bin, archived=True):
+    """Archive a bin (refused while it holds stock) or restore it."""
+    with write_transaction(session):
+        bin = session.merge(bin)
+        if archived:
+            held = session.scalar(
+                select(func.coalesce(func.sum(StockLevel.quantity), 0)).where(StockLevel.bin_id == bin.id)
+            )
+            if held:
+                raise Conflict(f"Bin {bin.code} still holds {held} units; move or count them out first.")
+        bin.archived = archived
+    return bin
+
+
+def zones(session):
+    return session.scalars(
+        select(Bin.zone).where(Bin.archived.is_(False), Bin.zone != "").distinct().order_by(Bin.zone)
+    ).all()
+
+
+def search_bins(session, q="", zone=None, page=1, per_page=50, include_archived=False):
+    conditions = []
+    if not include_archived:
+        conditions.append(Bin.archived.is_(False))
+    if zone:
+        conditions.append(Bin.zone == zone)
+    q = (q or "").strip()
+    if q:
+        like = f"%{q.lower()}%"
+        conditions.append(or_(func.lower(Bin.code).like(like), func.lower(Bin.name).like(like)))
+    total = session.scalar(select(func.count(Bin.id)).where(*conditions))
+    page = max(1, page)
+    rows = session.scalars(
+        select(Bin).where(*conditions).order_by(Bin.code).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    totals = dict(session.execute(
+        select(StockLevel.bin_id, func.sum(StockLevel.quantity))
+        .where(StockLevel.bin_id.in_([b.id for b in rows])).group_by(StockLevel.bin_id)
+    ).all()) if rows else {}
+    return Page([(b, int(totals.get(b.id) or 0)) for b in rows], page, per_page, total)

@@ -1,0 +1,67 @@
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField
+from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from .models import CATEGORIES, CATEGORY_LABELS
+
+CATEGORY_CHOICES = [(c, CATEGORY_LABELS[c]) for c in CATEGORIES]
+PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "gif"]
+
+
+class ItemFieldsForm(FlaskForm):
+    """The fields every stock-keeping unit has."""
+
+    unit = StringField("Unit", default="each", validators=[Optional(), Length(max=20)])
+    supplier = StringField("Supplier", validators=[Optional(), Length(max=120)])
+    unit_cost = DecimalField("Unit cost", places=2, default=0, validators=[Optional(), NumberRange(min=0)],
+                             render_kw={"inputmode": "decimal", "step": "0.01"})
+    lead_time_days = IntegerField("Supplier lead time (days)", default=0, validators=[Optional(), NumberRange(min=0)],
+                                  render_kw={"inputmode": "numeric"})
+    reorder_point = IntegerField("Reorder point", default=0, validators=[Optional(), NumberRange(min=0)],
+                                 render_kw={"inputmode": "numeric"})
+    reorder_quantity = IntegerField("Reorder quantity", default=0, validators=[Optional(), NumberRange(min=0)],
+                                    render_kw={"inputmode": "numeric"})
+    returnable = BooleanField("Returnable (comes back after use, like a banner)")
+    do_not_use_after = DateField("Do not use after", validators=[Optional()])
+    notes = TextAreaField("Notes", validators=[Optional(), Length(max=2000)])
+
+    def item_values(self):
+        return {
+            "unit": self.unit.data or "each",
+            "supplier": self.supplier.data or "",
+            "unit_cost": self.unit_cost.data or 0,
+            "lead_time_days": self.lead_time_days.data or 0,
+            "reorder_point": self.reorder_point.data or 0,
+            "reorder_quantity": self.reorder_quantity.data or 0,
+            "returnable": self.returnable.data,
+            "do_not_use_after": self.do_not_use_after.data,
+            "notes": self.notes.data or "",
+        }
+
+
+class ProductFieldsMixin:
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    category = SelectField("Category", choices=CATEGORY_CHOICES)
+    description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
+    photo = FileField("Photo", validators=[FileAllowed(PHOTO_TYPES, "Photos only: JPEG, PNG, WebP or GIF.")])
+
+
+class NewProductForm(ProductFieldsMixin, ItemFieldsForm):
+    sku = StringField("SKU", validators=[DataRequired(), Length(max=40)],
+                      render_kw={"autocapitalize": "characters", "placeholder": "e.g. POLO-NAVY"})
+    sizes = StringField("Sizes (leave empty if it has none)", validators=[Optional(), Length(max=120)],
+                        render_kw={"placeholder": "e.g. S, M, L, XL, XXL"})
+
+
+class ProductForm(ProductFieldsMixin, FlaskForm):
+    pass
+
+
+class ItemForm(ItemFieldsForm):
+    apply_to_all = BooleanField("Apply supplier, cost, lead time and reorder settings to every size")
+
+
+class AddSizeForm(FlaskForm):
+    size = StringField("New size", validators=[DataRequired(), Length(max=12)], render_kw={"placeholder": "e.g. 3XL"})
+    sku = StringField("SKU (optional)", validators=[Optional(), Length(max=40)])

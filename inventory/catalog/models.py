@@ -1,0 +1,102 @@
+"""The catalog: products and their stock-keeping units (items).
+
+Every item belongs to a product. A plain item ("Expo brochure 2026") is a product with one
+item and no size; apparel ("Navy polo") is a product with one item per size, so stock is
+kept per size while reps and managers see the product as one thing.
+"""
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..timeutil import utcnow
+
+CATEGORIES = ("apparel", "print", "promo", "display", "kit")
+CATEGORY_LABELS = {"apparel": "Apparel", "print": "Print", "promo": "Promo", "display": "Display", "kit": "Kit"}
+# Sizes sort in wearing order, not alphabetically.
+SIZE_ORDER = ("XXS", "XS", "S", "M", "L", "XL", "XXL", "2XL", "3XL", "XXXL", "4XL")
+
+
+def size_rank(size):
+    if not size:
+        return 0
+    upper = size.upper()
+    return SIZE_ORDER.index(upper) + 1 if upper in SIZE_ORDER else 100
+
+
+class Product(db.Model):
+    __tablename__ = "product"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), index=True)
+    category: Mapped[str] = mapped_column(String(16), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    photo: Mapped[str | None] = mapped_column(String(80))
+    archived: Mapped[bool] = mapped_column(default=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    items: Mapped[list["Item"]] = relationship(
+        back_populates="product", order_by="(Item.size_rank, Item.size, Item.sku)"
+    )
+
+    @property
+    def has_sizes(self):
+        return any(item.size for item in self.items)
+
+    @property
+    def active_items(self):
+        return [item for item in self.items if not item.archived]
+
+    @property
+    def category_label(self):
+        return CATEGORY_LABELS.get(self.category, self.category)
+
+
+class Item(db.Model):
+    """One stock-keeping unit: what is counted, reserved, reordered."""
+
+    __tablename__ = "item"
+    __table_args__ = (
+        UniqueConstraint("product_id", "size", name="uq_item_product_id_size"),
+        CheckConstraint("unit_cost >= 0", name="unit_cost_not_negative"),
+        CheckConstraint("lead_time_days >= 0", name="lead_time_not_negative"),
+        CheckConstraint("reorder_point >= 0", name="reorder_point_not_negative"),
+        CheckConstraint("reorder_quantity >= 0", name="reorder_quantity_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku: Mapped[str] = mapped_column(String(40), unique=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
+    size: Mapped[str | None] = mapped_column(String(12))
+    size_rank: Mapped[int] = mapped_column(default=0)
+    unit: Mapped[str] = mapped_column(String(20), default="each")
+    supplier: Mapped[str] = mapped_column(String(120), default="")
+    unit_cost: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0"))
+    lead_time_days: Mapped[int] = mapped_column(default=0)
+    reorder_point: Mapped[int] = mapped_column(default=0)
+    reorder_quantity: Mapped[int] = mapped_column(default=0)
+    returnable: Mapped[bool] = mapped_column(default=False)
+    do_not_use_after: Mapped[date | None]
+    notes: Mapped[str] = mapped_column(Text, default="")
+    archived: Mapped[bool] = mapped_column(default=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    product: Mapped[Product] = relationship(back_populates="items")
+
+    @property
+    def name(self):
+        return f"{self.product.name} — {self.size}" if self.size else self.product.name
+
+    @property
+    def category(self):
+        return self.product.category
+
+    def expired(self, today=None):
+        """True when a dated print piece must no longer be handed out."""
+        today = today or date.today()
+        return self.do_not_use_after is not None and self.do_not_use_after < today
+
+    def __repr__(self):
+        return f"<Item {self.sku}>"

@@ -1,0 +1,282 @@
+"""Catalog rules: create and edit products and their items, archive them, find them."""
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from ..database import write_transaction
+from ..errors import DuplicateCode, InvalidInput, UnknownItem
+from .models import CATEGORIES, Item, Product, size_rank
+
+SKU_PATTERN = re.compile(r"^[A-Z0-9](?:[A-Z0-9._-]{0,38}[A-Z0-9])?$")
+ITEM_FIELDS = (
+    "unit", "supplier", "unit_cost", "lead_time_days", "reorder_point", "reorder_quantity",
+    "returnable", "do_not_use_after", "notes",
+)
+
+
+def normalize_sku(sku):
+    return (sku or "").strip().upper()
+
+
+def get_item(session, sku):
+    """The item with this SKU (any case), or UnknownItem."""
+    item = session.scalar(
+        select(Item).where(Item.sku == normalize_sku(sku)).options(selectinload(Item.product))
+    )
+    if item is None:
+        raise UnknownItem(f"No item has the SKU {sku!r}.")
+    return item
+
+
+def get_product(session, product_id):
+    product = session.get(Product, product_id, options=[selectinload(Product.items)])
+    if product is None:
+        raise UnknownItem(f"No product #{product_id}.")
+    return product
+
+
+def _clean_sku(sku):
+    sku = normalize_sku(sku)
+    if not SKU_PATTERN.match(sku):
+        raise InvalidInput(
+            f"SKU {sku or '(empty)'!r} is not valid: use letters, digits, dashes and dots, up to 40 characters."
+        )
+    return sku
+
+
+def _clean_sizes(sizes):
+    cleaned = []
+    for size in sizes or []:
+        size = size.strip().upper()
+        if not size:
+            continue
+        if not re.match(r"^[A-Z0-9]{1,12}$", size):
+            raise InvalidInput(f"Size {size!r} is not valid: letters and digits only, like S, M, XL or 2XL.")
+        if size in cleaned:
+            raise InvalidInput(f"Size {size} is listed twice.")
+        cleaned.append(size)
+    return cleaned
+
+
+def parse_sizes(text):
+    """'S, M, L' or 'S M L' -> ['S', 'M', 'L']."""
+    return _clean_sizes(re.split(r"[\s,;/]+", text or ""))
+
+
+def _clean_item_fields(fields):
+    values = {}
+    for name in ITEM_FIELDS:
+        if name not in fields or fields[name] is None and name not in ("do_not_use_after",):
+            continue
+        value = fields[name]
+        if name == "unit_cost":
+            try:
+                value = Decimal(str(value)).quantize(Decimal("0.01"))
+            except (InvalidOperation, ValueError):
+                raise InvalidInput("Unit cost must be a number, like 2.50.") from None
+            if value < 0:
+                raise InvalidInput("Unit cost cannot be negative.")
+        elif name in ("lead_time_days", "reorder_point", "reorder_quantity"):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InvalidInput(f"{name.replace('_', ' ').capitalize()} must be a whole number.")
+            if value < 0:
+                raise InvalidInput(f"{name.replace('_', ' ').capitalize()} cannot be negative.")
+        elif name == "returnable":
+            value = bool(value)
+        elif name == "do_not_use_after":
+            if value is not None and not isinstance(value, date):
+                raise InvalidInput("'Do not use after' must be a date.")
+        else:
+            value = (value or "").strip()
+        values[name] = value
+    if "unit" in values and not values["unit"]:
+        values["unit"] = "each"
+    return values
+
+
+def _clean_product(name, category):
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput("Give the item a name.")
+    if category not in CATEGORIES:
+        raise InvalidInput(f"Category must be one of: {', '.join(CATEGORIES)}.")
+    return name
+
+
+def _sku_taken(session, sku):
+    return session.scalar(select(exists().where(Item.sku == sku)))
+
+
+def create_product(session, *, name, category, sku, sizes=(), description="", photo=None, **item_fields):
+    """Create a product and its items: one item with `sku`, or one per size as `SKU-SIZE`.
+
+    Refuses a duplicate SKU; writes the product and all its items, or nothing.
+    """
+    name = _clean_product(name, category)
+    base_sku = _clean_sku(sku)
+    sizes = _clean_sizes(sizes)
+    fields = _clean_item_fields(item_fields)
+    skus = [_clean_sku(f"{base_sku}-{size}") for size in sizes] if sizes else [base_sku]
+    with write_transaction(session):
+        for candidate in skus:
+            if _sku_taken(session, candidate):
+                raise DuplicateCode(f"SKU {candidate} is already in the catalog.")
+        product = Product(name=name, category=category, description=(description or "").strip(), photo=photo)
+        session.add(product)
+        for candidate, size in zip(skus, sizes or [None]):
+            session.add(Item(sku=candidate, size=size, size_rank=size_rank(size), product=product, **fields))
+    return product
+
+
+def update_product(session, product, *, name, category, description="", photo=None):
+    name = _clean_product(name, category)
+    with write_transaction(session):
+        product = session.merge(product)
+        product.name = name
+        product.category = category
+        product.description = (description or "").strip()
+        if photo:
+            product.photo = photo
+    return product
+
+
+def update_item(session, item, **item_fields):
+    fields = _clean_item_fields(item_fields)
+    with write_transaction(session):
+        item = session.merge(item)
+        for name, value in fields.items():
+            setattr(item, name, value)
+    return item
+
+
+def apply_to_all_sizes(session, product, **item_fields):
+    """Set the same supplier, cost, lead time, ... on every size of a product."""
+    fields = _clean_item_fields(item_fields)
+    with write_transaction(session):
+        for item in session.scalars(select(Item).where(Item.product_id == product.id)):
+            for name, value in fields.items():
+                setattr(item, name, value)
+
+
+def add_size(session, product, size, sku=None, **item_fields):
+    """Add a size to a product; its other fields are copied from an existing size."""
+    (size,) = _clean_sizes([size]) or (None,)
+    if not size:
+        raise InvalidInput("Give the new size, like XL.")
+    with write_transaction(session):
+        product = session.merge(product)
+        template = product.items[0] if product.items else None
+        if template is not None and not template.size:
+            raise InvalidInput(f"{product.name} has no sizes; create a new product for a sized item.")
+        if any(item.size == size for item in product.items):
+            raise DuplicateCode(f"{product.name} already has size {size}.")
+        if sku is None:
+            base = template.sku.rsplit("-", 1)[0] if template is not None else "SKU"
+            sku = f"{base}-{size}"
+        sku = _clean_sku(sku)
+        if _sku_taken(session, sku):
+            raise DuplicateCode(f"SKU {sku} is already in the catalog.")
+        copied = {name: getattr(template, name) for name in ITEM_FIELDS} if template is not None else {}
+        copied.update(_clean_item_fields(item_fields))
+        item = Item(sku=sku, size=size, size_rank=size_rank(size), product=product, **copied)
+        session.add(item)
+    return item
+
+
+def set_archived(session, *, product=None, item=None, archived=True):
+    """Archive (or restore) a product with all its sizes, or one item.
+
+    Archived items drop out of lists and cannot be received, but keep their history and
+    their label URL.
+    """
+    with write_transaction(session):
+        if product is not None:
+            product = session.merge(product)
+            product.archived = archived
+            for each in product.items:
+                each.archived = archived
+        if item is not None:
+            item = session.merge(item)
+            item.archived = archived
+            if not archived:
+                item.product.archived = False
+            elif all(each.archived for each in item.product.items):
+                item.product.archived = True
+
+
+@dataclass
+class Page:
+    rows: list
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self):
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_next(self):
+        return self.page < self.pages
+
+    @property
+    def has_prev(self):
+        return self.page > 1
+
+
+def search_products(session, q="", category=None, page=1, per_page=25, archived=False):
+    """Products matching a search (name, SKU, supplier) and category, a page at a time,
+    with their items loaded in one extra query. `archived=True` lists only products that are
+    archived or have an archived size."""
+    conditions = []
+    if archived:
+        conditions.append(or_(Product.archived.is_(True),
+                              Product.id.in_(select(Item.product_id).where(Item.archived.is_(True)))))
+    else:
+        conditions.append(Product.archived.is_(False))
+    if category:
+        conditions.append(Product.category == category)
+    q = (q or "").strip()
+    if q:
+        like = f"%{q.lower()}%"
+        conditions.append(or_(
+            func.lower(Product.name).like(like),
+            Product.id.in_(select(Item.product_id).where(
+                or_(func.lower(Item.sku).like(like), func.lower(Item.supplier).like(like))
+            )),
+        ))
+    total = session.scalar(select(func.count(Product.id)).where(*conditions))
+    page = max(1, page)
+    products = session.scalars(
+        select(Product).where(*conditions)
+        .options(selectinload(Product.items))
+        .order_by(Product.category, func.lower(Product.name), Product.id)
+        .limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return Page(products, page, per_page, total)
+
+
+def search_items(session, q="", category=None, sku=None, page=1, per_page=50):
+    """Items (not archived) for the API: filter by exact SKU, text or category."""
+    conditions = [Item.archived.is_(False)]
+    query = select(Item).join(Item.product)
+    if sku:
+        conditions.append(Item.sku == normalize_sku(sku))
+    if category:
+        conditions.append(Product.category == category)
+    q = (q or "").strip()
+    if q:
+        like = f"%{q.lower()}%"
+        conditions.append(or_(
+            func.lower(Product.name).like(like), func.lower(Item.sku).like(like), func.lower(Item.supplier).like(like)
+        ))
+    total = session.scalar(select(func.count(Item.id)).join(Item.product).where(*conditions))
+    rows = session.scalars(
+        query.where(*conditions).options(selectinload(Item.product))
+        .order_by(Item.sku).limit(per_page).offset((max(1, page) - 1) * per_page)
+    ).all()
+    return Page(rows, max(1, page), per_page, total)

@@ -1,0 +1,206 @@
+"""Catalog pages: the list reps browse, product and item pages, manager's edit pages."""
+import os
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
+from flask_login import current_user
+
+from ..auth.roles import EVERYONE, MANAGERS, can, roles_required
+from ..errors import DomainError, NotFound
+from ..extensions import db
+from ..forms import ButtonForm
+from ..stock import services as stock
+from . import services
+from .forms import AddSizeForm, ItemForm, NewProductForm, ProductForm
+from .models import CATEGORIES, CATEGORY_LABELS, Product
+from .photos import photo_dir, save_photo
+
+bp = Blueprint("catalog", __name__)
+
+
+def _page_arg():
+    try:
+        return max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        return 1
+
+
+@bp.route("/catalog")
+@roles_required(EVERYONE)
+def index():
+    q = request.args.get("q", "").strip()
+    category = request.args.get("category") or None
+    if category not in CATEGORIES:
+        category = None
+    page = services.search_products(db.session, q=q, category=category, page=_page_arg(),
+                                    per_page=current_app.config["PAGE_SIZE"])
+    item_ids = [item.id for product in page.rows for item in product.active_items]
+    levels = stock.availability(db.session, item_ids)
+    return render_template("catalog/index.html", page=page, q=q, category=category, levels=levels,
+                           categories=CATEGORIES, category_labels=CATEGORY_LABELS)
+
+
+@bp.route("/catalog/p/<int:product_id>")
+@roles_required(EVERYONE)
+def product(product_id):
+    try:
+        product = services.get_product(db.session, product_id)
+    except NotFound:
+        return render_template("errors/404.html", message=f"No product #{product_id}."), 404
+    if not product.has_sizes and len(product.items) == 1:
+        return redirect(url_for("catalog.item", sku=product.items[0].sku))
+    items = product.items if can(current_user, MANAGERS) else product.active_items
+    levels = stock.availability(db.session, [item.id for item in items])
+    totals = stock.Availability(sum(levels[i.id].on_hand for i in items), sum(levels[i.id].reserved for i in items))
+    return render_template("catalog/product.html", product=product, items=items, levels=levels, totals=totals,
+                           add_size_form=AddSizeForm(), button_form=ButtonForm())
+
+
+@bp.route("/i/<sku>")
+@roles_required(EVERYONE)
+def item(sku):
+    """The item's label URL: what it is, where it is, what happened to it."""
+    try:
+        item = services.get_item(db.session, sku)
+    except NotFound:
+        return render_template("catalog/unknown_item.html", sku=sku), 404
+    if item.sku != sku:
+        return redirect(url_for("catalog.item", sku=item.sku))
+    siblings = item.product.active_items if item.product.has_sizes else []
+    levels = stock.availability(db.session, {item.id, *[s.id for s in siblings]})
+    return render_template(
+        "catalog/item.html", item=item, siblings=siblings, levels=levels,
+        bins=stock.levels_of_item(db.session, item), history=stock.history(db.session, item=item),
+        button_form=ButtonForm(),
+    )
+
+
+@bp.route("/catalog/new", methods=["GET", "POST"])
+@roles_required(MANAGERS)
+def new():
+    form = NewProductForm()
+    if form.validate_on_submit():
+        try:
+            photo = save_photo(form.photo.data)
+            product = services.create_product(
+                db.session, name=form.name.data, category=form.category.data, sku=form.sku.data,
+                sizes=services.parse_sizes(form.sizes.data), description=form.description.data, photo=photo,
+                **form.item_values(),
+            )
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            flash(f"{product.name} added to the catalog.", "success")
+            return redirect(url_for("catalog.product", product_id=product.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("catalog/new.html", form=form), status
+
+
+@bp.route("/catalog/p/<int:product_id>/edit", methods=["GET", "POST"])
+@roles_required(MANAGERS)
+def edit_product(product_id):
+    try:
+        product = services.get_product(db.session, product_id)
+    except NotFound:
+        return render_template("errors/404.html", message=f"No product #{product_id}."), 404
+    form = ProductForm(obj=product)
+    if form.validate_on_submit():
+        try:
+            photo = save_photo(form.photo.data)
+            services.update_product(db.session, product, name=form.name.data, category=form.category.data,
+                                    description=form.description.data, photo=photo)
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            flash(f"{form.name.data} saved.", "success")
+            return redirect(url_for("catalog.product", product_id=product_id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("catalog/edit_product.html", form=form, product=product), status
+
+
+@bp.route("/i/<sku>/edit", methods=["GET", "POST"])
+@roles_required(MANAGERS)
+def edit_item(sku):
+    try:
+        item = services.get_item(db.session, sku)
+    except NotFound:
+        return render_template("catalog/unknown_item.html", sku=sku), 404
+    form = ItemForm(obj=item)
+    if form.validate_on_submit():
+        try:
+            services.update_item(db.session, item, **form.item_values())
+            if form.apply_to_all.data and item.product.has_sizes:
+                shared = {k: v for k, v in form.item_values().items()
+                          if k in ("unit", "supplier", "unit_cost", "lead_time_days", "reorder_quantity", "returnable")}
+                services.apply_to_all_sizes(db.session, item.product, **shared)
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            flash(f"{item.sku} saved.", "success")
+            return redirect(url_for("catalog.item", sku=item.sku))
+    status = 400 if request.method == "POST" else 200
+    return render_template("catalog/edit_item.html", form=form, item=item), status
+
+
+@bp.route("/catalog/p/<int:product_id>/sizes", methods=["POST"])
+@roles_required(MANAGERS)
+def add_size(product_id):
+    try:
+        product = services.get_product(db.session, product_id)
+    except NotFound:
+        abort(404)
+    form = AddSizeForm()
+    if form.validate_on_submit():
+        try:
+            item = services.add_size(db.session, product, form.size.data, sku=form.sku.data or None)
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            flash(f"Size {item.size} added as {item.sku}.", "success")
+    else:
+        flash("Give the new size, like XL.", "error")
+    return redirect(url_for("catalog.product", product_id=product_id))
+
+
+@bp.route("/catalog/p/<int:product_id>/archive", methods=["POST"])
+@roles_required(MANAGERS)
+def archive_product(product_id):
+    try:
+        product = services.get_product(db.session, product_id)
+    except NotFound:
+        abort(404)
+    restore = request.args.get("restore") == "1"
+    if ButtonForm().validate_on_submit():
+        services.set_archived(db.session, product=product, archived=not restore)
+        flash(f"{product.name} {'restored' if restore else 'archived: it no longer shows in lists'}.", "success")
+    return redirect(url_for("catalog.product", product_id=product_id) if product.has_sizes
+                    else url_for("catalog.item", sku=product.items[0].sku))
+
+
+@bp.route("/i/<sku>/archive", methods=["POST"])
+@roles_required(MANAGERS)
+def archive_item(sku):
+    try:
+        item = services.get_item(db.session, sku)
+    except NotFound:
+        abort(404)
+    restore = request.args.get("restore") == "1"
+    if ButtonForm().validate_on_submit():
+        services.set_archived(db.session, item=item, archived=not restore)
+        flash(f"{item.sku} {'restored' if restore else 'archived: it no longer shows in lists'}.", "success")
+    return redirect(url_for("catalog.item", sku=item.sku))
+
+
+@bp.route("/photos/<name>")
+@roles_required(EVERYONE)
+def photo(name):
+    if not name.endswith(".jpg") or os.sep in name or name.startswith("."):
+        abort(404)
+    return send_from_directory(photo_dir(), name, max_age=86400)
+
+
+@bp.route("/catalog/archived")
+@roles_required(MANAGERS)
+def archived():
+    page = services.search_products(db.session, q=request.args.get("q", ""), page=_page_arg(),
+                                    archived=True, per_page=current_app.config["PAGE_SIZE"])
+    return render_template("catalog/archived.html", page=page)

@@ -1,0 +1,110 @@
+"""Command line: flask --app inventory <command>. Each command parses its arguments, calls
+one rule, and exits non-zero with a clear message when the rule refuses."""
+import os
+import sqlite3
+
+import click
+from flask import current_app
+from sqlalchemy import select
+
+from .auth import services as auth
+from .auth.models import ROLES
+from .core.schema import SchemaOutOfDate, ensure_schema
+from .errors import DomainError
+from .extensions import db
+
+
+def _ready():
+    try:
+        ensure_schema(current_app)
+    except SchemaOutOfDate as error:
+        raise click.ClickException(str(error)) from None
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--name", default="")
+def create_user(email, role, password, name):
+    """Create a user with a role (rep, staff, manager, admin)."""
+    _ready()
+    try:
+        user = auth.create_user(db.session, email, role, password, name=name)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Created {user.email} ({user.role}).")
+
+
+@click.command("create-token")
+@click.argument("email")
+@click.option("--label", default="command line")
+def create_token(email, label):
+    """Print a new API token for a user (shown once; only its hash is stored)."""
+    _ready()
+    try:
+        user = auth.user_by_email(db.session, email)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    _row, token = auth.create_token(db.session, user, label)
+    click.echo(token)
+
+
+@click.command("check")
+def check():
+    """Recompute every stock level from the ledger; exit 1 listing any drift."""
+    from .stock.services import check_ledger
+
+    _ready()
+    drifts = check_ledger(db.session)
+    if not drifts:
+        click.echo("OK: every stock level equals the sum of the ledger.")
+        return
+    click.echo(f"{len(drifts)} stock level(s) differ from the ledger:", err=True)
+    for drift in drifts:
+        click.echo(f"  {drift.sku} in {drift.bin_code}: ledger says {drift.ledger}, stock level says {drift.cached}",
+                   err=True)
+    raise SystemExit(1)
+
+
+@click.command("seed-demo")
+def seed_demo():
+    """Fill an empty database with a demo stockroom and print the demo logins."""
+    from .auth.models import User
+    from .demo import seed
+
+    _ready()
+    if db.session.scalar(select(User.id).limit(1)) is not None:
+        raise click.ClickException("The database already has data; seed-demo only fills an empty one.")
+    logins = seed(db.session)
+    click.echo("Demo stockroom ready. Log in with:")
+    for email, role, password in logins:
+        click.echo(f"  {role:<8} {email:<28} password: {password}")
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+def backup(path):
+    """Write a consistent copy of the SQLite database to PATH while the app runs."""
+    url = db.engine.url
+    if url.get_backend_name() != "sqlite":
+        raise click.ClickException(
+            "backup copies the embedded SQLite database. For PostgreSQL use pg_dump, e.g.\n"
+            "  pg_dump --format=custom --file=inventory.dump \"$DATABASE_URL\""
+        )
+    if os.path.exists(path):
+        raise click.ClickException(f"{path} already exists; choose a new file name.")
+    source = sqlite3.connect(url.database)
+    target = sqlite3.connect(path)
+    try:
+        with target:
+            source.backup(target)  # SQLite's online backup API: consistent while others write
+    finally:
+        target.close()
+        source.close()
+    click.echo(f"Backed up {url.database} to {path}.")
+
+
+def init_app(app):
+    for command in (create_user, create_token, check, seed_demo, backup):
+        app.cli.add_command(command)

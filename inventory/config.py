@@ -1,0 +1,67 @@
+"""Configuration from environment variables (and a `.env` file), as DESIGN.md lists them."""
+import os
+import secrets
+from datetime import timedelta
+
+
+def _bool(value, default=False):
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(value, default):
+    try:
+        return int(value) if value not in (None, "") else default
+    except ValueError:
+        raise RuntimeError(f"expected a whole number, got {value!r}") from None
+
+
+def from_environment(instance_path):
+    """Build the configuration mapping from the process environment.
+
+    DATABASE_URL defaults to SQLite in the instance folder (the embedded default).
+    """
+    env = os.environ
+    default_db = "sqlite:///" + os.path.join(instance_path, "inventory.sqlite3")
+    database_url = env.get("DATABASE_URL") or default_db
+    # Heroku-style URLs name the old driver; we use psycopg 3.
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgres://"):]
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+    return {
+        "SECRET_KEY": env.get("SECRET_KEY") or None,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "EMBEDDED_DATABASE": not env.get("DATABASE_URL"),
+        "BASE_URL": (env.get("BASE_URL") or "").rstrip("/"),
+        "MAIL_SERVER": env.get("MAIL_SERVER", ""),
+        "MAIL_PORT": _int(env.get("MAIL_PORT"), 25),
+        "MAIL_USE_TLS": _bool(env.get("MAIL_USE_TLS")),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD", ""),
+        "MAIL_FROM": env.get("MAIL_FROM", ""),
+        "ALERT_RECIPIENTS": [a.strip() for a in env.get("ALERT_RECIPIENTS", "").split(",") if a.strip()],
+        # Number of reverse proxies in front of the app whose X-Forwarded-* headers we trust.
+        "TRUSTED_PROXIES": _int(env.get("TRUSTED_PROXIES"), 0),
+        "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE")),
+    }
+
+
+DEFAULTS = {
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "PERMANENT_SESSION_LIFETIME": timedelta(days=14),
+    "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session; phones keep tabs open for hours
+    "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,  # photos from phone cameras
+    "PAGE_SIZE": 25,
+    # Failed logins: this many within the window lock the account (per e-mail) or the address (per IP).
+    "LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
+    "LOGIN_MAX_FAILURES_PER_ADDRESS": 20,
+    "LOGIN_FAILURE_WINDOW": timedelta(minutes=15),
+}
+
+
+def development_secret_key():
+    return "dev-" + secrets.token_hex(16)

@@ -1,0 +1,64 @@
+"""What every template can use: the navigation for the user's role, dates in words."""
+from datetime import datetime
+
+from flask import request, url_for
+from flask_login import current_user
+
+from ..auth.roles import MANAGERS, STAFF
+from ..forms import ButtonForm
+from ..timeutil import utcnow
+
+# (label, endpoint, icon, roles). Bottom navigation on phones: the few things each role does most.
+NAVIGATION = [
+    ("Catalog", "catalog.index", "▦", ("rep", "manager", "admin", "staff")),
+    ("Bins", "bins.index", "▤", ("staff", "manager", "admin")),
+    ("Find", "core.find", "⌕", ("rep", "staff", "manager", "admin")),
+    ("Receive", "stock.receive", "⇩", ("staff",)),
+    ("Users", "auth.users", "☺", ("admin",)),
+    ("Me", "auth.profile", "●", ("rep", "staff", "manager")),
+]
+
+
+def navigation():
+    if not current_user.is_authenticated:
+        return []
+    current = request.endpoint or ""
+    entries = []
+    for label, endpoint, icon, roles in NAVIGATION:
+        if current_user.role in roles:
+            section = endpoint.split(".")[0]
+            active = current == endpoint or (section not in ("core", "auth", "stock") and current.startswith(section + "."))
+            entries.append({"label": label, "url": url_for(endpoint), "icon": icon, "active": active})
+    return entries
+
+
+def ago(moment):
+    """'3 min ago', 'yesterday', '12 Mar 2026' for a naive-UTC datetime."""
+    if moment is None:
+        return ""
+    seconds = (utcnow() - moment).total_seconds()
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    if seconds < 2 * 86400:
+        return "yesterday"
+    if seconds < 7 * 86400:
+        return f"{int(seconds // 86400)} days ago"
+    return moment.strftime("%-d %b %Y")
+
+
+def init_app(app):
+    app.jinja_env.filters["ago"] = ago
+    app.jinja_env.filters["utc"] = lambda m: m.strftime("%Y-%m-%d %H:%M UTC") if isinstance(m, datetime) else ""
+
+    @app.context_processor
+    def _globals():
+        return {
+            "navigation": navigation,
+            "logout_form": ButtonForm,
+            "is_staff": current_user.is_authenticated and current_user.role in STAFF,
+            "is_manager": current_user.is_authenticated and current_user.role in MANAGERS,
+        }

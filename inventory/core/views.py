@@ -1,0 +1,58 @@
+"""Home, the code finder and the health check."""
+from flask import Blueprint, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import text
+
+from ..auth.roles import EVERYONE, public, roles_required
+from ..bins.models import normalize_code
+from ..bins.services import get_bin
+from ..catalog.services import get_item
+from ..errors import NotFound
+from ..extensions import db
+
+bp = Blueprint("core", __name__)
+
+
+@bp.route("/")
+@public
+def home():
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    if current_user.role == "staff":
+        return redirect(url_for("bins.index"))
+    if current_user.role == "admin":
+        return redirect(url_for("catalog.index"))
+    return redirect(url_for("catalog.index"))
+
+
+@bp.route("/find")
+@roles_required(EVERYONE)
+def find():
+    """Go to what a typed or scanned code names: a bin code, a SKU, or a full label URL."""
+    code = (request.args.get("code") or "").strip()
+    if not code:
+        return render_template("core/find.html", code="")
+    # A label URL typed or pasted whole: take its last path parts.
+    parts = [p for p in code.split("?")[0].split("/") if p]
+    if len(parts) >= 2 and parts[-2] in ("b", "i"):
+        kind, code = parts[-2], parts[-1]
+        return redirect(url_for("bins.show" if kind == "b" else "catalog.item", **{"code" if kind == "b" else "sku": code}))
+    for lookup, endpoint, arg in ((get_bin, "bins.show", "code"), (get_item, "catalog.item", "sku")):
+        try:
+            lookup(db.session, code)
+        except NotFound:
+            continue
+        return redirect(url_for(endpoint, **{arg: normalize_code(code)}))
+    return render_template("core/find.html", code=code, not_found=True), 404
+
+
+@bp.route("/healthz")
+@public
+def healthz():
+    try:
+        db.session.execute(text("SELECT 1"))
+        db.session.rollback()
+    except Exception:  # any failure means the database does not answer
+        db.session.rollback()
+        return jsonify(status="error", database="unreachable"), 503
+    return jsonify(status="ok", database="ok")

@@ -1,0 +1,69 @@
+"""Database plumbing shared by every rule: SQLite settings, write transactions, schema checks.
+
+SQLite needs three things to be safe with several writers: WAL (readers never block the
+writer), a busy timeout (a second writer waits instead of failing), and BEGIN IMMEDIATE for
+write transactions (the write lock is taken up front, so a transaction that read first never
+fails half-way on a lock upgrade). PostgreSQL needs none of this: rules use conditional
+updates and row counts, which are atomic there under READ COMMITTED.
+"""
+import sqlite3
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from sqlalchemy import event, inspect
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import scoped_session
+
+_immediate = ContextVar("sqlite_begin_immediate", default=False)
+
+
+@event.listens_for(Engine, "connect")
+def _configure_sqlite(dbapi_connection, _record):
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    # Let SQLAlchemy, not the sqlite3 module, decide when a transaction begins.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _begin_sqlite(connection):
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
+
+
+@contextmanager
+def write_transaction(session):
+    """Run one business operation in one transaction: commit on success, roll back on error.
+
+    Any read-only transaction the caller left open is ended first, so that on SQLite the write
+    transaction starts with BEGIN IMMEDIATE and queues behind other writers on the busy timeout.
+    """
+    if isinstance(session, scoped_session):
+        session = session()
+    if session.in_transaction():
+        session.commit()
+    token = _immediate.set(True)
+    try:
+        with session.begin():
+            yield session
+    finally:
+        _immediate.reset(token)
+
+
+def schema_state(engine, script_directory):
+    """Return (current_revision, head_revision) of the database behind `engine`."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory(script_directory).get_current_head()
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None, head
+        current = MigrationContext.configure(connection).get_current_revision()
+    return current, head

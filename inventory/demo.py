@@ -1,0 +1,155 @@
+"""A believable marketing stockroom for `flask seed-demo`: polos in four colours and five
+sizes, brochures and flyers, promo items, banners and a booth display, 22 bins in two zones,
+three months of history, and one user per role."""
+import random
+from datetime import date, timedelta
+from decimal import Decimal
+
+from .auth import services as auth
+from .bins import services as bins
+from .catalog import services as catalog
+from .stock import services as stock
+from .timeutil import utcnow
+
+LOGINS = [
+    ("admin@example.com", "admin", "demo-admin-2026", "Alex Admin"),
+    ("manager@example.com", "manager", "demo-manager-2026", "Morgan Marketing"),
+    ("staff@example.com", "staff", "demo-staff-2026", "Sam Stockroom"),
+    ("rep@example.com", "rep", "demo-rep-2026", "Riley Rep"),
+]
+SIZES = ["S", "M", "L", "XL", "XXL"]
+POLO_SPLIT = {"S": 12, "M": 30, "L": 34, "XL": 18, "XXL": 6}  # how a box of 100 polos splits by size
+
+
+def _products():
+    today = date.today()
+    polo = dict(category="apparel", sizes=SIZES, unit="each", supplier="Threadline Apparel", unit_cost="14.50",
+                lead_time_days=15, reorder_point=8, reorder_quantity=40)
+    print_piece = dict(category="print", unit="each", supplier="PrintWorks Ltd", lead_time_days=21)
+    return [
+        dict(name="Navy polo", sku="POLO-NAVY", description="Embroidered logo on the chest.", **polo),
+        dict(name="Black polo", sku="POLO-BLACK", description="Embroidered logo on the chest.", **polo),
+        dict(name="White polo", sku="POLO-WHITE", description="Printed logo, for summer events.", **polo),
+        dict(name="Heather grey polo", sku="POLO-GREY", description="Embroidered logo on the sleeve.", **polo),
+        dict(name="Atlas product brochure 2026", sku="BRO-ATLAS-26", unit_cost="0.85", reorder_point=300,
+             reorder_quantity=2000, **print_piece),
+        dict(name="Nimbus product brochure 2026", sku="BRO-NIMBUS-26", unit_cost="0.85", reorder_point=300,
+             reorder_quantity=2000, **print_piece),
+        dict(name="Company overview brochure", sku="BRO-COMPANY", unit_cost="1.10", reorder_point=150,
+             reorder_quantity=1000, **print_piece),
+        dict(name="Atlas product brochure 2025", sku="BRO-ATLAS-25", unit_cost="0.80", reorder_point=0,
+             reorder_quantity=0, do_not_use_after=today - timedelta(days=40),
+             notes="Old pricing page. Recycle; do not hand out.", **print_piece),
+        dict(name="Atlas one-pager", sku="FLY-ATLAS", unit_cost="0.12", reorder_point=500, reorder_quantity=5000,
+             **print_piece),
+        dict(name="Nimbus one-pager", sku="FLY-NIMBUS", unit_cost="0.12", reorder_point=500, reorder_quantity=5000,
+             **print_piece),
+        dict(name="Webinar series flyer", sku="FLY-WEBINAR", unit_cost="0.15", reorder_point=0, reorder_quantity=0,
+             do_not_use_after=today + timedelta(days=45), notes="Dates printed on it: spring webinar series.",
+             **print_piece),
+        dict(name="Logo ballpoint pen", sku="PEN-LOGO", category="promo", unit="each", supplier="PromoHub",
+             unit_cost="0.45", lead_time_days=10, reorder_point=250, reorder_quantity=2000),
+        dict(name="Ceramic mug", sku="MUG-LOGO", category="promo", unit="each", supplier="PromoHub",
+             unit_cost="3.20", lead_time_days=18, reorder_point=24, reorder_quantity=144),
+        dict(name="Laptop sticker pack", sku="STICKER-PACK", category="promo", unit="pack", supplier="PromoHub",
+             unit_cost="0.60", lead_time_days=7, reorder_point=100, reorder_quantity=1000),
+        dict(name="Canvas tote bag", sku="TOTE-CANVAS", category="promo", unit="each", supplier="BagCo",
+             unit_cost="2.75", lead_time_days=20, reorder_point=50, reorder_quantity=300),
+        dict(name="USB drive 32 GB", sku="USB-32", category="promo", unit="each", supplier="TechSwag",
+             unit_cost="4.90", lead_time_days=25, reorder_point=30, reorder_quantity=200),
+        dict(name="Roll-up banner 2 m", sku="BANNER-ROLLUP", category="display", unit="each",
+             supplier="PrintWorks Ltd", unit_cost="95.00", lead_time_days=14, returnable=True,
+             description="Atlas and Nimbus on one banner; bag included."),
+        dict(name="Pop-up booth display 3 m", sku="DISPLAY-POPUP", category="display", unit="each",
+             supplier="ExpoBuild", unit_cost="1450.00", lead_time_days=35, returnable=True,
+             description="Back wall, two lights, transport case."),
+        dict(name="Booth-in-a-box", sku="KIT-BOOTH", category="kit", unit="kit", supplier="", unit_cost="0",
+             returnable=True, description="Table cloth, banner, brochure stands, extension lead, tape, scissors."),
+    ]
+
+
+BINS = (
+    [(f"A-0{shelf}-{level}", name, "Stockroom A") for shelf, name in
+     enumerate(["Polos navy", "Polos black", "Polos white", "Polos grey", "Pens and stickers", "Mugs and totes"], 1)
+     for level in (1, 2)]
+    + [(f"B-0{shelf}-{level}", name, "Stockroom B") for shelf, name in
+       enumerate(["Brochures", "Flyers", "Displays", "Kits", "Overflow"], 1) for level in (1, 2)]
+)
+
+
+def seed(session, seed_value=2026):
+    """Create the demo. Returns [(email, role, password)] for the logins."""
+    rng = random.Random(seed_value)
+    users = {}
+    for email, role, password, name in LOGINS:
+        users[role] = auth.create_user(session, email, role, password, name=name)
+    auth.create_user(session, "rep2@example.com", "rep", "demo-rep-2026", name="Jordan Field")
+    bin_rows = {code: bins.create_bin(session, code, name, zone) for code, name, zone in BINS}
+    products = []
+    for spec in _products():
+        spec = dict(spec)
+        spec["unit_cost"] = Decimal(spec.get("unit_cost", "0"))
+        products.append(catalog.create_product(session, **spec))
+
+    staff, manager = users["staff"], users["manager"]
+    start = utcnow() - timedelta(days=90)
+
+    def when(day, hour=9):
+        return start + timedelta(days=day, hours=hour, minutes=rng.randint(0, 59))
+
+    def backdate(movements, at):
+        for movement in movements if isinstance(movements, list) else [movements]:
+            movement.created_at = at
+        session.commit()
+
+    placement = {
+        "POLO-NAVY": ("A-01-1", "A-01-2"), "POLO-BLACK": ("A-02-1", "A-02-2"),
+        "POLO-WHITE": ("A-03-1", "A-03-2"), "POLO-GREY": ("A-04-1", "A-04-2"),
+        "BRO-ATLAS-26": ("B-01-1", "B-05-1"), "BRO-NIMBUS-26": ("B-01-2", "B-05-1"),
+        "BRO-COMPANY": ("B-01-2", "B-05-2"), "BRO-ATLAS-25": ("B-05-2", None),
+        "FLY-ATLAS": ("B-02-1", None), "FLY-NIMBUS": ("B-02-1", None), "FLY-WEBINAR": ("B-02-2", None),
+        "PEN-LOGO": ("A-05-1", None), "STICKER-PACK": ("A-05-2", None), "MUG-LOGO": ("A-06-1", None),
+        "TOTE-CANVAS": ("A-06-2", None), "USB-32": ("A-05-2", None),
+        "BANNER-ROLLUP": ("B-03-1", None), "DISPLAY-POPUP": ("B-03-2", None), "KIT-BOOTH": ("B-04-1", None),
+    }
+    quantities = {
+        "BRO-ATLAS-26": 1800, "BRO-NIMBUS-26": 1200, "BRO-COMPANY": 700, "BRO-ATLAS-25": 350, "FLY-ATLAS": 2500,
+        "FLY-NIMBUS": 900, "FLY-WEBINAR": 400, "PEN-LOGO": 1500, "STICKER-PACK": 600, "MUG-LOGO": 96,
+        "TOTE-CANVAS": 180, "USB-32": 45, "BANNER-ROLLUP": 3, "DISPLAY-POPUP": 1, "KIT-BOOTH": 2,
+    }
+    for day, product in enumerate(products):
+        for item in product.items:
+            base = item.sku.rsplit("-", 1)[0] if item.size else item.sku
+            main_code, overflow_code = placement[base]
+            if item.size:
+                quantity = POLO_SPLIT[item.size] + rng.randint(0, 6)
+            else:
+                quantity = quantities[item.sku]
+            movement = stock.receive(session, item, bin_rows[main_code], quantity, staff,
+                                     reference=f"Delivery {1040 + day}", reason="Opening stock")
+            backdate(movement, when(day % 10))
+            if overflow_code and quantity >= 20:
+                moved = quantity // 4 if not item.size else min(6, quantity // 3)
+                movement = stock.move(session, item, bin_rows[main_code], bin_rows[overflow_code], moved, staff,
+                                      reason="Shelf full; overflow to the top level")
+                backdate(movement, when(day % 10 + 2, 14))
+
+    items = {item.sku: item for product in products for item in product.items}
+    # Some everyday history: goods handed out at the counter, a count, breakage.
+    for day, (sku, code, change, reason) in enumerate([
+        ("MUG-LOGO", "A-06-1", -4, "Broken in the box on delivery"),
+        ("PEN-LOGO", "A-05-1", -200, "Handed out at the sales kick-off"),
+        ("FLY-ATLAS", "B-02-1", -300, "Given to the Atlas webinar team"),
+        ("TOTE-CANVAS", "A-06-2", 12, "Found a forgotten carton behind the shelf"),
+        ("POLO-NAVY-L", "A-01-1", -5, "Given to the new sales hires"),
+        ("STICKER-PACK", "A-05-2", -80, "Developer meetup giveaway"),
+    ]):
+        movement = stock.adjust(session, items[sku], bin_rows[code], change, manager if day % 2 else staff, reason)
+        backdate(movement, when(40 + day * 7, 11))
+    counted = stock.count(session, bin_rows["A-05-1"], [(items["PEN-LOGO"], 1290)], staff,
+                          reason="Monthly count")
+    backdate(counted, when(85, 16))
+    counted = stock.count(session, bin_rows["B-01-1"], [(items["BRO-ATLAS-26"], 1350)], staff, reason="Monthly count")
+    backdate(counted, when(86, 10))
+    return [(email, role, password) for email, role, password, _name in LOGINS] + [
+        ("rep2@example.com", "rep", "demo-rep-2026")]

@@ -1,0 +1,48 @@
+"""Domain exceptions. Rules raise them; views, the API and commands turn them into a flash
+message, a JSON error with its status code, or a non-zero exit."""
+
+
+class DomainError(Exception):
+    """A business rule refused the operation. `str(error)` is a message for the user."""
+
+    status = 400
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(DomainError):
+    status = 400
+
+
+class NotFound(DomainError):
+    status = 404
+
+
+class UnknownItem(NotFound):
+    pass
+
+
+class UnknownBin(NotFound):
+    pass
+
+
+class Conflict(DomainError):
+    status = 409
+
+
+class InsufficientStock(Conflict):
+    pass
+
+
+class DuplicateCode(Conflict):
+    pass
+
+
+class LoginRefused(DomainError):
+    status = 401
+
+
+class LoginThrottled(DomainError):
+    status = 429

@@ -1,0 +1,100 @@
+"""The stock ledger (movements, append-only) and its cache (stock levels).
+
+A movement moves a positive quantity of one item out of `from_bin` and/or into `to_bin`:
+receive has only `to_bin`, move has both, a negative adjustment has only `from_bin`. So a
+stock level is always sum(quantity into the bin) - sum(quantity out of it), which is what
+`flask check` recomputes.
+"""
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..auth.models import User
+from ..bins.models import Bin
+from ..catalog.models import Item
+from ..extensions import db
+from ..timeutil import utcnow
+
+MOVEMENT_KINDS = ("receive", "put_away", "move", "pick", "issue", "return", "adjust", "count")
+KIND_LABELS = {
+    "receive": "Received",
+    "put_away": "Put away",
+    "move": "Moved",
+    "pick": "Picked",
+    "issue": "Issued",
+    "return": "Returned",
+    "adjust": "Adjusted",
+    "count": "Counted",
+}
+
+
+class StockLevel(db.Model):
+    """Quantity of an item in a bin. A cache of the ledger: only the stock rules write it."""
+
+    __tablename__ = "stock_level"
+    __table_args__ = (
+        UniqueConstraint("item_id", "bin_id", name="uq_stock_level_item_id_bin_id"),
+        CheckConstraint("quantity >= 0", name="quantity_not_negative"),
+        Index("ix_stock_level_bin_id", "bin_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"))
+    bin_id: Mapped[int] = mapped_column(ForeignKey("bin.id"))
+    quantity: Mapped[int] = mapped_column(default=0)
+
+    item: Mapped[Item] = relationship()
+    bin: Mapped[Bin] = relationship()
+
+
+class Movement(db.Model):
+    """One append-only ledger row: what moved, where, who did it, when and why."""
+
+    __tablename__ = "movement"
+    __table_args__ = (
+        CheckConstraint("quantity >= 0", name="quantity_not_negative"),
+        CheckConstraint("from_bin_id IS NOT NULL OR to_bin_id IS NOT NULL", name="has_a_bin"),
+        Index("ix_movement_item_id_created_at", "item_id", "created_at"),
+        Index("ix_movement_from_bin_id_created_at", "from_bin_id", "created_at"),
+        Index("ix_movement_to_bin_id_created_at", "to_bin_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"))
+    from_bin_id: Mapped[int | None] = mapped_column(ForeignKey("bin.id"))
+    to_bin_id: Mapped[int | None] = mapped_column(ForeignKey("bin.id"))
+    quantity: Mapped[int]
+    # For counts: what was counted, so the history reads "counted 12 (expected 15)".
+    counted: Mapped[int | None]
+    reason: Mapped[str] = mapped_column(Text, default="")
+    reference: Mapped[str] = mapped_column(String(80), default="")
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    item: Mapped[Item] = relationship()
+    from_bin: Mapped[Bin | None] = relationship(foreign_keys=[from_bin_id])
+    to_bin: Mapped[Bin | None] = relationship(foreign_keys=[to_bin_id])
+    user: Mapped[User] = relationship()
+
+    @property
+    def kind_label(self):
+        return KIND_LABELS.get(self.kind, self.kind)
+
+    def signed_quantity_for(self, bin_id):
+        """The change this movement made to `bin_id`'s level (for a bin's history)."""
+        if self.to_bin_id == bin_id and self.from_bin_id != bin_id:
+            return self.quantity
+        if self.from_bin_id == bin_id:
+            return -self.quantity
+        return 0
+
+    @property
+    def net_change(self):
+        """The change to the item's total on hand (moves net to zero)."""
+        if self.to_bin_id and not self.from_bin_id:
+            return self.quantity
+        if self.from_bin_id and not self.to_bin_id:
+            return -self.quantity
+        return 0

@@ -1,0 +1,288 @@
+"""Stock rules: receive, move, adjust, count, and the ledger check.
+
+Each rule writes its ledger rows and updates the stock-level cache in one transaction, and
+never leaves a stock level below zero: quantities are taken out of a bin with a conditional
+UPDATE ... WHERE quantity >= :qty whose row count says whether the stock was there, so two
+people taking the last units at the same moment cannot both succeed, on SQLite or PostgreSQL.
+"""
+from dataclasses import dataclass
+
+from sqlalchemy import func, literal, select, union_all, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import joinedload, selectinload
+
+from ..bins.models import Bin
+from ..catalog.models import Item, Product
+from ..database import write_transaction
+from ..errors import InsufficientStock, InvalidInput
+from .models import Movement, StockLevel
+
+
+def _positive_quantity(quantity, what="Quantity"):
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
+        raise InvalidInput(f"{what} must be a whole number.")
+    if quantity <= 0:
+        raise InvalidInput(f"{what} must be more than zero.")
+    return quantity
+
+
+def _counted_quantity(quantity):
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
+        raise InvalidInput("A counted quantity must be a whole number.")
+    if quantity < 0:
+        raise InvalidInput("A counted quantity cannot be negative.")
+    return quantity
+
+
+def _refuse_archived(item=None, bin=None):
+    if item is not None and item.archived:
+        raise InvalidInput(f"{item.sku} is archived; restore it before booking stock into it.")
+    if bin is not None and bin.archived:
+        raise InvalidInput(f"Bin {bin.code} is archived; restore it before putting stock in it.")
+
+
+def _add(session, item_id, bin_id, quantity):
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(StockLevel).values(item_id=item_id, bin_id=bin_id, quantity=quantity)
+    statement = statement.on_conflict_do_update(
+        index_elements=["item_id", "bin_id"],
+        set_={"quantity": StockLevel.__table__.c.quantity + statement.excluded.quantity},
+    )
+    session.execute(statement)
+
+
+def _take(session, item, bin, quantity):
+    result = session.execute(
+        update(StockLevel)
+        .where(StockLevel.item_id == item.id, StockLevel.bin_id == bin.id, StockLevel.quantity >= quantity)
+        .values(quantity=StockLevel.quantity - quantity)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        held = level(session, item, bin)
+        raise InsufficientStock(
+            f"Bin {bin.code} holds {held} of {item.sku}; cannot take {quantity}."
+        )
+
+
+def level(session, item, bin):
+    """Quantity of `item` in `bin` now (0 when the bin never held it)."""
+    return session.scalar(
+        select(StockLevel.quantity).where(StockLevel.item_id == item.id, StockLevel.bin_id == bin.id)
+    ) or 0
+
+
+def _record(session, kind, item, user, quantity, from_bin=None, to_bin=None, reason="", reference="", counted=None):
+    movement = Movement(
+        kind=kind,
+        item_id=item.id,
+        from_bin_id=from_bin.id if from_bin else None,
+        to_bin_id=to_bin.id if to_bin else None,
+        quantity=quantity,
+        counted=counted,
+        reason=(reason or "").strip(),
+        reference=(reference or "").strip(),
+        user_id=user.id,
+    )
+    session.add(movement)
+    return movement
+
+
+def receive(session, item, bin, quantity, user, reason="", reference=""):
+    """Book `quantity` of `item` arriving into `bin` (a delivery, or opening stock)."""
+    _positive_quantity(quantity)
+    with write_transaction(session):
+        _refuse_archived(item, bin)
+        _add(session, item.id, bin.id, quantity)
+        movement = _record(session, "receive", item, user, quantity, to_bin=bin, reason=reason, reference=reference)
+    return movement
+
+
+def move(session, item, from_bin, to_bin, quantity, user, reason=""):
+    """Move `quantity` of `item` between bins; refused if `from_bin` holds less."""
+    _positive_quantity(quantity)
+    if from_bin.id == to_bin.id:
+        raise InvalidInput("Choose a different bin to move to.")
+    with write_transaction(session):
+        _refuse_archived(bin=to_bin)
+        _take(session, item, from_bin, quantity)
+        _add(session, item.id, to_bin.id, quantity)
+        movement = _record(session, "move", item, user, quantity, from_bin=from_bin, to_bin=to_bin, reason=reason)
+    return movement
+
+
+def adjust(session, item, bin, change, user, reason):
+    """Correct the quantity in a bin by `change` (positive or negative); a reason is required."""
+    if isinstance(change, bool) or not isinstance(change, int):
+        raise InvalidInput("An adjustment must be a whole number.")
+    if change == 0:
+        raise InvalidInput("An adjustment of zero changes nothing.")
+    if not (reason or "").strip():
+        raise InvalidInput("Say why the stock is adjusted (damaged, found, given away, ...).")
+    with write_transaction(session):
+        if change > 0:
+            _refuse_archived(item, bin)
+            _add(session, item.id, bin.id, change)
+            movement = _record(session, "adjust", item, user, change, to_bin=bin, reason=reason)
+        else:
+            _take(session, item, bin, -change)
+            movement = _record(session, "adjust", item, user, -change, from_bin=bin, reason=reason)
+    return movement
+
+
+def count(session, bin, counts, user, reason=""):
+    """Book a stock count of `bin`: `counts` maps items to the quantity seen (zero included).
+
+    Each difference from the stock level is booked as a count movement; an item counted as
+    expected still gets a zero-quantity row so the history shows when it was last counted.
+    All lines are booked in one transaction, or none.
+    """
+    counts = list(counts.items()) if isinstance(counts, dict) else list(counts)
+    if not counts:
+        raise InvalidInput("Nothing was counted.")
+    for _item, counted in counts:
+        _counted_quantity(counted)
+    movements = []
+    with write_transaction(session):
+        for item, counted in counts:
+            _add(session, item.id, bin.id, 0)  # make sure the row exists, then lock it
+            current = session.scalar(
+                select(StockLevel.quantity)
+                .where(StockLevel.item_id == item.id, StockLevel.bin_id == bin.id)
+                .with_for_update()
+            )
+            difference = counted - current
+            if difference > 0:
+                _refuse_archived(bin=bin)
+            session.execute(
+                update(StockLevel)
+                .where(StockLevel.item_id == item.id, StockLevel.bin_id == bin.id)
+                .values(quantity=counted)
+                .execution_options(synchronize_session=False)
+            )
+            movements.append(_record(
+                session, "count", item, user, abs(difference),
+                from_bin=bin if difference < 0 else None,
+                to_bin=bin if difference >= 0 else None,
+                reason=reason or f"counted {counted}, expected {current}",
+                counted=counted,
+            ))
+    return movements
+
+
+def count_one(session, item, bin, counted, user, reason=""):
+    """Count a single item in a bin (the item page's count)."""
+    return count(session, bin, [(item, counted)], user, reason)[0]
+
+
+@dataclass(frozen=True)
+class Drift:
+    sku: str
+    bin_code: str
+    ledger: int
+    cached: int
+
+
+def check_ledger(session):
+    """Recompute every stock level from the ledger; return the differences (empty when sound)."""
+    into = select(
+        Movement.item_id.label("item_id"), Movement.to_bin_id.label("bin_id"), Movement.quantity.label("change")
+    ).where(Movement.to_bin_id.is_not(None))
+    out = select(
+        Movement.item_id, Movement.from_bin_id, (literal(0) - Movement.quantity)
+    ).where(Movement.from_bin_id.is_not(None))
+    ledger_rows = union_all(into, out).subquery()
+    ledger = {
+        (row.item_id, row.bin_id): int(row.total)
+        for row in session.execute(
+            select(ledger_rows.c.item_id, ledger_rows.c.bin_id, func.sum(ledger_rows.c.change).label("total"))
+            .group_by(ledger_rows.c.item_id, ledger_rows.c.bin_id)
+        )
+    }
+    cached = {(row.item_id, row.bin_id): row.quantity for row in session.execute(
+        select(StockLevel.item_id, StockLevel.bin_id, StockLevel.quantity)
+    )}
+    keys = {key for key in set(ledger) | set(cached) if ledger.get(key, 0) != cached.get(key, 0)}
+    keys |= {key for key, quantity in cached.items() if quantity < 0}
+    if not keys:
+        return []
+    skus = dict(session.execute(select(Item.id, Item.sku).where(Item.id.in_({k[0] for k in keys}))).all())
+    codes = dict(session.execute(select(Bin.id, Bin.code).where(Bin.id.in_({k[1] for k in keys}))).all())
+    return sorted(
+        Drift(skus.get(i, f"item #{i}"), codes.get(b, f"bin #{b}"), ledger.get((i, b), 0), cached.get((i, b), 0))
+        for i, b in keys
+    )
+
+
+# Queries the pages and the API share -------------------------------------------------------
+
+def levels_in_bin(session, bin):
+    """What a bin holds now, with items and products loaded, in catalog order."""
+    return session.scalars(
+        select(StockLevel)
+        .join(StockLevel.item).join(Item.product)
+        .where(StockLevel.bin_id == bin.id, StockLevel.quantity > 0)
+        .options(joinedload(StockLevel.item).joinedload(Item.product))
+        .order_by(Product.name, Item.size_rank, Item.size, Item.sku)
+    ).all()
+
+
+def levels_of_item(session, item):
+    """Every bin holding `item` now, by bin code."""
+    return session.scalars(
+        select(StockLevel)
+        .join(StockLevel.bin)
+        .where(StockLevel.item_id == item.id, StockLevel.quantity > 0)
+        .options(joinedload(StockLevel.bin))
+        .order_by(Bin.code)
+    ).all()
+
+
+def on_hand(session, item_ids):
+    """Total on hand per item id, for many items in one query."""
+    item_ids = list(item_ids)
+    if not item_ids:
+        return {}
+    totals = dict(session.execute(
+        select(StockLevel.item_id, func.sum(StockLevel.quantity))
+        .where(StockLevel.item_id.in_(item_ids))
+        .group_by(StockLevel.item_id)
+    ).all())
+    return {item_id: int(totals.get(item_id) or 0) for item_id in item_ids}
+
+
+@dataclass(frozen=True)
+class Availability:
+    on_hand: int
+    reserved: int
+
+    @property
+    def available(self):
+        return self.on_hand - self.reserved
+
+
+def availability(session, item_ids):
+    """On hand, reserved and available per item id.
+
+    Reserved is what requests hold; until the requests part of the app exists, nothing can
+    hold stock, so it is zero and available equals on hand.
+    """
+    return {item_id: Availability(quantity, 0) for item_id, quantity in on_hand(session, item_ids).items()}
+
+
+def history(session, item=None, bin=None, limit=20):
+    """Recent ledger rows for an item or a bin, newest first, with who/where loaded."""
+    query = select(Movement).options(
+        joinedload(Movement.user), joinedload(Movement.from_bin), joinedload(Movement.to_bin),
+        joinedload(Movement.item).joinedload(Item.product),
+    )
+    if item is not None:
+        query = query.where(Movement.item_id == item.id)
+    if bin is not None:
+        query = query.where((Movement.from_bin_id == bin.id) | (Movement.to_bin_id == bin.id))
+    return session.scalars(query.order_by(Movement.created_at.desc(), Movement.id.desc()).limit(limit)).all()
+
+
+def bin_total(session, bin):
+    return session.scalar(select(func.coalesce(func.sum(StockLevel.quantity), 0)).where(StockLevel.bin_id == bin.id))
