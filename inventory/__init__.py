@@ -20,6 +20,7 @@ def create_app(test_config=None):
     app = Flask(
         __name__,
         instance_relative_config=True,
+        instance_path=(test_config or {}).get("INSTANCE_PATH"),
         template_folder=os.path.join(ROOT, "templates"),
         static_folder=os.path.join(ROOT, "static"),
     )

@@ -1,0 +1,184 @@
+"""Fixtures: a migrated database (SQLite by default, PostgreSQL when TEST_DATABASE_URL is set),
+emptied before every test, an app and client per test, and factories with sensible defaults."""
+import os
+
+import flask_migrate
+import pytest
+from sqlalchemy import text
+
+from inventory import MIGRATIONS, create_app
+from inventory.auth import services as auth
+from inventory.bins import services as bins
+from inventory.bins.models import Bin
+from inventory.catalog import services as catalog
+from inventory.config import from_environment
+from inventory.extensions import db
+from inventory.stock import services as stock
+
+PASSWORD = "correct-horse-42"
+
+
+def _test_database_url(tmp_path_factory):
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        os.environ.setdefault("DATABASE_URL", url)
+        normalized = from_environment("/tmp")["SQLALCHEMY_DATABASE_URI"]
+        return normalized
+    return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """One database per test run, built by the real migrations (so they are tested too)."""
+    url = _test_database_url(tmp_path_factory)
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test",
+                      "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance"))})
+    with app.app_context():
+        with db.engine.begin() as connection:
+            db.metadata.drop_all(connection)
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        flask_migrate.upgrade(directory=MIGRATIONS)
+        db.engine.dispose()
+    return url
+
+
+def empty_database():
+    tables = [table.name for table in reversed(db.metadata.sorted_tables)]
+    with db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(text(f'DELETE FROM "{table}"'))
+
+
+def make_test_app(database_url, instance_path, **overrides):
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "INSTANCE_PATH": str(instance_path),
+        "EMBEDDED_DATABASE": False,
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = make_test_app(database_url, tmp_path / "instance")
+    with app.app_context():
+        empty_database()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def session(app):
+    return db.session
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(app):
+    counter = {"n": 0}
+
+    def make(role="rep", email=None, password=PASSWORD, name=""):
+        counter["n"] += 1
+        email = email or f"{role}{counter['n']}@example.com"
+        return auth.create_user(db.session, email, role, password, name=name)
+
+    return make
+
+
+@pytest.fixture
+def make_bin(app):
+    def make(code="A-01", name="", zone="Stockroom A"):
+        existing = db.session.query(Bin).filter_by(code=code.upper()).first()
+        return existing or bins.create_bin(db.session, code, name, zone)
+
+    return make
+
+
+@pytest.fixture
+def stock_user(make_user):
+    """The staff member factories book stock as."""
+    cache = {}
+
+    def get():
+        if "user" not in cache:
+            cache["user"] = make_user("staff", email="factory-staff@example.com")
+        return cache["user"]
+
+    return get
+
+
+@pytest.fixture
+def make_item(app, make_bin, stock_user):
+    """make_item(sku="PEN-1", on_hand=10, bin="A-01") -> Item, with stock received into the bin."""
+
+    def make(sku="PEN-1", name=None, category="promo", on_hand=0, bin="A-01", **fields):
+        product = catalog.create_product(db.session, name=name or f"Item {sku}", category=category, sku=sku, **fields)
+        item = product.items[0]
+        if on_hand:
+            stock.receive(db.session, item, make_bin(bin), on_hand, stock_user())
+        return item
+
+    return make
+
+
+@pytest.fixture
+def make_product(app, make_bin, stock_user):
+    """make_product("Navy polo", "POLO-NAVY", sizes={"S": 3, "M": 5}) -> Product, stock in bin A-01."""
+
+    def make(name="Navy polo", sku="POLO-NAVY", sizes=None, category="apparel", bin="A-01", **fields):
+        sizes = sizes or {"S": 0, "M": 0, "L": 0}
+        product = catalog.create_product(db.session, name=name, category=category, sku=sku, sizes=list(sizes),
+                                         **fields)
+        for item in product.items:
+            if sizes[item.size]:
+                stock.receive(db.session, item, make_bin(bin), sizes[item.size], stock_user())
+        return product
+
+    return make
+
+
+class AuthActions:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, user_or_email, password=PASSWORD):
+        email = getattr(user_or_email, "email", user_or_email)
+        return self.client.post("/login", data={"email": email, "password": password})
+
+    def logout(self):
+        return self.client.post("/logout")
+
+
+@pytest.fixture
+def auth_client(client):
+    return AuthActions(client)
+
+
+@pytest.fixture
+def login(client, make_user):
+    """login("staff") -> the user, with the test client logged in as a new user of that role."""
+
+    def do(role="rep", **kwargs):
+        user = make_user(role, **kwargs)
+        response = AuthActions(client).login(user)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return user
+
+    return do
