@@ -17,6 +17,14 @@ def _int(value, default):
         raise RuntimeError(f"expected a whole number, got {value!r}") from None
 
 
+def normalize_database_url(url):
+    """Plain and Heroku-style PostgreSQL URLs name no driver (or the old one); we use psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
 def from_environment(instance_path):
     """Build the configuration mapping from the process environment.
 
@@ -24,12 +32,7 @@ def from_environment(instance_path):
     """
     env = os.environ
     default_db = "sqlite:///" + os.path.join(instance_path, "inventory.sqlite3")
-    database_url = env.get("DATABASE_URL") or default_db
-    # Heroku-style URLs name the old driver; we use psycopg 3.
-    if database_url.startswith("postgres://"):
-        database_url = "postgresql+psycopg://" + database_url[len("postgres://"):]
-    elif database_url.startswith("postgresql://"):
-        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+    database_url = normalize_database_url(env.get("DATABASE_URL") or default_db)
     return {
         "SECRET_KEY": env.get("SECRET_KEY") or None,
         "SQLALCHEMY_DATABASE_URI": database_url,

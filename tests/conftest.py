@@ -11,7 +11,7 @@ from inventory.auth import services as auth
 from inventory.bins import services as bins
 from inventory.bins.models import Bin
 from inventory.catalog import services as catalog
-from inventory.config import from_environment
+from inventory.config import normalize_database_url
 from inventory.extensions import db
 from inventory.stock import services as stock
 
@@ -21,9 +21,7 @@ PASSWORD = "correct-horse-42"
 def _test_database_url(tmp_path_factory):
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
-        os.environ.setdefault("DATABASE_URL", url)
-        normalized = from_environment("/tmp")["SQLALCHEMY_DATABASE_URI"]
-        return normalized
+        return normalize_database_url(url)
     return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite3")
 
 
