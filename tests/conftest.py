@@ -4,7 +4,7 @@ import os
 
 import flask_migrate
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
 
 from inventory import MIGRATIONS, create_app
 from inventory.auth import services as auth
@@ -18,17 +18,37 @@ from inventory.stock import services as stock
 PASSWORD = "correct-horse-42"
 
 
-def _test_database_url(tmp_path_factory):
-    url = os.environ.get("TEST_DATABASE_URL")
-    if url:
-        return normalize_database_url(url)
-    return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+def _scratch_postgres_database(url):
+    """A fresh database for this run beside the one TEST_DATABASE_URL names, so that two runs on
+    one server never share tables. Falls back to the named database when we may not create one."""
+    url = make_url(normalize_database_url(url))
+    name = f"{url.database}_run_{os.getpid()}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception:  # no CREATEDB right: use the named database itself
+        return url.render_as_string(hide_password=False), lambda: None
+    finally:
+        admin.dispose()
+
+    def drop():
+        engine = create_engine(url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+    return url.set(database=name).render_as_string(hide_password=False), drop
 
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
     """One database per test run, built by the real migrations (so they are tested too)."""
-    url = _test_database_url(tmp_path_factory)
+    if os.environ.get("TEST_DATABASE_URL"):
+        url, drop = _scratch_postgres_database(os.environ["TEST_DATABASE_URL"])
+    else:
+        url, drop = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite3"), (lambda: None)
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test",
                       "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance"))})
     with app.app_context():
@@ -37,7 +57,8 @@ def database_url(tmp_path_factory):
             connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
         flask_migrate.upgrade(directory=MIGRATIONS)
         db.engine.dispose()
-    return url
+    yield url
+    drop()
 
 
 def empty_database():
