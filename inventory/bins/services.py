@@ -1,9 +1,9 @@
 """Bin rules: create, edit, archive (only when empty), find."""
 from sqlalchemy import exists, func, or_, select
 
-from ..catalog.services import Page
 from ..database import write_transaction
 from ..errors import Conflict, DuplicateCode, InvalidInput, UnknownBin
+from ..pagination import Page
 from ..stock.models import StockLevel
 from .models import CODE_PATTERN, Bin, normalize_code
 

@@ -6,6 +6,7 @@ from ..auth.roles import EVERYONE, STAFF, can, roles_required
 from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..forms import ButtonForm
+from ..pagination import page_arg
 from ..stock import services as stock
 from . import services
 from .forms import BinEditForm, BinForm
@@ -14,20 +15,13 @@ from .models import normalize_code
 bp = Blueprint("bins", __name__)
 
 
-def _page_arg():
-    try:
-        return max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        return 1
-
-
 @bp.route("/bins")
 @roles_required(EVERYONE)
 def index():
     q = request.args.get("q", "").strip()
     zone = request.args.get("zone") or None
     archived = request.args.get("archived") == "1"
-    page = services.search_bins(db.session, q=q, zone=zone, page=_page_arg(), include_archived=archived,
+    page = services.search_bins(db.session, q=q, zone=zone, page=page_arg(), include_archived=archived,
                                 per_page=current_app.config["PAGE_SIZE"])
     return render_template("bins/index.html", page=page, q=q, zone=zone, zones=services.zones(db.session),
                            archived=archived)

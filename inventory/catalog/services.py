@@ -1,6 +1,5 @@
 """Catalog rules: create and edit products and their items, archive them, find them."""
 import re
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -9,6 +8,7 @@ from sqlalchemy.orm import selectinload
 
 from ..database import write_transaction
 from ..errors import DuplicateCode, InvalidInput, UnknownItem
+from ..pagination import Page
 from .models import CATEGORIES, Item, Product, size_rank
 
 SKU_PATTERN = re.compile(r"^[A-Z0-9](?:[A-Z0-9._-]{0,38}[A-Z0-9])?$")
@@ -206,26 +206,6 @@ def set_archived(session, *, product=None, item=None, archived=True):
                 item.product.archived = False
             elif all(each.archived for each in item.product.items):
                 item.product.archived = True
-
-
-@dataclass
-class Page:
-    rows: list
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self):
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_next(self):
-        return self.page < self.pages
-
-    @property
-    def has_prev(self):
-        return self.page > 1
 
 
 def search_products(session, q="", category=None, page=1, per_page=25, archived=False):

@@ -8,6 +8,7 @@ from ..auth.roles import EVERYONE, MANAGERS, can, roles_required
 from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..forms import ButtonForm
+from ..pagination import page_arg
 from ..stock import services as stock
 from . import services
 from .forms import AddSizeForm, ItemForm, NewProductForm, ProductForm
@@ -17,13 +18,6 @@ from .photos import photo_dir, save_photo
 bp = Blueprint("catalog", __name__)
 
 
-def _page_arg():
-    try:
-        return max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        return 1
-
-
 @bp.route("/catalog")
 @roles_required(EVERYONE)
 def index():
@@ -31,7 +25,7 @@ def index():
     category = request.args.get("category") or None
     if category not in CATEGORIES:
         category = None
-    page = services.search_products(db.session, q=q, category=category, page=_page_arg(),
+    page = services.search_products(db.session, q=q, category=category, page=page_arg(),
                                     per_page=current_app.config["PAGE_SIZE"])
     item_ids = [item.id for product in page.rows for item in product.active_items]
     levels = stock.availability(db.session, item_ids)
@@ -201,6 +195,6 @@ def photo(name):
 @bp.route("/catalog/archived")
 @roles_required(MANAGERS)
 def archived():
-    page = services.search_products(db.session, q=request.args.get("q", ""), page=_page_arg(),
+    page = services.search_products(db.session, q=request.args.get("q", ""), page=page_arg(),
                                     archived=True, per_page=current_app.config["PAGE_SIZE"])
     return render_template("catalog/archived.html", page=page)

@@ -1,0 +1,32 @@
+"""One page of a list that grows (catalog, bins), shared by pages and the API."""
+from dataclasses import dataclass
+
+from flask import request
+
+
+@dataclass
+class Page:
+    rows: list
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self):
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_next(self):
+        return self.page < self.pages
+
+    @property
+    def has_prev(self):
+        return self.page > 1
+
+
+def page_arg():
+    """The ?page= of a list page; anything that is not a positive whole number means page 1."""
+    try:
+        return max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        return 1
