@@ -18,6 +18,20 @@ from inventory.stock import services as stock
 PASSWORD = "correct-horse-42"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing():
+    """argon2id with tiny costs: the same algorithm and code path, hundreds of times faster.
+    Production keeps argon2-cffi's recommended parameters."""
+    from argon2 import PasswordHasher
+
+    from inventory.auth import services as auth_services
+
+    original = auth_services._hasher
+    auth_services._hasher = PasswordHasher(time_cost=1, memory_cost=256, parallelism=1)
+    yield
+    auth_services._hasher = original
+
+
 def _scratch_postgres_database(url):
     """A fresh database for this run beside the one TEST_DATABASE_URL names, so that two runs on
     one server never share tables. Falls back to the named database when we may not create one."""
