@@ -15,7 +15,7 @@ NAVIGATION = [
     ("Find", "core.find", "⌕", ("rep", "staff", "manager", "admin")),
     ("Receive", "stock.receive", "⇩", ("staff",)),
     ("Users", "auth.users", "☺", ("admin",)),
-    ("Me", "auth.profile", "●", ("rep", "staff", "manager")),
+    ("Me", "auth.profile", "●", ("rep", "staff", "manager", "admin")),
 ]
 
 
