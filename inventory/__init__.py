@@ -74,6 +74,8 @@ def register_extensions(app):
 
 
 def register_blueprints(app):
+    from .requests import models as _request_models  # noqa: F401  (tables known to Alembic)
+
     from .api.views import bp as api_bp
     from .auth.views import bp as auth_bp
     from .bins.views import bp as bins_bp

@@ -46,3 +46,16 @@ class LoginRefused(DomainError):
 
 class LoginThrottled(DomainError):
     status = 429
+
+
+class ShortStock(InsufficientStock):
+    """A reservation could not be made whole. `shortages` says, per line, what is available."""
+
+    def __init__(self, shortages):
+        self.shortages = shortages
+        parts = [f"{s.sku}: asked {s.requested}, {s.available} available" for s in shortages]
+        super().__init__("Not enough stock: " + "; ".join(parts) + ".")
+
+
+class Forbidden(DomainError):
+    status = 403

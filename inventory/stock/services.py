@@ -17,12 +17,19 @@ from ..database import write_transaction
 from ..errors import InsufficientStock, InvalidInput
 from .models import Movement, StockLevel
 
+# Quantities are INTEGER columns (at most 2,147,483,647 on PostgreSQL, 2**63 - 1 on SQLite): a
+# larger number from a typo or a script must be refused as bad input, not fail in the database.
+MAX_QUANTITY = 1_000_000
+MAX_REFERENCE_LENGTH = 80  # Movement.reference is VARCHAR(80); PostgreSQL refuses longer text
+
 
 def _positive_quantity(quantity, what="Quantity"):
     if isinstance(quantity, bool) or not isinstance(quantity, int):
         raise InvalidInput(f"{what} must be a whole number.")
     if quantity <= 0:
         raise InvalidInput(f"{what} must be more than zero.")
+    if quantity > MAX_QUANTITY:
+        raise InvalidInput(f"{what} must be at most {MAX_QUANTITY:,}.")
     return quantity
 
 
@@ -31,6 +38,8 @@ def _counted_quantity(quantity):
         raise InvalidInput("A counted quantity must be a whole number.")
     if quantity < 0:
         raise InvalidInput("A counted quantity cannot be negative.")
+    if quantity > MAX_QUANTITY:
+        raise InvalidInput(f"A counted quantity must be at most {MAX_QUANTITY:,}.")
     return quantity
 
 
@@ -92,10 +101,17 @@ def _record(session, kind, item, user, quantity, from_bin=None, to_bin=None, rea
 def receive(session, item, bin, quantity, user, reason="", reference=""):
     """Book `quantity` of `item` arriving into `bin` (a delivery, or opening stock)."""
     _positive_quantity(quantity)
+    if len((reference or "").strip()) > MAX_REFERENCE_LENGTH:
+        raise InvalidInput(f"A reference can be at most {MAX_REFERENCE_LENGTH} characters.")
+    from ..requests.services import fill_backorders, lock_items
+
     with write_transaction(session):
         _refuse_archived(item, bin)
+        lock_items(session, [item.id])
         _add(session, item.id, bin.id, quantity)
         movement = _record(session, "receive", item, user, quantity, to_bin=bin, reason=reason, reference=reference)
+        session.flush()
+        fill_backorders(session, item)  # waiting requests get new stock first, oldest first
     return movement
 
 
@@ -118,16 +134,25 @@ def adjust(session, item, bin, change, user, reason):
         raise InvalidInput("An adjustment must be a whole number.")
     if change == 0:
         raise InvalidInput("An adjustment of zero changes nothing.")
+    if abs(change) > MAX_QUANTITY:
+        raise InvalidInput(f"An adjustment must be at most {MAX_QUANTITY:,} either way.")
     if not (reason or "").strip():
         raise InvalidInput("Say why the stock is adjusted (damaged, found, given away, ...).")
+    from ..requests.services import fill_backorders, lock_items, shrink_overbooked
+
     with write_transaction(session):
+        lock_items(session, [item.id])
         if change > 0:
             _refuse_archived(item, bin)
             _add(session, item.id, bin.id, change)
             movement = _record(session, "adjust", item, user, change, to_bin=bin, reason=reason)
+            session.flush()
+            fill_backorders(session, item)
         else:
             _take(session, item, bin, -change)
             movement = _record(session, "adjust", item, user, -change, from_bin=bin, reason=reason)
+            session.flush()
+            shrink_overbooked(session, item, user)
     return movement
 
 
@@ -143,8 +168,11 @@ def count(session, bin, counts, user, reason=""):
         raise InvalidInput("Nothing was counted.")
     for _item, counted in counts:
         _counted_quantity(counted)
+    from ..requests.services import fill_backorders, lock_items, shrink_overbooked
+
     movements = []
     with write_transaction(session):
+        lock_items(session, [item.id for item, _counted in counts])
         for item, counted in counts:
             _add(session, item.id, bin.id, 0)  # make sure the row exists, then lock it
             current = session.scalar(
@@ -168,7 +196,23 @@ def count(session, bin, counts, user, reason=""):
                 reason=reason or f"counted {counted}, expected {current}",
                 counted=counted,
             ))
+        session.flush()
+        for item, _counted in counts:
+            shrink_overbooked(session, item, user)  # counted short: newest holds become backorders
+            fill_backorders(session, item)  # counted more: waiting requests come first
     return movements
+
+
+def book_transfer(session, kind, item, from_bin, to_bin, quantity, user, reason="", reference=""):
+    """Book a pick, issue or return inside the caller's write transaction (the request rules):
+    takes from `from_bin` (refused if it holds less), puts into `to_bin`, writes the ledger row."""
+    _positive_quantity(quantity)
+    if from_bin is not None:
+        _take(session, item, from_bin, quantity)
+    if to_bin is not None:
+        _add(session, item.id, to_bin.id, quantity)
+    return _record(session, kind, item, user, quantity, from_bin=from_bin, to_bin=to_bin, reason=reason,
+                   reference=reference)
 
 
 def count_one(session, item, bin, counted, user, reason=""):
@@ -263,12 +307,12 @@ class Availability:
 
 
 def availability(session, item_ids):
-    """On hand, reserved and available per item id.
+    """On hand, reserved (held by requests today) and available per item id, in three queries."""
+    from ..requests.availability import reserved_now
 
-    Reserved is what requests hold; until the requests part of the app exists, nothing can
-    hold stock, so it is zero and available equals on hand.
-    """
-    return {item_id: Availability(quantity, 0) for item_id, quantity in on_hand(session, item_ids).items()}
+    totals = on_hand(session, item_ids)
+    held = reserved_now(session, totals)
+    return {item_id: Availability(quantity, held[item_id]) for item_id, quantity in totals.items()}
 
 
 def history(session, item=None, bin=None, limit=20):

@@ -1,0 +1,129 @@
+"""How much of an item is free to reserve: for consumables now, for returnables in a window.
+
+available = on hand - held reservations. For a returnable, the units owned are those on hand
+plus those out with a rep, and a booking holds units for its window [out, back): a window
+that ends on the day another starts does not clash with it.
+"""
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import case, func, select
+
+from ..catalog.models import Item
+from ..stock.models import StockLevel
+from .models import HOLDING, Request, RequestLine
+
+
+@dataclass(frozen=True)
+class Window:
+    start: date
+    end: date  # exclusive
+
+    @classmethod
+    def of(cls, out, back=None):
+        """The days a booking holds units: from `out` up to (not including) `back`, one day at least."""
+        back = back or out
+        return cls(out, max(back, out + timedelta(days=1)))
+
+    def overlaps(self, other):
+        return self.start < other.end and other.start < self.end
+
+
+def lock_items(session, item_ids):
+    """Serialize reservations per item: row locks on PostgreSQL (in id order, so two
+    transactions never deadlock); on SQLite the write transaction's BEGIN IMMEDIATE already
+    serializes writers and FOR UPDATE is left out."""
+    ids = sorted(set(item_ids))
+    if ids:
+        session.execute(select(Item.id).where(Item.id.in_(ids)).order_by(Item.id).with_for_update()).all()
+
+
+def _on_hand(session, item_id):
+    return session.scalar(select(func.coalesce(func.sum(StockLevel.quantity), 0)).where(StockLevel.item_id == item_id))
+
+
+def _holding_lines(session, item_id, exclude_line_id=None):
+    query = (select(RequestLine.id, RequestLine.reserved, RequestLine.issued, Request.status, Request.needed_by,
+                    Request.return_by, Request.created_at, Request.id.label("request_id"))
+             .join(Request, RequestLine.request_id == Request.id)
+             .where(RequestLine.item_id == item_id, Request.status.in_(HOLDING), RequestLine.reserved > 0))
+    if exclude_line_id is not None:
+        query = query.where(RequestLine.id != exclude_line_id)
+    return session.execute(query).all()
+
+
+def owned_returnable(session, item_id):
+    """Units of a returnable that exist: on the shelf plus out with reps."""
+    out = session.scalar(
+        select(func.coalesce(func.sum(RequestLine.issued), 0))
+        .join(Request, RequestLine.request_id == Request.id)
+        .where(RequestLine.item_id == item_id, Request.status == "handed_over")
+    )
+    return _on_hand(session, item_id) + out
+
+
+def peak_booked(bookings, window):
+    """Most units booked at any one moment within `window` by (Window, quantity) bookings."""
+    points = []
+    for booked_window, quantity in bookings:
+        if booked_window.overlaps(window):
+            points.append((max(booked_window.start, window.start), quantity))
+            points.append((min(booked_window.end, window.end), -quantity))
+    peak = current = 0
+    for _moment, change in sorted(points, key=lambda p: (p[0], p[1])):  # ends before starts on a tie
+        current += change
+        peak = max(peak, current)
+    return peak
+
+
+def free_quantity(session, item, window=None, exclude_line_id=None):
+    """Units of `item` that a new reservation may take (for returnables: within `window`)."""
+    lines = _holding_lines(session, item.id, exclude_line_id)
+    if not item.returnable:
+        return _on_hand(session, item.id) - sum(line.reserved for line in lines)
+    today = date.today()
+    window = window or Window.of(today)
+    bookings = []
+    for line in lines:
+        booked = Window.of(line.needed_by, line.return_by)
+        if line.status == "handed_over" and booked.end <= today:
+            booked = Window(booked.start, date.max)  # overdue: held until it is checked in
+        bookings.append((booked, line.reserved))
+    return owned_returnable(session, item.id) - peak_booked(bookings, window)
+
+
+def reserved_now(session, item_ids, today=None):
+    """Units held per item id today, for many items in two queries (list pages, the API).
+
+    Consumables: everything held by open requests. Returnables: units on the shelf that a
+    booking covering today holds (booked today minus those already out with the rep).
+    """
+    item_ids = list(item_ids)
+    if not item_ids:
+        return {}
+    today = today or date.today()
+    # A booking's window [out, back) covers today; a returnable still out after its return
+    # date is overdue and keeps its units until it is checked in.
+    covers_today = (Request.needed_by <= today) & (
+        (func.coalesce(Request.return_by, Request.needed_by) > today)
+        | (Request.needed_by == today) | (Request.status == "handed_over"))
+    rows = session.execute(
+        select(
+            RequestLine.item_id,
+            Item.returnable,
+            func.sum(RequestLine.reserved).label("held"),
+            func.sum(case((covers_today, RequestLine.reserved), else_=0)).label("held_today"),
+            func.sum(case((Request.status == "handed_over", RequestLine.issued), else_=0)).label("out"),
+        )
+        .join(Request, RequestLine.request_id == Request.id)
+        .join(Item, RequestLine.item_id == Item.id)
+        .where(RequestLine.item_id.in_(item_ids), Request.status.in_(HOLDING))
+        .group_by(RequestLine.item_id, Item.returnable)
+    ).all()
+    result = dict.fromkeys(item_ids, 0)
+    for row in rows:
+        if row.returnable:
+            result[row.item_id] = max(0, int(row.held_today or 0) - int(row.out or 0))
+        else:
+            result[row.item_id] = int(row.held or 0)
+    return result

@@ -1,0 +1,139 @@
+"""Requests: what a rep asks for, and the stock held for it.
+
+Each request line carries its reservation: `reserved` units are held for the line from the
+moment the request is submitted. For a consumable they are held until handed over (then
+issued) or released; for a returnable they are booked for the request's window (out on the
+needed-by date, back on the return date) until the line is checked in.
+"""
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..auth.models import User
+from ..catalog.models import Item
+from ..extensions import db
+from ..timeutil import utcnow
+
+PURPOSES = {"client_meeting": "Client meeting", "trade_show": "Trade show", "other": "Other"}
+HANDOFFS = {"pickup": "Pick up", "ship": "Ship to an address"}
+STATUSES = {
+    "submitted": "Submitted",
+    "approved": "Approved",
+    "picking": "Picking",
+    "ready": "Ready",
+    "handed_over": "Handed over",
+    "returned": "Returned",
+    "cancelled": "Cancelled",
+    "rejected": "Rejected",
+}
+# Requests whose reservations still hold stock.
+HOLDING = ("submitted", "approved", "picking", "ready", "handed_over")
+OPEN = ("submitted", "approved", "picking", "ready")
+CANCELLABLE = ("submitted", "approved")
+
+
+class Request(db.Model):
+    __tablename__ = "request"
+    __table_args__ = (
+        Index("ix_request_status_needed_by", "status", "needed_by"),
+        Index("ix_request_requester_id_created_at", "requester_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    purpose: Mapped[str] = mapped_column(String(20))
+    needed_by: Mapped[date]
+    return_by: Mapped[date | None]
+    handoff: Mapped[str] = mapped_column(String(10), default="pickup")
+    ship_to: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    # The events part of the app links requests to trade shows and campaigns.
+    event_id: Mapped[int | None] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(String(16), default="submitted")
+    rejection_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    requester: Mapped[User] = relationship()
+    lines: Mapped[list["RequestLine"]] = relationship(back_populates="request", order_by="RequestLine.id",
+                                                      cascade="all, delete-orphan")
+    steps: Mapped[list["RequestStep"]] = relationship(back_populates="request", order_by="RequestStep.id",
+                                                      cascade="all, delete-orphan")
+
+    @property
+    def status_label(self):
+        return STATUSES.get(self.status, self.status)
+
+    @property
+    def purpose_label(self):
+        return PURPOSES.get(self.purpose, self.purpose)
+
+    @property
+    def handoff_label(self):
+        return HANDOFFS.get(self.handoff, self.handoff)
+
+    @property
+    def number(self):
+        return f"R-{self.id:05d}"
+
+    def is_rush(self, today=None):
+        """Needed within two days, and not yet handed over."""
+        today = today or date.today()
+        return self.status in OPEN and (self.needed_by - today).days <= 2
+
+    @property
+    def has_returnables(self):
+        return any(line.item.returnable for line in self.lines)
+
+    @property
+    def backordered(self):
+        return sum(line.backordered for line in self.lines)
+
+
+class RequestLine(db.Model):
+    __tablename__ = "request_line"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("reserved >= 0 AND backordered >= 0 AND picked >= 0 AND issued >= 0", name="not_negative"),
+        CheckConstraint("picked <= reserved", name="picked_within_reserved"),
+        Index("ix_request_line_item_id", "item_id"),
+        Index("ix_request_line_request_id", "request_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("request.id"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"))
+    quantity: Mapped[int]            # what the rep asked for
+    reserved: Mapped[int] = mapped_column(default=0)     # held for this line now
+    backordered: Mapped[int] = mapped_column(default=0)  # waiting for stock, filled on receive
+    picked: Mapped[int] = mapped_column(default=0)       # picked into dispatch, still held
+    issued: Mapped[int] = mapped_column(default=0)       # handed over
+    returned: Mapped[int] = mapped_column(default=0)     # returnables: back in a bin
+    consumed: Mapped[int] = mapped_column(default=0)
+    lost: Mapped[int] = mapped_column(default=0)
+    damaged: Mapped[int] = mapped_column(default=0)
+    short: Mapped[int] = mapped_column(default=0)        # released at picking: not on the shelf
+
+    request: Mapped[Request] = relationship(back_populates="lines")
+    item: Mapped[Item] = relationship()
+
+    @property
+    def to_pick(self):
+        return self.reserved - self.picked
+
+
+class RequestStep(db.Model):
+    """The request's history: each step with time, person and a note."""
+
+    __tablename__ = "request_step"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("request.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    action: Mapped[str] = mapped_column(String(24))
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    request: Mapped[Request] = relationship(back_populates="steps")
+    user: Mapped[User] = relationship()

@@ -1,0 +1,485 @@
+"""Request rules: submit (reserve), approve, reject, cancel, change quantities, pick, hand
+over, check in, and the backorder queue.
+
+Every rule runs in one write transaction and locks the rows of the items it touches before it
+reads availability, so two reps reserving the last units at the same instant are served one
+after the other: the second sees what the first took. Nothing is ever held beyond what is
+free: available = on hand - held never goes below zero.
+"""
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..bins.models import Bin
+from ..catalog.models import Item
+from ..database import write_transaction
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound, ShortStock
+from ..stock import services as stock
+from ..stock.models import StockLevel
+from .availability import Window, free_quantity, lock_items, owned_returnable, peak_booked
+from .models import CANCELLABLE, HANDOFFS, HOLDING, OPEN, PURPOSES, Request, RequestLine, RequestStep
+
+DISPATCH_CODE = "DISPATCH"
+MANAGER_ROLES = ("manager", "admin")
+
+
+@dataclass(frozen=True)
+class Shortage:
+    sku: str
+    name: str
+    requested: int
+    available: int
+
+
+def _quantity(value, what="Quantity"):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"{what} must be a whole number.")
+    if value <= 0:
+        raise InvalidInput(f"{what} must be more than zero.")
+    return value
+
+
+def _step(session, request, user, action, note=""):
+    session.add(RequestStep(request=request, user_id=user.id, action=action, note=note))
+
+
+def _window(request):
+    return Window.of(request.needed_by, request.return_by)
+
+
+def get_request(session, request_id):
+    request = session.scalar(
+        select(Request).where(Request.id == request_id).options(
+            selectinload(Request.lines).selectinload(RequestLine.item).selectinload(Item.product),
+            selectinload(Request.steps).selectinload(RequestStep.user),
+            selectinload(Request.requester),
+        )
+    )
+    if request is None:
+        raise NotFound(f"No request #{request_id}.")
+    return request
+
+
+def _load_for_update(session, request_id):
+    request = session.get(Request, request_id, populate_existing=True)
+    if request is None:
+        raise NotFound(f"No request #{request_id}.")
+    lock_items(session, [line.item_id for line in request.lines])
+    # Lines may have changed while we waited for the lock.
+    session.refresh(request)
+    for line in request.lines:
+        session.refresh(line)
+    return request
+
+
+def validate_details(*, purpose, needed_by, return_by=None, handoff="pickup", ship_to="", has_returnables=False,
+                     today=None):
+    today = today or date.today()
+    if purpose not in PURPOSES:
+        raise InvalidInput(f"Purpose must be one of: {', '.join(PURPOSES)}.")
+    if not isinstance(needed_by, date):
+        raise InvalidInput("Say when you need it (needed-by date).")
+    if needed_by < today:
+        raise InvalidInput(f"The needed-by date {needed_by.isoformat()} is in the past.")
+    if handoff not in HANDOFFS:
+        raise InvalidInput("Hand-off must be pick up or ship.")
+    if handoff == "ship" and not (ship_to or "").strip():
+        raise InvalidInput("Give the address to ship to.")
+    if return_by is not None and not isinstance(return_by, date):
+        raise InvalidInput("The return date must be a date.")
+    if has_returnables and return_by is None:
+        raise InvalidInput("Returnable items need a return date: when will they be back?")
+    if return_by is not None and return_by < needed_by:
+        raise InvalidInput("The return date is before the needed-by date.")
+
+
+def _clean_lines(lines, today):
+    """[(Item, qty)] -> the same, validated: positive whole quantities, each SKU once,
+    nothing archived or past its do-not-use-after date."""
+    if not lines:
+        raise InvalidInput("Add at least one item to the request.")
+    seen = set()
+    for item, quantity in lines:
+        _quantity(quantity, f"Quantity of {item.sku}")
+        if item.id in seen:
+            raise InvalidInput(f"{item.sku} is on the request twice.")
+        seen.add(item.id)
+        if item.archived:
+            raise InvalidInput(f"{item.sku} is archived and cannot be requested.")
+        if item.expired(today):
+            raise InvalidInput(
+                f"{item.sku} must not be used after {item.do_not_use_after.isoformat()}; it cannot be reserved.")
+    return lines
+
+
+def submit(session, requester, lines, *, purpose, needed_by, return_by=None, handoff="pickup", ship_to="",
+           note="", event_id=None, allow_partial=False, today=None):
+    """Create a request and reserve all its lines in one transaction.
+
+    All or nothing by default: if any line is short, nothing is written and ShortStock says per
+    line what is available. With `allow_partial`, what is available is held and the rest of
+    each line is backordered (filled first, in request order, when stock arrives).
+    """
+    today = today or date.today()
+    lines = _clean_lines(list(lines), today)
+    has_returnables = any(item.returnable for item, _ in lines)
+    validate_details(purpose=purpose, needed_by=needed_by, return_by=return_by, handoff=handoff, ship_to=ship_to,
+                     has_returnables=has_returnables, today=today)
+    window = Window.of(needed_by, return_by)
+    with write_transaction(session):
+        lock_items(session, [item.id for item, _ in lines])
+        plan, shortages = [], []
+        for item, quantity in lines:
+            free = max(0, free_quantity(session, item, window))
+            held = min(free, quantity)
+            if held < quantity:
+                shortages.append(Shortage(item.sku, item.name, quantity, free))
+            plan.append((item, quantity, held))
+        if shortages and not allow_partial:
+            raise ShortStock(shortages)
+        request = Request(
+            requester_id=requester.id, purpose=purpose, needed_by=needed_by,
+            return_by=return_by if has_returnables else None, handoff=handoff,
+            ship_to=(ship_to or "").strip() if handoff == "ship" else "", note=(note or "").strip(),
+            event_id=event_id, status="submitted",
+        )
+        session.add(request)
+        for item, quantity, held in plan:
+            request.lines.append(RequestLine(item_id=item.id, quantity=quantity, reserved=held,
+                                             backordered=quantity - held))
+        summary = ", ".join(f"{held} × {item.sku}" + (f" (+{q - held} backordered)" if q > held else "")
+                            for item, q, held in plan)
+        _step(session, request, requester, "submitted", f"Held {summary}.")
+    return request
+
+
+def _release_line(line, quantity=None):
+    """Give back what a line holds (all of it by default) and drop its backorder."""
+    quantity = line.reserved - line.picked if quantity is None else quantity
+    line.reserved -= quantity
+    return quantity
+
+
+def _check_role(user, request, *, manager_only=False, owner_or_manager=False):
+    if manager_only and user.role not in MANAGER_ROLES:
+        raise Forbidden("Only a marketing manager can do this.")
+    if owner_or_manager and user.role not in MANAGER_ROLES and request.requester_id != user.id:
+        raise Forbidden("You can only change your own requests.")
+
+
+def _need_status(request, allowed, action):
+    if request.status not in allowed:
+        raise Conflict(f"Request {request.number} is {request.status_label.lower()}; it cannot be {action}.")
+
+
+def approve(session, request_id, manager, note=""):
+    with write_transaction(session):
+        request = _load_for_update(session, request_id)
+        _check_role(manager, request, manager_only=True)
+        _need_status(request, ("submitted",), "approved")
+        request.status = "approved"
+        _step(session, request, manager, "approved", (note or "").strip())
+    return request
+
+
+def _end(session, request, user, status, note):
+    """Reject or cancel: release everything held, drop backorders, then serve the queue."""
+    items = set()
+    for line in request.lines:
+        line.reserved -= line.reserved - line.picked
+        line.backordered = 0
+        items.add(line.item)
+    request.status = status
+    _step(session, request, user, status, note)
+    session.flush()
+    for item in items:
+        fill_backorders(session, item)
+
+
+def reject(session, request_id, manager, reason):
+    """Reject with a reason; the stock held is released at once."""
+    if not (reason or "").strip():
+        raise InvalidInput("Say why the request is rejected; the rep will see it.")
+    with write_transaction(session):
+        request = _load_for_update(session, request_id)
+        _check_role(manager, request, manager_only=True)
+        _need_status(request, ("submitted", "approved"), "rejected")
+        request.rejection_reason = reason.strip()
+        _end(session, request, manager, "rejected", reason.strip())
+    return request
+
+
+def cancel(session, request_id, user, note=""):
+    """The rep (or a manager) cancels before picking starts; the stock held is released."""
+    with write_transaction(session):
+        request = _load_for_update(session, request_id)
+        _check_role(user, request, owner_or_manager=True)
+        _need_status(request, CANCELLABLE, "cancelled")
+        _end(session, request, user, "cancelled", (note or "").strip())
+    return request
+
+
+def change_quantity(session, line_id, quantity, manager):
+    """Change a line before approval; the reservation follows (more needs free stock)."""
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+        raise InvalidInput("A quantity must be a whole number, 0 or more.")
+    with write_transaction(session):
+        line = session.get(RequestLine, line_id)
+        if line is None:
+            raise NotFound(f"No request line #{line_id}.")
+        request = _load_for_update(session, line.request_id)
+        _check_role(manager, request, manager_only=True)
+        _need_status(request, ("submitted",), "changed")
+        session.refresh(line)
+        item = line.item
+        old = line.quantity
+        if quantity == old:
+            return request
+        if quantity == 0:
+            if len(request.lines) == 1:
+                raise InvalidInput("A request needs at least one line; reject or cancel it instead.")
+            request.lines.remove(line)
+            session.delete(line)
+            note = f"{item.sku}: removed (was {old})"
+        elif quantity > old:
+            extra = quantity - old
+            free = max(0, free_quantity(session, item, _window(request)))
+            if free < extra:
+                raise ShortStock([Shortage(item.sku, item.name, quantity, line.reserved + free)])
+            line.quantity, line.reserved = quantity, line.reserved + extra
+            note = f"{item.sku}: {old} → {quantity}"
+        else:
+            less = old - quantity
+            from_backorder = min(less, line.backordered)
+            line.backordered -= from_backorder
+            line.reserved -= less - from_backorder
+            line.quantity = quantity
+            note = f"{item.sku}: {old} → {quantity}"
+        _step(session, request, manager, "changed", note)
+        session.flush()
+        fill_backorders(session, item)
+    return request
+
+
+def fill_backorders(session, item):
+    """Hold newly free stock for backordered lines, oldest request first.
+
+    Call inside a write transaction with the item locked (receive, release, check-in do).
+    """
+    waiting = session.scalars(
+        select(RequestLine).join(Request)
+        .where(RequestLine.item_id == item.id, RequestLine.backordered > 0, Request.status.in_(OPEN))
+        .order_by(Request.created_at, Request.id, RequestLine.id)
+    ).all()
+    for line in waiting:
+        free = free_quantity(session, item, _window(line.request))
+        take = min(max(0, free), line.backordered)
+        if take:
+            line.reserved += take
+            line.backordered -= take
+            session.add(RequestStep(request_id=line.request_id, user_id=line.request.requester_id,
+                                    action="backorder_filled", note=f"{take} × {item.sku} now held"))
+            session.flush()
+
+
+def shrink_overbooked(session, item, user):
+    """After stock was lost or counted short, move the newest holds to backorder until what is
+    held fits what exists again (available never stays below zero). Inside a write transaction."""
+    lines = session.scalars(
+        select(RequestLine).join(Request)
+        .where(RequestLine.item_id == item.id, RequestLine.reserved > RequestLine.picked,
+               Request.status.in_(OPEN))
+        .order_by(Request.created_at.desc(), Request.id.desc())
+    ).all()
+    for line in lines:
+        excess = -free_quantity(session, item, _window(line.request))
+        if excess <= 0:
+            if not item.returnable:
+                break
+            continue
+        take = min(excess, line.reserved - line.picked)
+        line.reserved -= take
+        line.backordered += take
+        session.add(RequestStep(request_id=line.request_id, user_id=user.id, action="backordered",
+                                note=f"{take} × {item.sku} moved to backorder: stock was adjusted or counted short"))
+        session.flush()
+
+
+def dispatch_bin(session):
+    """The bin picked stock waits in until it is handed over (created on first use)."""
+    bin = session.scalar(select(Bin).where(Bin.code == DISPATCH_CODE))
+    if bin is None:
+        bin = Bin(code=DISPATCH_CODE, name="Picked, waiting for hand-over", zone="Dispatch")
+        session.add(bin)
+        session.flush()
+    return bin
+
+
+def pick_list(session, request):
+    """[(bin, [(line, suggested quantity)])] ordered by bin code: where to pick each line from,
+    taking from the bins in code order until the line is covered."""
+    lines = [line for line in request.lines if line.to_pick > 0]
+    if not lines:
+        return []
+    levels = session.scalars(
+        select(StockLevel).join(StockLevel.bin)
+        .where(StockLevel.item_id.in_([line.item_id for line in lines]), StockLevel.quantity > 0,
+               Bin.code != DISPATCH_CODE)
+        .order_by(Bin.code)
+    ).all()
+    by_bin = {}
+    for line in lines:
+        needed = line.to_pick
+        for level in levels:
+            if level.item_id != line.item_id or needed <= 0:
+                continue
+            take = min(needed, level.quantity)
+            by_bin.setdefault(level.bin_id, (level.bin, []))[1].append((line, take))
+            needed -= take
+    return sorted(by_bin.values(), key=lambda entry: entry[0].code)
+
+
+def pick(session, request_id, bin, picks, user):
+    """Pick lines of an approved request from `bin`: {line_id: quantity}. Books pick movements
+    from the bin into DISPATCH; the units stay held for the request. Zero means not picked
+    here. The request is ready once every held unit is picked."""
+    with write_transaction(session):
+        request = _load_for_update(session, request_id)
+        _need_status(request, ("approved", "picking"), "picked")
+        lines = {line.id: line for line in request.lines}
+        dispatch = dispatch_bin(session)
+        if bin.id == dispatch.id:
+            raise InvalidInput("Pick from a stock bin, not from DISPATCH.")
+        picked_any = []
+        for line_id, quantity in picks.items():
+            line = lines.get(line_id)
+            if line is None:
+                raise InvalidInput(f"Line #{line_id} is not on request {request.number}.")
+            if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+                raise InvalidInput(f"{line.item.sku}: a picked quantity must be a whole number, 0 or more.")
+            if quantity > line.to_pick:
+                raise InvalidInput(f"{line.item.sku}: only {line.to_pick} left to pick, not {quantity}.")
+            if quantity == 0:
+                continue
+            stock.book_transfer(session, "pick", line.item, bin, dispatch, quantity, user,
+                                reason=f"Picked for {request.number}", reference=request.number)
+            line.picked += quantity
+            picked_any.append(f"{quantity} × {line.item.sku}")
+        if not picked_any:
+            raise InvalidInput("Enter how many you picked of at least one line.")
+        request.status = "picking"
+        _step(session, request, user, "picked", f"From {bin.code}: {', '.join(picked_any)}")
+        _ready_if_done(session, request, user)
+    return request
+
+
+def _ready_if_done(session, request, user):
+    if all(line.to_pick == 0 for line in request.lines) and any(line.picked for line in request.lines):
+        request.status = "ready"
+        _step(session, request, user, "ready", "Ready for pick-up" if request.handoff == "pickup" else "Ready to ship")
+
+
+def release_unpicked(session, request_id, line_ids, user):
+    """A short pick: the picker releases what could not be found; it is recorded as short."""
+    with write_transaction(session):
+        request = _load_for_update(session, request_id)
+        _need_status(request, ("approved", "picking"), "changed")
+        released = []
+        for line in request.lines:
+            if line.id in line_ids and line.to_pick > 0:
+                quantity = line.to_pick
+                line.reserved -= quantity
+                line.short += quantity
+                line.backordered = 0
+                released.append(f"{quantity} × {line.item.sku}")
+        if not released:
+            raise InvalidInput("Nothing left to release.")
+        _step(session, request, user, "short", f"Not found, released: {', '.join(released)}")
+        session.flush()
+        for line in request.lines:
+            fill_backorders(session, line.item)
+        if any(line.picked for line in request.lines):
+            request.status = "picking"
+            _ready_if_done(session, request, user)
+    return request
+
+
+def hand_over(session, request_id, user, note=""):
+    """Hand the picked stock to the rep (or ship it): consumables are issued and their holds
+    end; returnables go out and stay booked until they are checked in."""
+    with write_transaction(session):
+        request = _load_for_update(session, request_id)
+        _need_status(request, ("ready",), "handed over")
+        dispatch = dispatch_bin(session)
+        for line in request.lines:
+            if not line.picked:
+                continue
+            stock.book_transfer(session, "issue", line.item, dispatch, None, line.picked, user,
+                                reason=f"Handed over for {request.number}", reference=request.number)
+            line.issued += line.picked
+            if not line.item.returnable:
+                line.reserved -= line.picked
+            line.picked = 0
+            line.backordered = 0
+        request.status = "handed_over"
+        _step(session, request, user, "handed_over",
+              (note or "").strip() or ("Picked up" if request.handoff == "pickup" else "Shipped"))
+        if not request.has_returnables:
+            for line in request.lines:
+                line.reserved = 0
+    return request
+
+
+def check_in(session, request_id, bin, outcomes, user):
+    """Check returnables back in: {line_id: {"returned": n, "consumed": n, "lost": n, "damaged": n}}
+    adding up to what went out. Returned units go back into `bin`; the booking ends."""
+    with write_transaction(session):
+        request = _load_for_update(session, request_id)
+        _need_status(request, ("handed_over",), "checked in")
+        if not request.has_returnables:
+            raise InvalidInput("This request has nothing to return.")
+        lines = {line.id: line for line in request.lines if line.item.returnable and line.issued}
+        if set(outcomes) != set(lines):
+            raise InvalidInput("Say for every returnable line what came back.")
+        summary = []
+        for line_id, outcome in outcomes.items():
+            line = lines[line_id]
+            counts = {}
+            for key in ("returned", "consumed", "lost", "damaged"):
+                value = outcome.get(key, 0)
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    raise InvalidInput(f"{line.item.sku}: {key} must be a whole number, 0 or more.")
+                counts[key] = value
+            if sum(counts.values()) != line.issued:
+                raise InvalidInput(f"{line.item.sku}: {line.issued} went out, but the outcomes add up to "
+                                   f"{sum(counts.values())}.")
+            if counts["returned"]:
+                stock.book_transfer(session, "return", line.item, None, bin, counts["returned"], user,
+                                    reason=f"Returned from {request.number}", reference=request.number)
+            line.returned, line.consumed, line.lost, line.damaged = (
+                counts["returned"], counts["consumed"], counts["lost"], counts["damaged"])
+            line.reserved = 0
+            summary.append(f"{line.item.sku}: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v))
+        request.status = "returned"
+        _step(session, request, user, "returned", "; ".join(summary) + f" (into {bin.code})")
+        session.flush()
+        for line in lines.values():
+            fill_backorders(session, line.item)
+    return request
+
+
+def booked_windows(session, item):
+    """Upcoming bookings of a returnable: [(Window, quantity, request)] for its page."""
+    rows = session.execute(
+        select(RequestLine, Request).join(Request)
+        .where(RequestLine.item_id == item.id, Request.status.in_(HOLDING), RequestLine.reserved > 0)
+        .order_by(Request.needed_by)
+    ).all()
+    return [(_window(request), line.reserved, request) for line, request in rows]
+
+
+def returnable_capacity(session, item, window):
+    bookings = [(w, q) for w, q, _r in booked_windows(session, item)]
+    return owned_returnable(session, item.id), peak_booked(bookings, window)
