@@ -6,3 +6,16 @@ document.addEventListener("submit", function (event) {
     event.preventDefault();
   }
 });
+
+// Quantity steppers: the − and + buttons beside a number box.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest && event.target.closest("[data-step]");
+  if (!button) return;
+  var input = button.parentElement.querySelector("input");
+  var value = parseInt(input.value, 10) || 0;
+  var next = Math.max(0, value + parseInt(button.getAttribute("data-step"), 10));
+  var max = input.getAttribute("data-max");
+  if (max !== null && next > parseInt(max, 10)) next = parseInt(max, 10);
+  input.value = next;
+  input.dispatchEvent(new Event("change", { bubbles: true }));
+});

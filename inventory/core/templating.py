@@ -11,9 +11,12 @@ from ..timeutil import utcnow
 # (label, endpoint, icon, roles). Bottom navigation on phones: the few things each role does most.
 NAVIGATION = [
     ("Catalog", "catalog.index", "▦", ("rep", "manager", "admin", "staff")),
-    ("Bins", "bins.index", "▤", ("staff", "manager", "admin")),
+    ("Request", "requests.new", "＋", ("rep",)),
+    ("My requests", "requests.mine", "☰", ("rep",)),
+    ("Requests", "requests.queue", "☰", ("manager", "admin")),
+    ("Pick", "requests.picking", "✓", ("staff",)),
+    ("Bins", "bins.index", "▤", ("staff", "manager")),
     ("Find", "core.find", "⌕", ("rep", "staff", "manager", "admin")),
-    ("Receive", "stock.receive", "⇩", ("staff",)),
     ("Users", "auth.users", "☺", ("admin",)),
     ("Me", "auth.profile", "●", ("rep", "staff", "manager", "admin")),
 ]
@@ -27,7 +30,8 @@ def navigation():
     for label, endpoint, icon, roles in NAVIGATION:
         if current_user.role in roles:
             section = endpoint.split(".")[0]
-            active = current == endpoint or (section not in ("core", "auth", "stock") and current.startswith(section + "."))
+            active = current == endpoint or (
+                section not in ("core", "auth", "stock", "requests") and current.startswith(section + "."))
             entries.append({"label": label, "url": url_for(endpoint), "icon": icon, "active": active})
     return entries
 

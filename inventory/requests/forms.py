@@ -1,0 +1,26 @@
+from datetime import date
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, RadioField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from .models import HANDOFFS, PURPOSES
+
+
+class RequestDetailsForm(FlaskForm):
+    purpose = RadioField("What is it for?", choices=list(PURPOSES.items()), default="client_meeting")
+    needed_by = DateField("Needed by", validators=[DataRequired(message="Say when you need it.")])
+    return_by = DateField("Back by (for returnable items)", validators=[Optional()])
+    handoff = RadioField("Hand-off", choices=list(HANDOFFS.items()), default="pickup")
+    ship_to = TextAreaField("Ship to", validators=[Optional(), Length(max=500)],
+                            render_kw={"rows": 2, "placeholder": "Name, company, street, city"})
+    note = TextAreaField("Note for Marketing", validators=[Optional(), Length(max=1000)], render_kw={"rows": 2})
+    allow_partial = BooleanField("If something is short, reserve what is there and backorder the rest")
+
+    def validate_needed_by(self, field):
+        if field.data and field.data < date.today():
+            raise ValidationError("That date is in the past.")
+
+
+class RejectForm(FlaskForm):
+    reason = StringField("Reason (the rep sees it)", validators=[DataRequired(message="Say why."), Length(max=300)])
