@@ -81,9 +81,10 @@ def register_blueprints(app):
     from .bins.views import bp as bins_bp
     from .catalog.views import bp as catalog_bp
     from .core.views import bp as core_bp
+    from .labels.views import bp as labels_bp
     from .requests.views import bp as requests_bp
     from .stock.views import bp as stock_bp
 
-    for blueprint in (core_bp, auth_bp, catalog_bp, bins_bp, stock_bp, requests_bp, api_bp):
+    for blueprint in (core_bp, auth_bp, catalog_bp, bins_bp, stock_bp, requests_bp, labels_bp, api_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never cookies

@@ -3,10 +3,12 @@ from flask import request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-# Only our own scripts and styles: no inline script, no CDN.
+# Only our own scripts and styles: no inline script, no CDN. 'wasm-unsafe-eval' lets the Scan
+# page compile the QR reader's WebAssembly (static/vendor/zxing-wasm-*) where the browser has no
+# BarcodeDetector of its own (iOS); it allows no JavaScript eval.
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
-    "script-src 'self'",
+    "script-src 'self' 'wasm-unsafe-eval'",
     "style-src 'self'",
     "img-src 'self' data: blob:",
     "media-src 'self' blob:",

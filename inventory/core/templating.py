@@ -16,7 +16,8 @@ NAVIGATION = [
     ("Requests", "requests.queue", "☰", ("manager", "admin")),
     ("Pick", "requests.picking", "✓", ("staff",)),
     ("Bins", "bins.index", "▤", ("staff", "manager")),
-    ("Find", "core.find", "⌕", ("rep", "staff", "manager", "admin")),
+    # Scan: the camera and a code box; /find (what the box submits to) still answers typed codes.
+    ("Scan", "labels.scan", "⌗", ("rep", "staff", "manager", "admin")),
     ("Users", "auth.users", "☺", ("admin",)),
     ("Me", "auth.profile", "●", ("rep", "staff", "manager", "admin")),
 ]

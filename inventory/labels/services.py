@@ -1,0 +1,204 @@
+"""Which labels to print, the URL each one encodes, and reading a scanned label back.
+
+Label URLs are a stable contract (DESIGN.md): `{BASE_URL}/b/<bin code>` and `{BASE_URL}/i/<sku>`.
+"""
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from ..bins.models import CODE_PATTERN, Bin, normalize_code
+from ..catalog.models import CATEGORIES, CATEGORY_LABELS, Item, Product
+from ..catalog.services import SKU_PATTERN, normalize_sku
+from ..errors import InvalidInput, NotFound, UnknownBin, UnknownItem
+
+MAX_LABELS = 3000  # ten boxes of Avery 5160; more is a mistake in the selection
+KINDS = {"bin": "b", "item": "i"}
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0"}
+_LABEL_PATH = re.compile(r"^/(b|i)/([^/?#]+)/?$")
+
+
+class ForeignCode(InvalidInput):
+    """A scanned code that is not one of our label URLs."""
+
+
+@dataclass(frozen=True)
+class Label:
+    kind: str  # "bin" or "item"
+    code: str  # bin code or SKU, as printed
+    name: str
+    detail: str
+    url: str  # what the QR code encodes
+
+
+@dataclass(frozen=True)
+class LabelRef:
+    """What a scanned or typed label names: a bin or an item, by its code."""
+    kind: str
+    code: str
+
+
+# Label URLs ---------------------------------------------------------------------------------
+
+def label_base(base_url, url_root):
+    """The configured BASE_URL, else the address the request came in on (no trailing slash)."""
+    return (base_url or url_root or "").rstrip("/")
+
+
+def label_url(base, kind, code):
+    return f"{base}/{KINDS[kind]}/{code}"
+
+
+def is_local(base):
+    """True when labels made with this base would point at the printing computer itself."""
+    host = (urlsplit(base).hostname or "").lower()
+    return host in LOCAL_HOSTS or host.endswith(".localhost")
+
+
+def clean_label_code(kind, code):
+    """The code as printed (upper case), or NotFound when it cannot be a bin code or SKU.
+    Needs no database: a label image is a function of its URL alone."""
+    if kind == "bin":
+        code = normalize_code(code)
+        if not CODE_PATTERN.match(code):
+            raise UnknownBin(f"{code!r} cannot be a bin code.")
+    else:
+        code = normalize_sku(code)
+        if not SKU_PATTERN.match(code):
+            raise UnknownItem(f"{code!r} cannot be a SKU.")
+    return code
+
+
+# Choosing what to print ---------------------------------------------------------------------
+
+def _split_codes(codes):
+    """Codes from checkboxes and/or a pasted list (commas, spaces or new lines), in order, once each."""
+    seen, out = set(), []
+    for chunk in codes or ():
+        for code in re.split(r"[\s,;]+", chunk or ""):
+            code = code.strip().upper()
+            if code and code not in seen:
+                seen.add(code)
+                out.append(code)
+    return out
+
+
+def _capped(rows):
+    if len(rows) > MAX_LABELS:
+        raise InvalidInput(f"That selects {len(rows)} labels; print at most {MAX_LABELS} at a time.")
+    return rows
+
+
+def select_bins(session, by="all", zone="", q="", codes=()):
+    """Bins to label: all active bins, one zone, a search on code or name, or hand-picked codes
+    (in the order given). Unknown hand-picked codes are refused by name."""
+    if by == "picked":
+        wanted = _split_codes(codes)
+        if not wanted:
+            raise InvalidInput("Pick at least one bin.")
+        found = {b.code: b for b in session.scalars(select(Bin).where(Bin.code.in_(wanted)))}
+        missing = [code for code in wanted if code not in found]
+        if missing:
+            raise UnknownBin(f"No bin has the code{'s' if len(missing) > 1 else ''} {', '.join(missing)}.")
+        return _capped([found[code] for code in wanted])
+    conditions = [Bin.archived.is_(False)]
+    if by == "zone":
+        if not zone:
+            raise InvalidInput("Choose a zone.")
+        conditions.append(Bin.zone == zone)
+    elif by == "search":
+        q = (q or "").strip()
+        if not q:
+            raise InvalidInput("Type what to search bins for.")
+        like = f"%{q.lower()}%"
+        conditions.append(or_(func.lower(Bin.code).like(like), func.lower(Bin.name).like(like)))
+    elif by != "all":
+        raise InvalidInput("Choose all bins, a zone, a search or hand-picked bins.")
+    return _capped(session.scalars(select(Bin).where(*conditions).order_by(Bin.code)).all())
+
+
+def select_items(session, by="all", category="", q="", codes=()):
+    """Items to label: all active items, one category, a search on SKU or name, or hand-picked SKUs."""
+    query = select(Item).join(Item.product).options(selectinload(Item.product))
+    if by == "picked":
+        wanted = _split_codes(codes)
+        if not wanted:
+            raise InvalidInput("Pick at least one item.")
+        found = {i.sku: i for i in session.scalars(query.where(Item.sku.in_(wanted)))}
+        missing = [sku for sku in wanted if sku not in found]
+        if missing:
+            raise UnknownItem(f"No item has the SKU{'s' if len(missing) > 1 else ''} {', '.join(missing)}.")
+        return _capped([found[sku] for sku in wanted])
+    conditions = [Item.archived.is_(False), Product.archived.is_(False)]
+    if by == "category":
+        if category not in CATEGORIES:
+            raise InvalidInput("Choose a category.")
+        conditions.append(Product.category == category)
+    elif by == "search":
+        q = (q or "").strip()
+        if not q:
+            raise InvalidInput("Type what to search items for.")
+        like = f"%{q.lower()}%"
+        conditions.append(or_(func.lower(Item.sku).like(like), func.lower(Product.name).like(like)))
+    elif by != "all":
+        raise InvalidInput("Choose all items, a category, a search or hand-picked items.")
+    return _capped(session.scalars(
+        query.where(*conditions).order_by(func.lower(Product.name), Item.size_rank, Item.size, Item.sku)
+    ).all())
+
+
+def bin_labels(bins, base):
+    return [Label("bin", b.code, b.name, b.zone, label_url(base, "bin", b.code)) for b in bins]
+
+
+def item_labels(items, base):
+    return [Label("item", i.sku, i.name, CATEGORY_LABELS.get(i.category, i.category), label_url(base, "item", i.sku))
+            for i in items]
+
+
+# Reading a label back -----------------------------------------------------------------------
+
+def _origin(url):
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    port = parts.port
+    if port in (None, 80, 443):
+        port = None
+    return host, port, parts.path.rstrip("/")
+
+
+def read_label(text, bases):
+    """What a scanned QR code names, or ForeignCode when it is not one of our labels.
+
+    Ours means a URL on one of `bases` (the configured BASE_URL and the address the app is used
+    on) whose path is /b/<code> or /i/<sku>. http and https count as the same label, since a
+    label keeps its meaning when a site moves to HTTPS. Whether the bin or item exists is not
+    checked here: an unknown label still names a code (staff may create the bin).
+    """
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput("Nothing was scanned.")
+    shown = text if len(text) <= 80 else text[:77] + "..."
+    try:
+        parts = urlsplit(text)
+        host, port, _ = _origin(text)
+    except ValueError:
+        raise ForeignCode(f"That code is not one of our labels: {shown}") from None
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        raise ForeignCode(f"That code is not one of our labels: {shown}")
+    for base in bases:
+        if not base:
+            continue
+        base_host, base_port, prefix = _origin(base)
+        if (host, port) != (base_host, base_port) or not parts.path.startswith(prefix + "/"):
+            continue
+        match = _LABEL_PATH.match(parts.path[len(prefix):])
+        if match:
+            kind = "bin" if match.group(1) == "b" else "item"
+            try:
+                return LabelRef(kind, clean_label_code(kind, match.group(2)))
+            except NotFound:
+                break
+    raise ForeignCode(f"That QR code is not one of our labels: it points to {shown}")
