@@ -71,7 +71,8 @@ def _int_arg(name, default, minimum=1, maximum=None):
     except ValueError:
         raise ApiError(f"{name} must be a whole number.", 400) from None
     if value < minimum or (maximum and value > maximum):
-        raise ApiError(f"{name} must be between {minimum} and {maximum or 'any'}.", 400)
+        raise ApiError(f"{name} must be between {minimum} and {maximum}." if maximum
+                       else f"{name} must be at least {minimum}.", 400)
     return value
 
 
@@ -146,6 +147,8 @@ def _field(data, name, kind=str, required=True):
         return value
     if not isinstance(value, str):
         raise InvalidInput(f"'{name}' must be a string.")
+    if "\x00" in value:  # PostgreSQL cannot store or compare text with NUL bytes
+        raise InvalidInput(f"'{name}' must not contain NUL characters.")
     return value
 
 

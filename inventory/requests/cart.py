@@ -7,24 +7,28 @@ MAX_LINES = 60
 
 
 def lines():
-    """{sku: quantity} in the order they were added."""
-    return dict(session.get(KEY, {}))
+    """{sku: quantity} in the order they were added (kept as pairs: the session sorts dict keys)."""
+    return {sku: quantity for sku, quantity in session.get(KEY, [])}
+
+
+def _store(cart):
+    session[KEY] = [[sku, quantity] for sku, quantity in cart.items() if quantity > 0][:MAX_LINES]
 
 
 def add(quantities):
-    """Add {sku: quantity} (positive quantities only) to the cart; returns how many units were added."""
+    """Add {sku: quantity} to the cart; returns how many units were added."""
     cart = lines()
     added = 0
     for sku, quantity in quantities.items():
         if quantity > 0:
             cart[sku] = cart.get(sku, 0) + quantity
             added += quantity
-    session[KEY] = dict(list(cart.items())[:MAX_LINES])
+    _store(cart)
     return added
 
 
 def replace(quantities):
-    session[KEY] = {sku: q for sku, q in quantities.items() if q > 0}
+    _store(quantities)
 
 
 def clear():

@@ -1,0 +1,161 @@
+"""The request pages through the test client: rep, manager and staff."""
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from inventory.requests.models import Request
+from inventory.stock import services as stock
+
+SOON = (date.today() + timedelta(days=4)).isoformat()
+
+
+def details(**overrides):
+    data = {"purpose": "client_meeting", "needed_by": SOON, "handoff": "pickup", "note": "Acme visit"}
+    data.update(overrides)
+    return data
+
+
+def test_rep_reserves_25_polos_as_a_size_breakdown(client, login, make_product, session):
+    polo = make_product(sizes={"S": 5, "M": 20, "L": 10, "XL": 4})
+    rep = login("rep")
+    page = client.get(f"/catalog/p/{polo.id}").get_data(as_text=True)
+    assert 'name="qty-POLO-NAVY-M"' in page and "20 available" in page
+    response = client.post("/request/add", data={"qty-POLO-NAVY-S": "3", "qty-POLO-NAVY-M": "12",
+                                                 "qty-POLO-NAVY-L": "8", "qty-POLO-NAVY-XL": "2",
+                                                 "back": f"/catalog/p/{polo.id}", "go": "1"})
+    assert response.headers["Location"] == "/request"
+    cart = client.get("/request").get_data(as_text=True)
+    assert 'value="12"' in cart and "Submit and reserve" in cart
+    done = client.post("/request", data=details(), follow_redirects=True)
+    html = done.get_data(as_text=True)
+    assert "Submitted. Held for you now" in html and "12 × Navy polo — M" in html
+    request = session.scalar(select(Request))
+    assert request.requester_id == rep.id and sum(line.reserved for line in request.lines) == 25
+    assert "R-" in client.get("/requests/mine").get_data(as_text=True)
+    assert client.get("/request").get_data(as_text=True).count("Submit and reserve") == 0  # cart emptied
+
+
+def test_short_stock_shows_what_is_available_and_offers_a_backorder(client, login, make_item, session):
+    make_item("MUG-1", name="Mug", on_hand=4)
+    login("rep")
+    client.post("/request/add", data={"qty-MUG-1": "6"})
+    refused = client.post("/request", data=details())
+    assert refused.status_code == 409
+    html = refused.get_data(as_text=True)
+    assert "Only 4 available" in html and "backorder the rest" in html
+    assert session.scalar(select(func.count(Request.id))) == 0
+    client.post("/request", data=details(partial="1"))
+    line = session.scalar(select(Request)).lines[0]
+    assert (line.reserved, line.backordered) == (4, 2)
+
+
+def test_bad_request_input_is_refused_whole(client, login, make_item, session):
+    make_item("PEN-1", on_hand=10)
+    login("rep")
+    client.post("/request/add", data={"qty-PEN-1": "2"})
+    past = (date.today() - timedelta(days=1)).isoformat()
+    assert "in the past" in client.post("/request", data=details(needed_by=past)).get_data(as_text=True)
+    assert "address" in client.post("/request", data=details(handoff="ship")).get_data(as_text=True)
+    assert client.post("/request/add", data={"qty-PEN-1": "-3"}, follow_redirects=True).status_code == 200
+    assert "whole numbers" in client.post("/request/add", data={"qty-PEN-1": "x"},
+                                          follow_redirects=True).get_data(as_text=True)
+    assert "No item has the SKU" in client.post("/request/add", data={"qty-NOPE": "1"},
+                                                follow_redirects=True).get_data(as_text=True)
+    assert session.scalar(select(func.count(Request.id))) == 0
+
+
+def _submit(client, sku="PEN-1", quantity="4", **extra):
+    client.post("/request/add", data={f"qty-{sku}": quantity})
+    client.post("/request", data=details(**extra))
+
+
+def test_manager_queue_approve_reject_and_change(client, login, make_item, session, make_user):
+    make_item("PEN-1", on_hand=10, bin="A-01")
+    login("rep")
+    _submit(client)
+    _submit(client, quantity="2", needed_by=date.today().isoformat())
+    client.post("/logout")
+    login("manager")
+    queue = client.get("/requests").get_data(as_text=True)
+    assert queue.count("R-") == 2 and "Rush" in queue
+    first, second = session.scalars(select(Request).order_by(Request.id)).all()
+    assert queue.index(second.number) < queue.index(first.number)  # soonest needed first
+    client.post(f"/requests/{first.id}/quantities", data={f"qty-{first.lines[0].id}": "6"})
+    client.post(f"/requests/{first.id}/approve")
+    assert "Reason" in client.get(f"/requests/{second.id}").get_data(as_text=True)
+    no_reason = client.post(f"/requests/{second.id}/reject", data={"reason": ""}, follow_redirects=True)
+    assert "Say why" in no_reason.get_data(as_text=True)
+    client.post(f"/requests/{second.id}/reject", data={"reason": "Use the webinar flyer"})
+    session.expire_all()
+    assert (first.status, first.lines[0].reserved, second.status) == ("approved", 6, "rejected")
+    assert stock.availability(session, [first.lines[0].item_id])[first.lines[0].item_id].available == 4
+
+
+def test_reps_cannot_run_the_queue_or_see_others_requests(client, login, make_item, session):
+    make_item("PEN-1", on_hand=10)
+    login("rep")
+    _submit(client)
+    request = session.scalar(select(Request))
+    client.post("/logout")
+    login("rep")
+    assert client.get(f"/requests/{request.id}").status_code == 403
+    assert client.post(f"/requests/{request.id}/cancel").status_code == 403
+    assert client.post(f"/requests/{request.id}/approve").status_code == 403
+    assert client.get("/requests").status_code == 403
+    assert client.get("/requests/picking").status_code == 403
+    session.expire_all()
+    assert request.status == "submitted"
+
+
+def test_rep_cancels_own_request(client, login, make_item, session):
+    make_item("PEN-1", on_hand=10)
+    login("rep")
+    _submit(client)
+    request = session.scalar(select(Request))
+    client.post(f"/requests/{request.id}/cancel")
+    session.expire_all()
+    assert request.status == "cancelled" and request.lines[0].reserved == 0
+
+
+def test_staff_picks_by_bin_hands_over_and_checks_in(client, login, auth_client, make_item, make_bin, session):
+    pens = make_item("PEN-1", on_hand=3, bin="A-01")
+    stock.receive(session, pens, make_bin("A-02"), 5, login("staff"))
+    client.post("/logout")
+    make_item("BANNER-1", category="display", on_hand=1, bin="B-01", returnable=True)
+    rep = login("rep")
+    client.post("/request/add", data={"qty-PEN-1": "6", "qty-BANNER-1": "1"})
+    client.post("/request", data=details(return_by=(date.today() + timedelta(days=9)).isoformat()))
+    request = session.scalar(select(Request))
+    client.post("/logout")
+    login("manager")
+    client.post(f"/requests/{request.id}/approve")
+    client.post("/logout")
+    login("staff")
+    assert request.number in client.get("/requests/picking").get_data(as_text=True)
+    plan = client.get(f"/requests/{request.id}/pick").get_data(as_text=True)
+    assert plan.index("A-01") < plan.index("A-02") < plan.index("B-01")
+    assert client.post(f"/requests/{request.id}/pick", data={"bin": "a-01"}).headers["Location"].endswith(
+        f"/requests/{request.id}/pick/A-01")
+    pen_line, banner_line = request.lines
+    bad = client.post(f"/requests/{request.id}/pick/A-01", data={f"pick-{pen_line.id}": "9"})
+    assert bad.status_code == 400 and "only 6 left to pick" in bad.get_data(as_text=True)
+    client.post(f"/requests/{request.id}/pick/A-01", data={f"pick-{pen_line.id}": "3"})
+    client.post(f"/requests/{request.id}/pick/A-02", data={f"pick-{pen_line.id}": "3"})
+    client.post(f"/requests/{request.id}/pick/B-01", data={f"pick-{banner_line.id}": "1"})
+    session.expire_all()
+    assert request.status == "ready"
+    client.post("/logout")
+    auth_client.login(rep)
+    assert "Ready" in client.get("/requests/mine").get_data(as_text=True)
+    client.post("/logout")
+    login("staff")
+    client.post(f"/requests/{request.id}/hand-over")
+    bad = client.post(f"/requests/{request.id}/check-in", data={f"returned-{banner_line.id}": "0", "bin": "B-01"})
+    assert "add up to 0" in bad.get_data(as_text=True)
+    client.post(f"/requests/{request.id}/check-in", data={f"returned-{banner_line.id}": "1", "bin": "B-01"})
+    session.expire_all()
+    assert request.status == "returned"
+    assert stock.level(session, banner_line.item, make_bin("B-01")) == 1
+    steps = [step.action for step in request.steps]
+    assert steps[:2] == ["submitted", "approved"] and steps[-2:] == ["handed_over", "returned"]
+    assert stock.check_ledger(session) == []
