@@ -128,6 +128,23 @@ def move(session, item, from_bin, to_bin, quantity, user, reason=""):
     return movement
 
 
+def put_away(session, item, from_bin, to_bin, quantity, user, reason=""):
+    """Put `quantity` of `item` away into `to_bin` from where it landed (`from_bin`: a receiving
+    area, a returns cart). Booked as its own kind so the ledger tells put-aways from moves
+    between shelves; like a move, it is refused if `from_bin` holds less and changes no total.
+    Stock that was not booked anywhere yet is received instead (see `receive`)."""
+    _positive_quantity(quantity)
+    if from_bin.id == to_bin.id:
+        raise InvalidInput(f"{item.sku} is already in {to_bin.code}: put it away from another bin.")
+    with write_transaction(session):
+        _refuse_archived(item, to_bin)
+        _take(session, item, from_bin, quantity)
+        _add(session, item.id, to_bin.id, quantity)
+        movement = _record(session, "put_away", item, user, quantity, from_bin=from_bin, to_bin=to_bin,
+                           reason=reason)
+    return movement
+
+
 def adjust(session, item, bin, change, user, reason):
     """Correct the quantity in a bin by `change` (positive or negative); a reason is required."""
     if isinstance(change, bool) or not isinstance(change, int):
