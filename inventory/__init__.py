@@ -76,6 +76,7 @@ def register_extensions(app):
 def register_blueprints(app):
     from .requests import models as _request_models  # noqa: F401  (tables known to Alembic)
 
+    from .api import requests as _api_requests  # noqa: F401  (registers its routes on the API blueprint)
     from .api.views import bp as api_bp
     from .auth.views import bp as auth_bp
     from .bins.views import bp as bins_bp

@@ -1,0 +1,147 @@
+"""JSON API for requests: reserve, read, list, cancel, and the manager's approve/reject."""
+from datetime import date
+
+from flask import g, jsonify, request, url_for
+
+from ..auth.roles import EVERYONE, MANAGERS, STAFF
+from ..catalog.services import get_item
+from ..errors import InvalidInput, NotFound, ShortStock
+from ..extensions import db
+from ..requests import queries
+from ..requests import services as requests
+from ..requests.models import STATUSES
+from .views import ApiError, _field, _int_arg, _paged, api_roles, bp
+
+
+def request_json(r):
+    return {
+        "id": r.id,
+        "number": r.number,
+        "status": r.status,
+        "purpose": r.purpose,
+        "needed_by": r.needed_by.isoformat(),
+        "return_by": r.return_by.isoformat() if r.return_by else None,
+        "handoff": r.handoff,
+        "ship_to": r.ship_to,
+        "note": r.note,
+        "event_id": r.event_id,
+        "requester": r.requester.email,
+        "rejection_reason": r.rejection_reason or None,
+        "created_at": r.created_at.isoformat() + "Z",
+        "lines": [
+            {"id": line.id, "sku": line.item.sku, "name": line.item.name, "qty": line.quantity,
+             "reserved": line.reserved, "backordered": line.backordered, "picked": line.picked,
+             "issued": line.issued, "returned": line.returned, "short": line.short}
+            for line in r.lines
+        ],
+        "url": url_for("requests.show", request_id=r.id, _external=True),
+    }
+
+
+def _date(data, name, required=True):
+    value = _field(data, name, required=required)
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"'{name}' must be a date like 2026-03-12.") from None
+
+
+def _visible(r):
+    if r.requester_id != g.api_user.id and g.api_user.role not in STAFF:
+        raise ApiError("You can only see your own requests.", 403)
+    return r
+
+
+@bp.post("/requests")
+@api_roles(EVERYONE)
+def create_request():
+    """Reserve: 201 with what is held; 409 with per-line availability when short (nothing held)."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError("Send a JSON object with Content-Type: application/json.", 400)
+    lines = data.get("lines")
+    if not isinstance(lines, list) or not lines:
+        raise InvalidInput("'lines' must be a non-empty list of {\"sku\": ..., \"qty\": ...}.")
+    parsed = []
+    for line in lines:
+        if not isinstance(line, dict):
+            raise InvalidInput("Each line must be an object {\"sku\": ..., \"qty\": ...}.")
+        parsed.append((get_item(db.session, _field(line, "sku")), _field(line, "qty", int)))
+    event_id = data.get("event_id")
+    if event_id is not None and (isinstance(event_id, bool) or not isinstance(event_id, int)):
+        raise InvalidInput("'event_id' must be a whole number.")
+    allow_partial = data.get("allow_partial", False)
+    if not isinstance(allow_partial, bool):
+        raise InvalidInput("'allow_partial' must be true or false.")
+    try:
+        made = requests.submit(
+            db.session, g.api_user, parsed,
+            purpose=_field(data, "purpose", required=False) or "other",
+            needed_by=_date(data, "needed_by"), return_by=_date(data, "return_by", required=False),
+            handoff=_field(data, "handoff", required=False) or "pickup",
+            ship_to=_field(data, "ship_to", required=False) or "", note=_field(data, "note", required=False) or "",
+            event_id=event_id, allow_partial=allow_partial,
+        )
+    except ShortStock as error:
+        return jsonify(error=error.message, lines=[
+            {"sku": s.sku, "requested": s.requested, "available": s.available} for s in error.shortages]), 409
+    return jsonify(request_json(requests.get_request(db.session, made.id))), 201
+
+
+@bp.get("/requests")
+@api_roles(EVERYONE)
+def list_requests():
+    status = request.args.get("status") or None
+    if status and status not in STATUSES:
+        raise ApiError(f"status must be one of: {', '.join(STATUSES)}.", 400)
+    mine = request.args.get("mine") in ("1", "true")
+    if not mine and g.api_user.role not in STAFF:
+        mine = True  # a rep only ever lists their own
+    page_number = _int_arg("page", 1)
+    per_page = _int_arg("per_page", 50, maximum=200)
+    if mine:
+        page = queries.requests_of(db.session, g.api_user, page=page_number, per_page=per_page, status=status)
+    else:
+        page = queries.queue(db.session, status=status, page=page_number, per_page=per_page)
+    args = {k: v for k, v in {"status": status, "mine": "1" if mine else None}.items() if v}
+    return _paged(page, "requests", [request_json(r) for r in page.rows], "api.list_requests", **args)
+
+
+def _get(request_id):
+    try:
+        return _visible(requests.get_request(db.session, request_id))
+    except NotFound:
+        raise ApiError(f"No request #{request_id}.", 404) from None
+
+
+@bp.get("/requests/<int:request_id>")
+@api_roles(EVERYONE)
+def get_request(request_id):
+    return jsonify(request_json(_get(request_id)))
+
+
+@bp.post("/requests/<int:request_id>/cancel")
+@api_roles(EVERYONE)
+def cancel_request(request_id):
+    _get(request_id)
+    requests.cancel(db.session, request_id, g.api_user)
+    return jsonify(request_json(requests.get_request(db.session, request_id)))
+
+
+@bp.post("/requests/<int:request_id>/approve")
+@api_roles(MANAGERS)
+def approve_request(request_id):
+    _get(request_id)
+    requests.approve(db.session, request_id, g.api_user)
+    return jsonify(request_json(requests.get_request(db.session, request_id)))
+
+
+@bp.post("/requests/<int:request_id>/reject")
+@api_roles(MANAGERS)
+def reject_request(request_id):
+    _get(request_id)
+    data = request.get_json(silent=True) or {}
+    requests.reject(db.session, request_id, g.api_user, _field(data, "reason") if isinstance(data, dict) else "")
+    return jsonify(request_json(requests.get_request(db.session, request_id)))
