@@ -142,9 +142,9 @@ def gunicorn_server(app, database_url, tmp_path):
     deadline = time.time() + 30
     while time.time() < deadline:
         try:
-            urllib.request.urlopen(url + "/healthz", timeout=1)
+            urllib.request.urlopen(url + "/healthz", timeout=2)
             break
-        except (urllib.error.URLError, ConnectionError):
+        except OSError:  # not listening yet (refused, reset or timed out)
             if process.poll() is not None:
                 raise RuntimeError(process.stderr.read().decode())
             time.sleep(0.2)
