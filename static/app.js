@@ -19,3 +19,12 @@ document.addEventListener("click", function (event) {
   input.value = next;
   input.dispatchEvent(new Event("change", { bubbles: true }));
 });
+
+// A code box marked data-submit-on-scan opens what was scanned at once: the scanner fills the
+// box and fires a (synthetic, untrusted) change event; typing still needs the button.
+document.addEventListener("change", function (event) {
+  var input = event.target;
+  if (!event.isTrusted && input.hasAttribute && input.hasAttribute("data-submit-on-scan") && input.value) {
+    input.form.requestSubmit ? input.form.requestSubmit() : input.form.submit();
+  }
+});
