@@ -151,5 +151,34 @@ def seed(session, seed_value=2026):
     backdate(counted, when(85, 16))
     counted = stock.count(session, bin_rows["B-01-1"], [(items["BRO-ATLAS-26"], 1350)], staff, reason="Monthly count")
     backdate(counted, when(86, 10))
+    _seed_requests(session, users, items, bin_rows)
     return [(email, role, password) for email, role, password, _name in LOGINS] + [
         ("rep2@example.com", "rep", "demo-rep-2026")]
+
+
+def _seed_requests(session, users, items, bin_rows):
+    """A queue with something in every state: new, rush, approved, picked, out, backordered."""
+    from .requests import services as requests
+
+    rep, manager, staff = users["rep"], users["manager"], users["staff"]
+    today = date.today()
+    meeting = requests.submit(session, rep, [(items["POLO-NAVY-M"], 10), (items["POLO-NAVY-L"], 10),
+                                             (items["POLO-NAVY-XL"], 5), (items["BRO-ATLAS-26"], 50)],
+                              purpose="client_meeting", needed_by=today + timedelta(days=6),
+                              note="Acme Corp quarterly review: polos for their team")
+    requests.submit(session, rep, [(items["FLY-NIMBUS"], 100), (items["PEN-LOGO"], 50)], purpose="other",
+                    needed_by=today + timedelta(days=1), note="Nimbus lunch-and-learn tomorrow")
+    show = requests.submit(session, rep, [(items["BANNER-ROLLUP"], 1), (items["BRO-NIMBUS-26"], 300),
+                                          (items["TOTE-CANVAS"], 40)],
+                           purpose="trade_show", needed_by=today + timedelta(days=12),
+                           return_by=today + timedelta(days=16), handoff="ship",
+                           ship_to="Hall B, Booth 214\nMesse Nord\nHamburg", note="Regional dealer fair")
+    requests.approve(session, show.id, manager)
+    requests.approve(session, meeting.id, manager)
+    plan = requests.pick_list(session, requests.get_request(session, meeting.id))
+    for bin, lines in plan[:1]:
+        requests.pick(session, meeting.id, bin, {line.id: quantity for line, quantity in lines}, staff)
+    usb = requests.submit(session, rep, [(items["USB-32"], 60)], purpose="trade_show",
+                          needed_by=today + timedelta(days=20), allow_partial=True,
+                          note="USB drives with the product videos")
+    return meeting, show, usb
