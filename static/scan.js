@@ -190,7 +190,14 @@
     this.root.hidden = true;
     var note = document.querySelector("[data-scanned-for='" + input.id + "']");
     if (note) note.textContent = "Scanned " + answer.code + (answer.name ? " · " + answer.name : "");
-    var next = input.form && input.form.querySelector("[data-after-scan]");
+    // On to the next box still empty (the quantity, usually), else the submit button.
+    var form = input.form, next = null;
+    if (form) {
+      var fields = Array.prototype.slice.call(form.querySelectorAll("input:not([type=hidden]), button[type=submit]"));
+      next = fields.slice(fields.indexOf(input) + 1).filter(function (el) {
+        return el.offsetParent !== null && (el.tagName === "BUTTON" || !el.value);
+      })[0];
+    }
     (next || input).focus();
   };
 

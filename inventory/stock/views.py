@@ -1,6 +1,10 @@
-"""Stock pages: receive, move, adjust, count. Each parses the form, calls one rule, and says
-what changed with the new quantities."""
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+"""Stock pages: put away, receive, move, adjust, count. Each parses the form, calls one rule, and
+lands back on the bin page (or the item page it started from) with a confirmation that gives the
+new quantities.
+
+Every code box takes a typed code, a code filled in by scanning a label (static/scan.js), or a
+label URL pasted whole; a URL that is not one of our labels is refused as such."""
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
@@ -12,39 +16,96 @@ from ..catalog.services import get_item
 from ..errors import DomainError, InvalidInput, NotFound
 from ..extensions import db
 from ..forms import ButtonForm
+from ..labels.services import read_label
 from . import services
-from .forms import AdjustForm, MoveForm, ReceiveForm
+from .forms import AdjustForm, MoveForm, PutAwayForm, ReceiveForm
 
 bp = Blueprint("stock", __name__, url_prefix="/stock")
+
+
+def _code(value, kind):
+    """The bin code or SKU in a code box: typed as is, or taken from a pasted label URL."""
+    value = (value or "").strip()
+    if "://" not in value:
+        return value
+    ref = read_label(value, [current_app.config.get("BASE_URL"), request.url_root])
+    if ref.kind != kind:
+        raise InvalidInput(f"That is the label of {ref.kind} {ref.code}; give a{'n' if kind == 'item' else ''} {kind}.")
+    return ref.code
 
 
 def _lookup(form, sku_field=None, bin_fields=()):
     """Resolve SKU and bin codes typed in a form; put a message on the field when unknown."""
     found, ok = {}, True
-    if sku_field is not None:
+    fields = ([(sku_field, "item", get_item)] if sku_field is not None else []) + [(f, "bin", get_bin) for f in bin_fields]
+    for field, kind, get in fields:
         try:
-            found["item"] = get_item(db.session, sku_field.data)
-        except NotFound as error:
-            sku_field.errors.append(error.message)
-            ok = False
-    for field in bin_fields:
-        try:
-            found[field.name] = get_bin(db.session, field.data)
-        except NotFound as error:
+            found["item" if kind == "item" else field.name] = get(db.session, _code(field.data, kind))
+        except DomainError as error:
             field.errors.append(error.message)
             ok = False
     return found if ok else None
 
 
-def _done(message, bin):
+def _done(message, bin, item=None, back=None):
+    """The confirmation: back where the action started, with the new quantities said in words."""
     flash(message, "success")
+    if back == "item" and item is not None:
+        return redirect(url_for("catalog.item", sku=item.sku))
     return redirect(url_for("bins.show", code=bin.code))
+
+
+def _back_arg():
+    return "item" if request.args.get("back") == "item" else ""
+
+
+def _held(sku, code):
+    """How many of `sku` bin `code` holds, for the form's hint (None when either is unknown)."""
+    if not (sku and code):
+        return None
+    try:
+        return services.level(db.session, get_item(db.session, _code(sku, "item")), get_bin(db.session, _code(code, "bin")))
+    except DomainError:
+        return None
+
+
+@bp.route("/put-away", methods=["GET", "POST"])
+@roles_required(STAFF)
+def put_away():
+    """Put stock into a bin: scan or choose the item, give the quantity, done. Taken from another
+    bin (a receiving area) it is booked as a put-away; otherwise it is stock arriving (received)."""
+    form = PutAwayForm(sku=request.args.get("sku", ""), bin=request.args.get("bin", ""), back=_back_arg())
+    if form.validate_on_submit():
+        found = _lookup(form, form.sku, [form.bin] + ([form.from_bin] if (form.from_bin.data or "").strip() else []))
+        if found:
+            item, bin, source = found["item"], found["bin"], found.get("from_bin")
+            quantity = form.quantity.data
+            try:
+                if source is None:
+                    services.receive(db.session, item, bin, quantity, current_user, reference=form.reference.data)
+                else:
+                    services.put_away(db.session, item, source, bin, quantity, current_user,
+                                      reason=form.reference.data)
+            except DomainError as error:
+                (form.from_bin if source is not None and "already in" in error.message else form.quantity
+                 ).errors.append(error.message)
+            else:
+                now = services.level(db.session, item, bin)
+                if source is None:
+                    message = f"Put away {quantity} × {item.sku} into {bin.code}; it now holds {now}."
+                else:
+                    message = (f"Put away {quantity} × {item.sku} from {source.code} into {bin.code}. "
+                               f"{bin.code} now holds {now}, {source.code} holds {services.level(db.session, item, source)}.")
+                return _done(message, bin, item, form.back.data)
+    status = 400 if request.method == "POST" else 200
+    return render_template("stock/put_away.html", form=form, fixed_bin=request.args.get("bin", "").upper(),
+                           fixed_sku=request.args.get("sku", "").upper()), status
 
 
 @bp.route("/receive", methods=["GET", "POST"])
 @roles_required(STAFF)
 def receive():
-    form = ReceiveForm(sku=request.args.get("sku", ""), bin=request.args.get("bin", ""))
+    form = ReceiveForm(sku=request.args.get("sku", ""), bin=request.args.get("bin", ""), back=_back_arg())
     if form.validate_on_submit():
         found = _lookup(form, form.sku, [form.bin])
         if found:
@@ -56,7 +117,7 @@ def receive():
                 form.quantity.errors.append(error.message)
             else:
                 return _done(f"Received {form.quantity.data} × {item.sku} into {bin.code}; "
-                             f"it now holds {services.level(db.session, item, bin)}.", bin)
+                             f"it now holds {services.level(db.session, item, bin)}.", bin, item, form.back.data)
     status = 400 if request.method == "POST" else 200
     return render_template("stock/receive.html", form=form), status
 
@@ -64,7 +125,8 @@ def receive():
 @bp.route("/move", methods=["GET", "POST"])
 @roles_required(STAFF)
 def move():
-    form = MoveForm(sku=request.args.get("sku", ""), from_bin=request.args.get("from", ""))
+    """Move stock out of a bin to another, chosen by scanning its label (or typing its code)."""
+    form = MoveForm(sku=request.args.get("sku", ""), from_bin=request.args.get("from", ""), back=_back_arg())
     if form.validate_on_submit():
         found = _lookup(form, form.sku, [form.from_bin, form.to_bin])
         if found:
@@ -79,21 +141,15 @@ def move():
                 return _done(
                     f"Moved {form.quantity.data} × {item.sku} from {source.code} to {target.code}. "
                     f"{source.code} now holds {services.level(db.session, item, source)}, "
-                    f"{target.code} holds {services.level(db.session, item, target)}.", source)
-    held = None
-    if form.sku.data and form.from_bin.data:
-        try:
-            held = services.level(db.session, get_item(db.session, form.sku.data), get_bin(db.session, form.from_bin.data))
-        except NotFound:
-            held = None
+                    f"{target.code} holds {services.level(db.session, item, target)}.", source, item, form.back.data)
     status = 400 if request.method == "POST" else 200
-    return render_template("stock/move.html", form=form, held=held), status
+    return render_template("stock/move.html", form=form, held=_held(form.sku.data, form.from_bin.data)), status
 
 
 @bp.route("/adjust", methods=["GET", "POST"])
 @roles_required(STAFF)
 def adjust():
-    form = AdjustForm(sku=request.args.get("sku", ""), bin=request.args.get("bin", ""))
+    form = AdjustForm(sku=request.args.get("sku", ""), bin=request.args.get("bin", ""), back=_back_arg())
     if form.validate_on_submit():
         found = _lookup(form, form.sku, [form.bin])
         if found:
@@ -104,7 +160,7 @@ def adjust():
                 form.change.errors.append(error.message)
             else:
                 return _done(f"Adjusted {item.sku} in {bin.code} by {form.change.data:+d}; "
-                             f"it now holds {services.level(db.session, item, bin)}.", bin)
+                             f"it now holds {services.level(db.session, item, bin)}.", bin, item, form.back.data)
     status = 400 if request.method == "POST" else 200
     return render_template("stock/adjust.html", form=form), status
 
@@ -116,33 +172,59 @@ def _parse_count(value):
     return int(value)
 
 
+def _count_rows(bin, only=None):
+    """What the count form lists: the bin's items with their expected quantities, or one item
+    (counted from the item page), expected quantity zero included."""
+    if only is None:
+        return [(level.item, level.quantity) for level in services.levels_in_bin(db.session, bin)]
+    return [(only, services.level(db.session, only, bin))]
+
+
+def _count_summary(bin, movements):
+    """'Count of A-01 booked (2 differences): PEN-1 10 → 9, MUG-1 4 → 0, CAP-1 3 ✓.'"""
+    changed = [m for m in movements if m.quantity]
+    lines = []
+    for m in movements:
+        before = m.counted + m.quantity if m.from_bin_id else m.counted - m.quantity
+        lines.append(f"{m.item.sku} {before} → {m.counted}" if m.quantity else f"{m.item.sku} {m.counted} ✓")
+    return (f"Count of {bin.code} booked ({len(changed)} difference{'s' if len(changed) != 1 else ''}): "
+            f"{', '.join(lines)}.")
+
+
 @bp.route("/count/<code>", methods=["GET", "POST"])
 @roles_required(STAFF)
 def count(code):
-    """Count a bin: every expected item with its quantity, plus items found that were not expected."""
+    """Count a bin: every expected item with its quantity, plus items found that were not
+    expected; one submit books every difference. `?sku=` counts one item in the bin."""
     try:
         bin = get_bin(db.session, code)
     except NotFound:
         return render_template("bins/unknown.html", code=code, can_create=True), 404
-    levels = services.levels_in_bin(db.session, bin)
+    only = None
+    if request.args.get("sku"):
+        try:
+            only = get_item(db.session, request.args["sku"])
+        except NotFound:
+            return render_template("catalog/unknown_item.html", sku=request.args["sku"]), 404
+    rows = _count_rows(bin, only)
+    back = _back_arg()
     form = ButtonForm()
-    errors, entered = [], {}
+    errors, entered, extras = [], {}, []
     if form.validate_on_submit():
         counts = []
-        for level in levels:
-            raw = request.form.get(f"count-{level.item_id}", "")
-            entered[level.item_id] = raw
+        for item, _expected in rows:
+            raw = request.form.get(f"count-{item.id}", "")
+            entered[item.id] = raw
             try:
-                counts.append((level.item, _parse_count(raw)))
+                counts.append((item, _parse_count(raw)))
             except InvalidInput as error:
-                errors.append(f"{level.item.sku}: {error.message}")
-        extra_skus = request.form.getlist("extra_sku")
-        extra_counts = request.form.getlist("extra_count")
-        for sku, raw in zip(extra_skus, extra_counts):
+                errors.append(f"{item.sku}: {error.message}")
+        for sku, raw in zip(request.form.getlist("extra_sku"), request.form.getlist("extra_count")):
             if not sku.strip() and not raw.strip():
                 continue
+            extras.append((sku, raw))
             try:
-                item = get_item(db.session, sku)
+                item = get_item(db.session, _code(sku, "item"))
                 if any(existing.id == item.id for existing, _ in counts):
                     raise InvalidInput(f"{item.sku} is already on the list above.")
                 counts.append((item, _parse_count(raw)))
@@ -154,21 +236,18 @@ def count(code):
             except DomainError as error:
                 errors.append(error.message)
             else:
-                changed = [m for m in movements if m.quantity]
-                summary = ", ".join(f"{m.item.sku} {m.counted}" for m in movements)
-                flash(f"Count of {bin.code} booked ({len(changed)} difference{'s' if len(changed) != 1 else ''}): "
-                      f"{summary}.", "success")
-                return redirect(url_for("bins.show", code=bin.code))
+                return _done(_count_summary(bin, movements), bin, only, back)
     status = 400 if errors or (request.method == "POST" and form.errors) else 200
-    return render_template("stock/count.html", bin=bin, levels=levels, form=form, errors=errors,
-                           entered=entered), status
+    extras += [("", "")] * max(0, 2 - len(extras))
+    return render_template("stock/count.html", bin=bin, rows=rows, only=only, form=form, errors=errors,
+                           entered=entered, extras=extras, back=back), status
 
 
 @bp.route("/suggest/items")
 @roles_required(STAFF)
 def suggest_items():
     """<option>s for an SKU box's datalist, filled in by htmx as the user types."""
-    q = (request.args.get("sku") or request.args.get("q") or "").strip().lower()
+    q = next((v for k, v in request.args.items() if k in ("sku", "q", "extra_sku")), "").strip().lower()
     rows = []
     if q:
         like = f"%{q}%"

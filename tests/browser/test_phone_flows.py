@@ -76,9 +76,10 @@ def test_rep_searches_polo_and_sees_stock_per_size_in_one_row(live_server, data,
 
 
 def open_bin_via_find(page, typed_code):
-    page.locator("nav.bottomnav").get_by_role("link", name="Find").click()
-    expect(page).to_have_url(re.compile(r"/find$"))
-    page.get_by_label("Bin code, SKU or label URL").fill(typed_code)
+    """The Scan page's code box (for a damaged label, or a phone without camera access)."""
+    page.locator("nav.bottomnav").get_by_role("link", name="Scan").click()
+    expect(page).to_have_url(re.compile(r"/scan$"))
+    page.get_by_label("Or type a bin code or SKU").fill(typed_code)
     page.get_by_role("button", name="Go").click()
 
 
