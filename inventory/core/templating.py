@@ -10,16 +10,16 @@ from ..timeutil import utcnow
 
 # (label, endpoint, icon, roles). Bottom navigation on phones: the few things each role does most.
 NAVIGATION = [
-    ("Catalog", "catalog.index", "▦", ("rep", "manager", "admin", "staff")),
-    ("Request", "requests.new", "＋", ("rep",)),
-    ("My requests", "requests.mine", "☰", ("rep",)),
-    ("Requests", "requests.queue", "☰", ("manager", "admin")),
-    ("Pick", "requests.picking", "✓", ("staff",)),
-    ("Bins", "bins.index", "▤", ("staff", "manager")),
+    ("Catalog", "catalog.index", "catalog", ("rep", "manager", "admin", "staff")),
+    ("Request", "requests.new", "request", ("rep",)),
+    ("My requests", "requests.mine", "list", ("rep",)),
+    ("Requests", "requests.queue", "list", ("manager", "admin")),
+    ("Pick", "requests.picking", "check", ("staff",)),
+    ("Bins", "bins.index", "bins", ("staff", "manager")),
     # Scan: the camera and a code box; /find (what the box submits to) still answers typed codes.
-    ("Scan", "labels.scan", "⌗", ("rep", "staff", "manager", "admin")),
-    ("Users", "auth.users", "☺", ("admin",)),
-    ("Me", "auth.profile", "●", ("rep", "staff", "manager", "admin")),
+    ("Scan", "labels.scan", "scan", ("rep", "staff", "manager", "admin")),
+    ("Users", "auth.users", "people", ("admin",)),
+    ("Me", "auth.profile", "person", ("rep", "staff", "manager", "admin")),
 ]
 
 
@@ -33,7 +33,12 @@ def navigation():
             section = endpoint.split(".")[0]
             active = current == endpoint or (
                 section not in ("core", "auth", "stock", "requests") and current.startswith(section + "."))
-            entries.append({"label": label, "url": url_for(endpoint), "icon": icon, "active": active})
+            entry = {"label": label, "url": url_for(endpoint), "icon": icon, "active": active, "badge": 0}
+            if endpoint == "requests.new":
+                from ..requests import cart
+
+                entry["badge"] = cart.count()
+            entries.append(entry)
     return entries
 
 
