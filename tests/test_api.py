@@ -680,3 +680,17 @@ def test_a_wrong_method_is_a_json_405(api, make_item):
     assert_json_error(caller.post("/api/v1/items", json={}), 405)
     assert_json_error(caller.post("/api/v1/bins/A-01", json={}), 405)
     assert_json_error(caller.open("/api/v1/items/PEN-1", "DELETE"), 405)
+
+
+def test_search_takes_wildcards_literally_and_nul_characters_never_crash(client, make_item, make_user, session):
+    from inventory.auth.services import create_token
+
+    make_item("PEN-1", name="Logo pen", on_hand=1)
+    make_item("MUG_1", name="100% mug", on_hand=1)
+    token = create_token(session, make_user("rep"), "t")[1]
+    headers = {"Authorization": f"Bearer {token}"}
+    assert [i["sku"] for i in client.get("/api/v1/items?q=%25", headers=headers).get_json()["items"]] == ["MUG_1"]
+    assert [i["sku"] for i in client.get("/api/v1/items?q=_", headers=headers).get_json()["items"]] == ["MUG_1"]
+    assert client.get("/api/v1/items/PEN-1%00", headers=headers).status_code == 404
+    assert client.get("/api/v1/bins/A-01%00", headers=headers).status_code == 404
+    assert client.get("/api/v1/items?q=%00", headers=headers).status_code == 200

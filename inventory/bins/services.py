@@ -4,13 +4,14 @@ from sqlalchemy import exists, func, or_, select
 from ..database import write_transaction
 from ..errors import Conflict, DuplicateCode, InvalidInput, UnknownBin
 from ..pagination import Page
+from ..text import clean, contains
 from ..stock.models import StockLevel
 from .models import CODE_PATTERN, Bin, normalize_code
 
 
 def get_bin(session, code):
     """The bin with this code (any case), or UnknownBin."""
-    bin = session.scalar(select(Bin).where(Bin.code == normalize_code(code)))
+    bin = None if "\x00" in (code or "") else session.scalar(select(Bin).where(Bin.code == normalize_code(code)))
     if bin is None:
         raise UnknownBin(f"No bin has the code {code!r}.")
     return bin
@@ -70,10 +71,10 @@ def search_bins(session, q="", zone=None, page=1, per_page=50, include_archived=
         conditions.append(Bin.archived.is_(False))
     if zone:
         conditions.append(Bin.zone == zone)
-    q = (q or "").strip()
+    q = clean(q)
     if q:
-        like = f"%{q.lower()}%"
-        conditions.append(or_(func.lower(Bin.code).like(like), func.lower(Bin.name).like(like)))
+        like = contains(q)
+        conditions.append(or_(func.lower(Bin.code).like(like, escape="\\"), func.lower(Bin.name).like(like, escape="\\")))
     total = session.scalar(select(func.count(Bin.id)).where(*conditions))
     page = max(1, page)
     rows = session.scalars(

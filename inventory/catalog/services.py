@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 from ..database import write_transaction
 from ..errors import DuplicateCode, InvalidInput, UnknownItem
 from ..pagination import Page
+from ..text import clean, contains
 from .models import CATEGORIES, Item, Product, size_rank
 
 SKU_PATTERN = re.compile(r"^[A-Z0-9](?:[A-Z0-9._-]{0,38}[A-Z0-9])?$")
@@ -24,7 +25,7 @@ def normalize_sku(sku):
 
 def get_item(session, sku):
     """The item with this SKU (any case), or UnknownItem."""
-    item = session.scalar(
+    item = None if "\x00" in (sku or "") else session.scalar(
         select(Item).where(Item.sku == normalize_sku(sku)).options(selectinload(Item.product))
     )
     if item is None:
@@ -220,13 +221,13 @@ def search_products(session, q="", category=None, page=1, per_page=25, archived=
         conditions.append(Product.archived.is_(False))
     if category:
         conditions.append(Product.category == category)
-    q = (q or "").strip()
+    q = clean(q)
     if q:
-        like = f"%{q.lower()}%"
+        like = contains(q)
         conditions.append(or_(
-            func.lower(Product.name).like(like),
+            func.lower(Product.name).like(like, escape="\\"),
             Product.id.in_(select(Item.product_id).where(
-                or_(func.lower(Item.sku).like(like), func.lower(Item.supplier).like(like))
+                or_(func.lower(Item.sku).like(like, escape="\\"), func.lower(Item.supplier).like(like, escape="\\"))
             )),
         ))
     total = session.scalar(select(func.count(Product.id)).where(*conditions))
@@ -248,11 +249,11 @@ def search_items(session, q="", category=None, sku=None, page=1, per_page=50):
         conditions.append(Item.sku == normalize_sku(sku))
     if category:
         conditions.append(Product.category == category)
-    q = (q or "").strip()
+    q = clean(q)
     if q:
-        like = f"%{q.lower()}%"
+        like = contains(q)
         conditions.append(or_(
-            func.lower(Product.name).like(like), func.lower(Item.sku).like(like), func.lower(Item.supplier).like(like)
+            func.lower(Product.name).like(like, escape="\\"), func.lower(Item.sku).like(like, escape="\\"), func.lower(Item.supplier).like(like, escape="\\")
         ))
     total = session.scalar(select(func.count(Item.id)).join(Item.product).where(*conditions))
     rows = session.scalars(
