@@ -155,7 +155,7 @@ def _field(data, name, kind=str, required=True):
 @bp.post("/movements")
 @api_roles(STAFF)
 def create_movement():
-    """Book a receive, move, adjust or count. See docs/api.md for the body of each."""
+    """Book a receive, put away, move, adjust or count. See docs/api.md for the body of each."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ApiError("Send a JSON object with Content-Type: application/json.", 400)
@@ -173,6 +173,13 @@ def create_movement():
         source, target = get_bin(db.session, _field(data, "from_bin")), get_bin(db.session, _field(data, "to_bin"))
         made = [stock.move(db.session, item, source, target, quantity, user,
                            reason=_field(data, "reason", required=False) or "")]
+        touched = [(item, source), (item, target)]
+    elif kind == "put_away":
+        quantity = _field(data, "quantity", int)
+        item = get_item(db.session, _field(data, "sku"))
+        source, target = get_bin(db.session, _field(data, "from_bin")), get_bin(db.session, _field(data, "bin"))
+        made = [stock.put_away(db.session, item, source, target, quantity, user,
+                               reason=_field(data, "reason", required=False) or "")]
         touched = [(item, source), (item, target)]
     elif kind == "adjust":
         change = _field(data, "change", int)
@@ -192,7 +199,7 @@ def create_movement():
         made = stock.count(db.session, bin, counts, user, reason=_field(data, "reason", required=False) or "")
         touched = [(item, bin) for item, _ in counts]
     else:
-        raise ApiError("'kind' must be one of: receive, move, adjust, count.", 400)
+        raise ApiError("'kind' must be one of: receive, put_away, move, adjust, count.", 400)
     levels = [{"sku": item.sku, "bin": bin.code, "quantity": stock.level(db.session, item, bin)} for item, bin in touched]
     return jsonify(movements=[movement_json(m) for m in made], levels=levels), 201
 
