@@ -32,7 +32,7 @@ def navigation():
         if current_user.role in roles:
             section = endpoint.split(".")[0]
             active = current == endpoint or (
-                section not in ("core", "auth", "stock", "requests") and current.startswith(section + "."))
+                section not in ("core", "auth", "stock", "requests", "labels") and current.startswith(section + "."))
             entry = {"label": label, "url": url_for(endpoint), "icon": icon, "active": active, "badge": 0}
             if endpoint == "requests.new":
                 from ..requests import cart
