@@ -74,7 +74,9 @@ def register_extensions(app):
 
 
 def register_blueprints(app):
-    from .requests import models as _request_models  # noqa: F401  (tables known to Alembic)
+    from .events import models as _event_models  # noqa: F401  (tables known to Alembic)
+    from .purchasing import models as _purchasing_models  # noqa: F401
+    from .requests import models as _request_models  # noqa: F401
 
     from .api import requests as _api_requests  # noqa: F401  (registers its routes on the API blueprint)
     from .api.views import bp as api_bp

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
 from ..catalog.models import Item
+from ..events.models import Event, KitTemplate  # noqa: F401  (relationship targets)
 from ..extensions import db
 from ..timeutil import utcnow
 
@@ -48,14 +49,18 @@ class Request(db.Model):
     handoff: Mapped[str] = mapped_column(String(10), default="pickup")
     ship_to: Mapped[str] = mapped_column(Text, default="")
     note: Mapped[str] = mapped_column(Text, default="")
-    # The events part of the app links requests to trade shows and campaigns.
-    event_id: Mapped[int | None] = mapped_column(index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"), index=True)
+    # A kit reserved for an event is a request whose lines are the kit's components × kit_count.
+    kit_id: Mapped[int | None] = mapped_column(ForeignKey("kit_template.id"))
+    kit_count: Mapped[int] = mapped_column(default=0, server_default="0")
     status: Mapped[str] = mapped_column(String(16), default="submitted")
     rejection_reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     requester: Mapped[User] = relationship()
+    event: Mapped["Event | None"] = relationship()
+    kit: Mapped["KitTemplate | None"] = relationship()
     lines: Mapped[list["RequestLine"]] = relationship(back_populates="request", order_by="RequestLine.id",
                                                       cascade="all, delete-orphan")
     steps: Mapped[list["RequestStep"]] = relationship(back_populates="request", order_by="RequestStep.id",

@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 from ..bins.models import Bin
 from ..catalog.models import Item
 from ..database import write_transaction
+from ..events.models import Event
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound, ShortStock
 from ..stock import services as stock
 from ..stock.models import StockLevel
@@ -129,6 +130,8 @@ def submit(session, requester, lines, *, purpose, needed_by, return_by=None, han
                      has_returnables=has_returnables, today=today)
     window = Window.of(needed_by, return_by)
     with write_transaction(session):
+        if event_id is not None and session.get(Event, event_id) is None:
+            raise NotFound(f"No event #{event_id}.")
         lock_items(session, [item.id for item, _ in lines])
         plan, shortages = [], []
         for item, quantity in lines:
