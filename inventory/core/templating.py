@@ -1,7 +1,7 @@
 """What every template can use: the navigation for the user's role, dates in words."""
 from datetime import datetime
 
-from flask import request, url_for
+from flask import current_app, request, url_for
 from flask_login import current_user
 
 from ..auth.roles import MANAGERS, STAFF
@@ -9,36 +9,47 @@ from ..forms import ButtonForm
 from ..timeutil import utcnow
 
 # (label, endpoint, icon, roles). Bottom navigation on phones: the few things each role does most.
+PHONE, LAPTOP = "phone", "laptop"
+# (label, endpoint, icon, roles, where). The phone's bottom bar holds the few things each role
+# does most (at most five); the laptop's top bar also lists the planning pages. Entries whose
+# pages are not part of the app (yet) are left out.
 NAVIGATION = [
-    ("Catalog", "catalog.index", "catalog", ("rep", "manager", "admin", "staff")),
-    ("Request", "requests.new", "request", ("rep",)),
-    ("My requests", "requests.mine", "list", ("rep",)),
-    ("Requests", "requests.queue", "list", ("manager", "admin")),
-    ("Pick", "requests.picking", "check", ("staff",)),
-    ("Bins", "bins.index", "bins", ("staff", "manager")),
+    ("Catalog", "catalog.index", "catalog", ("rep", "manager", "admin", "staff"), PHONE),
+    ("Request", "requests.new", "request", ("rep",), PHONE),
+    ("My requests", "requests.mine", "list", ("rep",), PHONE),
+    ("Requests", "requests.queue", "list", ("manager", "admin"), PHONE),
+    ("Pick", "requests.picking", "check", ("staff",), PHONE),
+    ("Bins", "bins.index", "bins", ("staff", "manager"), PHONE),
+    ("Events", "events.index", "calendar", ("rep", "manager", "admin"), LAPTOP),
+    ("Reorders", "forecast.dashboard", "alert", ("manager", "admin"), LAPTOP),
+    ("Purchase orders", "purchasing.index", "truck", ("manager", "admin", "staff"), LAPTOP),
     # Scan: the camera and a code box; /find (what the box submits to) still answers typed codes.
-    ("Scan", "labels.scan", "scan", ("rep", "staff", "manager", "admin")),
-    ("Users", "auth.users", "people", ("admin",)),
-    ("Me", "auth.profile", "person", ("rep", "staff", "manager", "admin")),
+    ("Scan", "labels.scan", "scan", ("rep", "staff", "manager", "admin"), PHONE),
+    ("Users", "auth.users", "people", ("admin",), PHONE),
+    ("Me", "auth.profile", "person", ("rep", "staff", "manager", "admin"), PHONE),
 ]
 
 
-def navigation():
+def navigation(where=LAPTOP):
+    """The navigation entries for the current user: all of them on a laptop, the phone's few."""
     if not current_user.is_authenticated:
         return []
     current = request.endpoint or ""
     entries = []
-    for label, endpoint, icon, roles in NAVIGATION:
-        if current_user.role in roles:
-            section = endpoint.split(".")[0]
-            active = current == endpoint or (
-                section not in ("core", "auth", "stock", "requests", "labels") and current.startswith(section + "."))
-            entry = {"label": label, "url": url_for(endpoint), "icon": icon, "active": active, "badge": 0}
-            if endpoint == "requests.new":
-                from ..requests import cart
+    for label, endpoint, icon, roles, place in NAVIGATION:
+        if current_user.role not in roles or endpoint not in current_app.view_functions:
+            continue
+        if where == PHONE and place != PHONE:
+            continue
+        section = endpoint.split(".")[0]
+        active = current == endpoint or (
+            section not in ("core", "auth", "stock", "requests", "labels") and current.startswith(section + "."))
+        entry = {"label": label, "url": url_for(endpoint), "icon": icon, "active": active, "badge": 0}
+        if endpoint == "requests.new":
+            from ..requests import cart
 
-                entry["badge"] = cart.count()
-            entries.append(entry)
+            entry["badge"] = cart.count()
+        entries.append(entry)
     return entries
 
 
