@@ -520,13 +520,13 @@ BAD_BODIES = [
     ({"kind": "count", "bin": "A-01", "counts": [{"sku": "PEN-1", "counted": 2**40}]},
      "A counted quantity must be at most 1,000,000."),
     # kind
-    ({"sku": "PEN-1", "bin": "A-01", "quantity": 5}, "'kind' must be one of: receive, move, adjust, count."),
+    ({"sku": "PEN-1", "bin": "A-01", "quantity": 5}, "'kind' must be one of: receive, put_away, move, adjust, count."),
     ({"kind": "steal", "sku": "PEN-1", "bin": "A-01", "quantity": 5},
-     "'kind' must be one of: receive, move, adjust, count."),
+     "'kind' must be one of: receive, put_away, move, adjust, count."),
     ({"kind": "pick", "sku": "PEN-1", "bin": "A-01", "quantity": 5},
-     "'kind' must be one of: receive, move, adjust, count."),
+     "'kind' must be one of: receive, put_away, move, adjust, count."),
     ({"kind": "RECEIVE", "sku": "PEN-1", "bin": "A-01", "quantity": 5},
-     "'kind' must be one of: receive, move, adjust, count."),
+     "'kind' must be one of: receive, put_away, move, adjust, count."),
 ]
 
 

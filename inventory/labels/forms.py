@@ -1,7 +1,7 @@
 """The labels page: what to print and on which sheet. A GET form (it changes nothing), so it
 carries no CSRF token and a printed selection can be bookmarked."""
 from wtforms import Form, IntegerField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..catalog.models import CATEGORIES, CATEGORY_LABELS
@@ -40,6 +40,5 @@ class LabelsForm(Form):
     sheet = RadioField("Sheet", default=DEFAULT_SHEET,
                        choices=[(s.key, f"{s.name} — {s.summary}") for s in SHEETS.values()])
     start = IntegerField("Start at label position", default=1,
-                         validators=[InputRequired(message="Give the first free position, 1 or more."),
-                                     NumberRange(min=1, max=max(s.per_page for s in SHEETS.values()))],
+                         validators=[Optional(), NumberRange(min=1, max=max(s.per_page for s in SHEETS.values()))],
                          render_kw={"inputmode": "numeric", "min": 1})

@@ -123,7 +123,7 @@ def _labels(form):
 def _sheet_context(form):
     labels = _labels(form)
     sheet = get_sheet(form.sheet.data)
-    return {"sheet": sheet, "pages": layout(labels, sheet, form.start.data), "count": len(labels),
+    return {"sheet": sheet, "pages": layout(labels, sheet, form.start.data or 1), "count": len(labels),
             "warnings": _warnings(_base()), "qr_path": qr.svg_path, "code_tier": code_tier}
 
 
