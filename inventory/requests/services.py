@@ -116,7 +116,7 @@ def _clean_lines(lines, today):
 
 
 def submit(session, requester, lines, *, purpose, needed_by, return_by=None, handoff="pickup", ship_to="",
-           note="", event_id=None, allow_partial=False, today=None):
+           note="", event_id=None, allow_partial=False, kit_id=None, kit_count=0, today=None):
     """Create a request and reserve all its lines in one transaction.
 
     All or nothing by default: if any line is short, nothing is written and ShortStock says per
@@ -146,7 +146,7 @@ def submit(session, requester, lines, *, purpose, needed_by, return_by=None, han
             requester_id=requester.id, purpose=purpose, needed_by=needed_by,
             return_by=return_by if has_returnables else None, handoff=handoff,
             ship_to=(ship_to or "").strip() if handoff == "ship" else "", note=(note or "").strip(),
-            event_id=event_id, status="submitted",
+            event_id=event_id, kit_id=kit_id, kit_count=kit_count, status="submitted",
         )
         session.add(request)
         for item, quantity, held in plan:
