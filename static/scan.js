@@ -172,6 +172,11 @@
         return;
       }
       if (!response.ok) { this.error(answer.error); return; }
+      var other = this.root.dataset.notSameAs && document.getElementById(this.root.dataset.notSameAs);
+      if (other && other.value.trim().toUpperCase() === answer.code) {
+        this.error("That is " + answer.code + ", the bin it comes from. Scan the label of the other bin.");
+        return;
+      }
       this.fill(answer);
     } catch (error) {
       this.error("Could not check that code (" + error.message + "). Try again or type it.");
