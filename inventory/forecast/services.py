@@ -1,0 +1,269 @@
+"""The reorder forecast (DESIGN.md "The reorder forecast").
+
+For each item, stock is projected forward day by day: on hand now (for a returnable, the units
+that exist), minus what open requests take on their needed-by dates (held and backordered; a
+returnable comes back on its return date), plus ordered purchase orders on their expected dates.
+Wherever an event's requests (or other requests) push the projection below zero (a shortfall) or
+below the item's reorder point, the item is flagged for that event, with an order-by date = the
+date the stock must be there - the supplier's lead time - a safety margin in working days.
+
+Everything is read in a handful of set-based queries, whatever the size of the catalog; the
+projection itself is plain Python over those rows. `today` is always passed in, never read
+from the clock inside the rule, so the answers are reproducible.
+"""
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from ..catalog.models import Item
+from ..events.models import Event
+from ..purchasing.models import PurchaseOrder, PurchaseOrderLine
+from ..requests.models import HOLDING, Request, RequestLine
+from ..stock.models import StockLevel
+
+OK, SOON, NOW, EXPEDITE = "ok", "order_soon", "order_now", "expedite"
+STATUS_LABELS = {OK: "OK", SOON: "Order soon", NOW: "Order now", EXPEDITE: "Expedite"}
+URGENCY = {EXPEDITE: 0, NOW: 1, SOON: 2, OK: 3}
+
+
+@dataclass(frozen=True)
+class Settings:
+    horizon_days: int = 120
+    safety_working_days: int = 5
+    warning_days: int = 14
+
+
+@dataclass
+class Step:
+    """One change in the projection: on `day`, `change` units because of `cause`."""
+    day: date
+    change: int
+    projected: int
+    cause: str
+
+
+@dataclass
+class Flag:
+    item: Item
+    status: str
+    event: Event | None
+    need_date: date
+    order_by: date
+    projected: int
+    shortfall: int
+    suggested_quantity: int
+    reason: str
+
+    @property
+    def status_label(self):
+        return STATUS_LABELS[self.status]
+
+
+@dataclass
+class ItemForecast:
+    item: Item
+    start: int
+    steps: list = field(default_factory=list)
+    flags: list = field(default_factory=list)
+
+    @property
+    def status(self):
+        return min((f.status for f in self.flags), key=URGENCY.get, default=OK)
+
+
+def subtract_working_days(day, count):
+    while count > 0:
+        day -= timedelta(days=1)
+        if day.weekday() < 5:
+            count -= 1
+    return day
+
+
+def _fmt(day):
+    return f"{day.day} {day:%B}"
+
+
+def _load(session, today, horizon_end, item_ids=None):
+    items_query = select(Item).where(Item.archived.is_(False)).options(selectinload(Item.product))
+    if item_ids is not None:
+        items_query = select(Item).where(Item.id.in_(item_ids)).options(selectinload(Item.product))
+    items = session.scalars(items_query).all()
+    ids = [item.id for item in items]
+    if not ids:
+        return [], {}, [], [], {}
+    id_filter = StockLevel.item_id.in_(ids) if item_ids is not None else True
+    on_hand = dict(session.execute(
+        select(StockLevel.item_id, func.sum(StockLevel.quantity)).where(id_filter).group_by(StockLevel.item_id)
+    ).all())
+    line_filter = RequestLine.item_id.in_(ids) if item_ids is not None else True
+    demand = session.execute(
+        select(RequestLine.item_id, RequestLine.reserved, RequestLine.backordered, RequestLine.issued,
+               Request.status, Request.needed_by, Request.return_by, Request.event_id, Request.id.label("request_id"))
+        .join(Request, RequestLine.request_id == Request.id)
+        .where(line_filter, Request.status.in_(HOLDING), Request.needed_by <= horizon_end,
+               (RequestLine.reserved + RequestLine.backordered) > 0)
+    ).all()
+    po_filter = PurchaseOrderLine.item_id.in_(ids) if item_ids is not None else True
+    supply = session.execute(
+        select(PurchaseOrderLine.item_id, PurchaseOrderLine.quantity, PurchaseOrderLine.received,
+               PurchaseOrder.expected_on, PurchaseOrder.id.label("order_id"))
+        .join(PurchaseOrder, PurchaseOrderLine.order_id == PurchaseOrder.id)
+        .where(po_filter, PurchaseOrder.status == "ordered", PurchaseOrderLine.quantity > PurchaseOrderLine.received)
+    ).all()
+    event_ids = {row.event_id for row in demand if row.event_id}
+    events = {e.id: e for e in session.scalars(select(Event).where(Event.id.in_(event_ids)))} if event_ids else {}
+    return items, on_hand, demand, supply, events
+
+
+def forecast(session, today, settings=Settings(), item_ids=None):
+    """ItemForecast for every active item (or those in `item_ids`), flags sorted by urgency."""
+    horizon_end = today + timedelta(days=settings.horizon_days)
+    items, on_hand, demand, supply, events = _load(session, today, horizon_end, item_ids)
+    changes = defaultdict(list)  # item_id -> [(day, order, change, event_id, cause)]
+    for row in demand:
+        quantity = row.reserved + row.backordered
+        if row.status == "handed_over":
+            # Already out: the units left on hand when issued; a returnable comes back.
+            if row.return_by:
+                changes[row.item_id].append((max(row.return_by, today), 0, row.issued, None,
+                                             f"R-{row.request_id:05d} back"))
+            continue
+        label = events[row.event_id].name if row.event_id in events else f"R-{row.request_id:05d}"
+        changes[row.item_id].append((max(row.needed_by, today), 2, -quantity, row.event_id, label))
+        if row.return_by:
+            changes[row.item_id].append((max(row.return_by, today), 0, quantity, None, f"{label} back"))
+    for row in supply:
+        arrives = max(row.expected_on or today, today)
+        if arrives <= horizon_end:
+            changes[row.item_id].append((arrives, 1, row.quantity - row.received, None, f"PO-{row.order_id:05d}"))
+    held = defaultdict(int)  # consumables promised to open requests, whatever their date
+    for row in demand:
+        if row.status != "handed_over":
+            held[row.item_id] += row.reserved
+    results = []
+    for item in items:
+        start = int(on_hand.get(item.id) or 0)  # a returnable out with a rep comes back on its return step
+        available_now = start if item.returnable else start - held[item.id]
+        results.append(_project(item, start, available_now, sorted(changes[item.id], key=lambda c: (c[0], c[1])),
+                                events, today, settings))
+    return results
+
+
+def _project(item, start, available_now, changes, events, today, settings):
+    result = ItemForecast(item=item, start=start)
+    level = start
+    reorder_point = item.reorder_point
+    # Group the demand of one day by event so each event is judged on its own needs.
+    by_day = defaultdict(list)
+    for change in changes:
+        by_day[change[0]].append(change)
+    seen_events = set()
+    flagged_general = False
+    if available_now < reorder_point:
+        result.flags.append(_flag(item, None, today, available_now, 0, today, settings, below_now=True,
+                                  held=start - available_now))
+        flagged_general = True
+    for day in sorted(by_day):
+        entries = by_day[day]
+        for _day, order, change, _event_id, cause in entries:
+            if order < 2:  # returns and deliveries first: they can serve the same day's needs
+                level += change
+                result.steps.append(Step(day, change, level, cause))
+        groups = defaultdict(int)
+        causes = {}
+        for _day, order, change, event_id, cause in entries:
+            if order == 2:
+                groups[event_id] += -change
+                causes.setdefault(event_id, cause)
+        for event_id in sorted(groups, key=lambda e: (e is None, e or 0)):
+            needed = groups[event_id]
+            before = level
+            level -= needed
+            result.steps.append(Step(day, -needed, level, causes[event_id]))
+            # Falling under the reorder point is already flagged once when it shows in what is
+            # available now (held stock counts as gone); a later event is flagged for shortfalls.
+            crossed = before >= reorder_point > level and not flagged_general
+            short = max(0, min(needed, -level))
+            if not (short or crossed):
+                continue
+            event = events.get(event_id)
+            if event is not None:
+                if event_id in seen_events:
+                    continue
+                seen_events.add(event_id)
+            elif flagged_general:
+                continue
+            else:
+                flagged_general = True
+            result.flags.append(_flag(item, event, day, level, short, today, settings))
+    result.flags.sort(key=lambda f: (URGENCY[f.status], f.order_by))
+    return result
+
+
+def _flag(item, event, need_date, projected, short, today, settings, below_now=False, held=0):
+    lead = item.lead_time_days
+    order_by = subtract_working_days(need_date - timedelta(days=lead), settings.safety_working_days)
+    suggested = max(item.reorder_quantity, item.reorder_point - projected, short)
+    supplier = item.supplier or "the supplier"
+    unit = "" if item.unit in ("each", "") else f" {item.unit}"
+    if below_now:
+        status = NOW
+        held_note = f" ({held} held for requests)" if held else ""
+        reason = (f"{projected}{unit} available now{held_note}, under the reorder point of {item.reorder_point}; "
+                  f"{supplier} needs {lead} days: order now")
+        order_by = today
+    else:
+        if short and order_by < today:
+            status = EXPEDITE
+        elif order_by <= today:
+            status = NOW
+        elif (order_by - today).days <= settings.warning_days:
+            status = SOON
+        else:
+            status = OK
+        what = event.name if event is not None else "requests"
+        if short:
+            head = f"{short}{unit} short for {what} on {_fmt(need_date)}"
+        else:
+            head = f"{max(projected, 0)}{unit} left after {what} on {_fmt(need_date)}, under the reorder point of {item.reorder_point}"
+        if status == EXPEDITE:
+            tail = f"{supplier} needs {lead} days, so a normal order by {_fmt(order_by)} is already too late: expedite"
+        else:
+            tail = f"{supplier} needs {lead} days; order by {_fmt(order_by)}"
+        reason = f"{head}; {tail}"
+    return Flag(item=item, status=status, event=event, need_date=need_date, order_by=order_by, projected=projected,
+                shortfall=short, suggested_quantity=suggested, reason=reason)
+
+
+def flagged(session, today, settings=Settings()):
+    """Every flag that needs action (not OK), most urgent first."""
+    flags = [flag for result in forecast(session, today, settings) for flag in result.flags if flag.status != OK]
+    return sorted(flags, key=lambda f: (URGENCY[f.status], f.order_by, f.item.sku))
+
+
+def by_event(flags):
+    """[(event or None, [flags])]: events in date order, general reorders last."""
+    groups = defaultdict(list)
+    for flag in flags:
+        groups[flag.event.id if flag.event else None].append(flag)
+    events = {flag.event.id: flag.event for flag in flags if flag.event}
+    ordered = sorted((e for e in groups if e is not None), key=lambda e: (events[e].ship_by, e))
+    return [(events[e], groups[e]) for e in ordered] + ([(None, groups[None])] if None in groups else [])
+
+
+def event_flags(session, event, today, settings=Settings()):
+    """The flags (any status) that concern one event, for its page."""
+    results = forecast(session, today, settings)
+    return sorted((f for r in results for f in r.flags if f.event is not None and f.event.id == event.id),
+                  key=lambda f: (URGENCY[f.status], f.item.sku))
+
+
+def settings_from(config):
+    return Settings(
+        horizon_days=config.get("FORECAST_HORIZON_DAYS", 120),
+        safety_working_days=config.get("FORECAST_SAFETY_WORKING_DAYS", 5),
+        warning_days=config.get("FORECAST_WARNING_DAYS", 14),
+    )

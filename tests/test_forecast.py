@@ -1,0 +1,168 @@
+"""The reorder forecast on hand-made cases, worked out on paper. `today` is injected.
+
+Calendar used (2027): Mon 1 Mar is "today". Expo West ships on Wed 31 Mar. With a 21-day lead
+time the stock must be ordered by 31 Mar - 21 days = Wed 10 Mar, minus 5 working days (Tue 9,
+Mon 8, Fri 5, Thu 4, Wed 3) = Wed 3 Mar. With a 45-day lead time: 31 Mar - 45 days = Sun 14 Feb,
+minus 5 working days (Fri 12, Thu 11, Wed 10, Tue 9, Mon 8) = Mon 8 Feb.
+"""
+from datetime import date
+
+import pytest
+
+from inventory.events.models import Event
+from inventory.forecast import services as forecast
+from inventory.purchasing.models import PurchaseOrder, PurchaseOrderLine
+from inventory.requests import services as requests
+
+TODAY = date(2027, 3, 1)
+SHIP = date(2027, 3, 31)
+
+
+@pytest.fixture
+def event(session):
+    def make(name="Expo West", ship_by=SHIP, starts_on=None, ends_on=None, return_by=None):
+        starts_on = starts_on or ship_by
+        row = Event(name=name, place="Anaheim", starts_on=starts_on, ends_on=ends_on or starts_on, ship_by=ship_by,
+                    return_by=return_by)
+        session.add(row)
+        session.commit()
+        return row
+
+    return make
+
+
+@pytest.fixture
+def need(session, make_user):
+    rep = make_user("rep")
+
+    def make(item, quantity, event=None, needed_by=SHIP, return_by=None):
+        return requests.submit(session, rep, [(item, quantity)], purpose="trade_show", needed_by=needed_by,
+                               return_by=return_by, event_id=event.id if event else None, allow_partial=True,
+                               today=TODAY)
+
+    return make
+
+
+def only_flag(session, item, today=TODAY):
+    (result,) = forecast.forecast(session, today, item_ids=[item.id])
+    return result.flags
+
+
+@pytest.fixture
+def brochure(make_item):
+    def make(lead=21, on_hand=500, reorder_point=0, reorder_quantity=1000):
+        return make_item("BRO-EXPO", name="Expo brochure", category="print", on_hand=on_hand, supplier="PrintWorks",
+                         lead_time_days=lead, reorder_point=reorder_point, reorder_quantity=reorder_quantity)
+
+    return make
+
+
+def test_working_days_are_counted_without_weekends():
+    assert forecast.subtract_working_days(date(2027, 3, 10), 5) == date(2027, 3, 3)
+    assert forecast.subtract_working_days(date(2027, 2, 14), 5) == date(2027, 2, 8)
+
+
+@pytest.mark.parametrize("today, status", [
+    (date(2027, 2, 1), forecast.OK),          # order-by 3 Mar is 30 days away: not yet
+    (date(2027, 2, 20), forecast.SOON),       # 11 days away: within the 14-day warning window
+    (date(2027, 3, 3), forecast.NOW),         # the order-by date is today
+    (date(2027, 3, 4), forecast.EXPEDITE),    # it has passed: a normal reorder is too late
+])
+def test_short_for_an_event_with_a_21_day_lead_time(session, brochure, event, need, today, status):
+    item = brochure(lead=21)
+    expo = event()
+    need(item, 700, expo)  # 500 held, 200 backordered
+    (flag,) = only_flag(session, item, today)
+    assert (flag.status, flag.event.id, flag.need_date, flag.order_by) == (status, expo.id, SHIP, date(2027, 3, 3))
+    assert (flag.shortfall, flag.projected, flag.suggested_quantity) == (200, -200, 1000)
+    assert flag.reason.startswith("200 short for Expo West on 31 March; PrintWorks needs 21 days")
+    if status != forecast.EXPEDITE:
+        assert flag.reason.endswith("order by 3 March")
+
+
+def test_a_45_day_lead_time_means_expedite(session, brochure, event, need):
+    item = brochure(lead=45)
+    need(item, 700, event())
+    (flag,) = only_flag(session, item)
+    assert (flag.status, flag.order_by) == (forecast.EXPEDITE, date(2027, 2, 8))
+    assert "already too late: expedite" in flag.reason
+
+
+def test_a_purchase_order_before_the_event_clears_the_flag_one_after_does_not(session, brochure, event, need,
+                                                                                make_user):
+    item = brochure()
+    need(item, 700, event())
+    manager = make_user("manager")
+    order = PurchaseOrder(supplier="PrintWorks", status="ordered", expected_on=date(2027, 4, 2),
+                          created_by_id=manager.id, lines=[PurchaseOrderLine(item_id=item.id, quantity=200)])
+    session.add(order)
+    session.commit()
+    assert [f.shortfall for f in only_flag(session, item)] == [200]  # arrives 2 Apr, after the 31 Mar shipping
+    order.expected_on = date(2027, 3, 20)
+    session.commit()
+    assert only_flag(session, item) == []
+    (result,) = forecast.forecast(session, TODAY, item_ids=[item.id])
+    assert [(s.day, s.change, s.projected) for s in result.steps] == [(date(2027, 3, 20), 200, 700),
+                                                                      (SHIP, -700, 0)]
+
+
+def test_two_events_competing_for_the_same_stock(session, brochure, event, need):
+    item = brochure(on_hand=500)
+    early = event("Spring Summit", ship_by=date(2027, 3, 15))
+    late = event("Expo West")
+    need(item, 300, early)   # held 300
+    need(item, 400, late)    # held 200, backordered 200
+    flags = only_flag(session, item)
+    assert [(f.event.name, f.shortfall) for f in flags] == [("Expo West", 200)]
+
+
+def test_stock_promised_to_an_event_that_leaves_too_little_is_order_now(session, brochure, event, need):
+    item = brochure(on_hand=500, reorder_point=300, reorder_quantity=1000)
+    need(item, 400, event())  # all held: 100 available, under 300 (flagged once, not again for the event)
+    (flag,) = only_flag(session, item)
+    assert (flag.status, flag.event, flag.projected, flag.suggested_quantity) == (forecast.NOW, None, 100, 1000)
+    assert flag.reason.startswith("100 available now (400 held for requests), under the reorder point of 300")
+
+
+def test_a_returnable_short_for_an_event_after_it_crossed_the_reorder_point(session, make_item, event, need):
+    banners = make_item("BANNER-2", name="Banner", category="display", on_hand=2, returnable=True,
+                        reorder_point=0, lead_time_days=10)
+    show = event("Dealer Day", ship_by=date(2027, 3, 20), return_by=date(2027, 3, 22))
+    need(banners, 3, show, needed_by=show.ship_by, return_by=show.return_by)  # 2 held, 1 backordered
+    (flag,) = only_flag(session, banners)
+    assert (flag.event.name, flag.shortfall, flag.status) == ("Dealer Day", 1, forecast.SOON)
+
+
+def test_stock_already_under_the_reorder_point_is_order_now(session, brochure):
+    item = brochure(on_hand=50, reorder_point=100, reorder_quantity=500)
+    (flag,) = only_flag(session, item)
+    assert (flag.status, flag.event, flag.order_by, flag.suggested_quantity) == (forecast.NOW, None, TODAY, 500)
+    assert flag.reason.startswith("50 available now, under the reorder point of 100")
+
+
+def test_returnables_that_come_back_between_two_events_are_not_short(session, make_item, event, need):
+    banner = make_item("BANNER-1", name="Roll-up banner", category="display", on_hand=1, returnable=True,
+                       lead_time_days=14)
+    first = event("Spring Summit", ship_by=date(2027, 3, 10), return_by=date(2027, 3, 14))
+    second = event("Expo West", ship_by=date(2027, 3, 20), return_by=date(2027, 3, 25))
+    need(banner, 1, first, needed_by=first.ship_by, return_by=first.return_by)
+    need(banner, 1, second, needed_by=second.ship_by, return_by=second.return_by)
+    assert only_flag(session, banner) == []
+    # A third show overlapping the first cannot have the banner: it is short there.
+    third = event("Dealer Day", ship_by=date(2027, 3, 12), return_by=date(2027, 3, 13))
+    need(banner, 1, third, needed_by=third.ship_by, return_by=third.return_by)
+    (flag,) = only_flag(session, banner)
+    assert (flag.event.name, flag.shortfall) == ("Dealer Day", 1)
+
+
+def test_flagged_lists_everything_to_act_on_by_urgency_and_groups_by_event(session, brochure, make_item, event,
+                                                                           need):
+    item = brochure(lead=45)
+    expo = event()
+    need(item, 700, expo)
+    pens = make_item("PEN-1", name="Pen", on_hand=10, reorder_point=50, reorder_quantity=500)
+    flags = forecast.flagged(session, TODAY)
+    assert [(f.item.sku, f.status) for f in flags] == [("BRO-EXPO", "expedite"), ("PEN-1", "order_now")]
+    assert [(e.name if e else None, [f.item.sku for f in group]) for e, group in forecast.by_event(flags)] == [
+        ("Expo West", ["BRO-EXPO"]), (None, ["PEN-1"])]
+    assert pens.sku == "PEN-1"
