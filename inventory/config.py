@@ -63,6 +63,10 @@ DEFAULTS = {
     "LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
     "LOGIN_MAX_FAILURES_PER_ADDRESS": 20,
     "LOGIN_FAILURE_WINDOW": timedelta(minutes=15),
+    # The reorder forecast: how far ahead, the safety margin before a need, when "order soon" starts.
+    "FORECAST_HORIZON_DAYS": 120,
+    "FORECAST_SAFETY_WORKING_DAYS": 5,
+    "FORECAST_WARNING_DAYS": 14,
 }
 
 

@@ -166,3 +166,31 @@ def test_flagged_lists_everything_to_act_on_by_urgency_and_groups_by_event(sessi
     assert [(e.name if e else None, [f.item.sku for f in group]) for e, group in forecast.by_event(flags)] == [
         ("Expo West", ["BRO-EXPO"]), (None, ["PEN-1"])]
     assert pens.sku == "PEN-1"
+
+
+def test_dashboard_page_and_api(client, login, session, brochure, event, need, make_user):
+    from datetime import timedelta
+
+    from inventory.auth.services import create_token
+
+    item = brochure(lead=45)
+    real_today = date.today()
+    show = event("Expo West", ship_by=real_today + timedelta(days=30))
+    requests.submit(session, make_user("rep"), [(item, 700)], purpose="trade_show", needed_by=show.ship_by,
+                    event_id=show.id, allow_partial=True)
+    login("manager")
+    html = client.get("/reorders").get_data(as_text=True)
+    assert "Expo West" in html and "Expo brochure" in html and "Expedite" in html and "200 short for Expo West" in html
+    token = create_token(session, make_user("manager"), "t")[1]
+    headers = {"Authorization": f"Bearer {token}"}
+    (row,) = client.get("/api/v1/reorders", headers=headers).get_json()["items"]
+    assert (row["sku"], row["status"], row["shortfall"], row["suggested_qty"], row["event_id"]) == (
+        "BRO-EXPO", "expedite", 200, 1000, show.id)
+    timeline = client.get("/api/v1/forecast/bro-expo", headers=headers).get_json()
+    assert timeline["start"] == 500 and timeline["timeline"][-1]["projected"] == -200
+    assert client.get("/api/v1/forecast/bro-expo?today=soon", headers=headers).status_code == 400
+    rep_token = create_token(session, make_user("rep"), "t")[1]
+    assert client.get("/api/v1/reorders", headers={"Authorization": f"Bearer {rep_token}"}).status_code == 403
+    client.post("/logout")
+    login("rep")
+    assert client.get("/reorders").status_code == 403

@@ -1,0 +1,52 @@
+"""The reorder dashboard: what to order, for which event, by when."""
+from collections import defaultdict
+from datetime import date
+
+from flask import Blueprint, current_app, render_template, url_for
+
+from ..auth.roles import MANAGERS, roles_required
+from ..extensions import db
+from . import services as forecast
+
+bp = Blueprint("forecast", __name__)
+
+
+def raise_po_url(flags, event=None):
+    """A link to a new purchase order pre-filled with these flags' items and suggested quantities
+    (None while the app has no purchasing pages)."""
+    if "purchasing.new" not in current_app.view_functions or not flags:
+        return None
+    return url_for("purchasing.new", supplier=flags[0].item.supplier or None,
+                   line=[f"{f.item.sku}:{f.suggested_quantity}" for f in flags],
+                   event_id=event.id if event is not None else None)
+
+
+def by_supplier(flags):
+    groups = defaultdict(list)
+    for flag in flags:
+        groups[flag.item.supplier or ""].append(flag)
+    return sorted(groups.items())
+
+
+@bp.route("/reorders")
+@roles_required(MANAGERS)
+def dashboard():
+    today = date.today()
+    settings = forecast.settings_from(current_app.config)
+    flags = forecast.flagged(db.session, today, settings)
+    counts = {status: sum(1 for f in flags if f.status == status)
+              for status in (forecast.EXPEDITE, forecast.NOW, forecast.SOON)}
+    return render_template("forecast/dashboard.html", groups=forecast.by_event(flags), counts=counts, today=today,
+                           settings=settings, raise_po_url=raise_po_url, by_supplier=by_supplier,
+                           labels=forecast.STATUS_LABELS)
+
+
+@bp.app_template_global()
+def event_forecast(event):
+    """Flags concerning one event (for the event page's projected shortfalls)."""
+    return forecast.event_flags(db.session, event, date.today(), forecast.settings_from(current_app.config))
+
+
+@bp.app_template_global()
+def forecast_raise_po_url(flags, event=None):
+    return raise_po_url(flags, event)
