@@ -256,7 +256,13 @@ def by_event(flags):
 
 def event_flags(session, event, today, settings=Settings()):
     """The flags (any status) that concern one event, for its page."""
-    results = forecast(session, today, settings)
+    item_ids = session.scalars(
+        select(RequestLine.item_id).join(Request, RequestLine.request_id == Request.id)
+        .where(Request.event_id == event.id).distinct()
+    ).all()
+    if not item_ids:
+        return []
+    results = forecast(session, today, settings, item_ids=item_ids)
     return sorted((f for r in results for f in r.flags if f.event is not None and f.event.id == event.id),
                   key=lambda f: (URGENCY[f.status], f.item.sku))
 
