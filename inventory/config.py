@@ -48,6 +48,9 @@ def from_environment(instance_path):
         # Number of reverse proxies in front of the app whose X-Forwarded-* headers we trust.
         "TRUSTED_PROXIES": _int(env.get("TRUSTED_PROXIES"), 0),
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE")),
+        "FORECAST_HORIZON_DAYS": _int(env.get("FORECAST_HORIZON_DAYS"), 120),
+        "FORECAST_SAFETY_WORKING_DAYS": _int(env.get("FORECAST_SAFETY_WORKING_DAYS"), 5),
+        "FORECAST_WARNING_DAYS": _int(env.get("FORECAST_WARNING_DAYS"), 14),
     }
 
 
