@@ -22,12 +22,13 @@ BASE_URL = "https://stock.example.com"
 
 # Reading QR codes back ------------------------------------------------------------------------
 
-_RUN = re.compile(r"M(\d+) (\d+)h(\d+)v1h-\d+z")
+_RUN = re.compile(r"M(\d+) (\d+)\.5h(\d+)")
 
 
 def rasterize_path(size, d, scale=8):
-    """Pixels of one of our QR SVG paths (runs of dark modules: M x y h w v1 h -w z)."""
-    assert _RUN.sub("", d) == "", "the path holds only rectangles of one module high"
+    """Pixels of one of our QR SVG paths: runs of dark modules, each a line "M x y.5 h w" through
+    the middle of its row, drawn with a stroke one module wide."""
+    assert _RUN.sub("", d) == "", "the path holds only horizontal runs"
     image = Image.new("L", (size * scale, size * scale), 255)
     draw = ImageDraw.Draw(image)
     for x, y, width in _RUN.findall(d):
@@ -43,7 +44,7 @@ def decode(image):
 def sheet_svgs(html):
     """(size, d) of every inline QR code on an HTML sheet, in order."""
     return [(int(size), d) for size, d in re.findall(
-        r'<svg class="qr" viewBox="0 0 (\d+) \1"[^>]*><path d="([^"]+)"/></svg>', html)]
+        r'<svg class="qr" viewBox="0 0 (\d+) \1"[^>]*><path [^>]*d="([^"]+)"/></svg>', html)]
 
 
 def pdf_pages(data, dpi=200):
@@ -79,7 +80,7 @@ def test_qr_svg_and_png_encode_the_permanent_label_url(app, client, make_bin):
     assert svg.status_code == 200 and svg.mimetype == "image/svg+xml"
     assert svg.headers["Cache-Control"] == "public, max-age=86400"
     body = svg.get_data(as_text=True)
-    size, d = re.search(r'viewBox="0 0 (\d+) \1".*<path fill="#000" d="([^"]+)"', body).groups()
+    size, d = re.search(r'viewBox="0 0 (\d+) \1".*<path fill="none" stroke="#000" stroke-width="1" d="([^"]+)"', body).groups()
     assert decode(rasterize_path(int(size), d)) == [f"{BASE_URL}/b/A-03-2"]
     png = client.get("/b/A-03-2/qr.png")
     assert png.mimetype == "image/png"
@@ -88,7 +89,7 @@ def test_qr_svg_and_png_encode_the_permanent_label_url(app, client, make_bin):
     assert Image.open(io.BytesIO(item_png.data)).size[0] == 3 * len(qr.matrix(f"{BASE_URL}/i/POLO-NAVY-M"))
     assert decode(Image.open(io.BytesIO(item_png.data))) == [f"{BASE_URL}/i/POLO-NAVY-M"]
     item_svg = client.get("/i/POLO-NAVY-M/qr.svg").get_data(as_text=True)
-    size, d = re.search(r'viewBox="0 0 (\d+) \1".*<path fill="#000" d="([^"]+)"', item_svg).groups()
+    size, d = re.search(r'viewBox="0 0 (\d+) \1".*<path fill="none" stroke="#000" stroke-width="1" d="([^"]+)"', item_svg).groups()
     assert decode(rasterize_path(int(size), d)) == [f"{BASE_URL}/i/POLO-NAVY-M"]
 
 

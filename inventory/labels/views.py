@@ -124,7 +124,8 @@ def _sheet_context(form):
     labels = _labels(form)
     sheet = get_sheet(form.sheet.data)
     return {"sheet": sheet, "pages": layout(labels, sheet, form.start.data or 1), "count": len(labels),
-            "warnings": _warnings(_base()), "qr_path": qr.svg_path, "code_tier": code_tier}
+            "warnings": _warnings(_base()), "qr_path": qr.svg_path, "code_tier": code_tier,
+            "svg_path_attributes": qr.SVG_PATH_ATTRIBUTES}
 
 
 def _refused(form, error):
@@ -163,7 +164,7 @@ def sheet_pdf():
     except DomainError as error:
         return _refused(form, error)
     html = render_template("labels/sheet.html", for_pdf=True, **context)
-    pdf = render_pdf(html, render_template("labels/sheet.css", sheets=SHEETS.values()))
+    pdf = render_pdf(html, render_template("labels/sheet.css", sheets=SHEETS.values(), for_pdf=True))
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="labels-{context["sheet"].key}.pdf"'
     return response
@@ -172,7 +173,8 @@ def sheet_pdf():
 @bp.route("/labels/sheet.css")
 @roles_required(STAFF)
 def sheet_css():
-    response = Response(render_template("labels/sheet.css", sheets=SHEETS.values()), mimetype="text/css")
+    response = Response(render_template("labels/sheet.css", sheets=SHEETS.values(), for_pdf=False),
+                        mimetype="text/css")
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
 
