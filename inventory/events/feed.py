@@ -1,0 +1,89 @@
+"""The events calendar as an iCalendar feed (`/events.ics`), and how subscribers authenticate.
+
+Calendar apps (Google Calendar, Outlook, Apple Calendar) fetch a feed URL on their own schedule,
+often from their own servers: they cannot log in or keep a session cookie. So each user gets a
+personal secret feed URL, `/events.ics?token=<user id>.<key>`, shown on the events page, where
+the key is an HMAC-SHA256 of the user's id under a key derived from the app's SECRET_KEY:
+
+- nothing is stored (no table, no migration), and the token can be shown again at any time;
+- the feed answers only while that user is active and their role may see events, checked on
+  every fetch: deactivating the user turns their link off;
+- rotating SECRET_KEY turns every feed link off at once (and logs everyone out), the way to go
+  if links have leaked;
+- the token opens the feed and nothing else: it is not an API token and no page accepts it.
+
+The feed carries what the events page shows everyone (name, place, dates, ship-by and return-by,
+a link to the event page); notes stay in the app, since a subscribed calendar copies the feed
+onto servers outside it.
+"""
+import base64
+import hashlib
+import hmac
+from datetime import datetime, timedelta, timezone
+
+import icalendar
+
+from ..auth.models import User
+
+_PURPOSE = b"inventory events.ics feed key v1"
+
+
+def _key(secret_key):
+    secret = secret_key.encode() if isinstance(secret_key, str) else bytes(secret_key)
+    return hmac.new(secret, _PURPOSE, hashlib.sha256).digest()
+
+
+def _mac(user_id, secret_key):
+    digest = hmac.new(_key(secret_key), f"user:{user_id}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def feed_token(user, secret_key):
+    """The user's personal feed token: stable for as long as SECRET_KEY stays the same."""
+    return f"{user.id}.{_mac(user.id, secret_key)}"
+
+
+def user_for_feed_token(session, token, secret_key):
+    """The active user a feed token belongs to, or None (compared in constant time)."""
+    user_id, _, mac = (token or "").partition(".")
+    if not user_id.isdigit() or len(user_id) > 12 or not mac:
+        return None
+    if not hmac.compare_digest(mac.encode(), _mac(int(user_id), secret_key).encode()):
+        return None
+    user = session.get(User, int(user_id))
+    return user if user is not None and user.active else None
+
+
+def calendar(events, event_url, host, now=None):
+    """An iCalendar (RFC 5545) document of all-day events. `event_url(event)` gives each event's
+    page; `host` makes the UIDs unique to this installation. Cancelled events stay in the feed with
+    STATUS:CANCELLED, so that subscribed calendars mark them rather than keep a stale copy."""
+    now = now or datetime.now(timezone.utc)
+    cal = icalendar.Calendar()
+    cal.add("prodid", "-//Swag stock//Events//EN")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", "Swag stock events")
+    cal.add("x-published-ttl", "PT1H")
+    for event in events:
+        entry = icalendar.Event()
+        entry.add("uid", f"event-{event.id}@{host}")
+        entry.add("dtstamp", now)
+        entry.add("created", event.created_at.replace(tzinfo=timezone.utc))
+        entry.add("summary", event.name + (" (cancelled)" if event.cancelled else ""))
+        entry.add("dtstart", event.starts_on)
+        entry.add("dtend", event.ends_on + timedelta(days=1))  # all-day: the end is exclusive
+        entry.add("transp", "TRANSPARENT")
+        entry.add("status", "CANCELLED" if event.cancelled else "CONFIRMED")
+        if event.place:
+            entry.add("location", event.place)
+        lines = [f"Ship by {event.ship_by:%a %-d %b %Y}."]
+        if event.return_by:
+            lines.append(f"Returnables back by {event.return_by:%a %-d %b %Y}.")
+        url = event_url(event)
+        lines.append(url)
+        entry.add("description", "\n".join(lines))
+        entry.add("url", url)
+        cal.add_component(entry)
+    return cal.to_ical()

@@ -1,0 +1,60 @@
+from flask_wtf import FlaskForm
+from wtforms import DateField, FieldList, Form, FormField, IntegerField, RadioField, SelectField, StringField, \
+    TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+
+from ..requests.models import HANDOFFS
+from .kits import MAX_KITS
+
+
+class EventForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(message="Give the event a name."), Length(max=120)],
+                       render_kw={"placeholder": "Expo West 2027", "autocomplete": "off"})
+    place = StringField("Place", validators=[Optional(), Length(max=200)],
+                        render_kw={"placeholder": "Messe Nord, Hall B, Hamburg"})
+    starts_on = DateField("First day", validators=[DataRequired(message="Say when it starts.")])
+    ends_on = DateField("Last day", validators=[DataRequired(message="Say when it ends.")])
+    ship_by = DateField("Ship by (leaves the stockroom)",
+                        validators=[DataRequired(message="Say when things must leave the stockroom.")])
+    return_by = DateField("Returnables back by", validators=[Optional()])
+    owner_id = SelectField("Owner", coerce=int)
+    notes = TextAreaField("Notes", validators=[Optional(), Length(max=4000)], render_kw={"rows": 3})
+
+    # The rules (events.services.validate_event) check the same; these put the message next to
+    # the field on the page.
+    def validate_ends_on(self, field):
+        if field.data and self.starts_on.data and field.data < self.starts_on.data:
+            raise ValidationError("The last day is before the first day.")
+
+    def validate_ship_by(self, field):
+        if field.data and self.starts_on.data and field.data > self.starts_on.data:
+            raise ValidationError("Things must leave the stockroom by the first day at the latest.")
+
+    def validate_return_by(self, field):
+        if field.data and self.ends_on.data and field.data < self.ends_on.data:
+            raise ValidationError("Returnables cannot be back before the last day.")
+
+
+class KitLineForm(Form):
+    """One line of a kit (a subform: the kit form carries the CSRF token)."""
+
+    sku = StringField("SKU", validators=[Optional(), Length(max=40)], render_kw={"autocomplete": "off"})
+    quantity = IntegerField("Per kit", validators=[Optional(), NumberRange(min=1, max=100_000)],
+                            render_kw={"inputmode": "numeric", "min": 1})
+
+
+class KitForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(message="Give the kit a name."), Length(max=120)],
+                       render_kw={"placeholder": "Trade show standard kit"})
+    description = TextAreaField("Description", validators=[Optional(), Length(max=4000)], render_kw={"rows": 2})
+    lines = FieldList(FormField(KitLineForm), min_entries=1, max_entries=200)
+
+
+class ReserveKitForm(FlaskForm):
+    kit_id = SelectField("Kit", coerce=int)
+    count = IntegerField("How many kits", default=1,
+                         validators=[DataRequired(message="Say how many kits."), NumberRange(min=1, max=MAX_KITS)],
+                         render_kw={"inputmode": "numeric", "min": 1})
+    handoff = RadioField("Hand-off", choices=list(HANDOFFS.items()), default="pickup")
+    ship_to = TextAreaField("Ship to", validators=[Optional(), Length(max=500)],
+                            render_kw={"rows": 2, "placeholder": "Booth number, hall, venue address"})

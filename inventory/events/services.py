@@ -1,0 +1,354 @@
+"""Event rules: plan, change, cancel and reinstate trade shows and campaigns; find them by month
+and upcoming first; gather an event's requests; and once it is over, what it used and what that
+cost.
+
+An event's dates obey three rules (the database checks the first too):
+ends_on >= starts_on, ship_by <= starts_on (things leave before the show opens), and
+return_by >= ends_on when a return date is set (returnables cannot be back before it closes).
+"""
+import calendar
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import selectinload
+
+from ..auth.models import User
+from ..catalog.models import Item
+from ..database import write_transaction
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..pagination import Page
+from ..requests.models import HOLDING, Request, RequestLine
+from ..text import clean
+from .models import Event, KitTemplate
+
+MANAGER_ROLES = ("manager", "admin")
+MAX_NOTES = 4000
+# Requests that did not go ahead are listed on the event page but counted nowhere.
+ENDED_UNUSED = ("cancelled", "rejected")
+
+
+def require_manager(user):
+    if user.role not in MANAGER_ROLES:
+        raise Forbidden("Only a marketing manager can plan events and kits.")
+
+
+def get_event(session, event_id):
+    event = session.get(Event, event_id, options=[selectinload(Event.owner)]) if isinstance(event_id, int) else None
+    if event is None:
+        raise NotFound(f"No event #{event_id}.")
+    return event
+
+
+def _text(value, what, limit, required=False):
+    if value is not None and not isinstance(value, str):
+        raise InvalidInput(f"{what} must be text.")
+    value = clean(value)
+    if required and not value:
+        raise InvalidInput(f"Give the event a {what.lower()}.")
+    if len(value) > limit:
+        raise InvalidInput(f"{what} is too long ({limit} characters at most).")
+    return value
+
+
+def _date(value, what, required=True):
+    if value is None:
+        if required:
+            raise InvalidInput(f"Say the {what}.")
+        return None
+    if not isinstance(value, date):
+        raise InvalidInput(f"The {what} must be a date.")
+    return value
+
+
+def validate_event(*, name, place="", starts_on, ends_on, ship_by, return_by=None, notes=""):
+    """Clean and check an event's fields; returns them as a dict, or raises InvalidInput."""
+    values = {
+        "name": _text(name, "Name", 120, required=True),
+        "place": _text(place, "Place", 200),
+        "starts_on": _date(starts_on, "start date"),
+        "ends_on": _date(ends_on, "end date"),
+        "ship_by": _date(ship_by, "ship-by date (when things leave the stockroom)"),
+        "return_by": _date(return_by, "return-by date", required=False),
+        "notes": _text(notes, "Notes", MAX_NOTES),
+    }
+    if values["ends_on"] < values["starts_on"]:
+        raise InvalidInput("The event ends before it starts: the end date must be on or after the start date.")
+    if values["ship_by"] > values["starts_on"]:
+        raise InvalidInput("The ship-by date is after the start: things must leave the stockroom by the first day.")
+    if values["return_by"] is not None and values["return_by"] < values["ends_on"]:
+        raise InvalidInput("The return-by date is before the end: returnables come back after the event closes.")
+    return values
+
+
+def _owner(session, owner_id):
+    if owner_id is None:
+        return None
+    if isinstance(owner_id, bool) or not isinstance(owner_id, int):
+        raise InvalidInput("The owner must be a user id.")
+    owner = session.get(User, owner_id)
+    if owner is None or not owner.active:
+        raise InvalidInput(f"No active user #{owner_id} to own the event.")
+    return owner
+
+
+def create_event(session, user, *, name, starts_on, ends_on, ship_by, place="", return_by=None, owner_id=None,
+                 notes=""):
+    """Plan an event. The owner defaults to the manager who creates it."""
+    require_manager(user)
+    values = validate_event(name=name, place=place, starts_on=starts_on, ends_on=ends_on, ship_by=ship_by,
+                            return_by=return_by, notes=notes)
+    with write_transaction(session):
+        owner = _owner(session, owner_id) or user
+        event = Event(owner_id=owner.id, **values)
+        session.add(event)
+    return event
+
+
+def update_event(session, event_id, user, *, name, starts_on, ends_on, ship_by, place="", return_by=None,
+                 owner_id=None, notes=""):
+    """Change an event. Requests already made for it keep their own dates (see
+    `requests_off_dates`): moving a show does not silently move anyone's reservation."""
+    require_manager(user)
+    values = validate_event(name=name, place=place, starts_on=starts_on, ends_on=ends_on, ship_by=ship_by,
+                            return_by=return_by, notes=notes)
+    with write_transaction(session):
+        event = get_event(session, event_id)
+        owner = _owner(session, owner_id)
+        for key, value in values.items():
+            setattr(event, key, value)
+        if owner is not None:
+            event.owner_id = owner.id
+    return event
+
+
+def cancel_event(session, event_id, user):
+    """Mark the event cancelled. Its requests are not touched: each still holds its stock until
+    it is cancelled on its own page (the event page lists them)."""
+    require_manager(user)
+    with write_transaction(session):
+        event = get_event(session, event_id)
+        if event.cancelled:
+            raise Conflict(f"{event.name} is already cancelled.")
+        event.cancelled = True
+    return event
+
+
+def reinstate_event(session, event_id, user):
+    require_manager(user)
+    with write_transaction(session):
+        event = get_event(session, event_id)
+        if not event.cancelled:
+            raise Conflict(f"{event.name} is not cancelled.")
+        event.cancelled = False
+    return event
+
+
+# Finding events ----------------------------------------------------------------------------
+
+def upcoming(session, today, limit=200):
+    """Events not over yet (ending today or later), soonest first; cancelled ones included so
+    that a show that disappeared from the plan is seen as cancelled, not missed."""
+    return session.scalars(
+        select(Event).where(Event.ends_on >= today).options(selectinload(Event.owner))
+        .order_by(Event.starts_on, Event.ends_on, Event.id).limit(limit)
+    ).all()
+
+
+def past(session, today, page=1, per_page=25):
+    conditions = [Event.ends_on < today]
+    total = session.scalar(select(func.count(Event.id)).where(*conditions))
+    rows = session.scalars(
+        select(Event).where(*conditions).options(selectinload(Event.owner))
+        .order_by(Event.starts_on.desc(), Event.id.desc()).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return Page(rows, page, per_page, total)
+
+
+def listing(session, page=1, per_page=50, since=None):
+    """All events (or those ending on or after `since`), by start date: for the API."""
+    conditions = [Event.ends_on >= since] if since else []
+    total = session.scalar(select(func.count(Event.id)).where(*conditions))
+    rows = session.scalars(
+        select(Event).where(*conditions).options(selectinload(Event.owner))
+        .order_by(Event.starts_on, Event.id).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return Page(rows, page, per_page, total)
+
+
+def by_month(events):
+    """[(first day of month, [events])] in the order given: the phone's calendar-like list."""
+    groups = []
+    for event in events:
+        month = event.starts_on.replace(day=1)
+        if not groups or groups[-1][0] != month:
+            groups.append((month, []))
+        groups[-1][1].append(event)
+    return groups
+
+
+def in_month(session, year, month):
+    """Events that touch any day of the month, from their ship-by day to their last day (a show
+    from 30 Nov to 2 Dec is in both months; one shipping on 28 Jan for 3 Feb is in January too)."""
+    first = date(year, month, 1)
+    last = date(year, month, calendar.monthrange(year, month)[1])
+    return session.scalars(
+        select(Event).where(Event.ship_by <= last, Event.ends_on >= first)
+        .order_by(Event.starts_on, Event.ends_on.desc(), Event.id)
+    ).all()
+
+
+@dataclass
+class Day:
+    day: date
+    in_month: bool
+    today: bool
+    events: list = field(default_factory=list)   # on during this day
+    ships: list = field(default_factory=list)    # must leave the stockroom this day (before they start)
+
+
+def month_grid(year, month, events, today):
+    """The month as weeks of seven Days, Monday first, each with the events on that day and those
+    that ship that day."""
+    weeks = []
+    for week in calendar.Calendar(firstweekday=0).monthdatescalendar(year, month):
+        weeks.append([Day(d, d.month == month, d == today,
+                          [e for e in events if e.starts_on <= d <= e.ends_on],
+                          [e for e in events if e.ship_by == d and e.ship_by < e.starts_on]) for d in week])
+    return weeks
+
+
+def month_arg(value, today):
+    """'2026-12' -> (2026, 12); anything else means the current month."""
+    try:
+        year, month = (int(part) for part in (value or "").split("-"))
+        if 1 <= month <= 12 and 1900 < year < 3000:
+            return year, month
+    except ValueError:
+        pass
+    return today.year, today.month
+
+
+def shift_month(year, month, by):
+    index = year * 12 + (month - 1) + by
+    return index // 12, index % 12 + 1
+
+
+def request_counts(session, event_ids):
+    """{event_id: (requests, kits)} for a list of events in one query: requests still going
+    ahead (not cancelled or rejected) and the kits reserved through them."""
+    event_ids = list(event_ids)
+    if not event_ids:
+        return {}
+    rows = session.execute(
+        select(Request.event_id, func.count(Request.id),
+               func.coalesce(func.sum(case((Request.kit_id.is_not(None), Request.kit_count), else_=0)), 0))
+        .where(Request.event_id.in_(event_ids), Request.status.not_in(ENDED_UNUSED))
+        .group_by(Request.event_id)
+    ).all()
+    counts = dict.fromkeys(event_ids, (0, 0))
+    counts.update({event_id: (int(n), int(kits)) for event_id, n, kits in rows})
+    return counts
+
+
+def event_requests(session, event):
+    """The event's requests with their lines, items, requester and kit loaded up front (the event
+    page lists them all: no query per row)."""
+    return session.scalars(
+        select(Request).where(Request.event_id == event.id).options(
+            selectinload(Request.lines).selectinload(RequestLine.item).selectinload(Item.product),
+            selectinload(Request.requester),
+            selectinload(Request.kit),
+        ).order_by(Request.needed_by, Request.id)
+    ).all()
+
+
+def requests_off_dates(event, requests):
+    """Requests still holding stock whose dates no longer match the event's ship-by and return-by
+    (the event was moved after they were made)."""
+    return [r for r in requests if r.status in HOLDING and r.kit_id is not None
+            and (r.needed_by != event.ship_by or (r.return_by is not None and r.return_by != event.window_end))]
+
+
+def kit_templates(session, include_archived=False):
+    query = select(KitTemplate).order_by(KitTemplate.name)
+    if not include_archived:
+        query = query.where(KitTemplate.archived.is_(False))
+    return session.scalars(query).all()
+
+
+# After the event ---------------------------------------------------------------------------
+
+@dataclass
+class UsageRow:
+    item: Item
+    issued: int = 0      # went out for the event
+    returned: int = 0    # came back into a bin (returnables)
+    used: int = 0        # given away (consumables) or used up (returnables checked in as consumed)
+    lost: int = 0
+    damaged: int = 0
+    still_out: int = 0   # returnables handed over and not checked in yet
+
+    @property
+    def written_off(self):
+        return self.used + self.lost + self.damaged
+
+    @property
+    def cost(self):
+        """What the event cost in this item: every unit that did not come back, at its unit cost."""
+        return self.written_off * (self.item.unit_cost or Decimal("0"))
+
+
+@dataclass
+class Usage:
+    rows: list
+
+    @property
+    def cost(self):
+        return sum((row.cost for row in self.rows), Decimal("0.00"))
+
+    @property
+    def still_out(self):
+        return sum(row.still_out for row in self.rows)
+
+    def total(self, name):
+        return sum(getattr(row, name) for row in self.rows)
+
+
+def usage(requests):
+    """What an event's requests used, returned and lost, per item, and what it cost.
+
+    From the request lines alone (already loaded, no query): consumables handed over are used
+    (there is no checking them back in); returnables count as checked in: returned, consumed,
+    lost or damaged, and those handed over but not checked in yet are still out, not costed.
+    Cost = (used + lost + damaged) x the item's unit cost.
+    """
+    rows = {}
+    for request in requests:
+        for line in request.lines:
+            if not line.issued:
+                continue
+            row = rows.setdefault(line.item_id, UsageRow(line.item))
+            row.issued += line.issued
+            if not line.item.returnable:
+                row.used += line.issued
+                continue
+            row.returned += line.returned
+            row.used += line.consumed
+            row.lost += line.lost
+            row.damaged += line.damaged
+            row.still_out += line.issued - line.returned - line.consumed - line.lost - line.damaged
+    return Usage(sorted(rows.values(), key=lambda r: (r.item.product.name, r.item.size_rank, r.item.sku)))
+
+
+def is_over(event, today):
+    return event.ends_on < today
+
+
+def events_for_feed(session, today, days_back=180):
+    """What the calendar feed serves: the last half year and everything ahead."""
+    return session.scalars(
+        select(Event).where(Event.ends_on >= today - timedelta(days=days_back))
+        .order_by(Event.starts_on, Event.id)
+    ).all()
