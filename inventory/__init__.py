@@ -80,6 +80,7 @@ def register_blueprints(app):
 
     from .api import requests as _api_requests  # noqa: F401  (registers its routes on the API blueprint)
     from .api import events as _api_events  # noqa: F401
+    from .api import purchasing as _api_purchasing  # noqa: F401
     from .api import forecast as _api_forecast  # noqa: F401
     from .api.views import bp as api_bp
     from .auth.views import bp as auth_bp
@@ -89,10 +90,11 @@ def register_blueprints(app):
     from .events.views import bp as events_bp
     from .forecast.views import bp as forecast_bp
     from .labels.views import bp as labels_bp
+    from .purchasing.views import bp as purchasing_bp
     from .requests.views import bp as requests_bp
     from .stock.views import bp as stock_bp
 
     for blueprint in (core_bp, auth_bp, catalog_bp, bins_bp, stock_bp, requests_bp, forecast_bp, labels_bp, api_bp,
-                      events_bp):
+                      purchasing_bp, events_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never cookies
