@@ -152,6 +152,7 @@ def seed(session, seed_value=2026):
     counted = stock.count(session, bin_rows["B-01-1"], [(items["BRO-ATLAS-26"], 1350)], staff, reason="Monthly count")
     backdate(counted, when(86, 10))
     _seed_requests(session, users, items, bin_rows)
+    _seed_purchase_orders(session, users, bin_rows)
     return [(email, role, password) for email, role, password, _name in LOGINS] + [
         ("rep2@example.com", "rep", "demo-rep-2026")]
 
@@ -182,3 +183,43 @@ def _seed_requests(session, users, items, bin_rows):
                           needed_by=today + timedelta(days=20), allow_partial=True,
                           note="USB drives with the product videos")
     return meeting, show, usb
+
+
+def _seed_purchase_orders(session, users, bin_rows):
+    """Three purchase orders: brochures for the big show arriving in ten days, USB drives that
+    are late (receiving them fills the waiting backorder), and polos received last month."""
+    from sqlalchemy import select
+
+    from .events.models import Event
+    from .purchasing import services as purchasing
+    from .purchasing.models import PurchaseOrder
+
+    manager, staff = users["manager"], users["staff"]
+    today = date.today()
+    show = session.scalar(select(Event).where(Event.cancelled.is_(False), Event.starts_on >= today)
+                          .order_by(Event.starts_on).limit(1))
+
+    def place(lines, expected_on, ordered_days_ago, note="", event_id=None):
+        order = purchasing.create(session, manager, lines=lines, note=note, event_id=event_id)
+        purchasing.mark_ordered(session, order.id, manager, expected_on, today=today - timedelta(days=ordered_days_ago))
+        order = session.get(PurchaseOrder, order.id)
+        placed = utcnow() - timedelta(days=ordered_days_ago, hours=3)
+        order.created_at, order.ordered_at = placed - timedelta(hours=1), placed
+        order.note = "\n".join(filter(None, [note, f"{placed:%Y-%m-%d} {manager.display_name}: ordered, "
+                                                    f"expected {expected_on.isoformat()}."]))
+        session.commit()
+        return order
+
+    place([("BRO-ATLAS-26", 2000, None), ("BRO-NIMBUS-26", 2000, None)], today + timedelta(days=10), 11,
+          note="Brochures for the big show" + (f": {show.name}" if show else "") + ". Proof approved by Morgan.",
+          event_id=show.id if show else None)
+    place([("USB-32", 200, None)], today - timedelta(days=4), 30,
+          note="USB drives with the product videos preloaded. Reps are waiting for 15 (backordered).")
+    polos = place([("POLO-NAVY-M", 20, None), ("POLO-NAVY-L", 20, None), ("POLO-BLACK-M", 12, None)],
+                  today - timedelta(days=26), 45, note="Top-up before the autumn events.")
+    arrived = utcnow() - timedelta(days=25, hours=5)
+    for line, code in zip(polos.lines, ("A-01-1", "A-01-1", "A-02-1")):
+        receipt = purchasing.receive(session, polos.id, line.id, bin_rows[code], line.quantity, staff)
+        receipt.movement.created_at = arrived
+        session.commit()
+
