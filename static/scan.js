@@ -84,6 +84,12 @@
   };
 
   Scanner.prototype.start = async function () {
+    if (this.running || this.starting) return;  // one camera stream per scanner
+    this.starting = true;
+    try { await this.open(); } finally { this.starting = false; }
+  };
+
+  Scanner.prototype.open = async function () {
     this.root.hidden = false;
     this.error("");
     if (!window.isSecureContext || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
