@@ -78,6 +78,11 @@
     this.statusLine.textContent = text;
   };
 
+  // The camera's picture, hidden when there is no camera to show (the message says why).
+  Scanner.prototype.view = function (shown) {
+    this.root.querySelector(".scanner-view").hidden = !shown;
+  };
+
   Scanner.prototype.error = function (text) {
     this.errorLine.textContent = text || "";
     this.errorLine.hidden = !text;
@@ -91,9 +96,11 @@
 
   Scanner.prototype.open = async function () {
     this.root.hidden = false;
+    this.view(true);
     this.error("");
     if (!window.isSecureContext || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
       this.status("");
+      this.view(false);
       this.error("This page can use the camera only over HTTPS. Type the code instead, " +
                  "or open the label with your phone's camera app.");
       return;
@@ -106,6 +113,7 @@
       });
     } catch (error) {
       this.status("");
+      this.view(false);
       this.error(error && error.name === "NotAllowedError"
         ? "The camera is blocked for this site. Allow it in the browser's settings, or type the code."
         : "No camera could be opened (" + (error && error.name || "error") + "). Type the code instead.");
@@ -121,6 +129,7 @@
       detector = await getDetector(this.root);
     } catch (error) {
       this.stop();
+      this.view(false);
       this.error("The QR reader could not be loaded. Type the code instead.");
       return;
     }
