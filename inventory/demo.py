@@ -152,6 +152,7 @@ def seed(session, seed_value=2026):
     counted = stock.count(session, bin_rows["B-01-1"], [(items["BRO-ATLAS-26"], 1350)], staff, reason="Monthly count")
     backdate(counted, when(86, 10))
     _seed_requests(session, users, items, bin_rows)
+    _seed_events(session, users, items, bin_rows)
     _seed_purchase_orders(session, users, bin_rows)
     return [(email, role, password) for email, role, password, _name in LOGINS] + [
         ("rep2@example.com", "rep", "demo-rep-2026")]
@@ -222,4 +223,61 @@ def _seed_purchase_orders(session, users, bin_rows):
         receipt = purchasing.receive(session, polos.id, line.id, bin_rows[code], line.quantity, staff)
         receipt.movement.created_at = arrived
         session.commit()
+
+
+def _seed_events(session, users, items, bin_rows):
+    """Events and kits: a show last month with what came back and what was lost, a roadshow next
+    week, the big trade show in five weeks with a standard kit reserved, a summit still to plan."""
+    from .auth.models import User
+    from .events import kits
+    from .events import services as events
+    from .requests import services as requests
+
+    manager, staff, rep = users["manager"], users["staff"], users["rep"]
+    rep2 = session.query(User).filter_by(email="rep2@example.com").one()
+    today = date.today()
+
+    def on(n):
+        return today + timedelta(days=n)
+
+    # Last month's partner day: banners and handouts went out; one banner came back, one was lost.
+    past = events.create_event(session, manager, name="Autumn partner day", place="Congress Center, Leipzig",
+                               starts_on=on(-24), ends_on=on(-23), ship_by=on(-26), return_by=on(-20),
+                               notes="Partner booth with two roll-ups; brochures and polos for the partner team.")
+    went = requests.submit(session, rep, [(items["BANNER-ROLLUP"], 2), (items["BRO-COMPANY"], 120),
+                                          (items["POLO-BLACK-L"], 4), (items["PEN-LOGO"], 150)],
+                           purpose="trade_show", needed_by=past.ship_by, return_by=past.return_by,
+                           event_id=past.id, today=on(-30), note="Partner day booth")
+    requests.approve(session, went.id, manager)
+    for bin, picks in requests.pick_list(session, requests.get_request(session, went.id)):
+        requests.pick(session, went.id, bin, {line.id: quantity for line, quantity in picks}, staff)
+    requests.hand_over(session, went.id, staff)
+    banner_line = next(line for line in went.lines if line.item.sku == "BANNER-ROLLUP")
+    requests.check_in(session, went.id, bin_rows["B-03-1"], {banner_line.id: {"returned": 1, "lost": 1}}, staff)
+
+    roadshow = events.create_event(session, manager, name="Nimbus roadshow", place="Hotel am Markt, Berlin",
+                                   starts_on=on(6), ends_on=on(7), ship_by=on(4), owner_id=rep2.id,
+                                   notes="Two customer breakfasts; Jordan runs it.")
+    requests.submit(session, rep2, [(items["FLY-NIMBUS"], 150), (items["MUG-LOGO"], 24)], purpose="trade_show",
+                    needed_by=roadshow.ship_by, event_id=roadshow.id, note="Handouts for the breakfasts")
+
+    expo = events.create_event(session, manager, name="Expo Nord 2027", place="Messe Nord, Hall B, Hamburg",
+                               starts_on=on(35), ends_on=on(37), ship_by=on(28), return_by=on(41),
+                               notes="Biggest show of the year. Booth B-214, 6 x 4 m. Setup the day before.")
+    standard = kits.create_kit(session, manager, name="Trade show standard kit",
+                               description="One booth's worth: a roll-up, brochures and flyers for both products, "
+                                           "10 polos for the booth team, giveaways.",
+                               lines=[("BANNER-ROLLUP", 1), ("BRO-ATLAS-26", 200), ("BRO-NIMBUS-26", 200),
+                                      ("FLY-ATLAS", 300), ("POLO-NAVY-M", 4), ("POLO-NAVY-L", 4),
+                                      ("POLO-NAVY-XL", 2), ("PEN-LOGO", 100), ("STICKER-PACK", 50),
+                                      ("TOTE-CANVAS", 20)])
+    kits.create_kit(session, manager, name="Booth-in-a-box show",
+                    description="The pre-assembled booth-in-a-box (its own QR label, booked by date) plus handouts.",
+                    lines=[("KIT-BOOTH", 1), ("BRO-COMPANY", 100), ("PEN-LOGO", 100)])
+    kits.reserve_kit(session, manager, expo.id, standard.id, 1, handoff="ship",
+                     ship_to="Messe Nord, Hall B, Booth B-214\nHamburg")
+
+    events.create_event(session, manager, name="Developer summit", place="Online and Munich office",
+                        starts_on=on(60), ends_on=on(61), ship_by=on(55), return_by=on(63),
+                        notes="Stickers and USB drives; the booth-in-a-box for the Munich side.")
 
