@@ -493,7 +493,8 @@ def test_staff_receive_a_line_and_see_the_bin_and_what_is_still_to_come(client, 
     movement = session.scalar(select(Movement).where(Movement.reference == order.number))
     assert response.headers["Location"] == f"/purchase-orders/{order.id}/receipts/{movement.id}"
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Received 300 × Atlas brochure" in page and "now in B-01" in page and ">400<" in page
+    assert "Received 300 × Atlas brochure" in page and "into bin" in page
+    assert re.search(r'stat-value">400</span><span class="stat-label">now in <span[^>]*>B-01<', page)
     assert "200 × Atlas brochure" in page and "1000 × Atlas one-pager" in page  # still to come
     assert client.get(f"/purchase-orders/{order.id}/receipts/{movement.id + 100}").status_code == 404
 
@@ -507,6 +508,27 @@ def test_receiving_the_last_line_ends_on_fully_received(client, login, session, 
     assert "is fully received" in response.get_data(as_text=True)
     again = client.get(f"/purchase-orders/{order.id}/receive/{order.lines[0].id}", follow_redirects=True)
     assert "fully received already" in again.get_data(as_text=True)
+
+
+def test_the_po_number_on_a_delivery_note_finds_the_order(client, login, ordered):
+    order = ordered()
+    login("staff")
+    for typed in (order.number, order.number.lower(), f"PO{order.id}"):
+        assert client.get(f"/find?code={typed}").headers["Location"] == f"/purchase-orders/{order.id}"
+    assert client.get("/find?code=PO-99999").status_code == 404
+    client.post("/logout")
+    login("rep")
+    assert client.get(f"/find?code={order.number}").status_code == 404  # reps do not see purchase orders
+
+
+def test_the_demo_has_an_order_on_its_way_one_overdue_and_one_received(runner, session):
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    orders = session.scalars(select(PurchaseOrder).order_by(PurchaseOrder.id)).all()
+    assert [(o.status, o.supplier) for o in orders] == [
+        ("ordered", "PrintWorks Ltd"), ("ordered", "TechSwag"), ("received", "Threadline Apparel")]
+    assert orders[0].expected_on == day(10) and orders[1].expected_on < TODAY
+    assert all(line.outstanding == 0 for line in orders[2].lines)
+    assert runner.invoke(args=["check"]).exit_code == 0
 
 
 def test_a_manager_cancels_and_reschedules_from_the_po_page(client, login, session, ordered):

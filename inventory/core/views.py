@@ -1,9 +1,11 @@
 """Home, the code finder and the health check."""
-from flask import Blueprint, jsonify, redirect, render_template, request, url_for
+import re
+
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import text
 
-from ..auth.roles import EVERYONE, public, roles_required
+from ..auth.roles import EVERYONE, STAFF, can, public, roles_required
 from ..bins.models import normalize_code
 from ..bins.services import get_bin
 from ..catalog.services import get_item
@@ -43,7 +45,21 @@ def find():
         except NotFound:
             continue
         return redirect(url_for(endpoint, **{arg: normalize_code(code)}))
+    order_id = _purchase_order_number(code)
+    if order_id is not None:  # the PO number on a delivery note opens the order to receive it
+        return redirect(url_for("purchasing.show", order_id=order_id))
     return render_template("core/find.html", code=code, not_found=True), 404
+
+
+def _purchase_order_number(code):
+    """The id of the purchase order a typed number such as PO-00012 (or po12) names, for the
+    stockroom; None when it names none."""
+    match = re.fullmatch(r"PO-?0*(\d{1,9})", code.strip().upper())
+    if not match or not can(current_user, STAFF) or "purchasing.show" not in current_app.view_functions:
+        return None
+    from ..purchasing.models import PurchaseOrder
+
+    return int(match.group(1)) if db.session.get(PurchaseOrder, int(match.group(1))) is not None else None
 
 
 @bp.route("/healthz")
