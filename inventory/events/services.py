@@ -21,7 +21,7 @@ from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..pagination import Page
 from ..requests.models import HOLDING, Request, RequestLine
 from ..text import clean
-from .models import Event, KitTemplate
+from .models import Event
 
 MANAGER_ROLES = ("manager", "admin")
 MAX_NOTES = 4000
@@ -269,13 +269,6 @@ def requests_off_dates(event, requests):
     (the event was moved after they were made)."""
     return [r for r in requests if r.status in HOLDING and r.kit_id is not None
             and (r.needed_by != event.ship_by or (r.return_by is not None and r.return_by != event.window_end))]
-
-
-def kit_templates(session, include_archived=False):
-    query = select(KitTemplate).order_by(KitTemplate.name)
-    if not include_archived:
-        query = query.where(KitTemplate.archived.is_(False))
-    return session.scalars(query).all()
 
 
 # After the event ---------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from ..errors import DomainError, NotFound
 from ..extensions import db, login_manager
 from ..forms import ButtonForm
 from ..pagination import page_arg
+from ..requests.models import OPEN
 from . import feed, kits, services
 from .forms import EventForm, ReserveKitForm
 
@@ -161,7 +162,7 @@ def show(event_id):
         kits=kits.kits_of_event(event_requests),
         usage=services.usage(event_requests) if services.is_over(event, today) else None,
         off_dates={r.id for r in services.requests_off_dates(event, event_requests)},
-        still_holding=[r for r in event_requests if r.status in ("submitted", "approved", "picking", "ready")],
+        still_holding=[r for r in event_requests if r.status in OPEN],
         can_open=lambda r: r.requester_id == current_user.id or can(current_user, STAFF),
         button_form=ButtonForm(),
     )
