@@ -544,6 +544,29 @@ def test_a_manager_cancels_and_reschedules_from_the_po_page(client, login, sessi
     assert client.get("/purchase-orders/999").status_code == 404
 
 
+def test_numbers_too_big_for_an_id_answer_404_not_a_database_error(client, login, session, manager, ordered,
+                                                                  token_for):
+    """PostgreSQL's INTEGER ids stop at 2**31 - 1; a bigger number in a URL or a body names nothing."""
+    order, huge = ordered(), 2**40
+    login("manager")
+    for url in (f"/purchase-orders/{huge}", f"/purchase-orders/{order.id}/receive/{huge}",
+                f"/purchase-orders/{order.id}/receipts/{huge}", f"/purchase-orders/{huge}/edit"):
+        assert client.get(url).status_code == 404, url
+    assert client.get(f"/purchase-orders/new?line=PEN-LOGO:5&event_id={huge}").status_code == 200
+    assert client.get(f"/purchase-orders?page={huge}").status_code == 200
+    with pytest.raises(NotFound):
+        purchasing.create(session, manager, lines=[("PEN-LOGO", 5, None)], event_id=huge)
+    token = token_for("manager")
+    assert call(client, "GET", f"/api/v1/purchase-orders/{huge}", token)[0] == 404
+    assert call(client, "GET", f"/api/v1/purchase-orders?page={huge}", token)[0] == 400
+    assert call(client, "GET", "/api/v1/purchase-orders?supplier=Print%00Works", token)[1]["total"] == 0
+    assert client.get("/purchase-orders?supplier=Print%00Works").status_code == 200
+    assert call(client, "POST", "/api/v1/purchase-orders", token,
+                {"lines": [{"sku": "PEN-LOGO", "quantity": 5}], "event_id": huge})[0] == 404
+    assert call(client, "POST", f"/api/v1/purchase-orders/{order.id}/receive", token,
+                {"line_id": huge, "bin": "B-01", "quantity": 1})[0] == 404
+
+
 def test_item_suggestions_name_the_supplier_and_cost(client, login, print_items):
     login("manager")
     html = client.get("/purchase-orders/suggest/items?lines-0-sku=atlas").get_data(as_text=True)

@@ -11,6 +11,8 @@ from .requests import _date
 from .serializers import movement_json
 from .views import MAX_PER_PAGE, ApiError, _field, _int_arg, _paged, api_roles, bp
 
+ORDER_URL = f"/purchase-orders/<int(max={services.MAX_ID}):order_id>"  # bigger ids answer 404
+
 
 def purchase_order_json(order, today=None):
     return {
@@ -60,14 +62,14 @@ def list_purchase_orders():
     if status and status not in PO_STATUSES and status != "open":
         raise ApiError(f"status must be one of: open, {', '.join(PO_STATUSES)}.", 400)
     supplier = (request.args.get("supplier") or "").strip() or None
-    page = queries.orders(db.session, status=status or "all", supplier=supplier, page=_int_arg("page", 1),
+    page = queries.orders(db.session, status=status or "all", supplier=supplier, page=_int_arg("page", 1, maximum=queries.MAX_PAGE),
                           per_page=_int_arg("per_page", 50, maximum=MAX_PER_PAGE))
     args = {k: v for k, v in {"status": status, "supplier": supplier}.items() if v}
     return _paged(page, "purchase_orders", [purchase_order_json(o) for o in page.rows],
                   "api.list_purchase_orders", **args)
 
 
-@bp.get("/purchase-orders/<int:order_id>")
+@bp.get(ORDER_URL)
 @api_roles(STAFF)
 def get_purchase_order(order_id):
     return jsonify(purchase_order_json(_get(order_id)))
@@ -97,7 +99,7 @@ def create_purchase_order():
     return jsonify(_fresh(order.id)), 201
 
 
-@bp.post("/purchase-orders/<int:order_id>/order")
+@bp.post(ORDER_URL + "/order")
 @api_roles(MANAGERS)
 def order_purchase_order(order_id):
     """Mark a draft ordered: {"expected_on": "YYYY-MM-DD"}, today or later."""
@@ -106,7 +108,7 @@ def order_purchase_order(order_id):
     return jsonify(_fresh(order_id))
 
 
-@bp.post("/purchase-orders/<int:order_id>/cancel")
+@bp.post(ORDER_URL + "/cancel")
 @api_roles(MANAGERS)
 def cancel_purchase_order(order_id):
     """Cancel a draft or ordered PO before anything was received: {"reason"?}."""
@@ -117,7 +119,7 @@ def cancel_purchase_order(order_id):
     return jsonify(_fresh(order_id))
 
 
-@bp.post("/purchase-orders/<int:order_id>/receive")
+@bp.post(ORDER_URL + "/receive")
 @api_roles(STAFF)
 def receive_purchase_order(order_id):
     """Receive one line into a bin: {"line_id" or "sku", "bin", "quantity"}."""

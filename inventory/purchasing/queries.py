@@ -1,5 +1,5 @@
 """Purchase orders for the pages and the API, with their lines, items and people loaded on purpose."""
-from sqlalchemy import case, func, select
+from sqlalchemy import case, false, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..catalog.models import Item
@@ -9,8 +9,10 @@ from ..requests.services import DISPATCH_CODE
 from ..stock.models import Movement
 from ..stock.services import levels_of_item
 from .models import PO_STATUSES, PurchaseOrder, PurchaseOrderLine
+from .services import is_id
 
 OPEN = ("draft", "ordered")
+MAX_PAGE = 100_000  # far past any real list; a bigger page number would overflow OFFSET
 # Filters of the list: each status, plus "open" (draft and ordered) and "all".
 FILTERS = {"open": "Open", **PO_STATUSES, "all": "All"}
 
@@ -23,7 +25,8 @@ def _with_lines(query):
 
 
 def get_order(session, order_id):
-    order = session.scalar(_with_lines(select(PurchaseOrder).where(PurchaseOrder.id == order_id)))
+    order = session.scalar(_with_lines(select(PurchaseOrder).where(PurchaseOrder.id == order_id))) \
+        if is_id(order_id) else None
     if order is None:
         raise NotFound(f"No purchase order #{order_id}.")
     return order
@@ -33,13 +36,15 @@ def orders(session, status="all", supplier=None, page=1, per_page=50):
     """A page of purchase orders. Open ones come first, ordered ones by expected date (so the
     overdue lead), then drafts, then received and cancelled ones, newest first.
     `status` is one of PO_STATUSES, "open" or "all"; `supplier` matches whole, in any case."""
+    page = min(max(1, page), MAX_PAGE)
     conditions = []
     if status == "open":
         conditions.append(PurchaseOrder.status.in_(OPEN))
     elif status in PO_STATUSES:
         conditions.append(PurchaseOrder.status == status)
-    if supplier:
-        conditions.append(func.lower(PurchaseOrder.supplier) == supplier.strip().lower())
+    if supplier:  # PostgreSQL cannot compare text holding NUL: such a name matches nothing
+        conditions.append(func.lower(PurchaseOrder.supplier) == supplier.strip().lower()
+                          if "\x00" not in supplier else false())
     bucket = case((PurchaseOrder.status == "ordered", 0), (PurchaseOrder.status == "draft", 1), else_=2)
     # Only ordered POs sort by date (all of them have one); the others by id, newest first.
     expected = case((PurchaseOrder.status == "ordered", PurchaseOrder.expected_on), else_=None)
@@ -47,9 +52,9 @@ def orders(session, status="all", supplier=None, page=1, per_page=50):
     rows = session.scalars(
         _with_lines(select(PurchaseOrder).where(*conditions))
         .order_by(bucket, expected, PurchaseOrder.id.desc())
-        .limit(per_page).offset((max(1, page) - 1) * per_page)
+        .limit(per_page).offset((page - 1) * per_page)
     ).all()
-    return Page(rows, max(1, page), per_page, total)
+    return Page(rows, page, per_page, total)
 
 
 def receipts(session, order):
@@ -68,7 +73,7 @@ def receipts(session, order):
 
 def receipt(session, order, movement_id):
     """One receipt of this order (404 for any other ledger row)."""
-    movement = session.get(Movement, movement_id)
+    movement = session.get(Movement, movement_id) if is_id(movement_id) else None
     if movement is None or movement.kind != "receive" or movement.reference != order.number:
         raise NotFound(f"{order.number} has no receipt #{movement_id}.")
     return movement

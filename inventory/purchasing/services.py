@@ -33,6 +33,12 @@ MAX_LINES = 200
 MAX_SUPPLIER_LENGTH = 120  # PurchaseOrder.supplier is VARCHAR(120)
 MAX_NOTE_LENGTH = 2000
 MAX_UNIT_COST = Decimal("99999999.99")  # Numeric(10, 2)
+MAX_ID = 2**31 - 1  # INTEGER primary keys on PostgreSQL: a bigger number names nothing
+
+
+def is_id(value):
+    """True for a whole number that can be a row's id (so a lookup cannot overflow the column)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
 @dataclass(frozen=True)
@@ -137,7 +143,7 @@ def _check_event(session, event_id):
         return None
     if isinstance(event_id, bool) or not isinstance(event_id, int):
         raise InvalidInput("The event must be given by its number.")
-    if session.get(Event, event_id) is None:
+    if not is_id(event_id) or session.get(Event, event_id) is None:
         raise NotFound(f"No event #{event_id}.")
     return event_id
 
@@ -164,8 +170,8 @@ def _log(order, user, text):
 def _lock_order(session, order_id):
     """The order, locked against concurrent changes (a row lock on PostgreSQL; SQLite's write
     transaction already serializes writers), with its lines read after the lock."""
-    if isinstance(order_id, bool) or not isinstance(order_id, int):
-        raise NotFound(f"No purchase order {order_id!r}.")
+    if not is_id(order_id):
+        raise NotFound(f"No purchase order #{order_id}.")
     order = session.get(PurchaseOrder, order_id, with_for_update=True, populate_existing=True)
     if order is None:
         raise NotFound(f"No purchase order #{order_id}.")

@@ -25,6 +25,10 @@ from .forms import CancelForm, OrderForm, PurchaseOrderForm, ReceiveLineForm, Re
 
 bp = Blueprint("purchasing", __name__, url_prefix="/purchase-orders")
 BLANK_ROWS = 3
+# Ids in URLs stop at what an INTEGER column holds: a bigger one answers 404, not a database error.
+ORDER = f"<int(max={services.MAX_ID}):order_id>"
+LINE = f"<int(max={services.MAX_ID}):line_id>"
+MOVEMENT = f"<int(max={services.MAX_ID}):movement_id>"
 
 
 # The list -------------------------------------------------------------------------------------
@@ -59,7 +63,7 @@ def _event_choices(form, current=None):
         select(Event).where(Event.cancelled.is_(False), Event.ends_on >= date.today())
         .order_by(Event.starts_on, Event.id).limit(100)
     ).all()
-    if current is not None and current not in {event.id for event in events}:
+    if services.is_id(current) and current not in {event.id for event in events}:
         chosen = db.session.get(Event, current)
         if chosen is not None:
             events.insert(0, chosen)
@@ -96,7 +100,7 @@ def _prefill(form):
     form.supplier.data = (request.args.get("supplier") or "").strip()[:services.MAX_SUPPLIER_LENGTH] or \
         services.supplier_of(items.values())
     event_id = request.args.get("event_id", "")
-    if event_id.isdigit() and db.session.get(Event, int(event_id)) is not None:
+    if event_id.isdigit() and services.is_id(int(event_id)) and db.session.get(Event, int(event_id)) is not None:
         form.event_id.data = int(event_id)
 
 
@@ -165,7 +169,7 @@ def _get(order_id):
         abort(404)
 
 
-@bp.route("/<int:order_id>/edit", methods=["GET", "POST"])
+@bp.route(f"/{ORDER}/edit", methods=["GET", "POST"])
 @roles_required(MANAGERS)
 def edit(order_id):
     order = _get(order_id)
@@ -220,7 +224,7 @@ def _event_link(order):
     return event, url
 
 
-@bp.route("/<int:order_id>")
+@bp.route(f"/{ORDER}")
 @roles_required(STAFF)
 def show(order_id):
     order = _get(order_id)
@@ -252,7 +256,7 @@ def _act(order_id, form, rule, success):
     return redirect(url_for("purchasing.show", order_id=order_id))
 
 
-@bp.route("/<int:order_id>/order", methods=["POST"])
+@bp.route(f"/{ORDER}/order", methods=["POST"])
 @roles_required(MANAGERS)
 def order(order_id):
     return _act(order_id, OrderForm(),
@@ -261,7 +265,7 @@ def order(order_id):
                               "It now counts in the reorder forecast, and the stockroom can receive it.")
 
 
-@bp.route("/<int:order_id>/reschedule", methods=["POST"])
+@bp.route(f"/{ORDER}/reschedule", methods=["POST"])
 @roles_required(MANAGERS)
 def reschedule(order_id):
     return _act(order_id, RescheduleForm(),
@@ -270,7 +274,7 @@ def reschedule(order_id):
                 lambda order: f"{order.number} is now expected {order.expected_on.strftime('%a %-d %b %Y')}.")
 
 
-@bp.route("/<int:order_id>/cancel", methods=["POST"])
+@bp.route(f"/{ORDER}/cancel", methods=["POST"])
 @roles_required(MANAGERS)
 def cancel(order_id):
     return _act(order_id, CancelForm(),
@@ -291,7 +295,7 @@ def _bin_code(value):
     return ref.code
 
 
-@bp.route("/<int:order_id>/receive/<int:line_id>", methods=["GET", "POST"])
+@bp.route(f"/{ORDER}/receive/{LINE}", methods=["GET", "POST"])
 @roles_required(STAFF)
 def receive_line(order_id, line_id):
     """One line of a delivery: scan the bin it goes into, say how many, confirm."""
@@ -327,7 +331,7 @@ def receive_line(order_id, line_id):
                            usual=queries.usual_bins(db.session, line.item)), (400 if request.method == "POST" else 200)
 
 
-@bp.route("/<int:order_id>/receipts/<int:movement_id>")
+@bp.route(f"/{ORDER}/receipts/{MOVEMENT}")
 @roles_required(STAFF)
 def received(order_id, movement_id):
     """The confirmation after a receipt: what went where, what the bin holds now, what is still
