@@ -347,3 +347,18 @@ def test_kits_api_lists_and_says_what_can_be_built(client, session, manager, sta
     assert status == 200 and body["availability"]["buildable"] == 1
     assert body["availability"]["runs_out_first"] == "POLO-NAVY-M"
     assert [line["sku"] for line in body["lines"]] == [sku for sku, _ in STANDARD]
+
+
+def test_the_kits_list_has_no_query_per_kit(client, login, session, manager, standard_kit):
+    from tests.test_events import counted_queries
+
+    login("rep")
+    client.get("/kits")
+    with counted_queries() as few:
+        assert client.get("/kits").status_code == 200
+    for n in range(4):
+        kits.create_kit(session, manager, name=f"Kit {n}", lines=[("PEN-1", n + 1), ("BRO-1", 10)])
+    client.get("/kits")
+    with counted_queries() as many:
+        html = client.get("/kits").get_data(as_text=True)
+    assert "Kit 3" in html and len(many) == len(few)
