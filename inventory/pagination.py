@@ -24,9 +24,14 @@ class Page:
         return self.page > 1
 
 
+# Far beyond any real list; a larger page number would overflow the database's OFFSET.
+MAX_PAGE = 100_000
+
+
 def page_arg():
-    """The ?page= of a list page; anything that is not a positive whole number means page 1."""
+    """The ?page= of a list page; anything that is not a positive whole number means page 1
+    (and a page number past MAX_PAGE means the last page we serve: an empty one)."""
     try:
-        return max(1, int(request.args.get("page", 1)))
+        return min(max(1, int(request.args.get("page", 1))), MAX_PAGE)
     except ValueError:
         return 1

@@ -7,10 +7,15 @@ from ..auth.roles import EVERYONE, MANAGERS, STAFF
 from ..catalog.services import get_item
 from ..errors import InvalidInput, NotFound, ShortStock
 from ..extensions import db
+from ..pagination import MAX_PAGE
 from ..requests import queries
 from ..requests import services as requests
 from ..requests.models import STATUSES
 from .views import ApiError, _field, _int_arg, _paged, api_roles, bp
+
+MAX_ID = 2**31 - 1  # INTEGER primary keys on PostgreSQL
+# A larger request id answers 404 instead of failing in the database.
+REQUEST_URL = f"/requests/<int(max={MAX_ID}):request_id>"
 
 
 def request_json(r):
@@ -72,6 +77,8 @@ def create_request():
     event_id = data.get("event_id")
     if event_id is not None and (isinstance(event_id, bool) or not isinstance(event_id, int)):
         raise InvalidInput("'event_id' must be a whole number.")
+    if event_id is not None and not 0 < event_id <= MAX_ID:  # beyond what an id column holds
+        raise NotFound(f"No event #{event_id}.")
     allow_partial = data.get("allow_partial", False)
     if not isinstance(allow_partial, bool):
         raise InvalidInput("'allow_partial' must be true or false.")
@@ -99,7 +106,7 @@ def list_requests():
     mine = request.args.get("mine") in ("1", "true")
     if not mine and g.api_user.role not in STAFF:
         mine = True  # a rep only ever lists their own
-    page_number = _int_arg("page", 1)
+    page_number = _int_arg("page", 1, maximum=MAX_PAGE)
     per_page = _int_arg("per_page", 50, maximum=200)
     if mine:
         page = queries.requests_of(db.session, g.api_user, page=page_number, per_page=per_page, status=status)
@@ -116,13 +123,13 @@ def _get(request_id):
         raise ApiError(f"No request #{request_id}.", 404) from None
 
 
-@bp.get("/requests/<int:request_id>")
+@bp.get(REQUEST_URL)
 @api_roles(EVERYONE)
 def get_request(request_id):
     return jsonify(request_json(_get(request_id)))
 
 
-@bp.post("/requests/<int:request_id>/cancel")
+@bp.post(REQUEST_URL + "/cancel")
 @api_roles(EVERYONE)
 def cancel_request(request_id):
     _get(request_id)
@@ -130,7 +137,7 @@ def cancel_request(request_id):
     return jsonify(request_json(requests.get_request(db.session, request_id)))
 
 
-@bp.post("/requests/<int:request_id>/approve")
+@bp.post(REQUEST_URL + "/approve")
 @api_roles(MANAGERS)
 def approve_request(request_id):
     _get(request_id)
@@ -138,7 +145,7 @@ def approve_request(request_id):
     return jsonify(request_json(requests.get_request(db.session, request_id)))
 
 
-@bp.post("/requests/<int:request_id>/reject")
+@bp.post(REQUEST_URL + "/reject")
 @api_roles(MANAGERS)
 def reject_request(request_id):
     _get(request_id)

@@ -1,10 +1,9 @@
 """Login, logout, the profile page (password, API tokens) and the admin's user pages."""
-from urllib.parse import urlsplit
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
+from ..core.security import is_local_path
 from ..errors import DomainError
 from ..extensions import db
 from ..forms import ButtonForm
@@ -18,7 +17,7 @@ bp = Blueprint("auth", __name__)
 
 def _safe_next(target):
     """Only follow same-site relative redirects after login."""
-    if target and urlsplit(target).netloc == "" and target.startswith("/") and not target.startswith("//"):
+    if is_local_path(target):
         return target
     return url_for("core.home")
 

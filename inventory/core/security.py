@@ -1,4 +1,7 @@
-"""Secure defaults: headers on every response, Secure cookies over HTTPS, proxy headers."""
+"""Secure defaults: headers on every response, Secure cookies over HTTPS, proxy headers, and
+same-site redirects."""
+from urllib.parse import urlsplit
+
 from flask import request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -18,6 +21,18 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "form-action 'self'",
     "frame-ancestors 'none'",
 ])
+
+
+def is_local_path(target):
+    """True for a path on this site ("/catalog/p/3"), false for anything a browser could take
+    off-site: "//host", "https://host", and the lookalikes browsers read the same way, with a
+    backslash ("/\\host") or a tab or newline inside ("/<tab>/host": browsers drop them)."""
+    if not target or not target.startswith("/") or "\\" in target:
+        return False
+    if any(ord(character) < 32 or ord(character) == 127 for character in target):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc and not target.startswith("//")
 
 
 class SessionInterface(SecureCookieSessionInterface):

@@ -2,7 +2,9 @@
 
 available = on hand - held reservations. For a returnable, the units owned are those on hand
 plus those out with a rep, and a booking holds units for its window [out, back): a window
-that ends on the day another starts does not clash with it.
+that ends on the day another starts does not clash with it. Once its units are off the shelf
+(picked or handed over), a booking holds them from today whatever its dates say, and a
+returnable out past its return date (overdue) is held until it is checked in.
 """
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -12,6 +14,9 @@ from sqlalchemy import case, func, select
 from ..catalog.models import Item
 from ..stock.models import StockLevel
 from .models import HOLDING, Request, RequestLine
+
+# Statuses in which a request's units may be off the shelf: picked into DISPATCH or out with the rep.
+OFF_SHELF = ("picking", "ready", "handed_over")
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,21 @@ class Window:
 
     def overlaps(self, other):
         return self.start < other.end and other.start < self.end
+
+
+def booking_window(status, out, back, today=None):
+    """The days a returnable booking holds its units, given the request's status.
+
+    Booked: [out, back). Picked or handed over early, the units are gone from the shelf now, so
+    the booking starts today at the latest (and lasts until tomorrow at least); handed over and
+    not back by the return date (overdue), it lasts until it is checked in.
+    """
+    today = today or date.today()
+    booked = Window.of(out, back)
+    if status not in OFF_SHELF:
+        return booked
+    end = date.max if status == "handed_over" and booked.end <= today else max(booked.end, today + timedelta(days=1))
+    return Window(min(booked.start, today), end)
 
 
 def lock_items(session, item_ids):
@@ -83,12 +103,7 @@ def free_quantity(session, item, window=None, exclude_line_id=None):
         return _on_hand(session, item.id) - sum(line.reserved for line in lines)
     today = date.today()
     window = window or Window.of(today)
-    bookings = []
-    for line in lines:
-        booked = Window.of(line.needed_by, line.return_by)
-        if line.status == "handed_over" and booked.end <= today:
-            booked = Window(booked.start, date.max)  # overdue: held until it is checked in
-        bookings.append((booked, line.reserved))
+    bookings = [(booking_window(line.status, line.needed_by, line.return_by, today), line.reserved) for line in lines]
     return owned_returnable(session, item.id) - peak_booked(bookings, window)
 
 
@@ -102,11 +117,10 @@ def reserved_now(session, item_ids, today=None):
     if not item_ids:
         return {}
     today = today or date.today()
-    # A booking's window [out, back) covers today; a returnable still out after its return
-    # date is overdue and keeps its units until it is checked in.
-    covers_today = (Request.needed_by <= today) & (
-        (func.coalesce(Request.return_by, Request.needed_by) > today)
-        | (Request.needed_by == today) | (Request.status == "handed_over"))
+    # As booking_window: a booking's window [out, back) covers today, and so does every booking
+    # whose units are off the shelf (picked, out, or overdue).
+    covers_today = Request.status.in_(OFF_SHELF) | ((Request.needed_by <= today) & (
+        (func.coalesce(Request.return_by, Request.needed_by) > today) | (Request.needed_by == today)))
     rows = session.execute(
         select(
             RequestLine.item_id,

@@ -7,10 +7,10 @@ after the other: the second sees what the first took. Nothing is ever held beyon
 free: available = on hand - held never goes below zero.
 """
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from ..bins.models import Bin
 from ..catalog.models import Item
@@ -19,11 +19,13 @@ from ..events.models import Event
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound, ShortStock
 from ..stock import services as stock
 from ..stock.models import StockLevel
-from .availability import Window, free_quantity, lock_items, owned_returnable, peak_booked
+from .availability import Window, booking_window, free_quantity, lock_items, owned_returnable, peak_booked
 from .models import CANCELLABLE, HANDOFFS, HOLDING, OPEN, PURPOSES, Request, RequestLine, RequestStep
 
 DISPATCH_CODE = "DISPATCH"
 MANAGER_ROLES = ("manager", "admin")
+# Dates further ahead than this are typos (and 9999-12-31 has no day after it to end a booking).
+MAX_DAYS_AHEAD = 5 * 366
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ def _quantity(value, what="Quantity"):
         raise InvalidInput(f"{what} must be a whole number.")
     if value <= 0:
         raise InvalidInput(f"{what} must be more than zero.")
+    if value > stock.MAX_QUANTITY:
+        raise InvalidInput(f"{what} must be at most {stock.MAX_QUANTITY:,}.")
     return value
 
 
@@ -47,7 +51,7 @@ def _step(session, request, user, action, note=""):
 
 
 def _window(request):
-    return Window.of(request.needed_by, request.return_by)
+    return booking_window(request.status, request.needed_by, request.return_by)
 
 
 def get_request(session, request_id):
@@ -94,6 +98,8 @@ def validate_details(*, purpose, needed_by, return_by=None, handoff="pickup", sh
         raise InvalidInput("Returnable items need a return date: when will they be back?")
     if return_by is not None and return_by < needed_by:
         raise InvalidInput("The return date is before the needed-by date.")
+    if (return_by or needed_by) > today + timedelta(days=MAX_DAYS_AHEAD):
+        raise InvalidInput(f"{(return_by or needed_by).isoformat()} is too far ahead: plan at most five years out.")
 
 
 def _clean_lines(lines, today):
@@ -225,44 +231,61 @@ def cancel(session, request_id, user, note=""):
 
 
 def change_quantity(session, line_id, quantity, manager):
-    """Change a line before approval; the reservation follows (more needs free stock)."""
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
-        raise InvalidInput("A quantity must be a whole number, 0 or more.")
+    """Change one line before approval; see `change_quantities`."""
+    request_id = session.scalar(select(RequestLine.request_id).where(RequestLine.id == line_id))
+    if request_id is None:
+        raise NotFound(f"No request line #{line_id}.")
+    return change_quantities(session, request_id, {line_id: quantity}, manager)
+
+
+def change_quantities(session, request_id, quantities, manager):
+    """Change lines before approval, {line_id: quantity} (0 removes a line), all or none; the
+    reservation follows (more needs free stock, less is released and serves the backorders)."""
+    for quantity in quantities.values():
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+            raise InvalidInput("A quantity must be a whole number, 0 or more.")
+        if quantity > stock.MAX_QUANTITY:
+            raise InvalidInput(f"A quantity must be at most {stock.MAX_QUANTITY:,}.")
     with write_transaction(session):
-        line = session.get(RequestLine, line_id)
-        if line is None:
-            raise NotFound(f"No request line #{line_id}.")
-        request = _load_for_update(session, line.request_id)
+        request = _load_for_update(session, request_id)
         _check_role(manager, request, manager_only=True)
         _need_status(request, ("submitted",), "changed")
-        session.refresh(line)
-        item = line.item
-        old = line.quantity
-        if quantity == old:
-            return request
-        if quantity == 0:
-            if len(request.lines) == 1:
-                raise InvalidInput("A request needs at least one line; reject or cancel it instead.")
-            request.lines.remove(line)
-            session.delete(line)
-            note = f"{item.sku}: removed (was {old})"
-        elif quantity > old:
-            extra = quantity - old
-            free = max(0, free_quantity(session, item, _window(request)))
-            if free < extra:
-                raise ShortStock([Shortage(item.sku, item.name, quantity, line.reserved + free)])
-            line.quantity, line.reserved = quantity, line.reserved + extra
-            note = f"{item.sku}: {old} → {quantity}"
-        else:
-            less = old - quantity
-            from_backorder = min(less, line.backordered)
-            line.backordered -= from_backorder
-            line.reserved -= less - from_backorder
-            line.quantity = quantity
-            note = f"{item.sku}: {old} → {quantity}"
-        _step(session, request, manager, "changed", note)
-        session.flush()
-        fill_backorders(session, item)
+        lines = {line.id: line for line in request.lines}
+        unknown = set(quantities) - set(lines)
+        if unknown:
+            raise NotFound(f"No line #{min(unknown)} on request {request.number}.")
+        if all(quantities.get(line_id, line.quantity) == 0 for line_id, line in lines.items()):
+            raise InvalidInput("A request needs at least one line; reject or cancel it instead.")
+        notes, items = [], []
+        for line_id, quantity in quantities.items():
+            line = lines[line_id]
+            item, old = line.item, line.quantity
+            if quantity == old:
+                continue
+            if quantity == 0:
+                request.lines.remove(line)
+                session.delete(line)
+                notes.append(f"{item.sku}: removed (was {old})")
+            elif quantity > old:
+                extra = quantity - old
+                free = max(0, free_quantity(session, item, _window(request)))
+                if free < extra:
+                    raise ShortStock([Shortage(item.sku, item.name, quantity, line.reserved + free)])
+                line.quantity, line.reserved = quantity, line.reserved + extra
+                notes.append(f"{item.sku}: {old} → {quantity}")
+            else:
+                less = old - quantity
+                from_backorder = min(less, line.backordered)
+                line.backordered -= from_backorder
+                line.reserved -= less - from_backorder
+                line.quantity = quantity
+                notes.append(f"{item.sku}: {old} → {quantity}")
+            items.append(item)
+            session.flush()
+        if notes:
+            _step(session, request, manager, "changed", "; ".join(notes))
+            for item in items:
+                fill_backorders(session, item)
     return request
 
 
@@ -289,25 +312,37 @@ def fill_backorders(session, item):
 
 def shrink_overbooked(session, item, user):
     """After stock was lost or counted short, move the newest holds to backorder until what is
-    held fits what exists again (available never stays below zero). Inside a write transaction."""
-    lines = session.scalars(
-        select(RequestLine).join(Request)
-        .where(RequestLine.item_id == item.id, RequestLine.reserved > RequestLine.picked,
-               Request.status.in_(OPEN))
-        .order_by(Request.created_at.desc(), Request.id.desc())
-    ).all()
-    for line in lines:
-        excess = -free_quantity(session, item, _window(line.request))
-        if excess <= 0:
-            if not item.returnable:
-                break
-            continue
-        take = min(excess, line.reserved - line.picked)
-        line.reserved -= take
-        line.backordered += take
-        session.add(RequestStep(request_id=line.request_id, user_id=user.id, action="backordered",
-                                note=f"{take} × {item.sku} moved to backorder: stock was adjusted or counted short"))
-        session.flush()
+    held fits what exists again (available never stays below zero). Inside a write transaction.
+
+    Holds not yet picked go first. Picked holds go only when that is not enough, which means
+    picked units themselves went missing (DISPATCH counted short): the line then waits for
+    them again, and a hand-over never tries to issue more than DISPATCH holds."""
+    newest_first = (Request.created_at.desc(), Request.id.desc(), RequestLine.id.desc())
+    for picked in (False, True):
+        lines = session.scalars(
+            select(RequestLine).join(Request)
+            .where(RequestLine.item_id == item.id, Request.status.in_(OPEN),
+                   RequestLine.picked > 0 if picked else RequestLine.reserved > RequestLine.picked)
+            .order_by(*newest_first)
+        ).all()
+        for line in lines:
+            excess = -free_quantity(session, item, _window(line.request))
+            if excess <= 0:
+                if not item.returnable:
+                    return
+                continue
+            take = min(excess, line.picked if picked else line.reserved - line.picked)
+            line.reserved -= take
+            line.backordered += take
+            if picked:
+                line.picked -= take
+                request = line.request
+                if request.status == "ready" and not any(other.picked for other in request.lines):
+                    request.status = "approved"
+            why = "picked units are missing" if picked else "stock was adjusted or counted short"
+            session.add(RequestStep(request_id=line.request_id, user_id=user.id, action="backordered",
+                                    note=f"{take} × {item.sku} moved to backorder: {why}"))
+            session.flush()
 
 
 def dispatch_bin(session):
@@ -330,6 +365,7 @@ def pick_list(session, request):
         select(StockLevel).join(StockLevel.bin)
         .where(StockLevel.item_id.in_([line.item_id for line in lines]), StockLevel.quantity > 0,
                Bin.code != DISPATCH_CODE)
+        .options(contains_eager(StockLevel.bin))
         .order_by(Bin.code)
     ).all()
     by_bin = {}
@@ -373,9 +409,22 @@ def pick(session, request_id, bin, picks, user):
         if not picked_any:
             raise InvalidInput("Enter how many you picked of at least one line.")
         request.status = "picking"
+        _refuse_clashing_bookings(session, request)
         _step(session, request, user, "picked", f"From {bin.code}: {', '.join(picked_any)}")
         _ready_if_done(session, request, user)
     return request
+
+
+def _refuse_clashing_bookings(session, request):
+    """Picked or handed over before its dates (or after them), a returnable leaves the shelf
+    outside its booked window: refuse when another booking holds the units then."""
+    session.flush()
+    window = _window(request)
+    for line in request.lines:
+        if line.item.returnable and line.reserved and free_quantity(session, line.item, window) < 0:
+            raise Conflict(f"{line.item.sku} is booked for another request in the meantime: it can go out for "
+                           f"{request.number} only within its dates ({request.needed_by.isoformat()} to "
+                           f"{request.return_by.isoformat()}).")
 
 
 def _ready_if_done(session, request, user):
@@ -411,27 +460,27 @@ def release_unpicked(session, request_id, line_ids, user):
 
 def hand_over(session, request_id, user, note=""):
     """Hand the picked stock to the rep (or ship it): consumables are issued and their holds
-    end; returnables go out and stay booked until they are checked in."""
+    end; returnables go out and stay booked until they are checked in. Anything held but not
+    picked (a backorder filled after the request was ready) is released to the next in line."""
     with write_transaction(session):
         request = _load_for_update(session, request_id)
         _need_status(request, ("ready",), "handed over")
         dispatch = dispatch_bin(session)
         for line in request.lines:
-            if not line.picked:
-                continue
-            stock.book_transfer(session, "issue", line.item, dispatch, None, line.picked, user,
-                                reason=f"Handed over for {request.number}", reference=request.number)
+            if line.picked:
+                stock.book_transfer(session, "issue", line.item, dispatch, None, line.picked, user,
+                                    reason=f"Handed over for {request.number}", reference=request.number)
             line.issued += line.picked
-            if not line.item.returnable:
-                line.reserved -= line.picked
+            line.reserved = line.issued if line.item.returnable else 0
             line.picked = 0
             line.backordered = 0
         request.status = "handed_over"
+        _refuse_clashing_bookings(session, request)
         _step(session, request, user, "handed_over",
               (note or "").strip() or ("Picked up" if request.handoff == "pickup" else "Shipped"))
-        if not request.has_returnables:
-            for line in request.lines:
-                line.reserved = 0
+        session.flush()
+        for line in request.lines:
+            fill_backorders(session, line.item)
     return request
 
 
@@ -443,6 +492,9 @@ def check_in(session, request_id, bin, outcomes, user):
         _need_status(request, ("handed_over",), "checked in")
         if not request.has_returnables:
             raise InvalidInput("This request has nothing to return.")
+        if bin.code == DISPATCH_CODE or bin.archived:
+            raise InvalidInput(f"Put returned units into a stock bin, not {bin.code}"
+                               + (" (archived)." if bin.archived else "."))
         lines = {line.id: line for line in request.lines if line.item.returnable and line.issued}
         if set(outcomes) != set(lines):
             raise InvalidInput("Say for every returnable line what came back.")
@@ -469,6 +521,7 @@ def check_in(session, request_id, bin, outcomes, user):
         _step(session, request, user, "returned", "; ".join(summary) + f" (into {bin.code})")
         session.flush()
         for line in lines.values():
+            shrink_overbooked(session, line.item, user)  # lost, damaged or consumed: fewer to book
             fill_backorders(session, line.item)
     return request
 

@@ -11,6 +11,7 @@ from ..auth.roles import EVERYONE, MANAGERS, STAFF, can, roles_required
 from ..bins.services import get_bin
 from ..catalog.models import Item
 from ..catalog.services import get_item
+from ..core.security import is_local_path
 from ..errors import DomainError, NotFound, ShortStock
 from ..extensions import db
 from ..forms import ButtonForm
@@ -22,6 +23,8 @@ from .forms import RejectForm, RequestDetailsForm
 from .models import STATUSES
 
 bp = Blueprint("requests", __name__)
+# A request's URL; ids past what the id column holds answer 404 instead of failing in the database.
+REQUEST_URL = "/requests/<int(max=2147483647):request_id>"
 
 
 def _int(value, default=0):
@@ -47,8 +50,8 @@ def add():
                 bad.append(key[4:])
             elif number:
                 quantities[key[4:].upper()] = number
-    back = request.form.get("back") or url_for("catalog.index")
-    if not back.startswith("/") or back.startswith("//"):
+    back = request.form.get("back")
+    if not is_local_path(back):
         back = url_for("catalog.index")
     if bad:
         flash(f"Quantities must be whole numbers, 0 or more ({', '.join(bad)}).", "error")
@@ -162,7 +165,7 @@ def _load(request_id):
     return loaded
 
 
-@bp.route("/requests/<int:request_id>")
+@bp.route(REQUEST_URL)
 @roles_required(EVERYONE)
 def show(request_id):
     shown = _load(request_id)
@@ -186,19 +189,19 @@ def _act(rule, request_id, *args, success):
     return redirect(url_for("requests.show", request_id=request_id))
 
 
-@bp.route("/requests/<int:request_id>/cancel", methods=["POST"])
+@bp.route(REQUEST_URL + "/cancel", methods=["POST"])
 @roles_required(EVERYONE)
 def cancel(request_id):
     return _act(services.cancel, request_id, current_user, success="Request cancelled; its stock is released.")
 
 
-@bp.route("/requests/<int:request_id>/approve", methods=["POST"])
+@bp.route(REQUEST_URL + "/approve", methods=["POST"])
 @roles_required(MANAGERS)
 def approve(request_id):
     return _act(services.approve, request_id, current_user, success="Approved: it is on the stockroom's pick list.")
 
 
-@bp.route("/requests/<int:request_id>/reject", methods=["POST"])
+@bp.route(REQUEST_URL + "/reject", methods=["POST"])
 @roles_required(MANAGERS)
 def reject(request_id):
     form = RejectForm()
@@ -209,32 +212,37 @@ def reject(request_id):
                 success="Rejected; its stock is released.")
 
 
-@bp.route("/requests/<int:request_id>/quantities", methods=["POST"])
+@bp.route(REQUEST_URL + "/quantities", methods=["POST"])
 @roles_required(MANAGERS)
 def change(request_id):
+    """Save the manager's quantities for every line at once: all are saved, or none."""
     shown = _load(request_id)
     if not ButtonForm().validate_on_submit():
         abort(400)
+    quantities = {}
+    for line in shown.lines:
+        raw = request.form.get(f"qty-{line.id}")
+        if raw is None:
+            continue
+        number = _int(raw)
+        if number is None:
+            flash(f"{line.item.sku}: a quantity must be a whole number. Nothing was changed.", "error")
+            return redirect(url_for("requests.show", request_id=request_id))
+        if number != line.quantity:
+            quantities[line.id] = number
+    if not quantities:
+        flash("No quantity was changed.", "info")
+        return redirect(url_for("requests.show", request_id=request_id))
     try:
-        for line in list(shown.lines):
-            raw = request.form.get(f"qty-{line.id}")
-            if raw is None:
-                continue
-            number = _int(raw)
-            if number is None:
-                raise DomainError(f"{line.item.sku}: a quantity must be a whole number.")
-            if number != line.quantity:
-                services.change_quantity(db.session, line.id, number, current_user)
-    except ShortStock as error:
-        flash(error.message, "error")
+        services.change_quantities(db.session, request_id, quantities, current_user)
     except DomainError as error:
-        flash(error.message, "error")
+        flash(error.message + " Nothing was changed.", "error")
     else:
         flash("Quantities saved; the reservation follows.", "success")
     return redirect(url_for("requests.show", request_id=request_id))
 
 
-@bp.route("/requests/<int:request_id>/pick", methods=["GET", "POST"])
+@bp.route(REQUEST_URL + "/pick", methods=["GET", "POST"])
 @roles_required(STAFF)
 def pick(request_id):
     """The pick list, by bin. Scan or type a bin code to pick from it."""
@@ -253,7 +261,7 @@ def pick(request_id):
     return render_template("requests/pick.html", r=shown, plan=plan, button_form=ButtonForm())
 
 
-@bp.route("/requests/<int:request_id>/pick/<code>", methods=["GET", "POST"])
+@bp.route(REQUEST_URL + "/pick/<code>", methods=["GET", "POST"])
 @roles_required(STAFF)
 def pick_bin(request_id, code):
     shown = _load(request_id)
@@ -288,7 +296,7 @@ def pick_bin(request_id, code):
                            button_form=ButtonForm()), (400 if errors else 200)
 
 
-@bp.route("/requests/<int:request_id>/release", methods=["POST"])
+@bp.route(REQUEST_URL + "/release", methods=["POST"])
 @roles_required(STAFF)
 def release(request_id):
     line_ids = {number for number in (_int(v) for v in request.form.getlist("line")) if number}
@@ -296,13 +304,13 @@ def release(request_id):
                 success="The rest is released and recorded as short.")
 
 
-@bp.route("/requests/<int:request_id>/hand-over", methods=["POST"])
+@bp.route(REQUEST_URL + "/hand-over", methods=["POST"])
 @roles_required(STAFF)
 def hand_over(request_id):
     return _act(services.hand_over, request_id, current_user, success="Handed over.")
 
 
-@bp.route("/requests/<int:request_id>/check-in", methods=["GET", "POST"])
+@bp.route(REQUEST_URL + "/check-in", methods=["GET", "POST"])
 @roles_required(STAFF)
 def check_in(request_id):
     shown = _load(request_id)
@@ -341,9 +349,10 @@ def window_availability(sku):
         item = get_item(db.session, sku)
         out = date.fromisoformat(request.args.get("out", ""))
         back = date.fromisoformat(request.args["back"]) if request.args.get("back") else None
-    except (NotFound, ValueError):
+        window = Window.of(out, back)
+    except (NotFound, ValueError, OverflowError):  # OverflowError: no day after 9999-12-31
         abort(404)
-    free = free_quantity(db.session, item, Window.of(out, back))
+    free = free_quantity(db.session, item, window)
     return {"sku": item.sku, "free": max(0, free)}
 
 
