@@ -5,6 +5,7 @@ import os
 
 from dotenv import load_dotenv
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from .config import DEFAULTS, development_secret_key, from_environment
 from .extensions import csrf, db, login_manager, migrate
@@ -12,6 +13,11 @@ from .extensions import csrf, db, login_manager, migrate
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MIGRATIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "migrations")
 log = logging.getLogger(__name__)
+
+
+class BoundedIntegerConverter(IntegerConverter):
+    def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def create_app(test_config=None):
@@ -32,6 +38,8 @@ def create_app(test_config=None):
     configure_secret_key(app)
 
     register_extensions(app)
+    # <int:id> in URLs stops at what a database INTEGER holds: a larger id is a 404, not a 500.
+    app.url_map.converters["int"] = BoundedIntegerConverter
     register_blueprints(app)
     from .core import errors, security, templating
     errors.init_app(app)

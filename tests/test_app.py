@@ -110,3 +110,15 @@ def test_error_pages_are_friendly_not_tracebacks(client, login):
     assert response.status_code == 404 and "Not found" in response.get_data(as_text=True)
     assert client.post("/catalog").status_code == 405
     assert PASSWORD
+
+
+def test_ids_and_pages_past_what_the_database_holds_are_clean_refusals(client, login, session, make_user):
+    from inventory.auth.services import create_token
+
+    login("manager")
+    assert client.get("/catalog/p/99999999999").status_code == 404
+    assert client.get("/catalog?page=99999999999999").status_code == 200
+    token = create_token(session, make_user("staff"), "t")[1]
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/items?page=99999999999999", headers=headers).status_code == 400
+    assert client.get("/api/v1/bins?page=99999999999999", headers=headers).status_code == 400

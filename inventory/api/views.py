@@ -14,6 +14,7 @@ from ..catalog.models import CATEGORIES
 from ..catalog.services import get_item, search_items
 from ..errors import DomainError, InvalidInput
 from ..extensions import db
+from ..pagination import MAX_PAGE
 from ..stock import services as stock
 from .serializers import bin_json, item_json, movement_json
 
@@ -63,6 +64,8 @@ def api_roles(*roles):
 
 
 def _int_arg(name, default, minimum=1, maximum=None):
+    if maximum is None and name == "page":
+        maximum = MAX_PAGE  # a bigger page number would overflow the database's OFFSET
     raw = request.args.get(name)
     if raw in (None, ""):
         return default
