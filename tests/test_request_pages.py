@@ -159,3 +159,24 @@ def test_staff_picks_by_bin_hands_over_and_checks_in(client, login, auth_client,
     steps = [step.action for step in request.steps]
     assert steps[:2] == ["submitted", "approved"] and steps[-2:] == ["handed_over", "returned"]
     assert stock.check_ledger(session) == []
+
+
+def test_staff_put_picked_stock_back_from_the_request_page(client, login, make_item, make_bin, session, make_user):
+    from inventory.requests import services as request_rules
+
+    pens = make_item("PEN-1", on_hand=5, bin="A-01")
+    make_bin("A-02")
+    made = request_rules.submit(session, make_user("rep"), [(pens, 2)], purpose="other",
+                                needed_by=date.today() + timedelta(days=2))
+    request_rules.approve(session, made.id, make_user("manager"))
+    request_rules.pick(session, made.id, make_bin("A-01"), {made.lines[0].id: 2}, make_user("staff"))
+    login("staff")
+    assert "Put picked stock back" in client.get(f"/requests/{made.id}").get_data(as_text=True)
+    done = client.post(f"/requests/{made.id}/put-back", data={"line": made.lines[0].id, "quantity": "2", "bin": "a-02"},
+                       follow_redirects=True)
+    assert "Put back into A-02" in done.get_data(as_text=True)
+    refused = client.post(f"/requests/{made.id}/put-back", data={"line": made.lines[0].id, "quantity": "x",
+                                                                 "bin": "A-02"}, follow_redirects=True)
+    assert "whole number" in refused.get_data(as_text=True)
+    session.expire_all()
+    assert (made.status, made.lines[0].picked) == ("picking", 0)

@@ -290,3 +290,25 @@ def test_many_reps_reserving_the_last_units_at_once_never_oversell(app, make_use
     assert free_quantity(db.session, db.session.get(type(item), item_id)) == 0
     assert stock.check_ledger(db.session) == []
     assert Window.of(TODAY).end == day(1)
+
+
+def test_picked_stock_leaves_dispatch_only_by_hand_over_or_put_back(session, make_user, make_item, make_bin):
+    rep, manager, staff = make_user("rep"), make_user("manager"), make_user("staff")
+    pens = make_item("PEN-1", on_hand=10, bin="A-01")
+    request = submit(session, rep, [(pens, 4)])
+    requests.approve(session, request.id, manager)
+    line_id = request.lines[0].id
+    requests.pick(session, request.id, make_bin("A-01"), {line_id: 4}, staff)
+    dispatch = requests.dispatch_bin(session)
+    with pytest.raises(InvalidInput, match="DISPATCH"):
+        stock.move(session, pens, dispatch, make_bin("A-02"), 4, staff)
+    with pytest.raises(InvalidInput, match="DISPATCH"):
+        stock.move(session, pens, make_bin("A-01"), dispatch, 1, staff)
+    with pytest.raises(InvalidInput, match="Only 4"):
+        requests.put_back(session, request.id, line_id, make_bin("A-02"), 5, staff)
+    requests.put_back(session, request.id, line_id, make_bin("A-02"), 3, staff)
+    session.expire_all()
+    assert (request.status, request.lines[0].picked, request.lines[0].reserved) == ("picking", 1, 4)
+    assert stock.level(session, pens, make_bin("A-02")) == 3
+    assert available(session, pens) == 6
+    assert stock.check_ledger(session) == []

@@ -433,6 +433,29 @@ def _ready_if_done(session, request, user):
         _step(session, request, user, "ready", "Ready for pick-up" if request.handoff == "pickup" else "Ready to ship")
 
 
+def put_back(session, request_id, line_id, bin, quantity, user):
+    """Undo a pick: `quantity` of a line goes from DISPATCH back into `bin` and stays held for
+    the request (to be picked again, or released). A ready request is picking again."""
+    with write_transaction(session):
+        request = _load_for_update(session, request_id)
+        _need_status(request, ("picking", "ready"), "changed")
+        line = next((line for line in request.lines if line.id == line_id), None)
+        if line is None:
+            raise InvalidInput(f"Line #{line_id} is not on request {request.number}.")
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+            raise InvalidInput("How many to put back must be a whole number, more than zero.")
+        if quantity > line.picked:
+            raise InvalidInput(f"Only {line.picked} of {line.item.sku} are picked.")
+        if bin.code == DISPATCH_CODE or bin.archived:
+            raise InvalidInput("Put picked stock back into a stock bin.")
+        stock.book_transfer(session, "move", line.item, dispatch_bin(session), bin, quantity, user,
+                            reason=f"Put back from {request.number}", reference=request.number)
+        line.picked -= quantity
+        request.status = "picking"
+        _step(session, request, user, "put_back", f"{quantity} × {line.item.sku} back into {bin.code}")
+    return request
+
+
 def release_unpicked(session, request_id, line_ids, user):
     """A short pick: the picker releases what could not be found; it is recorded as short."""
     with write_transaction(session):

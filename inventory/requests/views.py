@@ -304,6 +304,22 @@ def release(request_id):
                 success="The rest is released and recorded as short.")
 
 
+@bp.route(REQUEST_URL + "/put-back", methods=["POST"])
+@roles_required(STAFF)
+def put_back(request_id):
+    line_id, quantity = _int(request.form.get("line")), _int(request.form.get("quantity"))
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    try:
+        bin = get_bin(db.session, request.form.get("bin", ""))
+        services.put_back(db.session, request_id, line_id, bin, quantity, current_user)
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        flash(f"Put back into {bin.code}; it stays held for this request.", "success")
+    return redirect(url_for("requests.show", request_id=request_id))
+
+
 @bp.route(REQUEST_URL + "/hand-over", methods=["POST"])
 @roles_required(STAFF)
 def hand_over(request_id):

@@ -115,9 +115,21 @@ def receive(session, item, bin, quantity, user, reason="", reference=""):
     return movement
 
 
+DISPATCH_CODE = "DISPATCH"
+
+
+def _refuse_dispatch(*bins):
+    """Picked stock waits in DISPATCH for its request: it goes in by picking, out by hand-over
+    (or back to a shelf by putting a pick back), never by a plain move."""
+    if any(bin.code == DISPATCH_CODE for bin in bins):
+        raise InvalidInput("DISPATCH holds picked stock for requests: it goes in by picking and leaves by "
+                           "hand-over. To put picked stock back on a shelf, use 'Put back' on the request.")
+
+
 def move(session, item, from_bin, to_bin, quantity, user, reason=""):
     """Move `quantity` of `item` between bins; refused if `from_bin` holds less."""
     _positive_quantity(quantity)
+    _refuse_dispatch(from_bin, to_bin)
     if from_bin.id == to_bin.id:
         raise InvalidInput("Choose a different bin to move to.")
     with write_transaction(session):
@@ -134,6 +146,7 @@ def put_away(session, item, from_bin, to_bin, quantity, user, reason=""):
     between shelves; like a move, it is refused if `from_bin` holds less and changes no total.
     Stock that was not booked anywhere yet is received instead (see `receive`)."""
     _positive_quantity(quantity)
+    _refuse_dispatch(from_bin, to_bin)
     if from_bin.id == to_bin.id:
         raise InvalidInput(f"{item.sku} is already in {to_bin.code}: put it away from another bin.")
     with write_transaction(session):
