@@ -62,7 +62,8 @@ def list_purchase_orders():
     if status and status not in PO_STATUSES and status != "open":
         raise ApiError(f"status must be one of: open, {', '.join(PO_STATUSES)}.", 400)
     supplier = (request.args.get("supplier") or "").strip() or None
-    page = queries.orders(db.session, status=status or "all", supplier=supplier, page=_int_arg("page", 1, maximum=queries.MAX_PAGE),
+    page = queries.orders(db.session, status=status or "all", supplier=supplier,
+                          page=_int_arg("page", 1, maximum=queries.MAX_PAGE),
                           per_page=_int_arg("per_page", 50, maximum=MAX_PER_PAGE))
     args = {k: v for k, v in {"status": status, "supplier": supplier}.items() if v}
     return _paged(page, "purchase_orders", [purchase_order_json(o) for o in page.rows],
@@ -94,7 +95,8 @@ def create_purchase_order():
     event_id = data.get("event_id")
     if event_id is not None and (isinstance(event_id, bool) or not isinstance(event_id, int)):
         raise InvalidInput("'event_id' must be a whole number.")
-    order = services.create(db.session, g.api_user, lines=parsed, supplier=_field(data, "supplier", required=False) or "",
+    order = services.create(db.session, g.api_user, lines=parsed,
+                            supplier=_field(data, "supplier", required=False) or "",
                             note=_field(data, "note", required=False) or "", event_id=event_id)
     return jsonify(_fresh(order.id)), 201
 
