@@ -362,3 +362,16 @@ def test_the_kits_list_has_no_query_per_kit(client, login, session, manager, sta
     with counted_queries() as many:
         html = client.get("/kits").get_data(as_text=True)
     assert "Kit 3" in html and len(many) == len(few)
+
+
+def test_ids_beyond_an_integer_column_are_unknown_not_errors(client, session, manager, standard_kit, make_event):
+    event = make_event()
+    token = create_token(session, manager)[1]
+    for kit_id in (2**31, 2**70):
+        assert call(client, "POST", f"/api/v1/events/{event.id}/kits", token, {"kit_id": kit_id, "count": 1})[0] == 404
+    for event_id in ("2147483648", "9" * 30):
+        assert call(client, "GET", f"/api/v1/kits/{standard_kit.id}?event={event_id}", token)[0] == 404
+    assert client.get("/events.ics?token=99999999999.abc").status_code == 404
+    with pytest.raises(InvalidInput):
+        services.create_event(session, manager, name="X", starts_on=days(3), ends_on=days(3), ship_by=days(2),
+                              owner_id=2**40)

@@ -46,7 +46,7 @@ def feed_token(user, secret_key):
 def user_for_feed_token(session, token, secret_key):
     """The active user a feed token belongs to, or None (compared in constant time)."""
     user_id, _, mac = (token or "").partition(".")
-    if not user_id.isdigit() or len(user_id) > 12 or not mac:
+    if not user_id.isdigit() or len(user_id) > 10 or int(user_id) > 2**31 - 1 or not mac:
         return None
     if not hmac.compare_digest(mac.encode(), _mac(int(user_id), secret_key).encode()):
         return None

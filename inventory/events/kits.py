@@ -28,7 +28,7 @@ from ..requests.availability import Window, free_quantity
 from ..requests.models import Request
 from ..text import clean
 from .models import KitLine, KitTemplate
-from .services import get_event, require_manager
+from .services import get_event, is_id, require_manager
 
 MAX_KITS = 1000          # kits reserved at once: a typo guard
 MAX_LINE_QUANTITY = 100_000
@@ -38,7 +38,7 @@ def get_kit(session, kit_id):
     kit = session.scalar(
         select(KitTemplate).where(KitTemplate.id == kit_id).options(
             selectinload(KitTemplate.lines).selectinload(KitLine.item).selectinload(Item.product))
-    ) if isinstance(kit_id, int) and not isinstance(kit_id, bool) else None
+    ) if is_id(kit_id) else None
     if kit is None:
         raise NotFound(f"No kit #{kit_id}.")
     return kit
@@ -269,7 +269,7 @@ def reserve_kit(session, user, event_id, kit_id, count, *, handoff="pickup", shi
     note = clean(note) or f"{count} × {kit.name} for {event.name}"
     try:
         return requests.submit(session, user, lines, purpose="trade_show", needed_by=event.ship_by,
-                               return_by=event.window_end, handoff=handoff, ship_to=ship_to, note=note,
+                               return_by=event.window_end, handoff=handoff, ship_to=clean(ship_to), note=note,
                                event_id=event.id, kit_id=kit.id, kit_count=count, today=today)
     except ShortStock as error:
         raise KitShort(kit, count, error.shortages, {line.item.sku: line.quantity for line in kit.lines}) from None

@@ -24,6 +24,7 @@ from ..text import clean
 from .models import Event
 
 MANAGER_ROLES = ("manager", "admin")
+MAX_ID = 2**31 - 1  # INTEGER primary keys on PostgreSQL: a bigger number names nothing
 MAX_NOTES = 4000
 # Requests that did not go ahead are listed on the event page but counted nowhere.
 ENDED_UNUSED = ("cancelled", "rejected")
@@ -34,8 +35,13 @@ def require_manager(user):
         raise Forbidden("Only a marketing manager can plan events and kits.")
 
 
+def is_id(value):
+    """A whole number that can name a row (larger ones would fail in the database, not match)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+
+
 def get_event(session, event_id):
-    event = session.get(Event, event_id, options=[selectinload(Event.owner)]) if isinstance(event_id, int) else None
+    event = session.get(Event, event_id, options=[selectinload(Event.owner)]) if is_id(event_id) else None
     if event is None:
         raise NotFound(f"No event #{event_id}.")
     return event
@@ -87,7 +93,7 @@ def _owner(session, owner_id):
         return None
     if isinstance(owner_id, bool) or not isinstance(owner_id, int):
         raise InvalidInput("The owner must be a user id.")
-    owner = session.get(User, owner_id)
+    owner = session.get(User, owner_id) if is_id(owner_id) else None
     if owner is None or not owner.active:
         raise InvalidInput(f"No active user #{owner_id} to own the event.")
     return owner
