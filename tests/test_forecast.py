@@ -194,3 +194,17 @@ def test_dashboard_page_and_api(client, login, session, brochure, event, need, m
     client.post("/logout")
     login("rep")
     assert client.get("/reorders").status_code == 403
+
+
+def test_stock_on_order_counts_towards_the_reorder_point(session, brochure, make_user):
+    item = brochure(on_hand=50, reorder_point=100, reorder_quantity=500)
+    manager = make_user("manager")
+    order = PurchaseOrder(supplier="PrintWorks", status="ordered", expected_on=date(2027, 3, 20),
+                          created_by_id=manager.id, lines=[PurchaseOrderLine(item_id=item.id, quantity=30)])
+    session.add(order)
+    session.commit()
+    (flag,) = only_flag(session, item)  # 50 + 30 on order is still under 100
+    assert flag.reason.startswith("50 available now (30 on order), under the reorder point of 100")
+    order.lines[0].quantity = 60
+    session.commit()
+    assert only_flag(session, item) == []  # 50 + 60 on order: covered

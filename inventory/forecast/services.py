@@ -143,16 +143,19 @@ def forecast(session, today, settings=Settings(), item_ids=None):
     for row in demand:
         if row.status != "handed_over":
             held[row.item_id] += row.reserved
+    on_order = defaultdict(int)  # ordered and not yet received, whenever it is expected
+    for row in supply:
+        on_order[row.item_id] += row.quantity - row.received
     results = []
     for item in items:
         start = int(on_hand.get(item.id) or 0)  # a returnable out with a rep comes back on its return step
         available_now = start if item.returnable else start - held[item.id]
-        results.append(_project(item, start, available_now, sorted(changes[item.id], key=lambda c: (c[0], c[1])),
-                                events, today, settings))
+        results.append(_project(item, start, available_now, on_order[item.id],
+                                sorted(changes[item.id], key=lambda c: (c[0], c[1])), events, today, settings))
     return results
 
 
-def _project(item, start, available_now, changes, events, today, settings):
+def _project(item, start, available_now, on_order, changes, events, today, settings):
     result = ItemForecast(item=item, start=start)
     level = start
     reorder_point = item.reorder_point
@@ -162,9 +165,10 @@ def _project(item, start, available_now, changes, events, today, settings):
         by_day[change[0]].append(change)
     seen_events = set()
     flagged_general = False
-    if available_now < reorder_point:
+    # The reorder point is judged on the inventory position: available now plus what is on order.
+    if available_now + on_order < reorder_point:
         result.flags.append(_flag(item, None, today, available_now, 0, today, settings, below_now=True,
-                                  held=start - available_now))
+                                  held=start - available_now, on_order=on_order))
         flagged_general = True
     for day in sorted(by_day):
         entries = by_day[day]
@@ -203,15 +207,18 @@ def _project(item, start, available_now, changes, events, today, settings):
     return result
 
 
-def _flag(item, event, need_date, projected, short, today, settings, below_now=False, held=0):
+def _flag(item, event, need_date, projected, short, today, settings, below_now=False, held=0, on_order=0):
     lead = item.lead_time_days
     order_by = subtract_working_days(need_date - timedelta(days=lead), settings.safety_working_days)
-    suggested = max(item.reorder_quantity, item.reorder_point - projected, short)
+    suggested = max(item.reorder_quantity, item.reorder_point - projected - on_order, short)
     supplier = item.supplier or "the supplier"
     unit = "" if item.unit in ("each", "") else f" {item.unit}"
     if below_now:
         status = NOW
-        held_note = f" ({held} held for requests)" if held else ""
+        notes = [f"{held} held for requests"] if held else []
+        if on_order:
+            notes.append(f"{on_order} on order")
+        held_note = f" ({', '.join(notes)})" if notes else ""
         reason = (f"{projected}{unit} available now{held_note}, under the reorder point of {item.reorder_point}; "
                   f"{supplier} needs {lead} days: order now")
         order_by = today
