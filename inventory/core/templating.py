@@ -14,7 +14,8 @@ PHONE, LAPTOP = "phone", "laptop"
 # does most (at most five); the laptop's top bar also lists the planning pages. Entries whose
 # pages are not part of the app (yet) are left out.
 NAVIGATION = [
-    ("Catalog", "catalog.index", "catalog", ("rep", "manager", "admin", "staff"), PHONE),
+    ("Catalog", "catalog.index", "catalog", ("rep", "manager", "admin"), PHONE),
+    ("Catalog", "catalog.index", "catalog", ("staff",), LAPTOP),
     ("Request", "requests.new", "request", ("rep",), PHONE),
     ("My requests", "requests.mine", "list", ("rep",), PHONE),
     ("Requests", "requests.queue", "list", ("manager", "admin"), PHONE),
@@ -22,7 +23,8 @@ NAVIGATION = [
     ("Bins", "bins.index", "bins", ("staff", "manager"), PHONE),
     ("Events", "events.index", "calendar", ("rep", "manager", "admin"), LAPTOP),
     ("Reorders", "forecast.dashboard", "alert", ("manager", "admin"), LAPTOP),
-    ("Purchase orders", "purchasing.index", "truck", ("manager", "admin", "staff"), LAPTOP),
+    ("Purchase orders", "purchasing.index", "truck", ("manager", "admin"), LAPTOP),
+    ("Deliveries", "purchasing.index", "truck", ("staff",), PHONE),
     # Scan: the camera and a code box; /find (what the box submits to) still answers typed codes.
     ("Scan", "labels.scan", "scan", ("rep", "staff", "manager", "admin"), PHONE),
     ("Users", "auth.users", "people", ("admin",), PHONE),

@@ -30,7 +30,7 @@ def expect_phone_navigation(page):
     """On a phone the bottom bar is the navigation; the top links are hidden."""
     expect(page.locator("nav.bottomnav")).to_be_visible()
     expect(page.locator("nav.topnav")).to_be_hidden()
-    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Catalog")).to_be_visible()
+    expect(page.locator("nav.bottomnav").get_by_role("link", name="Scan")).to_be_visible()
 
 
 def size_chips(scope):
