@@ -180,3 +180,21 @@ def test_staff_put_picked_stock_back_from_the_request_page(client, login, make_i
     assert "whole number" in refused.get_data(as_text=True)
     session.expire_all()
     assert (made.status, made.lines[0].picked) == ("picking", 0)
+
+
+def test_a_rep_links_a_request_to_an_upcoming_event(client, login, make_item, session, make_user):
+    from inventory.events.models import Event
+
+    make_item("PEN-1", on_hand=10)
+    show = Event(name="Expo Nord", place="Hamburg", starts_on=date.today() + timedelta(days=20),
+                 ends_on=date.today() + timedelta(days=22), ship_by=date.today() + timedelta(days=17))
+    session.add(show)
+    session.commit()
+    login("rep")
+    client.post("/request/add", data={"qty-PEN-1": "3"})
+    page = client.get(f"/request?event={show.id}").get_data(as_text=True)
+    assert f'<option selected value="{show.id}">Expo Nord' in page
+    client.post("/request", data=details(event_id=str(show.id)))
+    made = session.scalar(select(Request))
+    assert made.event_id == show.id
+    assert "Expo Nord" in client.get(f"/events/{show.id}").get_data(as_text=True)

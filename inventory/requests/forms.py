@@ -1,7 +1,7 @@
 from datetime import date
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, RadioField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from .models import HANDOFFS, PURPOSES
@@ -14,6 +14,7 @@ class RequestDetailsForm(FlaskForm):
     handoff = RadioField("Hand-off", choices=list(HANDOFFS.items()), default="pickup")
     ship_to = TextAreaField("Ship to", validators=[Optional(), Length(max=500)],
                             render_kw={"rows": 2, "placeholder": "Name, company, street, city"})
+    event_id = SelectField("For an event (optional)", coerce=int, choices=[(0, "No event")], default=0)
     note = TextAreaField("Note for Marketing", validators=[Optional(), Length(max=1000)], render_kw={"rows": 2})
     allow_partial = BooleanField("If something is short, reserve what is there and backorder the rest")
 

@@ -13,6 +13,7 @@ from ..catalog.models import Item
 from ..catalog.services import get_item
 from ..core.security import is_local_path
 from ..errors import DomainError, NotFound, ShortStock
+from ..events import services as event_services
 from ..extensions import db
 from ..forms import ButtonForm
 from ..pagination import page_arg
@@ -85,6 +86,11 @@ def _cart_lines():
 @roles_required(EVERYONE)
 def new():
     form = RequestDetailsForm()
+    upcoming = [e for e in event_services.upcoming(db.session, date.today()) if not e.cancelled]
+    form.event_id.choices = [(0, "No event")] + [
+        (e.id, f"{e.name} · ships {e.ship_by.strftime('%a %-d %b')}") for e in upcoming]
+    if request.method == "GET" and request.args.get("event", type=int) in {e.id for e in upcoming}:
+        form.event_id.data = request.args.get("event", type=int)
     shortages = None
     if request.method == "POST" and request.form.get("action") == "update":
         if not ButtonForm().validate_on_submit():
@@ -109,6 +115,7 @@ def new():
                     db.session, current_user, [(item, quantity) for item, quantity, _free in lines],
                     purpose=form.purpose.data, needed_by=form.needed_by.data, return_by=form.return_by.data,
                     handoff=form.handoff.data, ship_to=form.ship_to.data, note=form.note.data,
+                    event_id=form.event_id.data or None,
                     allow_partial=bool(request.form.get("partial")) or form.allow_partial.data,
                 )
             except ShortStock as error:
