@@ -276,6 +276,11 @@ def _seed_events(session, users, items, bin_rows):
                     lines=[("KIT-BOOTH", 1), ("BRO-COMPANY", 100), ("PEN-LOGO", 100)])
     kits.reserve_kit(session, manager, expo.id, standard.id, 1, handoff="ship",
                      ship_to="Messe Nord, Hall B, Booth B-214\nHamburg")
+    # Visitors' handouts: more Nimbus brochures than the shelf holds, so the rest waits as a
+    # backorder and the Reorders page says when to order more from the printer.
+    requests.submit(session, users["rep"], [(items["BRO-NIMBUS-26"], 2000), (items["FLY-NIMBUS"], 400)],
+                    purpose="trade_show", needed_by=expo.ship_by, event_id=expo.id, allow_partial=True,
+                    note="Visitor handouts for the Nimbus launch at the booth")
 
     events.create_event(session, manager, name="Developer summit", place="Online and Munich office",
                         starts_on=on(60), ends_on=on(61), ship_by=on(55), return_by=on(63),

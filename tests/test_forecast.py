@@ -208,3 +208,16 @@ def test_stock_on_order_counts_towards_the_reorder_point(session, brochure, make
     order.lines[0].quantity = 60
     session.commit()
     assert only_flag(session, item) == []  # 50 + 60 on order: covered
+
+
+def test_consumables_on_a_request_with_a_return_date_do_not_come_back(session, brochure, make_item, event,
+                                                                       make_user):
+    item = brochure(on_hand=500)
+    banner = make_item("BANNER-9", category="display", on_hand=1, returnable=True)
+    show = event("Expo West", ship_by=date(2027, 3, 20), return_by=date(2027, 3, 25))
+    requests.submit(session, make_user("rep"), [(item, 300), (banner, 1)], purpose="trade_show",
+                    needed_by=show.ship_by, return_by=show.return_by, event_id=show.id, today=TODAY)
+    (result,) = forecast.forecast(session, TODAY, item_ids=[item.id])
+    assert [(s.day, s.change, s.projected) for s in result.steps] == [(date(2027, 3, 20), -300, 200)]
+    (banner_result,) = forecast.forecast(session, TODAY, item_ids=[banner.id])
+    assert [s.change for s in banner_result.steps] == [-1, 1]

@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
 from ..catalog.models import Item
@@ -101,8 +101,11 @@ def _load(session, today, horizon_end, item_ids=None):
     line_filter = RequestLine.item_id.in_(ids) if item_ids is not None else True
     demand = session.execute(
         select(RequestLine.item_id, RequestLine.reserved, RequestLine.backordered, RequestLine.issued,
-               Request.status, Request.needed_by, Request.return_by, Request.event_id, Request.id.label("request_id"))
+               Request.status, Request.needed_by, Request.event_id, Request.id.label("request_id"),
+               # Only returnables come back: a consumable on the same request is gone for good.
+               case((Item.returnable.is_(True), Request.return_by), else_=None).label("return_by"))
         .join(Request, RequestLine.request_id == Request.id)
+        .join(Item, RequestLine.item_id == Item.id)
         .where(line_filter, Request.status.in_(HOLDING), Request.needed_by <= horizon_end,
                (RequestLine.reserved + RequestLine.backordered) > 0)
     ).all()
