@@ -33,6 +33,19 @@ def replace(quantities):
 
 def clear():
     session.pop(KEY, None)
+    session.pop(EVENT_KEY, None)
+
+
+EVENT_KEY = "request_event"
+
+
+def remember_event(event_id):
+    """The event the rep is asking for (from an event page), kept until the request is sent."""
+    session[EVENT_KEY] = event_id
+
+
+def event():
+    return session.get(EVENT_KEY)
 
 
 def count():

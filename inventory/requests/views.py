@@ -89,8 +89,11 @@ def new():
     upcoming = [e for e in event_services.upcoming(db.session, date.today()) if not e.cancelled]
     form.event_id.choices = [(0, "No event")] + [
         (e.id, f"{e.name} · ships {e.ship_by.strftime('%a %-d %b')}") for e in upcoming]
-    if request.method == "GET" and request.args.get("event", type=int) in {e.id for e in upcoming}:
-        form.event_id.data = request.args.get("event", type=int)
+    if request.method == "GET":
+        wanted = request.args.get("event", type=int) or cart.event()
+        if wanted in {e.id for e in upcoming}:
+            cart.remember_event(wanted)
+            form.event_id.data = wanted
     shortages = None
     if request.method == "POST" and request.form.get("action") == "update":
         if not ButtonForm().validate_on_submit():
