@@ -115,6 +115,21 @@ def main():
                 page.get_by_role("link", name="Navy polo").click()
                 page.get_by_role("heading", name="Navy polo").wait_for()
                 shoot(page, args.out, "product-sizes.png")
+                for size, quantity in {"M": "10", "L": "10", "XL": "5"}.items():
+                    page.locator(f"#qty-POLO-NAVY-{size}").fill(quantity)
+                page.get_by_role("button", name="Add to my request").click()
+                page.get_by_role("heading", name="My request").wait_for()
+                shoot(page, args.out, "request.png")
+                page.goto(base_url + "/requests/mine")
+                shoot(page, args.out, "my-requests.png")
+                context.close()
+
+                context, page = new_page()
+                log_in(page, base_url, "manager")
+                page.goto(base_url + "/reorders")
+                shoot(page, args.out, "reorders.png")
+                page.goto(base_url + "/events")
+                shoot(page, args.out, "events.png")
                 context.close()
 
                 context, page = new_page()
