@@ -43,7 +43,11 @@ class _QuietHandler(WSGIRequestHandler):
 @pytest.fixture
 def live_server(database_url, tmp_path):
     """The app on a real port, on an emptied test database, with CSRF protection on."""
-    app = make_test_app(database_url, tmp_path / "instance", WTF_CSRF_ENABLED=True)
+    yield from serve(make_test_app(database_url, tmp_path / "instance", WTF_CSRF_ENABLED=True))
+
+
+def serve(app):
+    """Serve `app` on a free port in a thread, on an emptied database; yields a LiveServer."""
     with app.app_context():
         empty_database()
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)

@@ -11,16 +11,13 @@ Desktop Chromium on Linux has no BarcodeDetector, so these tests exercise the po
 (barcode-detector + zxing-wasm, served from static/) exactly as an iPhone would."""
 import os
 import re
-import threading
 
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
-from inventory.extensions import db
-from tests.browser.conftest import (CHROMIUM, CHROMIUM_ARGS, PHONE, TIMEOUT_MS, LiveServer, _QuietHandler,
-                                    assert_no_horizontal_scroll, log_in)
-from tests.conftest import empty_database, make_test_app
+from tests.browser.conftest import (CHROMIUM, CHROMIUM_ARGS, PHONE, TIMEOUT_MS, assert_no_horizontal_scroll,
+                                    log_in, serve)
+from tests.conftest import make_test_app
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures")
 BASE_URL = "https://stock.example.com"
@@ -31,21 +28,7 @@ SCAN_TIMEOUT_MS = 20_000  # the first scan loads and compiles the 1 MB QR reader
 def live_server(database_url, tmp_path):
     """The app on a real port, like tests/browser/conftest.py's, but with the BASE_URL the printed
     labels in the videos carry."""
-    app = make_test_app(database_url, tmp_path / "instance", WTF_CSRF_ENABLED=True, BASE_URL=BASE_URL)
-    with app.app_context():
-        empty_database()
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=app)
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
-        server.server_close()
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    yield from serve(make_test_app(database_url, tmp_path / "instance", WTF_CSRF_ENABLED=True, BASE_URL=BASE_URL))
 
 
 @pytest.fixture
