@@ -375,3 +375,24 @@ def test_ids_beyond_an_integer_column_are_unknown_not_errors(client, session, ma
     with pytest.raises(InvalidInput):
         services.create_event(session, manager, name="X", starts_on=days(3), ends_on=days(3), ship_by=days(2),
                               owner_id=2**40)
+
+
+def test_a_short_kit_can_hold_what_is_there_and_backorder_the_rest(client, login, session, standard_kit,
+                                                                   make_event):
+    from datetime import date
+
+    from inventory.forecast import services as forecast
+
+    event = make_event()
+    login("manager")
+    short = client.post(f"/events/{event.id}/kits", data={"kit_id": standard_kit.id, "count": 2,
+                                                           "handoff": "pickup"})
+    assert "Reserve what is there, backorder the rest" in short.get_data(as_text=True)
+    done = client.post(f"/events/{event.id}/kits", data={"kit_id": standard_kit.id, "count": 2, "handoff": "pickup",
+                                                          "partial": "1"}, follow_redirects=True)
+    assert "backordered and show on Reorders" in done.get_data(as_text=True)
+    made = session.scalar(select(Request))
+    polo_m = next(line for line in made.lines if line.item.sku == "POLO-NAVY-M")
+    assert (polo_m.quantity, polo_m.reserved, polo_m.backordered) == (8, 7, 1)
+    flags = [f for f in forecast.flagged(session, date.today()) if f.event is not None and f.event.id == event.id]
+    assert "POLO-NAVY-M" in {f.item.sku for f in flags}

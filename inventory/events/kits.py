@@ -241,12 +241,15 @@ class KitShort(ShortStock):
         self.args = (self.message,)
 
 
-def reserve_kit(session, user, event_id, kit_id, count, *, handoff="pickup", ship_to="", note="", today=None):
+def reserve_kit(session, user, event_id, kit_id, count, *, handoff="pickup", ship_to="", note="", today=None,
+                allow_partial=False):
     """Reserve `count` kits for an event: one request holding every component x count, needed by
     the event's ship-by date and (for returnables) back by its return-by date.
 
     All or nothing: when any component is short, nothing is held and KitShort names the component
-    that runs out first and how many whole kits could be reserved.
+    that runs out first and how many whole kits could be reserved. With `allow_partial`, what is
+    there is held and the rest of each component is backordered, so the shortfall shows on the
+    Reorders page in time to order it for the event.
     """
     require_manager(user)
     today = today or date.today()
@@ -270,7 +273,8 @@ def reserve_kit(session, user, event_id, kit_id, count, *, handoff="pickup", shi
     try:
         return requests.submit(session, user, lines, purpose="trade_show", needed_by=event.ship_by,
                                return_by=event.window_end, handoff=handoff, ship_to=clean(ship_to), note=note,
-                               event_id=event.id, kit_id=kit.id, kit_count=count, today=today)
+                               event_id=event.id, kit_id=kit.id, kit_count=count, today=today,
+                               allow_partial=allow_partial)
     except ShortStock as error:
         raise KitShort(kit, count, error.shortages, {line.item.sku: line.quantity for line in kit.lines}) from None
 

@@ -188,14 +188,17 @@ def reserve_kit(event_id):
     if request.method == "POST" and form.validate_on_submit():
         try:
             made = kits.reserve_kit(db.session, current_user, event.id, form.kit_id.data, form.count.data,
-                                    handoff=form.handoff.data, ship_to=form.ship_to.data, today=today)
+                                    handoff=form.handoff.data, ship_to=form.ship_to.data, today=today,
+                                    allow_partial=request.form.get("partial") == "1")
         except DomainError as failure:  # KitShort (409) names the component that runs out first
             if failure.status == 403:
                 abort(403)
             error, status = failure.message, failure.status
         else:
+            waiting = made.backordered
             flash(f"Reserved {made.kit_count} × {made.kit.name} for {event.name}: request {made.number} holds "
-                  "every component.", "success")
+                  + (f"what is there; {waiting} units are backordered and show on Reorders." if waiting
+                     else "every component."), "success")
             return redirect(url_for("events.show", event_id=event.id))
     kit = next((k for k in templates if k.id == form.kit_id.data), None)
     window = kits.event_window(event)
