@@ -396,3 +396,17 @@ def test_a_short_kit_can_hold_what_is_there_and_backorder_the_rest(client, login
     assert (polo_m.quantity, polo_m.reserved, polo_m.backordered) == (8, 7, 1)
     flags = [f for f in forecast.flagged(session, date.today()) if f.event is not None and f.event.id == event.id]
     assert "POLO-NAVY-M" in {f.item.sku for f in flags}
+
+
+def test_the_kits_api_can_backorder_a_short_kit(client, session, manager, standard_kit, make_event):
+    from inventory.auth.services import create_token
+
+    event = make_event()
+    token = create_token(session, manager, "t")[1]
+    headers = {"Authorization": f"Bearer {token}"}
+    body = {"kit_id": standard_kit.id, "count": 2}
+    assert client.post(f"/api/v1/events/{event.id}/kits", json=body, headers=headers).status_code == 409
+    assert client.post(f"/api/v1/events/{event.id}/kits", json=dict(body, allow_partial="yes"),
+                       headers=headers).status_code == 400
+    made = client.post(f"/api/v1/events/{event.id}/kits", json=dict(body, allow_partial=True), headers=headers)
+    assert made.status_code == 201

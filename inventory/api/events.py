@@ -131,11 +131,14 @@ def reserve_kit(event_id):
     """Reserve N kits for the event: 201 with the request, or 409 naming the short component."""
     data = _json_body()
     kit_id, count = _whole(data, "kit_id"), _whole(data, "count")
+    allow_partial = data.get("allow_partial", False)
+    if not isinstance(allow_partial, bool):
+        raise InvalidInput("'allow_partial' must be true or false.")
     try:
         made = kits.reserve_kit(db.session, g.api_user, event_id, kit_id, count,
                                 handoff=_field(data, "handoff", required=False) or "pickup",
                                 ship_to=_field(data, "ship_to", required=False) or "",
-                                note=_field(data, "note", required=False) or "")
+                                note=_field(data, "note", required=False) or "", allow_partial=allow_partial)
     except kits.KitShort as short:
         c = short.component
         return jsonify(error=short.message, buildable=short.buildable,
