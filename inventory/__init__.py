@@ -85,6 +85,7 @@ def register_blueprints(app):
     from .events import models as _event_models  # noqa: F401  (tables known to Alembic)
     from .purchasing import models as _purchasing_models  # noqa: F401
     from .requests import models as _request_models  # noqa: F401
+    from .mail import models as _mail_models  # noqa: F401
 
     from .api import requests as _api_requests  # noqa: F401  (registers its routes on the API blueprint)
     from .api import events as _api_events  # noqa: F401

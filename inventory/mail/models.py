@@ -1,0 +1,58 @@
+"""The outbox, the reorder alerts already sent, and the lock that lets one host run the alerts."""
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from ..timeutil import utcnow
+
+QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
+
+
+class OutboxMessage(db.Model):
+    """One e-mail, written with the change that caused it and sent later by `send_pending`."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_message_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to: Mapped[str] = mapped_column(Text)  # comma-separated addresses
+    subject: Mapped[str] = mapped_column(String(250))
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16), default=QUEUED)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def recipients(self):
+        return [address.strip() for address in self.to.split(",") if address.strip()]
+
+
+class Alert(db.Model):
+    """A reorder flag that was e-mailed, with the status it had: it is sent again only when worse."""
+
+    __tablename__ = "alert"
+    __table_args__ = (UniqueConstraint("item_id", "event_id", name="uq_alert_item_id_event_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JobLock(db.Model):
+    """One row per scheduled job; a run locks its row so two hosts never run the job at once."""
+
+    __tablename__ = "job_lock"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_run_at: Mapped[datetime | None]

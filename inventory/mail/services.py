@@ -1,0 +1,220 @@
+"""The outbox: write an e-mail with the change that causes it, send it later, exactly once.
+
+`enqueue` only adds a row to the caller's session, so the message commits (or rolls back) in
+the same transaction as the change it reports: no e-mail about a change that did not happen,
+and no change whose e-mail is lost. `send_pending` claims queued rows with a conditional
+UPDATE (on PostgreSQL the candidates are picked FOR UPDATE SKIP LOCKED; on SQLite the write
+transaction serializes claimers), so two senders on two hosts never send the same row. A
+message the SMTP server refuses, or that cannot reach it, goes back in the queue with the
+error and an exponential back-off; after MAX_ATTEMPTS it is marked failed.
+"""
+import smtplib
+import socket
+import ssl
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+
+from flask import current_app
+from sqlalchemy import or_, select, update
+
+from ..database import write_transaction
+from ..errors import DomainError
+from .models import FAILED, QUEUED, SENDING, SENT, OutboxMessage
+
+MAX_ATTEMPTS = 10
+MAX_BACKOFF = timedelta(hours=1)
+# A sender that crashed after claiming leaves rows "sending"; after this long they are claimed
+# again (at worst such a message goes out twice, which beats never).
+STALE_CLAIM = timedelta(minutes=15)
+
+
+class MailNotConfigured(DomainError):
+    pass
+
+
+def base_url(config):
+    """The public address for links in e-mails: BASE_URL, else SERVER_NAME, else refuse."""
+    if config.get("BASE_URL"):
+        return config["BASE_URL"].rstrip("/")
+    if config.get("SERVER_NAME"):
+        return f"{config.get('PREFERRED_URL_SCHEME') or 'https'}://{config['SERVER_NAME']}"
+    raise MailNotConfigured("Set BASE_URL (e.g. https://stock.example.com): e-mails need absolute links.")
+
+
+def check_settings(config):
+    """Refuse at once, in words, when the settings a sender needs are missing."""
+    missing = [name for name in ("MAIL_SERVER", "MAIL_FROM") if not config.get(name)]
+    if missing:
+        raise MailNotConfigured(f"Mail is not configured: set {' and '.join(missing)} "
+                                "(and MAIL_PORT, MAIL_USE_TLS, MAIL_USERNAME, MAIL_PASSWORD as your server needs).")
+
+
+def enqueue(session, to, subject, template, context, kind):
+    """Add one e-mail to the caller's session (it commits with the caller's transaction).
+
+    `template` names a pair under templates/mail/: `<template>.txt` and `<template>.html`;
+    both get `base_url` for absolute links. Returns the OutboxMessage.
+    """
+    recipients = [to] if isinstance(to, str) else list(to)
+    recipients = [address.strip() for address in recipients if address and address.strip()]
+    if not recipients:
+        raise MailNotConfigured("An e-mail needs at least one recipient.")
+    context = dict(context, base_url=base_url(current_app.config), subject=subject)
+    message = OutboxMessage(
+        to=", ".join(recipients), subject=subject[:250], kind=kind,
+        text_body=_render(f"mail/{template}.txt", context),
+        html_body=_render(f"mail/{template}.html", context),
+        status=QUEUED, attempts=0, last_error="",
+    )
+    session.add(message)
+    return message
+
+
+def _render(name, context):
+    # The app's Jinja environment (HTML autoescaped, text not), without the page context
+    # processors: an e-mail is rendered outside any web request, often from the command line.
+    return current_app.jinja_env.get_template(name).render(**context)
+
+
+@dataclass
+class SendResult:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+def backoff(attempts):
+    """1, 2, 4, ... minutes after the 1st, 2nd, 3rd failure, never more than an hour."""
+    return min(timedelta(minutes=2 ** (attempts - 1)), MAX_BACKOFF)
+
+
+def _claim(session, now, batch, claimer):
+    with write_transaction(session):
+        candidates = (
+            select(OutboxMessage.id)
+            .where(or_(
+                (OutboxMessage.status == QUEUED) & (OutboxMessage.next_attempt_at <= now),
+                (OutboxMessage.status == SENDING) & (OutboxMessage.claimed_at < now - STALE_CLAIM),
+            ))
+            .order_by(OutboxMessage.id).limit(batch)
+            .with_for_update(skip_locked=True)  # PostgreSQL; SQLite ignores it and serializes writers
+        )
+        ids = session.scalars(candidates).all()
+        if not ids:
+            return []
+        # Conditional: a row another sender claimed in between is left alone.
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids),
+                   or_(OutboxMessage.status == QUEUED,
+                       (OutboxMessage.status == SENDING) & (OutboxMessage.claimed_at < now - STALE_CLAIM)))
+            .values(status=SENDING, claimed_by=claimer, claimed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    session.expire_all()
+    return session.scalars(
+        select(OutboxMessage).where(OutboxMessage.claimed_by == claimer, OutboxMessage.status == SENDING)
+        .order_by(OutboxMessage.id)
+    ).all()
+
+
+def _connect(config):
+    smtp = smtplib.SMTP(config["MAIL_SERVER"], int(config.get("MAIL_PORT") or 25),
+                        timeout=config.get("MAIL_TIMEOUT", 30))
+    try:
+        if config.get("MAIL_USE_TLS"):
+            smtp.starttls(context=ssl.create_default_context())
+        if config.get("MAIL_USERNAME"):
+            smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD", ""))
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
+
+
+def _email(message, config):
+    email = EmailMessage()
+    email["From"] = config["MAIL_FROM"]
+    email["To"] = message.to
+    email["Subject"] = message.subject
+    email["Date"] = formatdate(localtime=False)
+    email["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}")
+    email.set_content(message.text_body)
+    email.add_alternative(message.html_body, subtype="html")
+    return email
+
+
+def _describe(error):
+    return f"{type(error).__name__}: {error}"[:2000] or type(error).__name__
+
+
+def _record_failure(session, message, now, error, result):
+    with write_transaction(session):
+        message.attempts += 1
+        message.last_error = _describe(error)
+        message.claimed_by = None
+        message.claimed_at = None
+        if message.attempts >= MAX_ATTEMPTS:
+            message.status = FAILED
+            result.failed += 1
+        else:
+            message.status = QUEUED
+            message.next_attempt_at = now + backoff(message.attempts)
+            result.retrying += 1
+
+
+def send_pending(session, config, now, batch=50):
+    """Send up to `batch` due messages; return a SendResult.
+
+    Each message is marked sent in its own transaction right after the server accepted it, so a
+    crash later in the batch never sends it again. When the server cannot be reached, every
+    claimed message goes back in the queue with the error; nothing is lost.
+    """
+    check_settings(config)
+    claimer = f"{socket.gethostname()}:{uuid.uuid4().hex[:12]}"
+    messages = _claim(session, now, batch, claimer)
+    result = SendResult()
+    if not messages:
+        return result
+    try:
+        smtp = _connect(config)
+    except (OSError, smtplib.SMTPException) as error:
+        for message in messages:
+            _record_failure(session, message, now, error, result)
+        return result
+    try:
+        for message in messages:
+            try:
+                smtp.send_message(_email(message, config), to_addrs=message.recipients)
+            except (OSError, smtplib.SMTPException) as error:
+                _record_failure(session, message, now, error, result)
+                if isinstance(error, (OSError, smtplib.SMTPServerDisconnected)):
+                    smtp.close()
+                    smtp = _reconnect_or_none(config)
+                    if smtp is None:
+                        for rest in messages[messages.index(message) + 1:]:
+                            _record_failure(session, rest, now, error, result)
+                        return result
+                continue
+            with write_transaction(session):
+                message.status = SENT
+                message.sent_at = now
+                message.last_error = ""
+            result.sent += 1
+    finally:
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                smtp.close()
+    return result
+
+
+def _reconnect_or_none(config):
+    try:
+        return _connect(config)
+    except (OSError, smtplib.SMTPException):
+        return None
