@@ -105,6 +105,57 @@ def backup(path):
     click.echo(f"Backed up {url.database} to {path}.")
 
 
+def _send_outbox(now):
+    from .mail.services import send_pending
+
+    result = send_pending(db.session, current_app.config, now)
+    if result.sent:
+        click.echo(f"Sent {result.sent} e-mail(s).")
+    if result.retrying or result.failed:
+        from .mail.models import OutboxMessage
+
+        error = db.session.scalar(select(OutboxMessage.last_error).where(OutboxMessage.last_error != "")
+                                  .order_by(OutboxMessage.id.desc()).limit(1))
+        click.echo(f"{result.retrying} e-mail(s) could not be sent and stay queued for a retry, "
+                   f"{result.failed} gave up after too many attempts. Last error: {error}", err=True)
+        raise SystemExit(1)
+
+
+@click.command("send-alerts")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Forecast as of this date (default: today).")
+def send_alerts(today):
+    """Queue one reorder digest (new, worse and resolved flags) and send the outbox. For cron."""
+    from datetime import date
+
+    from .mail.alerts import queue_reorder_digest
+    from .mail.services import MailNotConfigured, check_settings
+    from .timeutil import utcnow
+
+    _ready()
+    now = utcnow()
+    try:
+        check_settings(current_app.config)
+        digest = queue_reorder_digest(db.session, current_app.config, today.date() if today else date.today(), now)
+    except MailNotConfigured as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Queued: {digest.subject}" if digest else "Nothing new to alert.")
+    _send_outbox(utcnow())  # now, not the run's start: the digest was queued after it
+
+
+@click.command("send-mail")
+def send_mail():
+    """Send the e-mails waiting in the outbox (retries are due by their back-off). For cron."""
+    from .mail.services import MailNotConfigured
+    from .timeutil import utcnow
+
+    _ready()
+    try:
+        _send_outbox(utcnow())
+    except MailNotConfigured as error:
+        raise click.ClickException(error.message) from None
+
+
 def init_app(app):
-    for command in (create_user, create_token, check, seed_demo, backup):
+    for command in (create_user, create_token, check, seed_demo, backup, send_alerts, send_mail):
         app.cli.add_command(command)

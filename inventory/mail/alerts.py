@@ -1,0 +1,126 @@
+"""The reorder alert digest: one e-mail per run, to the alert recipients, about what changed.
+
+An item (per event) is alerted once per situation: again only when its status gets worse than
+the one last sent, and once more, as "resolved", when it is no longer flagged (its Alert row is
+then cleared, so a comeback is news again). The whole run happens in one write transaction
+that first locks the `send-alerts` row of JobLock, so two hosts (or two cron runs) never queue
+the same digest: the second waits, then finds nothing new.
+"""
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..catalog.models import Item
+from ..database import write_transaction
+from ..events.models import Event
+from ..forecast import services as forecast
+from .models import Alert, JobLock
+from .services import MailNotConfigured, base_url, enqueue
+
+JOB = "send-alerts"
+
+
+@dataclass
+class DigestLine:
+    flag: object
+    previous_status: str | None
+    po_url: str
+    item_url: str
+
+    @property
+    def previous_label(self):
+        return forecast.STATUS_LABELS.get(self.previous_status) if self.previous_status else None
+
+
+@dataclass
+class ResolvedLine:
+    item: Item
+    event: Event | None
+    item_url: str
+
+
+def lock_job(session, name):
+    """Take the job's row lock for the rest of the transaction (FOR UPDATE on PostgreSQL; on
+    SQLite the write transaction, begun IMMEDIATE, already excludes other writers)."""
+    locked = session.scalars(select(JobLock).where(JobLock.name == name).with_for_update()).first()
+    if locked is not None:
+        return locked
+    try:
+        with session.begin_nested():
+            session.add(JobLock(name=name))
+    except IntegrityError:  # another host inserted it first: wait for its lock instead
+        pass
+    return session.scalars(select(JobLock).where(JobLock.name == name).with_for_update()).one()
+
+
+def _po_url(base, flag):
+    query = [("supplier", flag.item.supplier), ("line", f"{flag.item.sku}:{flag.suggested_quantity}")]
+    if flag.event is not None:
+        query.append(("event_id", flag.event.id))
+    return f"{base}/purchase-orders/new?{urlencode(query)}"
+
+
+def _subject(today, groups, resolved):
+    flags = [line.flag for _event, lines in groups for line in lines]
+    if not flags:
+        return f"Reorders: {len(resolved)} item{'s' if len(resolved) != 1 else ''} resolved"
+    count = f"{len(flags)} item{'s' if len(flags) != 1 else ''}"
+    names = [event.name if event else "general stock" for event, _lines in groups]
+    where = names[0] if len(names) == 1 else (" and ".join(names) if len(names) == 2 else f"{len(names)} events")
+    earliest = min(flag.order_by for flag in flags)
+    if earliest < today:
+        return f"Expedite: {count} for {where} (order-by passed {earliest.day} {earliest:%b})"
+    return f"Order by {earliest.day} {earliest:%b}: {count} for {where}"
+
+
+def queue_reorder_digest(session, config, today, now):
+    """Queue at most one digest of new, worse and resolved reorder flags; return it or None.
+
+    Raises MailNotConfigured when there is nobody to send it to or no BASE_URL for its links.
+    """
+    recipients = list(config.get("ALERT_RECIPIENTS") or [])
+    if not recipients:
+        raise MailNotConfigured("Set ALERT_RECIPIENTS (comma-separated addresses) to receive reorder alerts.")
+    base = base_url(config)
+    with write_transaction(session):
+        job = lock_job(session, JOB)
+        flags = forecast.flagged(session, today, forecast.settings_from(config))
+        previous = {(alert.item_id, alert.event_id): alert for alert in session.scalars(select(Alert))}
+        current, news = set(), []
+        for flag in flags:  # most urgent first: the first flag per (item, event) is the one that counts
+            key = (flag.item.id, flag.event.id if flag.event else None)
+            if key in current:
+                continue
+            current.add(key)
+            alert = previous.get(key)
+            if alert is not None and forecast.URGENCY[flag.status] >= forecast.URGENCY.get(alert.status, 99):
+                continue
+            news.append(DigestLine(flag, alert.status if alert else None, _po_url(base, flag),
+                                   f"{base}/i/{flag.item.sku}"))
+            if alert is None:
+                session.add(Alert(item_id=key[0], event_id=key[1], status=flag.status, sent_at=now))
+            else:
+                alert.status, alert.sent_at = flag.status, now
+        resolved = []
+        for key, alert in sorted(previous.items(), key=lambda pair: (pair[0][1] or 0, pair[0][0])):
+            if key in current:
+                continue
+            item = session.get(Item, alert.item_id)
+            resolved.append(ResolvedLine(item, session.get(Event, alert.event_id) if alert.event_id else None,
+                                         f"{base}/i/{item.sku}"))
+            session.delete(alert)
+        job.last_run_at = now
+        if not news and not resolved:
+            return None
+        lines_by_flag = {id(line.flag): line for line in news}
+        groups = [(event, [lines_by_flag[id(f)] for f in group if id(f) in lines_by_flag])
+                  for event, group in forecast.by_event([line.flag for line in news])]
+        subject = _subject(today, groups, resolved)
+        return enqueue(session, recipients, subject, "reorder_digest",
+                       {"groups": groups, "resolved": resolved, "today": today,
+                        "reorders_url": f"{base}/reorders"}, kind="reorder_digest")
+
+
+__all__ = ["queue_reorder_digest", "lock_job", "MailNotConfigured"]
