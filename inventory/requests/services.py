@@ -19,6 +19,7 @@ from ..events.models import Event
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound, ShortStock
 from ..stock import services as stock
 from ..stock.models import StockLevel
+from . import emails
 from .availability import Window, booking_window, free_quantity, lock_items, owned_returnable, peak_booked
 from .models import CANCELLABLE, HANDOFFS, HOLDING, OPEN, PURPOSES, Request, RequestLine, RequestStep
 
@@ -161,6 +162,7 @@ def submit(session, requester, lines, *, purpose, needed_by, return_by=None, han
         summary = ", ".join(f"{held} × {item.sku}" + (f" (+{q - held} backordered)" if q > held else "")
                             for item, q, held in plan)
         _step(session, request, requester, "submitted", f"Held {summary}.")
+        emails.rush(session, request, requester, today)
     return request
 
 
@@ -190,6 +192,7 @@ def approve(session, request_id, manager, note=""):
         _need_status(request, ("submitted",), "approved")
         request.status = "approved"
         _step(session, request, manager, "approved", (note or "").strip())
+        emails.approved(session, request)
     return request
 
 
@@ -217,6 +220,7 @@ def reject(session, request_id, manager, reason):
         _need_status(request, ("submitted", "approved"), "rejected")
         request.rejection_reason = reason.strip()
         _end(session, request, manager, "rejected", reason.strip())
+        emails.rejected(session, request)
     return request
 
 
@@ -431,6 +435,7 @@ def _ready_if_done(session, request, user):
     if all(line.to_pick == 0 for line in request.lines) and any(line.picked for line in request.lines):
         request.status = "ready"
         _step(session, request, user, "ready", "Ready for pick-up" if request.handoff == "pickup" else "Ready to ship")
+        emails.ready(session, request)
 
 
 def put_back(session, request_id, line_id, bin, quantity, user):
