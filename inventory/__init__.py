@@ -99,11 +99,12 @@ def register_blueprints(app):
     from .events.views import bp as events_bp
     from .forecast.views import bp as forecast_bp
     from .labels.views import bp as labels_bp
+    from .mail.views import bp as mail_bp
     from .purchasing.views import bp as purchasing_bp
     from .requests.views import bp as requests_bp
     from .stock.views import bp as stock_bp
 
     for blueprint in (core_bp, auth_bp, catalog_bp, bins_bp, stock_bp, requests_bp, forecast_bp, labels_bp, api_bp,
-                      purchasing_bp, events_bp):
+                      purchasing_bp, events_bp, mail_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never cookies

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from inventory.extensions import db
 from inventory.mail import services as mail
 from inventory.mail.models import FAILED, QUEUED, SENT, OutboxMessage
+from inventory.timeutil import utcnow
 
 from mail_server import MailServer
 
@@ -140,3 +141,30 @@ def test_two_senders_at_once_send_each_message_once(app, session, smtp):
     rows = session.scalars(select(OutboxMessage)).all()
     assert {row.status for row in rows} == {SENT}
     assert len({row.claimed_by for row in rows}) >= 1
+
+
+def test_managers_see_the_outbox_and_resend_a_failed_email(app, session, client, login, smtp):
+    queue(session, 2)
+    failed = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).first()
+    failed.status, failed.attempts, failed.last_error = FAILED, mail.MAX_ATTEMPTS, "SMTPDataError: 554 no"
+    session.commit()
+    login("manager")
+    queued = client.get("/outbox").get_data(as_text=True)
+    assert "Test message 1" in queued and "Test message 0" not in queued
+    page = client.get("/outbox?status=failed").get_data(as_text=True)
+    assert "Test message 0" in page and "SMTPDataError: 554 no" in page and "Send again" in page
+
+    response = client.post(f"/outbox/{failed.id}/resend")
+    assert response.status_code == 302
+    session.refresh(failed)
+    assert (failed.status, failed.attempts) == (QUEUED, 0)
+    assert mail.send_pending(session, app.config, utcnow() + timedelta(days=1)).sent == 2
+    assert "only a failed one" in client.post(f"/outbox/{failed.id}/resend", follow_redirects=True) \
+        .get_data(as_text=True)
+    assert "Test message 0" in client.get("/outbox?status=sent").get_data(as_text=True)
+
+
+def test_the_outbox_is_for_managers_only(app, client, login):
+    login("rep")
+    assert client.get("/outbox").status_code == 403
+    assert client.post("/outbox/1/resend").status_code == 403

@@ -28,6 +28,7 @@ NAVIGATION = [
     # Scan: the camera and a code box; /find (what the box submits to) still answers typed codes.
     ("Scan", "labels.scan", "scan", ("rep", "staff", "manager", "admin"), PHONE),
     ("Users", "auth.users", "people", ("admin",), PHONE),
+    ("Outbox", "mail.outbox", "list", ("manager", "admin"), LAPTOP),
     ("Me", "auth.profile", "person", ("rep", "staff", "manager", "admin"), PHONE),
 ]
 

@@ -21,7 +21,7 @@ from flask import current_app
 from sqlalchemy import or_, select, update
 
 from ..database import write_transaction
-from ..errors import DomainError
+from ..errors import Conflict, DomainError, NotFound
 from .models import FAILED, QUEUED, SENDING, SENT, OutboxMessage
 
 MAX_ATTEMPTS = 10
@@ -218,3 +218,17 @@ def _reconnect_or_none(config):
         return _connect(config)
     except (OSError, smtplib.SMTPException):
         return None
+
+
+def resend(session, message_id, now):
+    """Put a failed message back in the queue, its attempts counted afresh; the next sender
+    run sends it. Only a failed message: a queued one is on its way and a sent one arrived."""
+    with write_transaction(session):
+        message = session.get(OutboxMessage, message_id, with_for_update=True)
+        if message is None:
+            raise NotFound(f"No e-mail #{message_id} in the outbox.")
+        if message.status != FAILED:
+            raise Conflict(f"That e-mail is {message.status}; only a failed one can be sent again.")
+        message.status, message.attempts, message.next_attempt_at = QUEUED, 0, now
+        message.claimed_by = message.claimed_at = None
+    return message

@@ -1,0 +1,46 @@
+"""The outbox page: what was queued, sent and failed, and a button to resend a failed e-mail."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+
+from ..auth.roles import MANAGERS, roles_required
+from ..errors import DomainError
+from ..extensions import db
+from ..forms import ButtonForm
+from ..timeutil import utcnow
+from . import services
+from .models import FAILED, QUEUED, SENDING, SENT, OutboxMessage
+
+bp = Blueprint("mail", __name__)
+STATUSES = (QUEUED, FAILED, SENT)
+PAGE = 100
+
+
+@bp.route("/outbox")
+@roles_required(MANAGERS)
+def outbox():
+    status = request.args.get("status") or QUEUED
+    if status not in STATUSES:
+        abort(404)
+    shown = (QUEUED, SENDING) if status == QUEUED else (status,)
+    order = OutboxMessage.id.desc() if status == SENT else OutboxMessage.id
+    messages = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.status.in_(shown)).order_by(order).limit(PAGE)).all()
+    counts = dict(db.session.execute(
+        select(OutboxMessage.status, func.count(OutboxMessage.id)).group_by(OutboxMessage.status)).all())
+    counts[QUEUED] = counts.get(QUEUED, 0) + counts.pop(SENDING, 0)
+    return render_template("mail/outbox.html", messages=messages, status=status, statuses=STATUSES, counts=counts,
+                           button_form=ButtonForm(), page_size=PAGE, max_attempts=services.MAX_ATTEMPTS)
+
+
+@bp.route("/outbox/<int:message_id>/resend", methods=["POST"])
+@roles_required(MANAGERS)
+def resend(message_id):
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    try:
+        services.resend(db.session, message_id, utcnow())
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        flash("Queued again: it goes out with the next send-mail run.", "success")
+    return redirect(url_for("mail.outbox", status=FAILED))
