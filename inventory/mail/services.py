@@ -148,7 +148,8 @@ def _email(message, config):
 
 
 def _describe(error):
-    return f"{type(error).__name__}: {error}"[:2000] or type(error).__name__
+    detail = str(error)
+    return (f"{type(error).__name__}: {detail}" if detail else type(error).__name__)[:2000]
 
 
 def _record_failure(session, message, now, error, result):
