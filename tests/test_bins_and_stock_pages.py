@@ -170,3 +170,16 @@ def test_suggestions_fill_the_code_boxes(client, login, make_item):
     login("staff")
     assert 'value="PEN-1"' in client.get("/stock/suggest/items?sku=logo").get_data(as_text=True)
     assert 'value="A-01"' in client.get("/stock/suggest/bins?to_bin=a-0").get_data(as_text=True)
+
+
+def test_suggestions_take_wildcards_literally_and_survive_nul_characters(client, login, make_item, make_bin):
+    make_item("PEN-1", name="Logo pen", on_hand=1, bin="A-01")
+    make_bin("B-02", name="50% off shelf")
+    make_item("MUG_1", name="100% mug", on_hand=1, bin="B-02")
+    login("staff")
+    items = client.get("/stock/suggest/items?sku=%25").get_data(as_text=True)
+    assert 'value="MUG_1"' in items and 'value="PEN-1"' not in items
+    bins = client.get("/stock/suggest/bins?bin=%25").get_data(as_text=True)
+    assert 'value="B-02"' in bins and 'value="A-01"' not in bins
+    assert client.get("/stock/suggest/items?sku=%00").status_code == 200
+    assert client.get("/stock/suggest/bins?bin=%00").status_code == 200

@@ -85,3 +85,15 @@ def search_bins(session, q="", zone=None, page=1, per_page=50, include_archived=
         .where(StockLevel.bin_id.in_([b.id for b in rows])).group_by(StockLevel.bin_id)
     ).all()) if rows else {}
     return Page([(b, int(totals.get(b.id) or 0)) for b in rows], page, per_page, total)
+
+
+def suggest_bins(session, q, limit=15):
+    """Active bins whose code or name contains `q`, for a code box's suggestions."""
+    if not clean(q):
+        return []
+    like = contains(q)
+    return session.scalars(
+        select(Bin).where(Bin.archived.is_(False),
+                          or_(func.lower(Bin.code).like(like, escape="\\"), func.lower(Bin.name).like(like, escape="\\")))
+        .order_by(Bin.code).limit(limit)
+    ).all()

@@ -261,3 +261,16 @@ def search_items(session, q="", category=None, sku=None, page=1, per_page=50):
         .order_by(Item.sku).limit(per_page).offset((max(1, page) - 1) * per_page)
     ).all()
     return Page(rows, max(1, page), per_page, total)
+
+
+def suggest_items(session, q, limit=15):
+    """Active items whose SKU or name contains `q`, for a code box's suggestions."""
+    if not clean(q):
+        return []
+    like = contains(q)
+    return session.scalars(
+        select(Item).join(Item.product).options(selectinload(Item.product))
+        .where(Item.archived.is_(False),
+               or_(func.lower(Item.sku).like(like, escape="\\"), func.lower(Product.name).like(like, escape="\\")))
+        .order_by(Item.sku).limit(limit)
+    ).all()

@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from ..bins.models import CODE_PATTERN, Bin, normalize_code
 from ..catalog.models import CATEGORIES, CATEGORY_LABELS, Item, Product
 from ..catalog.services import SKU_PATTERN, normalize_sku
+from ..text import clean, contains
 from ..errors import InvalidInput, NotFound, UnknownBin, UnknownItem
 
 MAX_LABELS = 3000  # ten boxes of Avery 5160; more is a mistake in the selection
@@ -109,11 +110,10 @@ def select_bins(session, by="all", zone="", q="", codes=()):
             raise InvalidInput("Choose a zone.")
         conditions.append(Bin.zone == zone)
     elif by == "search":
-        q = (q or "").strip()
-        if not q:
+        if not clean(q):
             raise InvalidInput("Type what to search bins for.")
-        like = f"%{q.lower()}%"
-        conditions.append(or_(func.lower(Bin.code).like(like), func.lower(Bin.name).like(like)))
+        like = contains(q)
+        conditions.append(or_(func.lower(Bin.code).like(like, escape="\\"), func.lower(Bin.name).like(like, escape="\\")))
     elif by != "all":
         raise InvalidInput("Choose all bins, a zone, a search or hand-picked bins.")
     return _capped(session.scalars(select(Bin).where(*conditions).order_by(Bin.code)).all())
@@ -137,11 +137,11 @@ def select_items(session, by="all", category="", q="", codes=()):
             raise InvalidInput("Choose a category.")
         conditions.append(Product.category == category)
     elif by == "search":
-        q = (q or "").strip()
-        if not q:
+        if not clean(q):
             raise InvalidInput("Type what to search items for.")
-        like = f"%{q.lower()}%"
-        conditions.append(or_(func.lower(Item.sku).like(like), func.lower(Product.name).like(like)))
+        like = contains(q)
+        conditions.append(or_(func.lower(Item.sku).like(like, escape="\\"),
+                              func.lower(Product.name).like(like, escape="\\")))
     elif by != "all":
         raise InvalidInput("Choose all items, a category, a search or hand-picked items.")
     return _capped(session.scalars(

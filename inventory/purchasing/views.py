@@ -5,14 +5,15 @@ from datetime import date
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.routing import BuildError
 
 from ..auth.roles import MANAGERS, STAFF, can, roles_required
 from ..bins.services import get_bin
-from ..catalog.models import Item, Product
+from ..catalog.models import Item
 from ..catalog.services import normalize_sku
+from ..catalog.services import suggest_items as matching_items
 from ..errors import Conflict, DomainError, InvalidInput, NotFound
 from ..events.models import Event
 from ..extensions import db
@@ -197,17 +198,9 @@ def edit(order_id):
 @roles_required(MANAGERS)
 def suggest_items():
     """<option>s for a line's SKU box, filled in by htmx as the manager types."""
-    q = next((v for k, v in request.args.items() if k.endswith("sku")), "").strip().lower()
-    rows = []
-    if q and "\x00" not in q:
-        like = f"%{q.replace('%', '').replace('_', '')}%"
-        rows = db.session.execute(
-            select(Item.sku, Product.name, Item.size, Item.supplier, Item.unit_cost).join(Item.product)
-            .where(Item.archived.is_(False), or_(func.lower(Item.sku).like(like), func.lower(Product.name).like(like)))
-            .order_by(Item.sku).limit(15)
-        ).all()
-    options = [(r.sku, " · ".join(part for part in (f"{r.name} {r.size or ''}".strip(), r.supplier,
-                                                      f"{r.unit_cost} each") if part)) for r in rows]
+    q = next((v for k, v in request.args.items() if k.endswith("sku")), "")
+    options = [(i.sku, " · ".join(part for part in (i.name, i.supplier, f"{i.unit_cost} each") if part))
+               for i in matching_items(db.session, q)]
     return render_template("purchasing/_options.html", options=options)
 
 

@@ -6,13 +6,12 @@ Every code box takes a typed code, a code filled in by scanning a label (static/
 label URL pasted whole; a URL that is not one of our labels is refused as such."""
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, or_, select
 
 from ..auth.roles import STAFF, roles_required
-from ..bins.models import Bin
 from ..bins.services import get_bin
-from ..catalog.models import Item, Product
+from ..bins.services import suggest_bins as matching_bins
 from ..catalog.services import get_item
+from ..catalog.services import suggest_items as matching_items
 from ..errors import DomainError, InvalidInput, NotFound
 from ..extensions import db
 from ..forms import ButtonForm
@@ -247,28 +246,13 @@ def count(code):
 @roles_required(STAFF)
 def suggest_items():
     """<option>s for an SKU box's datalist, filled in by htmx as the user types."""
-    q = next((v for k, v in request.args.items() if k in ("sku", "q", "extra_sku")), "").strip().lower()
-    rows = []
-    if q:
-        like = f"%{q}%"
-        rows = db.session.execute(
-            select(Item.sku, Product.name, Item.size).join(Item.product)
-            .where(Item.archived.is_(False), or_(func.lower(Item.sku).like(like), func.lower(Product.name).like(like)))
-            .order_by(Item.sku).limit(15)
-        ).all()
-    return render_template("stock/_options.html", options=[(r.sku, f"{r.name} {r.size or ''}".strip()) for r in rows])
+    q = next((v for k, v in request.args.items() if k in ("sku", "q", "extra_sku")), "")
+    options = [(item.sku, item.name) for item in matching_items(db.session, q)]
+    return render_template("stock/_options.html", options=options)
 
 
 @bp.route("/suggest/bins")
 @roles_required(STAFF)
 def suggest_bins():
-    q = next((v for k, v in request.args.items() if k in ("bin", "from_bin", "to_bin", "q")), "").strip().lower()
-    rows = []
-    if q:
-        like = f"%{q}%"
-        rows = db.session.execute(
-            select(Bin.code, Bin.name).where(Bin.archived.is_(False),
-                                             or_(func.lower(Bin.code).like(like), func.lower(Bin.name).like(like)))
-            .order_by(Bin.code).limit(15)
-        ).all()
-    return render_template("stock/_options.html", options=[(r.code, r.name) for r in rows])
+    q = next((v for k, v in request.args.items() if k in ("bin", "from_bin", "to_bin", "q")), "")
+    return render_template("stock/_options.html", options=[(b.code, b.name) for b in matching_bins(db.session, q)])
