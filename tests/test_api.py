@@ -3,7 +3,7 @@ movements booked whole or not at all, and errors always JSON {"error": ...} with
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from inventory.auth import services as auth
 from inventory.auth.models import ApiToken

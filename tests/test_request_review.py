@@ -11,7 +11,7 @@ from inventory.errors import Conflict, InvalidInput, ShortStock
 from inventory.extensions import db
 from inventory.requests import services as requests
 from inventory.requests.availability import free_quantity
-from inventory.requests.models import Request, RequestLine, RequestStep
+from inventory.requests.models import Request, RequestStep
 from inventory.stock import services as stock
 
 TODAY = date.today()

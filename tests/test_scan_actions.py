@@ -115,11 +115,11 @@ def test_put_away_from_the_bin_page_books_arriving_stock(client, login, make_ite
 
 
 def test_put_away_from_a_receiving_area_is_its_own_kind(client, login, make_item, make_bin, session):
-    item = make_item("PEN-1", on_hand=20, bin="RECV")
+    make_item("PEN-1", on_hand=20, bin="RECV")
     make_bin("A-01")
     login("staff")
     response = client.post("/stock/put-away?sku=PEN-1&back=item", data={
-        "sku": "PEN-1", "bin": f"http://localhost/b/a-01", "from_bin": "recv", "quantity": "15", "back": "item",
+        "sku": "PEN-1", "bin": "http://localhost/b/a-01", "from_bin": "recv", "quantity": "15", "back": "item",
     }, follow_redirects=True)
     assert response.request.path == "/i/PEN-1"  # back where it started: the item page
     assert "Put away 15 × PEN-1 from RECV into A-01. A-01 now holds 15, RECV holds 5." in response.get_data(as_text=True)

@@ -12,7 +12,7 @@ from ..pagination import page_arg
 from ..stock import services as stock
 from . import services
 from .forms import AddSizeForm, ItemForm, NewProductForm, ProductForm
-from .models import CATEGORIES, CATEGORY_LABELS, Product
+from .models import CATEGORIES, CATEGORY_LABELS
 from .photos import photo_dir, save_photo
 
 bp = Blueprint("catalog", __name__)

@@ -166,13 +166,6 @@ def submit(session, requester, lines, *, purpose, needed_by, return_by=None, han
     return request
 
 
-def _release_line(line, quantity=None):
-    """Give back what a line holds (all of it by default) and drop its backorder."""
-    quantity = line.reserved - line.picked if quantity is None else quantity
-    line.reserved -= quantity
-    return quantity
-
-
 def _check_role(user, request, *, manager_only=False, owner_or_manager=False):
     if manager_only and user.role not in MANAGER_ROLES:
         raise Forbidden("Only a marketing manager can do this.")
@@ -200,7 +193,7 @@ def _end(session, request, user, status, note):
     """Reject or cancel: release everything held, drop backorders, then serve the queue."""
     items = set()
     for line in request.lines:
-        line.reserved -= line.reserved - line.picked
+        line.reserved = line.picked  # what is not picked yet goes back
         line.backordered = 0
         items.add(line.item)
     request.status = status

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, literal, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from ..bins.models import Bin
 from ..catalog.models import Item, Product
