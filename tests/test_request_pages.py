@@ -199,3 +199,18 @@ def test_a_rep_links_a_request_to_an_upcoming_event(client, login, make_item, se
     made = session.scalar(select(Request))
     assert made.event_id == show.id
     assert "Expo Nord" in client.get(f"/events/{show.id}").get_data(as_text=True)
+
+
+def test_a_request_refuses_more_different_items_than_it_holds_and_keeps_what_it_has(client, login, make_item,
+                                                                                     monkeypatch):
+    from inventory.requests import cart
+
+    monkeypatch.setattr(cart, "MAX_LINES", 2)
+    for sku in ("PEN-1", "PEN-2", "PEN-3"):
+        make_item(sku, on_hand=5)
+    login("rep")
+    client.post("/request/add", data={"qty-PEN-1": "1", "qty-PEN-2": "1"})
+    refused = client.post("/request/add", data={"qty-PEN-3": "1"}, follow_redirects=True)
+    assert "at most 2 different items" in refused.get_data(as_text=True)
+    page = client.get("/request").get_data(as_text=True)
+    assert 'name="qty-PEN-1"' in page and 'name="qty-PEN-2"' in page and 'name="qty-PEN-3"' not in page

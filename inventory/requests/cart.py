@@ -12,7 +12,7 @@ def lines():
 
 
 def _store(cart):
-    session[KEY] = [[sku, quantity] for sku, quantity in cart.items() if quantity > 0][:MAX_LINES]
+    session[KEY] = [[sku, quantity] for sku, quantity in cart.items() if quantity > 0]
 
 
 def add(quantities):

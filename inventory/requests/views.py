@@ -66,6 +66,10 @@ def add():
         except NotFound as error:
             flash(error.message, "error")
             return redirect(back)
+    if len(set(cart.lines()) | set(quantities)) > cart.MAX_LINES:
+        flash(f"A request holds at most {cart.MAX_LINES} different items: send this one, then start another.",
+              "error")
+        return redirect(back)
     added = cart.add(quantities)
     flash(f"Added {added} to your request.", "success")
     return redirect(url_for("requests.new") if request.form.get("go") else back)
