@@ -56,3 +56,29 @@ class JobLock(db.Model):
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     last_run_at: Mapped[datetime | None]
+
+
+class MailPreference(db.Model):
+    """A user's choice for one kind of e-mail; without a row the kind's default applies
+    (see inventory.mail.preferences)."""
+
+    __tablename__ = "mail_preference"
+    __table_args__ = (UniqueConstraint("user_id", "kind", name="uq_mail_preference_user_id_kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    enabled: Mapped[bool]
+
+
+class ReturnReminder(db.Model):
+    """A reminder that a request's returnables are due back tomorrow, or overdue, was queued:
+    each is sent once per request."""
+
+    __tablename__ = "return_reminder"
+    __table_args__ = (UniqueConstraint("request_id", "kind", name="uq_return_reminder_request_id_kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("request.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
