@@ -125,22 +125,36 @@ def _send_outbox(now):
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Forecast as of this date (default: today).")
 def send_alerts(today):
-    """Queue one reorder digest (new, worse and resolved flags) and send the outbox. For cron."""
+    """Queue one reorder digest (new, worse and resolved flags) and the reminders of returnables
+    due back tomorrow or overdue, then send the outbox. For cron, once or twice a day."""
     from datetime import date
 
     from .mail.alerts import queue_reorder_digest
-    from .mail.services import MailNotConfigured, check_settings
+    from .mail.services import MailNotConfigured, base_url, check_settings
+    from .requests.emails import queue_return_reminders
     from .timeutil import utcnow
 
     _ready()
     now = utcnow()
+    today = today.date() if today else date.today()
     try:
         check_settings(current_app.config)
-        digest = queue_reorder_digest(db.session, current_app.config, today.date() if today else date.today(), now)
+        base_url(current_app.config)
     except MailNotConfigured as error:
         raise click.ClickException(error.message) from None
-    click.echo(f"Queued: {digest.subject}" if digest else "Nothing new to alert.")
+    reminders = queue_return_reminders(db.session, today)
+    if reminders:
+        click.echo(f"Queued {reminders} return reminder{'s' if reminders != 1 else ''}.")
+    problem = None
+    try:
+        digest = queue_reorder_digest(db.session, current_app.config, today, now)
+    except MailNotConfigured as error:
+        problem = error
+    else:
+        click.echo(f"Queued: {digest.subject}" if digest else "Nothing new to alert.")
     _send_outbox(utcnow())  # now, not the run's start: the digest was queued after it
+    if problem is not None:
+        raise click.ClickException(problem.message)
 
 
 @click.command("send-mail")

@@ -1,4 +1,4 @@
-"""Login, logout, the profile page (password, API tokens) and the admin's user pages."""
+"""Login, logout, the profile page (password, e-mail choices, API tokens) and the admin's user pages."""
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
@@ -7,6 +7,8 @@ from ..core.security import is_local_path
 from ..errors import DomainError
 from ..extensions import db
 from ..forms import ButtonForm
+from ..mail import preferences
+from ..mail.forms import preferences_form
 from . import services
 from .forms import ChangePasswordForm, LoginForm, NewUserForm, SetPasswordForm, TokenForm, UserForm
 from .models import ApiToken, User
@@ -79,11 +81,21 @@ def profile():
     elif request.method == "POST" and "token-label" in request.form and token_form.validate_on_submit():
         _row, new_token = services.create_token(db.session, current_user, token_form.label.data)
         flash("Token created. Copy it now: it is shown only once.", "success")
+    kinds = preferences.kinds_for(current_user)
+    saving_mail = request.method == "POST" and "mail-save" in request.form
+    mail_form = preferences_form(kinds, data=preferences.choices(db.session, current_user),
+                                 **({} if saving_mail else {"formdata": None}))
+    if saving_mail and mail_form.validate_on_submit():
+        preferences.save(db.session, current_user, {kind.key: mail_form[kind.key].data for kind in kinds})
+        flash("Your e-mail choices are saved.", "success")
+        return redirect(url_for("auth.profile"))
     tokens = db.session.scalars(
         select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.id.desc())
     ).all()
     return render_template("auth/profile.html", password_form=password_form, token_form=token_form,
-                           tokens=tokens, new_token=new_token, button_form=ButtonForm())
+                           tokens=tokens, new_token=new_token, button_form=ButtonForm(), mail_form=mail_form,
+                           mail_kinds=kinds, mail_ready=bool(current_app.config.get("MAIL_SERVER")
+                                                             and current_app.config.get("MAIL_FROM")))
 
 
 @bp.route("/profile/tokens/<int:token_id>/revoke", methods=["POST"])

@@ -1,4 +1,5 @@
-"""The reorder alert digest: one e-mail per run, to the alert recipients, about what changed.
+"""The reorder alert digest: one e-mail per run, to the alert recipients (ALERT_RECIPIENTS and
+the managers who opted in), about what changed.
 
 An item (per event) is alerted once per situation: again only when its status gets worse than
 the one last sent, and once more, as "resolved", when it is no longer flagged (its Alert row is
@@ -16,6 +17,7 @@ from ..catalog.models import Item
 from ..database import write_transaction
 from ..events.models import Event
 from ..forecast import services as forecast
+from . import preferences
 from .models import Alert, JobLock
 from .services import MailNotConfigured, base_url, enqueue
 
@@ -75,14 +77,25 @@ def _subject(today, groups, resolved):
     return f"Order by {earliest.day} {earliest:%b}: {count} for {where}"
 
 
+def digest_recipients(session, config):
+    """ALERT_RECIPIENTS, then the managers who opted in on their profile, each address once."""
+    recipients, seen = [], set()
+    for address in [*(config.get("ALERT_RECIPIENTS") or []), *preferences.subscribers(session, "reorder_digest")]:
+        if address.lower() not in seen:
+            seen.add(address.lower())
+            recipients.append(address)
+    return recipients
+
+
 def queue_reorder_digest(session, config, today, now):
     """Queue at most one digest of new, worse and resolved reorder flags; return it or None.
 
     Raises MailNotConfigured when there is nobody to send it to or no BASE_URL for its links.
     """
-    recipients = list(config.get("ALERT_RECIPIENTS") or [])
+    recipients = digest_recipients(session, config)
     if not recipients:
-        raise MailNotConfigured("Set ALERT_RECIPIENTS (comma-separated addresses) to receive reorder alerts.")
+        raise MailNotConfigured("Nobody receives reorder alerts: set ALERT_RECIPIENTS (comma-separated addresses), "
+                                "or have a manager turn on the reorder digest on their profile page.")
     base = base_url(config)
     with write_transaction(session):
         job = lock_job(session, JOB)

@@ -233,3 +233,26 @@ def resend(session, message_id, now):
         message.status, message.attempts, message.next_attempt_at = QUEUED, 0, now
         message.claimed_by = message.claimed_at = None
     return message
+
+
+def send_test(config, to, requested_by):
+    """Send one test e-mail straight away, not through the outbox, so an admin sees at once
+    whether the mail settings work. Raises MailNotConfigured, or DomainError with the server's
+    answer in words."""
+    check_settings(config)
+    context = {"subject": "Test e-mail from Swag stock", "note": f"sent by {requested_by}",
+               "base_url": base_url(config)}
+    message = OutboxMessage(id=0, to=to, subject=context["subject"],
+                            text_body=_render("mail/test.txt", context), html_body=_render("mail/test.html", context))
+    try:
+        smtp = _connect(config)
+        try:
+            smtp.send_message(_email(message, config), to_addrs=[to])
+        finally:
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                smtp.close()
+    except (OSError, smtplib.SMTPException) as error:
+        server = f"{config['MAIL_SERVER']}:{config.get('MAIL_PORT') or 25}"
+        raise DomainError(f"The mail server {server} did not take the test e-mail: {_describe(error)}") from None

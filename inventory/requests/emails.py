@@ -1,21 +1,29 @@
 """E-mails about requests, queued in the outbox inside the rule's own transaction: the rep
-hears that a request was approved, rejected (with the reason) or is ready; managers hear of
-each new rush request.
+hears that a request was approved, rejected (with the reason), is ready or was shipped, and
+(from `send-alerts`) that its returnables are due back tomorrow or overdue; managers hear of
+each new rush request. Each person can turn each kind off on their profile
+(inventory.mail.preferences).
 
 They are written only when mail is configured (MAIL_SERVER, MAIL_FROM and BASE_URL or
 SERVER_NAME): an install without mail keeps working as before, and a missing BASE_URL never
 blocks approving a request (it is logged; `send-alerts` refuses it in words).
 """
 import logging
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
-from ..auth.models import User
+from ..catalog.models import Item
+from ..database import write_transaction
+from ..mail import preferences
+from ..mail.models import ReturnReminder
 from ..mail.services import MailNotConfigured, base_url, enqueue
+from .models import Request, RequestLine
 
 log = logging.getLogger(__name__)
-MANAGERS = ("manager",)
+DUE_TOMORROW, OVERDUE = "due_tomorrow", "overdue"
 
 
 def _mail_configured(config):
@@ -29,50 +37,110 @@ def _mail_configured(config):
     return True
 
 
-def _queue(session, request, to, subject, kind, headline, detail=""):
+def _queue(session, request, to, subject, kind, headline, detail="", lines=None, when=None):
     config = current_app.config
     if not to or not _mail_configured(config):
         return None
     session.flush()  # the request's number and its lines' items, for the message
+    if lines is None:
+        lines = [(line.quantity, line.item) for line in request.lines]
     return enqueue(session, to, subject, "request_notice",
-                   {"request": request, "headline": headline, "detail": detail,
+                   {"request": request, "headline": headline, "detail": detail, "lines": lines,
+                    "when": when or f"needed by {_when(request.needed_by, year=True)}",
                     "request_url": f"{base_url(config)}/requests/{request.id}"}, kind=kind)
 
 
-def _when(day):
-    return f"{day.day} {day:%b}"
+def _to_requester(session, request, kind, subject, headline, detail="", **extra):
+    """Queue a notice to the request's requester, unless they turned this kind off."""
+    if not preferences.wants(session, request.requester, kind):
+        return None
+    return _queue(session, request, request.requester.email, subject, kind, headline, detail, **extra)
+
+
+def _when(day, year=False):
+    return f"{day.day} {day:%b %Y}" if year else f"{day.day} {day:%b}"
 
 
 def approved(session, request):
-    return _queue(session, request, request.requester.email,
-                  f"Approved: {request.number}, needed by {_when(request.needed_by)}", "request_approved",
-                  f"Your request {request.number} is approved.",
-                  "The stockroom will pick it; you will hear when it is ready.")
+    return _to_requester(session, request, "request_approved",
+                         f"Approved: {request.number}, needed by {_when(request.needed_by)}",
+                         f"Your request {request.number} is approved.",
+                         "The stockroom will pick it; you will hear when it is ready.")
 
 
 def rejected(session, request):
     reason = request.rejection_reason or ""
     short = reason if len(reason) <= 60 else reason[:57] + "..."
-    return _queue(session, request, request.requester.email, f"Rejected: {request.number}: {short}",
-                  "request_rejected", f"Your request {request.number} was rejected.", f"Reason: {reason}")
+    return _to_requester(session, request, "request_rejected", f"Rejected: {request.number}: {short}",
+                         f"Your request {request.number} was rejected.", f"Reason: {reason}")
 
 
 def ready(session, request):
     how = "Ready for pick-up" if request.handoff == "pickup" else "Ready to ship"
     detail = ("Collect it from the stockroom." if request.handoff == "pickup"
               else f"It will be shipped to: {request.ship_to}")
-    return _queue(session, request, request.requester.email, f"{how}: {request.number}", "request_ready",
-                  f"{how}: your request {request.number}.", detail)
+    return _to_requester(session, request, "request_ready", f"{how}: {request.number}",
+                         f"{how}: your request {request.number}.", detail)
+
+
+def shipped(session, request, note=""):
+    """A request handed over by shipping it (a pick-up needs no e-mail: the rep was there)."""
+    if request.handoff != "ship":
+        return None
+    detail = f"Shipped to: {request.ship_to}"
+    if note:
+        detail += f"\nNote from the stockroom: {note}"
+    lines = [(line.issued, line.item) for line in request.lines if line.issued]
+    return _to_requester(session, request, "request_shipped", f"Shipped: {request.number}",
+                         f"Your request {request.number} is on its way.", detail, lines=lines)
 
 
 def rush(session, request, requester, today):
     if not request.is_rush(today) or not _mail_configured(current_app.config):
         return None
-    managers = session.scalars(
-        select(User.email).where(User.role.in_(MANAGERS), User.active.is_(True)).order_by(User.id)
-    ).all()
     who = requester.name or requester.email
-    return _queue(session, request, managers,
+    return _queue(session, request, preferences.subscribers(session, "rush_request"),
                   f"Rush request {request.number}: needed by {_when(request.needed_by)} for {who}", "rush_request",
                   f"{who} needs request {request.number} by {_when(request.needed_by)}.",
                   "It is waiting for approval.")
+
+
+def queue_return_reminders(session, today):
+    """Queue, once per request, "due back tomorrow" the day before a request's returnables are
+    due and "overdue" once the date has passed; return how many e-mails were queued.
+
+    A reminder the rep turned off is still recorded as done, so turning reminders back on
+    never sends a stale one. Needs mail configured (the caller, `send-alerts`, checks it)."""
+    tomorrow = today + timedelta(days=1)
+    with write_transaction(session):
+        due = session.scalars(
+            select(Request)
+            .where(Request.status == "handed_over", Request.return_by.is_not(None), Request.return_by <= tomorrow)
+            .options(joinedload(Request.requester),
+                     selectinload(Request.lines).joinedload(RequestLine.item).joinedload(Item.product))
+            .order_by(Request.id)
+        ).unique().all()
+        done = set(session.execute(
+            select(ReturnReminder.request_id, ReturnReminder.kind)
+            .where(ReturnReminder.request_id.in_([request.id for request in due]))).all()) if due else set()
+        queued = 0
+        for request in due:
+            kind = OVERDUE if request.return_by < today else DUE_TOMORROW if request.return_by == tomorrow else None
+            out = [(line.issued - line.returned, line.item) for line in request.lines
+                   if line.item.returnable and line.issued > line.returned]
+            if kind is None or not out or (request.id, kind) in done:
+                continue
+            session.add(ReturnReminder(request_id=request.id, kind=kind))
+            if kind == OVERDUE:
+                days = (today - request.return_by).days
+                late = f"{days} day{'s' if days != 1 else ''}"
+                subject = f"Overdue: {request.number}, due back {_when(request.return_by)}"
+                headline = f"The returnables from your request {request.number} are {late} overdue."
+            else:
+                subject = f"Due back tomorrow: {request.number}"
+                headline = f"The returnables from your request {request.number} are due back tomorrow."
+            message = _to_requester(session, request, "return_reminder", subject, headline,
+                                    "Bring them to the stockroom, or ask a manager for more time.", lines=out,
+                                    when=f"due back {_when(request.return_by, year=True)}")
+            queued += message is not None
+    return queued

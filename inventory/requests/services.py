@@ -497,8 +497,10 @@ def hand_over(session, request_id, user, note=""):
             line.backordered = 0
         request.status = "handed_over"
         _refuse_clashing_bookings(session, request)
+        note = (note or "").strip()
         _step(session, request, user, "handed_over",
-              (note or "").strip() or ("Picked up" if request.handoff == "pickup" else "Shipped"))
+              note or ("Picked up" if request.handoff == "pickup" else "Shipped"))
+        emails.shipped(session, request, note)
         session.flush()
         for line in request.lines:
             fill_backorders(session, line.item)

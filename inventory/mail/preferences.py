@@ -1,0 +1,84 @@
+"""Which e-mails each user gets. Every kind has a default; a user's choice on the profile page
+is stored as a MailPreference row and wins over it. Request e-mails are on unless turned off;
+the reorder digest is off unless a manager opts in (ALERT_RECIPIENTS always get it)."""
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from ..auth.models import User
+from ..auth.roles import EVERYONE, MANAGERS
+from ..database import write_transaction
+from .models import MailPreference
+
+
+@dataclass(frozen=True)
+class Kind:
+    key: str
+    label: str
+    hint: str
+    roles: tuple
+    default: bool
+
+
+KINDS = (
+    Kind("request_approved", "My request is approved", "so you know the stockroom will pick it", EVERYONE, True),
+    Kind("request_rejected", "My request is rejected", "with the manager's reason", EVERYONE, True),
+    Kind("request_ready", "My request is ready", "ready for pick-up, or packed to ship", EVERYONE, True),
+    Kind("request_shipped", "My request is shipped", "when it leaves the stockroom for your address", EVERYONE, True),
+    Kind("return_reminder", "Returnables are due back", "the day before they are due, and when overdue",
+         EVERYONE, True),
+    Kind("rush_request", "A rush request needs approval", "needed within two days", ("manager",), True),
+    Kind("reorder_digest", "Reorder digest", "what to order for which event, after each send-alerts run",
+         MANAGERS, False),
+)
+BY_KEY = {kind.key: kind for kind in KINDS}
+
+
+def kinds_for(user):
+    """The kinds of e-mail a user with this role can get, in the order the profile shows them."""
+    return [kind for kind in KINDS if user.role in kind.roles]
+
+
+def choices(session, user):
+    """{kind key: on?} for every kind the user can get, defaults filled in."""
+    stored = dict(session.execute(
+        select(MailPreference.kind, MailPreference.enabled).where(MailPreference.user_id == user.id)).all())
+    return {kind.key: stored.get(kind.key, kind.default) for kind in kinds_for(user)}
+
+
+def wants(session, user, key):
+    """Does this user get e-mails of kind `key`? False for a kind their role cannot get."""
+    kind = BY_KEY[key]
+    if user.role not in kind.roles or not user.active:
+        return False
+    stored = session.scalar(
+        select(MailPreference.enabled).where(MailPreference.user_id == user.id, MailPreference.kind == key))
+    return kind.default if stored is None else stored
+
+
+def subscribers(session, key):
+    """The e-mail addresses of active users who get kind `key` (one query)."""
+    kind = BY_KEY[key]
+    rows = session.execute(
+        select(User.email, MailPreference.enabled)
+        .outerjoin(MailPreference, (MailPreference.user_id == User.id) & (MailPreference.kind == key))
+        .where(User.role.in_(kind.roles), User.active.is_(True))
+        .order_by(User.id)
+    ).all()
+    return [email for email, enabled in rows if (kind.default if enabled is None else enabled)]
+
+
+def save(session, user, chosen):
+    """Store the user's choices: `chosen` is {kind key: bool} for the kinds their role can get.
+    Kinds not in it are left as they were; unknown or other roles' kinds are ignored."""
+    allowed = {kind.key for kind in kinds_for(user)}
+    with write_transaction(session):
+        stored = {row.kind: row for row in session.scalars(
+            select(MailPreference).where(MailPreference.user_id == user.id))}
+        for key, enabled in chosen.items():
+            if key not in allowed:
+                continue
+            if key in stored:
+                stored[key].enabled = bool(enabled)
+            else:
+                session.add(MailPreference(user_id=user.id, kind=key, enabled=bool(enabled)))
