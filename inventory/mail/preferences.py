@@ -28,7 +28,7 @@ KINDS = (
     Kind("return_reminder", "Returnables are due back", "the day before they are due, and when overdue",
          EVERYONE, True),
     Kind("rush_request", "A rush request needs approval", "needed within two days", ("manager",), True),
-    Kind("reorder_digest", "Reorder digest", "what to order for which event, after each send-alerts run",
+    Kind("reorder_digest", "Reorder digest", "what to order, for which event, by when (sent with the daily alerts)",
          MANAGERS, False),
 )
 BY_KEY = {kind.key: kind for kind in KINDS}
