@@ -200,11 +200,15 @@ def test_a_pick_up_sends_no_shipped_mail_and_an_opted_out_rep_gets_none(app, ses
 
 # --- due back tomorrow / overdue ---------------------------------------------------------------
 
+# A Wednesday at least three days ahead: weekends play no part in the tests below.
+DUE = TODAY + timedelta(days=3 + (2 - (TODAY + timedelta(days=3)).weekday()) % 7)
+
+
 @pytest.fixture
 def loaned_banner(session, people, make_item, make_bin):
-    """Two roll-up banners out to the rep, due back in three days."""
+    """Two roll-up banners out to the rep, due back on Wednesday DUE."""
     banner = make_item("BANNER-1", name="Roll-up banner", category="display", on_hand=3, returnable=True)
-    request = handed_over(session, people, banner, make_bin("A-01"), return_by=TODAY + timedelta(days=3), days=1)
+    request = handed_over(session, people, banner, make_bin("A-01"), return_by=DUE, days=1)
     session.execute(delete(OutboxMessage))  # the rush, approved and ready e-mails: not what is tested here
     session.commit()
     return request
@@ -218,23 +222,22 @@ def test_due_back_tomorrow_and_overdue_are_each_mailed_once(app, runner, session
                                                             loaned_banner):
     app.config["ALERT_RECIPIENTS"] = ["buyer@example.com"]
     number = loaned_banner.number
-    assert run_alerts(runner, TODAY).exit_code == 0
-    assert smtp.messages == []  # due in three days: nothing yet
+    assert run_alerts(runner, DUE - timedelta(days=2)).exit_code == 0
+    assert smtp.messages == []  # due the day after tomorrow: nothing yet
 
-    assert run_alerts(runner, TODAY + timedelta(days=2)).exit_code == 0
-    assert run_alerts(runner, TODAY + timedelta(days=2)).exit_code == 0  # twice: still one e-mail
+    assert run_alerts(runner, DUE - timedelta(days=1)).exit_code == 0
+    assert run_alerts(runner, DUE - timedelta(days=1)).exit_code == 0  # twice: still one e-mail
     (reminder,) = smtp.messages
     assert reminder["Subject"] == f"Due back tomorrow: {number}"
     assert "2 x BANNER-1 (Roll-up banner)" in MailServer.text(reminder)
     auth_client.login(people["rep"])
     assert number in client.get(link_in(reminder, "/requests/")).get_data(as_text=True)
 
-    assert run_alerts(runner, TODAY + timedelta(days=3)).exit_code == 0  # due today: no e-mail
-    assert run_alerts(runner, TODAY + timedelta(days=5)).exit_code == 0
-    assert run_alerts(runner, TODAY + timedelta(days=6)).exit_code == 0
+    assert run_alerts(runner, DUE).exit_code == 0  # due today: no e-mail
+    assert run_alerts(runner, DUE + timedelta(days=2)).exit_code == 0
+    assert run_alerts(runner, DUE + timedelta(days=3)).exit_code == 0
     assert [m["Subject"] for m in smtp.messages] == [
-        f"Due back tomorrow: {number}",
-        f"Overdue: {number}, due back {(TODAY + timedelta(days=3)).day} {TODAY + timedelta(days=3):%b}"]
+        f"Due back tomorrow: {number}", f"Overdue: {number}, due back {DUE.day} {DUE:%b}"]
     assert "2 days overdue" in MailServer.text(smtp.messages[-1])
     assert all(envelope == ["rep@example.com"] for envelope in smtp.envelopes)
 
@@ -243,14 +246,14 @@ def test_returned_requests_get_no_reminder_and_opted_out_reps_get_none(app, runn
                                                                        loaned_banner, make_bin):
     app.config["ALERT_RECIPIENTS"] = ["buyer@example.com"]
     preferences.save(session, people["rep"], {"return_reminder": False})
-    assert run_alerts(runner, TODAY + timedelta(days=2)).exit_code == 0
+    assert run_alerts(runner, DUE - timedelta(days=1)).exit_code == 0
     assert smtp.messages == []
     # Recorded as done, so turning reminders back on never sends a stale one.
     assert session.scalars(select(ReturnReminder.kind)).all() == ["due_tomorrow"]
     line = loaned_banner.lines[0]
     requests.check_in(session, loaned_banner.id, make_bin("A-01"), {line.id: {"returned": 2}}, people["staff"])
     preferences.save(session, people["rep"], {"return_reminder": True})
-    assert run_alerts(runner, TODAY + timedelta(days=9)).exit_code == 0
+    assert run_alerts(runner, DUE + timedelta(days=9)).exit_code == 0
     assert smtp.messages == []
 
 
@@ -293,3 +296,18 @@ def test_only_admins_send_test_emails(app, client, auth_client, smtp, people):
     assert "Send test e-mail" not in client.get("/outbox").get_data(as_text=True)
     assert client.post("/outbox/test", data={"to": "it@example.com"}).status_code == 403
     assert smtp.messages == []
+
+
+def test_on_a_friday_a_monday_return_is_reminded_before_the_weekend(app, runner, session, smtp, people, make_item,
+                                                                     make_bin):
+    app.config["ALERT_RECIPIENTS"] = ["buyer@example.com"]
+    friday = TODAY + timedelta(days=(4 - TODAY.weekday()) % 7 or 7)
+    monday = friday + timedelta(days=3)
+    banner = make_item("BANNER-1", name="Roll-up banner", category="display", on_hand=3, returnable=True)
+    request = handed_over(session, people, banner, make_bin("A-01"), return_by=monday, days=1)
+    session.execute(delete(OutboxMessage))
+    session.commit()
+    assert run_alerts(runner, friday - timedelta(days=1)).exit_code == 0
+    assert smtp.messages == []
+    assert run_alerts(runner, friday).exit_code == 0
+    assert [m["Subject"] for m in smtp.messages] == [f"Due back on Monday {monday.day} {monday:%b}: {request.number}"]

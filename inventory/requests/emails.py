@@ -105,17 +105,26 @@ def rush(session, request, requester, today):
                   "It is waiting for approval.")
 
 
+def next_working_day(day):
+    """The day after `day`, skipping Saturday and Sunday (alerts usually run on working days)."""
+    day += timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
 def queue_return_reminders(session, today):
-    """Queue, once per request, "due back tomorrow" the day before a request's returnables are
-    due and "overdue" once the date has passed; return how many e-mails were queued.
+    """Queue, once per request, "due back tomorrow" when a request's returnables are due on the
+    next working day (on a Friday, that covers a Monday return) and "overdue" once the date has
+    passed; return how many e-mails were queued.
 
     A reminder the rep turned off is still recorded as done, so turning reminders back on
     never sends a stale one. Needs mail configured (the caller, `send-alerts`, checks it)."""
-    tomorrow = today + timedelta(days=1)
+    soon = next_working_day(today)
     with write_transaction(session):
         due = session.scalars(
             select(Request)
-            .where(Request.status == "handed_over", Request.return_by.is_not(None), Request.return_by <= tomorrow)
+            .where(Request.status == "handed_over", Request.return_by.is_not(None), Request.return_by <= soon)
             .options(joinedload(Request.requester),
                      selectinload(Request.lines).joinedload(RequestLine.item).joinedload(Item.product))
             .order_by(Request.id)
@@ -125,7 +134,7 @@ def queue_return_reminders(session, today):
             .where(ReturnReminder.request_id.in_([request.id for request in due]))).all()) if due else set()
         queued = 0
         for request in due:
-            kind = OVERDUE if request.return_by < today else DUE_TOMORROW if request.return_by == tomorrow else None
+            kind = OVERDUE if request.return_by < today else DUE_TOMORROW if request.return_by > today else None
             out = [(line.issued - line.returned, line.item) for line in request.lines
                    if line.item.returnable and line.issued > line.returned]
             if kind is None or not out or (request.id, kind) in done:
@@ -137,8 +146,10 @@ def queue_return_reminders(session, today):
                 subject = f"Overdue: {request.number}, due back {_when(request.return_by)}"
                 headline = f"The returnables from your request {request.number} are {late} overdue."
             else:
-                subject = f"Due back tomorrow: {request.number}"
-                headline = f"The returnables from your request {request.number} are due back tomorrow."
+                day = ("tomorrow" if request.return_by == today + timedelta(days=1)
+                       else f"on {request.return_by:%A} {_when(request.return_by)}")
+                subject = f"Due back {day}: {request.number}"
+                headline = f"The returnables from your request {request.number} are due back {day}."
             message = _to_requester(session, request, "return_reminder", subject, headline,
                                     "Bring them to the stockroom, or ask a manager for more time.", lines=out,
                                     when=f"due back {_when(request.return_by, year=True)}")
