@@ -77,6 +77,8 @@ def test_short_stock_answers_409_with_availability_and_holds_nothing(client, ses
     ({"needed_by": SOON, "purpose": "party", "lines": [{"sku": "PEN-1", "qty": 1}]}, 400),
     ({"needed_by": SOON, "allow_partial": "yes", "lines": [{"sku": "PEN-1", "qty": 1}]}, 400),
     ({"needed_by": SOON, "lines": [{"sku": "PEN-1", "qty": 1}, {"sku": "pen-1", "qty": 2}]}, 400),
+    ({"needed_by": SOON, "note": "x" * 1001, "lines": [{"sku": "PEN-1", "qty": 1}]}, 400),
+    ({"needed_by": SOON, "handoff": "ship", "ship_to": "x" * 501, "lines": [{"sku": "PEN-1", "qty": 1}]}, 400),
 ])
 def test_bad_requests_are_refused_and_nothing_is_written(client, session, token_for, make_item, body, status):
     make_item("PEN-1", on_hand=10)

@@ -80,8 +80,11 @@ def _load_for_update(session, request_id):
     return request
 
 
-def validate_details(*, purpose, needed_by, return_by=None, handoff="pickup", ship_to="", has_returnables=False,
-                     today=None):
+MAX_SHIP_TO, MAX_NOTE = 500, 1000  # as the request form allows
+
+
+def validate_details(*, purpose, needed_by, return_by=None, handoff="pickup", ship_to="", note="",
+                     has_returnables=False, today=None):
     today = today or date.today()
     if purpose not in PURPOSES:
         raise InvalidInput(f"Purpose must be one of: {', '.join(PURPOSES)}.")
@@ -93,6 +96,10 @@ def validate_details(*, purpose, needed_by, return_by=None, handoff="pickup", sh
         raise InvalidInput("Hand-off must be pick up or ship.")
     if handoff == "ship" and not (ship_to or "").strip():
         raise InvalidInput("Give the address to ship to.")
+    if len(ship_to or "") > MAX_SHIP_TO:
+        raise InvalidInput(f"The ship-to address is too long: at most {MAX_SHIP_TO} characters.")
+    if len(note or "") > MAX_NOTE:
+        raise InvalidInput(f"The note is too long: at most {MAX_NOTE} characters.")
     if return_by is not None and not isinstance(return_by, date):
         raise InvalidInput("The return date must be a date.")
     if has_returnables and return_by is None:
@@ -134,7 +141,7 @@ def submit(session, requester, lines, *, purpose, needed_by, return_by=None, han
     lines = _clean_lines(list(lines), today)
     has_returnables = any(item.returnable for item, _ in lines)
     validate_details(purpose=purpose, needed_by=needed_by, return_by=return_by, handoff=handoff, ship_to=ship_to,
-                     has_returnables=has_returnables, today=today)
+                     note=note, has_returnables=has_returnables, today=today)
     window = Window.of(needed_by, return_by)
     with write_transaction(session):
         if event_id is not None and session.get(Event, event_id) is None:
