@@ -214,3 +214,22 @@ def test_a_request_refuses_more_different_items_than_it_holds_and_keeps_what_it_
     assert "at most 2 different items" in refused.get_data(as_text=True)
     page = client.get("/request").get_data(as_text=True)
     assert 'name="qty-PEN-1"' in page and 'name="qty-PEN-2"' in page and 'name="qty-PEN-3"' not in page
+
+
+def test_a_request_past_its_needed_by_date_is_flagged_not_called_rush(client, login, make_item, make_user, session):
+    from inventory.requests import services as requests
+
+    today = date.today()
+    item = make_item("MUG-1", name="Mug", on_hand=4)
+    rep = make_user("rep")
+    late = requests.submit(session, rep, [(item, 2)], purpose="client_meeting", needed_by=today - timedelta(days=3),
+                           today=today - timedelta(days=10))
+    rush = requests.submit(session, rep, [(item, 1)], purpose="client_meeting", needed_by=today + timedelta(days=1))
+    login("manager")
+    queue = client.get("/requests").get_data(as_text=True)
+    late_row = queue[queue.index(late.number):queue.index("</li>", queue.index(late.number))]
+    rush_row = queue[queue.index(rush.number):queue.index("</li>", queue.index(rush.number))]
+    assert "Needed-by passed" in late_row and "Rush" not in late_row
+    assert "Rush" in rush_row and "Needed-by passed" not in rush_row
+    page = client.get(f"/requests/{late.id}").get_data(as_text=True)
+    assert "The needed-by date has passed and this request still holds stock: cancel it" in page

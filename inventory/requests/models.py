@@ -87,6 +87,15 @@ class Request(db.Model):
         today = today or date.today()
         return self.status in OPEN and (self.needed_by - today).days <= 2
 
+    def is_late(self, today=None):
+        """Its needed-by date has passed and it is still open (holding stock nobody collected)."""
+        return self.status in OPEN and self.needed_by < (today or date.today())
+
+    def is_overdue(self, today=None):
+        """Handed over with returnables whose return date has passed."""
+        return (self.status == "handed_over" and self.return_by is not None
+                and self.return_by < (today or date.today()))
+
     @property
     def has_returnables(self):
         return any(line.item.returnable for line in self.lines)
