@@ -18,6 +18,7 @@ from inventory.events import feed, services
 from inventory.events.models import Event
 from inventory.extensions import db
 from inventory.requests import services as requests
+from inventory.requests.models import Request
 
 TODAY = date.today()
 
@@ -415,3 +416,44 @@ def test_event_api_after_the_event_has_usage_and_hides_others_notes_from_reps(cl
     theirs = next(r for r in body["requests"] if r["id"] == made[1].id)
     mine = next(r for r in body["requests"] if r["id"] == made[0].id)
     assert "note" not in theirs and "note" in mine
+
+
+def test_a_cancelled_events_unpicked_requests_are_cancelled_in_one_go(session, client, login, manager, make_event,
+                                                                    make_item, make_user, make_bin):
+    event = make_event("Expo West", starts=30)
+    item = make_item("TOTE-1", name="Tote bag", on_hand=20)
+    rep, staff = make_user("rep"), make_user("staff")
+
+    def ask(quantity):
+        return requests.submit(session, rep, [(item, quantity)], purpose="trade_show", needed_by=days(20),
+                               event_id=event.id)
+
+    waiting, approved, picking = ask(3), ask(4), ask(5)
+    requests.approve(session, approved.id, manager)
+    requests.approve(session, picking.id, manager)
+    requests.pick(session, picking.id, make_bin("A-01"), {picking.lines[0].id: 2}, staff)
+    unrelated = requests.submit(session, rep, [(item, 1)], purpose="client_meeting", needed_by=days(20))
+
+    with pytest.raises(Conflict, match="not cancelled"):
+        services.cancel_event_requests(session, event.id, manager)
+    services.cancel_event(session, event.id, manager)
+    with pytest.raises(Forbidden):
+        services.cancel_event_requests(session, event.id, rep)
+
+    login("manager")
+    page = client.get(f"/events/{event.id}").get_data(as_text=True)
+    assert "Cancel the 2 not yet picked" in page
+    result = client.post(f"/events/{event.id}/cancel-requests", follow_redirects=True).get_data(as_text=True)
+    assert "Cancelled 2 request(s); their stock is free again." in result
+    assert f"{picking.number} are being picked or ready" in result
+    session.expire_all()
+    statuses = {r.id: r.status for r in session.scalars(select(Request))}
+    assert statuses == {waiting.id: "cancelled", approved.id: "cancelled", picking.id: "picking",
+                        unrelated.id: "submitted"}
+    assert sum(line.reserved for r in (waiting, approved) for line in session.get(Request, r.id).lines) == 0
+
+
+def test_only_managers_cancel_an_events_requests(client, login, make_event):
+    event = make_event()
+    login("rep")
+    assert client.post(f"/events/{event.id}/cancel-requests").status_code == 403

@@ -131,7 +131,8 @@ def update_event(session, event_id, user, *, name, starts_on, ends_on, ship_by, 
 
 def cancel_event(session, event_id, user):
     """Mark the event cancelled. Its requests are not touched: each still holds its stock until
-    it is cancelled on its own page (the event page lists them)."""
+    it is cancelled, one by one or all those not yet picked with `cancel_event_requests` (the
+    event page lists them and offers that)."""
     require_manager(user)
     with write_transaction(session):
         event = get_event(session, event_id)
@@ -139,6 +140,26 @@ def cancel_event(session, event_id, user):
             raise Conflict(f"{event.name} is already cancelled.")
         event.cancelled = True
     return event
+
+
+def cancel_event_requests(session, event_id, user):
+    """For a cancelled event: cancel each of its requests that picking has not started on, so
+    their stock is free for others. Returns (cancelled, left): requests being picked, ready or
+    out need the stockroom (put back, check in) and are left as they are."""
+    from ..requests import services as requests
+    from ..requests.models import CANCELLABLE, OPEN
+
+    require_manager(user)
+    event = get_event(session, event_id)
+    if not event.cancelled:
+        raise Conflict(f"{event.name} is not cancelled: its requests stand.")
+    cancelled, left = [], []
+    for request in event_requests(session, event):
+        if request.status in CANCELLABLE:
+            cancelled.append(requests.cancel(session, request.id, user, note=f"{event.name} was cancelled."))
+        elif request.status in OPEN:
+            left.append(request)
+    return cancelled, left
 
 
 def reinstate_event(session, event_id, user):

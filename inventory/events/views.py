@@ -15,7 +15,7 @@ from ..errors import DomainError, NotFound
 from ..extensions import db, login_manager
 from ..forms import ButtonForm
 from ..pagination import page_arg
-from ..requests.models import OPEN
+from ..requests.models import CANCELLABLE, OPEN
 from . import feed, kits, services
 from .forms import EventForm, ReserveKitForm
 
@@ -143,6 +143,24 @@ def cancel(event_id):
                 "Event cancelled. Its requests still hold their stock: cancel those you no longer need.")
 
 
+@bp.route("/events/<int:event_id>/cancel-requests", methods=["POST"])
+@roles_required(MANAGERS)
+def cancel_requests(event_id):
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    try:
+        cancelled, left = services.cancel_event_requests(db.session, event_id, current_user)
+    except DomainError as error:
+        _flash_error(error)
+    else:
+        flash(f"Cancelled {len(cancelled)} request(s); their stock is free again." if cancelled
+              else "No request was waiting to be picked.", "success")
+        if left:
+            flash(f"{', '.join(r.number for r in left)} are being picked or ready: put their stock back from "
+                  "the request page.", "info")
+    return redirect(url_for("events.show", event_id=event_id))
+
+
 @bp.route("/events/<int:event_id>/reinstate", methods=["POST"])
 @roles_required(MANAGERS)
 def reinstate(event_id):
@@ -163,6 +181,7 @@ def show(event_id):
         usage=services.usage(event_requests) if services.is_over(event, today) else None,
         off_dates={r.id for r in services.requests_off_dates(event, event_requests)},
         still_holding=[r for r in event_requests if r.status in OPEN],
+        cancellable=[r for r in event_requests if r.status in CANCELLABLE],
         can_open=lambda r: r.requester_id == current_user.id or can(current_user, STAFF),
         button_form=ButtonForm(),
     )
