@@ -171,5 +171,8 @@ def send_mail():
 
 
 def init_app(app):
-    for command in (create_user, create_token, check, seed_demo, backup, send_alerts, send_mail):
+    from .transfer.commands import import_items, import_stock
+
+    for command in (create_user, create_token, check, seed_demo, backup, send_alerts, send_mail, import_items,
+                    import_stock):
         app.cli.add_command(command)

@@ -29,6 +29,8 @@ NAVIGATION = [
     ("Scan", "labels.scan", "scan", ("rep", "staff", "manager", "admin"), PHONE),
     ("Users", "auth.users", "people", ("admin",), PHONE),
     ("Outbox", "mail.outbox", "list", ("manager", "admin"), LAPTOP),
+    ("Import/Export", "transfer.index", "list", ("manager", "admin"), LAPTOP),
+    ("Export", "transfer.index", "list", ("staff",), LAPTOP),
     ("Reports", "reports.overview", "chart", ("manager", "admin"), LAPTOP),
     ("Me", "auth.profile", "person", ("rep", "staff", "manager", "admin"), PHONE),
 ]

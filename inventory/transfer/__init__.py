@@ -1,0 +1,1 @@
+"""Import and export: items, opening stock per bin and the ledger as CSV files a spreadsheet opens."""

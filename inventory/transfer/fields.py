@@ -1,0 +1,83 @@
+"""Cell values -> typed values, each refusal a reason a person can act on ("unit cost 'abc' is not a
+number"). Raises ValueError with that reason; the caller adds the line number."""
+import re
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from ..stock.services import MAX_QUANTITY
+from ..text import clean
+from .csvfile import unescape
+
+TRUE = {"yes", "y", "true", "1", "x", "ja", "oui", "returnable"}
+FALSE = {"no", "n", "false", "0", "", "consumable"}
+MAX_COST = Decimal("99999999.99")  # Numeric(10, 2)
+
+
+def text(cell, what, max_length=None):
+    value = unescape(clean(cell))
+    if max_length and len(value) > max_length:
+        raise ValueError(f"{what} is {len(value)} characters long; {max_length} at most")
+    return value
+
+
+def whole_number(cell, what, allow_zero=True):
+    value = clean(cell).replace("\u00a0", "").replace(" ", "")
+    if value == "":
+        return 0
+    if not re.fullmatch(r"\d+", value):
+        raise ValueError(f"{what} {clean(cell)!r} is not a whole number")
+    number = int(value)
+    if number > MAX_QUANTITY:
+        raise ValueError(f"{what} {number:,} is more than {MAX_QUANTITY:,}")
+    if not allow_zero and number == 0:
+        raise ValueError(f"{what} must be more than zero")
+    return number
+
+
+def money(cell, what="unit cost"):
+    value = clean(cell).replace("\u00a0", "").replace(" ", "")
+    if value == "":
+        return Decimal("0.00")
+    if re.fullmatch(r"\d+,\d{1,2}", value):  # a decimal comma (semicolon-separated files)
+        value = value.replace(",", ".")
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise ValueError(f"{what} {clean(cell)!r} is not a number (like 2.50)") from None
+    if not number.is_finite() or number < 0:
+        raise ValueError(f"{what} {clean(cell)!r} must be a number of zero or more")
+    if number > MAX_COST:
+        raise ValueError(f"{what} {clean(cell)!r} is too large")
+    return number.quantize(Decimal("0.01"))
+
+
+def yes_no(cell, what):
+    value = clean(cell).lower()
+    if value in TRUE:
+        return True
+    if value in FALSE:
+        return False
+    raise ValueError(f"{what} {clean(cell)!r} must be yes or no")
+
+
+def day(cell, what):
+    value = clean(cell)
+    if not value:
+        return None
+    for pattern in ("%Y-%m-%d", "%d.%m.%Y"):
+        try:
+            return datetime.strptime(value, pattern).date()
+        except ValueError:
+            continue
+    raise ValueError(f"{what} {value!r} is not a date like 2027-03-31")
+
+
+def show(value):
+    """A typed value as the CSV writes it (and the dry run shows it)."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    return "" if value is None else str(value)

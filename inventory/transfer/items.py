@@ -1,0 +1,312 @@
+"""Importing items: a file of SKUs with their products and sizes, checked whole before anything is
+written.
+
+One row per SKU. A row whose SKU is in the catalog updates that item (and its product's name,
+category and description); a new SKU with a size joins the product of that name that has sizes
+(or a new one, shared with the file's other sizes of that name); a new SKU without a size is a
+product of its own. Columns left out of the file leave existing items as they are; a cell left
+empty means empty (zero, no, no date), as in an export.
+"""
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from ..catalog.models import CATEGORIES, CATEGORY_LABELS, Item, Product, size_rank
+from ..catalog.services import SKU_PATTERN, normalize_sku
+from ..text import clean
+from . import fields as cell
+from .csvfile import Columns
+from .report import Change, ImportReport
+
+ITEM_FIELDS = ("unit", "supplier", "unit_cost", "lead_time_days", "reorder_point", "reorder_quantity",
+               "returnable", "do_not_use_after", "notes")
+COLUMNS = Columns(
+    required=("sku", "product", "category"),
+    optional=("size",) + ITEM_FIELDS + ("description",),
+    ignored=("name", "on_hand", "reserved", "available"),
+    aliases={"product_name": "product", "cost": "unit_cost", "lead_time": "lead_time_days",
+             "reorder_qty": "reorder_quantity", "note": "notes", "expires": "do_not_use_after"},
+)
+LABELS = {name: name.replace("_", " ") for name in COLUMNS.known}
+LABELS["do_not_use_after"] = "do not use after"
+PARSERS = {
+    "unit": lambda c: cell.text(c, "unit", 20) or "each",
+    "supplier": lambda c: cell.text(c, "supplier", 120),
+    "unit_cost": cell.money,
+    "lead_time_days": lambda c: cell.whole_number(c, "lead time days"),
+    "reorder_point": lambda c: cell.whole_number(c, "reorder point"),
+    "reorder_quantity": lambda c: cell.whole_number(c, "reorder quantity"),
+    "returnable": lambda c: cell.yes_no(c, "returnable"),
+    "do_not_use_after": lambda c: cell.day(c, "do not use after"),
+    "notes": lambda c: cell.text(c, "notes"),
+}
+CHUNK = 500  # ids or names per IN (...) query: well under every database's limit on parameters
+
+
+@dataclass
+class ItemRow:
+    line: int
+    sku: str
+    product: str
+    category: str
+    size: str | None
+    description: str | None          # None when the file has no description column
+    size_given: bool = True          # False when the file has no size column
+    fields: dict = field(default_factory=dict)  # the item fields the file has columns for
+
+
+def _category(value):
+    value = clean(value).lower()
+    for key, label in CATEGORY_LABELS.items():
+        if value in (key, label.lower()):
+            return key
+    if not value:
+        raise ValueError("category is missing")
+    raise ValueError(f"unknown category {value!r} (use {', '.join(CATEGORIES)})")
+
+
+def parse_row(line, cells):
+    """One row's cells -> ItemRow; ValueError naming every problem in the row."""
+    problems = []
+
+    def take(name, parse):
+        try:
+            return parse(cells[name])
+        except ValueError as error:
+            problems.append(str(error))
+
+    sku = normalize_sku(clean(cells["sku"]))
+    if not sku:
+        problems.append("SKU is missing")
+    elif not SKU_PATTERN.match(sku):
+        problems.append(f"SKU {sku!r} is not valid (letters, digits, dashes and dots, up to 40 characters)")
+    product = take("product", lambda c: cell.text(c, "product name", 120))
+    if product == "":
+        problems.append("product name is missing")
+    category = take("category", _category)
+    size = None
+    if "size" in cells:
+        size = clean(cells["size"]).upper() or None
+        if size and not (len(size) <= 12 and size.isalnum() and size.isascii()):
+            problems.append(f"size {size!r} is not valid (letters and digits, like M or 2XL)")
+    description = take("description", lambda c: cell.text(c, "description")) if "description" in cells else None
+    values = {name: take(name, PARSERS[name]) for name in ITEM_FIELDS if name in cells}
+    if problems:
+        raise ValueError("; ".join(problems))
+    return ItemRow(line, sku, product, category, size, description, "size" in cells, values)
+
+
+def _chunks(values):
+    values = list(values)
+    for start in range(0, len(values), CHUNK):
+        yield values[start:start + CHUNK]
+
+
+def _existing_items(session, skus):
+    found = {}
+    for chunk in _chunks(skus):
+        for item in session.scalars(select(Item).where(Item.sku.in_(chunk)).options(selectinload(Item.product))):
+            found[item.sku] = item
+    return found
+
+
+def _sized_products_named(session, names):
+    """Products with sizes, by lower-cased name (SQLite's lower() folds only ASCII: match both ways)."""
+    found = defaultdict(list)
+    wanted = {name.lower(): name for name in names}
+    for chunk in _chunks(wanted):
+        raw = [wanted[key] for key in chunk]
+        products = session.scalars(
+            select(Product).where(Product.archived.is_(False),
+                                  or_(Product.name.in_(raw), func.lower(Product.name).in_(chunk)))
+            .options(selectinload(Product.items))
+        ).all()
+        for product in products:
+            if product.name.lower() in wanted and any(item.size for item in product.items) \
+                    and product not in found[product.name.lower()]:
+                found[product.name.lower()].append(product)
+    return found
+
+
+@dataclass
+class ItemPlan:
+    report: ImportReport
+    item_changes: list = field(default_factory=list)      # (item, {field: value})
+    product_changes: dict = field(default_factory=dict)   # product -> {field: value}
+    new_products: list = field(default_factory=list)      # ({name, category, description}, [ItemRow])
+    new_sizes: list = field(default_factory=list)         # (product, ItemRow)
+
+
+def plan(session, table):
+    """Check every row against the file and the catalog; say what importing would do. Reads only."""
+    report = ImportReport("items", rows=len(table.rows))
+    result = ItemPlan(report)
+    rows, first_line = [], {}
+    for line, cells in table.rows:
+        if "__error__" in cells:
+            report.bad(line, "", cells["__error__"])
+            continue
+        try:
+            row = parse_row(line, cells)
+        except ValueError as error:
+            report.bad(line, normalize_sku(clean(cells.get("sku", ""))), str(error))
+            continue
+        if row.sku in first_line:
+            report.bad(line, row.sku, f"duplicate SKU {row.sku} (also on line {first_line[row.sku]})")
+            continue
+        first_line[row.sku] = line
+        rows.append(row)
+
+    existing = _existing_items(session, [row.sku for row in rows])
+    _plan_updates(result, [row for row in rows if row.sku in existing], existing)
+    _plan_new(session, result, [row for row in rows if row.sku not in existing])
+    return result
+
+
+def _product_target(result, product):
+    """The product's name, category and description once this import is done."""
+    target = {"name": product.name, "category": product.category, "description": product.description}
+    target.update(result.product_changes.get(product, {}))
+    return target
+
+
+def _plan_updates(result, rows, existing):
+    report = result.report
+    said = {}  # product id -> (line, name, category, description) from the first row about it
+    for row in rows:
+        item = existing[row.sku]
+        if row.size_given and row.size != (item.size or None):
+            report.bad(row.line, row.sku, f"{row.sku} is size {item.size or '(none)'} in the catalog; "
+                                          "an import cannot change an item's size")
+            continue
+        wanted = {"name": row.product, "category": row.category}
+        if row.description is not None:
+            wanted["description"] = row.description
+        earlier = said.get(item.product_id)
+        if earlier is not None:
+            line, before = earlier
+            clash = [name for name in wanted if name in before and before[name] != wanted[name]]
+            if clash:
+                what = LABELS.get(clash[0], clash[0]).replace("name", "product name")
+                report.bad(row.line, row.sku, f"{what} differs from line {line} for another size of the same product "
+                                              f"({before[clash[0]]!r} there, {wanted[clash[0]]!r} here)")
+                continue
+        else:
+            said[item.product_id] = (row.line, wanted)
+        details = []
+        product_change = {name: value for name, value in wanted.items() if getattr(item.product, name) != value}
+        if product_change and earlier is None:
+            result.product_changes[item.product] = product_change
+            details += [("product" if name == "name" else name, cell.show(getattr(item.product, name)),
+                         cell.show(value)) for name, value in product_change.items()]
+        item_change = {name: value for name, value in row.fields.items() if getattr(item, name) != value}
+        if item_change:
+            result.item_changes.append((item, item_change))
+            details += [(LABELS[name], cell.show(getattr(item, name)), cell.show(value))
+                        for name, value in item_change.items()]
+        if details:
+            report.changes.append(Change(row.line, row.sku, "changed", tuple(details)))
+            report.counts["changed"] += 1
+        else:
+            report.counts["unchanged"] += 1
+
+
+def _plan_new(session, result, rows):
+    report = result.report
+    sized = defaultdict(list)
+    for row in rows:
+        if row.size:
+            sized[row.product.lower()].append(row)
+        else:
+            result.new_products.append(({"name": row.product, "category": row.category,
+                                         "description": row.description or ""}, [row]))
+            report.counts["new_products"] += 1
+            report.counts["new_items"] += 1
+            report.changes.append(Change(row.line, row.sku, "new", (f"new product {row.product} ({row.category})",)))
+    candidates = _sized_products_named(session, [group[0].product for group in sized.values()])
+    for key, group in sized.items():
+        products = candidates.get(key, [])
+        if len(products) > 1:
+            for row in group:
+                report.bad(row.line, row.sku, f"{len(products)} products with sizes are called {row.product!r}; "
+                                              "add this size on the right product's page in the catalog")
+            continue
+        if products:
+            _plan_sizes_of(result, products[0], group)
+        else:
+            _plan_sized_product(result, group)
+
+
+def _plan_sizes_of(result, product, group):
+    """New sizes for a product already in the catalog."""
+    report = result.report
+    target = _product_target(result, product)
+    taken = {item.size: item.sku for item in product.items if item.size}
+    seen = {}
+    for row in group:
+        if row.category != target["category"]:
+            report.bad(row.line, row.sku, f"{product.name} is {target['category']} in the catalog; "
+                                          f"this row says {row.category}")
+        elif row.description and row.description != target["description"]:
+            report.bad(row.line, row.sku, f"the description differs from {product.name}'s in the catalog "
+                                          "(leave it empty, or change it on a row of an existing size)")
+        elif row.size in taken:
+            report.bad(row.line, row.sku, f"{product.name} already has size {row.size} (SKU {taken[row.size]})")
+        elif row.size in seen:
+            report.bad(row.line, row.sku, f"size {row.size} of {product.name} is also on line {seen[row.size]}")
+        else:
+            seen[row.size] = row.line
+            result.new_sizes.append((product, row))
+            report.counts["new_sizes"] += 1
+            report.changes.append(Change(row.line, row.sku, "new", (f"new size {row.size} of {product.name}",)))
+
+
+def _plan_sized_product(result, group):
+    """A new product whose sizes are the group's rows: they must agree on the product."""
+    report = result.report
+    first = group[0]
+    seen, good = {}, []
+    for row in group:
+        if row.category != first.category:
+            report.bad(row.line, row.sku, f"category {row.category} differs from line {first.line} "
+                                          f"({first.category}) for another size of {first.product}")
+        elif (row.description or "") != (first.description or ""):
+            report.bad(row.line, row.sku, f"description differs from line {first.line} "
+                                          f"for another size of {first.product}")
+        elif row.size in seen:
+            report.bad(row.line, row.sku, f"size {row.size} of {first.product} is also on line {seen[row.size]}")
+        else:
+            seen[row.size] = row.line
+            good.append(row)
+    if not good:
+        return
+    result.new_products.append(({"name": first.product, "category": first.category,
+                                 "description": first.description or ""}, good))
+    report.counts["new_products"] += 1
+    report.counts["new_items"] += len(good)
+    for row in good:
+        report.changes.append(Change(row.line, row.sku, "new", (f"new product {first.product} ({first.category}), "
+                                                                f"size {row.size}",)))
+
+
+def apply(session, result):
+    """Write a plan without bad rows, inside the caller's write transaction."""
+    for item, changes in result.item_changes:
+        for name, value in changes.items():
+            setattr(item, name, value)
+    for product, changes in result.product_changes.items():
+        for name, value in changes.items():
+            setattr(product, name, value)
+    for product_fields, rows in result.new_products:
+        product = Product(**product_fields)
+        session.add(product)
+        for row in rows:
+            session.add(Item(sku=row.sku, size=row.size, size_rank=size_rank(row.size), product=product, **row.fields))
+    for product, row in result.new_sizes:
+        template = next((item for item in product.items if item.size), None)
+        values = {name: getattr(template, name) for name in ITEM_FIELDS} if template is not None else {}
+        values.update(row.fields)
+        session.add(Item(sku=row.sku, size=row.size, size_rank=size_rank(row.size), product_id=product.id, **values))
+    session.flush()

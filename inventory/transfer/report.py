@@ -1,0 +1,67 @@
+"""What an import found: the rows it would create or change, and every bad row with its reason."""
+from collections import Counter
+from dataclasses import dataclass, field
+
+from ..errors import DomainError
+
+
+@dataclass(frozen=True)
+class BadRow:
+    line: int
+    key: str      # the SKU (and bin) the row is about, as written
+    reason: str
+
+
+@dataclass(frozen=True)
+class Change:
+    line: int
+    key: str
+    action: str   # "new" or "changed"
+    details: tuple = ()  # ("unit cost", "2.50", "2.80"), ... for a change; words for a new row
+
+    def describe(self):
+        if self.action == "new":
+            return "; ".join(self.details)
+        return "; ".join(f"{what}: {old or '(empty)'} → {new or '(empty)'}" for what, old, new in self.details)
+
+
+@dataclass
+class ImportReport:
+    kind: str                 # "items" or "stock"
+    rows: int = 0
+    bad_rows: list = field(default_factory=list)
+    changes: list = field(default_factory=list)
+    counts: Counter = field(default_factory=Counter)
+    written: bool = False
+
+    @property
+    def ok(self):
+        return not self.bad_rows
+
+    def bad(self, line, key, reason):
+        self.bad_rows.append(BadRow(line, key, reason))
+
+    def summary(self):
+        """One sentence a person reads: what was (or would be) done."""
+        c = self.counts
+        if self.kind == "items":
+            parts = [f"{c['new_items']} new item(s) in {c['new_products']} new product(s)",
+                     f"{c['new_sizes']} new size(s) of existing products",
+                     f"{c['changed']} changed", f"{c['unchanged']} unchanged"]
+        else:
+            parts = [f"{c['received']} row(s) booked as received", f"{c['counted']} counted (a difference booked)",
+                     f"{c['unchanged']} unchanged", f"{c['new_bins']} new bin(s)"]
+        text = ", ".join(parts)
+        if self.bad_rows:
+            text += f"; {len(self.bad_rows)} bad row(s)"
+        return text
+
+
+class ImportRefused(DomainError):
+    """An import with bad rows writes nothing; `report` says which rows and why."""
+
+    status = 400
+
+    def __init__(self, report):
+        self.report = report
+        super().__init__(f"Nothing was imported: {len(report.bad_rows)} bad row(s). Fix them and try again.")
