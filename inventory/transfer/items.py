@@ -9,13 +9,15 @@ empty means empty (zero, no, no date), as in an export.
 """
 from collections import defaultdict
 from dataclasses import dataclass, field
+from decimal import Decimal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..catalog.models import CATEGORIES, CATEGORY_LABELS, Item, Product, size_rank
 from ..catalog.services import SKU_PATTERN, normalize_sku
 from ..text import clean
+from ..timeutil import utcnow
 from . import fields as cell
 from .csvfile import Columns
 from .report import Change, ImportReport
@@ -292,21 +294,38 @@ def _plan_sized_product(result, group):
 
 
 def apply(session, result):
-    """Write a plan without bad rows, inside the caller's write transaction."""
+    """Write a plan without bad rows, inside the caller's write transaction. New products and items
+    go in as multi-row INSERTs (building 10,000 ORM objects took most of an import's time)."""
     for item, changes in result.item_changes:
         for name, value in changes.items():
             setattr(item, name, value)
     for product, changes in result.product_changes.items():
         for name, value in changes.items():
             setattr(product, name, value)
-    for product_fields, rows in result.new_products:
-        product = Product(**product_fields)
-        session.add(product)
-        for row in rows:
-            session.add(Item(sku=row.sku, size=row.size, size_rank=size_rank(row.size), product=product, **row.fields))
+    session.flush()
+    now = utcnow()
+    new_items = []
+    if result.new_products:
+        ids = session.execute(
+            insert(Product).returning(Product.id, sort_by_parameter_order=True),
+            [dict(fields, photo=None, archived=False, created_at=now) for fields, _rows in result.new_products],
+        ).scalars().all()
+        for product_id, (_fields, rows) in zip(ids, result.new_products):
+            new_items += [_item_values(row, product_id, NEW_ITEM, now) for row in rows]
     for product, row in result.new_sizes:
         template = next((item for item in product.items if item.size), None)
-        values = {name: getattr(template, name) for name in ITEM_FIELDS} if template is not None else {}
-        values.update(row.fields)
-        session.add(Item(sku=row.sku, size=row.size, size_rank=size_rank(row.size), product_id=product.id, **values))
-    session.flush()
+        copied = {name: getattr(template, name) for name in ITEM_FIELDS} if template is not None else NEW_ITEM
+        new_items.append(_item_values(row, product.id, copied, now))
+    if new_items:
+        session.execute(insert(Item), new_items)
+
+
+NEW_ITEM = {"unit": "each", "supplier": "", "unit_cost": Decimal("0.00"), "lead_time_days": 0, "reorder_point": 0,
+            "reorder_quantity": 0, "returnable": False, "do_not_use_after": None, "notes": ""}
+
+
+def _item_values(row, product_id, defaults, now):
+    values = dict(defaults, sku=row.sku, size=row.size, size_rank=size_rank(row.size), product_id=product_id,
+                  archived=False, created_at=now)
+    values.update(row.fields)
+    return values
