@@ -235,6 +235,15 @@ def test_opening_stock_is_received_counted_and_bins_created_through_the_ledger(s
     assert again.counts["unchanged"] == 4 and count(session, Movement) == 4  # 1 by make_item + 3
 
 
+def test_dispatch_changes_only_by_picking(session, make_item, make_bin, manager):
+    make_item("PEN-1")
+    make_item("CAP-1")
+    make_bin("DISPATCH")
+    report = services.import_stock(session, "sku,bin,quantity\nPEN-1,DISPATCH,0\nCAP-1,dispatch,4", manager,
+                                   dry_run=True)
+    assert report.counts["unchanged"] == 1 and "DISPATCH holds picked stock" in bad_lines(report)[3]
+
+
 def test_stock_export_reimports_unchanged(session, make_item, make_product, manager):
     make_item("PEN-1", on_hand=4, bin="A-01")
     make_product("Navy polo", "POLO-NAVY", sizes={"S": 2, "M": 0}, bin="B-02")

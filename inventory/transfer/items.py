@@ -164,6 +164,7 @@ def plan(session, table):
     existing = _existing_items(session, [row.sku for row in rows])
     _plan_updates(result, [row for row in rows if row.sku in existing], existing)
     _plan_new(session, result, [row for row in rows if row.sku not in existing])
+    report.in_file_order()
     return result
 
 

@@ -136,14 +136,16 @@ def plan(session, table, create_bins=False, lock=False):
             problems.append(f"unknown bin {row.bin_code} (tick 'create bins' to create it)")
         elif bin is None and not CODE_PATTERN.match(row.bin_code):
             problems.append(f"bin code {row.bin_code!r} is not valid (up to 20 letters, digits, dashes or dots)")
-        elif row.bin_code == DISPATCH_CODE:
-            problems.append("DISPATCH holds picked stock for requests; stock enters it only by picking")
         if problems:
             report.bad(row.line, where, "; ".join(problems))
             continue
         current = levels.get((item.id, bin.id), 0) if bin is not None else 0
         if row.quantity == current:
             report.counts["unchanged"] += 1
+            continue
+        if row.bin_code == DISPATCH_CODE:  # an export lists it; as long as it is unchanged that is fine
+            report.bad(row.line, where, "DISPATCH holds picked stock for requests: it changes only by picking "
+                                        "and hand-over")
             continue
         if item.archived:
             report.bad(row.line, where, f"{row.sku} is archived; restore it before booking stock into it")
@@ -162,6 +164,7 @@ def plan(session, table, create_bins=False, lock=False):
         else:
             report.counts["counted"] += 1
             report.changes.append(Change(row.line, where, "changed", (("quantity", str(current), str(row.quantity)),)))
+    report.in_file_order()
     return result
 
 

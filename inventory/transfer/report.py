@@ -41,6 +41,12 @@ class ImportReport:
     def bad(self, line, key, reason):
         self.bad_rows.append(BadRow(line, key, reason))
 
+    def in_file_order(self):
+        """Sort bad rows and changes by line (they are found group by group)."""
+        self.bad_rows.sort(key=lambda bad: bad.line)
+        self.changes.sort(key=lambda change: change.line)
+        return self
+
     def summary(self):
         """One sentence a person reads: what was (or would be) done."""
         c = self.counts
