@@ -49,6 +49,8 @@ def create_app(test_config=None):
     commands.init_app(app)
     from .core import schema
     schema.init_app(app)
+    from . import querycount
+    querycount.init_app(app)  # only with BENCH_COUNT_QUERIES=1 (the benchmark)
     return app
 
 

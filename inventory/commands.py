@@ -68,7 +68,10 @@ def check():
 
 
 @click.command("seed-demo")
-def seed_demo():
+@click.option("--scale", type=click.Choice(["small", "large"]), default="small", show_default=True,
+              help="small: a believable demo; large: a real stockroom's size (5,000 SKUs, 200,000 ledger rows) "
+                   "for benchmarks.")
+def seed_demo(scale):
     """Fill an empty database with a demo stockroom and print the demo logins."""
     from .auth.models import User
     from .demo import seed
@@ -76,6 +79,19 @@ def seed_demo():
     _ready()
     if db.session.scalar(select(User.id).limit(1)) is not None:
         raise click.ClickException("The database already has data; seed-demo only fills an empty one.")
+    if scale == "large":
+        from .demo_large import seed_large
+
+        click.echo("Building a large stockroom (takes a minute or so)...")
+        logins = seed_large(db.session, scale=1.0, echo=click.echo)
+        shown = {}
+        for email, role, password in logins:
+            shown.setdefault(role, []).append((email, password))
+        click.echo("Large demo stockroom ready. Log in with (every user of a role has its password):")
+        for role, users in shown.items():
+            click.echo(f"  {role:<8} {users[0][0]:<28} password: {users[0][1]}"
+                       + (f"  (and {len(users) - 1} more: {role}2@example.com ...)" if len(users) > 1 else ""))
+        return
     logins = seed(db.session)
     click.echo("Demo stockroom ready. Log in with:")
     for email, role, password in logins:

@@ -1,0 +1,135 @@
+"""Query budgets: the busiest pages send a fixed number of SQL statements, however large the
+stockroom. Each page is opened on a small stockroom and on one ten times larger (built by the
+large demo seed at two scales), as the role that uses it; a count that grows with the data is
+an N+1 (a query per row), and the test fails naming the page.
+
+The two stockrooms are built once for this module, in the session's test database, and the
+database is emptied again afterwards like after any test.
+"""
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from inventory.auth import services as auth
+from inventory.auth.models import User
+from inventory.bins.models import Bin
+from inventory.catalog.models import Item
+from inventory.demo_large import seed_large
+from inventory.extensions import db
+from inventory.mail.alerts import queue_reorder_digest
+from inventory.querycount import count_queries
+from inventory.requests.emails import queue_return_reminders
+from inventory.requests.models import Request
+from inventory.stock.models import Movement, StockLevel
+from inventory.timeutil import utcnow
+
+from tests.conftest import empty_database, make_test_app
+
+SMALL, LARGE = 0.01, 0.1  # 10 products / 2,000 ledger rows / 200 requests, and ten times that
+PAGES = ["bin", "item", "catalog_search", "my_requests", "queue", "reorders", "scan_read", "find", "label_sheet",
+         "api_reserve", "api_items", "send_alerts"]
+# Statements a page may send at most (at any size): generous enough for honest changes, far
+# below what a query per row would cost even on the small stockroom.
+BUDGET = {"bin": 8, "item": 12, "catalog_search": 10, "my_requests": 10, "queue": 15, "reorders": 11,
+          "scan_read": 5, "find": 8, "label_sheet": 6, "api_reserve": 30, "api_items": 10, "send_alerts": 20}
+MAIL = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": 2525, "MAIL_FROM": "stock@example.com",
+        "BASE_URL": "https://stock.example.com", "ALERT_RECIPIENTS": ["marketing@example.com"]}
+
+
+def _busiest_bin():
+    return db.session.scalar(select(Bin.code).join(StockLevel, StockLevel.bin_id == Bin.id)
+                             .where(Bin.code != "DISPATCH").group_by(Bin.code)
+                             .order_by(func.count().desc(), Bin.code).limit(1))
+
+
+def _busiest_item():
+    return db.session.scalar(select(Item.sku).join(Movement, Movement.item_id == Item.id)
+                             .where(Item.archived.is_(False)).group_by(Item.sku)
+                             .order_by(func.count().desc(), Item.sku).limit(1))
+
+
+def _busiest_rep():
+    return db.session.scalar(select(User.email).join(Request, Request.requester_id == User.id)
+                             .where(User.role == "rep").group_by(User.email)
+                             .order_by(func.count().desc(), User.email).limit(1))
+
+
+def _measure(app):
+    """{page: statements} on the stockroom in the database now."""
+    with app.app_context():
+        engine = db.engine
+        bin_code, sku, rep_email = _busiest_bin(), _busiest_item(), _busiest_rep()
+        rep = db.session.scalar(select(User).where(User.email == rep_email))
+        _row, token = auth.create_token(db.session, rep, "budget")
+        db.session.remove()
+    clients = {}
+
+    def client(email, password):
+        if email not in clients:
+            clients[email] = app.test_client()
+            response = clients[email].post("/login", data={"email": email, "password": password})
+            assert response.status_code == 302, f"login as {email} failed"
+        return clients[email]
+
+    staff = lambda: client("staff@example.com", "demo-staff-2026")  # noqa: E731
+    manager = lambda: client("manager@example.com", "demo-manager-2026")  # noqa: E731
+    rep_client = lambda: client(rep_email, "demo-rep-2026")  # noqa: E731
+    bearer = {"Authorization": f"Bearer {token}"}
+    reserve = {"lines": [{"sku": sku, "qty": 1}], "needed_by": date.today().isoformat(), "allow_partial": True,
+               "return_by": date.today().isoformat()}
+    requests = {
+        "bin": lambda: staff().get(f"/b/{bin_code}"),
+        "item": lambda: staff().get(f"/i/{sku}"),
+        "catalog_search": lambda: rep_client().get("/catalog?q=polo"),
+        "my_requests": lambda: rep_client().get("/requests/mine"),
+        "queue": lambda: manager().get("/requests"),
+        "reorders": lambda: manager().get("/reorders"),
+        "scan_read": lambda: staff().get(f"/scan/read?text=https://stock.example.com/b/{bin_code}"),
+        "find": lambda: staff().get(f"/find?code={sku}"),
+        "label_sheet": lambda: staff().get("/labels/sheet?what=bins&bins_by=all&sheet=avery-5160&start=1"),
+        "api_reserve": lambda: app.test_client().post("/api/v1/requests", json=reserve, headers=bearer),
+        "api_items": lambda: app.test_client().get("/api/v1/items?q=polo", headers=bearer),
+    }
+    counts = {}
+    for page, request in requests.items():
+        request()  # once to warm up (first-use caches, the DISPATCH bin), then counted
+        with count_queries(engine) as counted:
+            response = request()
+        assert response.status_code in (200, 201, 302), f"{page}: {response.status_code}"
+        counts[page] = counted.count
+    with app.app_context():
+        today, now = date.today(), utcnow()
+        with count_queries(engine) as counted:
+            queue_return_reminders(db.session, today)
+            queue_reorder_digest(db.session, app.config, today, now)
+        counts["send_alerts"] = counted.count
+        db.session.remove()
+    return counts
+
+
+@pytest.fixture(scope="module")
+def budgets(database_url, tmp_path_factory):
+    """{page: (statements on the small stockroom, statements on the ten-times-larger one)}."""
+    app = make_test_app(database_url, tmp_path_factory.mktemp("budget-instance"), **MAIL)
+    measured = []
+    for scale in (SMALL, LARGE):
+        with app.app_context():
+            empty_database()
+            seed_large(db.session, scale=scale)
+            db.session.remove()
+        measured.append(_measure(app))
+    with app.app_context():
+        empty_database()
+        db.session.remove()
+        db.engine.dispose()
+    return {page: (measured[0][page], measured[1][page]) for page in PAGES}
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_statements_per_page_do_not_grow_with_the_data(budgets, page):
+    small, large = budgets[page]
+    assert large <= small, f"{page}: {small} statements on the small stockroom, {large} on one ten times larger"
+    assert large <= BUDGET[page], f"{page}: {large} statements, over its budget of {BUDGET[page]}"
+
+
