@@ -9,6 +9,7 @@ used to find out which bins or SKUs exist; a label's URL still needs a login to 
 from flask import (Blueprint, Response, abort, current_app, jsonify, render_template, request,
                    url_for)
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from ..auth.roles import EVERYONE, STAFF, public, roles_required
 from ..bins.models import Bin
@@ -81,13 +82,18 @@ def item_qr_png(sku):
 # Label sheets -------------------------------------------------------------------------------
 
 def _form():
-    form = LabelsForm(request.args)
+    """The selection from the query string. Its checkbox choices (every bin and item) are
+    loaded only for the labels page itself: the sheet needs just what was chosen."""
+    return LabelsForm(request.args)
+
+
+def _with_choices(form):
     form.zone.choices = [(z, z) for z in zones(db.session)]
     form.bin.choices = [(code, f"{code} {name}".strip()) for code, name in db.session.execute(
         select(Bin.code, Bin.name).where(Bin.archived.is_(False)).order_by(Bin.code))]
     form.item.choices = [(item.sku, f"{item.sku} {item.name}") for item in db.session.scalars(
         select(Item).join(Item.product).where(Item.archived.is_(False), Product.archived.is_(False))
-        .order_by(Item.sku))]
+        .options(contains_eager(Item.product)).order_by(Item.sku))]
     return form
 
 
@@ -129,14 +135,14 @@ def _sheet_context(form):
 
 
 def _refused(form, error):
-    return render_template("labels/index.html", form=form, error=error.message, base=_base(),
+    return render_template("labels/index.html", form=_with_choices(form), error=error.message, base=_base(),
                            warnings=_warnings(_base()), sheets=SHEETS), 400
 
 
 @bp.route("/labels")
 @roles_required(STAFF)
 def index():
-    form = _form()
+    form = _with_choices(_form())
     return render_template("labels/index.html", form=form, base=_base(), warnings=_warnings(_base()), sheets=SHEETS)
 
 

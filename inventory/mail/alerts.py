@@ -10,7 +10,7 @@ the same digest: the second waits, then finds nothing new.
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..catalog.models import Item
@@ -101,7 +101,7 @@ def queue_reorder_digest(session, config, today, now):
         job = lock_job(session, JOB)
         flags = forecast.flagged(session, today, forecast.settings_from(config))
         previous = {(alert.item_id, alert.event_id): alert for alert in session.scalars(select(Alert))}
-        current, news = set(), []
+        current, news, new_alerts = set(), [], []
         for flag in flags:  # most urgent first: the first flag per (item, event) is the one that counts
             key = (flag.item.id, flag.event.id if flag.event else None)
             if key in current:
@@ -113,9 +113,15 @@ def queue_reorder_digest(session, config, today, now):
             news.append(DigestLine(flag, alert.status if alert else None, _po_url(base, flag),
                                    f"{base}/i/{flag.item.sku}"))
             if alert is None:
-                session.add(Alert(item_id=key[0], event_id=key[1], status=flag.status, sent_at=now))
+                new_alerts.append(dict(item_id=key[0], event_id=key[1], status=flag.status, sent_at=now))
             else:
                 alert.status, alert.sent_at = flag.status, now
+        if new_alerts:  # one multi-row INSERT, not one per flag: a first run may flag thousands
+            session.execute(insert(Alert.__table__), new_alerts)
+        gone = [alert for key, alert in previous.items() if key not in current]
+        if gone:  # load what the resolved lines name in two queries; session.get below finds them loaded
+            session.scalars(select(Item).where(Item.id.in_({alert.item_id for alert in gone}))).all()
+            session.scalars(select(Event).where(Event.id.in_({a.event_id for a in gone if a.event_id}))).all()
         resolved = []
         for key, alert in sorted(previous.items(), key=lambda pair: (pair[0][1] or 0, pair[0][0])):
             if key in current:
