@@ -13,7 +13,6 @@ from inventory.catalog.models import Item
 from inventory.errors import InvalidInput
 from inventory.events import kits
 from inventory.events import services as events
-from inventory.extensions import db
 from inventory.reports import charts, periods
 from inventory.reports import services as reports
 from inventory.reports.downloads import cell
@@ -395,7 +394,14 @@ def test_csv_downloads_have_the_page_rows(client, login, history):
     items = read_csv(client.get(f"/reports/items.csv?{Q1_ARGS}"))
     assert [row[0] for row in items[1:]] == ["BRO-1", "BANNER", "POLO-M", "PEN-1", "Total"]
     level = read_csv(client.get(f"/reports/service-level.csv?{Q1_ARGS}"))
-    assert [row[8] for row in level[1:]].count("missed") + [row[8] for row in level[1:]].count("met") >= 5
+    r = history["requests"]
+    # By needed-by day; seen today (after 25 March) R5 is overdue too.
+    assert [(row[0], row[1], row[8], row[9]) for row in level[1:]] == [
+        (r[3].number, "2026-01-15", "met", ""), (r[0].number, "2026-02-05", "met", ""),
+        (r[1].number, "2026-02-05", "missed", "late: handed over 6 Feb 2026, needed by 5 Feb 2026"),
+        (r[2].number, "2026-03-10", "missed", "short: 40 of 50 units handed over"),
+        (r[5].number, "2026-03-12", "missed", "not handed over (needed by 12 Mar 2026)"),
+        (r[4].number, "2026-03-25", "missed", "not handed over (needed by 25 Mar 2026)")]
     value = read_csv(client.get("/reports/stock-value.csv"))
     assert value[-1] == ["Total", "4", "1142", "1506.00"]
 

@@ -1,6 +1,6 @@
 """Reports on a phone: a manager opens the reports and sees what each show cost this quarter, as
 bars that fit the screen, without sideways scrolling."""
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
