@@ -19,13 +19,13 @@ expect.set_options(timeout=TIMEOUT_MS)
 
 @pytest.fixture
 def spent(data, live_server):
-    """Two shows this quarter, each with brochures handed over today."""
+    """Two shows this quarter, each with (very expensive) brochures handed over today."""
     data.bin("B-01-1", "Brochures", zone="Stockroom B")
     data.user("manager", "manager@example.com", name="Morgan Manager")
     data.user("staff", "staff@example.com", name="Sam Stockroom")
     data.user("rep", "rep@example.com", name="Riley Rep")
     data.product("Atlas product brochure 2026 with a long name", "BRO-ATLAS-26", category="print", on_hand=900,
-                 bin="B-01-1", unit_cost=Decimal("0.85"))
+                 bin="B-01-1", unit_cost=Decimal("8500.00"))
     today = date.today()
     with live_server.app.app_context():
         session = db.session
@@ -50,11 +50,12 @@ def test_a_manager_sees_the_cost_per_event_chart_on_a_phone(live_server, small_p
     expect(page.get_by_role("heading", name="Cost per event")).to_be_visible()
     chart = page.get_by_role("list", name="Cost per event")
     expect(chart).to_be_visible()
-    # 300 x 0.85 = 255.00 and 100 x 0.85 = 85.00
+    # 300 x 8,500.00 = 2,550,000.00 and 100 x 8,500.00 = 850,000.00: 3,400,000.00 in all, wide for a phone
     expect(chart.get_by_role("listitem")).to_have_count(2)
     expect(chart).to_contain_text("International Trade Expo Nord")
-    expect(chart).to_contain_text("255.00")
-    expect(chart).to_contain_text("85.00")
+    expect(chart).to_contain_text("2,550,000.00")
+    expect(chart).to_contain_text("850,000.00")
+    expect(page.locator(".stat-value").first).to_have_text("3,400,000.00")
     bars = page.locator(".bar-chart svg.bar")
     assert bars.first.bounding_box()["width"] > 250   # the bar spans the phone's width
     assert_no_horizontal_scroll(page)
