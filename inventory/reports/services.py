@@ -119,9 +119,11 @@ class ItemUsage:
 
 
 def _handed_over(period):
-    """Requests handed over within the period, with the moment (one row per request)."""
+    """Requests handed over within the period, with the moment and its day (one row per request;
+    the day is worked out here, once per request rather than once per line)."""
     return (
-        select(RequestStep.request_id.label("request_id"), func.min(RequestStep.at).label("handed_at"))
+        select(RequestStep.request_id.label("request_id"), func.min(RequestStep.at).label("handed_at"),
+               func.date(func.min(RequestStep.at), type_=Date).label("day"))
         .where(RequestStep.action == "handed_over", RequestStep.at >= period.starts_at,
                RequestStep.at < period.ends_before)
         .group_by(RequestStep.request_id)
@@ -130,7 +132,8 @@ def _handed_over(period):
 
 
 def _usage_lines(session, handed, keys):
-    """Issued/returned/... summed per (keys, item), with the item's cost and kind: one query."""
+    """Issued/returned/... summed per keys and (unit cost, returnable), all the cost needs: one
+    query, whose rows grow with the keys and the distinct unit costs, not with the lines."""
     return session.execute(
         select(*keys, Item.unit_cost, Item.returnable,
                func.sum(RequestLine.issued), func.sum(RequestLine.returned), func.sum(RequestLine.consumed),
@@ -140,7 +143,7 @@ def _usage_lines(session, handed, keys):
         .join(handed, handed.c.request_id == Request.id)
         .join(Item, Item.id == RequestLine.item_id)
         .where(RequestLine.issued > 0)
-        .group_by(*keys, Item.id, Item.unit_cost, Item.returnable)
+        .group_by(*keys, Item.unit_cost, Item.returnable)
     ).all()
 
 
@@ -273,7 +276,7 @@ def usage_over_time(session, period):
     size = bucket_size(period)
     buckets = _buckets(period, size)
     handed = _handed_over(period)
-    day = func.date(handed.c.handed_at, type_=Date)
+    day = handed.c.day
     lines_by_day = defaultdict(list)
     for handed_day, *line in _usage_lines(session, handed, [day]):
         lines_by_day[_as_date(handed_day)].append(line)
