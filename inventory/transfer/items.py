@@ -177,7 +177,7 @@ def _product_target(result, product):
 
 def _plan_updates(result, rows, existing):
     report = result.report
-    said = {}  # product id -> (line, name, category, description) from the first row about it
+    said = {}  # product id -> (line, {name, category, description}) of the first row about that product
     for row in rows:
         item = existing[row.sku]
         if row.size_given and row.size != (item.size or None):
