@@ -13,6 +13,7 @@ from inventory.catalog.models import Item
 from inventory.errors import InvalidInput
 from inventory.events import kits
 from inventory.events import services as events
+from inventory.extensions import db
 from inventory.reports import charts, periods
 from inventory.reports import services as reports
 from inventory.reports.downloads import cell
@@ -453,3 +454,49 @@ def test_a_bad_period_in_a_csv_link_answers_in_plain_text(client, login):
     response = client.get("/reports/events.csv?from=yesterday&to=today")
     assert response.status_code == 400 and response.mimetype == "text/plain"
     assert "'yesterday' is not a date" in response.get_data(as_text=True)
+
+
+def test_report_pages_send_as_many_statements_for_a_long_history_as_for_a_short_one(
+        client, login, session, make_user, make_item, make_bin):
+    """Every report is a fixed handful of aggregate queries: a query per row (N+1) would grow here."""
+    from inventory.querycount import count_queries
+
+    manager, staff, shelf = login("manager"), make_user("staff"), make_bin("A-01")
+    today = date.today()
+    now = datetime.combine(today, datetime.min.time())
+
+    def add_a_show(n):
+        """A show with its own rep, a handed-over request of two items (one returnable, checked
+        in), a print piece expiring soon and an item nobody has touched for 200 days."""
+        show = events.create_event(session, manager, name=f"Show {n}", starts_on=today, ends_on=today, ship_by=today)
+        pens = make_item(f"PEN-{n}", on_hand=50, unit_cost="1.00")
+        flag = make_item(f"FLAG-{n}", on_hand=2, unit_cost="40.00", returnable=True)
+        request = requests.submit(session, make_user("rep"), [(pens, 10), (flag, 1)], purpose="trade_show",
+                                  needed_by=today, return_by=today, event_id=show.id)
+        deliver(session, request, manager, staff, shelf, now)
+        line = next(line for line in request.lines if line.item_id == flag.id)
+        requests.check_in(session, request.id, shelf, {line.id: {"returned": 1}}, staff)
+        make_item(f"FLY-{n}", category="print", on_hand=30, unit_cost="0.50", do_not_use_after=today + timedelta(9))
+        backdate_movements(session, make_item(f"OLD-{n}", on_hand=3, unit_cost="2.00"), now - timedelta(days=200))
+
+    urls = [f"{path}?period=last-30-days" for path in (
+        "/reports", "/reports/events", "/reports/reps", "/reports/items", "/reports/service-level",
+        "/reports/events.csv", "/reports/items.csv", "/reports/over-time.csv")] + [
+        "/reports/stock-value", "/reports/slow-movers", "/reports/expiring", "/reports/slow-movers.csv",
+        "/reports/expiring.csv"]
+
+    def statements():
+        counts = {}
+        for url in urls:
+            client.get(url)   # once to warm up, then counted
+            with count_queries(db.engine) as counted:
+                assert client.get(url).status_code == 200, url
+            counts[url] = counted.count
+        return counts
+
+    add_a_show(1)
+    one_show = statements()
+    for n in range(2, 6):
+        add_a_show(n)
+    assert statements() == one_show
+    assert max(one_show.values()) <= 25
