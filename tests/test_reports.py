@@ -439,6 +439,9 @@ def test_names_in_charts_are_escaped(client, login, session, make_user, make_ite
     ("/reports/service-level?period=whenever", "Unknown period"),
     ("/reports/slow-movers?days=soon", "Days without movement must be a whole number"),
     ("/reports/expiring?days=-3", "Days ahead must be a whole number"),
+    ("/reports/expiring?days=%C2%B2", "Days ahead must be a whole number"),
+    ("/reports/slow-movers?days=" + "9" * 5000, "Days without movement must be a whole number"),
+    ("/reports/slow-movers?days=0", "from 1 to 3650"),
 ])
 def test_bad_dates_get_a_clear_message_not_an_error(client, login, url, message):
     login("manager")

@@ -41,12 +41,13 @@ def days_arg(value, default, *, what="Days", minimum=1):
     value = (value or "").strip()
     if not value:
         return default
-    if not value.isdigit() or not minimum <= int(value) <= MAX_DAYS_ARG:
+    # ASCII digits only: "²" passes str.isdigit() but not int(); a short string keeps int() cheap.
+    if not (value.isascii() and value.isdigit() and len(value) <= 5) or not minimum <= int(value) <= MAX_DAYS_ARG:
         raise InvalidInput(f"{what} must be a whole number from {minimum} to {MAX_DAYS_ARG}, not '{value[:20]}'.")
     return int(value)
 
 
-def _page(rows_query, count, page, per_page, session):
+def _page(session, rows_query, count, page, per_page):
     """One page of `rows_query` (all rows when per_page is None, as for a CSV download)."""
     if per_page is None:
         rows = session.execute(rows_query).all()
@@ -82,10 +83,6 @@ class Usage:
             self.used += issued
             written_off = issued
         self.cost += written_off * (unit_cost or ZERO)
-
-    def add(self, other):
-        for name in ("requests", "issued", "returned", "used", "lost", "damaged", "still_out", "cost"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 @dataclass
@@ -398,7 +395,7 @@ def slow_movers(session, days, today, page=1, per_page=50):
                                      .select_from(Item)).group_by(Item.unit_cost))
     rows = joined(select(Item, on_hand.c.on_hand, last.c.last_at).select_from(Item)).options(
         selectinload(Item.product)).order_by(since, Item.sku)
-    result = _page(rows, totals.items, page, per_page, session)
+    result = _page(session, rows, totals.items, page, per_page)
     result.rows = [SlowMover(item, int(quantity), last_at) for item, quantity, last_at in result.rows]
     return result, totals
 
@@ -440,7 +437,7 @@ def expiring(session, days, today, page=1, per_page=50):
         target.value += int(units or 0) * (unit_cost or ZERO)
     rows = (select(Item, on_hand.c.on_hand).select_from(Item).join(on_hand, on_hand.c.item_id == Item.id)
             .where(*conditions).options(selectinload(Item.product)).order_by(Item.do_not_use_after, Item.sku))
-    result = _page(rows, expired.items + soon.items, page, per_page, session)
+    result = _page(session, rows, expired.items + soon.items, page, per_page)
     result.rows = [Expiring(item, int(quantity)) for item, quantity in result.rows]
     ids = [row.item.id for row in result.rows]
     if ids:
