@@ -196,6 +196,7 @@ def test_service_level_is_the_share_handed_over_in_full_by_the_needed_by_day(ses
     # R5 (needed 25 Mar) is not due on 20 Mar; R7 is cancelled; R8 is needed in April.
     assert (level.due, level.met, level.late, level.short, level.not_handed_over, level.pending) == (5, 2, 1, 1, 1, 1)
     assert level.share == pytest.approx(0.4)
+    assert level.percent == 40
     r = history["requests"]
     assert [(miss.request_id, miss.reasons) for miss in level.misses] == [
         (r[1].id, ["late: handed over 6 Feb 2026, needed by 5 Feb 2026"]),
@@ -204,7 +205,7 @@ def test_service_level_is_the_share_handed_over_in_full_by_the_needed_by_day(ses
     ]
     # Once 25 March has passed, R5 is a miss too: 2 of 6.
     later = reports.service_level(session, Q1, date(2026, 4, 2))
-    assert (later.due, later.met, later.pending) == (6, 2, 0)
+    assert (later.due, later.met, later.pending, later.percent) == (6, 2, 0, 33)   # 33.3 % rounded down
 
 
 def test_service_level_with_nothing_due_has_no_share(session, history):

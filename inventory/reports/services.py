@@ -511,6 +511,11 @@ class ServiceLevel:
         """The share met, 0..1, or None when nothing was due."""
         return self.met / self.due if self.due else None
 
+    @property
+    def percent(self):
+        """The share met in whole per cent, rounded down (199 of 200 is 99, never 100), or None."""
+        return self.met * 100 // self.due if self.due else None
+
 
 def service_level(session, period, today):
     """Of the requests needed by a day in the period (cancelled and rejected ones left out), the
