@@ -122,3 +122,14 @@ def test_ids_and_pages_past_what_the_database_holds_are_clean_refusals(client, l
     headers = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/v1/items?page=99999999999999", headers=headers).status_code == 400
     assert client.get("/api/v1/bins?page=99999999999999", headers=headers).status_code == 400
+
+
+def test_an_upload_over_the_limit_gets_a_page_that_says_so(app, client, login):
+    login("manager")
+    app.config["MAX_CONTENT_LENGTH"] = 1000
+    try:
+        response = client.post("/profile", data={"token-label": "x" * 5000})
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = 8 * 1024 * 1024
+    assert response.status_code == 413
+    assert "The upload is too large" in response.get_data(as_text=True)

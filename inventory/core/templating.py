@@ -85,7 +85,8 @@ def init_app(app):
     def _globals():
         return {
             "navigation": navigation,
-            "logout_form": ButtonForm,
+            # Never bound to the request: an error page (413 above all) must not read its body.
+            "logout_form": lambda: ButtonForm(formdata=None),
             "is_staff": current_user.is_authenticated and current_user.role in STAFF,
             "is_manager": current_user.is_authenticated and current_user.role in MANAGERS,
         }
