@@ -32,7 +32,7 @@ from .stock.models import Movement, StockLevel
 from .timeutil import utcnow
 
 # Bump when the data this module builds changes, so cached benchmark databases are rebuilt.
-SEED_VERSION = 1
+SEED_VERSION = 2
 BATCH = 5000
 
 ROLE_SHARE = (("admin", 1), ("manager", 4), ("staff", 10), ("rep", 35))
@@ -409,7 +409,8 @@ class _Builder:
         for request in self.requests:
             if request["status"] != "done":
                 continue
-            picked_at = datetime.combine(request["needed_by"], datetime.min.time()) - timedelta(hours=rng.randint(4, 40))
+            picked_at = (datetime.combine(request["needed_by"], datetime.min.time())
+                         - timedelta(hours=rng.randint(4, 40)))
             picked_at = max(picked_at, request["created_at"] + timedelta(hours=1))
             handed_at = picked_at + timedelta(hours=rng.randint(1, 20))
             request["picked_at"], request["handed_at"] = picked_at, handed_at
@@ -453,6 +454,7 @@ class _Builder:
                                reason=f"Picked for {number}", reference=number)
                     self._move("issue", item, self.dispatch, None, quantity, request["handed_at"], user,
                                reason=f"Handed over for {number}", reference=number)
+                    self._reorder(item, home, overflow, request["handed_at"], user)
                 elif kind == "return":
                     request, quantity = data
                     number = f"R-{request['id']:05d}"
@@ -469,6 +471,7 @@ class _Builder:
                     if have >= 2 and rng.random() < 0.85:
                         change = max(1, min(have // 5, rng.randint(1, 30)))
                         self._move("adjust", item, home, None, change, at, user, reason=rng.choice(COUNTER_REASONS))
+                        self._reorder(item, home, overflow, at, user)
                     else:
                         self._move("adjust", item, None, home, rng.randint(1, 10), at, user,
                                    reason="Found a carton behind the shelf")
@@ -479,7 +482,21 @@ class _Builder:
                     self._move("count", item, home if difference < 0 else None, home if difference >= 0 else None,
                                abs(difference), at, user, reason=f"counted {counted}, expected {have}",
                                counted=counted)
+                    self._reorder(item, home, overflow, at, user)
         self.request_movements = request_movements
+
+    def _reorder(self, item, home, overflow, at, user):
+        """Stock under the reorder point is reordered, as the Reorders page advises, and arrives
+        after the supplier's lead time: so most items sit above their reorder point, as in a
+        stockroom that follows the forecast."""
+        if item["returnable"] or not item["reorder_point"]:
+            return
+        total = self.levels.get((item["id"], home), 0) + (self.levels.get((item["id"], overflow), 0) if overflow else 0)
+        if total < item["reorder_point"]:
+            arrives = min(at + timedelta(days=item["lead_time_days"]), self.history_end)
+            row = self._move("receive", item, None, home, item["reorder_quantity"], arrives, user,
+                             reason="Delivery", reference="Delivery")
+            self.receipts.append((item, home, item["reorder_quantity"], arrives, row))
 
     def _restock(self, item, home, overflow, quantity, at, user):
         have = self.levels.get((item["id"], home), 0)

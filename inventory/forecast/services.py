@@ -21,7 +21,7 @@ from sqlalchemy.orm import selectinload
 from ..catalog.models import Item
 from ..events.models import Event
 from ..purchasing.models import PurchaseOrder, PurchaseOrderLine
-from ..requests.models import HOLDING, Request, RequestLine
+from ..requests.models import OPEN, Request, RequestLine
 from ..stock.models import StockLevel
 
 OK, SOON, NOW, EXPEDITE = "ok", "order_soon", "order_now", "expedite"
@@ -86,19 +86,17 @@ def _fmt(day):
     return f"{day.day} {day:%B}"
 
 
-def _load(session, today, horizon_end, item_ids=None):
-    items_query = select(Item).where(Item.archived.is_(False)).options(selectinload(Item.product))
-    if item_ids is not None:
-        items_query = select(Item).where(Item.id.in_(item_ids)).options(selectinload(Item.product))
-    items = session.scalars(items_query).all()
+def _load(session, horizon_end, items, filtered):
+    """On hand, demand (open requests up to the horizon), supply (ordered POs) and the events
+    concerned, for `items` (all active items unless `filtered`), in four set-based queries."""
     ids = [item.id for item in items]
     if not ids:
-        return [], {}, [], [], {}
-    id_filter = StockLevel.item_id.in_(ids) if item_ids is not None else True
+        return {}, [], [], {}
+    id_filter = StockLevel.item_id.in_(ids) if filtered else True
     on_hand = dict(session.execute(
         select(StockLevel.item_id, func.sum(StockLevel.quantity)).where(id_filter).group_by(StockLevel.item_id)
     ).all())
-    line_filter = RequestLine.item_id.in_(ids) if item_ids is not None else True
+    line_filter = RequestLine.item_id.in_(ids) if filtered else True
     demand = session.execute(
         select(RequestLine.item_id, RequestLine.reserved, RequestLine.backordered, RequestLine.issued,
                Request.status, Request.needed_by, Request.event_id, Request.id.label("request_id"),
@@ -106,10 +104,13 @@ def _load(session, today, horizon_end, item_ids=None):
                case((Item.returnable.is_(True), Request.return_by), else_=None).label("return_by"))
         .join(Request, RequestLine.request_id == Request.id)
         .join(Item, RequestLine.item_id == Item.id)
-        .where(line_filter, Request.status.in_(HOLDING), Request.needed_by <= horizon_end,
-               (RequestLine.reserved + RequestLine.backordered) > 0)
+        # Handed over, only returnables (those with a return date) still count: consumables were
+        # issued for good. Saying so lets the database skip years of finished requests.
+        .where(line_filter,
+               Request.status.in_(OPEN) | ((Request.status == "handed_over") & Request.return_by.is_not(None)),
+               Request.needed_by <= horizon_end, (RequestLine.reserved + RequestLine.backordered) > 0)
     ).all()
-    po_filter = PurchaseOrderLine.item_id.in_(ids) if item_ids is not None else True
+    po_filter = PurchaseOrderLine.item_id.in_(ids) if filtered else True
     supply = session.execute(
         select(PurchaseOrderLine.item_id, PurchaseOrderLine.quantity, PurchaseOrderLine.received,
                PurchaseOrder.expected_on, PurchaseOrder.id.label("order_id"))
@@ -118,13 +119,28 @@ def _load(session, today, horizon_end, item_ids=None):
     ).all()
     event_ids = {row.event_id for row in demand if row.event_id}
     events = {e.id: e for e in session.scalars(select(Event).where(Event.id.in_(event_ids)))} if event_ids else {}
-    return items, on_hand, demand, supply, events
+    return on_hand, demand, supply, events
 
 
 def forecast(session, today, settings=Settings(), item_ids=None):
     """ItemForecast for every active item (or those in `item_ids`), flags sorted by urgency."""
+    items_query = select(Item).where(Item.archived.is_(False)).options(selectinload(Item.product))
+    if item_ids is not None:
+        items_query = select(Item).where(Item.id.in_(item_ids)).options(selectinload(Item.product))
+    items = session.scalars(items_query).all()
+    return _forecast(session, today, settings, items, filtered=item_ids is not None)
+
+
+# What the projection reads of an item; flagged() projects these columns, not whole ORM items.
+_ITEM_COLUMNS = (Item.id, Item.sku, Item.unit, Item.supplier, Item.lead_time_days, Item.reorder_point,
+                 Item.reorder_quantity, Item.returnable)
+
+
+def _forecast(session, today, settings, items, filtered):
     horizon_end = today + timedelta(days=settings.horizon_days)
-    items, on_hand, demand, supply, events = _load(session, today, horizon_end, item_ids)
+    if not items:
+        return []
+    on_hand, demand, supply, events = _load(session, horizon_end, items, filtered)
     changes = defaultdict(list)  # item_id -> [(day, order, change, event_id, cause)]
     for row in demand:
         quantity = row.reserved + row.backordered
@@ -153,6 +169,9 @@ def forecast(session, today, settings=Settings(), item_ids=None):
     for item in items:
         start = int(on_hand.get(item.id) or 0)  # a returnable out with a rep comes back on its return step
         available_now = start if item.returnable else start - held[item.id]
+        if item.id not in changes and available_now + on_order[item.id] >= item.reorder_point:
+            results.append(ItemForecast(item=item, start=start))  # nothing ahead and enough: nothing to project
+            continue
         results.append(_project(item, start, available_now, on_order[item.id],
                                 sorted(changes[item.id], key=lambda c: (c[0], c[1])), events, today, settings))
     return results
@@ -249,8 +268,19 @@ def _flag(item, event, need_date, projected, short, today, settings, below_now=F
 
 
 def flagged(session, today, settings=Settings()):
-    """Every flag that needs action (not OK), most urgent first."""
-    flags = [flag for result in forecast(session, today, settings) for flag in result.flags if flag.status != OK]
+    """Every flag that needs action (not OK), most urgent first.
+
+    The whole catalog is projected from plain rows of the columns the projection reads; only
+    the items that end up flagged are then loaded as Items (with their products) for the pages
+    and the digest: a few hundred of thousands."""
+    rows = session.execute(select(*_ITEM_COLUMNS).where(Item.archived.is_(False))).all()
+    flags = [flag for result in _forecast(session, today, settings, rows, filtered=False)
+             for flag in result.flags if flag.status != OK]
+    if flags:
+        items = {item.id: item for item in session.scalars(
+            select(Item).where(Item.id.in_({flag.item.id for flag in flags})).options(selectinload(Item.product)))}
+        for flag in flags:
+            flag.item = items[flag.item.id]
     return sorted(flags, key=lambda f: (URGENCY[f.status], f.order_by, f.item.sku))
 
 

@@ -131,7 +131,9 @@ def reserved_now(session, item_ids, today=None):
         )
         .join(Request, RequestLine.request_id == Request.id)
         .join(Item, RequestLine.item_id == Item.id)
-        .where(RequestLine.item_id.in_(item_ids), Request.status.in_(HOLDING))
+        # Only lines that hold something: a handed-over consumable holds nothing (reserved 0) and a
+        # returnable out with a rep holds what it issued, so this skips years of finished lines.
+        .where(RequestLine.item_id.in_(item_ids), RequestLine.reserved > 0, Request.status.in_(HOLDING))
         .group_by(RequestLine.item_id, Item.returnable)
     ).all()
     result = dict.fromkeys(item_ids, 0)
