@@ -14,6 +14,7 @@ from inventory.catalog import services as catalog
 from inventory.config import normalize_database_url
 from inventory.extensions import db
 from inventory.stock import services as stock
+from mail_server import MailServer
 
 PASSWORD = "correct-horse-42"
 
@@ -215,3 +216,14 @@ def login(client, make_user):
         return user
 
     return do
+
+
+@pytest.fixture
+def smtp(app):
+    """A real SMTP server (aiosmtpd on loopback) that the app sends to, with links built from
+    https://stock.example.com and no ALERT_RECIPIENTS; `smtp.messages` holds what arrived."""
+    server = MailServer()
+    server.start()
+    app.config.update(server.config(), BASE_URL="https://stock.example.com", ALERT_RECIPIENTS=[])
+    yield server
+    server.stop()

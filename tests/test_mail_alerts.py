@@ -23,13 +23,10 @@ SHIP = date(2027, 3, 31)
 
 
 @pytest.fixture
-def smtp(app):
-    server = MailServer()
-    server.start()
-    app.config.update(server.config(), BASE_URL="https://stock.example.com",
-                      ALERT_RECIPIENTS=["buyer@example.com", "marketing@example.com"])
-    yield server
-    server.stop()
+def smtp(smtp, app):
+    """The shared SMTP server, with two alert recipients."""
+    app.config["ALERT_RECIPIENTS"] = ["buyer@example.com", "marketing@example.com"]
+    return smtp
 
 
 @pytest.fixture

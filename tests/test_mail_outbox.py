@@ -16,15 +16,6 @@ from mail_server import MailServer
 NOW = datetime(2027, 3, 1, 6, 0)
 
 
-@pytest.fixture
-def smtp(app):
-    server = MailServer()
-    server.start()
-    app.config.update(server.config(), BASE_URL="https://stock.example.com")
-    yield server
-    server.stop()
-
-
 def queue(session, count=1, to="manager@example.com"):
     for n in range(count):
         mail.enqueue(session, to, f"Test message {n}", "test", {"note": f"number {n}"}, kind="test")

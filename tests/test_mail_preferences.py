@@ -19,15 +19,6 @@ BASE = "https://stock.example.com"
 
 
 @pytest.fixture
-def smtp(app):
-    server = MailServer()
-    server.start()
-    app.config.update(server.config(), BASE_URL=BASE, ALERT_RECIPIENTS=[])
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def people(make_user):
     return {"rep": make_user("rep", email="rep@example.com", name="Rita Rep"),
             "manager": make_user("manager", email="boss@example.com"),

@@ -17,15 +17,6 @@ TODAY = date.today()
 
 
 @pytest.fixture
-def smtp(app):
-    server = MailServer()
-    server.start()
-    app.config.update(server.config(), BASE_URL="https://stock.example.com")
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def people(make_user):
     return {"rep": make_user("rep", email="rep@example.com", name="Rita Rep"),
             "manager": make_user("manager", email="boss@example.com"),

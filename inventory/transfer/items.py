@@ -20,7 +20,7 @@ from ..text import clean
 from ..timeutil import utcnow
 from . import fields as cell
 from .csvfile import Columns
-from .report import Change, ImportReport
+from .report import Change, ImportReport, parsed_rows
 
 ITEM_FIELDS = ("unit", "supplier", "unit_cost", "lead_time_days", "reorder_point", "reorder_quantity",
                "returnable", "do_not_use_after", "notes")
@@ -146,15 +146,7 @@ def plan(session, table):
     report = ImportReport("items", rows=len(table.rows))
     result = ItemPlan(report)
     rows, first_line = [], {}
-    for line, cells in table.rows:
-        if "__error__" in cells:
-            report.bad(line, "", cells["__error__"])
-            continue
-        try:
-            row = parse_row(line, cells)
-        except ValueError as error:
-            report.bad(line, normalize_sku(clean(cells.get("sku", ""))), str(error))
-            continue
+    for line, row in parsed_rows(table, report, parse_row):
         if row.sku in first_line:
             report.bad(line, row.sku, f"duplicate SKU {row.sku} (also on line {first_line[row.sku]})")
             continue

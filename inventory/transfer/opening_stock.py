@@ -23,7 +23,7 @@ from ..timeutil import utcnow
 from . import fields as cell
 from .csvfile import Columns
 from .items import _chunks
-from .report import Change, ImportReport
+from .report import Change, ImportReport, parsed_rows
 
 COLUMNS = Columns(
     required=("sku", "bin", "quantity"),
@@ -97,15 +97,7 @@ def plan(session, table, create_bins=False, lock=False):
     report = ImportReport("stock", rows=len(table.rows))
     result = StockPlan(report)
     rows, first_line = [], {}
-    for line, cells in table.rows:
-        if "__error__" in cells:
-            report.bad(line, "", cells["__error__"])
-            continue
-        try:
-            row = parse_row(line, cells)
-        except ValueError as error:
-            report.bad(line, normalize_sku(clean(cells.get("sku", ""))), str(error))
-            continue
+    for line, row in parsed_rows(table, report, parse_row):
         key = (row.sku, row.bin_code)
         if key in first_line:
             report.bad(line, f"{row.sku} in {row.bin_code}",

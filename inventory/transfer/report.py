@@ -2,7 +2,9 @@
 from collections import Counter
 from dataclasses import dataclass, field
 
+from ..catalog.services import normalize_sku
 from ..errors import DomainError
+from ..text import clean
 
 
 @dataclass(frozen=True)
@@ -71,3 +73,16 @@ class ImportRefused(DomainError):
     def __init__(self, report):
         self.report = report
         super().__init__(f"Nothing was imported: {len(report.bad_rows)} bad row(s). Fix them and try again.")
+
+
+def parsed_rows(table, report, parse_row):
+    """(line, row) for each row of `table` that `parse_row` takes; every other row goes into
+    `report` as bad, with its line number and reason."""
+    for line, cells in table.rows:
+        if "__error__" in cells:
+            report.bad(line, "", cells["__error__"])
+            continue
+        try:
+            yield line, parse_row(line, cells)
+        except ValueError as error:
+            report.bad(line, normalize_sku(clean(cells.get("sku", ""))), str(error))
