@@ -130,6 +130,8 @@ def main():
                 shoot(page, args.out, "reorders.png")
                 page.goto(base_url + "/events")
                 shoot(page, args.out, "events.png")
+                page.goto(base_url + "/reports?period=this-year")
+                shoot(page, args.out, "reports.png")
                 context.close()
 
                 context, page = new_page()
