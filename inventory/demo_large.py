@@ -32,8 +32,9 @@ from .stock.models import Movement, StockLevel
 from .timeutil import utcnow
 
 # Bump when the data this module builds changes, so cached benchmark databases are rebuilt.
-SEED_VERSION = 2
+SEED_VERSION = 3
 BATCH = 5000
+OPEN_DAYS = 10
 
 ROLE_SHARE = (("admin", 1), ("manager", 4), ("staff", 10), ("rep", 35))
 FIRST = ["Alex", "Sam", "Riley", "Jordan", "Morgan", "Taylor", "Casey", "Jamie", "Robin", "Kim", "Noah", "Mia",
@@ -332,7 +333,9 @@ class _Builder:
         self.requests = []
         total = self.size.requests
         past_events = [e for e in self.events if e["ship_by"] < self.history_end.date() and not e["cancelled"]]
-        open_count = max(10, round(total * 0.03))
+        # A request is open for about ten days (submitted to handed over): at the history's rate of
+        # requests per day, that many are open now.
+        open_count = max(10, round(total * OPEN_DAYS / (3 * 365)))
         kit_requests = []
         for event in past_events:
             kit_id, components = rng.choice(self.kits)
@@ -361,7 +364,7 @@ class _Builder:
             status = "cancelled" if roll < 0.08 else ("rejected" if roll < 0.12 else "done")
             self.requests.append(self._request(created, lines, status, spec))
         for n in range(open_count):
-            created = self.now - timedelta(hours=rng.randint(1, 14 * 24))
+            created = self.now - timedelta(hours=rng.randint(1, OPEN_DAYS * 24))
             lines = self._request_lines(now=True)
             if not lines:
                 continue

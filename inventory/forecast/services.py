@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..catalog.models import Item
@@ -86,6 +86,14 @@ def _fmt(day):
     return f"{day.day} {day:%B}"
 
 
+def _demand(horizon_end):
+    """Conditions on request lines (joined to their requests) that take or bring back stock
+    within the horizon. Handed over, only returnables (those with a return date) still count:
+    consumables were issued for good. Saying so lets the database skip years of finished requests."""
+    return (Request.status.in_(OPEN) | ((Request.status == "handed_over") & Request.return_by.is_not(None)),
+            Request.needed_by <= horizon_end, (RequestLine.reserved + RequestLine.backordered) > 0)
+
+
 def _load(session, horizon_end, items, filtered):
     """On hand, demand (open requests up to the horizon), supply (ordered POs) and the events
     concerned, for `items` (all active items unless `filtered`), in four set-based queries."""
@@ -104,11 +112,7 @@ def _load(session, horizon_end, items, filtered):
                case((Item.returnable.is_(True), Request.return_by), else_=None).label("return_by"))
         .join(Request, RequestLine.request_id == Request.id)
         .join(Item, RequestLine.item_id == Item.id)
-        # Handed over, only returnables (those with a return date) still count: consumables were
-        # issued for good. Saying so lets the database skip years of finished requests.
-        .where(line_filter,
-               Request.status.in_(OPEN) | ((Request.status == "handed_over") & Request.return_by.is_not(None)),
-               Request.needed_by <= horizon_end, (RequestLine.reserved + RequestLine.backordered) > 0)
+        .where(line_filter, *_demand(horizon_end))
     ).all()
     po_filter = PurchaseOrderLine.item_id.in_(ids) if filtered else True
     supply = session.execute(
@@ -267,13 +271,29 @@ def _flag(item, event, need_date, projected, short, today, settings, below_now=F
                 shortfall=short, suggested_quantity=suggested, reason=reason)
 
 
+def _may_be_flagged(today, settings):
+    """Items that can be flagged at all: those some request takes within the horizon, and those
+    whose stock plus what is on order is already under the reorder point. Any other item only
+    ever gains stock ahead (deliveries), so projecting it cannot raise a flag."""
+    on_hand = select(func.coalesce(func.sum(StockLevel.quantity), 0)).where(StockLevel.item_id == Item.id)
+    on_order = (select(func.coalesce(func.sum(PurchaseOrderLine.quantity - PurchaseOrderLine.received), 0))
+                .join(PurchaseOrder, PurchaseOrderLine.order_id == PurchaseOrder.id)
+                .where(PurchaseOrderLine.item_id == Item.id, PurchaseOrder.status == "ordered",
+                       PurchaseOrderLine.quantity > PurchaseOrderLine.received))
+    demanded = (select(RequestLine.item_id).join(Request, RequestLine.request_id == Request.id)
+                .where(*_demand(today + timedelta(days=settings.horizon_days))))
+    return or_(Item.id.in_(demanded), (Item.reorder_point > 0) & (
+        Item.reorder_point > on_hand.scalar_subquery() + on_order.scalar_subquery()))
+
+
 def flagged(session, today, settings=Settings()):
     """Every flag that needs action (not OK), most urgent first.
 
-    The whole catalog is projected from plain rows of the columns the projection reads; only
-    the items that end up flagged are then loaded as Items (with their products) for the pages
-    and the digest: a few hundred of thousands."""
-    rows = session.execute(select(*_ITEM_COLUMNS).where(Item.archived.is_(False))).all()
+    Only items that may be flagged are projected (see _may_be_flagged), from plain rows of the
+    columns the projection reads; only those that end up flagged are then loaded as Items (with
+    their products) for the pages and the digest: a few hundred of thousands."""
+    rows = session.execute(
+        select(*_ITEM_COLUMNS).where(Item.archived.is_(False), _may_be_flagged(today, settings))).all()
     flags = [flag for result in _forecast(session, today, settings, rows, filtered=False)
              for flag in result.flags if flag.status != OK]
     if flags:

@@ -6,9 +6,11 @@ from flask import Blueprint, current_app, render_template, url_for
 
 from ..auth.roles import MANAGERS, roles_required
 from ..extensions import db
+from ..pagination import Page, page_arg
 from . import services as forecast
 
 bp = Blueprint("forecast", __name__)
+FLAGS_PER_PAGE = 100
 
 
 def raise_po_url(flags, event=None):
@@ -36,9 +38,12 @@ def dashboard():
     flags = forecast.flagged(db.session, today, settings)
     counts = {status: sum(1 for f in flags if f.status == status)
               for status in (forecast.EXPEDITE, forecast.NOW, forecast.SOON)}
-    return render_template("forecast/dashboard.html", groups=forecast.by_event(flags), counts=counts, today=today,
+    # Most urgent first, a page at a time: a large catalog can flag hundreds of items at once.
+    page = Page(flags, page_arg(), FLAGS_PER_PAGE, len(flags))
+    shown = flags[(page.page - 1) * page.per_page:page.page * page.per_page]
+    return render_template("forecast/dashboard.html", groups=forecast.by_event(shown), counts=counts, today=today,
                            settings=settings, raise_po_url=raise_po_url, by_supplier=by_supplier,
-                           labels=forecast.STATUS_LABELS)
+                           labels=forecast.STATUS_LABELS, page=page)
 
 
 @bp.app_template_global()

@@ -42,11 +42,15 @@ def to_pick(session):
     ).all()
 
 
-def backorders(session):
-    """Lines waiting for stock, in the order they will be filled."""
-    return session.scalars(
-        select(RequestLine).join(Request)
-        .where(RequestLine.backordered > 0, Request.status.in_(OPEN))
-        .options(selectinload(RequestLine.item).selectinload(Item.product), selectinload(RequestLine.request))
-        .order_by(Request.created_at, Request.id)
-    ).all()
+def backorders(session, limit=None):
+    """Lines waiting for stock, in the order they will be filled (the first `limit` of them)."""
+    query = (select(RequestLine).join(Request)
+             .where(RequestLine.backordered > 0, Request.status.in_(OPEN))
+             .options(selectinload(RequestLine.item).selectinload(Item.product), selectinload(RequestLine.request))
+             .order_by(Request.created_at, Request.id, RequestLine.id))
+    return session.scalars(query.limit(limit) if limit else query).all()
+
+
+def backorder_count(session):
+    return session.scalar(select(func.count(RequestLine.id)).join(Request)
+                          .where(RequestLine.backordered > 0, Request.status.in_(OPEN)))

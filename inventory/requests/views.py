@@ -24,6 +24,7 @@ from .forms import RejectForm, RequestDetailsForm
 from .models import STATUSES
 
 bp = Blueprint("requests", __name__)
+BACKORDERS_SHOWN = 50  # on the queue page, in the order they will be filled
 # A request's URL; ids past what the id column holds answer 404 instead of failing in the database.
 REQUEST_URL = "/requests/<int(max=2147483647):request_id>"
 
@@ -155,9 +156,11 @@ def queue():
     if status not in STATUSES:
         status = None
     page = queries.queue(db.session, status=status, page=page_arg())
-    backorders = queries.backorders(db.session)
+    # The next ones to be filled; a big stockroom may have a thousand lines waiting.
+    backorders = queries.backorders(db.session, limit=BACKORDERS_SHOWN)
+    more = queries.backorder_count(db.session) - len(backorders) if len(backorders) == BACKORDERS_SHOWN else 0
     return render_template("requests/queue.html", page=page, status=status, statuses=STATUSES,
-                           backorders=backorders, today=date.today())
+                           backorders=backorders, more_backorders=more, today=date.today())
 
 
 @bp.route("/requests/picking")
