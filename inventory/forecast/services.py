@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
 from ..catalog.models import Item
@@ -94,12 +94,10 @@ def _demand(horizon_end):
             Request.needed_by <= horizon_end, (RequestLine.reserved + RequestLine.backordered) > 0)
 
 
-def _load(session, horizon_end, items, filtered):
+def _load(session, horizon_end, ids=None):
     """On hand, demand (open requests up to the horizon), supply (ordered POs) and the events
-    concerned, for `items` (all active items unless `filtered`), in four set-based queries."""
-    ids = [item.id for item in items]
-    if not ids:
-        return {}, [], [], {}
+    concerned, for the items with these ids (all items when None), in four set-based queries."""
+    filtered = ids is not None
     id_filter = StockLevel.item_id.in_(ids) if filtered else True
     on_hand = dict(session.execute(
         select(StockLevel.item_id, func.sum(StockLevel.quantity)).where(id_filter).group_by(StockLevel.item_id)
@@ -132,7 +130,11 @@ def forecast(session, today, settings=Settings(), item_ids=None):
     if item_ids is not None:
         items_query = select(Item).where(Item.id.in_(item_ids)).options(selectinload(Item.product))
     items = session.scalars(items_query).all()
-    return _forecast(session, today, settings, items, filtered=item_ids is not None)
+    if not items:
+        return []
+    horizon_end = today + timedelta(days=settings.horizon_days)
+    loaded = _load(session, horizon_end, [item.id for item in items] if item_ids is not None else None)
+    return _forecast(today, settings, items, loaded)
 
 
 # What the projection reads of an item; flagged() projects these columns, not whole ORM items.
@@ -140,11 +142,9 @@ _ITEM_COLUMNS = (Item.id, Item.sku, Item.unit, Item.supplier, Item.lead_time_day
                  Item.reorder_quantity, Item.returnable)
 
 
-def _forecast(session, today, settings, items, filtered):
+def _forecast(today, settings, items, loaded):
     horizon_end = today + timedelta(days=settings.horizon_days)
-    if not items:
-        return []
-    on_hand, demand, supply, events = _load(session, horizon_end, items, filtered)
+    on_hand, demand, supply, events = loaded
     changes = defaultdict(list)  # item_id -> [(day, order, change, event_id, cause)]
     for row in demand:
         quantity = row.reserved + row.backordered
@@ -271,19 +271,16 @@ def _flag(item, event, need_date, projected, short, today, settings, below_now=F
                 shortfall=short, suggested_quantity=suggested, reason=reason)
 
 
-def _may_be_flagged(today, settings):
-    """Items that can be flagged at all: those some request takes within the horizon, and those
-    whose stock plus what is on order is already under the reorder point. Any other item only
-    ever gains stock ahead (deliveries), so projecting it cannot raise a flag."""
-    on_hand = select(func.coalesce(func.sum(StockLevel.quantity), 0)).where(StockLevel.item_id == Item.id)
-    on_order = (select(func.coalesce(func.sum(PurchaseOrderLine.quantity - PurchaseOrderLine.received), 0))
-                .join(PurchaseOrder, PurchaseOrderLine.order_id == PurchaseOrder.id)
-                .where(PurchaseOrderLine.item_id == Item.id, PurchaseOrder.status == "ordered",
-                       PurchaseOrderLine.quantity > PurchaseOrderLine.received))
-    demanded = (select(RequestLine.item_id).join(Request, RequestLine.request_id == Request.id)
-                .where(*_demand(today + timedelta(days=settings.horizon_days))))
-    return or_(Item.id.in_(demanded), (Item.reorder_point > 0) & (
-        Item.reorder_point > on_hand.scalar_subquery() + on_order.scalar_subquery()))
+def _may_be_flagged(session, on_hand, demand, supply):
+    """Ids of the items that can be flagged at all: those some request takes within the horizon,
+    and those whose stock plus what is on order is already under the reorder point. Any other
+    item only ever gains stock ahead (deliveries), so projecting it cannot raise a flag."""
+    on_order = defaultdict(int)
+    for row in supply:
+        on_order[row.item_id] += row.quantity - row.received
+    points = session.execute(select(Item.id, Item.reorder_point).where(Item.reorder_point > 0)).all()
+    return {row.item_id for row in demand} | {
+        item_id for item_id, point in points if point > int(on_hand.get(item_id) or 0) + on_order[item_id]}
 
 
 def flagged(session, today, settings=Settings()):
@@ -292,9 +289,11 @@ def flagged(session, today, settings=Settings()):
     Only items that may be flagged are projected (see _may_be_flagged), from plain rows of the
     columns the projection reads; only those that end up flagged are then loaded as Items (with
     their products) for the pages and the digest: a few hundred of thousands."""
+    loaded = _load(session, today + timedelta(days=settings.horizon_days))
+    candidates = _may_be_flagged(session, *loaded[:3])
     rows = session.execute(
-        select(*_ITEM_COLUMNS).where(Item.archived.is_(False), _may_be_flagged(today, settings))).all()
-    flags = [flag for result in _forecast(session, today, settings, rows, filtered=False)
+        select(*_ITEM_COLUMNS).where(Item.archived.is_(False), Item.id.in_(candidates))).all() if candidates else []
+    flags = [flag for result in _forecast(today, settings, rows, loaded)
              for flag in result.flags if flag.status != OK]
     if flags:
         items = {item.id: item for item in session.scalars(
