@@ -6,6 +6,7 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import joinedload
 
 from ..database import write_transaction
 from ..errors import DuplicateCode, InvalidInput, LoginRefused, LoginThrottled, NotFound
@@ -169,7 +170,8 @@ def user_for_token(session, token):
     """The active user behind a bearer token, or None."""
     if not token or not token.startswith(TOKEN_PREFIX):
         return None
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(token)))
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(token))
+                         .options(joinedload(ApiToken.user)))  # one query for the token and its user
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
     now = utcnow()

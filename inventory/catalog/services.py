@@ -4,7 +4,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import exists, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..database import write_transaction
 from ..errors import DuplicateCode, InvalidInput, UnknownItem
@@ -25,8 +25,8 @@ def normalize_sku(sku):
 
 def get_item(session, sku):
     """The item with this SKU (any case), or UnknownItem."""
-    item = None if "\x00" in (sku or "") else session.scalar(
-        select(Item).where(Item.sku == normalize_sku(sku)).options(selectinload(Item.product))
+    item = None if "\x00" in (sku or "") else session.scalar(  # with its product, in one query
+        select(Item).where(Item.sku == normalize_sku(sku)).options(joinedload(Item.product))
     )
     if item is None:
         raise UnknownItem(f"No item has the SKU {sku!r}.")
