@@ -2,7 +2,7 @@
 picking, hand-over and check-in. Each view parses input, calls one rule, shows the result."""
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -155,7 +155,7 @@ def queue():
     status = request.args.get("status") or None
     if status not in STATUSES:
         status = None
-    page = queries.queue(db.session, status=status, page=page_arg())
+    page = queries.queue(db.session, status=status, page=page_arg(), per_page=current_app.config["PAGE_SIZE"])
     # The next ones to be filled; a big stockroom may have a thousand lines waiting.
     backorders = queries.backorders(db.session, limit=BACKORDERS_SHOWN)
     more = queries.backorder_count(db.session) - len(backorders) if len(backorders) == BACKORDERS_SHOWN else 0
