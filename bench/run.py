@@ -206,6 +206,33 @@ def measure_pages(server, data, rounds, warmup, workers):
     return results
 
 
+def cpu_seconds(pids):
+    """User + system CPU seconds used so far by these processes."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def postgres_pids():
+    pids = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/comm") as comm:
+                    if comm.read().strip() == "postgres":
+                        pids.append(int(name))
+            except OSError:
+                continue
+    return pids
+
+
 def measure_reservations(server, data, per_client):
     """8 clients reserving at once through the API; returns (Measured, answers by status, seconds)."""
     skus = data["reserve_skus"] + data["scarce_skus"] * 2  # the scarce ones twice as often: they sell out
@@ -241,11 +268,17 @@ def measure_reservations(server, data, per_client):
     threads = [threading.Thread(target=client, args=(token, n)) for n, token in enumerate(data["tokens"][:CLIENTS])]
     for thread in threads:
         thread.start()
+    workers, database = server.workers(), postgres_pids()
+    before = (cpu_seconds(workers), cpu_seconds(database), sum(os.times()[:2]))
     barrier.wait()
     started = time.perf_counter()
     for thread in threads:
         thread.join()
-    return measured, answers, time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    after = (cpu_seconds(workers), cpu_seconds(database), sum(os.times()[:2]))
+    # Where the CPU went, per request: the app's workers, PostgreSQL's backends, this client.
+    measured.cpu_ms = [(b - a) * 1000 / max(1, sum(answers.values())) for a, b in zip(before, after)]
+    return measured, answers, seconds
 
 
 def time_send_alerts(database_url, run_dir):
@@ -329,7 +362,9 @@ def report(db_name, pages, reservations, answers, seconds, over, drift, forecast
           f"{reservations.median_ms / healthz:.1f} | ≥ {wanted}/s: {verdict(rate >= wanted)} |")
     print(f"\nReservations: {answers.get(201, 0)} made ({rate:.0f}/s), {answers.get(409, 0)} refused as short "
           f"(409), other answers: {({k: v for k, v in answers.items() if k not in (201, 409)}) or 'none'}; "
-          f"oversold items: {len(over)}; ledger drift: {len(drift)} ({verdict(not over and not drift)})")
+          f"oversold items: {len(over)}; ledger drift: {len(drift)} ({verdict(not over and not drift)}); "
+          f"CPU per request: app {reservations.cpu_ms[0]:.1f} ms, PostgreSQL {reservations.cpu_ms[1]:.1f} ms, "
+          f"client {reservations.cpu_ms[2]:.1f} ms")
     forecast_seconds, items, flags = forecast
     if forecast_seconds >= FORECAST_S:
         missed.append("forecast")

@@ -97,11 +97,19 @@ def _demand(horizon_end):
 def _load(session, horizon_end, ids=None):
     """On hand, demand (open requests up to the horizon), supply (ordered POs) and the events
     concerned, for the items with these ids (all items when None), in four set-based queries."""
-    filtered = ids is not None
-    id_filter = StockLevel.item_id.in_(ids) if filtered else True
-    on_hand = dict(session.execute(
+    return (_on_hand(session, ids), *_flows(session, horizon_end, ids))
+
+
+def _on_hand(session, ids=None):
+    id_filter = StockLevel.item_id.in_(ids) if ids is not None else True
+    return dict(session.execute(
         select(StockLevel.item_id, func.sum(StockLevel.quantity)).where(id_filter).group_by(StockLevel.item_id)
     ).all())
+
+
+def _flows(session, horizon_end, ids=None):
+    """Demand (request lines), supply (ordered PO lines) and the events the demand is for."""
+    filtered = ids is not None
     line_filter = RequestLine.item_id.in_(ids) if filtered else True
     demand = session.execute(
         select(RequestLine.item_id, RequestLine.reserved, RequestLine.backordered, RequestLine.issued,
@@ -121,7 +129,7 @@ def _load(session, horizon_end, ids=None):
     ).all()
     event_ids = {row.event_id for row in demand if row.event_id}
     events = {e.id: e for e in session.scalars(select(Event).where(Event.id.in_(event_ids)))} if event_ids else {}
-    return on_hand, demand, supply, events
+    return demand, supply, events
 
 
 def forecast(session, today, settings=Settings(), item_ids=None):
@@ -271,30 +279,38 @@ def _flag(item, event, need_date, projected, short, today, settings, below_now=F
                 shortfall=short, suggested_quantity=suggested, reason=reason)
 
 
-def _may_be_flagged(session, on_hand, demand, supply):
-    """Ids of the items that can be flagged at all: those some request takes within the horizon,
-    and those whose stock plus what is on order is already under the reorder point. Any other
-    item only ever gains stock ahead (deliveries), so projecting it cannot raise a flag."""
-    on_order = defaultdict(int)
-    for row in supply:
-        on_order[row.item_id] += row.quantity - row.received
-    points = session.execute(select(Item.id, Item.reorder_point).where(Item.reorder_point > 0)).all()
-    return {row.item_id for row in demand} | {
-        item_id for item_id, point in points if point > int(on_hand.get(item_id) or 0) + on_order[item_id]}
+def _under_reorder_point(session):
+    """Ids of the items whose stock plus what is on order is under their reorder point, in one
+    set-based query."""
+    stock = (select(StockLevel.item_id, func.sum(StockLevel.quantity).label("quantity"))
+             .group_by(StockLevel.item_id).subquery())
+    ordered = (select(PurchaseOrderLine.item_id,
+                      func.sum(PurchaseOrderLine.quantity - PurchaseOrderLine.received).label("quantity"))
+               .join(PurchaseOrder, PurchaseOrderLine.order_id == PurchaseOrder.id)
+               .where(PurchaseOrder.status == "ordered", PurchaseOrderLine.quantity > PurchaseOrderLine.received)
+               .group_by(PurchaseOrderLine.item_id).subquery())
+    return set(session.scalars(
+        select(Item.id)
+        .outerjoin(stock, stock.c.item_id == Item.id).outerjoin(ordered, ordered.c.item_id == Item.id)
+        .where(Item.reorder_point > 0,
+               Item.reorder_point > func.coalesce(stock.c.quantity, 0) + func.coalesce(ordered.c.quantity, 0))))
 
 
 def flagged(session, today, settings=Settings()):
     """Every flag that needs action (not OK), most urgent first.
 
-    Only items that may be flagged are projected (see _may_be_flagged), from plain rows of the
-    columns the projection reads; only those that end up flagged are then loaded as Items (with
-    their products) for the pages and the digest: a few hundred of thousands."""
-    loaded = _load(session, today + timedelta(days=settings.horizon_days))
-    candidates = _may_be_flagged(session, *loaded[:3])
-    rows = session.execute(
-        select(*_ITEM_COLUMNS).where(Item.archived.is_(False), Item.id.in_(candidates))).all() if candidates else []
-    flags = [flag for result in _forecast(today, settings, rows, loaded)
-             for flag in result.flags if flag.status != OK]
+    Only the items that can be flagged at all are projected: those some request takes within
+    the horizon, and those already under their reorder point with what is on order. Any other
+    item only gains stock ahead (deliveries), so projecting it cannot raise a flag. They are
+    projected from plain rows of the columns the projection reads, and only those that end up
+    flagged are loaded as Items (with their products): a few hundred of thousands."""
+    demand, supply, events = _flows(session, today + timedelta(days=settings.horizon_days))
+    candidates = {row.item_id for row in demand} | _under_reorder_point(session)
+    if not candidates:
+        return []
+    rows = session.execute(select(*_ITEM_COLUMNS).where(Item.archived.is_(False), Item.id.in_(candidates))).all()
+    loaded = (_on_hand(session, candidates), demand, supply, events)
+    flags = [flag for result in _forecast(today, settings, rows, loaded) for flag in result.flags if flag.status != OK]
     if flags:
         items = {item.id: item for item in session.scalars(
             select(Item).where(Item.id.in_({flag.item.id for flag in flags})).options(selectinload(Item.product)))}
