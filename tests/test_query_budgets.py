@@ -161,3 +161,10 @@ def test_statements_per_page_do_not_grow_with_the_data(budgets, page):
     assert large <= BUDGET[page], f"{page}: {large} statements, over its budget of {BUDGET[page]}"
 
 
+
+
+def test_seed_demo_large_refuses_a_database_with_data(runner, make_user):
+    make_user("admin", email="someone@example.com")
+    result = runner.invoke(args=["seed-demo", "--scale", "large"])
+    assert result.exit_code != 0
+    assert "only fills an empty one" in result.output
