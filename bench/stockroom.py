@@ -31,6 +31,10 @@ def _app(url):
                        "INSTANCE_PATH": CACHE, "EMBEDDED_DATABASE": False, "SKIP_SCHEMA_CHECK": True})
 
 
+def _scale_tag(scale):
+    return f"_{str(scale).replace('.', '_')}_"
+
+
 def cache_key(scale):
     head = schema_state(create_engine("sqlite://"), MIGRATIONS)[1]
     return f"v{SEED_VERSION}_{head}_{str(scale).replace('.', '_')}_{date.today():%Y%m%d}"
@@ -62,6 +66,9 @@ def fresh_sqlite(scale, run_dir):
                 os.remove(leftover)
         _build("sqlite:///" + building, scale)
         os.replace(building, cached)
+        for name in os.listdir(CACHE):  # older versions or days of this scale are of no more use
+            if name.startswith("large_") and _scale_tag(scale) in name and name != os.path.basename(cached):
+                os.remove(os.path.join(CACHE, name))
     copy = os.path.join(run_dir, "bench.sqlite3")
     shutil.copyfile(cached, copy)
     return "sqlite:///" + copy
@@ -82,6 +89,10 @@ def fresh_postgresql(scale, server_url, run_name="bench_run"):
             connection.execute(text(f'CREATE DATABASE "{cached}_building"'))
             _build(url.set(database=f"{cached}_building").render_as_string(hide_password=False), scale)
             connection.execute(text(f'ALTER DATABASE "{cached}_building" RENAME TO "{cached}"'))
+            for (name,) in connection.execute(text("SELECT datname FROM pg_database")).all():
+                if name.startswith("bench_large_") and _scale_tag(scale) in name and name != cached \
+                        and not name.endswith("_building"):  # older versions or days: of no more use
+                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         connection.execute(text(f'DROP DATABASE IF EXISTS "{run_name}" WITH (FORCE)'))
         connection.execute(text(f'CREATE DATABASE "{run_name}" TEMPLATE "{cached}"'))
     admin.dispose()

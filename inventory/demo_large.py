@@ -16,10 +16,10 @@ import bisect
 import itertools
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import insert, text
 
 from .auth import services as auth
 from .auth.models import User
@@ -87,9 +87,6 @@ class Size:
             return max(least, round(full * scale))
         return cls(products=n(1000, 8), bins=n(1000, 6), movements=n(200_000, 400), requests=n(20_000, 40),
                    events=n(200, 3), kits=n(20, 2), purchase_orders=n(300, 4), users=n(50, 8))
-
-
-SCALES = {"small": None, "large": 1.0}
 
 
 class _Ids:
@@ -699,8 +696,3 @@ def _write(session, builder, echo):
     session.commit()
     session.execute(text("ANALYZE"))  # fresh planner statistics for tables that just grew
     session.commit()
-
-
-def counts(session):
-    """Rows per table, for the seed command's summary."""
-    return {name: session.scalar(select(func.count()).select_from(model.__table__)) for model, name in ORDER}
