@@ -27,6 +27,7 @@ from ..stock.models import StockLevel
 OK, SOON, NOW, EXPEDITE = "ok", "order_soon", "order_now", "expedite"
 STATUS_LABELS = {OK: "OK", SOON: "Order soon", NOW: "Order now", EXPEDITE: "Expedite"}
 URGENCY = {EXPEDITE: 0, NOW: 1, SOON: 2, OK: 3}
+MAX_IN_LIST = 10_000
 
 
 @dataclass(frozen=True)
@@ -308,8 +309,11 @@ def flagged(session, today, settings=Settings()):
     candidates = {row.item_id for row in demand} | _under_reorder_point(session)
     if not candidates:
         return []
-    rows = session.execute(select(*_ITEM_COLUMNS).where(Item.archived.is_(False), Item.id.in_(candidates))).all()
-    loaded = (_on_hand(session, candidates), demand, supply, events)
+    # Past some thousands an IN list is no cheaper than reading everything (and SQLite caps parameters).
+    few = len(candidates) <= MAX_IN_LIST
+    rows = [row for row in session.execute(select(*_ITEM_COLUMNS).where(
+        Item.archived.is_(False), Item.id.in_(candidates) if few else True)) if row.id in candidates]
+    loaded = (_on_hand(session, candidates if few else None), demand, supply, events)
     flags = [flag for result in _forecast(today, settings, rows, loaded) for flag in result.flags if flag.status != OK]
     if flags:
         items = {item.id: item for item in session.scalars(
