@@ -336,6 +336,7 @@ def _backordered(session, item):
     lines = session.scalars(
         select(RequestLine).join(Request)
         .where(RequestLine.item_id == item.id, RequestLine.backordered > 0, Request.status.in_(OPEN))
+        .order_by(Request.created_at, Request.id, RequestLine.id)  # the order they are filled in
     ).all()
     return [(line, line.backordered) for line in lines]
 
