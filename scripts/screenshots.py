@@ -8,6 +8,8 @@ in headless Chromium at a Pixel 7's size, logs in through the real login form an
     product-sizes.png  Navy polo, stock per size, as a sales rep
     bin.png            bin A-01-1, as stockroom staff
     move.png           the move form, opened from bin A-01-1, as stockroom staff
+    request.png, my-requests.png          a rep's request and their list
+    reorders.png, events.png, reports.png  the manager's Reorders, Events and Reports pages
 
 Usage (from the repository root):  python scripts/screenshots.py [--out docs/screenshots]
 Needs Chromium at /usr/bin/chromium (apt-get install chromium) and the `playwright` package
