@@ -400,6 +400,10 @@ def test_exports_download_for_staff_and_managers(client, login, make_item):
     assert "PEN-1" in client.get("/transfer/export/ledger.csv").get_data(as_text=True)
     assert client.get("/transfer/export/ledger.csv?first_day=2026-02-01&last_day=2026-01-01").status_code == 400
     assert client.get("/transfer/export/ledger.csv?first_day=yesterday").status_code == 400
+    for query in ("last_day=9999-12-31", "first_day=9999-12-31&last_day=9999-12-31", "last_day=0001-01-05"):
+        response = client.get(f"/transfer/export/ledger.csv?{query}")  # the day after / 30 days before overflowed
+        assert response.status_code == 400, query
+        assert "between the years" in response.get_data(as_text=True)
     for url in ("/transfer/export/requests.csv", "/transfer/export/purchase-orders.csv",
                 "/transfer/template/items.csv"):
         assert client.get(url).status_code == 403, url

@@ -17,6 +17,7 @@ from .report import ImportRefused
 bp = Blueprint("transfer", __name__)
 FORMS = {"items": ImportForm, "stock": StockImportForm}
 TITLES = {"items": "Import items", "stock": "Import stock per bin"}
+LEDGER_YEARS = (1900, 9000)  # the ledger export's date range (as the reports' periods)
 SHOWN = 200  # changes listed on the dry-run page; the summary counts them all
 TEMPLATES = {
     "items": (("sku", "product", "size", "category", "unit", "supplier", "unit_cost", "lead_time_days",
@@ -164,6 +165,11 @@ def export_ledger():
     form = LedgerForm(request.args)
     if not form.validate():
         flash("Give the dates as YYYY-MM-DD.", "error")
+        return _index(400)
+    given = [day for day in (form.first_day.data, form.last_day.data) if day is not None]
+    if any(not LEDGER_YEARS[0] <= day.year <= LEDGER_YEARS[1] for day in given):
+        # date.max + 1 day (the end of the last day) or date.min - 30 days would overflow: a 500
+        flash(f"Give dates between the years {LEDGER_YEARS[0]} and {LEDGER_YEARS[1]}.", "error")
         return _index(400)
     last = form.last_day.data or date.today()
     first = form.first_day.data or last - timedelta(days=30)
