@@ -302,3 +302,17 @@ def test_on_a_friday_a_monday_return_is_reminded_before_the_weekend(app, runner,
     assert smtp.messages == []
     assert run_alerts(runner, friday).exit_code == 0
     assert [m["Subject"] for m in smtp.messages] == [f"Due back on Monday {monday.day} {monday:%b}: {request.number}"]
+
+
+def test_a_rejection_reason_with_line_breaks_still_reaches_the_rep(app, session, smtp, people, make_item):
+    """The reason goes into the subject: a line break there (a reason pasted into the form or
+    sent by the API) made the message unsendable, and the rep never heard of the rejection."""
+    item = make_item("PEN-1", on_hand=10)
+    request = requests.submit(session, people["rep"], [(item, 1)], purpose="client_meeting",
+                              needed_by=TODAY + timedelta(days=7))
+    requests.reject(session, request.id, people["manager"], "Duplicate\r\nBcc: someone@example.org\nsee R-1")
+    result = deliver(session, app)
+    assert result.sent == 1 and result.retrying == 0
+    assert [m["Subject"] for m in smtp.messages] == [
+        f"Rejected: {request.number}: Duplicate Bcc: someone@example.org see R-1"]
+    assert "someone@example.org" not in smtp.messages[0].get("Bcc", "")

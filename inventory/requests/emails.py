@@ -42,6 +42,9 @@ def _queue(session, request, to, subject, kind, headline, detail="", lines=None,
     if not to or not _mail_configured(config):
         return None
     session.flush()  # the request's number and its lines' items, for the message
+    # One line: a line break in a header (from a rejection reason or a name) makes the message
+    # unsendable, and sending it stopped the whole outbox.
+    subject = " ".join(subject.split())
     if lines is None:
         lines = [(line.quantity, line.item) for line in request.lines]
     return enqueue(session, to, subject, "request_notice",
