@@ -316,3 +316,50 @@ def test_a_rejection_reason_with_line_breaks_still_reaches_the_rep(app, session,
     assert [m["Subject"] for m in smtp.messages] == [
         f"Rejected: {request.number}: Duplicate Bcc: someone@example.org see R-1"]
     assert "someone@example.org" not in smtp.messages[0].get("Bcc", "")
+
+
+def test_two_hosts_queueing_return_reminders_at_once_queue_one_and_neither_fails(app, session, smtp, people,
+                                                                                 loaned_banner, monkeypatch):
+    """send-alerts runs on every host: the second must wait for the first and find the reminder
+    done, not crash on the unique reminder row (which also skipped its digest and sending)."""
+    import threading
+
+    from inventory.extensions import db
+    from inventory.requests import emails
+
+    first_paused, second_done = threading.Event(), threading.Event()
+    real_wants, calls = preferences.wants, []
+
+    def slow_wants(session, user, key):  # the first run pauses after reading what was done
+        calls.append(key)
+        if len(calls) == 1:
+            first_paused.set()
+            second_done.wait(2)  # with the fix the second run waits for this one: time out, go on
+        return real_wants(session, user, key)
+
+    monkeypatch.setattr(preferences, "wants", slow_wants)
+    errors, queued = [], []
+
+    def run(wait_first):
+        try:
+            with app.app_context():
+                if wait_first:
+                    first_paused.wait(10)
+                queued.append(emails.queue_return_reminders(db.session, DUE - timedelta(days=1)))
+                db.session.remove()
+        except Exception as error:  # surfaced below
+            errors.append(error)
+        finally:
+            if wait_first:
+                second_done.set()
+
+    threads = [threading.Thread(target=run, args=(n == 1,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors
+    assert sorted(queued) == [0, 1]
+    session.expire_all()
+    assert [m.kind for m in outbox(session)] == ["return_reminder"]
+    assert session.scalars(select(ReturnReminder.kind)).all() == ["due_tomorrow"]

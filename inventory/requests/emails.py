@@ -123,8 +123,14 @@ def queue_return_reminders(session, today):
 
     A reminder the rep turned off is still recorded as done, so turning reminders back on
     never sends a stale one. Needs mail configured (the caller, `send-alerts`, checks it)."""
+    from ..mail.alerts import lock_job  # here: mail.alerts reads the forecast, which reads requests
+
     soon = next_working_day(today)
     with write_transaction(session):
+        # Every host runs send-alerts: a second run waits here until the first has committed its
+        # reminders, then finds them done (without the lock both queued on PostgreSQL and the
+        # second died on the unique reminder row, skipping its digest and the sending).
+        lock_job(session, "return-reminders")
         due = session.scalars(
             select(Request)
             .where(Request.status == "handed_over", Request.return_by.is_not(None), Request.return_by <= soon)
