@@ -363,3 +363,62 @@ def test_two_hosts_queueing_return_reminders_at_once_queue_one_and_neither_fails
     session.expire_all()
     assert [m.kind for m in outbox(session)] == ["return_reminder"]
     assert session.scalars(select(ReturnReminder.kind)).all() == ["due_tomorrow"]
+
+
+def test_two_saves_of_the_same_choice_at_once_both_succeed(app, session, people):
+    """A double click on the profile page: both saves read "no row yet" on PostgreSQL and the
+    second failed on the unique (user, kind) row."""
+    import threading
+
+    from inventory.extensions import db
+
+    first_paused, second_done = threading.Event(), threading.Event()
+    user_id = people["rep"].id
+    session.commit()
+
+    class PausingSession:  # the first save stops after its first statement, the second runs meanwhile
+        def __init__(self, real):
+            self.real, self.paused = real, False
+
+        def __getattr__(self, name):
+            attribute = getattr(self.real, name)
+            if name not in ("execute", "scalars", "scalar"):
+                return attribute
+
+            def call(*args, **kwargs):
+                result = attribute(*args, **kwargs)
+                if not self.paused:
+                    self.paused = True
+                    result = result.all() if name == "scalars" else result
+                    first_paused.set()
+                    second_done.wait(2)  # the fixed save makes the second wait: time out, go on
+                return result
+            return call
+
+    errors = []
+
+    def run(second):
+        try:
+            with app.app_context():
+                user = db.session.get(type(people["rep"]), user_id)
+                if second:
+                    first_paused.wait(10)
+                    preferences.save(db.session, user, {"request_ready": False})
+                else:
+                    preferences.save(PausingSession(db.session()), user, {"request_ready": False})
+                db.session.remove()
+        except Exception as error:  # surfaced below
+            errors.append(error)
+        finally:
+            if second:
+                second_done.set()
+
+    threads = [threading.Thread(target=run, args=(n == 1,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors
+    session.expire_all()
+    assert preferences.choices(session, people["rep"])["request_ready"] is False
+    assert len(session.scalars(select(MailPreference).where(MailPreference.user_id == user_id)).all()) == 1

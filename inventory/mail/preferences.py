@@ -4,6 +4,7 @@ the reorder digest is off unless a manager opts in (ALERT_RECIPIENTS always get 
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ..auth.models import User
 from ..auth.roles import EVERYONE, MANAGERS
@@ -72,13 +73,15 @@ def save(session, user, chosen):
     """Store the user's choices: `chosen` is {kind key: bool} for the kinds their role can get.
     Kinds not in it are left as they were; unknown or other roles' kinds are ignored."""
     allowed = {kind.key for kind in kinds_for(user)}
+    rows = [{"user_id": user.id, "kind": key, "enabled": bool(enabled)}
+            for key, enabled in chosen.items() if key in allowed]
+    if not rows:
+        return
     with write_transaction(session):
-        stored = {row.kind: row for row in session.scalars(
-            select(MailPreference).where(MailPreference.user_id == user.id))}
-        for key, enabled in chosen.items():
-            if key not in allowed:
-                continue
-            if key in stored:
-                stored[key].enabled = bool(enabled)
-            else:
-                session.add(MailPreference(user_id=user.id, kind=key, enabled=bool(enabled)))
+        # One upsert, not read-then-insert: two saves at once (a double click, two tabs) both
+        # read "no row" on PostgreSQL and the second died on the unique (user, kind) row.
+        dialect = session.get_bind().dialect.name
+        statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(MailPreference)
+        session.execute(statement.on_conflict_do_update(index_elements=["user_id", "kind"],
+                                                        set_={"enabled": statement.excluded.enabled}), rows)
+        session.expire_all()  # loaded MailPreference rows must not keep their old choice
