@@ -159,3 +159,16 @@ def test_the_outbox_is_for_managers_only(app, client, login):
     login("rep")
     assert client.get("/outbox").status_code == 403
     assert client.post("/outbox/1/resend").status_code == 403
+
+
+def test_a_message_that_cannot_be_built_fails_alone_and_the_rest_go_out(app, session, smtp):
+    broken = mail.enqueue(session, "a@example.com", "Two\nlines", "test", {"note": "x"}, kind="test")
+    fine = mail.enqueue(session, "b@example.com", "One line", "test", {"note": "y"}, kind="test")
+    session.commit()
+    result = mail.send_pending(session, app.config, utcnow() + timedelta(seconds=1))
+    assert (result.sent, result.failed, result.retrying) == (1, 1, 0)
+    session.expire_all()
+    assert session.get(OutboxMessage, broken.id).status == FAILED
+    assert "linefeed" in session.get(OutboxMessage, broken.id).last_error
+    assert session.get(OutboxMessage, fine.id).status == SENT
+    assert [m["Subject"] for m in smtp.messages] == ["One line"]

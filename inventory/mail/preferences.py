@@ -57,16 +57,26 @@ def wants(session, user, key):
     return kind.default if stored is None else stored
 
 
-def subscribers(session, key):
-    """The e-mail addresses of active users who get kind `key` (one query)."""
+def _wanting(session, key, *conditions):
+    """(id, email) of the active users who get kind `key`, among those meeting `conditions`."""
     kind = BY_KEY[key]
     rows = session.execute(
-        select(User.email, MailPreference.enabled)
+        select(User.id, User.email, MailPreference.enabled)
         .outerjoin(MailPreference, (MailPreference.user_id == User.id) & (MailPreference.kind == key))
-        .where(User.role.in_(kind.roles), User.active.is_(True))
+        .where(User.role.in_(kind.roles), User.active.is_(True), *conditions)
         .order_by(User.id)
     ).all()
-    return [email for email, enabled in rows if (kind.default if enabled is None else enabled)]
+    return [(user_id, email) for user_id, email, enabled in rows if (kind.default if enabled is None else enabled)]
+
+
+def subscribers(session, key):
+    """The e-mail addresses of active users who get kind `key` (one query)."""
+    return [email for _id, email in _wanting(session, key)]
+
+
+def wanting(session, key, user_ids):
+    """The ids, among `user_ids`, of the users who get kind `key` (one query)."""
+    return {user_id for user_id, _email in _wanting(session, key, User.id.in_(set(user_ids)))} if user_ids else set()
 
 
 def save(session, user, chosen):

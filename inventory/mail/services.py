@@ -152,13 +152,13 @@ def _describe(error):
     return (f"{type(error).__name__}: {detail}" if detail else type(error).__name__)[:2000]
 
 
-def _record_failure(session, message, now, error, result):
+def _record_failure(session, message, now, error, result, give_up=False):
     with write_transaction(session):
         message.attempts += 1
         message.last_error = _describe(error)
         message.claimed_by = None
         message.claimed_at = None
-        if message.attempts >= MAX_ATTEMPTS:
+        if give_up or message.attempts >= MAX_ATTEMPTS:
             message.status = FAILED
             result.failed += 1
         else:
@@ -189,7 +189,12 @@ def send_pending(session, config, now, batch=50):
     try:
         for message in messages:
             try:
-                smtp.send_message(_email(message, config), to_addrs=message.recipients)
+                email = _email(message, config)
+            except (ValueError, TypeError) as error:  # e.g. a line break in a header: never sendable
+                _record_failure(session, message, now, error, result, give_up=True)
+                continue
+            try:
+                smtp.send_message(email, to_addrs=message.recipients)
             except (OSError, smtplib.SMTPException) as error:
                 _record_failure(session, message, now, error, result)
                 if isinstance(error, (OSError, smtplib.SMTPServerDisconnected)):

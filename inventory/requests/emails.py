@@ -141,6 +141,7 @@ def queue_return_reminders(session, today):
         done = set(session.execute(
             select(ReturnReminder.request_id, ReturnReminder.kind)
             .where(ReturnReminder.request_id.in_([request.id for request in due]))).all()) if due else set()
+        wanted = preferences.wanting(session, "return_reminder", {request.requester_id for request in due})
         queued = 0
         for request in due:
             kind = OVERDUE if request.return_by < today else DUE_TOMORROW if request.return_by > today else None
@@ -159,8 +160,9 @@ def queue_return_reminders(session, today):
                        else f"on {request.return_by:%A} {_when(request.return_by)}")
                 subject = f"Due back {day}: {request.number}"
                 headline = f"The returnables from your request {request.number} are due back {day}."
-            message = _to_requester(session, request, "return_reminder", subject, headline,
-                                    "Bring them to the stockroom, or ask a manager for more time.", lines=out,
-                                    when=f"due back {_when(request.return_by, year=True)}")
-            queued += message is not None
+            if request.requester_id not in wanted:
+                continue
+            queued += _queue(session, request, request.requester.email, subject, "return_reminder", headline,
+                             "Bring them to the stockroom, or ask a manager for more time.", lines=out,
+                             when=f"due back {_when(request.return_by, year=True)}") is not None
     return queued
