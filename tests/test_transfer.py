@@ -495,3 +495,33 @@ def test_import_stock_command_creates_bins_as_the_given_user(runner, session, ma
     result = runner.invoke(args=["import-stock", str(path), "--user", manager.email, "--create-bins"])
     assert result.exit_code == 0, result.output
     assert session.scalar(select(Movement.user_id)) == manager.id
+
+
+def test_a_returnable_out_on_loan_cannot_be_made_consumable(session, make_item, make_user, make_bin):
+    from inventory.catalog import services as catalog
+    from inventory.errors import InvalidInput
+    from inventory.requests import services as requests
+
+    banner = make_item("BANNER-1", name="Roll-up banner", category="display", on_hand=3, returnable=True)
+    rep, manager, staff = make_user("rep"), make_user("manager"), make_user("staff")
+    loan = requests.submit(session, rep, [(banner, 2)], purpose="trade_show", needed_by=date.today(),
+                           return_by=date.today() + timedelta(days=5))
+    requests.approve(session, loan.id, manager)
+    requests.pick(session, loan.id, make_bin("A-01"), {loan.lines[0].id: 2}, staff)
+    requests.hand_over(session, loan.id, staff)
+
+    text = "sku,product,category,returnable\nBANNER-1,Roll-up banner,display,no\n"
+    report = services.import_items(session, text, dry_run=True)
+    assert bad_lines(report) == {2: "2 of BANNER-1 are out on loan: check them in before making it consumable "
+                                    "(a consumable cannot be checked back in)."}
+    with pytest.raises(InvalidInput, match="2 of BANNER-1 are out on loan"):
+        catalog.update_item(session, banner, returnable=False)
+    with pytest.raises(InvalidInput, match="out on loan"):
+        catalog.apply_to_all_sizes(session, banner.product, returnable=False)
+    session.expire_all()
+    assert session.get(Item, banner.id).returnable is True
+
+    requests.check_in(session, loan.id, make_bin("A-01"), {loan.lines[0].id: {"returned": 2}}, staff)
+    assert services.import_items(session, text, dry_run=True).ok
+    catalog.update_item(session, session.get(Item, banner.id), returnable=False)
+    assert session.get(Item, banner.id).returnable is False

@@ -145,10 +145,38 @@ def update_product(session, product, *, name, category, description="", photo=No
     return product
 
 
+def units_on_loan(session, item_ids):
+    """{item id: units handed over and not yet checked in}, for the items that have any."""
+    from ..requests.models import Request, RequestLine  # requests build on the catalog
+
+    if not item_ids:
+        return {}
+    return dict(session.execute(
+        select(RequestLine.item_id, func.sum(RequestLine.issued))
+        .join(Request, RequestLine.request_id == Request.id)
+        .where(Request.status == "handed_over", RequestLine.item_id.in_(set(item_ids)), RequestLine.issued > 0)
+        .group_by(RequestLine.item_id)).all())
+
+
+def on_loan_refusal(item, units):
+    return (f"{units} of {item.sku} are out on loan: check them in before making it consumable "
+            "(a consumable cannot be checked back in).")
+
+
+def _refuse_consumable_while_on_loan(session, items, fields):
+    if fields.get("returnable") is False:
+        flipping = [item for item in items if item.returnable]
+        out = units_on_loan(session, [item.id for item in flipping])
+        for item in flipping:
+            if out.get(item.id):
+                raise InvalidInput(on_loan_refusal(item, out[item.id]))
+
+
 def update_item(session, item, **item_fields):
     fields = _clean_item_fields(item_fields)
     with write_transaction(session):
         item = session.merge(item)
+        _refuse_consumable_while_on_loan(session, [item], fields)
         for name, value in fields.items():
             setattr(item, name, value)
     return item
@@ -158,7 +186,9 @@ def apply_to_all_sizes(session, product, **item_fields):
     """Set the same supplier, cost, lead time, ... on every size of a product."""
     fields = _clean_item_fields(item_fields)
     with write_transaction(session):
-        for item in session.scalars(select(Item).where(Item.product_id == product.id)):
+        items = session.scalars(select(Item).where(Item.product_id == product.id)).all()
+        _refuse_consumable_while_on_loan(session, items, fields)
+        for item in items:
             for name, value in fields.items():
                 setattr(item, name, value)
 

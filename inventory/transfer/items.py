@@ -15,7 +15,7 @@ from sqlalchemy import func, insert, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..catalog.models import CATEGORIES, CATEGORY_LABELS, Item, Product, size_rank
-from ..catalog.services import SKU_PATTERN, normalize_sku
+from ..catalog.services import SKU_PATTERN, normalize_sku, on_loan_refusal, units_on_loan
 from ..text import clean
 from ..timeutil import utcnow
 from . import fields as cell
@@ -154,7 +154,8 @@ def plan(session, table):
         rows.append(row)
 
     existing = _existing_items(session, [row.sku for row in rows])
-    _plan_updates(result, [row for row in rows if row.sku in existing], existing)
+    on_loan = units_on_loan(session, [item.id for item in existing.values() if item.returnable])
+    _plan_updates(result, [row for row in rows if row.sku in existing], existing, on_loan)
     _plan_new(session, result, [row for row in rows if row.sku not in existing])
     report.in_file_order()
     return result
@@ -167,11 +168,14 @@ def _product_target(result, product):
     return target
 
 
-def _plan_updates(result, rows, existing):
+def _plan_updates(result, rows, existing, on_loan):
     report = result.report
     said = {}  # product id -> (line, {name, category, description}) of the first row about that product
     for row in rows:
         item = existing[row.sku]
+        if item.returnable and row.fields.get("returnable") is False and on_loan.get(item.id):
+            report.bad(row.line, row.sku, on_loan_refusal(item, on_loan[item.id]))
+            continue
         if row.size_given and row.size != (item.size or None):
             report.bad(row.line, row.sku, f"{row.sku} is size {item.size or '(none)'} in the catalog; "
                                           "an import cannot change an item's size")
