@@ -1,6 +1,7 @@
 """Who gets which e-mail: each person's choices on the profile page, the managers' opt-in to the
 reorder digest, the "shipped" and "due back" e-mails, and the admins' test e-mail, all delivered
 by a real SMTP server (aiosmtpd on loopback)."""
+import threading
 from datetime import date, timedelta
 
 import pytest
@@ -8,9 +9,11 @@ from mail_server import MailServer
 from sqlalchemy import delete, select
 
 from inventory.events.models import Event
+from inventory.extensions import db
 from inventory.mail import preferences
 from inventory.mail import services as mail
 from inventory.mail.models import MailPreference, OutboxMessage, ReturnReminder
+from inventory.requests import emails
 from inventory.requests import services as requests
 from inventory.timeutil import utcnow
 
@@ -318,47 +321,55 @@ def test_a_rejection_reason_with_line_breaks_still_reaches_the_rep(app, session,
     assert "someone@example.org" not in smtp.messages[0].get("Bcc", "")
 
 
-def test_two_hosts_queueing_return_reminders_at_once_queue_one_and_neither_fails(app, session, smtp, people,
-                                                                                 loaned_banner, monkeypatch):
-    """send-alerts runs on every host: the second must wait for the first and find the reminder
-    done, not crash on the unique reminder row (which also skipped its digest and sending)."""
-    import threading
+def run_two_at_once(app, first, second, first_paused, second_done):
+    """Run `first` and `second` in two threads with their own sessions; `second` starts once
+    `first` has paused (first_paused), and says when it is done (second_done). Returns the
+    errors either raised."""
+    errors = []
 
-    from inventory.extensions import db
-    from inventory.requests import emails
-
-    first_paused, second_done = threading.Event(), threading.Event()
-    real_wants, calls = preferences.wants, []
-
-    def slow_wants(session, user, key):  # the first run pauses after reading what was done
-        calls.append(key)
-        if len(calls) == 1:
-            first_paused.set()
-            second_done.wait(2)  # with the fix the second run waits for this one: time out, go on
-        return real_wants(session, user, key)
-
-    monkeypatch.setattr(preferences, "wants", slow_wants)
-    errors, queued = [], []
-
-    def run(wait_first):
+    def run(work, is_second):
         try:
             with app.app_context():
-                if wait_first:
+                if is_second:
                     first_paused.wait(10)
-                queued.append(emails.queue_return_reminders(db.session, DUE - timedelta(days=1)))
+                work()
                 db.session.remove()
-        except Exception as error:  # surfaced below
+        except Exception as error:  # surfaced by the caller
             errors.append(error)
         finally:
-            if wait_first:
+            if is_second:
                 second_done.set()
 
-    threads = [threading.Thread(target=run, args=(n == 1,)) for n in range(2)]
+    threads = [threading.Thread(target=run, args=(first, False)), threading.Thread(target=run, args=(second, True))]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(60)
-    assert not errors
+    return errors
+
+
+def test_two_hosts_queueing_return_reminders_at_once_queue_one_and_neither_fails(app, session, smtp, people,
+                                                                                 loaned_banner, monkeypatch):
+    """send-alerts runs on every host: the second must wait for the first and find the reminder
+    done, not crash on the unique reminder row (which also skipped its digest and sending)."""
+    first_paused, second_done = threading.Event(), threading.Event()
+    real_wanting, calls = preferences.wanting, []
+
+    def slow_wanting(session, key, user_ids):  # the first run pauses after reading what was done
+        calls.append(key)
+        if len(calls) == 1:
+            first_paused.set()
+            second_done.wait(2)  # with the fix the second run waits for this one: time out, go on
+        return real_wanting(session, key, user_ids)
+
+    monkeypatch.setattr(preferences, "wanting", slow_wanting)
+    queued = []
+
+    def queue():
+        queued.append(emails.queue_return_reminders(db.session, DUE - timedelta(days=1)))
+
+    assert run_two_at_once(app, queue, queue, first_paused, second_done) == []
+    assert calls == ["return_reminder", "return_reminder"]
     assert sorted(queued) == [0, 1]
     session.expire_all()
     assert [m.kind for m in outbox(session)] == ["return_reminder"]
@@ -368,10 +379,6 @@ def test_two_hosts_queueing_return_reminders_at_once_queue_one_and_neither_fails
 def test_two_saves_of_the_same_choice_at_once_both_succeed(app, session, people):
     """A double click on the profile page: both saves read "no row yet" on PostgreSQL and the
     second failed on the unique (user, kind) row."""
-    import threading
-
-    from inventory.extensions import db
-
     first_paused, second_done = threading.Event(), threading.Event()
     user_id = people["rep"].id
     session.commit()
@@ -395,30 +402,12 @@ def test_two_saves_of_the_same_choice_at_once_both_succeed(app, session, people)
                 return result
             return call
 
-    errors = []
+    def save(session_of=lambda real: real):
+        user = db.session.get(type(people["rep"]), user_id)
+        preferences.save(session_of(db.session()), user, {"request_ready": False})
 
-    def run(second):
-        try:
-            with app.app_context():
-                user = db.session.get(type(people["rep"]), user_id)
-                if second:
-                    first_paused.wait(10)
-                    preferences.save(db.session, user, {"request_ready": False})
-                else:
-                    preferences.save(PausingSession(db.session()), user, {"request_ready": False})
-                db.session.remove()
-        except Exception as error:  # surfaced below
-            errors.append(error)
-        finally:
-            if second:
-                second_done.set()
-
-    threads = [threading.Thread(target=run, args=(n == 1,)) for n in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not errors
+    errors = run_two_at_once(app, lambda: save(PausingSession), save, first_paused, second_done)
+    assert errors == []
     session.expire_all()
     assert preferences.choices(session, people["rep"])["request_ready"] is False
     assert len(session.scalars(select(MailPreference).where(MailPreference.user_id == user_id)).all()) == 1
