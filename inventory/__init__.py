@@ -109,7 +109,6 @@ def register_blueprints(app):
     from .transfer.views import bp as transfer_bp
 
     for blueprint in (core_bp, auth_bp, catalog_bp, bins_bp, stock_bp, requests_bp, forecast_bp, labels_bp, api_bp,
-                      purchasing_bp, events_bp, mail_bp, reports_bp):
+                      purchasing_bp, events_bp, mail_bp, reports_bp, transfer_bp):
         app.register_blueprint(blueprint)
-    app.register_blueprint(transfer_bp)
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never cookies

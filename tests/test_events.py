@@ -2,13 +2,11 @@
 requests and kits, the after-the-event usage and cost worked out on paper, the iCalendar feed
 and who may do what."""
 import re
-from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 
 import icalendar
 import pytest
-from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
 from inventory.auth import services as auth
@@ -17,6 +15,7 @@ from inventory.errors import Conflict, Forbidden, InvalidInput
 from inventory.events import feed, services
 from inventory.events.models import Event
 from inventory.extensions import db
+from inventory.querycount import count_queries
 from inventory.requests import services as requests
 from inventory.requests.models import Request
 
@@ -46,20 +45,6 @@ def make_event(session, manager):
         return services.create_event(session, manager, **values)
 
     return make
-
-
-@contextmanager
-def counted_queries():
-    statements = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    sa_event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        sa_event.remove(db.engine, "before_cursor_execute", count)
 
 
 # Rules ---------------------------------------------------------------------------------------
@@ -223,7 +208,7 @@ def test_the_event_page_has_no_query_per_request(client, login, past_show, sessi
     login("manager")
     url = f"/events/{event.id}"
     client.get(url)
-    with counted_queries() as few:
+    with count_queries(db.engine) as few:
         assert client.get(url).status_code == 200
     pen = make_item("PEN-9", on_hand=100)
     for n in range(5):
@@ -231,9 +216,9 @@ def test_the_event_page_has_no_query_per_request(client, login, past_show, sessi
         requests.submit(session, rep, [(pen, 1), (other, 1)], purpose="trade_show", needed_by=event.ship_by,
                         event_id=event.id, today=days(-13))
     client.get(url)
-    with counted_queries() as many:
+    with count_queries(db.engine) as many:
         assert client.get(url).status_code == 200
-    assert len(many) == len(few), "\n".join(many)
+    assert many.count == few.count, "\n".join(many.statements)
 
 
 # Pages ---------------------------------------------------------------------------------------
@@ -273,14 +258,14 @@ def test_the_calendar_has_no_query_per_event(client, login, make_event):
     login("rep")
     make_event("One", starts=10)
     client.get("/events")
-    with counted_queries() as few:
+    with count_queries(db.engine) as few:
         client.get("/events")
     for n in range(6):
         make_event(f"Show {n}", starts=11 + n)
     client.get("/events")
-    with counted_queries() as many:
+    with count_queries(db.engine) as many:
         client.get("/events")
-    assert len(many) == len(few)
+    assert many.count == few.count
 
 
 def test_manager_creates_and_edits_an_event_through_the_pages(client, login, session):
