@@ -38,22 +38,32 @@ def _begin_sqlite(connection):
 
 
 @contextmanager
-def write_transaction(session):
+def write_transaction(session, expire=True):
     """Run one business operation in one transaction: commit on success, roll back on error.
 
     Any read-only transaction the caller left open is ended first, so that on SQLite the write
     transaction starts with BEGIN IMMEDIATE and queues behind other writers on the busy timeout.
+
+    `expire=False` keeps what the session has loaded through both commits (a rollback still
+    expires it): for a rule that reads nothing it decides on from objects loaded before (it
+    reads availability afresh under its locks) and whose caller answers from the objects it
+    wrote, so neither the caller's objects nor the written ones are loaded again.
     """
     if isinstance(session, scoped_session):
         session = session()
-    if session.in_transaction():
-        session.commit()
-    token = _immediate.set(True)
+    expire_on_commit = session.expire_on_commit
+    session.expire_on_commit = expire_on_commit and expire
     try:
-        with session.begin():
-            yield session
+        if session.in_transaction():
+            session.commit()
+        token = _immediate.set(True)
+        try:
+            with session.begin():
+                yield session
+        finally:
+            _immediate.reset(token)
     finally:
-        _immediate.reset(token)
+        session.expire_on_commit = expire_on_commit
 
 
 def schema_state(engine, script_directory):

@@ -2,18 +2,15 @@
 from datetime import date
 
 from flask import g, jsonify, request, url_for
-from sqlalchemy import inspect, select
-from sqlalchemy.orm import joinedload, selectinload
 
 from ..auth.roles import EVERYONE, MANAGERS, STAFF
-from ..catalog.models import Item
 from ..catalog.services import get_item
 from ..errors import InvalidInput, NotFound, ShortStock
 from ..extensions import db
 from ..pagination import MAX_PAGE
 from ..requests import queries
 from ..requests import services as requests
-from ..requests.models import STATUSES, Request, RequestLine
+from ..requests.models import STATUSES
 from .views import ApiError, _field, _int_arg, _paged, api_roles, bp
 
 MAX_ID = 2**31 - 1  # INTEGER primary keys on PostgreSQL
@@ -97,11 +94,8 @@ def create_request():
     except ShortStock as error:
         return jsonify(error=error.message, lines=[
             {"sku": s.sku, "requested": s.requested, "available": s.available} for s in error.shortages]), 409
-    # What the answer shows, in three queries: lines with their items, and the requester (not the
-    # request's steps). The id comes from the identity map: `made` is expired after the commit.
-    made = db.session.scalar(select(Request).where(Request.id == inspect(made).identity[0]).options(
-        selectinload(Request.lines).selectinload(RequestLine.item).selectinload(Item.product),
-        joinedload(Request.requester)))
+    # The answer comes from the request as written, without a query: submit leaves it (and the
+    # items and the requester, in the identity map) loaded after its commit.
     return jsonify(request_json(made)), 201
 
 

@@ -20,7 +20,8 @@ from ..errors import Conflict, Forbidden, InvalidInput, NotFound, ShortStock
 from ..stock import services as stock
 from ..stock.models import StockLevel
 from . import emails
-from .availability import Window, booking_window, free_quantity, lock_items, owned_returnable, peak_booked
+from .availability import (Window, booking_window, free_quantities, free_quantity, lock_items, owned_returnable,
+                           peak_booked)
 from .models import CANCELLABLE, HANDOFFS, HOLDING, OPEN, PURPOSES, Request, RequestLine, RequestStep
 
 DISPATCH_CODE = "DISPATCH"
@@ -143,13 +144,18 @@ def submit(session, requester, lines, *, purpose, needed_by, return_by=None, han
     validate_details(purpose=purpose, needed_by=needed_by, return_by=return_by, handoff=handoff, ship_to=ship_to,
                      note=note, has_returnables=has_returnables, today=today)
     window = Window.of(needed_by, return_by)
-    with write_transaction(session):
+    # Nothing loaded is expired by the commits: the items and the requester stay as the caller
+    # loaded them (in here only their ids count: whether an item is returnable and what is free
+    # are read afresh under the locks), and the caller can answer from the request as written
+    # without loading it again.
+    with write_transaction(session, expire=False):
         if event_id is not None and session.get(Event, event_id) is None:
             raise NotFound(f"No event #{event_id}.")
         lock_items(session, [item.id for item, _ in lines])
+        free_now = free_quantities(session, [item.id for item, _ in lines], window)
         plan, shortages = [], []
         for item, quantity in lines:
-            free = max(0, free_quantity(session, item, window))
+            free = max(0, free_now.get(item.id, 0))
             held = min(free, quantity)
             if held < quantity:
                 shortages.append(Shortage(item.sku, item.name, quantity, free))
