@@ -47,7 +47,12 @@ def write_transaction(session, expire=True):
     `expire=False` keeps what the session has loaded through both commits (a rollback still
     expires it): for a rule that reads nothing it decides on from objects loaded before (it
     reads availability afresh under its locks) and whose caller answers from the objects it
-    wrote, so neither the caller's objects nor the written ones are loaded again.
+    wrote, so neither the caller's objects nor the written ones are loaded again. On
+    PostgreSQL such a rule also goes on in the read transaction the caller left open, if that
+    has nothing pending, instead of committing it and beginning another (three round trips
+    and a pool check-out fewer): under READ COMMITTED every statement sees what is committed
+    when it starts, so what the rule reads after taking its row locks is as fresh either way;
+    only a failure now rolls back the caller's reads too, which changes nothing.
     """
     if isinstance(session, scoped_session):
         session = session()
@@ -55,6 +60,14 @@ def write_transaction(session, expire=True):
     session.expire_on_commit = expire_on_commit and expire
     try:
         if session.in_transaction():
+            if not expire and _can_go_on(session):
+                try:
+                    yield session
+                    session.commit()
+                except BaseException:
+                    session.rollback()
+                    raise
+                return
             session.commit()
         token = _immediate.set(True)
         try:
@@ -64,6 +77,13 @@ def write_transaction(session, expire=True):
             _immediate.reset(token)
     finally:
         session.expire_on_commit = expire_on_commit
+
+
+def _can_go_on(session):
+    """True on PostgreSQL when the session's open transaction has nothing unflushed (and the
+    rules flush only inside write transactions, so it has written nothing either)."""
+    return (session.get_bind().dialect.name != "sqlite"
+            and not (session.new or session.dirty or session.deleted))
 
 
 def schema_state(engine, script_directory):

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import joinedload
 
 from ..database import write_transaction
@@ -166,12 +166,16 @@ def revoke_token(session, user, token_id):
     return row
 
 
+# One query for the token and its user, built once (every API request sends it).
+_TOKEN_WITH_USER = select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash")).options(
+    joinedload(ApiToken.user))
+
+
 def user_for_token(session, token):
     """The active user behind a bearer token, or None."""
     if not token or not token.startswith(TOKEN_PREFIX):
         return None
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(token))
-                         .options(joinedload(ApiToken.user)))  # one query for the token and its user
+    row = session.scalar(_TOKEN_WITH_USER, {"token_hash": ApiToken.hash(token)})
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
     now = utcnow()

@@ -3,7 +3,7 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import bindparam, exists, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..database import write_transaction
@@ -23,10 +23,15 @@ def normalize_sku(sku):
     return (sku or "").strip().upper()
 
 
+# Built once: every reservation looks its items up, and a statement built per call costs more
+# CPU (building it and its cache key) than sending it.
+_ITEM_BY_SKU = select(Item).where(Item.sku == bindparam("sku")).options(joinedload(Item.product))
+
+
 def get_item(session, sku):
     """The item with this SKU (any case), or UnknownItem."""
     item = None if "\x00" in (sku or "") else session.scalar(  # with its product, in one query
-        select(Item).where(Item.sku == normalize_sku(sku)).options(joinedload(Item.product))
+        _ITEM_BY_SKU, {"sku": normalize_sku(sku)}
     )
     if item is None:
         raise UnknownItem(f"No item has the SKU {sku!r}.")
