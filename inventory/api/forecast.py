@@ -42,7 +42,7 @@ def flag_json(flag):
 @bp.get("/reorders")
 @api_roles(MANAGERS)
 def reorders():
-    flags = forecast.flagged(db.session, _today(), forecast.settings_from(current_app.config))
+    flags = forecast.current_flags(db.session, _today(), forecast.settings_from(current_app.config)).flags
     return jsonify(items=[flag_json(flag) for flag in flags])
 
 

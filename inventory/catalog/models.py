@@ -87,7 +87,12 @@ class Item(db.Model):
 
     @property
     def name(self):
-        return f"{self.product.name} — {self.size}" if self.size else self.product.name
+        return self.display_name(self.product.name, self.size)
+
+    @staticmethod
+    def display_name(product_name, size):
+        """An item's name from its product's name and its size (for rows read without the ORM)."""
+        return f"{product_name} — {size}" if size else product_name
 
     @property
     def category(self):

@@ -11,18 +11,21 @@ Everything is read in a handful of set-based queries, whatever the size of the c
 projection itself is plain Python over those rows. `today` is always passed in, never read
 from the clock inside the rule, so the answers are reproducible.
 """
-from collections import defaultdict
-from dataclasses import dataclass, field
+import threading
+from collections import OrderedDict, defaultdict
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
-from ..catalog.models import Item
+from ..catalog.models import Item, Product
 from ..events.models import Event
 from ..purchasing.models import PurchaseOrder, PurchaseOrderLine
 from ..requests.models import OPEN, Request, RequestLine
 from ..stock.models import StockLevel
+from . import freshness
 
 OK, SOON, NOW, EXPEDITE = "ok", "order_soon", "order_now", "expedite"
 STATUS_LABELS = {OK: "OK", SOON: "Order soon", NOW: "Order now", EXPEDITE: "Expedite"}
@@ -151,7 +154,9 @@ _ITEM_COLUMNS = (Item.id, Item.sku, Item.unit, Item.supplier, Item.lead_time_day
                  Item.reorder_quantity, Item.returnable)
 
 
-def _forecast(today, settings, items, loaded):
+def _forecast(today, settings, items, loaded, flags_only=False):
+    """Project each item; with `flags_only`, skip the items that cannot be flagged (their
+    ItemForecast then has no steps)."""
     horizon_end = today + timedelta(days=settings.horizon_days)
     on_hand, demand, supply, events = loaded
     changes = defaultdict(list)  # item_id -> [(day, order, change, event_id, cause)]
@@ -184,6 +189,12 @@ def _forecast(today, settings, items, loaded):
         available_now = start if item.returnable else start - held[item.id]
         if item.id not in changes and available_now + on_order[item.id] >= item.reorder_point:
             results.append(ItemForecast(item=item, start=start))  # nothing ahead and enough: nothing to project
+            continue
+        if flags_only and available_now + on_order[item.id] >= item.reorder_point and \
+                start - sum(-c[2] for c in changes[item.id] if c[1] == 2) >= max(item.reorder_point, 0):
+            # Returns and deliveries only add: even if every request took its units on day one,
+            # the level would stay at or above the reorder point and zero. No flag is possible.
+            results.append(ItemForecast(item=item, start=start))
             continue
         results.append(_project(item, start, available_now, on_order[item.id],
                                 sorted(changes[item.id], key=lambda c: (c[0], c[1])), events, today, settings))
@@ -297,30 +308,98 @@ def _under_reorder_point(session):
                Item.reorder_point > func.coalesce(stock.c.quantity, 0) + func.coalesce(ordered.c.quantity, 0))))
 
 
-def flagged(session, today, settings=Settings()):
-    """Every flag that needs action (not OK), most urgent first.
+def _flags(session, today, settings):
+    """Every flag that needs action (not OK), most urgent first, each with the plain row of
+    its item's columns (_ITEM_COLUMNS) as `item`.
 
     Only the items that can be flagged at all are projected: those some request takes within
     the horizon, and those already under their reorder point with what is on order. Any other
     item only gains stock ahead (deliveries), so projecting it cannot raise a flag. They are
-    projected from plain rows of the columns the projection reads, and only those that end up
-    flagged are loaded as Items (with their products): a few hundred of thousands."""
+    projected from plain rows of the columns the projection reads, not as ORM items."""
     demand, supply, events = _flows(session, today + timedelta(days=settings.horizon_days))
     candidates = {row.item_id for row in demand} | _under_reorder_point(session)
     if not candidates:
-        return []
+        return [], events
     # Past some thousands an IN list is no cheaper than reading everything (and SQLite caps parameters).
     few = len(candidates) <= MAX_IN_LIST
     rows = [row for row in session.execute(select(*_ITEM_COLUMNS).where(
         Item.archived.is_(False), Item.id.in_(candidates) if few else True)) if row.id in candidates]
     loaded = (_on_hand(session, candidates if few else None), demand, supply, events)
-    flags = [flag for result in _forecast(today, settings, rows, loaded) for flag in result.flags if flag.status != OK]
+    flags = [flag for result in _forecast(today, settings, rows, loaded, flags_only=True)
+             for flag in result.flags if flag.status != OK]
+    return sorted(flags, key=lambda f: (URGENCY[f.status], f.order_by, f.item.sku)), events
+
+
+def flagged(session, today, settings=Settings()):
+    """Every flag that needs action (not OK), most urgent first, with its Item (and product)
+    loaded: a few hundred of thousands."""
+    flags, _events = _flags(session, today, settings)
     if flags:
         items = {item.id: item for item in session.scalars(
             select(Item).where(Item.id.in_({flag.item.id for flag in flags})).options(selectinload(Item.product)))}
         for flag in flags:
             flag.item = items[flag.item.id]
-    return sorted(flags, key=lambda f: (URGENCY[f.status], f.order_by, f.item.sku))
+    return flags
+
+
+@dataclass(frozen=True)
+class ItemFacts:
+    """What a flag shows of its item, kept with a reused forecast (an ORM Item would not outlive
+    its session)."""
+    id: int
+    sku: str
+    name: str
+    supplier: str | None
+    unit: str
+    lead_time_days: int
+
+
+@dataclass(frozen=True)
+class EventFacts:
+    id: int
+    name: str
+    place: str
+    ship_by: date
+
+
+class Current(NamedTuple):
+    """The flags as they are now (a tuple, not to be changed) and what they were computed from:
+    (freshness stamp, today, settings), or None when the database has no stamp to go by."""
+    key: tuple | None
+    flags: tuple
+
+
+_kept = OrderedDict()  # key -> Current, newest last
+_kept_lock = threading.Lock()
+KEEP = 4  # a few days or settings at once (the API can ask about another day)
+
+
+def current_flags(session, today, settings=Settings()):
+    """What `flagged` answers, with ItemFacts and EventFacts for items and events, reused
+    (in this process) until anything the forecast reads changes: see freshness.py. The pages
+    and the API read this."""
+    stamp = freshness.stamp(session)
+    key = (stamp, today, settings) if stamp is not None else None
+    with _kept_lock:
+        if key in _kept:
+            return _kept[key]
+    flags, events = _flags(session, today, settings)
+    names = {}
+    if flags:
+        names = {row.id: Item.display_name(row.product, row.size) for row in session.execute(
+            select(Item.id, Item.size, Product.name.label("product")).join(Product, Item.product_id == Product.id)
+            .where(Item.id.in_({flag.item.id for flag in flags})))}
+    facts = {e.id: EventFacts(e.id, e.name, e.place, e.ship_by) for e in events.values()}
+    current = Current(key, tuple(replace(
+        flag, item=ItemFacts(flag.item.id, flag.item.sku, names[flag.item.id], flag.item.supplier, flag.item.unit,
+                             flag.item.lead_time_days),
+        event=facts[flag.event.id] if flag.event is not None else None) for flag in flags))
+    if key is not None:
+        with _kept_lock:
+            _kept[key] = current
+            while len(_kept) > KEEP:
+                _kept.popitem(last=False)
+    return current
 
 
 def by_event(flags):
