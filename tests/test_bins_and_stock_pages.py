@@ -90,6 +90,31 @@ def test_staff_moves_stock_and_sees_the_new_quantities(client, login, make_item,
     assert stock.level(session, item, bin=bins.get_bin(session, "A-02")) == 4
 
 
+def test_a_suggestion_answered_after_a_move_does_not_wipe_its_confirmation(app, client, login, make_item, make_bin):
+    """Typing or scanning the To bin fires a suggestion request (htmx, 250 ms later) that can still
+    be running when the user taps Move. The browser keeps the session cookie of whichever answer
+    comes last: had the suggestion sent back the session it started with, it would have dropped the
+    "Moved …" confirmation that the move's redirect had just stored in the cookie."""
+    make_item("PEN-1", on_hand=10, bin="A-01")
+    make_bin("A-02")
+    login("staff")
+    cookie_before_the_move = client.get_cookie("session").value
+    assert client.post("/stock/move", data={"sku": "PEN-1", "from_bin": "A-01", "to_bin": "A-02",
+                                            "quantity": "3"}).status_code == 302
+    suggesting = app.test_client()  # the same browser, but the request left before the move's answer came
+    suggesting.set_cookie("session", cookie_before_the_move)
+    for headers in ({"HX-Request": "true", "Sec-Fetch-Mode": "cors"}, {"HX-Request": "true"}):
+        suggestion = suggesting.get("/stock/suggest/bins?to_bin=A-02", headers=headers)
+        assert suggestion.status_code == 200 and "A-02" in suggestion.get_data(as_text=True)
+        assert "Set-Cookie" not in suggestion.headers
+    page = client.get("/b/A-01", headers={"Sec-Fetch-Mode": "navigate"})
+    assert "Moved 3 × PEN-1 from A-01 to A-02. A-01 now holds 7, A-02 holds 3." in page.get_data(as_text=True)
+    # A page load still renews the 14-day login, the session unchanged or not, as does any request
+    # from a browser that sends no Sec-Fetch-Mode.
+    for headers in ({"Sec-Fetch-Mode": "navigate"}, {}):
+        assert "Expires=" in client.get("/b/A-02", headers=headers).headers["Set-Cookie"]
+
+
 @pytest.mark.parametrize("data, message", [
     ({"quantity": "11"}, "A-01 holds 10 of PEN-1; cannot take 11"),
     ({"quantity": "-1"}, "Number must be at least 1"),

@@ -36,10 +36,35 @@ def is_local_path(target):
 
 
 class SessionInterface(SecureCookieSessionInterface):
-    """Marks the session cookie Secure whenever the request came in over HTTPS."""
+    """Marks the session cookie Secure whenever the request came in over HTTPS, and refreshes an
+    unchanged session's cookie only on page loads.
+
+    The session (login, flashed messages) lives in the cookie, and with a permanent session Flask
+    would send the whole cookie back on every response to renew its expiry. A background request
+    (an htmx suggestion list, a scanned code's /scan/read, a bin's QR image) carries the cookie as
+    it was when it started; answering it with that copy would overwrite whatever a request running
+    alongside it had just stored. That is how a form's confirmation went missing: typing or
+    scanning a code fires a suggestion request 250 ms later, the user taps Move meanwhile, the
+    move's redirect stores the "Moved 5 × …" flash, then the suggestion's answer lands and puts back
+    the cookie without it (a logout could be undone the same way). So a request that did not change
+    the session renews the cookie only when it is a page load (Sec-Fetch-Mode: navigate, which
+    browsers send; without that header, any request but an htmx one); page loads keep the 14-day
+    expiry sliding as before. A request that changed the session always sends it."""
 
     def get_cookie_secure(self, app):
         return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
+
+    def should_set_cookie(self, app, session):
+        if session.modified:
+            return True
+        return super().should_set_cookie(app, session) and _is_page_load()
+
+
+def _is_page_load():
+    mode = request.headers.get("Sec-Fetch-Mode")
+    if mode:
+        return mode == "navigate"
+    return request.headers.get("HX-Request") != "true"
 
 
 def init_app(app):
