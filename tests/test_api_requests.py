@@ -65,6 +65,29 @@ def test_short_stock_answers_409_with_availability_and_holds_nothing(client, ses
     assert status == 201 and (body["lines"][0]["reserved"], body["lines"][0]["backordered"]) == (2, 3)
 
 
+def test_the_answer_to_a_reservation_is_the_request_as_stored(client, token_for, make_item, make_product):
+    """The 201 answer comes from the request as written, not read back: it says what a GET says,
+    field for field (ids, trimmed texts, holds and backorders, the requester, the time)."""
+    make_item("PEN-1", on_hand=10)
+    make_item("MUG-1", on_hand=2)
+    make_item("BANNER-1", category="display", on_hand=1, returnable=True)
+    make_product("Navy polo", "POLO-NAVY", sizes={"S": 3, "M": 5})
+    _rep, token = token_for("rep", name="Rita")
+    out = date.today() + timedelta(days=4)
+    status, made = call(client, "POST", "/api/v1/requests", token, {
+        "needed_by": out.isoformat(), "return_by": (out + timedelta(days=3)).isoformat(), "allow_partial": True,
+        "purpose": "trade_show", "handoff": "ship", "ship_to": "  Hall B, Booth 214 ", "note": " for the fair ",
+        "lines": [{"sku": "MUG-1", "qty": 5}, {"sku": "pen-1", "qty": 4}, {"sku": "BANNER-1", "qty": 1},
+                  {"sku": "POLO-NAVY-M", "qty": 2}]})
+    assert status == 201, made
+    status, stored = call(client, "GET", f"/api/v1/requests/{made['id']}", token)
+    assert status == 200 and made == stored
+    assert [(line["sku"], line["reserved"], line["backordered"]) for line in made["lines"]] == [
+        ("MUG-1", 2, 3), ("PEN-1", 4, 0), ("BANNER-1", 1, 0), ("POLO-NAVY-M", 2, 0)]
+    assert (made["ship_to"], made["note"], made["requester"]) == ("Hall B, Booth 214", "for the fair",
+                                                                  stored["requester"])
+
+
 @pytest.mark.parametrize("body, status", [
     ({"needed_by": SOON, "lines": []}, 400),
     ({"needed_by": SOON, "lines": [{"sku": "PEN-1", "qty": 0}]}, 400),

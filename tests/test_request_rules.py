@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from inventory.errors import Conflict, Forbidden, InvalidInput, ShortStock
 from inventory.extensions import db
 from inventory.requests import services as requests
-from inventory.requests.availability import Window, free_quantity
+from inventory.requests.availability import Window, free_quantities, free_quantity
 from inventory.requests.models import Request, RequestLine
 from inventory.stock import services as stock
 
@@ -43,6 +43,25 @@ def test_submitting_holds_every_line_at_once(session, make_user, make_item, make
     assert (available(session, s), available(session, m), available(session, pens)) == (2, 5, 60)
     assert stock.availability(session, [m.id])[m.id].on_hand == 20  # held, not moved
     assert "Held 3 × POLO-NAVY-S" in request.steps[0].note
+
+
+def test_free_quantities_of_many_items_in_one_go_agree_with_free_quantity(session, make_user, make_item):
+    """What submit reads under its locks: consumables' on hand - held in one statement, and the
+    returnables' bookings within the window, as free_quantity works out each."""
+    rep = make_user("rep")
+    pens, mugs, empty = make_item("PEN-1", on_hand=100), make_item("MUG-1", on_hand=4), make_item("CAP-1")
+    banner = make_item("BANNER-1", category="display", on_hand=2, returnable=True)
+    submit(session, rep, [(pens, 30), (mugs, 4)])
+    submit(session, rep, [(banner, 1)], needed_by=day(3), return_by=day(6))
+    submit(session, rep, [(pens, 5), (mugs, 2)], allow_partial=True)  # mugs: 2 backordered, none held
+    for window in (Window.of(day(4), day(5)), Window.of(day(7), day(9))):
+        items = [pens, mugs, empty, banner]
+        got = free_quantities(session, [item.id for item in items], window)
+        assert got == {item.id: free_quantity(session, item, window) for item in items}
+        assert got[pens.id] == 65 and got[mugs.id] == 0 and got[empty.id] == 0
+    assert free_quantities(session, [banner.id], Window.of(day(4), day(5)))[banner.id] == 1
+    assert free_quantities(session, [banner.id], Window.of(day(7), day(9)))[banner.id] == 2
+    assert free_quantities(session, []) == {}
 
 
 def test_a_short_line_holds_nothing_and_says_what_is_available(session, make_user, make_item):
