@@ -9,8 +9,8 @@ free: available = on hand - held never goes below zero.
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy import insert, select
+from sqlalchemy.orm import contains_eager, make_transient_to_detached, selectinload
 
 from ..bins.models import Bin
 from ..catalog.models import Item
@@ -22,6 +22,7 @@ from ..stock.models import StockLevel
 from . import emails
 from .availability import (Window, booking_window, free_quantities, free_quantity, lock_items, owned_returnable,
                            peak_booked)
+from ..timeutil import utcnow
 from .models import CANCELLABLE, HANDOFFS, HOLDING, OPEN, PURPOSES, Request, RequestLine, RequestStep
 
 DISPATCH_CODE = "DISPATCH"
@@ -162,20 +163,48 @@ def submit(session, requester, lines, *, purpose, needed_by, return_by=None, han
             plan.append((item, quantity, held))
         if shortages and not allow_partial:
             raise ShortStock(shortages)
-        request = Request(
-            requester_id=requester.id, purpose=purpose, needed_by=needed_by,
-            return_by=return_by if has_returnables else None, handoff=handoff,
-            ship_to=(ship_to or "").strip() if handoff == "ship" else "", note=(note or "").strip(),
-            event_id=event_id, kit_id=kit_id, kit_count=kit_count, status="submitted",
-        )
-        session.add(request)
-        for item, quantity, held in plan:
-            request.lines.append(RequestLine(item_id=item.id, quantity=quantity, reserved=held,
-                                             backordered=quantity - held))
+        now = utcnow()
         summary = ", ".join(f"{held} × {item.sku}" + (f" (+{q - held} backordered)" if q > held else "")
                             for item, q, held in plan)
-        _step(session, request, requester, "submitted", f"Held {summary}.")
+        request = _insert_request(
+            session,
+            dict(requester_id=requester.id, purpose=purpose, needed_by=needed_by,
+                 return_by=return_by if has_returnables else None, handoff=handoff,
+                 ship_to=(ship_to or "").strip() if handoff == "ship" else "", note=(note or "").strip(),
+                 event_id=event_id, kit_id=kit_id, kit_count=kit_count, status="submitted", rejection_reason="",
+                 created_at=now, updated_at=now),
+            [dict(item_id=item.id, quantity=quantity, reserved=held, backordered=quantity - held)
+             for item, quantity, held in plan],
+            dict(user_id=requester.id, action="submitted", note=f"Held {summary}.", at=now),
+        )
         emails.rush(session, request, requester, today)
+    return request
+
+
+_request, _line, _step_table = Request.__table__, RequestLine.__table__, RequestStep.__table__
+_INSERT_REQUEST = insert(_request).returning(_request.c.id)
+_INSERT_LINES = insert(_line).returning(_line.c.id, sort_by_parameter_order=True)  # ids in the lines' order
+_INSERT_STEP = insert(_step_table)
+_NOTHING_YET = dict(picked=0, issued=0, returned=0, consumed=0, lost=0, damaged=0, short=0)
+
+
+def _insert_request(session, fields, lines, step):
+    """Write a new request, its lines and its first step: three INSERTs on the session's
+    connection (every column given), and return the request as a flush would leave it:
+    persistent, with its lines, every column loaded (its steps load when asked for).
+
+    Reservations are the busiest write; the unit of work cost twice the CPU of these three
+    statements for what is always the same three rows."""
+    connection = session.connection()
+    request_id = connection.execute(_INSERT_REQUEST, fields).scalar_one()
+    rows = [dict(_NOTHING_YET, request_id=request_id, **line) for line in lines]
+    line_ids = connection.execute(_INSERT_LINES, rows).scalars().all()
+    connection.execute(_INSERT_STEP, dict(step, request_id=request_id))
+    request = Request(id=request_id, **fields)
+    request.lines = [RequestLine(id=line_id, **row) for line_id, row in zip(line_ids, rows)]
+    for written in (request, *request.lines):
+        make_transient_to_detached(written)  # as loaded from the database: nothing left to flush
+    session.add(request)
     return request
 
 
