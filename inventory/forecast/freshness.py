@@ -31,6 +31,11 @@ TRACKED = frozenset({"item", "product", "stock_level", "request", "request_line"
 _WRITE = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
 _CHANGED = "forecast_inputs_changed"  # in Connection.info while the transaction has written to TRACKED
 _CONNECTION = "forecast_connection"  # in Session.info: the connection of the session's transaction
+# An upsert, so a database emptied by hand (or by the tests) gets its row back, with a new token.
+# Both SQLite (3.24+) and PostgreSQL speak ON CONFLICT. One statement text, built once: the token is
+# a parameter, so PostgreSQL can prepare it and SQLAlchemy compiles it once.
+_BUMP = text("INSERT INTO forecast_version (id, token, n) VALUES (1, :token, 1) "
+             "ON CONFLICT (id) DO UPDATE SET n = forecast_version.n + 1")
 
 
 @event.listens_for(Engine, "before_cursor_execute")
@@ -60,11 +65,7 @@ def _bump(session):
         return
     session.flush()  # the commit's own flush comes after this hook: write it now to see it
     if connection.info.pop(_CHANGED, False):
-        # An upsert, so a database emptied by hand (or by the tests) gets its row back, with a
-        # new token. Both SQLite (3.24+) and PostgreSQL speak ON CONFLICT.
-        connection.exec_driver_sql(
-            "INSERT INTO forecast_version (id, token, n) VALUES (1, '%s', 1) "
-            "ON CONFLICT (id) DO UPDATE SET n = forecast_version.n + 1" % secrets.token_hex(8))
+        connection.execute(_BUMP, {"token": secrets.token_hex(8)})
 
 
 def stamp(session):
