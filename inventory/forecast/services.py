@@ -160,29 +160,26 @@ def _forecast(today, settings, items, loaded, flags_only=False):
     horizon_end = today + timedelta(days=settings.horizon_days)
     on_hand, demand, supply, events = loaded
     changes = defaultdict(list)  # item_id -> [(day, order, change, event_id, cause)]
-    for row in demand:
-        quantity = row.reserved + row.backordered
-        if row.status == "handed_over":
-            # Already out: the units left on hand when issued; a returnable comes back.
-            if row.return_by:
-                changes[row.item_id].append((max(row.return_by, today), 0, row.issued, None,
-                                             f"R-{row.request_id:05d} back"))
-            continue
-        label = events[row.event_id].name if row.event_id in events else f"R-{row.request_id:05d}"
-        changes[row.item_id].append((max(row.needed_by, today), 2, -quantity, row.event_id, label))
-        if row.return_by:
-            changes[row.item_id].append((max(row.return_by, today), 0, quantity, None, f"{label} back"))
-    for row in supply:
-        arrives = max(row.expected_on or today, today)
-        if arrives <= horizon_end:
-            changes[row.item_id].append((arrives, 1, row.quantity - row.received, None, f"PO-{row.order_id:05d}"))
     held = defaultdict(int)  # consumables promised to open requests, whatever their date
-    for row in demand:
-        if row.status != "handed_over":
-            held[row.item_id] += row.reserved
+    # Rows unpacked as tuples (in _flows' column order): far cheaper than attribute access per row.
+    for item_id, reserved, backordered, issued, status, needed_by, event_id, request_id, return_by in demand:
+        if status == "handed_over":
+            # Already out: the units left on hand when issued; a returnable comes back.
+            if return_by:
+                changes[item_id].append((max(return_by, today), 0, issued, None, f"R-{request_id:05d} back"))
+            continue
+        held[item_id] += reserved
+        quantity = reserved + backordered
+        label = events[event_id].name if event_id in events else f"R-{request_id:05d}"
+        changes[item_id].append((max(needed_by, today), 2, -quantity, event_id, label))
+        if return_by:
+            changes[item_id].append((max(return_by, today), 0, quantity, None, f"{label} back"))
     on_order = defaultdict(int)  # ordered and not yet received, whenever it is expected
-    for row in supply:
-        on_order[row.item_id] += row.quantity - row.received
+    for item_id, quantity, received, expected_on, order_id in supply:
+        on_order[item_id] += quantity - received
+        arrives = max(expected_on or today, today)
+        if arrives <= horizon_end:
+            changes[item_id].append((arrives, 1, quantity - received, None, f"PO-{order_id:05d}"))
     results = []
     for item in items:
         start = int(on_hand.get(item.id) or 0)  # a returnable out with a rep comes back on its return step
