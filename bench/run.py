@@ -160,6 +160,17 @@ class Measured:
     def per_second(self):
         return len(self.times) / sum(self.times)
 
+    def get(self, session, url, keep=True):
+        """GET url (a 200 or the run stops); its time and statements count unless keep is false."""
+        started = time.perf_counter()
+        response = session.get(url, allow_redirects=False)
+        elapsed = time.perf_counter() - started
+        if response.status_code != 200:
+            raise SystemExit(f"{self.name}: {url} answered {response.status_code}")
+        if keep:
+            self.times.append(elapsed)
+            self.queries = response.headers.get("X-Query-Count")
+
 
 def measure_pages(server, data, rounds, warmup, workers, bump_forecast):
     url = server.url
@@ -180,28 +191,14 @@ def measure_pages(server, data, rounds, warmup, workers, bump_forecast):
     results = {name: Measured(name) for name, _s, _p in pages}
     for round_number in range(warmup + rounds):
         for name, session, path in pages:
-            started = time.perf_counter()
-            response = session.get(url + path, allow_redirects=False)
-            elapsed = time.perf_counter() - started
-            if response.status_code != 200:
-                raise SystemExit(f"{name}: {path} answered {response.status_code}")
-            if round_number >= warmup:
-                results[name].times.append(elapsed)
-                results[name].queries = response.headers.get("X-Query-Count")
+            results[name].get(session, url + path, keep=round_number >= warmup)
     # The first view after something the forecast reads has changed (any reservation, receipt,
     # order...): computed afresh, where the rounds above mostly reuse what a worker computed.
     # Timed on its own, so that the rounds above are not all first views in some worker.
     measured = results["forecast after a change"] = Measured("forecast after a change")
     for n in range(warmup + rounds):
         bump_forecast()
-        started = time.perf_counter()
-        response = manager.get(url + "/reorders", allow_redirects=False)
-        elapsed = time.perf_counter() - started
-        if response.status_code != 200:
-            raise SystemExit(f"forecast after a change: answered {response.status_code}")
-        if n >= warmup:
-            measured.times.append(elapsed)
-            measured.queries = response.headers.get("X-Query-Count")
+        measured.get(manager, url + "/reorders", keep=n >= warmup)
     labels = "?what=bins&bins_by=picked&sheet=avery-5160&start=1&bin_codes=" + "+".join(data["label_bins"])
     for name, path, count in (("label sheet, 300 bins (HTML)", "/labels/sheet", max(5, rounds // 5)),
                               ("label sheet, 300 bins (PDF)", "/labels/sheet.pdf", max(3, rounds // 20))):
@@ -209,14 +206,7 @@ def measure_pages(server, data, rounds, warmup, workers, bump_forecast):
         # The first requests make each worker's QR codes (cached from then on); workers take them at random.
         cold = 6 * workers if path.endswith("sheet") else 2
         for n in range(cold + count):
-            started = time.perf_counter()
-            response = staff.get(url + path + labels)
-            elapsed = time.perf_counter() - started
-            if response.status_code != 200:
-                raise SystemExit(f"{name}: answered {response.status_code}")
-            if n >= cold:
-                measured.times.append(elapsed)
-                measured.queries = response.headers.get("X-Query-Count")
+            measured.get(staff, url + path + labels, keep=n >= cold)
     return results
 
 
