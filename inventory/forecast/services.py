@@ -92,10 +92,15 @@ def _fmt(day):
 
 def _demand(horizon_end):
     """Conditions on request lines (joined to their requests) that take or bring back stock
-    within the horizon. Handed over, only returnables (those with a return date) still count:
-    consumables were issued for good. Saying so lets the database skip years of finished requests."""
-    return (Request.status.in_(OPEN) | ((Request.status == "handed_over") & Request.return_by.is_not(None)),
-            Request.needed_by <= horizon_end, (RequestLine.reserved + RequestLine.backordered) > 0)
+    within the horizon: open requests needed by then, and handed-over returnables (whenever they
+    were needed, they come back on their return date). Handed-over consumables were issued for
+    good. Saying so lets the database skip years of finished requests: each branch has its index,
+    request (status, needed_by) and request (status, return_by)."""
+    return (((Request.status.in_(OPEN)) & (Request.needed_by <= horizon_end))
+            | ((Request.status == "handed_over") & Request.return_by.is_not(None)),
+            # reserved + backordered > 0 (both are never negative), said so that the planner can
+            # estimate it from each column's statistics.
+            (RequestLine.reserved > 0) | (RequestLine.backordered > 0))
 
 
 def _load(session, horizon_end, ids=None):
