@@ -34,37 +34,12 @@ OPEN = ("submitted", "approved", "picking", "ready")
 CANCELLABLE = ("submitted", "approved")
 
 
-class Request(db.Model):
-    __tablename__ = "request"
-    __table_args__ = (
-        Index("ix_request_status_needed_by", "status", "needed_by"),
-        Index("ix_request_requester_id_created_at", "requester_id", "created_at"),
-    )
+class ShownRequest:
+    """What the pages say about a request, from its columns (id, status, purpose, handoff,
+    needed_by, return_by) and its lines: shared by the model and the light rows the lists read
+    without the ORM (queries.QueueRow)."""
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    requester_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
-    purpose: Mapped[str] = mapped_column(String(20))
-    needed_by: Mapped[date]
-    return_by: Mapped[date | None]
-    handoff: Mapped[str] = mapped_column(String(10), default="pickup")
-    ship_to: Mapped[str] = mapped_column(Text, default="")
-    note: Mapped[str] = mapped_column(Text, default="")
-    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"), index=True)
-    # A kit reserved for an event is a request whose lines are the kit's components × kit_count.
-    kit_id: Mapped[int | None] = mapped_column(ForeignKey("kit_template.id"))
-    kit_count: Mapped[int] = mapped_column(default=0, server_default="0")
-    status: Mapped[str] = mapped_column(String(16), default="submitted")
-    rejection_reason: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-
-    requester: Mapped[User] = relationship()
-    event: Mapped["Event | None"] = relationship()
-    kit: Mapped["KitTemplate | None"] = relationship()
-    lines: Mapped[list["RequestLine"]] = relationship(back_populates="request", order_by="RequestLine.id",
-                                                      cascade="all, delete-orphan")
-    steps: Mapped[list["RequestStep"]] = relationship(back_populates="request", order_by="RequestStep.id",
-                                                      cascade="all, delete-orphan")
+    __slots__ = ()
 
     @property
     def status_label(self):
@@ -97,12 +72,45 @@ class Request(db.Model):
                 and self.return_by < (today or date.today()))
 
     @property
-    def has_returnables(self):
-        return any(line.item.returnable for line in self.lines)
-
-    @property
     def backordered(self):
         return sum(line.backordered for line in self.lines)
+
+
+class Request(ShownRequest, db.Model):
+    __tablename__ = "request"
+    __table_args__ = (
+        Index("ix_request_status_needed_by", "status", "needed_by"),
+        Index("ix_request_requester_id_created_at", "requester_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    purpose: Mapped[str] = mapped_column(String(20))
+    needed_by: Mapped[date]
+    return_by: Mapped[date | None]
+    handoff: Mapped[str] = mapped_column(String(10), default="pickup")
+    ship_to: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"), index=True)
+    # A kit reserved for an event is a request whose lines are the kit's components × kit_count.
+    kit_id: Mapped[int | None] = mapped_column(ForeignKey("kit_template.id"))
+    kit_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    status: Mapped[str] = mapped_column(String(16), default="submitted")
+    rejection_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    requester: Mapped[User] = relationship()
+    event: Mapped["Event | None"] = relationship()
+    kit: Mapped["KitTemplate | None"] = relationship()
+    lines: Mapped[list["RequestLine"]] = relationship(back_populates="request", order_by="RequestLine.id",
+                                                      cascade="all, delete-orphan")
+    steps: Mapped[list["RequestStep"]] = relationship(back_populates="request", order_by="RequestStep.id",
+                                                      cascade="all, delete-orphan")
+
+    @property
+    def has_returnables(self):
+        return any(line.item.returnable for line in self.lines)
 
 
 class RequestLine(db.Model):

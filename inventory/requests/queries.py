@@ -1,10 +1,11 @@
 """Lists of requests for the pages, with their lines and people loaded on purpose."""
-from sqlalchemy import func, select
+from sqlalchemy import Integer, bindparam, func, select, true
 from sqlalchemy.orm import selectinload
 
-from ..catalog.models import Item
+from ..auth.models import User
+from ..catalog.models import Item, Product
 from ..pagination import Page
-from .models import OPEN, Request, RequestLine
+from .models import OPEN, Request, RequestLine, ShownRequest
 
 
 def _with_lines(query):
@@ -42,15 +43,103 @@ def to_pick(session):
     ).all()
 
 
-def backorders(session, limit=None):
-    """Lines waiting for stock, in the order they will be filled (the first `limit` of them)."""
-    query = (select(RequestLine).join(Request)
-             .where(RequestLine.backordered > 0, Request.status.in_(OPEN))
-             .options(selectinload(RequestLine.item).selectinload(Item.product), selectinload(RequestLine.request))
-             .order_by(Request.created_at, Request.id, RequestLine.id))
-    return session.scalars(query.limit(limit) if limit else query).all()
+# Marketing's queue page -----------------------------------------------------------------------
+# The page shows a few columns of 25 requests and 50 backordered lines; loading them as ORM
+# objects (with their lines, items, products and requesters) cost several times what the
+# statements do. The two statements below read just what the page shows, on the tables (Core),
+# into the light rows that follow: one for the page of requests with their lines, requesters
+# and the total; one for the backordered lines with their count.
+
+class Named:
+    """An item or a person as the lists name them."""
+
+    __slots__ = ("name", "display_name")
+
+    def __init__(self, name):
+        self.name = self.display_name = name
 
 
-def backorder_count(session):
-    return session.scalar(select(func.count(RequestLine.id)).join(Request)
-                          .where(RequestLine.backordered > 0, Request.status.in_(OPEN)))
+class QueueLine:
+    """A request line as the queue shows it (its request only in the backorder section)."""
+
+    __slots__ = ("request_id", "quantity", "reserved", "backordered", "item", "request")
+
+    def __init__(self, request_id, quantity, reserved, backordered, item, request=None):
+        self.request_id, self.quantity, self.reserved, self.backordered = request_id, quantity, reserved, backordered
+        self.item, self.request = item, request
+
+
+class QueueRow(ShownRequest):
+    """A request as the lists show it: the model's labels and markers, from the columns read."""
+
+    __slots__ = ("id", "status", "purpose", "handoff", "needed_by", "return_by", "requester", "lines")
+
+    def __init__(self, row, requester=None):
+        self.id, self.status, self.purpose, self.handoff = row.id, row.status, row.purpose, row.handoff
+        self.needed_by, self.return_by, self.requester, self.lines = row.needed_by, row.return_by, requester, []
+
+
+_request, _line, _item, _product, _user = (Request.__table__, RequestLine.__table__, Item.__table__,
+                                           Product.__table__, User.__table__)
+_statuses = bindparam("statuses", expanding=True)
+# The total rides along as a one-row subquery that the page is left-joined to, so a page past
+# the end still answers it (a row with no request).
+_counted = (select(func.count().label("total")).select_from(_request).where(_request.c.status.in_(_statuses))
+            .subquery("counted"))
+_page_of = (select(_request.c.id, _request.c.status, _request.c.purpose, _request.c.handoff, _request.c.needed_by,
+                   _request.c.return_by, _request.c.created_at, _request.c.requester_id)
+            .where(_request.c.status.in_(_statuses))
+            .order_by(_request.c.needed_by, _request.c.created_at, _request.c.id)
+            .limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer)).subquery("page"))
+_QUEUE_PAGE = (
+    select(_counted.c.total, _page_of.c.id, _page_of.c.status, _page_of.c.purpose, _page_of.c.handoff,
+           _page_of.c.needed_by, _page_of.c.return_by, _user.c.name.label("user_name"), _user.c.email,
+           _line.c.quantity, _line.c.reserved, _line.c.backordered, _product.c.name.label("product"), _item.c.size)
+    .select_from(_counted.outerjoin(_page_of, true())
+                 .outerjoin(_user, _user.c.id == _page_of.c.requester_id)
+                 .outerjoin(_line, _line.c.request_id == _page_of.c.id)
+                 .outerjoin(_item, _item.c.id == _line.c.item_id)
+                 .outerjoin(_product, _product.c.id == _item.c.product_id))
+    .order_by(_page_of.c.needed_by, _page_of.c.created_at, _page_of.c.id, _line.c.id)
+)
+# Backordered lines in the order they will be filled; the count of them all comes with each.
+_BACKORDERS = (
+    select(_line.c.request_id.label("id"), _line.c.quantity, _line.c.reserved, _line.c.backordered,
+           _product.c.name.label("product"), _item.c.size, _request.c.status, _request.c.purpose, _request.c.handoff,
+           _request.c.needed_by, _request.c.return_by, func.count().over().label("total"))
+    .select_from(_line.join(_request, _request.c.id == _line.c.request_id)
+                 .join(_item, _item.c.id == _line.c.item_id).join(_product, _product.c.id == _item.c.product_id))
+    .where(_line.c.backordered > 0, _request.c.status.in_(OPEN))
+    .order_by(_request.c.created_at, _request.c.id, _line.c.id)
+    .limit(bindparam("limit", type_=Integer))
+)
+
+
+def queue_page(session, status=None, page=1, per_page=25):
+    """queue() for the page: the same requests in the same order, as QueueRows with their lines."""
+    rows, total, shown = [], 0, None
+    result = session.connection().execute(_QUEUE_PAGE, {
+        "statuses": [status] if status else list(OPEN), "limit": per_page, "offset": (page - 1) * per_page})
+    for row in result:  # one row per line, the page's requests in order
+        total = row.total
+        if row.id is None:  # past the last page: the total alone
+            continue
+        if shown is None or shown.id != row.id:
+            shown = QueueRow(row, Named(row.user_name or row.email))
+            rows.append(shown)
+        if row.quantity is not None:
+            shown.lines.append(QueueLine(row.id, row.quantity, row.reserved, row.backordered,
+                                         Named(Item.display_name(row.product, row.size))))
+    return Page(rows, page, per_page, total)
+
+
+def backorders(session, limit):
+    """Lines waiting for stock, in the order they will be filled: (the first `limit` of them, how
+    many there are in all)."""
+    lines, requests, total = [], {}, 0
+    for row in session.connection().execute(_BACKORDERS, {"limit": limit}):
+        total = row.total
+        request = requests.get(row.id) or requests.setdefault(row.id, QueueRow(row))
+        lines.append(QueueLine(row.id, row.quantity, row.reserved, row.backordered,
+                               Named(Item.display_name(row.product, row.size)), request))
+    return lines, total

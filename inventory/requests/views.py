@@ -155,10 +155,10 @@ def queue():
     status = request.args.get("status") or None
     if status not in STATUSES:
         status = None
-    page = queries.queue(db.session, status=status, page=page_arg(), per_page=current_app.config["PAGE_SIZE"])
+    page = queries.queue_page(db.session, status=status, page=page_arg(), per_page=current_app.config["PAGE_SIZE"])
     # The next ones to be filled; a big stockroom may have a thousand lines waiting.
-    backorders = queries.backorders(db.session, limit=BACKORDERS_SHOWN)
-    more = queries.backorder_count(db.session) - len(backorders) if len(backorders) == BACKORDERS_SHOWN else 0
+    backorders, waiting = queries.backorders(db.session, limit=BACKORDERS_SHOWN)
+    more = waiting - len(backorders)
     return render_template("requests/queue.html", page=page, status=status, statuses=STATUSES,
                            backorders=backorders, more_backorders=more, today=date.today())
 
