@@ -79,7 +79,8 @@ class ShownRequest:
 class Request(ShownRequest, db.Model):
     __tablename__ = "request"
     __table_args__ = (
-        Index("ix_request_status_needed_by", "status", "needed_by"),
+        # The queue's order within a status, so a page of it is read in order (migration 0008).
+        Index("ix_request_status_needed_by_created_at", "status", "needed_by", "created_at", "id"),
         Index("ix_request_requester_id_created_at", "requester_id", "created_at"),
     )
 
