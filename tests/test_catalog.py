@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from inventory.catalog import services as catalog
 from inventory.catalog.models import Item, Product
 from inventory.errors import DuplicateCode, InvalidInput
+from inventory.stock import services as stock
 
 
 def test_a_product_with_sizes_gets_one_sku_per_size_in_wearing_order(session):
@@ -95,6 +96,44 @@ def test_catalog_list_paginates(client, login, make_item, app):
     assert "Page 1 of 3" in first and "Pen 00" in first and "Pen 05" not in first
     assert "Pen 10" in client.get("/catalog?page=3").get_data(as_text=True)
     assert client.get("/catalog?page=abc").status_code == 200
+
+
+def test_catalog_page_reads_what_search_products_finds(session, make_item, make_product):
+    """The list page's one-statement read: the same products, order, pages, totals and sizes
+    (archived sizes kept for has_sizes, left out of the active ones), and on hand per active size."""
+    make_product(sizes={"S": 3, "M": 12, "L": 0})
+    red = make_product(name="red polo", sku="POLO-RED", sizes={"XL": 1, "S": 2, "M": 0}, supplier="Polo & Co")
+    catalog.set_archived(session, item=red.items[1])  # M
+    make_item("PEN-POLO", name="Pen", on_hand=7)
+    make_item("BRO-1", name="Brochure polo", category="print", on_hand=4)
+    make_item("MUG-1", name="Mug", supplier="POLOWARE")
+    make_item("CAP-1", name="Cap")
+    for q, category, per_page in [("polo", None, 25), ("polo", None, 2), ("", None, 3), ("polo", "apparel", 1),
+                                  ("nothing", None, 5), ("", "kit", 5)]:
+        for page in (1, 2, 3, 9):
+            expected = catalog.search_products(session, q=q, category=category, page=page, per_page=per_page)
+            got, on_hand = catalog.catalog_page(session, q=q, category=category, page=page, per_page=per_page)
+            assert (got.page, got.per_page, got.total) == (expected.page, expected.per_page, expected.total)
+            assert [(p.id, p.name, p.category_label, p.photo, p.has_sizes) for p in got.rows] == [
+                (p.id, p.name, p.category_label, p.photo, p.has_sizes) for p in expected.rows]
+            assert [[(i.id, i.sku, i.size, i.unit, i.reorder_point, i.returnable, i.do_not_use_after, i.expired())
+                     for i in p.active_items] for p in got.rows] == [
+                [(i.id, i.sku, i.size, i.unit, i.reorder_point, i.returnable, i.do_not_use_after, i.expired())
+                 for i in p.active_items] for p in expected.rows]
+            active = [i.id for p in expected.rows for i in p.active_items]
+            assert on_hand == stock.on_hand(session, active)
+    assert catalog.catalog_page(session, q="polo", per_page=25)[0].total == 5
+
+
+@pytest.mark.parametrize("sku", ["POLO-NAVY-M", "A.B_C-1", "lower-case", "with space", "a/b", "x%y", "ünï", "?#"])
+def test_item_url_is_url_for(app, sku):
+    from flask import url_for
+
+    from inventory.catalog.views import item_url
+
+    with app.test_request_context("/catalog", base_url="http://example.com/prefix"):
+        assert item_url(sku) == url_for("catalog.item", sku=sku)
+        assert item_url(sku) == url_for("catalog.item", sku=sku)  # twice: the cached prefix
 
 
 def test_product_page_shows_each_size_with_totals(client, login, make_product):

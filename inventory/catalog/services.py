@@ -1,5 +1,6 @@
 """Catalog rules: create and edit products and their items, archive them, find them."""
 import re
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -9,6 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..database import write_transaction
 from ..errors import DuplicateCode, InvalidInput, UnknownItem
 from ..pagination import Page
+from ..stock.models import StockLevel
 from ..text import clean, contains
 from .models import CATEGORIES, Item, Product, size_rank
 
@@ -244,10 +246,7 @@ def set_archived(session, *, product=None, item=None, archived=True):
                 item.product.archived = True
 
 
-def search_products(session, q="", category=None, page=1, per_page=25, archived=False):
-    """Products matching a search (name, SKU, supplier) and category, a page at a time,
-    with their items loaded in one extra query. `archived=True` lists only products that are
-    archived or have an archived size."""
+def _search_conditions(q, category, archived):
     conditions = []
     if archived:
         conditions.append(or_(Product.archived.is_(True),
@@ -265,15 +264,98 @@ def search_products(session, q="", category=None, page=1, per_page=25, archived=
                 or_(func.lower(Item.sku).like(like, escape="\\"), func.lower(Item.supplier).like(like, escape="\\"))
             )),
         ))
-    total = session.scalar(select(func.count(Product.id)).where(*conditions))
+    return conditions
+
+
+# The catalog's order: by category, then name (any case), then id so that pages never overlap.
+_PRODUCT_ORDER = (Product.category, func.lower(Product.name), Product.id)
+
+
+def search_products(session, q="", category=None, page=1, per_page=25, archived=False):
+    """Products matching a search (name, SKU, supplier) and category, a page at a time,
+    with their items loaded in one extra query. `archived=True` lists only products that are
+    archived or have an archived size."""
+    conditions = _search_conditions(q, category, archived)
     page = max(1, page)
-    products = session.scalars(
-        select(Product).where(*conditions)
+    # The total rides along with the page's rows (a window count), so the search runs once.
+    rows = session.execute(
+        select(Product, func.count().over().label("total")).where(*conditions)
         .options(selectinload(Product.items))
-        .order_by(Product.category, func.lower(Product.name), Product.id)
+        .order_by(*_PRODUCT_ORDER)
         .limit(per_page).offset((page - 1) * per_page)
     ).all()
-    return Page(products, page, per_page, total)
+    total = rows[0].total if rows else _count_past_the_end(session, conditions, page)
+    return Page([row[0] for row in rows], page, per_page, total)
+
+
+def _count_past_the_end(session, conditions, page):
+    """The number of matches when the page asked for has none: 0 on page 1, else a count."""
+    return 0 if page == 1 else session.scalar(select(func.count(Product.id)).where(*conditions))
+
+
+@dataclass(slots=True)
+class ListedItem:
+    """An item as the catalog list shows it (a plain row, not an ORM object)."""
+    id: int
+    sku: str
+    size: str | None
+    unit: str
+    reorder_point: int
+    returnable: bool
+    do_not_use_after: date | None
+    archived: bool
+
+    expired = Item.expired
+
+
+@dataclass(slots=True)
+class ListedProduct:
+    """A product as the catalog list shows it, with its items in size order."""
+    id: int
+    name: str
+    category: str
+    photo: str | None
+    items: list = field(default_factory=list)
+
+    has_sizes = Product.has_sizes
+    active_items = Product.active_items
+    category_label = Product.category_label
+
+
+_item, _stock = Item.__table__, StockLevel.__table__
+_ON_HAND = (select(func.coalesce(func.sum(_stock.c.quantity), 0)).where(_stock.c.item_id == _item.c.id)
+            .scalar_subquery())
+
+
+def catalog_page(session, q="", category=None, page=1, per_page=25):
+    """The catalog list page: what search_products finds (same matches, order and pages), read
+    as plain rows in one statement with each product's items and their units on hand.
+
+    Returns (Page of ListedProduct, {item id: on hand} for the active items)."""
+    conditions = _search_conditions(q, category, archived=False)
+    page = max(1, page)
+    found = (select(Product.id, Product.name, Product.category, Product.photo, func.count().over().label("total"))
+             .where(*conditions).order_by(*_PRODUCT_ORDER)
+             .limit(per_page).offset((page - 1) * per_page)).cte("found")
+    rows = session.execute(
+        select(found.c.id, found.c.name, found.c.category, found.c.photo, found.c.total,
+               _item.c.id.label("item_id"), _item.c.sku, _item.c.size, _item.c.unit, _item.c.reorder_point,
+               _item.c.returnable, _item.c.do_not_use_after, _item.c.archived, _ON_HAND.label("on_hand"))
+        .select_from(found.outerjoin(_item, _item.c.product_id == found.c.id))
+        .order_by(found.c.category, func.lower(found.c.name), found.c.id,
+                  _item.c.size_rank, _item.c.size, _item.c.sku)  # as Product.items is ordered
+    ).all()
+    products, on_hand = [], {}
+    for row in rows:
+        if not products or products[-1].id != row.id:
+            products.append(ListedProduct(row.id, row.name, row.category, row.photo))
+        if row.item_id is not None:
+            products[-1].items.append(ListedItem(row.item_id, row.sku, row.size, row.unit, row.reorder_point,
+                                                 row.returnable, row.do_not_use_after, row.archived))
+            if not row.archived:
+                on_hand[row.item_id] = int(row.on_hand)
+    total = rows[0].total if rows else _count_past_the_end(session, conditions, page)
+    return Page(products, page, per_page, total), on_hand
 
 
 def search_items(session, q="", category=None, sku=None, page=1, per_page=50):

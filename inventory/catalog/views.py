@@ -1,7 +1,8 @@
 """Catalog pages: the list reps browse, product and item pages, manager's edit pages."""
 import os
+import re
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, send_from_directory, url_for
 from flask_login import current_user
 
 from ..auth.roles import EVERYONE, MANAGERS, can, roles_required
@@ -25,12 +26,27 @@ def index():
     category = request.args.get("category") or None
     if category not in CATEGORIES:
         category = None
-    page = services.search_products(db.session, q=q, category=category, page=page_arg(),
-                                    per_page=current_app.config["PAGE_SIZE"])
-    item_ids = [item.id for product in page.rows for item in product.active_items]
-    levels = stock.availability(db.session, item_ids)
+    page, on_hand = services.catalog_page(db.session, q=q, category=category, page=page_arg(),
+                                          per_page=current_app.config["PAGE_SIZE"])
+    levels = stock.with_reservations(db.session, on_hand)
     return render_template("catalog/index.html", page=page, q=q, category=category, levels=levels,
                            categories=CATEGORIES, category_labels=CATEGORY_LABELS)
+
+
+# SKUs are letters, digits, dots, dashes and underscores: characters a URL path keeps as they are.
+_PLAIN_SKU = re.compile(r"[A-Za-z0-9._-]+\Z")
+
+
+@bp.app_template_global()
+def item_url(sku):
+    """url_for("catalog.item", sku=sku), the same URL at a fraction of the cost: list pages link
+    hundreds of items (one per size), and url_for is the most expensive part of drawing them."""
+    if not _PLAIN_SKU.match(sku):
+        return url_for("catalog.item", sku=sku)
+    prefix = g.get("item_url_prefix")
+    if prefix is None:
+        prefix = g.item_url_prefix = url_for("catalog.item", sku="x")[:-1]
+    return prefix + sku
 
 
 @bp.route("/catalog/p/<int:product_id>")

@@ -338,9 +338,13 @@ class Availability:
 
 def availability(session, item_ids):
     """On hand, reserved (held by requests today) and available per item id, in three queries."""
+    return with_reservations(session, on_hand(session, item_ids))
+
+
+def with_reservations(session, totals):
+    """Availability per item id from its units on hand ({item id: on hand}, read already), in one query."""
     from ..requests.availability import reserved_now
 
-    totals = on_hand(session, item_ids)
     held = reserved_now(session, totals)
     return {item_id: Availability(quantity, held[item_id]) for item_id, quantity in totals.items()}
 
