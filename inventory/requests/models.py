@@ -82,6 +82,8 @@ class Request(ShownRequest, db.Model):
         # The queue's order within a status, so a page of it is read in order (migration 0008).
         Index("ix_request_status_needed_by_created_at", "status", "needed_by", "created_at", "id"),
         Index("ix_request_requester_id_created_at", "requester_id", "created_at"),
+        # The forecast's handed-over returnables among years of handed-over requests (migration 0007).
+        Index("ix_request_status_return_by", "status", "return_by"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
