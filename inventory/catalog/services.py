@@ -1,4 +1,5 @@
 """Catalog rules: create and edit products and their items, archive them, find them."""
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -247,17 +248,22 @@ def set_archived(session, *, product=None, item=None, archived=True):
 
 
 def _search_conditions(q, category, archived):
+    q = clean(q)
+    return _conditions(contains(q) if q else None, category or None, archived)
+
+
+def _conditions(like, category, archived):
+    """The search's WHERE clauses: `like` (a contains() pattern) and `category` are values or
+    bind parameters, None to leave that filter out."""
     conditions = []
     if archived:
         conditions.append(or_(Product.archived.is_(True),
                               Product.id.in_(select(Item.product_id).where(Item.archived.is_(True)))))
     else:
         conditions.append(Product.archived.is_(False))
-    if category:
+    if category is not None:
         conditions.append(Product.category == category)
-    q = clean(q)
-    if q:
-        like = contains(q)
+    if like is not None:
         conditions.append(or_(
             func.lower(Product.name).like(like, escape="\\"),
             Product.id.in_(select(Item.product_id).where(
@@ -327,24 +333,38 @@ _ON_HAND = (select(func.coalesce(func.sum(_stock.c.quantity), 0)).where(_stock.c
             .scalar_subquery())
 
 
-def catalog_page(session, q="", category=None, page=1, per_page=25):
-    """The catalog list page: what search_products finds (same matches, order and pages), read
-    as plain rows in one statement with each product's items and their units on hand.
-
-    Returns (Page of ListedProduct, {item id: on hand} for the active items)."""
-    conditions = _search_conditions(q, category, archived=False)
-    page = max(1, page)
+@functools.cache
+def _catalog_statement(searching, filtering):
+    """The catalog list's statement, with or without a search text and a category, built once
+    (building it and its cache key costs more CPU than SQLite takes to run it)."""
+    conditions = _conditions(bindparam("like") if searching else None,
+                             bindparam("category") if filtering else None, archived=False)
     found = (select(Product.id, Product.name, Product.category, Product.photo, func.count().over().label("total"))
              .where(*conditions).order_by(*_PRODUCT_ORDER)
-             .limit(per_page).offset((page - 1) * per_page)).cte("found")
-    rows = session.execute(
+             .limit(bindparam("limit")).offset(bindparam("offset"))).cte("found")
+    return (
         select(found.c.id, found.c.name, found.c.category, found.c.photo, found.c.total,
                _item.c.id.label("item_id"), _item.c.sku, _item.c.size, _item.c.unit, _item.c.reorder_point,
                _item.c.returnable, _item.c.do_not_use_after, _item.c.archived, _ON_HAND.label("on_hand"))
         .select_from(found.outerjoin(_item, _item.c.product_id == found.c.id))
         .order_by(found.c.category, func.lower(found.c.name), found.c.id,
                   _item.c.size_rank, _item.c.size, _item.c.sku)  # as Product.items is ordered
-    ).all()
+    )
+
+
+def catalog_page(session, q="", category=None, page=1, per_page=25):
+    """The catalog list page: what search_products finds (same matches, order and pages), read
+    as plain rows in one statement with each product's items and their units on hand.
+
+    Returns (Page of ListedProduct, {item id: on hand} for the active items)."""
+    q = clean(q)
+    page = max(1, page)
+    params = {"limit": per_page, "offset": (page - 1) * per_page}
+    if q:
+        params["like"] = contains(q)
+    if category:
+        params["category"] = category
+    rows = session.connection().execute(_catalog_statement(bool(q), bool(category)), params).all()
     products, on_hand = [], {}
     for row in rows:
         if not products or products[-1].id != row.id:
@@ -354,7 +374,7 @@ def catalog_page(session, q="", category=None, page=1, per_page=25):
                                                  row.returnable, row.do_not_use_after, row.archived))
             if not row.archived:
                 on_hand[row.item_id] = int(row.on_hand)
-    total = rows[0].total if rows else _count_past_the_end(session, conditions, page)
+    total = rows[0].total if rows else _count_past_the_end(session, _search_conditions(q, category, False), page)
     return Page(products, page, per_page, total), on_hand
 
 
