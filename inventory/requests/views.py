@@ -2,7 +2,7 @@
 picking, hand-over and check-in. Each view parses input, calls one rule, shows the result."""
 from datetime import date
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -27,6 +27,16 @@ bp = Blueprint("requests", __name__)
 BACKORDERS_SHOWN = 50  # on the queue page, in the order they will be filled
 # A request's URL; ids past what the id column holds answer 404 instead of failing in the database.
 REQUEST_URL = "/requests/<int(max=2147483647):request_id>"
+
+
+@bp.app_template_global()
+def request_url(request_id):
+    """url_for("requests.show", request_id=...), the same URL at a fraction of the cost: the queue
+    links 75 requests (its page and the backorders), and url_for was a fifth of drawing them."""
+    prefix = g.get("request_url_prefix")
+    if prefix is None:
+        prefix = g.request_url_prefix = url_for("requests.show", request_id=0)[:-1]
+    return prefix + str(request_id)
 
 
 def _int(value, default=0):
