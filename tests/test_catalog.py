@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from inventory.catalog import services as catalog
 from inventory.catalog.models import Item, Product
 from inventory.errors import DuplicateCode, InvalidInput
+from inventory.requests import services as requests
 from inventory.stock import services as stock
 
 
@@ -98,13 +99,21 @@ def test_catalog_list_paginates(client, login, make_item, app):
     assert client.get("/catalog?page=abc").status_code == 200
 
 
-def test_catalog_page_reads_what_search_products_finds(session, make_item, make_product):
+def test_catalog_page_reads_what_search_products_finds(session, make_item, make_product, make_user):
     """The list page's one-statement read: the same products, order, pages, totals and sizes
-    (archived sizes kept for has_sizes, left out of the active ones), and on hand per active size."""
-    make_product(sizes={"S": 3, "M": 12, "L": 0})
+    (archived sizes kept for has_sizes, left out of the active ones), on hand per active size,
+    and availability as stock.availability works it out (reservations of consumables and of a
+    returnable booked today and later)."""
+    navy = make_product(sizes={"S": 3, "M": 12, "L": 0})
     red = make_product(name="red polo", sku="POLO-RED", sizes={"XL": 1, "S": 2, "M": 0}, supplier="Polo & Co")
     catalog.set_archived(session, item=red.items[1])  # M
-    make_item("PEN-POLO", name="Pen", on_hand=7)
+    pen = make_item("PEN-POLO", name="Pen", on_hand=7)
+    banner = make_item("BAN-POLO", name="Banner", category="display", on_hand=2, returnable=True)
+    rep, today = make_user("rep"), date.today()
+    requests.submit(session, rep, [(navy.items[1], 5), (pen, 2)], purpose="client_meeting", needed_by=today + timedelta(days=3))
+    requests.submit(session, rep, [(banner, 1)], purpose="trade_show", needed_by=today, return_by=today + timedelta(days=2))
+    requests.submit(session, rep, [(banner, 1)], purpose="trade_show", needed_by=today + timedelta(days=5),
+                    return_by=today + timedelta(days=6))
     make_item("BRO-1", name="Brochure polo", category="print", on_hand=4)
     make_item("MUG-1", name="Mug", supplier="POLOWARE")
     make_item("CAP-1", name="Cap")
@@ -112,7 +121,8 @@ def test_catalog_page_reads_what_search_products_finds(session, make_item, make_
                                   ("nothing", None, 5), ("", "kit", 5)]:
         for page in (1, 2, 3, 9):
             expected = catalog.search_products(session, q=q, category=category, page=page, per_page=per_page)
-            got, on_hand = catalog.catalog_page(session, q=q, category=category, page=page, per_page=per_page)
+            got, on_hand, held_ids = catalog.catalog_page(session, q=q, category=category, page=page,
+                                                          per_page=per_page)
             assert (got.page, got.per_page, got.total) == (expected.page, expected.per_page, expected.total)
             assert [(p.id, p.name, p.category_label, p.photo, p.has_sizes) for p in got.rows] == [
                 (p.id, p.name, p.category_label, p.photo, p.has_sizes) for p in expected.rows]
@@ -122,7 +132,11 @@ def test_catalog_page_reads_what_search_products_finds(session, make_item, make_
                  for i in p.active_items] for p in expected.rows]
             active = [i.id for p in expected.rows for i in p.active_items]
             assert on_hand == stock.on_hand(session, active)
-    assert catalog.catalog_page(session, q="polo", per_page=25)[0].total == 5
+            assert stock.with_reservations(session, on_hand, held_ids) == stock.availability(session, active)
+    page, on_hand, held_ids = catalog.catalog_page(session, q="polo", per_page=25)
+    assert page.total == 6 and sorted(held_ids) == sorted([navy.items[1].id, pen.id, banner.id])
+    levels = stock.with_reservations(session, on_hand, held_ids)
+    assert (levels[navy.items[1].id].available, levels[pen.id].available, levels[banner.id].available) == (7, 5, 1)
 
 
 @pytest.mark.parametrize("sku", ["POLO-NAVY-M", "A.B_C-1", "lower-case", "with space", "a/b", "x%y", "ünï", "?#"])

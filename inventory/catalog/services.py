@@ -337,15 +337,22 @@ _ON_HAND = (select(func.coalesce(func.sum(_stock.c.quantity), 0)).where(_stock.c
 def _catalog_statement(searching, filtering):
     """The catalog list's statement, with or without a search text and a category, built once
     (building it and its cache key costs more CPU than SQLite takes to run it)."""
+    from ..requests.models import RequestLine  # requests build on the catalog
+
     conditions = _conditions(bindparam("like") if searching else None,
                              bindparam("category") if filtering else None, archived=False)
+    # Whether any request line holds units of the item: reserved_now counts only such lines, so
+    # it need not be asked about the others (most items; an index probe each tells them apart).
+    line = RequestLine.__table__
+    held = exists().where(line.c.item_id == _item.c.id, line.c.reserved > 0)
     found = (select(Product.id, Product.name, Product.category, Product.photo, func.count().over().label("total"))
              .where(*conditions).order_by(*_PRODUCT_ORDER)
              .limit(bindparam("limit")).offset(bindparam("offset"))).cte("found")
     return (
         select(found.c.id, found.c.name, found.c.category, found.c.photo, found.c.total,
                _item.c.id.label("item_id"), _item.c.sku, _item.c.size, _item.c.unit, _item.c.reorder_point,
-               _item.c.returnable, _item.c.do_not_use_after, _item.c.archived, _ON_HAND.label("on_hand"))
+               _item.c.returnable, _item.c.do_not_use_after, _item.c.archived, _ON_HAND.label("on_hand"),
+               held.label("held"))
         .select_from(found.outerjoin(_item, _item.c.product_id == found.c.id))
         .order_by(found.c.category, func.lower(found.c.name), found.c.id,
                   _item.c.size_rank, _item.c.size, _item.c.sku)  # as Product.items is ordered
@@ -356,7 +363,8 @@ def catalog_page(session, q="", category=None, page=1, per_page=25):
     """The catalog list page: what search_products finds (same matches, order and pages), read
     as plain rows in one statement with each product's items and their units on hand.
 
-    Returns (Page of ListedProduct, {item id: on hand} for the active items)."""
+    Returns (Page of ListedProduct, {item id: on hand} for the active items, the ids among
+    them that request lines hold units of: the only ones reserved_now can find reserved)."""
     q = clean(q)
     page = max(1, page)
     params = {"limit": per_page, "offset": (page - 1) * per_page}
@@ -365,7 +373,7 @@ def catalog_page(session, q="", category=None, page=1, per_page=25):
     if category:
         params["category"] = category
     rows = session.connection().execute(_catalog_statement(bool(q), bool(category)), params).all()
-    products, on_hand = [], {}
+    products, on_hand, held = [], {}, []
     for row in rows:
         if not products or products[-1].id != row.id:
             products.append(ListedProduct(row.id, row.name, row.category, row.photo))
@@ -374,8 +382,10 @@ def catalog_page(session, q="", category=None, page=1, per_page=25):
                                                  row.returnable, row.do_not_use_after, row.archived))
             if not row.archived:
                 on_hand[row.item_id] = int(row.on_hand)
+                if row.held:
+                    held.append(row.item_id)
     total = rows[0].total if rows else _count_past_the_end(session, _search_conditions(q, category, False), page)
-    return Page(products, page, per_page, total), on_hand
+    return Page(products, page, per_page, total), on_hand, held
 
 
 def search_items(session, q="", category=None, sku=None, page=1, per_page=50):

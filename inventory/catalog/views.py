@@ -26,9 +26,9 @@ def index():
     category = request.args.get("category") or None
     if category not in CATEGORIES:
         category = None
-    page, on_hand = services.catalog_page(db.session, q=q, category=category, page=page_arg(),
-                                          per_page=current_app.config["PAGE_SIZE"])
-    levels = stock.with_reservations(db.session, on_hand)
+    page, on_hand, held_ids = services.catalog_page(db.session, q=q, category=category, page=page_arg(),
+                                                    per_page=current_app.config["PAGE_SIZE"])
+    levels = stock.with_reservations(db.session, on_hand, held_ids)
     return render_template("catalog/index.html", page=page, q=q, category=category, levels=levels,
                            categories=CATEGORIES, category_labels=CATEGORY_LABELS)
 

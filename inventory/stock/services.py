@@ -341,12 +341,14 @@ def availability(session, item_ids):
     return with_reservations(session, on_hand(session, item_ids))
 
 
-def with_reservations(session, totals):
-    """Availability per item id from its units on hand ({item id: on hand}, read already), in one query."""
+def with_reservations(session, totals, held_ids=None):
+    """Availability per item id from its units on hand ({item id: on hand}, read already), in one
+    query. `held_ids`, when given, are the only ids that request lines may hold units of (the
+    others have nothing reserved): only those are looked up, and none at all when it is empty."""
     from ..requests.availability import reserved_now
 
-    held = reserved_now(session, totals)
-    return {item_id: Availability(quantity, held[item_id]) for item_id, quantity in totals.items()}
+    held = reserved_now(session, totals if held_ids is None else held_ids)
+    return {item_id: Availability(quantity, held.get(item_id, 0)) for item_id, quantity in totals.items()}
 
 
 def history(session, item=None, bin=None, limit=20):
