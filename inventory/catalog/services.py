@@ -373,17 +373,17 @@ def catalog_page(session, q="", category=None, page=1, per_page=25):
     if category:
         params["category"] = category
     rows = session.connection().execute(_catalog_statement(bool(q), bool(category)), params).all()
-    products, on_hand, held = [], {}, []
-    for row in rows:
-        if not products or products[-1].id != row.id:
-            products.append(ListedProduct(row.id, row.name, row.category, row.photo))
-        if row.item_id is not None:
-            products[-1].items.append(ListedItem(row.item_id, row.sku, row.size, row.unit, row.reorder_point,
-                                                 row.returnable, row.do_not_use_after, row.archived))
-            if not row.archived:
-                on_hand[row.item_id] = int(row.on_hand)
-                if row.held:
-                    held.append(row.item_id)
+    products, on_hand, held, product = [], {}, [], None
+    for product_id, name, category_, photo, _total, item_id, *item, archived, units, holds in rows:
+        if product is None or product.id != product_id:
+            product = ListedProduct(product_id, name, category_, photo)
+            products.append(product)
+        if item_id is not None:
+            product.items.append(ListedItem(item_id, *item, archived))
+            if not archived:
+                on_hand[item_id] = int(units)
+                if holds:
+                    held.append(item_id)
     total = rows[0].total if rows else _count_past_the_end(session, _search_conditions(q, category, False), page)
     return Page(products, page, per_page, total), on_hand, held
 
