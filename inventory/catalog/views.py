@@ -2,10 +2,11 @@
 import os
 import re
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, send_from_directory, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_login import current_user
 
 from ..auth.roles import EVERYONE, MANAGERS, can, roles_required
+from ..core.templating import last_segment_url
 from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..forms import ButtonForm
@@ -43,10 +44,7 @@ def item_url(sku):
     hundreds of items (one per size), and url_for is the most expensive part of drawing them."""
     if not _PLAIN_SKU.match(sku):
         return url_for("catalog.item", sku=sku)
-    prefix = g.get("item_url_prefix")
-    if prefix is None:
-        prefix = g.item_url_prefix = url_for("catalog.item", sku="x")[:-1]
-    return prefix + sku
+    return last_segment_url("catalog.item", "sku", sku, "x")
 
 
 @bp.route("/catalog/p/<int:product_id>")

@@ -2,7 +2,7 @@
 picking, hand-over and check-in. Each view parses input, calls one rule, shows the result."""
 from datetime import date
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -12,6 +12,7 @@ from ..bins.services import get_bin
 from ..catalog.models import Item
 from ..catalog.services import get_item
 from ..core.security import is_local_path
+from ..core.templating import last_segment_url
 from ..errors import DomainError, NotFound, ShortStock
 from ..events import services as event_services
 from ..extensions import db
@@ -33,10 +34,7 @@ REQUEST_URL = "/requests/<int(max=2147483647):request_id>"
 def request_url(request_id):
     """url_for("requests.show", request_id=...), the same URL at a fraction of the cost: the queue
     links 75 requests (its page and the backorders), and url_for was a fifth of drawing them."""
-    prefix = g.get("request_url_prefix")
-    if prefix is None:
-        prefix = g.request_url_prefix = url_for("requests.show", request_id=0)[:-1]
-    return prefix + str(request_id)
+    return last_segment_url("requests.show", "request_id", request_id, 0)
 
 
 def _int(value, default=0):
