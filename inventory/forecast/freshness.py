@@ -21,6 +21,8 @@ token).
 """
 import re
 import secrets
+import threading
+from collections import OrderedDict
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
@@ -72,3 +74,24 @@ def stamp(session):
     """(token, counter) of the data as it is now, or None when there is no counter row."""
     row = session.execute(text("SELECT token, n FROM forecast_version WHERE id = 1")).first()
     return (row.token, row.n) if row is not None else None
+
+
+class Kept:
+    """What this process computed at a stamp, the `size` most recent entries, for any thread.
+    A key of None (no stamp to go by) is never kept."""
+
+    def __init__(self, size):
+        self.size, self._entries, self._lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            return self._entries.get(key) if key is not None else None
+
+    def put(self, key, value):
+        if key is None:
+            return value
+        with self._lock:
+            self._entries[key] = value
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return value

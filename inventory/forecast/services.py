@@ -11,8 +11,7 @@ Everything is read in a handful of set-based queries, whatever the size of the c
 projection itself is plain Python over those rows. `today` is always passed in, never read
 from the clock inside the rule, so the answers are reproducible.
 """
-import threading
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import NamedTuple
@@ -371,9 +370,7 @@ class Current(NamedTuple):
     flags: tuple
 
 
-_kept = OrderedDict()  # key -> Current, newest last
-_kept_lock = threading.Lock()
-KEEP = 4  # a few days or settings at once (the API can ask about another day)
+_kept = freshness.Kept(4)  # a few days or settings at once (the API can ask about another day)
 
 
 def current_flags(session, today, settings=Settings()):
@@ -382,9 +379,9 @@ def current_flags(session, today, settings=Settings()):
     and the API read this."""
     stamp = freshness.stamp(session)
     key = (stamp, today, settings) if stamp is not None else None
-    with _kept_lock:
-        if key in _kept:
-            return _kept[key]
+    kept = _kept.get(key)
+    if kept is not None:
+        return kept
     flags, events = _flags(session, today, settings)
     names = {}
     if flags:
@@ -396,12 +393,7 @@ def current_flags(session, today, settings=Settings()):
         flag, item=ItemFacts(flag.item.id, flag.item.sku, names[flag.item.id], flag.item.supplier, flag.item.unit,
                              flag.item.lead_time_days),
         event=facts[flag.event.id] if flag.event is not None else None) for flag in flags))
-    if key is not None:
-        with _kept_lock:
-            _kept[key] = current
-            while len(_kept) > KEEP:
-                _kept.popitem(last=False)
-    return current
+    return _kept.put(key, current)
 
 
 def by_event(flags):

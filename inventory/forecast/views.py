@@ -1,6 +1,5 @@
 """The reorder dashboard: what to order, for which event, by when."""
-import threading
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from datetime import date
 
 from flask import Blueprint, current_app, render_template, request, url_for
@@ -9,15 +8,14 @@ from markupsafe import Markup
 from ..auth.roles import MANAGERS, roles_required
 from ..extensions import db
 from ..pagination import Page, page_arg
+from . import freshness
 from . import services as forecast
 
 bp = Blueprint("forecast", __name__)
 FLAGS_PER_PAGE = 100
 # Rendered pages of flags, for as long as the flags they show are current (the same for every
 # manager: links and names, no forms). Rendering 100 flags costs more than reading them.
-_rendered = OrderedDict()  # (flags' key, page, script root) -> Markup
-_rendered_lock = threading.Lock()
-KEEP_RENDERED = 16
+_rendered = freshness.Kept(16)  # (flags' key, page, script root) -> Markup
 
 
 def raise_po_url(flags, event=None):
@@ -49,17 +47,12 @@ def dashboard():
     # Most urgent first, a page at a time: a large catalog can flag hundreds of items at once.
     page = Page(flags, page_arg(), FLAGS_PER_PAGE, len(flags))
     key = (current.key, page.page, request.script_root) if current.key is not None else None
-    with _rendered_lock:
-        flag_groups = _rendered.get(key)
+    flag_groups = _rendered.get(key)
     if flag_groups is None:
         shown = flags[(page.page - 1) * page.per_page:page.page * page.per_page]
-        flag_groups = Markup(render_template("forecast/_flag_groups.html", groups=forecast.by_event(shown), page=page,
-                                             raise_po_url=raise_po_url, by_supplier=by_supplier))
-        if key is not None:
-            with _rendered_lock:
-                _rendered[key] = flag_groups
-                while len(_rendered) > KEEP_RENDERED:
-                    _rendered.popitem(last=False)
+        flag_groups = _rendered.put(key, Markup(render_template(
+            "forecast/_flag_groups.html", groups=forecast.by_event(shown), page=page, raise_po_url=raise_po_url,
+            by_supplier=by_supplier)))
     return render_template("forecast/dashboard.html", flag_groups=flag_groups, counts=counts, today=today,
                            settings=settings, labels=forecast.STATUS_LABELS)
 
