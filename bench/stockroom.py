@@ -155,19 +155,6 @@ def prepare(url, clients):
             "reserve_skus": plenty, "scarce_skus": scarce}
 
 
-def forecast_bumper(url):
-    """A function that tells the app "the forecast's inputs changed", as any write to stock,
-    requests, orders, items or events does (it bumps the counter of inventory/forecast/freshness.py),
-    and one that lets go of the database."""
-    engine = create_engine(normalize_database_url(url))
-
-    def bump():
-        with engine.begin() as connection:
-            connection.execute(text("UPDATE forecast_version SET n = n + 1 WHERE id = 1"))
-
-    return bump, engine.dispose
-
-
 def oversold(url):
     """Items whose holds exceed what exists (must be none), and the ledger drift (must be none)."""
     from inventory.catalog.models import Item

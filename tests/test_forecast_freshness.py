@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import delete, insert, select, text
 
+from inventory.auth.models import User
 from inventory.auth.services import create_token
 from inventory.catalog.models import Item
 from inventory.errors import DomainError
@@ -17,6 +18,7 @@ from inventory.extensions import db
 from inventory.forecast import freshness
 from inventory.forecast import services as forecast
 from inventory.forecast.models import ForecastVersion
+from inventory.purchasing import services as purchasing
 from inventory.purchasing.models import PurchaseOrder, PurchaseOrderLine
 from inventory.querycount import count_queries
 from inventory.requests import services as requests
@@ -197,3 +199,124 @@ def test_a_bulk_insert_on_the_session_counts(session, low_pens, make_bin):
     session.execute(insert(StockLevel), [{"item_id": low_pens.id, "bin_id": bin_.id, "quantity": 0}])
     session.commit()
     assert counter(session) == (token, n + 1)
+
+
+def changes_since(session, since):
+    """What the change log says changed after counter `since` (ids, or None for everything)."""
+    now = counter(session)
+    return freshness.changed_items(session, since[1], now[1]), now
+
+
+def test_each_write_logs_the_items_it_changed(session, low_pens, make_item, make_bin, stock_user, make_user):
+    cups = make_item("CUP-1", name="Cup", on_hand=10)
+    manager, rep = make_user("manager"), make_user("rep")
+    now = counter(session)
+    # Stock through the Core upsert and conditional update (declared with database.touching).
+    stock.receive(session, low_pens, make_bin("B-01"), 5, stock_user())
+    changed, now = changes_since(session, now)
+    assert changed == {low_pens.id}
+    stock.receive(session, cups, make_bin("B-02"), 1, stock_user())
+    changed, now = changes_since(session, now)
+    assert changed == {cups.id}
+    # A reservation (Core INSERTs of the request and its lines), then its cancellation (ORM:
+    # the request changes, its lines are read at commit).
+    request = requests.submit(session, rep, [(low_pens, 3), (cups, 2)], purpose="client_meeting",
+                              needed_by=date.today() + timedelta(days=3))
+    changed, now = changes_since(session, now)
+    assert changed == {low_pens.id, cups.id}
+    requests.cancel(session, request.id, rep)
+    changed, now = changes_since(session, now)
+    assert changed == {low_pens.id, cups.id}
+    # An item edited through the ORM; a purchase order raised, then placed.
+    low_pens.reorder_point = 55
+    session.commit()
+    changed, now = changes_since(session, now)
+    assert changed == {low_pens.id}
+    order = purchasing.create(session, manager, lines=[("CUP-1", 50, None)], supplier="CupCo")
+    changed, now = changes_since(session, now)
+    assert changed == {cups.id}
+    purchasing.mark_ordered(session, order.id, manager, date.today() + timedelta(days=5))
+    changed, now = changes_since(session, now)
+    assert changed == {cups.id}
+    # A new event changes no item; two steps at once are read together.
+    show = Event(name="Expo", place="Here", starts_on=date.today() + timedelta(days=9),
+                 ends_on=date.today() + timedelta(days=10), ship_by=date.today() + timedelta(days=7))
+    session.add(show)
+    session.commit()
+    stock.receive(session, cups, make_bin("B-02"), 1, stock_user())
+    changed, now = changes_since(session, now)
+    assert changed == {cups.id}
+    # What many flags show (an event's or a product's name), raw SQL, or a writer outside the
+    # session (no log at all): everything.
+    show.name = "Expo 2027"
+    session.commit()
+    assert changes_since(session, now)[0] is None
+    now = counter(session)
+    low_pens.product.name = "Gel pen"
+    session.commit()
+    assert changes_since(session, now)[0] is None
+    now = counter(session)
+    session.execute(text("UPDATE item SET reorder_point = 70 WHERE sku = 'CUP-1'"))
+    session.commit()
+    assert changes_since(session, now)[0] is None
+    now = counter(session)
+    with db.engine.begin() as connection:
+        connection.execute(text("UPDATE forecast_version SET n = n + 1"))
+    assert changes_since(session, now)[0] is None
+
+
+def test_after_a_change_only_its_items_are_projected_again_and_the_flags_are_what_a_full_forecast_finds(
+        app, session, monkeypatch, make_bin, stock_user):
+    from inventory.demo_large import seed_large
+
+    seed_large(session, scale=0.02)
+    today, settings = date.today(), forecast.Settings()
+    projected = []
+    full_flags = forecast._flags
+
+    def spy(session, today, settings, item_ids=None):
+        projected.append(item_ids)
+        return full_flags(session, today, settings, item_ids)
+
+    monkeypatch.setattr(forecast, "_flags", spy)
+
+    def shown(flags):
+        return [(f.item.id, f.item.sku, f.item.name, f.item.supplier, f.status, f.event and f.event.name,
+                 f.need_date, f.order_by, f.projected, f.shortfall, f.suggested_quantity, f.reason) for f in flags]
+
+    def full():
+        flags, events = full_flags(session, today, settings)
+        return shown(flag for item_flags in forecast._with_facts(session, flags, events).values()
+                     for flag in item_flags)
+
+    def check():
+        current = forecast.current_flags(session, today, settings)
+        assert shown(current.flags) == sorted(full(), key=lambda f: (forecast.URGENCY[f[4]], f[7], f[1]))
+        return current
+
+    first = check()
+    assert projected == [None] and first.flags
+    rep = session.scalars(select(User).where(User.role == "rep", User.active.is_(True))).first()
+    flagged = session.get(Item, first.flags[0].item.id)
+    # A calm consumable: in stock, not flagged; reserving all that is free puts it under its reorder point.
+    calm = next(item for item in session.scalars(
+        select(Item).where(Item.archived.is_(False), Item.returnable.is_(False), Item.reorder_point > 0,
+                           Item.id.not_in(first.by_item)).order_by(Item.id))
+        if requests.free_quantity(session, item) > 0)
+    # Receiving plenty of the first flagged item: its flags go; only it is projected.
+    stock.receive(session, flagged, make_bin("Z-01"), 5000, stock_user())
+    second = check()
+    assert projected[-1] == {flagged.id} and flagged.id not in second.by_item
+    # A rep reserves all of the calm item for tomorrow: it is flagged now; only it is projected.
+    requests.submit(session, rep, [(calm, requests.free_quantity(session, calm))], purpose="client_meeting",
+                    needed_by=date.today() + timedelta(days=1))
+    third = check()
+    assert projected[-1] == {calm.id} and calm.id in third.by_item
+    # A reused stamp computes nothing; an event renamed recomputes everything.
+    count = len(projected)
+    assert forecast.current_flags(session, today, settings) is third and len(projected) == count
+    event = session.scalars(select(Event).order_by(Event.id)).first()
+    event.name += " (moved)"
+    session.commit()
+    check()
+    assert projected[-1] is None

@@ -18,44 +18,120 @@ Writers outside a Session (migrations, `engine.begin()` in scripts) do not bump 
 before the app serves, or in tests that empty the whole database (which deletes the row; with
 no row there is no stamp, so nothing is reused, and the next write creates a row with a new
 token).
+
+Which items changed: the same transaction writes, at the new counter value, one
+`forecast_change` row per item it changed, so that a process holding the forecast at counter n
+re-projects only the items changed since (`changed_items`). The items are found without the
+writer's help where the ORM flushes objects: a stock level, request line or order line names its
+item; a request or an order stands for the items of its lines (read at commit). Other writes to
+those tables (a Core UPDATE, an INSERT ... ON CONFLICT, raw SQL) say which items they change
+with `database.touching(ids)` around them; undeclared, they count as changing everything, as does any
+change to an event or a product (their names and dates show on many items' flags). So a write
+nobody thought of is never missed: it only costs a full recompute.
 """
 import re
 import secrets
 import threading
 from collections import OrderedDict
+from itertools import chain
 
-from sqlalchemy import event, text
+from sqlalchemy import bindparam, event, insert, inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+
+from ..database import flushing, touched_items
+from .models import ForecastChange
 
 TRACKED = frozenset({"item", "product", "stock_level", "request", "request_line", "purchase_order",
                      "purchase_order_line", "event"})
 _WRITE = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
-_CHANGED = "forecast_inputs_changed"  # in Connection.info while the transaction has written to TRACKED
+# In Connection.info while its transaction has written to TRACKED: a Changes.
+_CHANGES = "forecast_changes"
 _CONNECTION = "forecast_connection"  # in Session.info: the connection of the session's transaction
 # An upsert, so a database emptied by hand (or by the tests) gets its row back, with a new token.
-# Both SQLite (3.24+) and PostgreSQL speak ON CONFLICT. One statement text, built once: the token is
-# a parameter, so PostgreSQL can prepare it and SQLAlchemy compiles it once.
+# Both SQLite (3.35+) and PostgreSQL speak ON CONFLICT ... RETURNING. One statement text, built
+# once: the token is a parameter, so PostgreSQL can prepare it and SQLAlchemy compiles it once.
 _BUMP = text("INSERT INTO forecast_version (id, token, n) VALUES (1, :token, 1) "
-             "ON CONFLICT (id) DO UPDATE SET n = forecast_version.n + 1")
+             "ON CONFLICT (id) DO UPDATE SET n = forecast_version.n + 1 RETURNING n")
+_LOG = insert(ForecastChange.__table__)
+_LINES_OF = {  # a request or an order changed: the items of its lines
+    "request": text("SELECT DISTINCT item_id FROM request_line WHERE request_id IN :ids")
+    .bindparams(bindparam("ids", expanding=True)),
+    "purchase_order": text("SELECT DISTINCT item_id FROM purchase_order_line WHERE order_id IN :ids")
+    .bindparams(bindparam("ids", expanding=True)),
+}
+MAX_ITEMS = 500  # a transaction that changed more items than this is logged as "everything"
+KEEP_LOG = 2_000  # counter steps of change log kept; a process further behind recomputes everything
+
+
+class Changes:
+    """What the open transaction has changed that the forecast reads."""
+    __slots__ = ("items", "parents", "everything")
+
+    def __init__(self):
+        self.items, self.parents, self.everything = set(), {"request": set(), "purchase_order": set()}, False
+
+
+def _changes(connection):
+    changes = connection.info.get(_CHANGES)
+    if changes is None:
+        changes = connection.info[_CHANGES] = Changes()
+    return changes
 
 
 @event.listens_for(Engine, "before_cursor_execute")
 def _note_write(connection, _cursor, statement, _parameters, _context, _executemany):
     match = _WRITE.match(statement)
-    if match and match.group(1).lower() in TRACKED:
-        connection.info[_CHANGED] = True
+    if not match or match.group(1).lower() not in TRACKED:
+        return
+    changes = _changes(connection)
+    if flushing.get():
+        return  # the unit of work's: _collect sees its objects
+    declared = touched_items.get()
+    if declared is None:
+        changes.everything = True
+    else:
+        changes.items.update(declared)
 
 
 @event.listens_for(Engine, "commit")
 @event.listens_for(Engine, "rollback")
 def _forget(connection):
-    connection.info.pop(_CHANGED, None)
+    connection.info.pop(_CHANGES, None)
 
 
 @event.listens_for(Session, "after_begin")
 def _remember_connection(session, _transaction, connection):
     session.info[_CONNECTION] = connection
+
+
+@event.listens_for(Session, "after_flush")
+def _collect(session, _flush_context):
+    """The items behind the objects this flush wrote (new, dirty and deleted are still as they
+    were before the flush here)."""
+    connection = session.info.get(_CONNECTION)
+    if connection is None or connection.closed:
+        return
+    found = None
+    for obj in chain(session.new, session.dirty, session.deleted):
+        table = getattr(type(obj), "__tablename__", None)
+        if table not in TRACKED:
+            continue
+        if found is None:
+            found = _changes(connection)
+        if table in ("stock_level", "request_line", "purchase_order_line"):
+            found.items.add(obj.item_id)
+            found.items.update(inspect(obj).attrs.item_id.history.deleted or ())  # moved to another item
+        elif table == "item":
+            found.items.add(obj.id)
+        elif obj in session.new:
+            continue  # a new request, order, event or product: what it holds comes as its own rows
+        elif table in found.parents and obj not in session.deleted:
+            found.parents[table].add(obj.id)
+        else:  # events and products show on many flags; a deleted request takes its lines' rows along
+            found.everything = True
+    if found is not None:
+        found.items.discard(None)
 
 
 @event.listens_for(Session, "before_commit")
@@ -66,14 +142,40 @@ def _bump(session):
     if connection is None or connection.closed or not connection.in_transaction():
         return
     session.flush()  # the commit's own flush comes after this hook: write it now to see it
-    if connection.info.pop(_CHANGED, False):
-        connection.execute(_BUMP, {"token": secrets.token_hex(8)})
+    changes = connection.info.pop(_CHANGES, None)
+    if changes is None:
+        return
+    items = changes.items
+    if not changes.everything:
+        for table, ids in changes.parents.items():
+            if ids and len(items) <= MAX_ITEMS:
+                items.update(connection.execute(_LINES_OF[table], {"ids": list(ids)}).scalars())
+    n = connection.execute(_BUMP, {"token": secrets.token_hex(8)}).scalar_one()
+    if changes.everything or len(items) > MAX_ITEMS:
+        rows = [{"n": n, "item_id": None, "everything": True}]
+    else:
+        rows = [{"n": n, "item_id": item_id, "everything": False} for item_id in items] or \
+            [{"n": n, "item_id": None, "everything": False}]
+    connection.execute(_LOG, rows)
+    if n % 100 == 0:
+        connection.execute(ForecastChange.__table__.delete().where(ForecastChange.n <= n - KEEP_LOG))
 
 
 def stamp(session):
     """(token, counter) of the data as it is now, or None when there is no counter row."""
     row = session.execute(text("SELECT token, n FROM forecast_version WHERE id = 1")).first()
     return (row.token, row.n) if row is not None else None
+
+
+def changed_items(session, since, until):
+    """The ids of the items changed after counter `since` up to `until`, or None when that
+    cannot be told (something changed everything, or the log no longer reaches back that far,
+    or a writer outside a Session bumped the counter without saying what changed)."""
+    rows = session.execute(select(ForecastChange.n, ForecastChange.item_id, ForecastChange.everything)
+                           .where(ForecastChange.n > since, ForecastChange.n <= until)).all()
+    if len({row.n for row in rows}) != until - since or any(row.everything for row in rows):
+        return None
+    return {row.item_id for row in rows if row.item_id is not None}
 
 
 class Kept:

@@ -14,3 +14,14 @@ class ForecastVersion(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     token: Mapped[str] = mapped_column(String(32))
     n: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ForecastChange(db.Model):
+    """What the transaction that set the counter to `n` changed: one item, or `everything`
+    (then `item_id` is None), or nothing the forecast shows (item_id None, everything False)."""
+    __tablename__ = "forecast_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, index=True)
+    item_id: Mapped[int | None] = mapped_column()
+    everything: Mapped[bool] = mapped_column(default=False)

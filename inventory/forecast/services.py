@@ -292,33 +292,36 @@ def _flag(item, event, need_date, projected, short, today, settings, below_now=F
                 shortfall=short, suggested_quantity=suggested, reason=reason)
 
 
-def _under_reorder_point(session):
-    """Ids of the items whose stock plus what is on order is under their reorder point, in one
-    set-based query."""
+def _under_reorder_point(session, item_ids=None):
+    """Ids of the items (of those in `item_ids`, when given) whose stock plus what is on order is
+    under their reorder point, in one set-based query."""
+    only = item_ids is not None
     stock = (select(StockLevel.item_id, func.sum(StockLevel.quantity).label("quantity"))
+             .where(StockLevel.item_id.in_(item_ids) if only else True)
              .group_by(StockLevel.item_id).subquery())
     ordered = (select(PurchaseOrderLine.item_id,
                       func.sum(PurchaseOrderLine.quantity - PurchaseOrderLine.received).label("quantity"))
                .join(PurchaseOrder, PurchaseOrderLine.order_id == PurchaseOrder.id)
-               .where(PurchaseOrder.status == "ordered", PurchaseOrderLine.quantity > PurchaseOrderLine.received)
+               .where(PurchaseOrderLine.item_id.in_(item_ids) if only else True,
+                      PurchaseOrder.status == "ordered", PurchaseOrderLine.quantity > PurchaseOrderLine.received)
                .group_by(PurchaseOrderLine.item_id).subquery())
     return set(session.scalars(
         select(Item.id)
         .outerjoin(stock, stock.c.item_id == Item.id).outerjoin(ordered, ordered.c.item_id == Item.id)
-        .where(Item.reorder_point > 0,
+        .where(Item.id.in_(item_ids) if only else True, Item.reorder_point > 0,
                Item.reorder_point > func.coalesce(stock.c.quantity, 0) + func.coalesce(ordered.c.quantity, 0))))
 
 
-def _flags(session, today, settings):
+def _flags(session, today, settings, item_ids=None):
     """Every flag that needs action (not OK), most urgent first, each with the plain row of
-    its item's columns (_ITEM_COLUMNS) as `item`.
+    its item's columns (_ITEM_COLUMNS) as `item`; of the items in `item_ids` only, when given.
 
     Only the items that can be flagged at all are projected: those some request takes within
     the horizon, and those already under their reorder point with what is on order. Any other
     item only gains stock ahead (deliveries), so projecting it cannot raise a flag. They are
     projected from plain rows of the columns the projection reads, not as ORM items."""
-    demand, supply, events = _flows(session, today + timedelta(days=settings.horizon_days))
-    candidates = {row.item_id for row in demand} | _under_reorder_point(session)
+    demand, supply, events = _flows(session, today + timedelta(days=settings.horizon_days), item_ids)
+    candidates = {row.item_id for row in demand} | _under_reorder_point(session, item_ids)
     if not candidates:
         return [], events
     # Past some thousands an IN list is no cheaper than reading everything (and SQLite caps parameters).
@@ -328,7 +331,11 @@ def _flags(session, today, settings):
     loaded = (_on_hand(session, candidates if few else None), demand, supply, events)
     flags = [flag for result in _forecast(today, settings, rows, loaded, flags_only=True)
              for flag in result.flags if flag.status != OK]
-    return sorted(flags, key=lambda f: (URGENCY[f.status], f.order_by, f.item.sku)), events
+    return sorted(flags, key=_most_urgent_first), events
+
+
+def _most_urgent_first(flag):
+    return URGENCY[flag.status], flag.order_by, flag.item.sku
 
 
 def flagged(session, today, settings=Settings()):
@@ -365,35 +372,64 @@ class EventFacts:
 
 class Current(NamedTuple):
     """The flags as they are now (a tuple, not to be changed) and what they were computed from:
-    (freshness stamp, today, settings), or None when the database has no stamp to go by."""
+    (freshness stamp, today, settings), or None when the database has no stamp to go by; and
+    the same flags by item id, which a later change re-projects item by item."""
     key: tuple | None
     flags: tuple
+    by_item: dict
 
 
-_kept = freshness.Kept(4)  # a few days or settings at once (the API can ask about another day)
+# A few days or settings at once (the API can ask about another day): exactly at a stamp, and
+# the newest computed for each (token, today, settings), which later stamps start from.
+_kept, _newest = freshness.Kept(4), freshness.Kept(4)
 
 
 def current_flags(session, today, settings=Settings()):
     """What `flagged` answers, with ItemFacts and EventFacts for items and events, reused
-    (in this process) until anything the forecast reads changes: see freshness.py. The pages
-    and the API read this."""
+    (in this process) until anything the forecast reads changes: see freshness.py. After a
+    change, only the items it changed are projected again, when the change log can tell which
+    (else everything is). The pages and the API read this."""
     stamp = freshness.stamp(session)
     key = (stamp, today, settings) if stamp is not None else None
     kept = _kept.get(key)
     if kept is not None:
         return kept
-    flags, events = _flags(session, today, settings)
+    line = (stamp[0], today, settings) if stamp is not None else None
+    base = _newest.get(line)
+    if base is not None and base.key == key:
+        return _kept.put(key, base)
+    changed = None
+    if base is not None and base.key[0][1] < stamp[1]:
+        changed = freshness.changed_items(session, base.key[0][1], stamp[1])
+    if changed is None:
+        by_item = _with_facts(session, *_flags(session, today, settings))
+    else:
+        by_item = {item_id: flags for item_id, flags in base.by_item.items() if item_id not in changed}
+        if changed:
+            by_item.update(_with_facts(session, *_flags(session, today, settings, changed)))
+    current = Current(key, tuple(sorted((f for flags in by_item.values() for f in flags), key=_most_urgent_first)),
+                      by_item)
+    newest = _newest.get(line)
+    if newest is None or newest.key[0][1] < stamp[1]:
+        _newest.put(line, current)
+    return _kept.put(key, current)
+
+
+def _with_facts(session, flags, events):
+    """{item id: (its flags, with ItemFacts and EventFacts)} for these flags (as _flags returns them)."""
     names = {}
     if flags:
         names = {row.id: Item.display_name(row.product, row.size) for row in session.execute(
             select(Item.id, Item.size, Product.name.label("product")).join(Product, Item.product_id == Product.id)
             .where(Item.id.in_({flag.item.id for flag in flags})))}
     facts = {e.id: EventFacts(e.id, e.name, e.place, e.ship_by) for e in events.values()}
-    current = Current(key, tuple(replace(
-        flag, item=ItemFacts(flag.item.id, flag.item.sku, names[flag.item.id], flag.item.supplier, flag.item.unit,
-                             flag.item.lead_time_days),
-        event=facts[flag.event.id] if flag.event is not None else None) for flag in flags))
-    return _kept.put(key, current)
+    by_item = defaultdict(list)
+    for flag in flags:
+        item = flag.item
+        by_item[item.id].append(replace(
+            flag, item=ItemFacts(item.id, item.sku, names[item.id], item.supplier, item.unit, item.lead_time_days),
+            event=facts[flag.event.id] if flag.event is not None else None))
+    return {item_id: tuple(item_flags) for item_id, item_flags in by_item.items()}
 
 
 def by_event(flags):
