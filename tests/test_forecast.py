@@ -221,3 +221,26 @@ def test_consumables_on_a_request_with_a_return_date_do_not_come_back(session, b
     assert [(s.day, s.change, s.projected) for s in result.steps] == [(date(2027, 3, 20), -300, 200)]
     (banner_result,) = forecast.forecast(session, TODAY, item_ids=[banner.id])
     assert [s.change for s in banner_result.steps] == [-1, 1]
+
+
+def test_raise_po_links_are_what_url_for_builds(app):
+    """raise_po_url builds its query string by hand (url_for once per request): the same URL."""
+    from types import SimpleNamespace
+
+    from flask import url_for
+
+    from inventory.forecast.views import raise_po_url
+
+    def flag(sku, supplier, quantity):
+        return SimpleNamespace(item=SimpleNamespace(sku=sku, supplier=supplier), suggested_quantity=quantity)
+
+    cases = [([flag("PEN-1", "Pens & Co / Ltd", 200), flag("CUP-Ø", "Pens & Co / Ltd", 5)], SimpleNamespace(id=7)),
+             ([flag("TEE-M", None, 12)], None),
+             ([flag("A:B?C#D", "Ünï ;code'$!@", 1)], None)]
+    with app.test_request_context("/reorders", base_url="https://stock.example.com/app"):
+        for flags, event in cases:
+            expected = url_for("purchasing.new", supplier=flags[0].item.supplier or None,
+                               line=[f"{f.item.sku}:{f.suggested_quantity}" for f in flags],
+                               event_id=event.id if event is not None else None)
+            assert raise_po_url(flags, event) == expected
+        assert raise_po_url([], None) is None

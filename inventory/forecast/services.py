@@ -321,7 +321,9 @@ def _flags(session, today, settings, item_ids=None):
     item only gains stock ahead (deliveries), so projecting it cannot raise a flag. They are
     projected from plain rows of the columns the projection reads, not as ORM items."""
     demand, supply, events = _flows(session, today + timedelta(days=settings.horizon_days), item_ids)
-    candidates = {row.item_id for row in demand} | _under_reorder_point(session, item_ids)
+    # A few given items are simply all projected (those that cannot be flagged cost next to nothing).
+    candidates = set(item_ids) if item_ids is not None and len(item_ids) <= MAX_IN_LIST else \
+        {row.item_id for row in demand} | _under_reorder_point(session, item_ids)
     if not candidates:
         return [], events
     # Past some thousands an IN list is no cheaper than reading everything (and SQLite caps parameters).

@@ -1,8 +1,9 @@
 """The reorder dashboard: what to order, for which event, by when."""
 from collections import defaultdict
 from datetime import date
+from urllib.parse import urlencode
 
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import Blueprint, current_app, g, render_template, request, url_for
 from markupsafe import Markup
 
 from ..auth.roles import MANAGERS, roles_required
@@ -16,6 +17,7 @@ FLAGS_PER_PAGE = 100
 # Rendered pages of flags, for as long as the flags they show are current (the same for every
 # manager: links and names, no forms). Rendering 100 flags costs more than reading them.
 _rendered = freshness.Kept(16)  # (flags' key, page, script root) -> Markup
+_QUERY_SAFE = "!$'()*,/:;?@"  # what Werkzeug's url_for leaves unquoted in a query string
 
 
 def raise_po_url(flags, event=None):
@@ -23,9 +25,14 @@ def raise_po_url(flags, event=None):
     (None while the app has no purchasing pages)."""
     if "purchasing.new" not in current_app.view_functions or not flags:
         return None
-    return url_for("purchasing.new", supplier=flags[0].item.supplier or None,
-                   line=[f"{f.item.sku}:{f.suggested_quantity}" for f in flags],
-                   event_id=event.id if event is not None else None)
+    # What url_for(endpoint, supplier=..., line=[...], event_id=...) answers, with url_for run once
+    # per request: a page of flags has a link on every row, and url_for was half of drawing it.
+    if "new_po_url" not in g:
+        g.new_po_url = url_for("purchasing.new")
+    query = [("supplier", flags[0].item.supplier or None)]
+    query += [("line", f"{f.item.sku}:{f.suggested_quantity}") for f in flags]
+    query.append(("event_id", event.id if event is not None else None))
+    return g.new_po_url + "?" + urlencode([(k, v) for k, v in query if v is not None], safe=_QUERY_SAFE)
 
 
 def by_supplier(flags):
