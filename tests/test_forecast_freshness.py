@@ -235,9 +235,13 @@ def test_each_write_logs_the_items_it_changed(session, low_pens, make_item, make
     order = purchasing.create(session, manager, lines=[("CUP-1", 50, None)], supplier="CupCo")
     changed, now = changes_since(session, now)
     assert changed == {cups.id}
+    # The draft's cup line replaced by a pen line: the orphaned line's item counts too.
+    purchasing.update_draft(session, order.id, manager, lines=[("PEN-1", 10, None)], supplier="CupCo")
+    changed, now = changes_since(session, now)
+    assert changed == {cups.id, low_pens.id}
     purchasing.mark_ordered(session, order.id, manager, date.today() + timedelta(days=5))
     changed, now = changes_since(session, now)
-    assert changed == {cups.id}
+    assert changed == {low_pens.id}
     # A new event changes no item; two steps at once are read together.
     show = Event(name="Expo", place="Here", starts_on=date.today() + timedelta(days=9),
                  ends_on=date.today() + timedelta(days=10), ship_by=date.today() + timedelta(days=7))

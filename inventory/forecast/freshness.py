@@ -33,9 +33,8 @@ import re
 import secrets
 import threading
 from collections import OrderedDict
-from itertools import chain
 
-from sqlalchemy import bindparam, event, insert, inspect, select, text
+from sqlalchemy import bindparam, event, insert, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -106,27 +105,29 @@ def _remember_connection(session, _transaction, connection):
 
 
 @event.listens_for(Session, "after_flush")
-def _collect(session, _flush_context):
-    """The items behind the objects this flush wrote (new, dirty and deleted are still as they
-    were before the flush here)."""
+def _collect(session, flush_context):
+    """The items behind the objects this flush wrote: every state the unit of work handled,
+    including orphans it deleted (which never show in `session.deleted`). A state without an
+    identity key here is one the flush inserted."""
     connection = session.info.get(_CONNECTION)
     if connection is None or connection.closed:
         return
     found = None
-    for obj in chain(session.new, session.dirty, session.deleted):
-        table = getattr(type(obj), "__tablename__", None)
-        if table not in TRACKED:
+    for state, (deleted, list_only) in flush_context.states.items():
+        table = getattr(state.class_, "__tablename__", None)
+        if table not in TRACKED or list_only:
             continue
         if found is None:
             found = _changes(connection)
+        obj = state.obj()
         if table in ("stock_level", "request_line", "purchase_order_line"):
             found.items.add(obj.item_id)
-            found.items.update(inspect(obj).attrs.item_id.history.deleted or ())  # moved to another item
+            found.items.update(state.attrs.item_id.history.deleted or ())  # moved to another item
         elif table == "item":
             found.items.add(obj.id)
-        elif obj in session.new:
+        elif state.key is None:
             continue  # a new request, order, event or product: what it holds comes as its own rows
-        elif table in found.parents and obj not in session.deleted:
+        elif table in found.parents and not deleted:
             found.parents[table].add(obj.id)
         else:  # events and products show on many flags; a deleted request takes its lines' rows along
             found.everything = True
