@@ -7,17 +7,18 @@ import threading
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import delete, func, insert, select, text
 
 from inventory.auth.models import User
 from inventory.auth.services import create_token
 from inventory.catalog.models import Item
+from inventory.database import touching
 from inventory.errors import DomainError
 from inventory.events.models import Event
 from inventory.extensions import db
 from inventory.forecast import freshness
 from inventory.forecast import services as forecast
-from inventory.forecast.models import ForecastVersion
+from inventory.forecast.models import ForecastChange, ForecastVersion
 from inventory.purchasing import services as purchasing
 from inventory.purchasing.models import PurchaseOrder, PurchaseOrderLine
 from inventory.querycount import count_queries
@@ -267,6 +268,29 @@ def test_each_write_logs_the_items_it_changed(session, low_pens, make_item, make
     with db.engine.begin() as connection:
         connection.execute(text("UPDATE forecast_version SET n = n + 1"))
     assert changes_since(session, now)[0] is None
+    # touching() vouches for rows of its items, not for a Core write to an event beside them.
+    now = counter(session)
+    with touching([cups.id]):
+        session.execute(text("UPDATE stock_level SET quantity = quantity + 1 WHERE item_id = :id"), {"id": cups.id})
+    session.commit()
+    changed, now = changes_since(session, now)
+    assert changed == {cups.id}
+    with touching([cups.id]):
+        session.execute(text("UPDATE event SET place = 'There'"))
+    session.commit()
+    assert changes_since(session, now)[0] is None
+
+
+def test_a_new_counter_starts_a_new_log(session, low_pens, make_bin, stock_user):
+    stock.receive(session, low_pens, make_bin("B-01"), 1, stock_user())
+    assert session.scalar(select(func.count()).select_from(ForecastChange)) > 0
+    session.execute(delete(ForecastVersion))
+    session.commit()
+    stock.receive(session, low_pens, make_bin("B-01"), 1, stock_user())
+    token, n = counter(session)
+    assert n == 1
+    # Rows logged under the old counter are gone: their numbers would pass for the new one's.
+    assert session.execute(select(ForecastChange.n, ForecastChange.item_id)).all() == [(1, low_pens.id)]
 
 
 def test_after_a_change_only_its_items_are_projected_again_and_the_flags_are_what_a_full_forecast_finds(
@@ -316,9 +340,16 @@ def test_after_a_change_only_its_items_are_projected_again_and_the_flags_are_wha
                     needed_by=date.today() + timedelta(days=1))
     third = check()
     assert projected[-1] == {calm.id} and calm.id in third.by_item
+    # Once a minute at most, a change recomputes everything all the same (a write that bypassed
+    # the log is seen then); FULL_EVERY_S = 0 makes that now.
+    monkeypatch.setattr(forecast, "FULL_EVERY_S", 0)
+    stock.receive(session, calm, make_bin("Z-01"), 1, stock_user())
+    fourth = check()
+    assert projected[-1] is None
+    monkeypatch.setattr(forecast, "FULL_EVERY_S", 60)
     # A reused stamp computes nothing; an event renamed recomputes everything.
     count = len(projected)
-    assert forecast.current_flags(session, today, settings) is third and len(projected) == count
+    assert forecast.current_flags(session, today, settings) is fourth and len(projected) == count
     event = session.scalars(select(Event).order_by(Event.id)).first()
     event.name += " (moved)"
     session.commit()

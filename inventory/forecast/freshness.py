@@ -25,9 +25,15 @@ re-projects only the items changed since (`changed_items`). The items are found 
 writer's help where the ORM flushes objects: a stock level, request line or order line names its
 item; a request or an order stands for the items of its lines (read at commit). Other writes to
 those tables (a Core UPDATE, an INSERT ... ON CONFLICT, raw SQL) say which items they change
-with `database.touching(ids)` around them; undeclared, they count as changing everything, as does any
-change to an event or a product (their names and dates show on many items' flags). So a write
-nobody thought of is never missed: it only costs a full recompute.
+with `database.touching(ids)` around them (stock levels and lines only); undeclared, they count as
+changing everything, as does any change to an event or a product (their names and dates show on
+many items' flags). So a write nobody thought of is never missed: it only costs a full recompute.
+A counter that starts again (its row deleted) empties the log, whose numbers would pass for its.
+
+What the log cannot see is a write by another program straight to the database: it moves no
+counter, so nothing notices it until the next change, and then only its items are projected.
+services.current_flags therefore computes everything anyway when its last full computation is
+over a minute old.
 """
 import re
 import secrets
@@ -43,7 +49,10 @@ from .models import ForecastChange
 
 TRACKED = frozenset({"item", "product", "stock_level", "request", "request_line", "purchase_order",
                      "purchase_order_line", "event"})
-_WRITE = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
+_WRITE = re.compile(r'\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
+# Rows that belong to one item each: what touching() may vouch for (and a new request's header row,
+# which changes nothing by itself). A Core write to items, products, events or orders is everything.
+_ITEM_ROWS = frozenset({"stock_level", "request_line", "purchase_order_line"})
 # In Connection.info while its transaction has written to TRACKED: a Changes.
 _CHANGES = "forecast_changes"
 _CONNECTION = "forecast_connection"  # in Session.info: the connection of the session's transaction
@@ -81,16 +90,18 @@ def _changes(connection):
 @event.listens_for(Engine, "before_cursor_execute")
 def _note_write(connection, _cursor, statement, _parameters, _context, _executemany):
     match = _WRITE.match(statement)
-    if not match or match.group(1).lower() not in TRACKED:
+    table = match.group(2).lower() if match else None
+    if table not in TRACKED:
         return
     changes = _changes(connection)
     if flushing.get():
         return  # the unit of work's: _collect sees its objects
     declared = touched_items.get()
-    if declared is None:
-        changes.everything = True
-    else:
+    if declared is not None and (table in _ITEM_ROWS or
+                                 (table == "request" and match.group(1).upper().startswith("INSERT"))):
         changes.items.update(declared)
+    else:
+        changes.everything = True
 
 
 @event.listens_for(Engine, "commit")
@@ -120,13 +131,19 @@ def _collect(session, flush_context):
         if found is None:
             found = _changes(connection)
         obj = state.obj()
-        if table in ("stock_level", "request_line", "purchase_order_line"):
+        if table in _ITEM_ROWS:
             found.items.add(obj.item_id)
-            found.items.update(state.attrs.item_id.history.deleted or ())  # moved to another item
+            moved = state.attrs.item_id.history
+            if moved.deleted:  # moved to another item: the old one changed too
+                found.items.update(moved.deleted)
+            elif moved.added and state.key is not None:
+                found.everything = True  # moved from an item nobody loaded: which one is unknown
         elif table == "item":
             found.items.add(obj.id)
         elif state.key is None:
             continue  # a new request, order, event or product: what it holds comes as its own rows
+        elif not deleted and not session.is_modified(obj, include_collections=False):
+            continue  # only its list of lines changed: the lines come as their own rows
         elif table in found.parents and not deleted:
             found.parents[table].add(obj.id)
         else:  # events and products show on many flags; a deleted request takes its lines' rows along
@@ -147,12 +164,15 @@ def _bump(session):
     if changes is None:
         return
     items = changes.items
-    if not changes.everything:
+    everything = changes.everything or sum(map(len, changes.parents.values())) > MAX_ITEMS
+    if not everything:
         for table, ids in changes.parents.items():
             if ids and len(items) <= MAX_ITEMS:
                 items.update(connection.execute(_LINES_OF[table], {"ids": list(ids)}).scalars())
     n = connection.execute(_BUMP, {"token": secrets.token_hex(8)}).scalar_one()
-    if changes.everything or len(items) > MAX_ITEMS:
+    if n == 1:  # a new counter (its row was deleted): the log of the old one means nothing now
+        connection.execute(ForecastChange.__table__.delete())
+    if everything or len(items) > MAX_ITEMS:
         rows = [{"n": n, "item_id": None, "everything": True}]
     else:
         rows = [{"n": n, "item_id": item_id, "everything": False} for item_id in items] or \

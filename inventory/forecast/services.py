@@ -11,6 +11,7 @@ Everything is read in a handful of set-based queries, whatever the size of the c
 projection itself is plain Python over those rows. `today` is always passed in, never read
 from the clock inside the rule, so the answers are reproducible.
 """
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -379,6 +380,13 @@ class Current(NamedTuple):
     key: tuple | None
     flags: tuple
     by_item: dict
+    full_at: float  # time.monotonic() of the full computation these flags were carried on from
+
+
+# At most this long between full computations while the data changes: a write that bypasses the
+# change log (raw SQL from another program) is then seen within a minute, not only when an
+# event or product next changes. Past this many changed items, computing all is cheaper.
+FULL_EVERY_S, MAX_CHANGED = 60, 1_000
 
 
 # A few days or settings at once (the API can ask about another day): exactly at a stamp, and
@@ -400,17 +408,20 @@ def current_flags(session, today, settings=Settings()):
     base = _newest.get(line)
     if base is not None and base.key == key:
         return _kept.put(key, base)
-    changed = None
-    if base is not None and base.key[0][1] < stamp[1]:
+    changed, full_at = None, time.monotonic()
+    if base is not None and base.key[0][1] < stamp[1] and full_at - base.full_at < FULL_EVERY_S:
         changed = freshness.changed_items(session, base.key[0][1], stamp[1])
+        if changed is not None and len(changed) > MAX_CHANGED:
+            changed = None
     if changed is None:
         by_item = _with_facts(session, *_flags(session, today, settings))
     else:
+        full_at = base.full_at
         by_item = {item_id: flags for item_id, flags in base.by_item.items() if item_id not in changed}
         if changed:
             by_item.update(_with_facts(session, *_flags(session, today, settings, changed)))
     current = Current(key, tuple(sorted((f for flags in by_item.values() for f in flags), key=_most_urgent_first)),
-                      by_item)
+                      by_item, full_at)
     newest = _newest.get(line)
     if newest is None or newest.key[0][1] < stamp[1]:
         _newest.put(line, current)
