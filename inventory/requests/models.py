@@ -156,6 +156,10 @@ class RequestStep(db.Model):
     """The request's history: each step with time, person and a note."""
 
     __tablename__ = "request_step"
+    __table_args__ = (
+        # Reports find the steps of one kind in a period (what was handed over this quarter).
+        Index("ix_request_step_action_at", "action", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("request.id"), index=True)
