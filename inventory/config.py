@@ -38,6 +38,10 @@ def from_environment(instance_path):
         "SQLALCHEMY_DATABASE_URI": database_url,
         "EMBEDDED_DATABASE": not env.get("DATABASE_URL"),
         "BASE_URL": (env.get("BASE_URL") or "").rstrip("/"),
+        # Addresses labels were printed with before BASE_URL moved: still scanned as ours, and
+        # requests arriving on them are sent on to BASE_URL (labels are permanent).
+        "PREVIOUS_BASE_URLS": [u.strip().rstrip("/") for u in env.get("PREVIOUS_BASE_URLS", "").split(",")
+                               if u.strip()],
         "MAIL_SERVER": env.get("MAIL_SERVER", ""),
         "MAIL_PORT": _int(env.get("MAIL_PORT"), 25),
         "MAIL_USE_TLS": _bool(env.get("MAIL_USE_TLS")),

@@ -67,6 +67,16 @@ def test_database_url_accepts_plain_postgresql_urls(tmp_path, monkeypatch):
     assert from_environment(str(tmp_path))["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db/inventory"
 
 
+def test_previous_base_urls_are_a_comma_separated_list(tmp_path, monkeypatch):
+    from inventory.config import from_environment
+
+    monkeypatch.setenv("PREVIOUS_BASE_URLS", " https://stock.example.com/ ,, http://old.example.com/stock")
+    assert from_environment(str(tmp_path))["PREVIOUS_BASE_URLS"] == ["https://stock.example.com",
+                                                                      "http://old.example.com/stock"]
+    monkeypatch.delenv("PREVIOUS_BASE_URLS")
+    assert from_environment(str(tmp_path))["PREVIOUS_BASE_URLS"] == []
+
+
 def test_seed_demo_fills_an_empty_database_and_refuses_a_second_time(runner, client):
     result = runner.invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output

@@ -78,6 +78,38 @@ def test_the_scanner_asks_the_server_what_a_code_is(app, client, login, make_bin
     assert client.get("/scan/read").status_code == 400
 
 
+def test_labels_printed_before_base_url_moved_still_work(app, client, login, make_bin):
+    """PREVIOUS_BASE_URLS: the addresses labels were printed with before. Scanned in the app they
+    are ours; opened by a phone's camera app on the old address, the page moves to BASE_URL."""
+    make_bin("A-01", name="Polos")
+    app.config.update(BASE_URL="https://inventory.example.com",
+                      PREVIOUS_BASE_URLS=[BASE_URL, "http://old.example.com/stock"])
+    login("staff")
+    for old_label in (f"{BASE_URL}/b/A-01", "http://old.example.com/stock/b/a-01"):
+        answer = client.get("/scan/read", query_string={"text": old_label})
+        assert answer.status_code == 200 and answer.get_json()["code"] == "A-01", old_label
+    # Another site's label is still foreign.
+    assert client.get("/scan/read", query_string={"text": "https://elsewhere.example.com/b/A-01"}).status_code == 400
+
+    moved = client.get("/b/A-01?from=label", base_url=BASE_URL)
+    assert moved.status_code == 301 and moved.location == "https://inventory.example.com/b/A-01?from=label"
+    under_prefix = client.get("/b/A-01", base_url="http://old.example.com/stock")
+    assert under_prefix.status_code == 301 and under_prefix.location == "https://inventory.example.com/b/A-01"
+    # On BASE_URL itself, or another address the app is used on, nothing moves; nor do POSTs.
+    assert client.get("/b/A-01", base_url="https://inventory.example.com").status_code == 200
+    assert client.get("/b/A-01", base_url="http://10.0.0.5:5000").status_code == 200
+    out = client.post("/logout", base_url=BASE_URL)
+    assert out.status_code == 302 and not out.location.startswith("https://inventory.example.com")
+
+
+def test_nothing_moves_without_previous_base_urls(app, client, login, make_bin):
+    make_bin("A-01", name="Polos")
+    app.config.update(BASE_URL="https://inventory.example.com", PREVIOUS_BASE_URLS=[])
+    login("staff")
+    assert client.get("/b/A-01", base_url=BASE_URL).status_code == 200
+    assert client.get("/scan/read", query_string={"text": f"{BASE_URL}/b/A-01"}).status_code == 400
+
+
 def test_scan_page_is_one_tap_from_the_navigation_for_every_role(client, login):
     for role in ("rep", "staff", "manager", "admin"):
         login(role)

@@ -48,6 +48,29 @@ def label_base(base_url, url_root):
     return (base_url or url_root or "").rstrip("/")
 
 
+def label_bases(config, url_root):
+    """Where our labels may point: BASE_URL, the addresses labels were printed with before it
+    moved (PREVIOUS_BASE_URLS), and the address the app is used on now."""
+    return [b for b in (config.get("BASE_URL"), *config.get("PREVIOUS_BASE_URLS", ()), url_root) if b]
+
+
+def moved_to(config, url):
+    """The same address on BASE_URL when `url` is on one of PREVIOUS_BASE_URLS, else None."""
+    base = config.get("BASE_URL")
+    if not base or not config.get("PREVIOUS_BASE_URLS"):
+        return None
+    host, port, _path = _origin(url)
+    if (host, port) == _origin(base)[:2]:
+        return None
+    parts = urlsplit(url)
+    for previous in config["PREVIOUS_BASE_URLS"]:
+        old_host, old_port, prefix = _origin(previous)
+        if (host, port) == (old_host, old_port) and (parts.path == prefix or parts.path.startswith(prefix + "/")):
+            query = "?" + parts.query if parts.query else ""
+            return base.rstrip("/") + (parts.path[len(prefix):] or "/") + query
+    return None
+
+
 def label_url(base, kind, code):
     return f"{base}/{KINDS[kind]}/{code}"
 

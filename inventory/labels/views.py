@@ -6,8 +6,8 @@ without our session cookie (it is SameSite=Lax). They reveal nothing: an image i
 the code in its own URL and BASE_URL alone, without looking in the database, so it cannot be
 used to find out which bins or SKUs exist; a label's URL still needs a login to show anything.
 """
-from flask import (Blueprint, Response, abort, current_app, jsonify, render_template, request,
-                   url_for)
+from flask import (Blueprint, Response, abort, current_app, jsonify, redirect, render_template,
+                   request, url_for)
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
@@ -29,8 +29,18 @@ def _base():
 
 
 def _bases():
-    """Where our labels may point: the configured BASE_URL and the address in use now."""
-    return [b for b in (current_app.config.get("BASE_URL"), request.url_root) if b]
+    return services.label_bases(current_app.config, request.url_root)
+
+
+@bp.before_app_request
+def _moved():
+    """A page asked for on an address labels were printed with before BASE_URL moved (a phone's
+    camera app opening an old label): the same page on BASE_URL, for good."""
+    if request.method in ("GET", "HEAD") and current_app.config.get("PREVIOUS_BASE_URLS"):
+        target = services.moved_to(current_app.config, request.url)
+        if target is not None:
+            return redirect(target, code=301)
+    return None
 
 
 # Label images -------------------------------------------------------------------------------

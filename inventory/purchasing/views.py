@@ -17,7 +17,7 @@ from ..catalog.services import suggest_items as matching_items
 from ..errors import Conflict, DomainError, InvalidInput, NotFound
 from ..events.models import Event
 from ..extensions import db
-from ..labels.services import read_label
+from ..labels.services import label_bases, read_label
 from ..pagination import page_arg
 from ..requests.services import DISPATCH_CODE
 from ..stock import services as stock
@@ -282,7 +282,7 @@ def _bin_code(value):
     value = (value or "").strip()
     if "://" not in value:
         return value
-    ref = read_label(value, [current_app.config.get("BASE_URL"), request.url_root])
+    ref = read_label(value, label_bases(current_app.config, request.url_root))
     if ref.kind != "bin":
         raise InvalidInput(f"That is the label of item {ref.code}; scan the label of the bin it goes into.")
     return ref.code

@@ -15,7 +15,7 @@ from ..catalog.services import suggest_items as matching_items
 from ..errors import DomainError, InvalidInput, NotFound
 from ..extensions import db
 from ..forms import ButtonForm
-from ..labels.services import read_label
+from ..labels.services import label_bases, read_label
 from . import services
 from .forms import AdjustForm, MoveForm, PutAwayForm, ReceiveForm
 
@@ -27,7 +27,7 @@ def _code(value, kind):
     value = (value or "").strip()
     if "://" not in value:
         return value
-    ref = read_label(value, [current_app.config.get("BASE_URL"), request.url_root])
+    ref = read_label(value, label_bases(current_app.config, request.url_root))
     if ref.kind != kind:
         raise InvalidInput(f"That is the label of {ref.kind} {ref.code}; give a{'n' if kind == 'item' else ''} {kind}.")
     return ref.code
