@@ -233,3 +233,34 @@ def test_a_request_past_its_needed_by_date_is_flagged_not_called_rush(client, lo
     assert "Rush" in rush_row and "Needed-by passed" not in rush_row
     page = client.get(f"/requests/{late.id}").get_data(as_text=True)
     assert "The needed-by date has passed and this request still holds stock: cancel it" in page
+
+
+def test_my_requests_lists_only_my_own_newest_first_with_their_lines(client, login, make_item, make_user, session):
+    """My requests reads light rows (queries.requests_of_page): the same requests, in the same
+    order and pages, as the ORM listing the API uses."""
+    from inventory.requests import queries
+    from inventory.requests import services as requests
+
+    items = [make_item(f"PEN-{n}", name=f"Pen {n}", on_hand=10) for n in range(5)]
+    rep = login("rep")
+    other = make_user("rep")
+    mine = [requests.submit(session, rep, [(items[n % 5], 1)], purpose="client_meeting",
+                            needed_by=date.today() + timedelta(days=4)) for n in range(3)]
+    mine.append(requests.submit(session, rep, [(item, 2) for item in items], purpose="trade_show",
+                                needed_by=date.today() + timedelta(days=9)))
+    mine.append(requests.submit(session, rep, [(items[0], 15)], purpose="client_meeting", allow_partial=True,
+                                needed_by=date.today() + timedelta(days=5)))
+    theirs = requests.submit(session, other, [(items[1], 1)], purpose="client_meeting",
+                             needed_by=date.today() + timedelta(days=4))
+    html = client.get("/requests/mine").get_data(as_text=True)
+    numbers = [r.number for r in reversed(mine)]
+    assert [html.index(n) for n in numbers] == sorted(html.index(n) for n in numbers)  # newest first
+    assert theirs.number not in html
+    assert "+1 more" in html and "backordered</mark>" in html and "2 × Pen 0" in html
+    for page in (1, 2, 3, 4):
+        light = queries.requests_of_page(session, rep, page=page, per_page=2)
+        orm = queries.requests_of(session, rep, page=page, per_page=2)
+        assert (light.total, [(r.number, r.status_label, [(ln.quantity, ln.item.name) for ln in r.lines])
+                              for r in light.rows]) == \
+               (orm.total, [(r.number, r.status_label, [(ln.quantity, ln.item.name) for ln in r.lines])
+                            for r in orm.rows])

@@ -43,12 +43,12 @@ def to_pick(session):
     ).all()
 
 
-# Marketing's queue page -----------------------------------------------------------------------
-# The page shows a few columns of 25 requests and 50 backordered lines; loading them as ORM
-# objects (with their lines, items, products and requesters) cost several times what the
-# statements do. The two statements below read just what the page shows, on the tables (Core),
-# into the light rows that follow: one for the page of requests with their lines, requesters
-# and the total; one for the backordered lines with their count.
+# Marketing's queue and a rep's My requests -------------------------------------------------------
+# The pages show a few columns of 25 requests (and the queue 50 backordered lines); loading them
+# as ORM objects (with their lines, items, products and requesters) cost several times what the
+# statements do. The statements below read just what the pages show, on the tables (Core), into
+# the light rows that follow: one for a page of requests with their lines, requesters and the
+# total; one for the backordered lines with their count.
 
 class Named:
     """An item or a person as the lists name them."""
@@ -82,26 +82,35 @@ class QueueRow(ShownRequest):
 _request, _line, _item, _product, _user = (Request.__table__, RequestLine.__table__, Item.__table__,
                                            Product.__table__, User.__table__)
 _statuses = bindparam("statuses", expanding=True)
-# The total rides along as a one-row subquery that the page is left-joined to, so a page past
-# the end still answers it (a row with no request).
-_counted = (select(func.count().label("total")).select_from(_request).where(_request.c.status.in_(_statuses))
-            .subquery("counted"))
-_page_of = (select(_request.c.id, _request.c.status, _request.c.purpose, _request.c.handoff, _request.c.needed_by,
+
+
+def _listing(condition, order):
+    """One statement for a page of requests (those matching `condition`, in `order`) with their
+    lines, requesters and the total: one row per line. The total rides along as a one-row
+    subquery that the page is left-joined to, so a page past the end still answers it (a row
+    with no request)."""
+    counted = select(func.count().label("total")).select_from(_request).where(condition).subquery("counted")
+    page = (select(_request.c.id, _request.c.status, _request.c.purpose, _request.c.handoff, _request.c.needed_by,
                    _request.c.return_by, _request.c.created_at, _request.c.requester_id)
-            .where(_request.c.status.in_(_statuses))
-            .order_by(_request.c.needed_by, _request.c.created_at, _request.c.id)
+            .where(condition).order_by(*order(_request.c))
             .limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer)).subquery("page"))
-_QUEUE_PAGE = (
-    select(_counted.c.total, _page_of.c.id, _page_of.c.status, _page_of.c.purpose, _page_of.c.handoff,
-           _page_of.c.needed_by, _page_of.c.return_by, _user.c.name.label("user_name"), _user.c.email,
-           _line.c.quantity, _line.c.reserved, _line.c.backordered, _product.c.name.label("product"), _item.c.size)
-    .select_from(_counted.outerjoin(_page_of, true())
-                 .outerjoin(_user, _user.c.id == _page_of.c.requester_id)
-                 .outerjoin(_line, _line.c.request_id == _page_of.c.id)
-                 .outerjoin(_item, _item.c.id == _line.c.item_id)
-                 .outerjoin(_product, _product.c.id == _item.c.product_id))
-    .order_by(_page_of.c.needed_by, _page_of.c.created_at, _page_of.c.id, _line.c.id)
-)
+    return (
+        select(counted.c.total, page.c.id, page.c.status, page.c.purpose, page.c.handoff,
+               page.c.needed_by, page.c.return_by, _user.c.name.label("user_name"), _user.c.email,
+               _line.c.quantity, _line.c.reserved, _line.c.backordered, _product.c.name.label("product"), _item.c.size)
+        .select_from(counted.outerjoin(page, true())
+                     .outerjoin(_user, _user.c.id == page.c.requester_id)
+                     .outerjoin(_line, _line.c.request_id == page.c.id)
+                     .outerjoin(_item, _item.c.id == _line.c.item_id)
+                     .outerjoin(_product, _product.c.id == _item.c.product_id))
+        .order_by(*order(page.c), _line.c.id)
+    )
+
+
+# Marketing's queue: soonest needed first. A rep's own requests (and a status of them): newest first.
+_QUEUE_PAGE = _listing(_request.c.status.in_(_statuses), lambda c: (c.needed_by, c.created_at, c.id))
+_MINE_PAGE = _listing(_request.c.requester_id == bindparam("requester_id", type_=Integer),
+                      lambda c: (c.created_at.desc(), c.id.desc()))
 # Backordered lines in the order they will be filled; the count of them all comes with each.
 _BACKORDERS = (
     select(_line.c.request_id.label("id"), _line.c.quantity, _line.c.reserved, _line.c.backordered,
@@ -117,9 +126,17 @@ _BACKORDERS = (
 
 def queue_page(session, status=None, page=1, per_page=25):
     """queue() for the page: the same requests in the same order, as QueueRows with their lines."""
+    return _rows_page(session, _QUEUE_PAGE, {"statuses": [status] if status else list(OPEN)}, page, per_page)
+
+
+def requests_of_page(session, user, page=1, per_page=25):
+    """requests_of() for the page (My requests): the same requests in the same order, as QueueRows."""
+    return _rows_page(session, _MINE_PAGE, {"requester_id": user.id}, page, per_page)
+
+
+def _rows_page(session, statement, parameters, page, per_page):
     rows, total, shown = [], 0, None
-    result = session.connection().execute(_QUEUE_PAGE, {
-        "statuses": [status] if status else list(OPEN), "limit": per_page, "offset": (page - 1) * per_page})
+    result = session.connection().execute(statement, dict(parameters, limit=per_page, offset=(page - 1) * per_page))
     for row in result:  # one row per line, the page's requests in order
         total = row.total
         if row.id is None:  # past the last page: the total alone

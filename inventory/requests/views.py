@@ -153,7 +153,7 @@ def new():
 @bp.route("/requests/mine")
 @roles_required(EVERYONE)
 def mine():
-    page = queries.requests_of(db.session, current_user, page=page_arg())
+    page = queries.requests_of_page(db.session, current_user, page=page_arg())
     return render_template("requests/mine.html", page=page, today=date.today())
 
 
