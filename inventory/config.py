@@ -2,6 +2,7 @@
 import os
 import secrets
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 
 def _bool(value, default=False):
@@ -15,6 +16,17 @@ def _int(value, default):
         return int(value) if value not in (None, "") else default
     except ValueError:
         raise RuntimeError(f"expected a whole number, got {value!r}") from None
+
+
+def _urls(value, name):
+    """A comma-separated list of http(s) addresses, without trailing slashes. Anything else is
+    refused at start-up: an address that can never match would silently do nothing."""
+    urls = [u.strip().rstrip("/") for u in (value or "").split(",") if u.strip()]
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise RuntimeError(f"{name}: {url!r} is not an address like https://stock.example.com")
+    return urls
 
 
 def normalize_database_url(url):
@@ -40,8 +52,7 @@ def from_environment(instance_path):
         "BASE_URL": (env.get("BASE_URL") or "").rstrip("/"),
         # Addresses labels were printed with before BASE_URL moved: still scanned as ours, and
         # requests arriving on them are sent on to BASE_URL (labels are permanent).
-        "PREVIOUS_BASE_URLS": [u.strip().rstrip("/") for u in env.get("PREVIOUS_BASE_URLS", "").split(",")
-                               if u.strip()],
+        "PREVIOUS_BASE_URLS": _urls(env.get("PREVIOUS_BASE_URLS"), "PREVIOUS_BASE_URLS"),
         "MAIL_SERVER": env.get("MAIL_SERVER", ""),
         "MAIL_PORT": _int(env.get("MAIL_PORT"), 25),
         "MAIL_USE_TLS": _bool(env.get("MAIL_USE_TLS")),

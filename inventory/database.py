@@ -10,9 +10,9 @@ import sqlite3
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
-from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy.orm import scoped_session
 
 _immediate = ContextVar("sqlite_begin_immediate", default=False)

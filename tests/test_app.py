@@ -75,6 +75,10 @@ def test_previous_base_urls_are_a_comma_separated_list(tmp_path, monkeypatch):
                                                                       "http://old.example.com/stock"]
     monkeypatch.delenv("PREVIOUS_BASE_URLS")
     assert from_environment(str(tmp_path))["PREVIOUS_BASE_URLS"] == []
+    # One that could never match is refused at start-up, by name.
+    monkeypatch.setenv("PREVIOUS_BASE_URLS", "https://stock.example.com, stock.example.com")
+    with pytest.raises(RuntimeError, match="PREVIOUS_BASE_URLS: 'stock.example.com' is not an address"):
+        from_environment(str(tmp_path))
 
 
 def test_seed_demo_fills_an_empty_database_and_refuses_a_second_time(runner, client):

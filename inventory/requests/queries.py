@@ -107,7 +107,7 @@ def _listing(condition, order):
     )
 
 
-# Marketing's queue: soonest needed first. A rep's own requests (and a status of them): newest first.
+# Marketing's queue: soonest needed first. A rep's own requests: newest first.
 _QUEUE_PAGE = _listing(_request.c.status.in_(_statuses), lambda c: (c.needed_by, c.created_at, c.id))
 _MINE_PAGE = _listing(_request.c.requester_id == bindparam("requester_id", type_=Integer),
                       lambda c: (c.created_at.desc(), c.id.desc()))
