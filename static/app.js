@@ -7,17 +7,66 @@ document.addEventListener("submit", function (event) {
   }
 });
 
-// Quantity steppers: the − and + buttons beside a number box.
+// Quantity steppers: the − and + buttons beside a number box. The + stops at what is free: the
+// box's data-max, or the data-free of the element that says what is free for it (updated as the
+// dates change), unless the checkbox named by data-max-unless is ticked (backorder the rest).
+// It never lowers a number typed above that: the page says what is free beside it.
+function stepperCap(input) {
+  var unless = input.getAttribute("data-max-unless");
+  var box = unless && input.form && input.form.elements[unless];
+  if (box && box.checked) return null;
+  var source = input.id && document.querySelector('[data-free-for="' + input.id + '"]');
+  var cap = source ? source.getAttribute("data-free") : input.getAttribute("data-max");
+  return cap === null || cap === "" ? null : parseInt(cap, 10);
+}
+
 document.addEventListener("click", function (event) {
   var button = event.target.closest && event.target.closest("[data-step]");
   if (!button) return;
   var input = button.parentElement.querySelector("input");
   var value = parseInt(input.value, 10) || 0;
-  var next = Math.max(0, value + parseInt(button.getAttribute("data-step"), 10));
-  var max = input.getAttribute("data-max");
-  if (max !== null && next > parseInt(max, 10)) next = parseInt(max, 10);
+  var step = parseInt(button.getAttribute("data-step"), 10);
+  var next = Math.max(0, value + step);
+  var cap = stepperCap(input);
+  if (step > 0 && cap !== null && next > cap) next = Math.max(value, cap);
+  if (next === value && String(input.value) === String(value)) return;
   input.value = next;
   input.dispatchEvent(new Event("change", { bubbles: true }));
+});
+
+// A box asking for more than is free says so at once (the element data-over-for="<box id>").
+document.addEventListener("input", function (event) {
+  var input = event.target;
+  if (!input.id) return;
+  var note = document.querySelector('[data-over-for="' + input.id + '"]');
+  if (!note) return;
+  var cap = stepperCap(input);
+  note.hidden = !(cap !== null && (cap === 0 || (parseInt(input.value, 10) || 0) > cap));
+});
+
+// A form marked data-autosave (the rep's request) is saved when the page is left, so what was
+// typed last is kept even if it never fired a change. Not after it was submitted: the submit
+// saves everything itself, and a late copy must not bring a sent request back.
+document.addEventListener("submit", function (event) {
+  if (event.target.hasAttribute && event.target.hasAttribute("data-autosave")) {
+    event.target.setAttribute("data-submitted", "1");
+  }
+});
+document.addEventListener("input", function (event) {
+  var form = event.target.form;
+  if (form && form.hasAttribute("data-autosave")) form.setAttribute("data-dirty", "1");
+});
+document.addEventListener("htmx:afterRequest", function (event) {
+  var form = event.detail && event.detail.elt;
+  if (form && form.hasAttribute && form.hasAttribute("data-autosave") && event.detail.successful) {
+    form.removeAttribute("data-dirty");
+  }
+});
+window.addEventListener("pagehide", function () {
+  var forms = document.querySelectorAll("form[data-autosave][data-dirty]:not([data-submitted])");
+  for (var i = 0; i < forms.length; i++) {
+    if (navigator.sendBeacon) navigator.sendBeacon(forms[i].getAttribute("data-autosave"), new FormData(forms[i]));
+  }
 });
 
 // A code box marked data-submit-on-scan opens what was scanned at once: the scanner fills the

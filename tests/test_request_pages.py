@@ -42,9 +42,10 @@ def test_short_stock_shows_what_is_available_and_offers_a_backorder(client, logi
     refused = client.post("/request", data=details())
     assert refused.status_code == 409
     html = refused.get_data(as_text=True)
-    assert "Only 4 available" in html and "backorder the rest" in html
+    assert "Nothing is held yet" in html and "4 free for" in html and "6 asked" in html
+    assert "Take the 4 free" in html and "Backorder the other 2" in html
     assert session.scalar(select(func.count(Request.id))) == 0
-    client.post("/request", data=details(partial="1"))
+    client.post("/request", data=details(allow_partial="y"))
     line = session.scalar(select(Request)).lines[0]
     assert (line.reserved, line.backordered) == (4, 2)
 
@@ -203,9 +204,9 @@ def test_a_rep_links_a_request_to_an_upcoming_event(client, login, make_item, se
 
 def test_a_request_refuses_more_different_items_than_it_holds_and_keeps_what_it_has(client, login, make_item,
                                                                                      monkeypatch):
-    from inventory.requests import cart
+    from inventory.requests import drafts
 
-    monkeypatch.setattr(cart, "MAX_LINES", 2)
+    monkeypatch.setattr(drafts, "MAX_LINES", 2)
     for sku in ("PEN-1", "PEN-2", "PEN-3"):
         make_item(sku, on_hand=5)
     login("rep")

@@ -11,6 +11,7 @@ from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..forms import ButtonForm
 from ..pagination import page_arg
+from ..requests import drafts
 from ..stock import services as stock
 from . import services
 from .forms import AddSizeForm, ItemForm, NewProductForm, ProductForm
@@ -60,6 +61,7 @@ def product(product_id):
     levels = stock.availability(db.session, [item.id for item in items])
     totals = stock.Availability(sum(levels[i.id].on_hand for i in items), sum(levels[i.id].reserved for i in items))
     return render_template("catalog/product.html", product=product, items=items, levels=levels, totals=totals,
+                           in_request=drafts.get(db.session, current_user).lines,
                            add_size_form=AddSizeForm(), button_form=ButtonForm())
 
 
@@ -78,7 +80,7 @@ def item(sku):
     return render_template(
         "catalog/item.html", item=item, siblings=siblings, levels=levels,
         bins=stock.levels_of_item(db.session, item), history=stock.history(db.session, item=item),
-        button_form=ButtonForm(),
+        in_request=drafts.get(db.session, current_user).lines, button_form=ButtonForm(),
     )
 
 

@@ -68,9 +68,12 @@ def navigation(where=LAPTOP):
             section not in ("core", "auth", "stock", "requests", "labels") and current.startswith(section + "."))
         entry = {"label": label, "url": url_for(endpoint), "icon": icon, "active": active, "badge": 0}
         if endpoint == "requests.new":
-            from ..requests import cart
+            from ..extensions import db
+            from ..requests import drafts
 
-            entry["badge"] = cart.count()
+            if "draft_count" not in g:  # the page draws the navigation twice (laptop, phone)
+                g.draft_count = drafts.count(db.session, current_user)
+            entry["badge"] = g.draft_count
         entries.append(entry)
     return entries
 

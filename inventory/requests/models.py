@@ -7,7 +7,7 @@ needed-by date, back on the return date) until the line is checked in.
 """
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
@@ -170,3 +170,20 @@ class RequestStep(db.Model):
 
     request: Mapped[Request] = relationship(back_populates="steps")
     user: Mapped[User] = relationship()
+
+
+class RequestDraft(db.Model):
+    """The request a user is putting together, before it is sent: its lines and the details as
+    typed (raw text, so a half-typed date is never lost). One per user, kept in the database so
+    it survives leaving the page, a lost session and a change of device. It holds no stock."""
+
+    __tablename__ = "request_draft"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+    # [[sku, quantity], ...] in the order they were added.
+    lines: Mapped[list] = mapped_column(JSON, default=list)
+    # {"purpose": "...", "needed_by": "2026-12-09", ...}: the form's fields as typed.
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Bumped when a draft is sent: a page (or a late autosave) from before cannot bring it back.
+    generation: Mapped[int] = mapped_column(default=1)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

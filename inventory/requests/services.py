@@ -19,7 +19,7 @@ from ..events.models import Event
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound, ShortStock
 from ..stock import services as stock
 from ..stock.models import StockLevel
-from . import emails
+from . import drafts, emails
 from .availability import (Window, booking_window, free_quantities, free_quantity, lock_items, owned_returnable,
                            peak_booked)
 from ..timeutil import utcnow
@@ -132,12 +132,16 @@ def _clean_lines(lines, today):
 
 
 def submit(session, requester, lines, *, purpose, needed_by, return_by=None, handoff="pickup", ship_to="",
-           note="", event_id=None, allow_partial=False, kit_id=None, kit_count=0, today=None):
+           note="", event_id=None, allow_partial=False, kit_id=None, kit_count=0, today=None, draft_generation=None):
     """Create a request and reserve all its lines in one transaction.
 
     All or nothing by default: if any line is short, nothing is written and ShortStock says per
     line what is available. With `allow_partial`, what is available is held and the rest of
     each line is backordered (filled first, in request order, when stock arrives).
+
+    Sent from the requester's draft (`draft_generation`, the generation the page was drawn
+    for), the draft is emptied in the same transaction, and a draft sent already (a second tap,
+    another tab) is refused with drafts.StaleDraft: a draft becomes one request, never two.
     """
     today = today or date.today()
     lines = _clean_lines(list(lines), today)
@@ -152,6 +156,8 @@ def submit(session, requester, lines, *, purpose, needed_by, return_by=None, han
     with write_transaction(session, expire=False):
         if event_id is not None and session.get(Event, event_id) is None:
             raise NotFound(f"No event #{event_id}.")
+        if draft_generation is not None:
+            drafts.consume(session, requester, draft_generation)
         lock_items(session, [item.id for item, _ in lines])
         free_now = free_quantities(session, [item.id for item, _ in lines], window)
         plan, shortages = [], []

@@ -4,12 +4,10 @@ from datetime import date
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from werkzeug.datastructures import MultiDict
 
 from ..auth.roles import EVERYONE, MANAGERS, STAFF, can, roles_required
 from ..bins.services import get_bin
-from ..catalog.models import Item
 from ..catalog.services import get_item
 from ..core.security import is_local_path
 from ..core.templating import last_segment_url
@@ -19,7 +17,7 @@ from ..extensions import db
 from ..forms import ButtonForm
 from ..pagination import page_arg
 from ..stock import services as stock
-from . import cart, queries, services
+from . import drafts, queries, services
 from .availability import Window, free_quantity
 from .forms import RejectForm, RequestDetailsForm
 from .models import STATUSES
@@ -46,106 +44,242 @@ def _int(value, default=0):
 
 # The rep's request being put together -----------------------------------------------------
 
+def _posted_quantities(form, skus=None):
+    """({sku: n}, {sku: message}) from the form's qty-<SKU> boxes (only `skus`, when given)."""
+    quantities, errors = {}, {}
+    for key, value in form.items():
+        if not key.startswith("qty-"):
+            continue
+        sku = key[4:].upper()
+        if skus is not None and sku not in skus:
+            continue
+        number = _int(value)
+        if (value or "").strip() == "":
+            errors[sku] = "Enter how many, or 0 to take it off."
+        elif number is None or number < 0:
+            errors[sku] = "Enter a whole number: 0 or more."
+        elif number > stock.MAX_QUANTITY:
+            errors[sku] = f"At most {stock.MAX_QUANTITY:,}."
+        else:
+            quantities[sku] = number
+    return quantities, errors
+
+
 @bp.route("/request/add", methods=["POST"])
 @roles_required(EVERYONE)
 def add():
-    """Add quantities from a product (one per size) or an item page: fields qty-<SKU>."""
+    """Set quantities in the rep's request from a product (one box per size) or an item page:
+    fields qty-<SKU>. The boxes show what the request holds, so what they say is what it holds
+    (0 takes a size off)."""
     if not ButtonForm().validate_on_submit():
         abort(400)
-    quantities, bad = {}, []
-    for key, value in request.form.items():
-        if key.startswith("qty-"):
-            number = _int(value)
-            if number is None or number < 0:
-                bad.append(key[4:])
-            elif number:
-                quantities[key[4:].upper()] = number
     back = request.form.get("back")
     if not is_local_path(back):
         back = url_for("catalog.index")
+    quantities, bad = _posted_quantities(request.form)
     if bad:
-        flash(f"Quantities must be whole numbers, 0 or more ({', '.join(bad)}).", "error")
+        flash("Quantities must be whole numbers, 0 or more: " + ", ".join(bad) + ". Nothing was added.", "error")
         return redirect(back)
-    if not quantities:
-        flash("Choose how many you need first.", "error")
-        return redirect(back)
-    for sku in quantities:
+    items, wanted = {}, {}
+    for sku, quantity in quantities.items():
         try:
-            get_item(db.session, sku)
+            item = get_item(db.session, sku)
         except NotFound as error:
             flash(error.message, "error")
             return redirect(back)
-    if len(set(cart.lines()) | set(quantities)) > cart.MAX_LINES:
-        flash(f"A request holds at most {cart.MAX_LINES} different items: send this one, then start another.",
-              "error")
+        items[item.sku], wanted[item.sku] = item, quantity
+    before = drafts.get(db.session, current_user)
+    if not any(wanted.values()) and not set(wanted) & set(before.lines):
+        flash("Choose how many you need first.", "error")
         return redirect(back)
-    added = cart.add(quantities)
-    flash(f"Added {added} to your request.", "success")
+    try:
+        drafts.save(db.session, current_user, quantities=wanted)
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(back)
+    flash(_added_message(items, wanted, before), "success")
+    short = _short_now(items, wanted)
+    if short:
+        flash(short, "info")
     return redirect(url_for("requests.new") if request.form.get("go") else back)
 
 
-def _cart_lines():
-    """[(item, quantity, free)] for the cart, loaded in one query."""
-    wanted = cart.lines()
-    if not wanted:
-        return []
-    items = {item.sku: item for item in db.session.scalars(
-        select(Item).where(Item.sku.in_(list(wanted))).options(selectinload(Item.product)))}
-    levels = stock.availability(db.session, [item.id for item in items.values()])
-    return [(items[sku], quantity, levels[items[sku].id].available) for sku, quantity in wanted.items() if sku in items]
+def _added_message(items, wanted, before):
+    taken = [f"{quantity} × {items[sku].name}" for sku, quantity in wanted.items() if quantity]
+    dropped = [items[sku].name for sku, quantity in wanted.items() if not quantity and sku in before.lines]
+    parts = []
+    if taken:
+        parts.append("Your request now has " + ", ".join(taken) + ".")
+    if dropped:
+        parts.append("Taken off: " + ", ".join(dropped) + ".")
+    return " ".join(parts)
+
+
+def _short_now(items, wanted):
+    """Say at once when more is asked than is free today (the request page then offers what to do)."""
+    levels = stock.availability(db.session, [items[sku].id for sku in wanted])
+    short = [f"{quantity} × {items[sku].name} asked, {max(0, levels[items[sku].id].available)} free now"
+             for sku, quantity in wanted.items() if quantity > levels[items[sku].id].available
+             and not items[sku].returnable]
+    if not short:
+        return ""
+    return ("More than is free: " + "; ".join(short) + ". On your request, take what is free, "
+            "backorder the rest or choose another size before you send it.")
+
+
+def _parse_date(text):
+    try:
+        return date.fromisoformat((text or "").strip())
+    except ValueError:
+        return None
+
+
+def _details_from(form_data, draft):
+    """The details posted, over the draft's: a box left out of the post keeps what was typed
+    before; the backorder switch is off when not ticked (a checkbox sends nothing then)."""
+    details = {key: draft.details.get(key, "") for key in drafts.DETAILS}
+    details.update({key: form_data[key] for key in drafts.DETAILS if key in form_data})
+    details["allow_partial"] = form_data.get("allow_partial", "")
+    return details
+
+
+def _typed_date(field):
+    return _parse_date(field.raw_data[0]) if field.raw_data else field.data
+
+
+def _draft_context(draft, form, errors=None, shortages=None):
+    """What the request page shows for `draft`: its lines with what is free for the dates typed."""
+    needed_by, return_by = _typed_date(form.needed_by), _typed_date(form.return_by)
+    lines = drafts.page_lines(db.session, draft, drafts.window_of(needed_by, return_by))
+    has_returnables = any(line.item.returnable for line in lines)
+    return dict(form=form, lines=lines, draft=draft, errors=errors or {}, shortages=shortages or {},
+                needed_by=needed_by, return_by=return_by if has_returnables else None,
+                has_returnables=has_returnables, partial=bool(form.allow_partial.data),
+                short=[line for line in lines if line.short], button_form=ButtonForm())
+
+
+def _draft_page(draft, form, *, errors=None, shortages=None, status=200):
+    return render_template("requests/new.html", **_draft_context(draft, form, errors, shortages)), status
+
+
+def _details_form(draft=None):
+    """The details form: from the POST being answered, or (on GET) from the draft as typed."""
+    if request.method == "POST" or draft is None:
+        form = RequestDetailsForm()
+    else:
+        typed = {key: value for key, value in draft.details.items() if value}
+        form = RequestDetailsForm(formdata=MultiDict(typed) if typed else None)
+    upcoming = [e for e in event_services.upcoming(db.session, date.today()) if not e.cancelled]
+    form.event_id.choices = [(0, "No event")] + [
+        (e.id, f"{e.name} · ships {e.ship_by.strftime('%a %-d %b')}") for e in upcoming]
+    form.upcoming_ids = {e.id for e in upcoming}
+    return form
 
 
 @bp.route("/request", methods=["GET", "POST"])
 @roles_required(EVERYONE)
 def new():
-    form = RequestDetailsForm()
-    upcoming = [e for e in event_services.upcoming(db.session, date.today()) if not e.cancelled]
-    form.event_id.choices = [(0, "No event")] + [
-        (e.id, f"{e.name} · ships {e.ship_by.strftime('%a %-d %b')}") for e in upcoming]
+    """The rep's request: one form, lines and details together. Whatever button is pressed,
+    every quantity and detail on the page is saved to the draft first, then the button acts:
+    Submit sends it, Remove takes a line off, Take/Switch/Backorder answer a shortfall."""
     if request.method == "GET":
-        wanted = request.args.get("event", type=int) or cart.event()
-        if wanted in {e.id for e in upcoming}:
-            cart.remember_event(wanted)
+        wanted = request.args.get("event", type=int)
+        draft = drafts.get(db.session, current_user)
+        form = _details_form(draft)
+        if wanted in form.upcoming_ids and str(wanted) != draft.details.get("event_id"):
+            drafts.remember_event(db.session, current_user, wanted)
             form.event_id.data = wanted
-    shortages = None
-    if request.method == "POST" and request.form.get("action") == "update":
-        if not ButtonForm().validate_on_submit():
-            abort(400)
-        quantities = {}
-        for key, value in request.form.items():
-            if key.startswith("qty-"):
-                number = _int(value)
-                if number is None or number < 0:
-                    flash(f"{key[4:]}: a quantity must be a whole number, 0 or more.", "error")
-                    return redirect(url_for("requests.new"))
-                quantities[key[4:]] = number
-        cart.replace(quantities)
+        return _draft_page(draft, form)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    form = _details_form()
+    action = request.form.get("action", "submit")
+    try:
+        draft, errors = _save_posted(action)
+    except drafts.StaleDraft as error:
+        flash(error.message, "error")
+        return redirect(url_for("requests.mine"))
+    except DomainError as error:
+        flash(error.message, "error")
         return redirect(url_for("requests.new"))
-    lines = _cart_lines()
-    if request.method == "POST" and form.validate_on_submit():
-        if not lines:
-            flash("Your request is empty: add items from the catalog.", "error")
-        else:
-            try:
-                made = services.submit(
-                    db.session, current_user, [(item, quantity) for item, quantity, _free in lines],
-                    purpose=form.purpose.data, needed_by=form.needed_by.data, return_by=form.return_by.data,
-                    handoff=form.handoff.data, ship_to=form.ship_to.data, note=form.note.data,
-                    event_id=form.event_id.data or None,
-                    allow_partial=bool(request.form.get("partial")) or form.allow_partial.data,
-                )
-            except ShortStock as error:
-                shortages = {s.sku: s for s in error.shortages}
-                flash("Not enough stock for everything: nothing is held yet. See what is available below.", "error")
-            except DomainError as error:
-                flash(error.message, "error")
-            else:
-                cart.clear()
-                return redirect(url_for("requests.show", request_id=made.id, submitted=1))
-    status = 409 if shortages else (400 if request.method == "POST" else 200)
-    has_returnables = any(item.returnable for item, _q, _f in lines)
-    return render_template("requests/new.html", form=form, lines=lines, shortages=shortages,
-                           has_returnables=has_returnables, button_form=ButtonForm()), status
+    if action != "submit":
+        if errors:
+            return _draft_page(draft, form, errors=errors, status=400)
+        return redirect(url_for("requests.new") + ("#send" if action == "backorder" else ""))
+    if not draft.lines:
+        flash("Your request is empty: add items from the catalog.", "error")
+        return redirect(url_for("requests.new"))
+    if not form.validate() or errors:
+        return _draft_page(draft, form, errors=errors, status=400)
+    lines = drafts.page_lines(db.session, draft, drafts.window_of(form.needed_by.data, form.return_by.data))
+    try:
+        made = services.submit(
+            db.session, current_user, [(line.item, line.quantity) for line in lines],
+            purpose=form.purpose.data, needed_by=form.needed_by.data, return_by=form.return_by.data,
+            handoff=form.handoff.data, ship_to=form.ship_to.data, note=form.note.data,
+            event_id=form.event_id.data or None, allow_partial=form.allow_partial.data,
+            draft_generation=draft.generation,
+        )
+    except drafts.StaleDraft as error:
+        flash(error.message, "error")
+        return redirect(url_for("requests.mine"))
+    except ShortStock as error:
+        flash("Nothing is held yet: not enough stock for every line. Choose for each short line below.", "error")
+        return _draft_page(draft, form, shortages={s.sku: s for s in error.shortages}, status=409)
+    except DomainError as error:
+        flash(error.message, "error")
+        return _draft_page(draft, form, status=error.status if error.status in (400, 404, 409) else 400)
+    return redirect(url_for("requests.show", request_id=made.id, submitted=1))
+
+
+def _save_posted(action):
+    """Save every quantity and detail posted from the request page, with the change the pressed
+    button asks for; returns (Draft, {sku: message} for boxes that could not be taken)."""
+    current = drafts.get(db.session, current_user)
+    quantities, errors = _posted_quantities(request.form, set(current.lines))
+    details = _details_from(request.form, current)
+    replace = {}
+    verb, _, target = action.partition(":")
+    target = target.upper()
+    if verb == "remove" and target in current.lines:
+        quantities[target] = 0
+        errors.pop(target, None)
+    elif verb == "take" and target in current.lines:
+        quantities[target] = _free_for(target, details)
+        errors.pop(target, None)
+    elif verb == "switch":
+        old, _, new = target.partition(">")
+        if old in current.lines:
+            replace[old] = get_item(db.session, new).sku
+    elif verb == "backorder":
+        details["allow_partial"] = "y"
+    draft = drafts.save(db.session, current_user, quantities=quantities, details=details, replace=replace,
+                        generation=request.form.get("generation", type=int), only_known=True)
+    return draft, errors
+
+
+def _free_for(sku, details):
+    """Units of `sku` free for the dates in `details`, for *Take what is free*."""
+    window = drafts.window_of(_parse_date(details.get("needed_by")), _parse_date(details.get("return_by")))
+    item = get_item(db.session, sku)
+    return max(0, free_quantity(db.session, item, window))
+
+
+@bp.route("/request/draft", methods=["POST"])
+@roles_required(EVERYONE)
+def autosave():
+    """Save the request page as the rep types (htmx on every change, a beacon when the page is
+    left) and answer what is free for each line now, as out-of-band swaps."""
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    form = _details_form()
+    try:
+        draft, errors = _save_posted("save")
+    except drafts.StaleDraft as error:
+        return render_template("requests/_draft_sent.html", message=error.message)
+    except DomainError as error:
+        return render_template("requests/_draft_sent.html", message=error.message)
+    return render_template("requests/_draft_statuses.html", **_draft_context(draft, form, errors))
 
 
 # Lists --------------------------------------------------------------------------------------
@@ -397,3 +531,30 @@ def window_availability(sku):
     return {"sku": item.sku, "free": max(0, free)}
 
 
+
+
+@bp.before_app_request
+def _adopt_session_cart():
+    """Requests put together before drafts were kept in the database lived in the session
+    cookie: move such a cart into the user's draft once, so nobody loses it on the upgrade."""
+    from flask import session
+
+    old = session.get("request_cart")
+    if old is None or not current_user.is_authenticated:
+        return
+    session.pop("request_cart", None)
+    session.pop("request_event", None)
+    known = {item.sku for item in (_known_item(sku) for sku, _q in old) if item is not None}
+    quantities = {sku: quantity for sku, quantity in old if sku in known and isinstance(quantity, int) and quantity > 0}
+    if quantities:
+        try:
+            drafts.save(db.session, current_user, quantities=quantities)
+        except DomainError:
+            pass  # more lines than a request holds: the cookie's cart is dropped, as it would have been refused
+
+
+def _known_item(sku):
+    try:
+        return get_item(db.session, sku)
+    except NotFound:
+        return None
