@@ -304,15 +304,14 @@ def approve(request_id):
 
 def _approve_from_queue(request_id):
     """The queue's one-tap Approve: as the request is, then back to the same page of the queue."""
-    number = f"R-{request_id:05d}"
     try:
-        services.approve(db.session, request_id, current_user)
+        approved = services.approve(db.session, request_id, current_user)
     except DomainError as error:
         if error.status == 403:
             abort(403)
-        flash(f"{number}: {error.message}", "error")
+        flash(error.message, "error")  # it names the request ("Request R-00012 is approved; ...")
     else:
-        flash(f"Approved {number}", "success")
+        flash(f"Approved {approved.number}", "success")
     status, page = request.args.get("status"), page_arg()
     return redirect(url_for("requests.queue", status=status if status in STATUSES else None,
                             page=page if page > 1 else None))
