@@ -3,13 +3,17 @@ message, a JSON error with its status code, or a non-zero exit."""
 
 
 class DomainError(Exception):
-    """A business rule refused the operation. `str(error)` is a message for the user."""
+    """A business rule refused the operation. `str(error)` is a message for the user.
+
+    `line_id`, when set, names the request line at fault, so a page can show the message next
+    to that line."""
 
     status = 400
 
-    def __init__(self, message):
+    def __init__(self, message, line_id=None):
         super().__init__(message)
         self.message = message
+        self.line_id = line_id
 
 
 class InvalidInput(DomainError):

@@ -1,7 +1,9 @@
 // Small behaviours without inline script (the Content-Security-Policy forbids it).
+// A data-confirm question on the form, or on the button pressed (a form with several buttons).
 document.addEventListener("submit", function (event) {
   var form = event.target;
-  var question = form.getAttribute && form.getAttribute("data-confirm");
+  var button = event.submitter;
+  var question = (button && button.getAttribute("data-confirm")) || (form.getAttribute && form.getAttribute("data-confirm"));
   if (question && !window.confirm(question)) {
     event.preventDefault();
   }

@@ -78,7 +78,7 @@ def test_manager_queue_approve_reject_and_change(client, login, make_item, sessi
     client.post("/logout")
     login("manager")
     queue = client.get("/requests").get_data(as_text=True)
-    assert queue.count("R-") == 2 and "Rush" in queue
+    assert queue.count('class="row-link"') == 2 and "Rush" in queue
     first, second = session.scalars(select(Request).order_by(Request.id)).all()
     assert queue.index(second.number) < queue.index(first.number)  # soonest needed first
     client.post(f"/requests/{first.id}/quantities", data={f"qty-{first.lines[0].id}": "6"})

@@ -1,4 +1,5 @@
 """Review of requests and reservations: holes found in the rules, pages and API, each pinned by a test."""
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -396,3 +397,330 @@ def test_staff_opening_a_request_go_back_to_their_pick_list(client, session, peo
     login("staff")
     html = client.get(f"/requests/{request.id}").get_data(as_text=True)
     assert 'href="/requests/picking">← To pick' in html
+
+
+# A manager approves what is on screen ------------------------------------------------------------
+
+def test_approve_with_quantities_changes_and_approves_in_one_transaction(session, people, make_item):
+    rep, _staff, manager = people
+    pens, mugs = make_item("PEN-1", on_hand=10), make_item("MUG-1", on_hand=6)
+    request = submit(session, rep, [(pens, 7), (mugs, 2)])
+    pen_line, mug_line = request.lines
+    commits = []
+
+    def count(_session):
+        commits.append(1)
+
+    event.listen(session, "after_commit", count)
+    try:
+        requests.approve(session, request.id, manager, quantities={pen_line.id: 5, mug_line.id: 4})
+    finally:
+        event.remove(session, "after_commit", count)
+    assert len(commits) == 1
+    session.expire_all()
+    assert request.status == "approved"
+    assert [(line.quantity, line.reserved) for line in request.lines] == [(5, 5), (4, 4)]  # the hold follows
+    assert (available(session, pens), available(session, mugs)) == (5, 2)
+    assert [step.action for step in request.steps] == ["submitted", "changed", "approved"]
+    assert "PEN-1: 7 → 5" in request.steps[1].note and "MUG-1: 2 → 4" in request.steps[1].note
+
+
+def test_a_change_that_cannot_be_held_approves_nothing_and_changes_no_line(session, people, make_item):
+    rep, _staff, manager = people
+    pens, mugs = make_item("PEN-1", on_hand=10), make_item("MUG-1", on_hand=4)
+    request = submit(session, rep, [(pens, 7), (mugs, 1)])
+    pen_line, mug_line = request.lines
+    with pytest.raises(ShortStock) as refused:
+        requests.approve(session, request.id, manager, quantities={pen_line.id: 5, mug_line.id: 9})
+    assert [(s.line_id, s.sku, s.requested, s.available) for s in refused.value.shortages] == [
+        (mug_line.id, "MUG-1", 9, 4)]
+    session.expire_all()
+    assert request.status == "submitted"
+    assert [(line.quantity, line.reserved) for line in request.lines] == [(7, 7), (1, 1)]
+    assert (available(session, pens), available(session, mugs)) == (3, 3)
+    assert [step.action for step in request.steps] == ["submitted"]
+
+
+@pytest.mark.parametrize("quantity, message", [(-1, "whole number"), (2.5, "whole number"), ("5", "whole number"),
+                                               (10**7, "at most")])
+def test_a_bad_quantity_approves_nothing_and_names_its_line(session, people, make_item, quantity, message):
+    rep, _staff, manager = people
+    pens, mugs = make_item("PEN-1", on_hand=10), make_item("MUG-1", on_hand=4)
+    request = submit(session, rep, [(pens, 7), (mugs, 1)])
+    mug_line = request.lines[1]
+    with pytest.raises(InvalidInput, match=message) as refused:
+        requests.approve(session, request.id, manager, quantities={mug_line.id: quantity})
+    assert refused.value.line_id == mug_line.id
+    session.expire_all()
+    assert request.status == "submitted" and request.lines[1].quantity == 1
+
+
+def test_if_approving_fails_after_the_change_the_change_is_undone_too(session, people, make_item, monkeypatch):
+    """The change and the approval are one transaction: an error in between leaves both undone."""
+    rep, _staff, manager = people
+    pens = make_item("PEN-1", on_hand=10)
+    request = submit(session, rep, [(pens, 7)])
+
+    def mail_server_on_fire(*_args):
+        raise RuntimeError("no mail today")
+
+    monkeypatch.setattr(requests.emails, "approved", mail_server_on_fire)
+    with pytest.raises(RuntimeError):
+        requests.approve(session, request.id, manager, quantities={request.lines[0].id: 5})
+    session.expire_all()
+    assert (request.status, request.lines[0].quantity, request.lines[0].reserved) == ("submitted", 7, 7)
+    assert available(session, pens) == 3
+
+
+def test_approving_with_less_serves_the_backorders_in_the_same_transaction(session, people, make_item):
+    rep, _staff, manager = people
+    pens = make_item("PEN-1", on_hand=10)
+    first = submit(session, rep, [(pens, 8)])
+    second = submit(session, rep, [(pens, 5)], allow_partial=True)
+    assert (second.lines[0].reserved, second.lines[0].backordered) == (2, 3)
+    requests.approve(session, first.id, manager, quantities={first.lines[0].id: 6})
+    session.expire_all()
+    assert (first.status, first.lines[0].reserved) == ("approved", 6)
+    assert (second.lines[0].reserved, second.lines[0].backordered) == (4, 1)
+    assert available(session, pens) == 0
+
+
+def test_change_quantities_still_reports_every_short_line_with_its_id(session, people, make_item):
+    rep, _staff, manager = people
+    pens, mugs = make_item("PEN-1", on_hand=3), make_item("MUG-1", on_hand=4)
+    request = submit(session, rep, [(pens, 2), (mugs, 1)])
+    pen_line, mug_line = request.lines
+    with pytest.raises(ShortStock) as refused:
+        requests.change_quantities(session, request.id, {pen_line.id: 9, mug_line.id: 9}, manager)
+    assert {s.line_id: s.available for s in refused.value.shortages} == {pen_line.id: 3, mug_line.id: 4}
+    session.expire_all()
+    assert [line.quantity for line in request.lines] == [2, 1]
+
+
+# The request page is one form: the quantities on screen are what any button takes ----------------
+
+def line_html(html, line_id):
+    """The request page's list item for one line."""
+    found = re.search(rf'<li id="line-{line_id}".*?</li>', html, re.S)
+    assert found, f"no line {line_id} on the page"
+    return found.group(0)
+
+
+def one_form(html):
+    """The request page's form (there is one around the lines and the buttons)."""
+    forms = re.findall(r'<form method="post"[^>]*class="request-form".*?</form>', html, re.S)
+    assert len(forms) == 1, "the lines and their buttons are not in one form"
+    return forms[0]
+
+
+@pytest.fixture
+def seven_pens(session, people, make_item):
+    """A rep's submitted request: 7 pens (10 on hand, 3 more free) and 1 mug (4 on hand)."""
+    rep, _staff, _manager = people
+    pens, mugs = make_item("PEN-1", on_hand=10), make_item("MUG-1", on_hand=4)
+    request = submit(session, rep, [(pens, 7), (mugs, 1)])
+    return request, pens, mugs
+
+
+def test_the_manager_sees_quantities_and_every_button_in_one_form(client, login, seven_pens):
+    request, _pens, _mugs = seven_pens
+    login("manager")
+    html = client.get(f"/requests/{request.id}").get_data(as_text=True)
+    form = one_form(html)
+    pen_line, mug_line = request.lines
+    for path in ("quantities", "approve", "reject", "cancel"):
+        assert f'formaction="/requests/{request.id}/{path}"' in form
+    assert 'name="reason"' in form and f'name="qty-{pen_line.id}"' in form and f'name="qty-{mug_line.id}"' in form
+    assert "3 more free" in line_html(html, pen_line.id)
+    assert 'data-confirm="Cancel this request? Its stock is released."' in form
+    assert "table" not in html.split("<h2>Items</h2>")[1].split("<h2>Steps</h2>")[0]  # no column to hide
+
+
+def test_approve_takes_the_quantities_on_screen(client, login, session, seven_pens):
+    """The bug: a line changed from 7 to 5 and Approve pressed was approved with 7."""
+    request, pens, _mugs = seven_pens
+    pen_line, mug_line = request.lines
+    login("manager")
+    response = client.post(f"/requests/{request.id}/approve",
+                           data={f"qty-{pen_line.id}": "5", f"qty-{mug_line.id}": "1", "reason": ""})
+    assert response.status_code == 302 and response.headers["Location"] == f"/requests/{request.id}"
+    session.expire_all()
+    assert request.status == "approved"
+    assert (pen_line.quantity, pen_line.reserved, mug_line.quantity) == (5, 5, 1)
+    assert available(session, pens) == 5
+    assert "Quantities saved and approved" in client.get(f"/requests/{request.id}").get_data(as_text=True)
+
+
+def test_approve_with_more_than_is_free_approves_nothing_and_says_so_by_the_line(client, login, session, seven_pens):
+    request, pens, mugs = seven_pens
+    pen_line, mug_line = request.lines
+    login("manager")
+    response = client.post(f"/requests/{request.id}/approve",
+                           data={f"qty-{pen_line.id}": "5", f"qty-{mug_line.id}": "9"})
+    assert response.status_code == 409
+    html = response.get_data(as_text=True)
+    mug_html = line_html(html, mug_line.id)
+    assert "Only 4 free: asked 9." in mug_html and 'value="9"' in mug_html
+    assert 'value="5"' in line_html(html, pen_line.id)  # what the manager typed, not what is saved
+    assert "Only" not in line_html(html, pen_line.id)
+    session.expire_all()
+    assert request.status == "submitted"
+    assert [(line.quantity, line.reserved) for line in request.lines] == [(7, 7), (1, 1)]
+    assert (available(session, pens), available(session, mugs)) == (3, 3)
+
+
+@pytest.mark.parametrize("typed, message", [("", "Enter how many, 0 to remove the line."),
+                                            ("  ", "Enter how many, 0 to remove the line."),
+                                            ("five", "Enter a whole number"), ("-2", "Enter a whole number"),
+                                            ("2.5", "Enter a whole number"), ("²", "Enter a whole number")])
+@pytest.mark.parametrize("action", ["approve", "quantities"])
+def test_a_box_that_is_not_a_count_approves_and_saves_nothing(client, login, session, seven_pens, typed, message,
+                                                             action):
+    request, _pens, _mugs = seven_pens
+    pen_line, mug_line = request.lines
+    login("manager")
+    response = client.post(f"/requests/{request.id}/{action}",
+                           data={f"qty-{pen_line.id}": "5", f"qty-{mug_line.id}": typed})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert message in line_html(html, mug_line.id) and "is not a count" not in html and "(empty)" not in html
+    assert 'value="5"' in line_html(html, pen_line.id)
+    session.expire_all()
+    assert request.status == "submitted" and [line.quantity for line in request.lines] == [7, 1]
+
+
+def test_a_huge_number_is_refused_by_the_line(client, login, session, seven_pens):
+    request, _pens, _mugs = seven_pens
+    mug_line = request.lines[1]
+    login("manager")
+    response = client.post(f"/requests/{request.id}/approve", data={f"qty-{mug_line.id}": "99999999999"})
+    assert response.status_code == 400 and "at most 1,000,000" in line_html(response.get_data(as_text=True),
+                                                                           mug_line.id)
+    session.expire_all()
+    assert request.status == "submitted"
+
+
+def test_removing_every_line_and_approving_says_why_at_the_top(client, login, session, seven_pens):
+    request, _pens, _mugs = seven_pens
+    pen_line, mug_line = request.lines
+    login("manager")
+    response = client.post(f"/requests/{request.id}/approve", data={f"qty-{pen_line.id}": "0",
+                                                                   f"qty-{mug_line.id}": "0"})
+    assert response.status_code == 400 and "reject or cancel it instead" in response.get_data(as_text=True)
+    session.expire_all()
+    assert request.status == "submitted"
+
+
+def test_saving_quantities_more_than_free_keeps_what_was_typed(client, login, session, seven_pens):
+    request, _pens, _mugs = seven_pens
+    pen_line = request.lines[0]
+    login("manager")
+    response = client.post(f"/requests/{request.id}/quantities", data={f"qty-{pen_line.id}": "12"})
+    assert response.status_code == 409
+    assert 'value="12"' in line_html(response.get_data(as_text=True), pen_line.id)
+    assert "Only 10 free: asked 12." in line_html(response.get_data(as_text=True), pen_line.id)
+    session.expire_all()
+    assert pen_line.quantity == 7
+
+
+def test_reject_without_a_reason_keeps_the_typed_quantities(client, login, session, seven_pens):
+    request, _pens, _mugs = seven_pens
+    pen_line = request.lines[0]
+    login("manager")
+    response = client.post(f"/requests/{request.id}/reject", data={f"qty-{pen_line.id}": "4", "reason": " "})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert 'value="4"' in line_html(html, pen_line.id)
+    reason_box = re.search(r'<label for="reason".*?</label>', html, re.S).group(0)
+    assert "Say why the request is rejected" in reason_box and 'aria-invalid="true"' in reason_box
+    assert "<details open>" in html
+    session.expire_all()
+    assert request.status == "submitted" and pen_line.quantity == 7
+
+
+def test_reject_with_changed_quantities_releases_everything(client, login, session, seven_pens):
+    request, pens, mugs = seven_pens
+    pen_line = request.lines[0]
+    login("manager")
+    response = client.post(f"/requests/{request.id}/reject", data={f"qty-{pen_line.id}": "99",
+                                                                  "reason": "Use the webinar flyer"})
+    assert response.status_code == 302
+    session.expire_all()
+    assert request.status == "rejected" and [line.reserved for line in request.lines] == [0, 0]
+    assert (available(session, pens), available(session, mugs)) == (10, 4)
+
+
+def test_cancel_from_the_one_form_ignores_the_quantities(client, login, session, seven_pens):
+    request, pens, _mugs = seven_pens
+    login("manager")
+    client.post(f"/requests/{request.id}/cancel", data={f"qty-{request.lines[0].id}": "", "reason": ""})
+    session.expire_all()
+    assert request.status == "cancelled" and available(session, pens) == 10
+
+
+def test_the_rep_and_staff_see_no_boxes_and_the_rep_can_still_cancel(client, auth_client, session, people,
+                                                                     seven_pens):
+    rep, staff, manager = people
+    request, _pens, _mugs = seven_pens
+    auth_client.login(rep)
+    html = client.get(f"/requests/{request.id}").get_data(as_text=True)
+    assert 'name="qty-' not in html and 'name="reason"' not in html and "Approve" not in html
+    assert f'formaction="/requests/{request.id}/cancel"' in one_form(html)
+    pen_html = line_html(html, request.lines[0].id)
+    assert "Asked <strong>7</strong>" in pen_html and "Held <strong>7</strong>" in pen_html
+    auth_client.logout()
+    auth_client.login(staff)
+    html = client.get(f"/requests/{request.id}").get_data(as_text=True)
+    assert 'name="qty-' not in html and "Cancel request" not in html and 'class="request-form"' not in html
+    auth_client.logout()
+    requests.approve(session, request.id, manager)
+    auth_client.login(rep)
+    assert f'formaction="/requests/{request.id}/cancel"' in one_form(
+        client.get(f"/requests/{request.id}").get_data(as_text=True))
+    client.post(f"/requests/{request.id}/cancel")
+    session.expire_all()
+    assert request.status == "cancelled"
+
+
+def test_an_approved_request_shows_the_manager_reject_and_cancel_but_no_boxes(client, login, session, people,
+                                                                            seven_pens):
+    _rep, _staff, manager = people
+    request, _pens, _mugs = seven_pens
+    requests.approve(session, request.id, manager)
+    login("manager")
+    form = one_form(client.get(f"/requests/{request.id}").get_data(as_text=True))
+    assert 'name="qty-' not in form and "Approve" not in form
+    # Enter in the reason box presses the first button: Reject, not Cancel.
+    assert form.index(f"/requests/{request.id}/reject") < form.index(f"/requests/{request.id}/cancel")
+
+
+# Approve from the queue ---------------------------------------------------------------------------
+
+def test_the_queue_approves_a_submitted_request_in_one_tap_and_comes_back(client, login, session, people,
+                                                                          make_item):
+    rep, _staff, manager = people
+    pens = make_item("PEN-1", on_hand=100)
+    first, second = submit(session, rep, [(pens, 7)]), submit(session, rep, [(pens, 2)], needed_by=day(6))
+    requests.approve(session, second.id, manager)
+    login("manager")
+    queue = client.get("/requests?status=submitted").get_data(as_text=True)
+    assert f'action="/requests/{first.id}/approve?from=queue&amp;status=submitted"' in queue
+    assert f'aria-label="Approve {first.number}"' in queue
+    assert f"/requests/{second.id}/approve" not in client.get("/requests").get_data(as_text=True)
+    response = client.post(f"/requests/{first.id}/approve?from=queue&status=submitted&page=2")
+    assert response.status_code == 302 and response.headers["Location"] == "/requests?status=submitted&page=2"
+    assert f"Approved {first.number}" in client.get("/requests").get_data(as_text=True)
+    session.expire_all()
+    assert (first.status, first.lines[0].quantity, first.lines[0].reserved) == ("approved", 7, 7)
+    # Approved already (by another manager, say): said plainly, back on the queue.
+    again = client.post(f"/requests/{first.id}/approve?from=queue", follow_redirects=True)
+    assert again.status_code == 200 and f"Request {first.number} is approved" in again.get_data(
+        as_text=True)
+
+
+def test_the_queue_approve_goes_back_only_to_the_queue(client, login, session, people, make_item):
+    rep, _staff, _manager = people
+    request = submit(session, rep, [(make_item("PEN-1", on_hand=10), 1)])
+    login("manager")
+    response = client.post(f"/requests/{request.id}/approve?from=queue&status=//evil.example&page=x")
+    assert response.headers["Location"] == "/requests"

@@ -24,4 +24,5 @@ class RequestDetailsForm(FlaskForm):
 
 
 class RejectForm(FlaskForm):
-    reason = StringField("Reason (the rep sees it)", validators=[DataRequired(message="Say why."), Length(max=300)])
+    reason = StringField("Reason (the rep sees it)", validators=[
+        DataRequired(message="Say why the request is rejected; the rep will see it."), Length(max=300)])

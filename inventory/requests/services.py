@@ -37,6 +37,7 @@ class Shortage:
     name: str
     requested: int
     available: int
+    line_id: int | None = None  # the request line that is short, when changing an existing request
 
 
 def _quantity(value, what="Quantity"):
@@ -227,11 +228,19 @@ def _need_status(request, allowed, action):
         raise Conflict(f"Request {request.number} is {request.status_label.lower()}; it cannot be {action}.")
 
 
-def approve(session, request_id, manager, note=""):
+def approve(session, request_id, manager, note="", quantities=None):
+    """Approve a submitted request: it goes on the stockroom's pick list.
+
+    With `quantities` ({line_id: quantity}, as `change_quantities` takes them) the lines are
+    changed first, in the same transaction: the request is approved with exactly those
+    quantities and the hold follows, or, when a change cannot be made (not enough free, a bad
+    number), nothing is changed and nothing is approved."""
     with write_transaction(session):
         request = _load_for_update(session, request_id)
         _check_role(manager, request, manager_only=True)
         _need_status(request, ("submitted",), "approved")
+        if quantities:
+            _apply_quantities(session, request, quantities, manager)
         request.status = "approved"
         _step(session, request, manager, "approved", (note or "").strip())
         emails.approved(session, request)
@@ -286,53 +295,78 @@ def change_quantity(session, line_id, quantity, manager):
 
 def change_quantities(session, request_id, quantities, manager):
     """Change lines before approval, {line_id: quantity} (0 removes a line), all or none; the
-    reservation follows (more needs free stock, less is released and serves the backorders)."""
-    for quantity in quantities.values():
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
-            raise InvalidInput("A quantity must be a whole number, 0 or more.")
-        if quantity > stock.MAX_QUANTITY:
-            raise InvalidInput(f"A quantity must be at most {stock.MAX_QUANTITY:,}.")
+    reservation follows (more needs free stock, less is released and serves the backorders).
+
+    Refusals name the line at fault: ShortStock's shortages carry their `line_id`, and an
+    InvalidInput about one line has its `line_id` set."""
     with write_transaction(session):
         request = _load_for_update(session, request_id)
         _check_role(manager, request, manager_only=True)
         _need_status(request, ("submitted",), "changed")
-        lines = {line.id: line for line in request.lines}
-        unknown = set(quantities) - set(lines)
-        if unknown:
-            raise NotFound(f"No line #{min(unknown)} on request {request.number}.")
-        if all(quantities.get(line_id, line.quantity) == 0 for line_id, line in lines.items()):
-            raise InvalidInput("A request needs at least one line; reject or cancel it instead.")
-        notes, items = [], []
-        for line_id, quantity in quantities.items():
-            line = lines[line_id]
-            item, old = line.item, line.quantity
-            if quantity == old:
-                continue
-            if quantity == 0:
-                request.lines.remove(line)
-                session.delete(line)
-                notes.append(f"{item.sku}: removed (was {old})")
-            elif quantity > old:
-                extra = quantity - old
-                free = max(0, free_quantity(session, item, _window(request)))
-                if free < extra:
-                    raise ShortStock([Shortage(item.sku, item.name, quantity, line.reserved + free)])
-                line.quantity, line.reserved = quantity, line.reserved + extra
-                notes.append(f"{item.sku}: {old} → {quantity}")
-            else:
-                less = old - quantity
-                from_backorder = min(less, line.backordered)
-                line.backordered -= from_backorder
-                line.reserved -= less - from_backorder
-                line.quantity = quantity
-                notes.append(f"{item.sku}: {old} → {quantity}")
-            items.append(item)
-            session.flush()
-        if notes:
-            _step(session, request, manager, "changed", "; ".join(notes))
-            for item in items:
-                fill_backorders(session, item)
+        _apply_quantities(session, request, quantities, manager)
     return request
+
+
+def _apply_quantities(session, request, quantities, manager):
+    """The body of `change_quantities`, inside the caller's write transaction, on a request
+    loaded with `_load_for_update` (its items locked) and checked to be changeable. Raises
+    before anything is written when a quantity is bad or more than is free; every short line is
+    reported at once."""
+    lines = {line.id: line for line in request.lines}
+    unknown = set(quantities) - set(lines)
+    if unknown:
+        raise NotFound(f"No line #{min(unknown)} on request {request.number}.", line_id=min(unknown))
+    for line_id, quantity in quantities.items():
+        sku = lines[line_id].item.sku
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+            raise InvalidInput(f"{sku}: a quantity must be a whole number, 0 or more.", line_id=line_id)
+        if quantity > stock.MAX_QUANTITY:
+            raise InvalidInput(f"{sku}: a quantity must be at most {stock.MAX_QUANTITY:,}.", line_id=line_id)
+    if all(quantities.get(line_id, line.quantity) == 0 for line_id, line in lines.items()):
+        raise InvalidInput("A request needs at least one line; reject or cancel it instead.")
+    window = _window(request)
+    shortages = []
+    for line_id, quantity in quantities.items():
+        line = lines[line_id]
+        if quantity > line.quantity:
+            free = max(0, free_quantity(session, line.item, window))
+            if free < quantity - line.quantity:
+                shortages.append(Shortage(line.item.sku, line.item.name, quantity, line.reserved + free, line_id))
+    if shortages:
+        raise ShortStock(shortages)
+    notes, items = [], []
+    for line_id, quantity in quantities.items():
+        line = lines[line_id]
+        item, old = line.item, line.quantity
+        if quantity == old:
+            continue
+        if quantity == 0:
+            request.lines.remove(line)
+            session.delete(line)
+            notes.append(f"{item.sku}: removed (was {old})")
+        elif quantity > old:
+            line.quantity, line.reserved = quantity, line.reserved + (quantity - old)
+            notes.append(f"{item.sku}: {old} → {quantity}")
+        else:
+            less = old - quantity
+            from_backorder = min(less, line.backordered)
+            line.backordered -= from_backorder
+            line.reserved -= less - from_backorder
+            line.quantity = quantity
+            notes.append(f"{item.sku}: {old} → {quantity}")
+        items.append(item)
+        session.flush()
+    if notes:
+        _step(session, request, manager, "changed", "; ".join(notes))
+        for item in items:
+            fill_backorders(session, item)
+
+
+def more_free(session, request):
+    """{line id: how many more units that line could hold now}, for the manager's page: what
+    `change_quantities` would let a line grow by (for returnables, within the request's dates)."""
+    free = free_quantities(session, [line.item_id for line in request.lines], _window(request))
+    return {line.id: max(0, free.get(line.item_id, 0)) for line in request.lines}
 
 
 def fill_backorders(session, item):

@@ -1,6 +1,7 @@
 """Request pages: the rep's request (cart), my requests, the request page, Marketing's queue,
 picking, hand-over and check-in. Each view parses input, calls one rule, shows the result."""
 from datetime import date
+from urllib.parse import urlencode
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -301,8 +302,12 @@ def queue():
     # The next ones to be filled; a big stockroom may have a thousand lines waiting.
     backorders, waiting = queries.backorders(db.session, limit=BACKORDERS_SHOWN)
     more = waiting - len(backorders)
+    # The one-tap Approve on each submitted request comes back to this page of the queue.
+    approve_query = "?" + urlencode({"from": "queue", **({"status": status} if status else {}),
+                                     **({"page": page.page} if page.page > 1 else {})})
     return render_template("requests/queue.html", page=page, status=status, statuses=STATUSES,
-                           backorders=backorders, more_backorders=more, today=date.today())
+                           backorders=backorders, more_backorders=more, today=date.today(),
+                           approve_form=ButtonForm(), approve_query=approve_query)
 
 
 @bp.route("/requests/picking")
@@ -327,11 +332,56 @@ def _load(request_id):
 @bp.route(REQUEST_URL)
 @roles_required(EVERYONE)
 def show(request_id):
+    return _request_page(_load(request_id), just_submitted=request.args.get("submitted") == "1")
+
+
+def _request_page(shown, status=200, *, typed=None, line_errors=None, page_error=None, reject_form=None,
+                  just_submitted=False):
+    """The request page; after a refusal, with the manager's typed quantities (`typed`, {line id:
+    text}), a message per line at fault and the reject form with its errors."""
+    editable = can(current_user, MANAGERS) and shown.status == "submitted"
+    return render_template("requests/show.html", r=shown, editable=editable,
+                           free=services.more_free(db.session, shown) if editable else {},
+                           typed=typed or {}, line_errors=line_errors or {}, page_error=page_error,
+                           button_form=ButtonForm(), reject_form=reject_form or RejectForm(), today=date.today(),
+                           just_submitted=just_submitted), status
+
+
+EMPTY_BOX = "Enter how many, 0 to remove the line."
+NOT_A_COUNT = "Enter a whole number, 0 or more (0 removes the line)."
+
+
+def _typed_quantities(shown):
+    """The request page's quantity boxes as sent: ({line id: number} for the lines whose number
+    changed, {line id: text as typed}, {line id: what is wrong with the text})."""
+    changed, typed, wrong = {}, {}, {}
+    for line in shown.lines:
+        raw = request.form.get(f"qty-{line.id}")
+        if raw is None:  # not on the page (a page without boxes, or the queue's button)
+            continue
+        typed[line.id] = raw
+        text = raw.strip()
+        if not text:
+            wrong[line.id] = EMPTY_BOX
+        elif not (text.isascii() and text.isdigit()):
+            wrong[line.id] = NOT_A_COUNT
+        elif int(text) != line.quantity:
+            changed[line.id] = int(text)
+    return changed, typed, wrong
+
+
+def _refused(request_id, error, typed):
+    """A rule refused the manager's quantities: the page again, nothing changed, the typed
+    values kept and the reason next to each line at fault (or at the top)."""
     shown = _load(request_id)
-    levels = stock.availability(db.session, [line.item_id for line in shown.lines])
-    return render_template("requests/show.html", r=shown, levels=levels, button_form=ButtonForm(),
-                           reject_form=RejectForm(), today=date.today(),
-                           just_submitted=request.args.get("submitted") == "1")
+    if isinstance(error, ShortStock):
+        line_errors = {s.line_id: f"Only {s.available} free: asked {s.requested}." for s in error.shortages}
+        return _request_page(shown, error.status, typed=typed, line_errors=line_errors,
+                             page_error="Not enough stock for what you typed: nothing was changed.")
+    if error.line_id in {line.id for line in shown.lines}:
+        return _request_page(shown, error.status, typed=typed, line_errors={error.line_id: error.message},
+                             page_error="Nothing was changed: see the line below.")
+    return _request_page(shown, error.status, typed=typed, page_error=error.message + " Nothing was changed.")
 
 
 def _act(rule, request_id, *args, success):
@@ -348,6 +398,10 @@ def _act(rule, request_id, *args, success):
     return redirect(url_for("requests.show", request_id=request_id))
 
 
+# The request page is one form: its quantity boxes, the reject reason and every button (each
+# button posts to its own URL with formaction), so whichever button is pressed, the quantities
+# on screen are the ones taken.
+
 @bp.route(REQUEST_URL + "/cancel", methods=["POST"])
 @roles_required(EVERYONE)
 def cancel(request_id):
@@ -357,16 +411,58 @@ def cancel(request_id):
 @bp.route(REQUEST_URL + "/approve", methods=["POST"])
 @roles_required(MANAGERS)
 def approve(request_id):
-    return _act(services.approve, request_id, current_user, success="Approved: it is on the stockroom's pick list.")
+    """Approve with the quantities on screen: changed and approved in one transaction, or, if a
+    change cannot be held, nothing approved and the page again with the reason by the line."""
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    if request.args.get("from") == "queue":
+        return _approve_from_queue(request_id)
+    shown = _load(request_id)
+    quantities, typed, wrong = _typed_quantities(shown)
+    if wrong:
+        return _request_page(shown, 400, typed=typed, line_errors=wrong,
+                             page_error="Nothing was approved: check the quantities below.")
+    try:
+        services.approve(db.session, request_id, current_user, quantities=quantities)
+    except DomainError as error:
+        if error.status == 403:
+            abort(403)
+        if quantities:
+            return _refused(request_id, error, typed)
+        flash(error.message, "error")
+    else:
+        flash(("Quantities saved and approved" if quantities else "Approved") + ": it is on the stockroom's pick list.",
+              "success")
+    return redirect(url_for("requests.show", request_id=request_id))
+
+
+def _approve_from_queue(request_id):
+    """The queue's one-tap Approve: as the request is, then back to the same page of the queue."""
+    try:
+        approved = services.approve(db.session, request_id, current_user)
+    except DomainError as error:
+        if error.status == 403:
+            abort(403)
+        flash(error.message, "error")  # it names the request ("Request R-00012 is approved; ...")
+    else:
+        flash(f"Approved {approved.number}", "success")
+    status, page = request.args.get("status"), page_arg()
+    return redirect(url_for("requests.queue", status=status if status in STATUSES else None,
+                            page=page if page > 1 else None))
 
 
 @bp.route(REQUEST_URL + "/reject", methods=["POST"])
 @roles_required(MANAGERS)
 def reject(request_id):
+    """Reject releases everything held, so the quantities on screen do not matter; without a
+    reason the page comes back with the message by the reason box and the typed quantities."""
     form = RejectForm()
     if not form.validate_on_submit():
-        flash("Say why the request is rejected; the rep will see it.", "error")
-        return redirect(url_for("requests.show", request_id=request_id))
+        if "csrf_token" in form.errors:
+            abort(400)
+        shown = _load(request_id)
+        _changed, typed, _wrong = _typed_quantities(shown)
+        return _request_page(shown, 400, typed=typed, reject_form=form)
     return _act(services.reject, request_id, current_user, form.reason.data,
                 success="Rejected; its stock is released.")
 
@@ -378,26 +474,20 @@ def change(request_id):
     shown = _load(request_id)
     if not ButtonForm().validate_on_submit():
         abort(400)
-    quantities = {}
-    for line in shown.lines:
-        raw = request.form.get(f"qty-{line.id}")
-        if raw is None:
-            continue
-        number = _int(raw)
-        if number is None:
-            flash(f"{line.item.sku}: a quantity must be a whole number. Nothing was changed.", "error")
-            return redirect(url_for("requests.show", request_id=request_id))
-        if number != line.quantity:
-            quantities[line.id] = number
+    quantities, typed, wrong = _typed_quantities(shown)
+    if wrong:
+        return _request_page(shown, 400, typed=typed, line_errors=wrong,
+                             page_error="Nothing was changed: check the quantities below.")
     if not quantities:
         flash("No quantity was changed.", "info")
         return redirect(url_for("requests.show", request_id=request_id))
     try:
         services.change_quantities(db.session, request_id, quantities, current_user)
     except DomainError as error:
-        flash(error.message + " Nothing was changed.", "error")
-    else:
-        flash("Quantities saved; the reservation follows.", "success")
+        if error.status == 403:
+            abort(403)
+        return _refused(request_id, error, typed)
+    flash("Quantities saved; the reservation follows.", "success")
     return redirect(url_for("requests.show", request_id=request_id))
 
 
