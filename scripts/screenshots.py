@@ -20,6 +20,7 @@ import os
 import sys
 import tempfile
 import threading
+from datetime import date, timedelta
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -117,10 +118,16 @@ def main():
                 page.get_by_role("link", name="Navy polo").click()
                 page.get_by_role("heading", name="Navy polo").wait_for()
                 shoot(page, args.out, "product-sizes.png")
-                for size, quantity in {"M": "10", "L": "10", "XL": "5"}.items():
+                # XL asks more than is free: the request page shows that line's choices before submit.
+                free_xl = int(page.locator("label[for=qty-POLO-NAVY-XL] small").inner_text().split()[0])
+                for size, quantity in {"M": "10", "L": "10", "XL": str(free_xl + 3)}.items():
                     page.locator(f"#qty-POLO-NAVY-{size}").fill(quantity)
                 page.get_by_role("button", name="Add to my request").click()
                 page.get_by_role("heading", name="My request").wait_for()
+                page.get_by_label("Needed by").fill((date.today() + timedelta(days=6)).isoformat())
+                page.locator("#draft-state").get_by_text("Saved.").wait_for()  # the autosave answered
+                page.evaluate("document.activeElement.blur()")
+                page.locator("#line-POLO-NAVY-L").evaluate("line => window.scrollTo(0, line.offsetTop - 8)")
                 shoot(page, args.out, "request.png")
                 page.goto(base_url + "/requests/mine")
                 shoot(page, args.out, "my-requests.png")

@@ -147,7 +147,7 @@ def test_take_what_is_free_and_backorder_are_answers_on_the_line(client, login, 
     make_item("MUG-1", name="Mug", on_hand=7)
     rep = login("rep")
     added = client.post("/request/add", data={"qty-MUG-1": "30"}, follow_redirects=True)
-    assert "30 × Mug asked, 7 free now" in added.get_data(as_text=True)
+    assert "Only 7 of Mug free now, 30 asked" in added.get_data(as_text=True)
     page = {"qty-MUG-1": "30", "needed_by": SOON.isoformat(), "note": "Booth",
             "generation": str(drafts.get(session, rep).generation)}
     shown = client.post("/request", data=dict(page, action="save"), follow_redirects=True).get_data(as_text=True)

@@ -119,13 +119,12 @@ def _added_message(items, wanted, before):
 def _short_now(items, wanted):
     """Say at once when more is asked than is free today (the request page then offers what to do)."""
     levels = stock.availability(db.session, [items[sku].id for sku in wanted])
-    short = [f"{quantity} × {items[sku].name} asked, {max(0, levels[items[sku].id].available)} free now"
+    short = [f"{max(0, levels[items[sku].id].available)} of {items[sku].name} free now, {quantity} asked"
              for sku, quantity in wanted.items() if quantity > levels[items[sku].id].available
              and not items[sku].returnable]
     if not short:
         return ""
-    return ("More than is free: " + "; ".join(short) + ". On your request, take what is free, "
-            "backorder the rest or choose another size before you send it.")
+    return "Only " + "; ".join(short) + ". Your request offers what to do before you send it."
 
 
 def _parse_date(text):

@@ -131,7 +131,7 @@ def test_a_short_line_says_so_before_submit_and_take_what_is_free_keeps_the_deta
     base, page = live_server.url, small_phone
     log_in(page, base, "rep@example.com")
     _add(page, base, "MUG-1", 30)
-    expect(page.get_by_role("status").filter(has_text="More than is free")).to_contain_text("30 × Ceramic mug asked, 7 free")
+    expect(page.get_by_role("status").filter(has_text="free now")).to_contain_text("Only 7 of Ceramic mug free now, 30 asked")
     page.get_by_label("Needed by").fill(NEEDED_BY.isoformat())
     page.get_by_label("Note for Marketing").fill("Mugs for the booth")
     status = page.locator("#status-MUG-1")
