@@ -4,6 +4,8 @@ import secrets
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+from .core.money import currency_code, locale_name
+
 
 def _bool(value, default=False):
     if value is None or value == "":
@@ -63,6 +65,9 @@ def from_environment(instance_path):
         # Number of reverse proxies in front of the app whose X-Forwarded-* headers we trust.
         "TRUSTED_PROXIES": _int(env.get("TRUSTED_PROXIES"), 0),
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE")),
+        # Money is shown in CURRENCY (an ISO 4217 code), written as LOCALE writes numbers.
+        "CURRENCY": currency_code(env.get("CURRENCY"), "CURRENCY"),
+        "LOCALE": locale_name(env.get("LOCALE"), "LOCALE"),
         "FORECAST_HORIZON_DAYS": _int(env.get("FORECAST_HORIZON_DAYS"), 120),
         "FORECAST_SAFETY_WORKING_DAYS": _int(env.get("FORECAST_SAFETY_WORKING_DAYS"), 5),
         "FORECAST_WARNING_DAYS": _int(env.get("FORECAST_WARNING_DAYS"), 14),

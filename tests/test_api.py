@@ -155,8 +155,8 @@ def test_items_list_on_hand_reserved_and_available(api, make_item, make_bin, ses
     assert (by_sku["MUG-1"]["on_hand"], by_sku["MUG-1"]["reserved"], by_sku["MUG-1"]["available"]) == (0, 0, 0)
     assert by_sku["PEN-1"] == {
         "sku": "PEN-1", "name": "Logo pen", "product": "Logo pen", "product_id": pen.product_id, "size": None,
-        "category": "promo", "unit": "each", "supplier": "Pens Ltd", "unit_cost": "0.35", "lead_time_days": 0,
-        "reorder_point": 0, "reorder_quantity": 0, "returnable": False, "do_not_use_after": None,
+        "category": "promo", "unit": "each", "supplier": "Pens Ltd", "unit_cost": "0.35", "currency": "USD",
+        "lead_time_days": 0, "reorder_point": 0, "reorder_quantity": 0, "returnable": False, "do_not_use_after": None,
         "archived": False, "on_hand": 15, "reserved": 0, "available": 15,
     }
 

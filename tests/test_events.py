@@ -186,7 +186,7 @@ def test_the_event_page_after_the_event_shows_usage_requests_and_links(client, l
     event, _rep, made = past_show
     login("staff")
     html = client.get(f"/events/{event.id}").get_data(as_text=True)
-    assert "After the event" in html and "660.00" in html and "340.00" in html
+    assert "After the event" in html and "$660.00" in html and "$340.00" in html
     assert "1 not checked in" in html
     for r in made:
         assert f'href="/requests/{r.id}"' in html

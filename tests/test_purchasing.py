@@ -415,7 +415,7 @@ def test_a_manager_raises_edits_and_orders_a_po_through_the_pages(client, login,
     assert (order.supplier, [(line.item.sku, line.quantity, str(line.unit_cost)) for line in order.lines]) == (
         "PrintWorks Ltd", [("BRO-ATLAS-26", 2000, "0.85"), ("FLY-ATLAS", 5000, "0.11")])
     page = client.get(f"/purchase-orders/{order.id}").get_data(as_text=True)
-    assert "Mark ordered" in page and "2,250.00" in page and "Edit lines" in page
+    assert "Mark ordered" in page and "$2,250.00" in page and "Edit lines" in page
 
     edit = client.get(f"/purchase-orders/{order.id}/edit").get_data(as_text=True)
     assert (value_of(edit, "lines-0-sku"), value_of(edit, "lines-0-unit_cost")) == ("BRO-ATLAS-26", "0.85")
@@ -572,7 +572,7 @@ def test_numbers_too_big_for_an_id_answer_404_not_a_database_error(client, login
 def test_item_suggestions_name_the_supplier_and_cost(client, login, print_items):
     login("manager")
     html = client.get("/purchase-orders/suggest/items?lines-0-sku=atlas").get_data(as_text=True)
-    assert '<option value="BRO-ATLAS-26">Atlas brochure · PrintWorks Ltd · 0.85 each</option>' in html
+    assert '<option value="BRO-ATLAS-26">Atlas brochure · PrintWorks Ltd · $0.85 each</option>' in html
 
 
 # API ---------------------------------------------------------------------------------------------

@@ -350,8 +350,8 @@ def test_the_overview_answers_what_each_show_cost_this_quarter(client, login, hi
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "Cost per event" in html and "<svg" in html
-    for text in ("Expo West", "610.00", "Summit", "60.00", "Not for an event", "678.00", "2 × Booth kit",
-                 "1,506.00"):
+    for text in ("Expo West", "$610.00", "Summit", "$60.00", "Not for an event", "$678.00", "2 × Booth kit",
+                 "$1,506.00"):
         assert text in html, text
     # Seen today (after 25 March) R5 is overdue too: 2 of 6 met
     assert "33 % in full and on time (2 of 6)" in html

@@ -6,6 +6,7 @@ from flask import g, jsonify, request, url_for
 
 from ..auth.roles import EVERYONE, MANAGERS, STAFF
 from ..auth.services import user_by_email
+from ..core.money import currency
 from ..errors import InvalidInput, NotFound
 from ..events import kits, services
 from ..extensions import db
@@ -37,6 +38,7 @@ def kit_json(kit):
         "description": kit.description,
         "archived": kit.archived,
         "cost": str(kits.kit_cost(kit)),
+        "currency": currency(),
         "lines": [{"sku": line.item.sku, "name": line.item.name, "quantity": line.quantity,
                    "returnable": line.item.returnable} for line in kit.lines],
         "url": url_for("events.kit", kit_id=kit.id, _external=True),
@@ -107,6 +109,7 @@ def _usage_json(usage):
                    "used": row.used, "lost": row.lost, "damaged": row.damaged, "still_out": row.still_out,
                    "unit_cost": str(row.item.unit_cost), "cost": str(row.cost)} for row in usage.rows],
         "cost": str(usage.cost),
+        "currency": currency(),  # of cost and the items' unit_cost and cost
         "still_out": usage.still_out,
     }
 

@@ -3,6 +3,7 @@ from flask import g, jsonify, request, url_for
 
 from ..auth.roles import MANAGERS, STAFF
 from ..bins.services import get_bin
+from ..core.money import currency
 from ..errors import InvalidInput, NotFound
 from ..extensions import db
 from ..purchasing import queries, services
@@ -27,6 +28,7 @@ def purchase_order_json(order, today=None):
         "created_at": order.created_at.isoformat() + "Z",
         "ordered_at": order.ordered_at.isoformat() + "Z" if order.ordered_at else None,
         "total_cost": str(services.total_cost(order)),
+        "currency": currency(),  # of total_cost and the lines' unit_cost
         "lines": [
             {"id": line.id, "sku": line.item.sku, "name": line.item.name, "quantity": line.quantity,
              "received": line.received, "outstanding": line.outstanding, "unit_cost": str(line.unit_cost)}

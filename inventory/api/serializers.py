@@ -1,4 +1,6 @@
-"""JSON shapes of the API's resources."""
+"""JSON shapes of the API's resources. Amounts are strings with two decimals, in the currency
+named next to them (the CURRENCY setting)."""
+from ..core.money import currency
 
 
 def item_json(item, level):
@@ -12,6 +14,7 @@ def item_json(item, level):
         "unit": item.unit,
         "supplier": item.supplier,
         "unit_cost": str(item.unit_cost),
+        "currency": currency(),
         "lead_time_days": item.lead_time_days,
         "reorder_point": item.reorder_point,
         "reorder_quantity": item.reorder_quantity,

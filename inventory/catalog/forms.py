@@ -3,6 +3,7 @@ from flask_wtf.file import FileAllowed, FileField
 from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from ..core.money import currency
 from .models import CATEGORIES, CATEGORY_LABELS
 
 CATEGORY_CHOICES = [(c, CATEGORY_LABELS[c]) for c in CATEGORIES]
@@ -25,6 +26,11 @@ class ItemFieldsForm(FlaskForm):
     returnable = BooleanField("Returnable (comes back after use, like a banner)")
     do_not_use_after = DateField("Do not use after", validators=[Optional()])
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=2000)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A plain number is typed; the label says in which currency ("Unit cost (USD)").
+        self.unit_cost.label.text = f"Unit cost ({currency()})"
 
     def item_values(self):
         return {

@@ -1,4 +1,4 @@
-"""What every template can use: the navigation for the user's role, dates in words."""
+"""What every template can use: the navigation for the user's role, dates in words, money."""
 from datetime import datetime
 
 from flask import current_app, g, request, url_for
@@ -7,6 +7,7 @@ from flask_login import current_user
 from ..auth.roles import MANAGERS, STAFF
 from ..forms import ButtonForm
 from ..timeutil import utcnow
+from . import money
 
 def last_segment_url(endpoint, name, value, placeholder):
     """url_for(endpoint, **{name: value}) for an endpoint whose URL ends in that value, at a
@@ -97,6 +98,7 @@ def ago(moment):
 
 
 def init_app(app):
+    money.init_app(app)  # the `money` and `number` filters, one formatter for the app
     app.jinja_env.filters["ago"] = ago
     app.jinja_env.filters["utc"] = lambda m: m.strftime("%Y-%m-%d %H:%M UTC") if isinstance(m, datetime) else ""
 

@@ -6,6 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, FieldList, Form, FormField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from ..core.money import currency
+
 QUANTITY_KW = {"inputmode": "numeric", "min": "1", "autocomplete": "off"}
 CODE_KW = {"autocapitalize": "characters", "autocomplete": "off", "spellcheck": "false"}
 
@@ -26,6 +28,11 @@ class LineForm(Form):
                             render_kw=QUANTITY_KW)
     unit_cost = StringField("Unit cost", validators=[Optional(), Length(max=20)],
                             render_kw={"inputmode": "decimal", "autocomplete": "off"})
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A plain number is typed; the label says in which currency ("Unit cost (USD)").
+        self.unit_cost.label.text = f"Unit cost ({currency()})"
 
     @staticmethod
     def _given(field):

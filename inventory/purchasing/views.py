@@ -14,6 +14,7 @@ from ..bins.services import get_bin
 from ..catalog.models import Item
 from ..catalog.services import normalize_sku
 from ..catalog.services import suggest_items as matching_items
+from ..core.money import money
 from ..errors import Conflict, DomainError, InvalidInput, NotFound
 from ..events.models import Event
 from ..extensions import db
@@ -199,7 +200,7 @@ def edit(order_id):
 def suggest_items():
     """<option>s for a line's SKU box, filled in by htmx as the manager types."""
     q = next((v for k, v in request.args.items() if k.endswith("sku")), "")
-    options = [(i.sku, " · ".join(part for part in (i.name, i.supplier, f"{i.unit_cost} each") if part))
+    options = [(i.sku, " · ".join(part for part in (i.name, i.supplier, f"{money(i.unit_cost)} each") if part))
                for i in matching_items(db.session, q)]
     return render_template("purchasing/_options.html", options=options)
 

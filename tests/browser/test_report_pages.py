@@ -53,9 +53,9 @@ def test_a_manager_sees_the_cost_per_event_chart_on_a_phone(live_server, small_p
     # 300 x 8,500.00 = 2,550,000.00 and 100 x 8,500.00 = 850,000.00: 3,400,000.00 in all, wide for a phone
     expect(chart.get_by_role("listitem")).to_have_count(2)
     expect(chart).to_contain_text("International Trade Expo Nord")
-    expect(chart).to_contain_text("2,550,000.00")
-    expect(chart).to_contain_text("850,000.00")
-    expect(page.locator(".stat-value").first).to_have_text("3,400,000.00")
+    expect(chart).to_contain_text("$2,550,000.00")
+    expect(chart).to_contain_text("$850,000.00")
+    expect(page.locator(".stat-value").first).to_have_text("$3,400,000.00")
     bars = page.locator(".bar-chart svg.bar")
     assert bars.first.bounding_box()["width"] > 250   # the bar spans the phone's width
     assert_no_horizontal_scroll(page)
