@@ -6,10 +6,16 @@ class DomainError(Exception):
     """A business rule refused the operation. `str(error)` is a message for the user."""
 
     status = 400
+    # What the message is about, when a page can show it next to that input: a rule checking
+    # many lines says which one, e.g. (2, "quantity") for the third line's quantity. None: the
+    # whole operation.
+    about = None
 
-    def __init__(self, message):
+    def __init__(self, message, about=None):
         super().__init__(message)
         self.message = message
+        if about is not None:
+            self.about = about
 
 
 class InvalidInput(DomainError):
