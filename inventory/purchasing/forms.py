@@ -6,7 +6,9 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, FieldList, Form, FormField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-QUANTITY_KW = {"inputmode": "numeric", "min": "1", "autocomplete": "off"}
+# type="text" with a numeric keypad: a type="number" box drops what it cannot parse ("1-"), so
+# what was typed would be lost on "More lines" and the message would say "How many?".
+QUANTITY_KW = {"type": "text", "inputmode": "numeric", "min": "1", "autocomplete": "off"}
 CODE_KW = {"autocapitalize": "characters", "autocomplete": "off", "spellcheck": "false"}
 
 
