@@ -3,17 +3,19 @@ message, a JSON error with its status code, or a non-zero exit."""
 
 
 class DomainError(Exception):
-    """A business rule refused the operation. `str(error)` is a message for the user.
-
-    `line_id`, when set, names the request line at fault, so a page can show the message next
-    to that line."""
+    """A business rule refused the operation. `str(error)` is a message for the user."""
 
     status = 400
+    # What the message is about, when a page can show it next to that input: a rule checking
+    # many lines says which one, e.g. (2, "quantity") for the third line's quantity, or a
+    # request line's id. None: the whole operation.
+    about = None
 
-    def __init__(self, message, line_id=None):
+    def __init__(self, message, about=None):
         super().__init__(message)
         self.message = message
-        self.line_id = line_id
+        if about is not None:
+            self.about = about
 
 
 class InvalidInput(DomainError):

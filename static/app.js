@@ -79,3 +79,18 @@ document.addEventListener("change", function (event) {
     input.form.requestSubmit ? input.form.requestSubmit() : input.form.submit();
   }
 });
+
+// A signed number box's −/+ button (iPhone numeric keypads have no minus key): flips the sign of
+// what is typed, or starts a negative number in an empty box, and gives the box back its focus.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest && event.target.closest("[data-sign-toggle]");
+  if (!button) return;
+  var input = document.getElementById(button.getAttribute("data-sign-toggle"));
+  if (!input) return;
+  var value = input.value.trim().replace(/^[\u2212\u2013]/, "-");
+  if (value.charAt(0) === "-") value = value.slice(1);
+  else value = "-" + value.replace(/^\+/, "");
+  input.value = value;
+  input.dispatchEvent(new Event("input", { bubbles: true }));
+  input.focus();
+});

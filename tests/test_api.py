@@ -278,7 +278,7 @@ def test_item_detail_leaves_out_bins_emptied_by_a_move(api, make_item, make_bin)
 
 
 def test_an_unknown_sku_is_a_json_404(api):
-    assert assert_json_error(api("rep").get("/api/v1/items/NOPE-9"), 404) == "No item has the SKU 'NOPE-9'."
+    assert assert_json_error(api("rep").get("/api/v1/items/NOPE-9"), 404) == "No item has the SKU NOPE-9."
 
 
 # Bins --------------------------------------------------------------------------------------
@@ -327,7 +327,7 @@ def test_bin_detail_lists_its_contents_any_case(api, make_item, make_product, ma
 
 
 def test_an_unknown_bin_is_a_json_404(api):
-    assert assert_json_error(api("rep").get("/api/v1/bins/Q-77"), 404) == "No bin has the code 'Q-77'."
+    assert assert_json_error(api("rep").get("/api/v1/bins/Q-77"), 404) == "No bin has the code Q-77."
 
 
 # Movements: what works ---------------------------------------------------------------------
@@ -556,18 +556,18 @@ def test_a_body_that_is_not_a_json_object_is_400(api, stocked, data, content_typ
 
 
 @pytest.mark.parametrize("body, message", [
-    ({"kind": "receive", "sku": "NOPE-1", "bin": "A-01", "quantity": 5}, "No item has the SKU 'NOPE-1'."),
-    ({"kind": "receive", "sku": "PEN-1", "bin": "Q-77", "quantity": 5}, "No bin has the code 'Q-77'."),
+    ({"kind": "receive", "sku": "NOPE-1", "bin": "A-01", "quantity": 5}, "No item has the SKU NOPE-1."),
+    ({"kind": "receive", "sku": "PEN-1", "bin": "Q-77", "quantity": 5}, "No bin has the code Q-77."),
     ({"kind": "move", "sku": "PEN-1", "from_bin": "A-01", "to_bin": "Q-77", "quantity": 5},
-     "No bin has the code 'Q-77'."),
+     "No bin has the code Q-77."),
     ({"kind": "move", "sku": "PEN-1", "from_bin": "Q-77", "to_bin": "A-01", "quantity": 5},
-     "No bin has the code 'Q-77'."),
+     "No bin has the code Q-77."),
     ({"kind": "move", "sku": "NOPE-1", "from_bin": "A-01", "to_bin": "B-02", "quantity": 5},
-     "No item has the SKU 'NOPE-1'."),
+     "No item has the SKU NOPE-1."),
     ({"kind": "adjust", "sku": "NOPE-1", "bin": "A-01", "change": 1, "reason": "found"},
-     "No item has the SKU 'NOPE-1'."),
-    ({"kind": "adjust", "sku": "PEN-1", "bin": "Q-77", "change": 1, "reason": "found"}, "No bin has the code 'Q-77'."),
-    ({"kind": "count", "bin": "Q-77", "counts": [{"sku": "PEN-1", "counted": 1}]}, "No bin has the code 'Q-77'."),
+     "No item has the SKU NOPE-1."),
+    ({"kind": "adjust", "sku": "PEN-1", "bin": "Q-77", "change": 1, "reason": "found"}, "No bin has the code Q-77."),
+    ({"kind": "count", "bin": "Q-77", "counts": [{"sku": "PEN-1", "counted": 1}]}, "No bin has the code Q-77."),
 ])
 def test_an_unknown_bin_or_sku_is_404(api, stocked, body, message):
     before = ledger_state()
@@ -662,8 +662,8 @@ def test_staff_reads_the_movement_history(api, make_item, make_bin):
     assert [m["sku"] for m in caller.get("/api/v1/movements?bin=B-02").get_json()["movements"]] == ["PEN-1", "MUG-1"]
     assert len(caller.get("/api/v1/movements?limit=1").get_json()["movements"]) == 1
     assert assert_json_error(caller.get("/api/v1/movements?limit=201"), 400) == "limit must be between 1 and 200."
-    assert assert_json_error(caller.get("/api/v1/movements?sku=NOPE"), 404) == "No item has the SKU 'NOPE'."
-    assert assert_json_error(caller.get("/api/v1/movements?bin=Q-1"), 404) == "No bin has the code 'Q-1'."
+    assert assert_json_error(caller.get("/api/v1/movements?sku=NOPE"), 404) == "No item has the SKU NOPE."
+    assert assert_json_error(caller.get("/api/v1/movements?bin=Q-1"), 404) == "No bin has the code Q-1."
 
 
 # Errors are always JSON --------------------------------------------------------------------

@@ -257,11 +257,12 @@ def test_a_count_books_exactly_the_differences(client, login, make_item, make_bi
 
 
 @pytest.mark.parametrize("counts, message", [
-    ({"pen": "-2", "mug": "4"}, "PEN-1: &#39;-2&#39; is not a count"),
-    ({"pen": "", "mug": "4"}, "PEN-1: &#39;(empty)&#39; is not a count"),
+    ({"pen": "-2", "mug": "4"}, "Enter how many you see as a whole number, 0 or more."),
+    ({"pen": "", "mug": "4"}, "Enter what you see: 0 if the bin has none."),
     ({"pen": "3", "mug": "4", "extra_sku": "NOPE-1", "extra_count": "1"}, "No item has the SKU"),
     ({"pen": "3", "mug": "4", "extra_sku": "https://example.org/i/PEN-9", "extra_count": "1"}, "not one of our labels"),
-    ({"pen": "3", "mug": "4", "extra_sku": "TOTE-1", "extra_count": "-1"}, "TOTE-1: &#39;-1&#39; is not a count"),
+    ({"pen": "3", "mug": "4", "extra_sku": "TOTE-1", "extra_count": "-1"},
+     "Enter how many you see as a whole number, 0 or more."),
     ({"pen": "3", "mug": "4", "extra_sku": "PEN-1", "extra_count": "5"}, "PEN-1 is already on the list above"),
 ])
 def test_a_bad_count_is_refused_whole_and_writes_nothing(client, login, make_item, make_bin, session, counts, message):

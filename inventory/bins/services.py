@@ -11,9 +11,14 @@ from .models import CODE_PATTERN, Bin, normalize_code
 
 def get_bin(session, code):
     """The bin with this code (any case), or UnknownBin."""
-    bin = None if "\x00" in (code or "") else session.scalar(select(Bin).where(Bin.code == normalize_code(code)))
+    wanted = normalize_code(code)
+    if not wanted:
+        raise UnknownBin("Give the bin code.")
+    if "\x00" in wanted:  # not storable, so no bin has it; say so without the control character
+        raise UnknownBin("No bin has that code.")
+    bin = session.scalar(select(Bin).where(Bin.code == wanted))
     if bin is None:
-        raise UnknownBin(f"No bin has the code {code!r}.")
+        raise UnknownBin(f"No bin has the code {wanted}.")
     return bin
 
 

@@ -33,11 +33,14 @@ _ITEM_BY_SKU = select(Item).where(Item.sku == bindparam("sku")).options(joinedlo
 
 def get_item(session, sku):
     """The item with this SKU (any case), or UnknownItem."""
-    item = None if "\x00" in (sku or "") else session.scalar(  # with its product, in one query
-        _ITEM_BY_SKU, {"sku": normalize_sku(sku)}
-    )
+    wanted = normalize_sku(sku)
+    if not wanted:
+        raise UnknownItem("Give the item's SKU.")
+    if "\x00" in wanted:  # not storable, so no item has it; say so without the control character
+        raise UnknownItem("No item has that SKU.")
+    item = session.scalar(_ITEM_BY_SKU, {"sku": wanted})  # with its product, in one query
     if item is None:
-        raise UnknownItem(f"No item has the SKU {sku!r}.")
+        raise UnknownItem(f"No item has the SKU {wanted}.")
     return item
 
 

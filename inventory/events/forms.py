@@ -54,7 +54,7 @@ class ReserveKitForm(FlaskForm):
     kit_id = SelectField("Kit", coerce=int)
     count = IntegerField("How many kits", default=1,
                          validators=[DataRequired(message="Say how many kits."), NumberRange(min=1, max=MAX_KITS)],
-                         render_kw={"inputmode": "numeric", "min": 1})
+                         render_kw={"type": "text", "inputmode": "numeric", "min": 1, "autocomplete": "off"})
     handoff = RadioField("Hand-off", choices=list(HANDOFFS.items()), default="pickup")
     ship_to = TextAreaField("Ship to", validators=[Optional(), Length(max=500)],
                             render_kw={"rows": 2, "placeholder": "Booth number, hall, venue address"})

@@ -87,14 +87,54 @@ def _lines(form):
     return [(entry.sku.data or "", entry.quantity.data) for entry in form.lines]
 
 
-def _form_page(form, kit=None):
-    status = 400 if request.method == "POST" else 200
-    return render_template("events/kit_form.html", form=form, kit=kit, skus=_sku_options()), status
+def _form_page(form, kit=None, problem=None, status=None):
+    if status is None:
+        status = 400 if request.method == "POST" else 200
+    return render_template("events/kit_form.html", form=form, kit=kit, skus=_sku_options(),
+                           problem=problem), status
 
 
 def _pad(form, blanks=BLANK_ROWS):
     for _ in range(blanks):
+        if len(form.lines) >= form.lines.max_entries:
+            break
         form.lines.append_entry()
+
+
+def _put_next_to_its_box(form, error):
+    """A rule's refusal next to the box it is about: (line index, "sku"/"quantity") or (None, a
+    field of the kit). False when it is about the kit as a whole."""
+    if not isinstance(error.about, tuple):
+        return False
+    index, name = error.about
+    if index is None:
+        field = getattr(form, name, None)
+    else:
+        field = form.lines[index][name] if 0 <= index < len(form.lines) else None
+    if field is None:
+        return False
+    field.errors = [*field.errors, error.message]
+    return True
+
+
+def _save(form, kit, rule):
+    """Save through `rule`, or show the page again with every typed value and the message next
+    to the box at fault. "More lines" saves nothing and adds empty rows, keeping what was typed."""
+    if request.form.get("action") == "more":
+        _pad(form, 5)
+        return _form_page(form, kit, status=200)
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        return _form_page(form, kit, problem="Nothing was saved: check the boxes marked below.")
+    try:
+        return rule()
+    except DomainError as error:
+        if error.status == 403:
+            abort(403)
+        placed = _put_next_to_its_box(form, error)
+        return _form_page(form, kit, problem="Nothing was saved: check the boxes marked below." if placed
+                          else error.message, status=error.status)
 
 
 @bp.route("/kits/new", methods=["GET", "POST"])
@@ -103,21 +143,15 @@ def new_kit():
     form = KitForm()
     if request.method == "GET":
         _pad(form, 5)
-    elif request.form.get("action") == "more":  # more rows, nothing saved
-        _pad(form, 5)
-        return _form_page(form)[0], 200
-    elif form.validate_on_submit():
-        try:
-            made = kits.create_kit(db.session, current_user, name=form.name.data,
-                                   description=form.description.data, lines=_lines(form))
-        except DomainError as error:
-            if error.status == 403:
-                abort(403)
-            flash(error.message, "error")
-        else:
-            flash(f"Kit {made.name} saved.", "success")
-            return redirect(url_for("events.kit", kit_id=made.id))
-    return _form_page(form)
+        return _form_page(form)
+
+    def create():
+        made = kits.create_kit(db.session, current_user, name=form.name.data,
+                               description=form.description.data, lines=_lines(form))
+        flash(f"Kit {made.name} saved.", "success")
+        return redirect(url_for("events.kit", kit_id=made.id))
+
+    return _save(form, None, create)
 
 
 @bp.route("/kits/<int:kit_id>/edit", methods=["GET", "POST"])
@@ -130,21 +164,14 @@ def edit_kit(kit_id):
         _pad(form)
         return _form_page(form, shown)
     form = KitForm()
-    if request.form.get("action") == "more":  # more rows, nothing saved
-        _pad(form, 5)
-        return _form_page(form, shown)[0], 200
-    if form.validate_on_submit():
-        try:
-            kits.update_kit(db.session, shown.id, current_user, name=form.name.data,
-                            description=form.description.data, lines=_lines(form))
-        except DomainError as error:
-            if error.status == 403:
-                abort(403)
-            flash(error.message, "error")
-        else:
-            flash("Kit saved. Kits already reserved keep what they hold.", "success")
-            return redirect(url_for("events.kit", kit_id=shown.id))
-    return _form_page(form, shown)
+
+    def update():
+        kits.update_kit(db.session, shown.id, current_user, name=form.name.data,
+                        description=form.description.data, lines=_lines(form))
+        flash("Kit saved. Kits already reserved keep what they hold.", "success")
+        return redirect(url_for("events.kit", kit_id=shown.id))
+
+    return _save(form, shown, update)
 
 
 def _act(rule, kit_id, success, to_list=False, **kwargs):

@@ -82,46 +82,53 @@ def _resolve(session, sku):
         .order_by(Item.size_rank, Item.sku).limit(8)).all()
     if sizes:
         raise InvalidInput(f"{sku} comes in sizes: list each size you want ({', '.join(sizes)}).")
-    raise InvalidInput(f"No item has the SKU {sku!r}.")
+    raise InvalidInput(f"No item has the SKU {sku}." if sku else "Give the item's SKU.")
 
 
 def _clean_lines(session, lines):
-    """[(sku, quantity)] -> [(Item, quantity)]: known, not archived, each SKU once."""
+    """[(sku, quantity)] -> [(Item, quantity)]: known, not archived, each SKU once. A refusal says
+    which line and box it is about, e.g. (2, "quantity"), so a page can show it there."""
     cleaned, seen = [], set()
-    for sku, quantity in lines:
+    for index, (sku, quantity) in enumerate(lines):
         if not clean(sku) and quantity in (None, "", 0):
             continue  # an empty row of the form
         if not clean(sku):
-            raise InvalidInput("A line has a quantity but no SKU.")
-        item = _resolve(session, sku)
+            raise InvalidInput("This line has a quantity but no SKU.", about=(index, "sku"))
+        try:
+            item = _resolve(session, sku)
+        except InvalidInput as error:
+            error.about = (index, "sku")
+            raise
         if isinstance(quantity, bool) or not isinstance(quantity, int):
-            raise InvalidInput(f"Quantity of {item.sku} must be a whole number.")
+            raise InvalidInput(f"Quantity of {item.sku} must be a whole number.", about=(index, "quantity"))
         if quantity <= 0 or quantity > MAX_LINE_QUANTITY:
-            raise InvalidInput(f"Quantity of {item.sku} must be between 1 and {MAX_LINE_QUANTITY:,}.")
+            raise InvalidInput(f"Quantity of {item.sku} must be between 1 and {MAX_LINE_QUANTITY:,}.",
+                               about=(index, "quantity"))
         if item.id in seen:
-            raise InvalidInput(f"{item.sku} is in the kit twice: give it one line.")
+            raise InvalidInput(f"{item.sku} is in the kit twice: give it one line.", about=(index, "sku"))
         if item.archived:
-            raise InvalidInput(f"{item.sku} is archived and cannot be part of a kit.")
+            raise InvalidInput(f"{item.sku} is archived and cannot be part of a kit.", about=(index, "sku"))
         seen.add(item.id)
         cleaned.append((item, quantity))
     if not cleaned:
-        raise InvalidInput("A kit needs at least one line: an item's SKU and how many go in one kit.")
+        raise InvalidInput("A kit needs at least one line: an item's SKU and how many go in one kit.",
+                           about=(0, "sku"))
     return cleaned
 
 
 def _clean_kit(session, name, description, kit_id=None):
     name = clean(name)
     if not name:
-        raise InvalidInput("Give the kit a name.")
+        raise InvalidInput("Give the kit a name.", about=(None, "name"))
     if len(name) > 120:
-        raise InvalidInput("The kit's name is too long (120 characters at most).")
+        raise InvalidInput("The kit's name is too long (120 characters at most).", about=(None, "name"))
     description = clean(description)
     if len(description) > 4000:
-        raise InvalidInput("The description is too long (4,000 characters at most).")
+        raise InvalidInput("The description is too long (4,000 characters at most).", about=(None, "description"))
     taken = session.scalar(select(KitTemplate.id).where(func.lower(KitTemplate.name) == name.lower(),
                                                         KitTemplate.id != (kit_id or 0)))
     if taken:
-        raise DuplicateCode(f"There is already a kit called {name!r}.")
+        raise DuplicateCode(f"There is already a kit called {name}.", about=(None, "name"))
     return name, description
 
 

@@ -202,9 +202,18 @@ def reserve_kit(event_id):
         if not form.ship_to.data and event.place:
             form.ship_to.data = event.place
     error, status = None, 200
-    if request.method == "POST":
+    # One form: choosing another kit and pressing "Show availability" keeps the count, hand-off
+    # and ship-to typed; pressing Reserve after choosing another kit without looking at its
+    # availability first reserves nothing and says so next to the kit box.
+    shown = request.form.get("shown_kit", type=int)
+    # (CSRFProtect has checked every POST's token before the view runs.)
+    if request.method == "POST" and request.form.get("action") == "show":
+        pass  # the page again for the kit chosen, with everything typed in the boxes
+    elif request.method == "POST" and shown is not None and form.kit_id.data != shown:
+        status = 409
+        form.kit_id.errors = ["You chose another kit: check what is available below, then reserve."]
+    elif request.method == "POST" and form.validate_on_submit():
         status = 400
-    if request.method == "POST" and form.validate_on_submit():
         try:
             made = kits.reserve_kit(db.session, current_user, event.id, form.kit_id.data, form.count.data,
                                     handoff=form.handoff.data, ship_to=form.ship_to.data, today=today,
@@ -219,6 +228,8 @@ def reserve_kit(event_id):
                   + (f"what is there; {waiting} units are backordered and show on Reorders." if waiting
                      else "every component."), "success")
             return redirect(url_for("events.show", event_id=event.id))
+    elif request.method == "POST":
+        status = 400
     kit = next((k for k in templates if k.id == form.kit_id.data), None)
     window = kits.event_window(event)
     available = kits.availability(db.session, kit, window) if kit else None

@@ -8,7 +8,9 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from ..core.money import currency
 
-QUANTITY_KW = {"inputmode": "numeric", "min": "1", "autocomplete": "off"}
+# type="text" with a numeric keypad: a type="number" box drops what it cannot parse ("1-"), so
+# what was typed would be lost on "More lines" and the message would say "How many?".
+QUANTITY_KW = {"type": "text", "inputmode": "numeric", "min": "1", "autocomplete": "off"}
 CODE_KW = {"autocapitalize": "characters", "autocomplete": "off", "spellcheck": "false"}
 
 

@@ -10,6 +10,7 @@ ever adds stock, so no stock level can go negative.
 Every status change appends a dated line to the order's note saying who did it (and why, for a
 cancellation or a new date); receipts are in the ledger under the PO's number.
 """
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
@@ -20,7 +21,7 @@ from ..auth.roles import MANAGERS
 from ..bins.models import Bin
 from ..catalog.services import get_item
 from ..database import write_transaction
-from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from ..events.models import Event
 from ..requests.availability import lock_items
 from ..requests.models import OPEN, Request, RequestLine
@@ -113,16 +114,32 @@ def _clean_lines(session, lines):
     if len(lines) > MAX_LINES:
         raise InvalidInput(f"A purchase order can have at most {MAX_LINES} lines.")
     cleaned, seen = [], set()
-    for line in lines:
+    for index, line in enumerate(lines):
         sku, quantity, *rest = line
-        item = get_item(session, sku)
-        if item.id in seen:
-            raise InvalidInput(f"{item.sku} is on the order twice; put the whole quantity on one line.")
-        seen.add(item.id)
-        if item.archived:
-            raise InvalidInput(f"{item.sku} is archived and cannot be ordered; restore it first.")
-        cleaned.append((item, _quantity(quantity, item.sku), _unit_cost(rest[0] if rest else None, item)))
+        # A refusal says which line and box it is about ((index, "sku")), so a page shows it there.
+        with _about(index, "sku"):
+            item = get_item(session, sku)
+            if item.id in seen:
+                raise InvalidInput(f"{item.sku} is on the order twice; put the whole quantity on one line.")
+            seen.add(item.id)
+            if item.archived:
+                raise InvalidInput(f"{item.sku} is archived and cannot be ordered; restore it first.")
+        with _about(index, "quantity"):
+            quantity = _quantity(quantity, item.sku)
+        with _about(index, "unit_cost"):
+            cost = _unit_cost(rest[0] if rest else None, item)
+        cleaned.append((item, quantity, cost))
     return cleaned
+
+
+@contextmanager
+def _about(index, name):
+    try:
+        yield
+    except DomainError as error:
+        if error.about is None:
+            error.about = (index, name)
+        raise
 
 
 def supplier_of(items):
@@ -132,9 +149,10 @@ def supplier_of(items):
 
 
 def _clean_supplier(supplier, items):
-    supplier = _text(supplier, "The supplier", MAX_SUPPLIER_LENGTH) or supplier_of(items)
+    with _about(None, "supplier"):
+        supplier = _text(supplier, "The supplier", MAX_SUPPLIER_LENGTH) or supplier_of(items)
     if not supplier:
-        raise InvalidInput("Say which supplier the order goes to.")
+        raise InvalidInput("Say which supplier the order goes to.", about=(None, "supplier"))
     return supplier
 
 

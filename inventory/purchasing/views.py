@@ -92,11 +92,11 @@ def _prefill(form):
         form.lines.append_entry({"sku": sku, "quantity": number,
                                  "unit_cost": str(item.unit_cost) if item is not None else ""})
         if item is None:
-            problems[(index, "sku")] = f"No item has the SKU {sku!r}."
+            problems[(index, "sku")] = f"No item has the SKU {sku}."
         elif item.archived:
             problems[(index, "sku")] = f"{sku} is archived and cannot be ordered."
         if quantity and number is None:
-            problems[(index, "quantity")] = f"{quantity!r} is not a quantity; enter a whole number."
+            problems[(index, "quantity")] = f"{quantity} is not a quantity: enter a whole number."
     for (index, name), message in problems.items():
         form.lines[index][name].errors = [message]
     form.supplier.data = (request.args.get("supplier") or "").strip()[:services.MAX_SUPPLIER_LENGTH] or \
@@ -104,6 +104,23 @@ def _prefill(form):
     event_id = request.args.get("event_id", "")
     if event_id.isdigit() and services.is_id(int(event_id)) and db.session.get(Event, int(event_id)) is not None:
         form.event_id.data = int(event_id)
+
+
+def _put_next_to_its_box(form, error):
+    """Show a rule's refusal next to the box it is about: (index among the filled lines, box
+    name), or (None, a field of the order). False when it is about the order as a whole."""
+    if not isinstance(error.about, tuple):
+        return False
+    index, name = error.about
+    if index is None:
+        field = getattr(form, name, None)
+    else:
+        filled = [entry for entry in form.lines if not entry.form.is_blank]  # as filled_lines() numbers them
+        field = filled[index][name] if 0 <= index < len(filled) else None
+    if field is None:
+        return False
+    field.errors = [*field.errors, error.message]
+    return True
 
 
 def _add_blank_rows(form, count=BLANK_ROWS):
@@ -131,7 +148,12 @@ def _edit_form(rule, order=None):
         try:
             saved = rule(form)
         except DomainError as error:
-            errors.append(error.message)
+            if error.status == 403:
+                abort(403)
+            if not _put_next_to_its_box(form, error):
+                errors.append(error.message)
+            else:
+                errors.append("Nothing was saved: check the lines marked below.")
         else:
             return redirect(url_for("purchasing.show", order_id=saved.id))
     elif "csrf_token" in form.errors:

@@ -6,6 +6,7 @@ reads availability, so two reps reserving the last units at the same instant are
 after the other: the second sees what the first took. Nothing is ever held beyond what is
 free: available = on hand - held never goes below zero.
 """
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -16,7 +17,7 @@ from ..bins.models import Bin
 from ..catalog.models import Item
 from ..database import touching, write_transaction
 from ..events.models import Event
-from ..errors import Conflict, Forbidden, InvalidInput, NotFound, ShortStock
+from ..errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, ShortStock
 from ..stock import services as stock
 from ..stock.models import StockLevel
 from . import drafts, emails
@@ -315,13 +316,13 @@ def _apply_quantities(session, request, quantities, manager):
     lines = {line.id: line for line in request.lines}
     unknown = set(quantities) - set(lines)
     if unknown:
-        raise NotFound(f"No line #{min(unknown)} on request {request.number}.", line_id=min(unknown))
+        raise NotFound(f"No line #{min(unknown)} on request {request.number}.", about=min(unknown))
     for line_id, quantity in quantities.items():
         sku = lines[line_id].item.sku
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
-            raise InvalidInput(f"{sku}: a quantity must be a whole number, 0 or more.", line_id=line_id)
+            raise InvalidInput(f"{sku}: a quantity must be a whole number, 0 or more.", about=line_id)
         if quantity > stock.MAX_QUANTITY:
-            raise InvalidInput(f"{sku}: a quantity must be at most {stock.MAX_QUANTITY:,}.", line_id=line_id)
+            raise InvalidInput(f"{sku}: a quantity must be at most {stock.MAX_QUANTITY:,}.", about=line_id)
     if all(quantities.get(line_id, line.quantity) == 0 for line_id, line in lines.items()):
         raise InvalidInput("A request needs at least one line; reject or cancel it instead.")
     window = _window(request)
@@ -460,6 +461,17 @@ def pick_list(session, request):
     return sorted(by_bin.values(), key=lambda entry: entry[0].code)
 
 
+@contextmanager
+def _about(what):
+    """Mark a refusal raised inside as being about `what` (a line id), unless it says already."""
+    try:
+        yield
+    except DomainError as error:
+        if error.about is None:
+            error.about = what
+        raise
+
+
 def pick(session, request_id, bin, picks, user):
     """Pick lines of an approved request from `bin`: {line_id: quantity}. Books pick movements
     from the bin into DISPATCH; the units stay held for the request. Zero means not picked
@@ -473,17 +485,18 @@ def pick(session, request_id, bin, picks, user):
             raise InvalidInput("Pick from a stock bin, not from DISPATCH.")
         picked_any = []
         for line_id, quantity in picks.items():
-            line = lines.get(line_id)
-            if line is None:
-                raise InvalidInput(f"Line #{line_id} is not on request {request.number}.")
-            if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
-                raise InvalidInput(f"{line.item.sku}: a picked quantity must be a whole number, 0 or more.")
-            if quantity > line.to_pick:
-                raise InvalidInput(f"{line.item.sku}: only {line.to_pick} left to pick, not {quantity}.")
-            if quantity == 0:
-                continue
-            stock.book_transfer(session, "pick", line.item, bin, dispatch, quantity, user,
-                                reason=f"Picked for {request.number}", reference=request.number)
+            with _about(line_id):  # a refusal says which line, so a page can show it there
+                line = lines.get(line_id)
+                if line is None:
+                    raise InvalidInput(f"Line #{line_id} is not on request {request.number}.")
+                if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+                    raise InvalidInput(f"{line.item.sku}: a picked quantity must be a whole number, 0 or more.")
+                if quantity > line.to_pick:
+                    raise InvalidInput(f"{line.item.sku}: only {line.to_pick} left to pick, not {quantity}.")
+                if quantity == 0:
+                    continue
+                stock.book_transfer(session, "pick", line.item, bin, dispatch, quantity, user,
+                                    reason=f"Picked for {request.number}", reference=request.number)
             line.picked += quantity
             picked_any.append(f"{quantity} × {line.item.sku}")
         if not picked_any:
@@ -600,7 +613,7 @@ def check_in(session, request_id, bin, outcomes, user):
             raise InvalidInput("This request has nothing to return.")
         if bin.code == DISPATCH_CODE or bin.archived:
             raise InvalidInput(f"Put returned units into a stock bin, not {bin.code}"
-                               + (" (archived)." if bin.archived else "."))
+                               + (" (archived)." if bin.archived else "."), about="bin")
         lines = {line.id: line for line in request.lines if line.item.returnable and line.issued}
         if set(outcomes) != set(lines):
             raise InvalidInput("Say for every returnable line what came back.")
@@ -611,11 +624,12 @@ def check_in(session, request_id, bin, outcomes, user):
             for key in ("returned", "consumed", "lost", "damaged"):
                 value = outcome.get(key, 0)
                 if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                    raise InvalidInput(f"{line.item.sku}: {key} must be a whole number, 0 or more.")
+                    raise InvalidInput(f"{line.item.sku}: {key} must be a whole number, 0 or more.",
+                                       about=(line_id, key))
                 counts[key] = value
             if sum(counts.values()) != line.issued:
                 raise InvalidInput(f"{line.item.sku}: {line.issued} went out, but the outcomes add up to "
-                                   f"{sum(counts.values())}.")
+                                   f"{sum(counts.values())}.", about=line_id)
             if counts["returned"]:
                 stock.book_transfer(session, "return", line.item, None, bin, counts["returned"], user,
                                     reason=f"Returned from {request.number}", reference=request.number)

@@ -15,7 +15,7 @@ from ..core.templating import last_segment_url
 from ..errors import DomainError, NotFound, ShortStock
 from ..events import services as event_services
 from ..extensions import db
-from ..forms import ButtonForm
+from ..forms import SCAN_OR_TYPE_BIN, ButtonForm
 from ..pagination import page_arg
 from ..stock import services as stock
 from . import drafts, queries, services
@@ -27,6 +27,7 @@ bp = Blueprint("requests", __name__)
 BACKORDERS_SHOWN = 50  # on the queue page, in the order they will be filled
 # A request's URL; ids past what the id column holds answer 404 instead of failing in the database.
 REQUEST_URL = "/requests/<int(max=2147483647):request_id>"
+OUTCOMES = ("returned", "consumed", "lost", "damaged")  # of a returnable line at check-in
 
 
 @bp.app_template_global()
@@ -377,8 +378,8 @@ def _refused(request_id, error, typed):
         line_errors = {s.line_id: f"Only {s.available} free: asked {s.requested}." for s in error.shortages}
         return _request_page(shown, error.status, typed=typed, line_errors=line_errors,
                              page_error="Not enough stock for what you typed: nothing was changed.")
-    if error.line_id in {line.id for line in shown.lines}:
-        return _request_page(shown, error.status, typed=typed, line_errors={error.line_id: error.message},
+    if error.about in {line.id for line in shown.lines}:
+        return _request_page(shown, error.status, typed=typed, line_errors={error.about: error.message},
                              page_error="Nothing was changed: see the line below.")
     return _request_page(shown, error.status, typed=typed, page_error=error.message + " Nothing was changed.")
 
@@ -490,23 +491,41 @@ def change(request_id):
     return redirect(url_for("requests.show", request_id=request_id))
 
 
+def _whole(raw, empty):
+    """A box's whole number 0 or more, or (None, message in plain words). `empty` is what an
+    empty box means: a number, or the message to give."""
+    raw = (raw or "").strip()
+    if not raw:
+        return (empty, None) if isinstance(empty, int) else (None, empty)
+    if not (raw.isascii() and raw.isdigit()):
+        return None, "Enter a whole number, 0 or more."
+    return int(raw), None
+
+
+def _pick_page(shown, code="", errors=None, status=200):
+    plan = services.pick_list(db.session, shown)
+    return render_template("requests/pick.html", r=shown, plan=plan, code=code, errors=errors or {},
+                           button_form=ButtonForm()), status
+
+
 @bp.route(REQUEST_URL + "/pick", methods=["GET", "POST"])
 @roles_required(STAFF)
 def pick(request_id):
-    """The pick list, by bin. Scan or type a bin code to pick from it."""
+    """The pick list, by bin. Scan or type a bin code to pick from it; release what is short. One
+    form: whichever button is pressed, the bin code typed is kept."""
     shown = _load(request_id)
-    if request.method == "POST":
-        code = (request.form.get("bin") or "").strip()
-        if not ButtonForm().validate_on_submit():
-            abort(400)
-        try:
-            bin = get_bin(db.session, code)
-        except NotFound as error:
-            flash(error.message, "error")
-        else:
-            return redirect(url_for("requests.pick_bin", request_id=request_id, code=bin.code))
-    plan = services.pick_list(db.session, shown)
-    return render_template("requests/pick.html", r=shown, plan=plan, button_form=ButtonForm())
+    if request.method == "GET":
+        return _pick_page(shown, code=(request.args.get("bin") or "")[:300])
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    code = (request.form.get("bin") or "").strip()
+    if not code:
+        return _pick_page(shown, code, {"bin": SCAN_OR_TYPE_BIN}, 400)
+    try:
+        bin = get_bin(db.session, code)
+    except NotFound as error:
+        return _pick_page(shown, code, {"bin": error.message}, 400)
+    return redirect(url_for("requests.pick_bin", request_id=request_id, code=bin.code))
 
 
 @bp.route(REQUEST_URL + "/pick/<code>", methods=["GET", "POST"])
@@ -519,37 +538,58 @@ def pick_bin(request_id, code):
         return render_template("bins/unknown.html", code=code, can_create=True), 404
     in_bin = {level.item_id: level.quantity for level in stock.levels_in_bin(db.session, bin)}
     lines = [line for line in shown.lines if line.to_pick > 0 and line.item_id in in_bin]
-    errors = []
+    # errors: {line id or None (the whole pick): message}; entered: what was typed, kept on a refusal
+    errors, entered = {}, {}
     if request.method == "POST":
         if not ButtonForm().validate_on_submit():
             abort(400)
         picks = {}
         for line in lines:
-            number = _int(request.form.get(f"pick-{line.id}"))
-            if number is None:
-                errors.append(f"{line.item.sku}: enter a whole number.")
+            raw = entered[line.id] = request.form.get(f"pick-{line.id}", "")
+            number, problem = _whole(raw, "Enter how many you picked: 0 if none.")
+            if problem:
+                errors[line.id] = problem
             else:
                 picks[line.id] = number
         if not errors:
             try:
                 services.pick(db.session, request_id, bin, picks, current_user)
             except DomainError as error:
-                errors.append(error.message)
+                if error.status == 403:
+                    abort(403)
+                errors[error.about if error.about in entered else None] = error.message
             else:
                 done = services.get_request(db.session, request_id)
                 flash(f"Picked from {bin.code}. " + ("Everything is picked: ready." if done.status == "ready" else
                                                      "More to pick from other bins."), "success")
                 return redirect(url_for("requests.pick", request_id=request_id))
     return render_template("requests/pick_bin.html", r=shown, bin=bin, lines=lines, in_bin=in_bin, errors=errors,
-                           button_form=ButtonForm()), (400 if errors else 200)
+                           entered=entered, button_form=ButtonForm()), (400 if errors else 200)
 
 
 @bp.route(REQUEST_URL + "/release", methods=["POST"])
 @roles_required(STAFF)
 def release(request_id):
-    line_ids = {number for number in (_int(v) for v in request.form.getlist("line")) if number}
-    return _act(services.release_unpicked, request_id, line_ids, current_user,
-                success="The rest is released and recorded as short.")
+    """Release what could not be found: the line of the button pressed, or every line ("all").
+    Sent from the pick page's one form, so a bin code typed there comes back with the page."""
+    shown = _load(request_id)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    wanted = request.form.getlist("line")
+    if "all" in wanted:
+        line_ids = {line.id for line in shown.lines if line.to_pick}
+    else:
+        line_ids = {number for number in (_int(v) for v in wanted) if number}
+    code = (request.form.get("bin") or "").strip()[:300]
+    try:
+        services.release_unpicked(db.session, request_id, line_ids, current_user)
+    except DomainError as error:
+        if error.status == 403:
+            abort(403)
+        db.session.expire_all()
+        return _pick_page(_load(request_id), code, {"release": error.message}, error.status)
+    flash("The rest is released and recorded as short.", "success")
+    return redirect(url_for("requests.pick", request_id=request_id, bin=code or None))
 
 
 @bp.route(REQUEST_URL + "/put-back", methods=["POST"])
@@ -579,30 +619,48 @@ def hand_over(request_id):
 def check_in(request_id):
     shown = _load(request_id)
     lines = [line for line in shown.lines if line.item.returnable and line.issued]
-    errors = []
+    # errors: {box name, line id, or None: message}; entered: {box name: what was typed}
+    errors, entered = {}, {}
     if request.method == "POST":
         if not ButtonForm().validate_on_submit():
             abort(400)
         outcomes = {}
         for line in lines:
             outcome = {}
-            for key in ("returned", "consumed", "lost", "damaged"):
-                number = _int(request.form.get(f"{key}-{line.id}"), 0)
-                if number is None:
-                    errors.append(f"{line.item.sku}: {key} must be a whole number.")
-                outcome[key] = number
+            for key in OUTCOMES:
+                box = f"{key}-{line.id}"
+                entered[box] = request.form.get(box, "")
+                outcome[key], problem = _whole(entered[box], 0)  # an empty box: none
+                if problem:
+                    errors[box] = problem
             outcomes[line.id] = outcome
+            if not any(f"{key}-{line.id}" in errors for key in OUTCOMES) and sum(outcome.values()) != line.issued:
+                errors[line.id] = (f"{line.issued} went out, but these add up to {sum(outcome.values())}: "
+                                   "say what happened to each one.")
+        code = entered["bin"] = (request.form.get("bin") or "").strip()
+        bin = None
+        if not code:
+            errors["bin"] = SCAN_OR_TYPE_BIN
+        else:
+            try:
+                bin = get_bin(db.session, code)
+            except NotFound as error:
+                errors["bin"] = error.message
         if not errors:
             try:
-                bin = get_bin(db.session, request.form.get("bin", ""))
                 services.check_in(db.session, request_id, bin, outcomes, current_user)
             except DomainError as error:
-                errors.append(error.message)
+                if error.status == 403:
+                    abort(403)
+                about = error.about
+                if isinstance(about, tuple):
+                    about = f"{about[1]}-{about[0]}"
+                errors[about if about in entered or about in outcomes else None] = error.message
             else:
                 flash("Checked in; the booking has ended.", "success")
                 return redirect(url_for("requests.show", request_id=request_id))
-    return render_template("requests/check_in.html", r=shown, lines=lines, errors=errors,
-                           button_form=ButtonForm()), (400 if errors else 200)
+    return render_template("requests/check_in.html", r=shown, lines=lines, errors=errors, entered=entered,
+                           outcomes=OUTCOMES, button_form=ButtonForm()), (400 if errors else 200)
 
 
 @bp.route("/request/availability/<sku>")

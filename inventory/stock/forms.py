@@ -2,9 +2,38 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-QUANTITY_KW = {"inputmode": "numeric", "min": "1", "autocomplete": "off"}
+from ..forms import SCAN_OR_TYPE_BIN, SCAN_OR_TYPE_SKU
+
+# type="text" with a numeric keypad, not type="number": a number box that the browser cannot
+# parse ("1-", "2e") submits as empty, so what was typed would be lost and the message wrong.
+QUANTITY_KW = {"type": "text", "inputmode": "numeric", "min": "1", "autocomplete": "off"}
 SKU_KW = {"autocapitalize": "characters", "list": "sku-options", "autocomplete": "off"}
 BIN_KW = {"autocapitalize": "characters", "list": "bin-options", "autocomplete": "off"}
+HOW_MANY = "How many?"
+
+
+def _sku(label="Item (SKU)"):
+    return StringField(label, validators=[DataRequired(message=SCAN_OR_TYPE_SKU), Length(max=300)], render_kw=SKU_KW)
+
+
+def _bin(label, required=True):
+    first = DataRequired(message=SCAN_OR_TYPE_BIN) if required else Optional()
+    return StringField(label, validators=[first, Length(max=300)], render_kw=BIN_KW)
+
+
+def _quantity():
+    return IntegerField("Quantity", validators=[InputRequired(message=HOW_MANY), NumberRange(min=1)],
+                        render_kw=QUANTITY_KW)
+
+
+class SignedIntegerField(IntegerField):
+    """A whole number that may be negative, typed as "-3", "+12" or "−3" (the typographic minus
+    some keyboards and the page's −/+ button give)."""
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            valuelist = [str(valuelist[0]).strip().replace("\u2212", "-").replace(" ", "")]
+        super().process_formdata(valuelist)
 
 
 class BackForm(FlaskForm):
@@ -13,38 +42,34 @@ class BackForm(FlaskForm):
 
 
 class ReceiveForm(BackForm):
-    sku = StringField("Item (SKU)", validators=[DataRequired(), Length(max=300)],
-                      render_kw={"autocapitalize": "characters", "list": "sku-options", "autocomplete": "off"})
-    bin = StringField("Into bin", validators=[DataRequired(), Length(max=300)],
-                      render_kw={"autocapitalize": "characters", "list": "bin-options", "autocomplete": "off"})
-    quantity = IntegerField("Quantity", validators=[InputRequired(), NumberRange(min=1)], render_kw=QUANTITY_KW)
+    sku = _sku()
+    bin = _bin("Into bin")
+    quantity = _quantity()
     reference = StringField("Reference (delivery note, PO)", validators=[Optional(), Length(max=80)])
 
 
 class MoveForm(BackForm):
-    sku = StringField("Item (SKU)", validators=[DataRequired(), Length(max=300)],
-                      render_kw={"autocapitalize": "characters", "list": "sku-options", "autocomplete": "off"})
-    from_bin = StringField("From bin", validators=[DataRequired(), Length(max=300)],
-                           render_kw={"autocapitalize": "characters", "list": "bin-options", "autocomplete": "off"})
-    to_bin = StringField("To bin", validators=[DataRequired(), Length(max=300)],
-                         render_kw={"autocapitalize": "characters", "list": "bin-options", "autocomplete": "off"})
-    quantity = IntegerField("Quantity", validators=[InputRequired(), NumberRange(min=1)], render_kw=QUANTITY_KW)
+    sku = _sku()
+    from_bin = _bin("From bin")
+    to_bin = _bin("To bin")
+    quantity = _quantity()
     reason = StringField("Why (optional)", validators=[Optional(), Length(max=200)])
 
 
 class AdjustForm(BackForm):
-    sku = StringField("Item (SKU)", validators=[DataRequired(), Length(max=300)],
-                      render_kw={"autocapitalize": "characters", "list": "sku-options", "autocomplete": "off"})
-    bin = StringField("Bin", validators=[DataRequired(), Length(max=300)],
-                      render_kw={"autocapitalize": "characters", "list": "bin-options", "autocomplete": "off"})
-    change = IntegerField("Change (+ found, − lost or damaged)", validators=[InputRequired()],
-                          render_kw={"inputmode": "numeric", "autocomplete": "off"})
+    sku = _sku()
+    bin = _bin("Bin")
+    # No digits-only pattern and no numeric-only keypad promise: the box needs a minus, which an
+    # iPhone's numeric keypad lacks, so the page puts a −/+ button beside it.
+    change = SignedIntegerField("Change (+ found, − lost or damaged)",
+                                validators=[InputRequired(message="How many more or fewer? e.g. -3 or 12.")],
+                                render_kw={"type": "text", "inputmode": "numeric", "autocomplete": "off"})
     reason = StringField("Reason", validators=[DataRequired(message="Say why the stock is adjusted."), Length(max=200)])
 
 
 class PutAwayForm(BackForm):
-    sku = StringField("Item (SKU)", validators=[DataRequired(), Length(max=300)], render_kw=SKU_KW)
-    bin = StringField("Into bin", validators=[DataRequired(), Length(max=300)], render_kw=BIN_KW)
-    quantity = IntegerField("Quantity", validators=[InputRequired(), NumberRange(min=1)], render_kw=QUANTITY_KW)
-    from_bin = StringField("Taken from bin (optional)", validators=[Optional(), Length(max=300)], render_kw=BIN_KW)
+    sku = _sku()
+    bin = _bin("Into bin")
+    quantity = _quantity()
+    from_bin = _bin("Taken from bin (optional)", required=False)
     reference = StringField("Reference (delivery note, PO)", validators=[Optional(), Length(max=80)])

@@ -198,8 +198,12 @@ def count(session, bin, counts, user, reason=""):
     counts = list(counts.items()) if isinstance(counts, dict) else list(counts)
     if not counts:
         raise InvalidInput("Nothing was counted.")
-    for _item, counted in counts:
-        _counted_quantity(counted)
+    for item, counted in counts:
+        try:
+            _counted_quantity(counted)
+        except InvalidInput as error:
+            error.about = item.id  # a page shows it next to that item's box
+            raise
     from ..requests.services import fill_backorders, lock_items, shrink_overbooked
 
     movements = []

@@ -165,9 +165,12 @@ def adjust():
 
 
 def _parse_count(value):
+    """A count box's whole number; the message says in plain words what to enter instead."""
     value = (value or "").strip()
-    if not value.isdigit():
-        raise InvalidInput(f"{value or '(empty)'!r} is not a count: enter a whole number, 0 or more.")
+    if not value:
+        raise InvalidInput("Enter what you see: 0 if the bin has none.")
+    if not (value.isascii() and value.isdigit()):  # "-2", "3.5", "ten"
+        raise InvalidInput("Enter how many you see as a whole number, 0 or more.")
     return int(value)
 
 
@@ -208,38 +211,56 @@ def count(code):
     rows = _count_rows(bin, only)
     back = _back_arg()
     form = ButtonForm()
-    errors, entered, extras = [], {}, []
+    # errors: {box id: message}, shown next to that box; entered: what was typed, kept on a refusal.
+    errors, entered, extras, problem = {}, {}, [], None
     if form.validate_on_submit():
-        counts = []
+        counts, box_of = [], {}
         for item, _expected in rows:
-            raw = request.form.get(f"count-{item.id}", "")
-            entered[item.id] = raw
+            box = f"count-{item.id}"
+            raw = entered[item.id] = request.form.get(box, "")
             try:
                 counts.append((item, _parse_count(raw)))
+                box_of[item.id] = box
             except InvalidInput as error:
-                errors.append(f"{item.sku}: {error.message}")
-        for sku, raw in zip(request.form.getlist("extra_sku"), request.form.getlist("extra_count")):
+                errors[box] = error.message
+        for index, (sku, raw) in enumerate(zip(request.form.getlist("extra_sku"),
+                                               request.form.getlist("extra_count")), start=1):
             if not sku.strip() and not raw.strip():
                 continue
             extras.append((sku, raw))
+            number = len(extras)  # the row it is shown on again
             try:
-                item = get_item(db.session, _code(sku, "item"))
-                if any(existing.id == item.id for existing, _ in counts):
-                    raise InvalidInput(f"{item.sku} is already on the list above.")
-                counts.append((item, _parse_count(raw)))
+                item = get_item(db.session, _code(sku, "item")) if sku.strip() else None
             except DomainError as error:
-                errors.append(f"{sku.strip() or '(no SKU)'}: {error.message}")
+                errors[f"extra_sku-{number}"] = error.message
+                item = None
+            if not sku.strip():
+                errors[f"extra_sku-{number}"] = "Scan or type the SKU of what you found."
+            elif item is not None and any(existing.id == item.id for existing, _ in counts):
+                errors[f"extra_sku-{number}"] = f"{item.sku} is already on the list above: count it there."
+                item = None
+            try:
+                counted = _parse_count(raw)
+            except InvalidInput as error:
+                errors[f"extra_count-{number}"] = error.message
+            else:
+                if item is not None:
+                    counts.append((item, counted))
+                    box_of[item.id] = f"extra_count-{number}"
         if not errors:
             try:
                 movements = services.count(db.session, bin, counts, current_user)
             except DomainError as error:
-                errors.append(error.message)
+                if error.about in box_of:
+                    errors[box_of[error.about]] = error.message
+                else:
+                    problem = error.message
             else:
                 return _done(_count_summary(bin, movements), bin, only, back)
-    status = 400 if errors or (request.method == "POST" and form.errors) else 200
+    refused = bool(errors or problem or (request.method == "POST" and form.errors))
     extras += [("", "")] * max(0, 2 - len(extras))
     return render_template("stock/count.html", bin=bin, rows=rows, only=only, form=form, errors=errors,
-                           entered=entered, extras=extras, back=back), status
+                           problem=problem, entered=entered, extras=extras, back=back), (400 if refused else 200)
 
 
 @bp.route("/suggest/items")
