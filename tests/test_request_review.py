@@ -450,7 +450,7 @@ def test_a_bad_quantity_approves_nothing_and_names_its_line(session, people, mak
     mug_line = request.lines[1]
     with pytest.raises(InvalidInput, match=message) as refused:
         requests.approve(session, request.id, manager, quantities={mug_line.id: quantity})
-    assert refused.value.line_id == mug_line.id
+    assert refused.value.about == mug_line.id
     session.expire_all()
     assert request.status == "submitted" and request.lines[1].quantity == 1
 
