@@ -8,7 +8,8 @@ in headless Chromium at a Pixel 7's size, logs in through the real login form an
     product-sizes.png  Navy polo, stock per size, as a sales rep
     bin.png            bin A-01-1, as stockroom staff
     move.png           the move form, opened from bin A-01-1, as stockroom staff
-    request.png, my-requests.png          a rep's request and their list
+    request.png, my-requests.png          a rep's request (a short line with its choices) and their list
+    review.png         a submitted request as the manager reviews it: quantities, Approve
     reorders.png, events.png, reports.png  the manager's Reorders, Events and Reports pages
 
 Usage (from the repository root):  python scripts/screenshots.py [--out docs/screenshots]
@@ -135,6 +136,10 @@ def main():
 
                 context, page = new_page()
                 log_in(page, base_url, "manager")
+                page.goto(base_url + "/requests?status=submitted")
+                page.locator("main a[href^='/requests/']").filter(has_text="R-").first.click()
+                page.get_by_role("button", name="Approve").wait_for()
+                shoot(page, args.out, "review.png")
                 page.goto(base_url + "/reorders")
                 shoot(page, args.out, "reorders.png")
                 page.goto(base_url + "/events")
