@@ -132,18 +132,49 @@ _FREE_NOW = select(
 
 def free_quantities(session, item_ids, window=None):
     """{item id: units a new reservation may take}, as free_quantity for each item (returnables
-    within `window`): one statement for all consumables, the returnables' bookings per item."""
+    within `window`), in at most three statements however many items: one for every item's on
+    hand and (consumables) held, and for the returnables among them one for their bookings and
+    one for their units out with reps."""
     ids = sorted(set(item_ids))
     if not ids:
         return {}
-    free = {}
+    free, returnables = {}, {}
     session.flush()  # the session's own pending changes count (a no-op when there are none)
     for row in session.connection().execute(_FREE_NOW, {"ids": ids}).all():
         if row.returnable:
-            free[row.id] = _free_returnable(session, row.id, _holding_lines(session, row.id), window)
+            returnables[row.id] = int(row.on_hand)
         else:
             free[row.id] = int(row.on_hand) - int(row.held)
+    if returnables:
+        free.update(_free_returnables(session, returnables, window))
     return free
+
+
+_HOLDING_MANY = (
+    select(_line.c.item_id, _line.c.reserved, _request.c.status, _request.c.needed_by, _request.c.return_by)
+    .join(_request, _line.c.request_id == _request.c.id)
+    .where(_line.c.item_id.in_(bindparam("ids", expanding=True)), _request.c.status.in_(HOLDING),
+           _line.c.reserved > 0))
+_OUT_MANY = (
+    select(_line.c.item_id, func.sum(_line.c.issued))
+    .join(_request, _line.c.request_id == _request.c.id)
+    .where(_line.c.item_id.in_(bindparam("ids", expanding=True)), _request.c.status == "handed_over")
+    .group_by(_line.c.item_id))
+
+
+def _free_returnables(session, on_hand, window=None):
+    """{item id: free within `window`} for returnables, given {item id: units on hand}: as
+    _free_returnable for each, in two statements for all of them."""
+    today = date.today()
+    window = window or Window.of(today)
+    ids = sorted(on_hand)
+    connection = session.connection()
+    bookings = {item_id: [] for item_id in ids}
+    for row in connection.execute(_HOLDING_MANY, {"ids": ids}):
+        bookings[row.item_id].append((booking_window(row.status, row.needed_by, row.return_by, today), row.reserved))
+    out = {item_id: int(issued or 0) for item_id, issued in connection.execute(_OUT_MANY, {"ids": ids})}
+    return {item_id: on_hand[item_id] + out.get(item_id, 0) - peak_booked(bookings[item_id], window)
+            for item_id in ids}
 
 
 def reserved_now(session, item_ids, today=None):
