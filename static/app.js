@@ -58,10 +58,24 @@ document.addEventListener("input", function (event) {
   var form = event.target.form;
   if (form && form.hasAttribute("data-autosave")) form.setAttribute("data-dirty", "1");
 });
+// Saved only if the save itself answered: a login page (the session ended; the request was
+// redirected), an error or no answer at all leaves the page marked unsaved, and says so.
 document.addEventListener("htmx:afterRequest", function (event) {
   var form = event.detail && event.detail.elt;
-  if (form && form.hasAttribute && form.hasAttribute("data-autosave") && event.detail.successful) {
+  if (!form || !form.hasAttribute || !form.hasAttribute("data-autosave")) return;
+  var xhr = event.detail.xhr;
+  var target = new URL(form.getAttribute("data-autosave"), window.location.href).pathname;
+  var answered = xhr && xhr.responseURL && new URL(xhr.responseURL).pathname === target;
+  if (event.detail.successful && answered) {
     form.removeAttribute("data-dirty");
+    return;
+  }
+  var state = document.getElementById("draft-state");
+  if (state) {
+    state.className = "flash flash-error";
+    state.setAttribute("role", "alert");
+    state.textContent = "Not saved: the app did not answer, or you were logged out. " +
+      "What is on this page is not kept until it is saved; log in again in another tab, then change any box here.";
   }
 });
 window.addEventListener("pagehide", function () {

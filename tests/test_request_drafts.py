@@ -224,3 +224,54 @@ def db_engine(app):
 
     with app.app_context():
         return db.engine
+
+
+def test_a_product_page_left_open_changes_only_the_boxes_changed_on_it(client, login, make_product, session):
+    """Each box says what it was drawn with: a page opened before the request was sent (or edited in
+    another tab) cannot put back the quantities nobody touched on it."""
+    make_product(sizes={"S": 5, "M": 20})
+    rep = login("rep")
+    client.post("/request/add", data={"qty-POLO-NAVY-S": "0", "was-POLO-NAVY-S": "0",
+                                      "qty-POLO-NAVY-M": "3", "was-POLO-NAVY-M": "0"})
+    draft = drafts.get(session, rep)
+    client.post("/request", data={"needed_by": SOON.isoformat(), "generation": str(draft.generation)})
+    assert session.scalar(select(func.count(Request.id))) == 1 and _lines(session, rep) == {}
+    # The page still open from before the send: M drawn as 3 and untouched, S changed to 1.
+    client.post("/request/add", data={"qty-POLO-NAVY-S": "1", "was-POLO-NAVY-S": "0",
+                                      "qty-POLO-NAVY-M": "3", "was-POLO-NAVY-M": "3"})
+    assert _lines(session, rep) == {"POLO-NAVY-S": 1}
+    # Nothing changed on the page at all: nothing is written, and it says so.
+    same = client.post("/request/add", data={"qty-POLO-NAVY-S": "1", "was-POLO-NAVY-S": "1"}, follow_redirects=True)
+    assert "Nothing changed" in same.get_data(as_text=True) and _lines(session, rep) == {"POLO-NAVY-S": 1}
+
+
+def test_switching_to_a_size_that_cannot_be_had_keeps_everything_typed(client, login, make_product, make_item,
+                                                                        session):
+    make_product(sizes={"S": 5, "M": 1})
+    make_item("PEN-1", on_hand=5)
+    rep = login("rep")
+    client.post("/request/add", data={"qty-POLO-NAVY-M": "3", "qty-PEN-1": "1"})
+    page = {"qty-POLO-NAVY-M": "4", "qty-PEN-1": "2", "note": "typed", "needed_by": SOON.isoformat(),
+            "generation": str(drafts.get(session, rep).generation)}
+    for target in ("NOPE-1", "PEN-1"):  # unknown, and not another size of the polo
+        refused = client.post("/request", data=dict(page, action=f"switch:POLO-NAVY-M>{target}"))
+        assert refused.status_code == 400
+        assert f"{target} is not another size of this item" in refused.get_data(as_text=True)
+        assert _lines(session, rep) == {"POLO-NAVY-M": 4, "PEN-1": 2}
+        assert drafts.get(session, rep).details["note"] == "typed"
+    client.post("/request", data=dict(page, action="switch:POLO-NAVY-M>POLO-NAVY-S"))
+    assert _lines(session, rep) == {"POLO-NAVY-S": 4, "PEN-1": 2}
+
+
+def test_a_draft_changed_between_its_save_and_its_send_is_not_sent_and_keeps_the_change(session, make_user,
+                                                                                         make_item):
+    pens = make_item("PEN-1", on_hand=10)
+    make_item("MUG-1", on_hand=10)
+    rep = make_user("rep")
+    draft = drafts.save(session, rep, quantities={"PEN-1": 2})
+    drafts.save(session, rep, quantities={"MUG-1": 1})  # another tab, just then
+    with pytest.raises(drafts.DraftChanged):
+        requests.submit(session, rep, [(pens, 2)], purpose="client_meeting", needed_by=SOON,
+                        draft_generation=draft.generation)
+    assert session.scalar(select(func.count(Request.id))) == 0
+    assert drafts.get(session, rep).lines == {"PEN-1": 2, "MUG-1": 1}

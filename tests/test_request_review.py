@@ -704,7 +704,7 @@ def test_the_queue_approves_a_submitted_request_in_one_tap_and_comes_back(client
     requests.approve(session, second.id, manager)
     login("manager")
     queue = client.get("/requests?status=submitted").get_data(as_text=True)
-    assert f'action="/requests/{first.id}/approve?from=queue&amp;status=submitted"' in queue
+    assert f'action="/requests/{first.id}/approve?from=queue&amp;status=submitted&amp;seen={first.lines[0].id}:' in queue
     assert f'aria-label="Approve {first.number}"' in queue
     assert f"/requests/{second.id}/approve" not in client.get("/requests").get_data(as_text=True)
     response = client.post(f"/requests/{first.id}/approve?from=queue&status=submitted&page=2")
@@ -724,3 +724,32 @@ def test_the_queue_approve_goes_back_only_to_the_queue(client, login, session, p
     login("manager")
     response = client.post(f"/requests/{request.id}/approve?from=queue&status=//evil.example&page=x")
     assert response.headers["Location"] == "/requests"
+
+
+def test_a_manager_approves_only_what_they_saw(client, login, session, make_user, make_item):
+    """Another manager changed the request after this page was drawn: Approve (on the page or in
+    the queue) and Save refuse, and nothing changes."""
+    rep = make_user("rep")
+    pens, mugs = make_item("PEN-1", on_hand=10), make_item("MUG-1", on_hand=10)
+    request = submit(session, rep, [(pens, 7), (mugs, 3)])
+    pen_line, mug_line = request.lines
+    login("manager")
+    page = client.get(f"/requests/{request.id}").get_data(as_text=True)
+    drawn = f"{pen_line.id}:7,{mug_line.id}:3"
+    assert f'name="seen" value="{drawn}"' in page
+    queue = client.get("/requests").get_data(as_text=True)
+    assert f"seen={drawn}".replace(",", "%2C") in queue or f"seen={drawn}" in queue
+    requests.change_quantities(session, request.id, {mug_line.id: 0}, make_user("manager"))  # meanwhile
+    refused = client.post(f"/requests/{request.id}/approve",
+                          data={"seen": drawn, f"qty-{pen_line.id}": "7", f"qty-{mug_line.id}": "3"})
+    assert refused.status_code == 409 and "changed since you opened it" in refused.get_data(as_text=True)
+    from_queue = client.post(f"/requests/{request.id}/approve?from=queue&seen={drawn}", follow_redirects=True)
+    assert "changed since you opened it" in from_queue.get_data(as_text=True)
+    saved = client.post(f"/requests/{request.id}/quantities", data={"seen": drawn, f"qty-{pen_line.id}": "5"})
+    assert saved.status_code == 409
+    session.expire_all()
+    assert request.status == "submitted" and [(ln.quantity, ln.reserved) for ln in request.lines] == [(7, 7)]
+    # As it is now, it approves.
+    client.post(f"/requests/{request.id}/approve", data={"seen": f"{pen_line.id}:7", f"qty-{pen_line.id}": "7"})
+    session.expire_all()
+    assert request.status == "approved"

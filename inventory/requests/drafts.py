@@ -144,12 +144,24 @@ def remember_event(session, user, event_id):
         row.details = dict(row.details or {}, event_id=str(event_id))
 
 
-def consume(session, user, generation):
-    """Inside the transaction that sends the draft: empty it and bump its generation, or refuse
-    (StaleDraft) when it was sent already from another page or by a second tap."""
+class DraftChanged(Conflict):
+    """The draft's lines changed (on another page or tab) after this page saved them."""
+
+    def __init__(self):
+        super().__init__("Your request changed on another page while you sent it: nothing was sent. "
+                         "Check it below, then send it again.")
+
+
+def consume(session, user, generation, lines):
+    """Inside the transaction that sends the draft as {sku: quantity} `lines`: empty it and bump
+    its generation. Refuses when it was sent already from another page or by a second tap
+    (StaleDraft), or when its lines are no longer those being sent (DraftChanged: another tab
+    changed it between this page's save and its send, and that change must not vanish unsent)."""
     row = _locked(session, user)
     if generation != row.generation:
         raise StaleDraft()
+    if {sku: quantity for sku, quantity in (row.lines or [])} != lines:
+        raise DraftChanged()
     row.lines, row.details, row.generation = [], {}, row.generation + 1
 
 

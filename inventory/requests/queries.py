@@ -62,11 +62,11 @@ class Named:
 class QueueLine:
     """A request line as the queue shows it (its request only in the backorder section)."""
 
-    __slots__ = ("request_id", "quantity", "reserved", "backordered", "item", "request")
+    __slots__ = ("request_id", "quantity", "reserved", "backordered", "item", "request", "id")
 
-    def __init__(self, request_id, quantity, reserved, backordered, item, request=None):
+    def __init__(self, request_id, quantity, reserved, backordered, item, request=None, line_id=None):
         self.request_id, self.quantity, self.reserved, self.backordered = request_id, quantity, reserved, backordered
-        self.item, self.request = item, request
+        self.item, self.request, self.id = item, request, line_id
 
 
 class QueueRow(ShownRequest):
@@ -97,7 +97,8 @@ def _listing(condition, order):
     return (
         select(counted.c.total, page.c.id, page.c.status, page.c.purpose, page.c.handoff,
                page.c.needed_by, page.c.return_by, _user.c.name.label("user_name"), _user.c.email,
-               _line.c.quantity, _line.c.reserved, _line.c.backordered, _product.c.name.label("product"), _item.c.size)
+               _line.c.id.label("line_id"), _line.c.quantity, _line.c.reserved, _line.c.backordered,
+               _product.c.name.label("product"), _item.c.size)
         .select_from(counted.outerjoin(page, true())
                      .outerjoin(_user, _user.c.id == page.c.requester_id)
                      .outerjoin(_line, _line.c.request_id == page.c.id)
@@ -146,7 +147,7 @@ def _rows_page(session, statement, parameters, page, per_page):
             rows.append(shown)
         if row.quantity is not None:
             shown.lines.append(QueueLine(row.id, row.quantity, row.reserved, row.backordered,
-                                         Named(Item.display_name(row.product, row.size))))
+                                         Named(Item.display_name(row.product, row.size)), line_id=row.line_id))
     return Page(rows, page, per_page, total)
 
 

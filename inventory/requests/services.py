@@ -159,7 +159,7 @@ def submit(session, requester, lines, *, purpose, needed_by, return_by=None, han
         if event_id is not None and session.get(Event, event_id) is None:
             raise NotFound(f"No event #{event_id}.")
         if draft_generation is not None:
-            drafts.consume(session, requester, draft_generation)
+            drafts.consume(session, requester, draft_generation, {item.sku: quantity for item, quantity in lines})
         lock_items(session, [item.id for item, _ in lines])
         free_now = free_quantities(session, [item.id for item, _ in lines], window)
         plan, shortages = [], []
@@ -229,17 +229,35 @@ def _need_status(request, allowed, action):
         raise Conflict(f"Request {request.number} is {request.status_label.lower()}; it cannot be {action}.")
 
 
-def approve(session, request_id, manager, note="", quantities=None):
+class RequestChanged(Conflict):
+    """The request's lines are not those the page showed when its button was pressed."""
+
+    def __init__(self, request):
+        super().__init__(f"{request.number} changed since you opened it (another manager, or the rep). "
+                         "Check it as it is now, then try again.")
+
+
+def _check_seen(request, seen):
+    """`seen` ({line_id: asked quantity} as the page showed them; None: not checked) must still be
+    the request's lines: a manager approves, or changes, what they saw, never what someone else
+    made of it meanwhile."""
+    if seen is not None and seen != {line.id: line.quantity for line in request.lines}:
+        raise RequestChanged(request)
+
+
+def approve(session, request_id, manager, note="", quantities=None, seen=None):
     """Approve a submitted request: it goes on the stockroom's pick list.
 
     With `quantities` ({line_id: quantity}, as `change_quantities` takes them) the lines are
     changed first, in the same transaction: the request is approved with exactly those
     quantities and the hold follows, or, when a change cannot be made (not enough free, a bad
-    number), nothing is changed and nothing is approved."""
+    number), nothing is changed and nothing is approved. With `seen`, refuses (RequestChanged)
+    when the lines are no longer those the manager saw."""
     with write_transaction(session):
         request = _load_for_update(session, request_id)
         _check_role(manager, request, manager_only=True)
         _need_status(request, ("submitted",), "approved")
+        _check_seen(request, seen)
         if quantities:
             _apply_quantities(session, request, quantities, manager)
         request.status = "approved"
@@ -294,7 +312,7 @@ def change_quantity(session, line_id, quantity, manager):
     return change_quantities(session, request_id, {line_id: quantity}, manager)
 
 
-def change_quantities(session, request_id, quantities, manager):
+def change_quantities(session, request_id, quantities, manager, seen=None):
     """Change lines before approval, {line_id: quantity} (0 removes a line), all or none; the
     reservation follows (more needs free stock, less is released and serves the backorders).
 
@@ -304,6 +322,7 @@ def change_quantities(session, request_id, quantities, manager):
         request = _load_for_update(session, request_id)
         _check_role(manager, request, manager_only=True)
         _need_status(request, ("submitted",), "changed")
+        _check_seen(request, seen)
         _apply_quantities(session, request, quantities, manager)
     return request
 

@@ -82,6 +82,15 @@ def add():
     if bad:
         flash("Quantities must be whole numbers, 0 or more: " + ", ".join(bad) + ". Nothing was added.", "error")
         return redirect(back)
+    # Only the boxes the rep changed on this page: each says what it was drawn with (was-<SKU>), so
+    # a page left open while the request changed elsewhere (sent, or edited in another tab) cannot
+    # put back quantities the rep did not touch here.
+    drawn = {key[4:].upper(): _int(value) for key, value in request.form.items() if key.startswith("was-")}
+    changed = {sku: quantity for sku, quantity in quantities.items() if drawn.get(sku, -1) != quantity}
+    if quantities and not changed:
+        flash("Nothing changed: your request already holds these.", "info")
+        return redirect(url_for("requests.new") if request.form.get("go") else back)
+    quantities = changed
     items, wanted = {}, {}
     for sku, quantity in quantities.items():
         try:
@@ -213,6 +222,12 @@ def new():
     if not form.validate() or errors:
         return _draft_page(draft, form, errors=errors, status=400)
     lines = drafts.page_lines(db.session, draft, drafts.window_of(form.needed_by.data, form.return_by.data))
+    gone = set(draft.lines) - {line.item.sku for line in lines}
+    if gone:  # a SKU the catalog no longer has: say so rather than send the request without it
+        drafts.save(db.session, current_user, quantities=dict.fromkeys(gone, 0))
+        flash(f"No longer in the catalog, so taken off your request: {', '.join(sorted(gone))}. "
+              "Check it, then send it again.", "error")
+        return redirect(url_for("requests.new"))
     try:
         made = services.submit(
             db.session, current_user, [(line.item, line.quantity) for line in lines],
@@ -224,6 +239,9 @@ def new():
     except drafts.StaleDraft as error:
         flash(error.message, "error")
         return redirect(url_for("requests.mine"))
+    except drafts.DraftChanged as error:
+        flash(error.message, "error")
+        return redirect(url_for("requests.new"))
     except ShortStock as error:
         flash("Nothing is held yet: not enough stock for every line. Choose for each short line below.", "error")
         return _draft_page(draft, form, shortages={s.sku: s for s in error.shortages}, status=409)
@@ -251,12 +269,26 @@ def _save_posted(action):
     elif verb == "switch":
         old, _, new = target.partition(">")
         if old in current.lines:
-            replace[old] = get_item(db.session, new).sku
+            sibling = _sibling(old, new)
+            if sibling is None:
+                errors[old] = f"{new} is not another size of this item that can be requested now."
+            else:
+                replace[old] = sibling.sku
     elif verb == "backorder":
         details["allow_partial"] = "y"
     draft = drafts.save(db.session, current_user, quantities=quantities, details=details, replace=replace,
                         generation=request.form.get("generation", type=int), only_known=True)
     return draft, errors
+
+
+def _sibling(sku, other):
+    """The item `other` when it is another size of `sku`'s product that can be requested."""
+    item, sibling = _known_item(sku), _known_item(other)
+    if item is None or sibling is None or sibling.id == item.id or sibling.product_id != item.product_id:
+        return None
+    if sibling.archived or sibling.expired():
+        return None
+    return sibling
 
 
 def _free_for(sku, details):
@@ -347,6 +379,26 @@ def _request_page(shown, status=200, *, typed=None, line_errors=None, page_error
                            just_submitted=just_submitted), status
 
 
+@bp.app_template_global()
+def seen_of(lines):
+    """What a page showed of a request's lines, for its buttons to send back: "id:asked,..."."""
+    return ",".join(f"{line.id}:{line.quantity}" for line in lines)
+
+
+def _seen():
+    """{line id: asked} that the page pressed showed (see seen_of), or None when it sent none."""
+    raw = request.values.get("seen")
+    if raw is None:
+        return None
+    seen = {}
+    for part in raw.split(","):
+        line_id, _, quantity = part.partition(":")
+        if not (line_id.isdigit() and quantity.isdigit()):
+            return {}  # garbled: matches no request, so the rule says it changed
+        seen[int(line_id)] = int(quantity)
+    return seen
+
+
 EMPTY_BOX = "Enter how many, 0 to remove the line."
 NOT_A_COUNT = "Enter a whole number, 0 or more (0 removes the line)."
 
@@ -423,11 +475,11 @@ def approve(request_id):
         return _request_page(shown, 400, typed=typed, line_errors=wrong,
                              page_error="Nothing was approved: check the quantities below.")
     try:
-        services.approve(db.session, request_id, current_user, quantities=quantities)
+        services.approve(db.session, request_id, current_user, quantities=quantities, seen=_seen())
     except DomainError as error:
         if error.status == 403:
             abort(403)
-        if quantities:
+        if quantities or isinstance(error, services.RequestChanged):
             return _refused(request_id, error, typed)
         flash(error.message, "error")
     else:
@@ -439,7 +491,10 @@ def approve(request_id):
 def _approve_from_queue(request_id):
     """The queue's one-tap Approve: as the request is, then back to the same page of the queue."""
     try:
-        approved = services.approve(db.session, request_id, current_user)
+        approved = services.approve(db.session, request_id, current_user, seen=_seen())
+    except services.RequestChanged as error:
+        flash(error.message + " Nothing was approved.", "error")
+        return redirect(url_for("requests.show", request_id=request_id))
     except DomainError as error:
         if error.status == 403:
             abort(403)
@@ -482,7 +537,7 @@ def change(request_id):
         flash("No quantity was changed.", "info")
         return redirect(url_for("requests.show", request_id=request_id))
     try:
-        services.change_quantities(db.session, request_id, quantities, current_user)
+        services.change_quantities(db.session, request_id, quantities, current_user, seen=_seen())
     except DomainError as error:
         if error.status == 403:
             abort(403)

@@ -240,3 +240,17 @@ def test_a_page_left_open_cannot_send_the_request_twice(live_server, stockroom, 
     expect(second.get_by_role("alert").first).to_contain_text("This request was sent already")
     assert len(_requests(live_server.app)) == 1
     assert _draft(live_server.app) == ({}, {})
+
+
+def test_an_autosave_that_did_not_save_says_so(live_server, stockroom, small_phone):
+    """The session ended (here: its cookie is gone): the autosave is answered by the login page,
+    and the page must not go on saying "Saved"."""
+    base, page = live_server.url, small_phone
+    log_in(page, base, "rep@example.com")
+    _add(page, base, "PEN-1", 2)
+    page.get_by_label("Note for Marketing").fill("first")
+    expect(page.locator("#draft-state")).to_contain_text("Saved.")
+    page.context.clear_cookies()
+    page.get_by_label("Note for Marketing").fill("second, not saved")
+    expect(page.get_by_role("alert")).to_contain_text("Not saved")
+    assert _draft(live_server.app)[1]["note"] == "first"
