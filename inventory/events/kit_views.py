@@ -10,7 +10,7 @@ from ..auth.roles import EVERYONE, MANAGERS, roles_required
 from ..catalog.models import Item
 from ..errors import DomainError, NotFound
 from ..extensions import db
-from ..forms import ButtonForm
+from ..forms import ButtonForm, put_next_to_its_box
 from ..requests.availability import Window
 from . import kits, services
 from .forms import KitForm
@@ -101,22 +101,6 @@ def _pad(form, blanks=BLANK_ROWS):
         form.lines.append_entry()
 
 
-def _put_next_to_its_box(form, error):
-    """A rule's refusal next to the box it is about: (line index, "sku"/"quantity") or (None, a
-    field of the kit). False when it is about the kit as a whole."""
-    if not isinstance(error.about, tuple):
-        return False
-    index, name = error.about
-    if index is None:
-        field = getattr(form, name, None)
-    else:
-        field = form.lines[index][name] if 0 <= index < len(form.lines) else None
-    if field is None:
-        return False
-    field.errors = [*field.errors, error.message]
-    return True
-
-
 def _save(form, kit, rule):
     """Save through `rule`, or show the page again with every typed value and the message next
     to the box at fault. "More lines" saves nothing and adds empty rows, keeping what was typed."""
@@ -132,7 +116,7 @@ def _save(form, kit, rule):
     except DomainError as error:
         if error.status == 403:
             abort(403)
-        placed = _put_next_to_its_box(form, error)
+        placed = put_next_to_its_box(form, error, form.lines)
         return _form_page(form, kit, problem="Nothing was saved: check the boxes marked below." if placed
                           else error.message, status=error.status)
 

@@ -17,6 +17,7 @@ from ..catalog.services import suggest_items as matching_items
 from ..core.money import money
 from ..errors import Conflict, DomainError, InvalidInput, NotFound
 from ..events.models import Event
+from ..forms import put_next_to_its_box
 from ..extensions import db
 from ..labels.services import label_bases, read_label
 from ..pagination import page_arg
@@ -106,23 +107,6 @@ def _prefill(form):
         form.event_id.data = int(event_id)
 
 
-def _put_next_to_its_box(form, error):
-    """Show a rule's refusal next to the box it is about: (index among the filled lines, box
-    name), or (None, a field of the order). False when it is about the order as a whole."""
-    if not isinstance(error.about, tuple):
-        return False
-    index, name = error.about
-    if index is None:
-        field = getattr(form, name, None)
-    else:
-        filled = [entry for entry in form.lines if not entry.form.is_blank]  # as filled_lines() numbers them
-        field = filled[index][name] if 0 <= index < len(filled) else None
-    if field is None:
-        return False
-    field.errors = [*field.errors, error.message]
-    return True
-
-
 def _add_blank_rows(form, count=BLANK_ROWS):
     for _ in range(count):
         if len(form.lines) >= form.lines.max_entries:
@@ -150,7 +134,8 @@ def _edit_form(rule, order=None):
         except DomainError as error:
             if error.status == 403:
                 abort(403)
-            if not _put_next_to_its_box(form, error):
+            filled = [entry for entry in form.lines if not entry.form.is_blank]  # as filled_lines() numbers them
+            if not put_next_to_its_box(form, error, filled):
                 errors.append(error.message)
             else:
                 errors.append("Nothing was saved: check the lines marked below.")
