@@ -243,6 +243,9 @@ def test_a_product_page_left_open_changes_only_the_boxes_changed_on_it(client, l
     # Nothing changed on the page at all: nothing is written, and it says so.
     same = client.post("/request/add", data={"qty-POLO-NAVY-S": "1", "was-POLO-NAVY-S": "1"}, follow_redirects=True)
     assert "Nothing changed" in same.get_data(as_text=True) and _lines(session, rep) == {"POLO-NAVY-S": 1}
+    untouched = client.post("/request/add", data={"qty-POLO-NAVY-M": "0", "was-POLO-NAVY-M": "0"},
+                            follow_redirects=True)
+    assert "Choose how many you need first." in untouched.get_data(as_text=True)
 
 
 def test_switching_to_a_size_that_cannot_be_had_keeps_everything_typed(client, login, make_product, make_item,

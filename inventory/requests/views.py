@@ -88,6 +88,9 @@ def add():
     drawn = {key[4:].upper(): _int(value) for key, value in request.form.items() if key.startswith("was-")}
     changed = {sku: quantity for sku, quantity in quantities.items() if drawn.get(sku, -1) != quantity}
     if quantities and not changed:
+        if not any(quantities.values()):
+            flash("Choose how many you need first.", "error")
+            return redirect(back)
         flash("Nothing changed: your request already holds these.", "info")
         return redirect(url_for("requests.new") if request.form.get("go") else back)
     quantities = changed
