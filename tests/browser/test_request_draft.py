@@ -47,6 +47,7 @@ def _add(page, base, sku, quantity):
     page.locator(f"#qty-{sku}").fill(str(quantity))
     page.get_by_role("button", name="Add to my request").tap()
     expect(page).to_have_url(f"{base}/request")
+    page.wait_for_load_state()  # htmx has bound the form's autosave (a person cannot type this fast)
 
 
 def _stepper(page, sku, name):
@@ -143,6 +144,7 @@ def test_a_short_line_says_so_before_submit_and_take_what_is_free_keeps_the_deta
     expect(page.locator("#qty-MUG-1")).to_have_value("30")
     status.get_by_role("button", name="Take the 7 free").tap()
     expect(page.locator("#qty-MUG-1")).to_have_value("7")
+    page.wait_for_load_state()  # the page after Take: its script has bound the steppers
     expect(page.get_by_label("Note for Marketing")).to_have_value("Mugs for the booth")
     expect(page.locator("#status-MUG-1")).to_contain_text("7 free for")
     expect(page.locator("#short-summary")).to_have_count(0)
@@ -160,6 +162,7 @@ def test_backorder_the_rest_is_chosen_on_the_line_and_lets_the_stepper_go_on(liv
     page.get_by_label("Needed by").fill(NEEDED_BY.isoformat())
     page.locator("#status-MUG-1").get_by_role("button", name="Backorder the other 2").tap()
     expect(page.get_by_label("If something is short")).to_be_checked()
+    page.wait_for_load_state()  # the page after Backorder: its script has bound the steppers and autosave
     expect(page.get_by_label("Needed by")).to_have_value(NEEDED_BY.isoformat())
     expect(page.locator("#status-MUG-1")).to_contain_text("7 will be held now and 2 backordered")
     _stepper(page, "MUG-1", "One more").tap()  # backordering: + is no longer capped
@@ -177,12 +180,15 @@ def test_a_short_size_offers_the_sizes_that_have_it(live_server, data, small_pho
     base, page = live_server.url, small_phone
     log_in(page, base, "rep@example.com")
     page.goto(f"{base}/catalog/p/{product}")
+    page.wait_for_load_state()
     for _ in range(3):  # the + stops at the 2 free M
         _stepper(page, "POLO-NAVY-M", "One more").tap()
     expect(page.locator("#qty-POLO-NAVY-M")).to_have_value("2")
     page.locator("#qty-POLO-NAVY-M").fill("5")
     expect(page.locator('[data-over-for="qty-POLO-NAVY-M"]')).to_be_visible()
     page.get_by_role("button", name="Add to my request").tap()
+    expect(page).to_have_url(f"{base}/request")
+    page.wait_for_load_state()
     status = page.locator("#status-POLO-NAVY-M")
     expect(status).to_contain_text("2 free now; 5 asked")
     expect(status.get_by_role("button", name="Size XL instead")).to_have_count(0)  # 1 free: not enough

@@ -96,6 +96,8 @@ def test_short_stock_shows_what_is_available_and_backorders_the_rest(live_server
     phone.goto(f"{base}/i/MUG-1")
     phone.locator("#qty-MUG-1").fill("6")
     phone.get_by_role("button", name="Add to my request").tap()
+    expect(phone).to_have_url(f"{base}/request")
+    phone.wait_for_load_state()  # htmx has bound the form's autosave (a person cannot type this fast)
     phone.get_by_label("Needed by").fill(NEEDED_BY)
     expect(phone.locator("#status-MUG-1")).to_contain_text("4 free for")
     expect(phone.locator("#status-MUG-1")).to_contain_text("6 asked")
