@@ -50,13 +50,16 @@ document.addEventListener("input", function (event) {
 // typed last is kept even if it never fired a change. Not after it was submitted: the submit
 // saves everything itself, and a late copy must not bring a sent request back.
 document.addEventListener("submit", function (event) {
-  if (event.target.hasAttribute && event.target.hasAttribute("data-autosave")) {
+  if (!event.defaultPrevented && event.target.hasAttribute && event.target.hasAttribute("data-autosave")) {
     event.target.setAttribute("data-submitted", "1");
   }
 });
-document.addEventListener("input", function (event) {
-  var form = event.target.form;
-  if (form && form.hasAttribute("data-autosave")) form.setAttribute("data-dirty", "1");
+// Typing (input) and the steppers, choices and dates (change) all make the page unsaved.
+["input", "change"].forEach(function (kind) {
+  document.addEventListener(kind, function (event) {
+    var form = event.target.form;
+    if (form && form.hasAttribute("data-autosave")) form.setAttribute("data-dirty", "1");
+  });
 });
 // Saved only if the save itself answered: a login page (the session ended; the request was
 // redirected), an error or no answer at all leaves the page marked unsaved, and says so.

@@ -41,16 +41,15 @@ class Draft:
     details: dict = field(default_factory=dict)  # {field: text as typed}
     generation: int = 1
 
-    @property
-    def count(self):
-        return sum(self.lines.values())
+
+def _lines_of(row):
+    return {sku: quantity for sku, quantity in (row.lines or [])}
 
 
 def _as_draft(row):
     if row is None:
         return Draft()
-    lines = {sku: quantity for sku, quantity in (row.lines or [])}
-    return Draft(lines=lines, details=dict(row.details or {}), generation=row.generation)
+    return Draft(lines=_lines_of(row), details=dict(row.details or {}), generation=row.generation)
 
 
 def get(session, user):
@@ -126,8 +125,7 @@ def save(session, user, *, quantities=None, details=None, generation=None, only_
         row = _locked(session, user)
         if generation is not None and generation != row.generation:
             raise StaleDraft()
-        lines = {sku: quantity for sku, quantity in (row.lines or [])}
-        lines = _merged(lines, quantities, only_known=only_known)
+        lines = _merged(_lines_of(row), quantities, only_known=only_known)
         for old, new in (replace or {}).items():
             lines = _swapped(lines, old, new)
         row.lines = [[sku, quantity] for sku, quantity in lines.items()]
@@ -160,7 +158,7 @@ def consume(session, user, generation, lines):
     row = _locked(session, user)
     if generation != row.generation:
         raise StaleDraft()
-    if {sku: quantity for sku, quantity in (row.lines or [])} != lines:
+    if _lines_of(row) != lines:
         raise DraftChanged()
     row.lines, row.details, row.generation = [], {}, row.generation + 1
 
@@ -221,11 +219,18 @@ def page_lines(session, draft, window=None, today=None):
     return lines
 
 
+def can_switch(item, other, today=None):
+    """Whether a line of `item` may become a line of `other` (*Size L instead*): another size of
+    the same product that can be requested."""
+    return (other.id != item.id and other.product_id == item.product_id and not other.archived
+            and not other.expired(today))
+
+
 def _offer_siblings(session, short_lines, in_draft, window, today):
     """For each short line, the other sizes of its product that have enough free for it."""
     candidates = {line.item.sku: [s for s in line.item.product.items
-                                  if s.id != line.item.id and s.sku not in in_draft and not s.archived
-                                  and not s.expired(today)] for line in short_lines}
+                                  if s.sku not in in_draft and can_switch(line.item, s, today)]
+                  for line in short_lines}
     ids = {s.id for siblings in candidates.values() for s in siblings}
     if not ids:
         return

@@ -32,6 +32,8 @@ STATUSES = {
 HOLDING = ("submitted", "approved", "picking", "ready", "handed_over")
 OPEN = ("submitted", "approved", "picking", "ready")
 CANCELLABLE = ("submitted", "approved")
+# What became of a returnable line's units, said at check-in.
+OUTCOMES = ("returned", "consumed", "lost", "damaged")
 
 
 class ShownRequest:

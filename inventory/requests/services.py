@@ -24,7 +24,7 @@ from . import drafts, emails
 from .availability import (Window, booking_window, free_quantities, free_quantity, lock_items, owned_returnable,
                            peak_booked)
 from ..timeutil import utcnow
-from .models import CANCELLABLE, HANDOFFS, HOLDING, OPEN, PURPOSES, Request, RequestLine, RequestStep
+from .models import CANCELLABLE, HANDOFFS, HOLDING, OPEN, OUTCOMES, PURPOSES, Request, RequestLine, RequestStep
 
 DISPATCH_CODE = "DISPATCH"
 MANAGER_ROLES = ("manager", "admin")
@@ -317,7 +317,7 @@ def change_quantities(session, request_id, quantities, manager, seen=None):
     reservation follows (more needs free stock, less is released and serves the backorders).
 
     Refusals name the line at fault: ShortStock's shortages carry their `line_id`, and an
-    InvalidInput about one line has its `line_id` set."""
+    InvalidInput about one line has its `about` set to the line's id."""
     with write_transaction(session):
         request = _load_for_update(session, request_id)
         _check_role(manager, request, manager_only=True)
@@ -344,14 +344,14 @@ def _apply_quantities(session, request, quantities, manager):
             raise InvalidInput(f"{sku}: a quantity must be at most {stock.MAX_QUANTITY:,}.", about=line_id)
     if all(quantities.get(line_id, line.quantity) == 0 for line_id, line in lines.items()):
         raise InvalidInput("A request needs at least one line; reject or cancel it instead.")
-    window = _window(request)
+    growing = {line_id: quantity for line_id, quantity in quantities.items() if quantity > lines[line_id].quantity}
+    free_now = free_quantities(session, [lines[line_id].item_id for line_id in growing], _window(request))
     shortages = []
-    for line_id, quantity in quantities.items():
+    for line_id, quantity in growing.items():
         line = lines[line_id]
-        if quantity > line.quantity:
-            free = max(0, free_quantity(session, line.item, window))
-            if free < quantity - line.quantity:
-                shortages.append(Shortage(line.item.sku, line.item.name, quantity, line.reserved + free, line_id))
+        free = max(0, free_now.get(line.item_id, 0))
+        if free < quantity - line.quantity:
+            shortages.append(Shortage(line.item.sku, line.item.name, quantity, line.reserved + free, line_id))
     if shortages:
         raise ShortStock(shortages)
     notes, items = [], []
@@ -640,7 +640,7 @@ def check_in(session, request_id, bin, outcomes, user):
         for line_id, outcome in outcomes.items():
             line = lines[line_id]
             counts = {}
-            for key in ("returned", "consumed", "lost", "damaged"):
+            for key in OUTCOMES:
                 value = outcome.get(key, 0)
                 if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                     raise InvalidInput(f"{line.item.sku}: {key} must be a whole number, 0 or more.",

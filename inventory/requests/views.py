@@ -3,7 +3,7 @@ picking, hand-over and check-in. Each view parses input, calls one rule, shows t
 from datetime import date
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -21,13 +21,12 @@ from ..stock import services as stock
 from . import drafts, queries, services
 from .availability import Window, free_quantity
 from .forms import RejectForm, RequestDetailsForm
-from .models import STATUSES
+from .models import OUTCOMES, STATUSES
 
 bp = Blueprint("requests", __name__)
 BACKORDERS_SHOWN = 50  # on the queue page, in the order they will be filled
 # A request's URL; ids past what the id column holds answer 404 instead of failing in the database.
 REQUEST_URL = "/requests/<int(max=2147483647):request_id>"
-OUTCOMES = ("returned", "consumed", "lost", "damaged")  # of a returnable line at check-in
 
 
 @bp.app_template_global()
@@ -46,6 +45,19 @@ def _int(value, default=0):
 
 # The rep's request being put together -----------------------------------------------------
 
+def _whole(raw, empty, bad="Enter a whole number, 0 or more."):
+    """A box's whole number 0 or more, or (None, message in plain words). `empty` is what an
+    empty box means: a number, or the message to give; `bad`, what to say for anything else."""
+    raw = (raw or "").strip()
+    if not raw:
+        return (empty, None) if isinstance(empty, int) else (None, empty)
+    if not (raw.isascii() and raw.isdigit()):
+        return None, bad
+    if int(raw) > stock.MAX_QUANTITY:
+        return None, f"Enter at most {stock.MAX_QUANTITY:,}."
+    return int(raw), None
+
+
 def _posted_quantities(form, skus=None):
     """({sku: n}, {sku: message}) from the form's qty-<SKU> boxes (only `skus`, when given)."""
     quantities, errors = {}, {}
@@ -55,13 +67,9 @@ def _posted_quantities(form, skus=None):
         sku = key[4:].upper()
         if skus is not None and sku not in skus:
             continue
-        number = _int(value)
-        if (value or "").strip() == "":
-            errors[sku] = "Enter how many, or 0 to take it off."
-        elif number is None or number < 0:
-            errors[sku] = "Enter a whole number: 0 or more."
-        elif number > stock.MAX_QUANTITY:
-            errors[sku] = f"At most {stock.MAX_QUANTITY:,}."
+        number, problem = _whole(value, "Enter how many, or 0 to take it off.")
+        if problem:
+            errors[sku] = problem
         else:
             quantities[sku] = number
     return quantities, errors
@@ -87,10 +95,7 @@ def add():
     # put back quantities the rep did not touch here.
     drawn = {key[4:].upper(): _int(value) for key, value in request.form.items() if key.startswith("was-")}
     changed = {sku: quantity for sku, quantity in quantities.items() if drawn.get(sku, -1) != quantity}
-    if quantities and not changed:
-        if not any(quantities.values()):
-            flash("Choose how many you need first.", "error")
-            return redirect(back)
+    if not changed and any(quantities.values()):
         flash("Nothing changed: your request already holds these.", "info")
         return redirect(url_for("requests.new") if request.form.get("go") else back)
     quantities = changed
@@ -287,11 +292,7 @@ def _save_posted(action):
 def _sibling(sku, other):
     """The item `other` when it is another size of `sku`'s product that can be requested."""
     item, sibling = _known_item(sku), _known_item(other)
-    if item is None or sibling is None or sibling.id == item.id or sibling.product_id != item.product_id:
-        return None
-    if sibling.archived or sibling.expired():
-        return None
-    return sibling
+    return sibling if item is not None and sibling is not None and drafts.can_switch(item, sibling) else None
 
 
 def _free_for(sku, details):
@@ -311,9 +312,7 @@ def autosave():
     form = _details_form()
     try:
         draft, errors = _save_posted("save")
-    except drafts.StaleDraft as error:
-        return render_template("requests/_draft_sent.html", message=error.message)
-    except DomainError as error:
+    except DomainError as error:  # sent already (StaleDraft), or more lines than a request holds
         return render_template("requests/_draft_sent.html", message=error.message)
     return render_template("requests/_draft_statuses.html", **_draft_context(draft, form, errors))
 
@@ -415,13 +414,11 @@ def _typed_quantities(shown):
         if raw is None:  # not on the page (a page without boxes, or the queue's button)
             continue
         typed[line.id] = raw
-        text = raw.strip()
-        if not text:
-            wrong[line.id] = EMPTY_BOX
-        elif not (text.isascii() and text.isdigit()):
-            wrong[line.id] = NOT_A_COUNT
-        elif int(text) != line.quantity:
-            changed[line.id] = int(text)
+        number, problem = _whole(raw, EMPTY_BOX, NOT_A_COUNT)
+        if problem:
+            wrong[line.id] = problem
+        elif number != line.quantity:
+            changed[line.id] = number
     return changed, typed, wrong
 
 
@@ -547,17 +544,6 @@ def change(request_id):
         return _refused(request_id, error, typed)
     flash("Quantities saved; the reservation follows.", "success")
     return redirect(url_for("requests.show", request_id=request_id))
-
-
-def _whole(raw, empty):
-    """A box's whole number 0 or more, or (None, message in plain words). `empty` is what an
-    empty box means: a number, or the message to give."""
-    raw = (raw or "").strip()
-    if not raw:
-        return (empty, None) if isinstance(empty, int) else (None, empty)
-    if not (raw.isascii() and raw.isdigit()):
-        return None, "Enter a whole number, 0 or more."
-    return int(raw), None
 
 
 def _pick_page(shown, code="", errors=None, status=200):
@@ -736,14 +722,10 @@ def window_availability(sku):
     return {"sku": item.sku, "free": max(0, free)}
 
 
-
-
 @bp.before_app_request
 def _adopt_session_cart():
     """Requests put together before drafts were kept in the database lived in the session
     cookie: move such a cart into the user's draft once, so nobody loses it on the upgrade."""
-    from flask import session
-
     old = session.get("request_cart")
     if old is None or not current_user.is_authenticated:
         return

@@ -223,8 +223,7 @@ def count(code):
                 box_of[item.id] = box
             except InvalidInput as error:
                 errors[box] = error.message
-        for index, (sku, raw) in enumerate(zip(request.form.getlist("extra_sku"),
-                                               request.form.getlist("extra_count")), start=1):
+        for sku, raw in zip(request.form.getlist("extra_sku"), request.form.getlist("extra_count")):
             if not sku.strip() and not raw.strip():
                 continue
             extras.append((sku, raw))
