@@ -10,28 +10,11 @@ import sqlite3
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import scoped_session
 
 _immediate = ContextVar("sqlite_begin_immediate", default=False)
-# True while a Session flushes: the statements sent then are the unit of work's, for objects
-# that the session's flush events can see (forecast/freshness.py tells them from other writes).
-flushing = ContextVar("orm_flushing", default=False)
-# Set by touching(): the ids of the only items that the Core statements sent meanwhile write for.
-touched_items = ContextVar("touched_items", default=None)
-
-
-class Session(FlaskSession):
-    """The app's session: Flask-SQLAlchemy's, and it says when it is flushing (`flushing`)."""
-
-    def flush(self, objects=None):
-        token = flushing.set(True)
-        try:
-            super().flush(objects)
-        finally:
-            flushing.reset(token)
 
 
 @event.listens_for(Engine, "connect")
@@ -52,18 +35,6 @@ def _configure_sqlite(dbapi_connection, _record):
 def _begin_sqlite(connection):
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
-
-
-@contextmanager
-def touching(item_ids):
-    """Around Core statements (not ORM flushes) that write stock levels, request lines or order
-    lines of these items only: the forecast then re-projects just these items. Writes to those
-    tables that say nothing count as changing every item (forecast/freshness.py)."""
-    token = touched_items.set(frozenset(item_ids))
-    try:
-        yield
-    finally:
-        touched_items.reset(token)
 
 
 @contextmanager

@@ -79,11 +79,15 @@ class Item(db.Model):
     reorder_quantity: Mapped[int] = mapped_column(default=0)
     returnable: Mapped[bool] = mapped_column(default=False)
     do_not_use_after: Mapped[date | None]
+    # The piece that takes over when this one may no longer be used (a new print run, a new
+    # design): flags and the kit page offer to swap it into what still holds this one.
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("item.id", ondelete="SET NULL"))
     notes: Mapped[str] = mapped_column(Text, default="")
     archived: Mapped[bool] = mapped_column(default=False, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     product: Mapped[Product] = relationship(back_populates="items")
+    replaced_by: Mapped["Item | None"] = relationship(remote_side=[id], foreign_keys=[replaced_by_id])
 
     @property
     def name(self):

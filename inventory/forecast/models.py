@@ -1,27 +1,52 @@
-"""The forecast's freshness stamp (see freshness.py)."""
-from sqlalchemy import BigInteger, String
-from sqlalchemy.orm import Mapped, mapped_column
+"""The stored reorder flags (DESIGN.md "The reorder forecast"): one table that the Reorders page,
+the event pages, the API and the digest all read, kept current by the rules that change supply
+or demand, in their own transaction (forecast/stored.py)."""
+from datetime import date, datetime
 
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..catalog.models import Item
+from ..events.models import Event
 from ..extensions import db
+from ..timeutil import utcnow
 
 
-class ForecastVersion(db.Model):
-    """One row: `n` goes up by one in every transaction that changes what the forecast reads.
-    `token` is new whenever the row is (re)created, so a count that starts again from 1 in an
-    emptied database never matches a forecast kept from before."""
-    __tablename__ = "forecast_version"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    token: Mapped[str] = mapped_column(String(32))
-    n: Mapped[int] = mapped_column(BigInteger, default=0)
-
-
-class ForecastChange(db.Model):
-    """What the transaction that set the counter to `n` changed: one item, or `everything`
-    (then `item_id` is None), or nothing the forecast shows (item_id None, everything False)."""
-    __tablename__ = "forecast_change"
+class ReorderFlag(db.Model):
+    """One thing to act on for an item: a shortfall or a reorder point for one event (or for no
+    event), or a print piece about to expire. `rank` orders by urgency (0 = most urgent)."""
+    __tablename__ = "reorder_flag"
+    __table_args__ = (
+        Index("ix_reorder_flag_rank_order_by", "rank", "order_by"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    n: Mapped[int] = mapped_column(BigInteger, index=True)
-    item_id: Mapped[int | None] = mapped_column()
-    everything: Mapped[bool] = mapped_column(default=False)
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # shortfall, reorder_point, retire
+    status: Mapped[str] = mapped_column(String(16))
+    rank: Mapped[int]
+    need_date: Mapped[date]
+    order_by: Mapped[date]
+    projected: Mapped[int]
+    shortfall: Mapped[int]
+    suggested_quantity: Mapped[int]
+    # Purchase orders of the item, drafts included: [{"id", "status", "quantity", "expected_on"}].
+    orders: Mapped[list] = mapped_column(JSON, default=list)
+    reason: Mapped[str] = mapped_column(Text)
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    item: Mapped[Item] = relationship()
+    event: Mapped[Event | None] = relationship()
+
+
+class ForecastState(db.Model):
+    """One row: the day and the settings the stored flags were projected for. A read on another
+    day (or with other settings) projects everything again first; its row lock keeps two hosts
+    from doing so at once."""
+    __tablename__ = "forecast_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    as_of: Mapped[date | None]
+    settings: Mapped[str] = mapped_column(String(80), default="")
+    computed_at: Mapped[datetime | None]

@@ -25,7 +25,6 @@ from ..events.models import Event
 from ..purchasing.models import PurchaseOrder, PurchaseOrderLine
 from ..requests.models import OPEN, Request, RequestLine
 from ..stock.models import StockLevel
-from . import freshness
 
 OK, SOON, NOW, EXPEDITE = "ok", "order_soon", "order_now", "expedite"
 STATUS_LABELS = {OK: "OK", SOON: "Order soon", NOW: "Order now", EXPEDITE: "Expedite"}
@@ -383,49 +382,11 @@ class Current(NamedTuple):
     full_at: float  # time.monotonic() of the full computation these flags were carried on from
 
 
-# At most this long between full computations while the data changes: a write that bypasses the
-# change log (raw SQL from another program) is then seen within a minute, not only when an
-# event or product next changes. Past this many changed items, computing all is cheaper.
-FULL_EVERY_S, MAX_CHANGED = 60, 1_000
-
-
-# A few days or settings at once (the API can ask about another day): exactly at a stamp, and
-# the newest computed for each (token, today, settings), which later stamps start from.
-_kept, _newest = freshness.Kept(4), freshness.Kept(4)
-
-
 def current_flags(session, today, settings=Settings()):
-    """What `flagged` answers, with ItemFacts and EventFacts for items and events, reused
-    (in this process) until anything the forecast reads changes: see freshness.py. After a
-    change, only the items it changed are projected again, when the change log can tell which
-    (else everything is). The pages and the API read this."""
-    stamp = freshness.stamp(session)
-    key = (stamp, today, settings) if stamp is not None else None
-    kept = _kept.get(key)
-    if kept is not None:
-        return kept
-    line = (stamp[0], today, settings) if stamp is not None else None
-    base = _newest.get(line)
-    if base is not None and base.key == key:
-        return _kept.put(key, base)
-    changed, full_at = None, time.monotonic()
-    if base is not None and base.key[0][1] < stamp[1] and full_at - base.full_at < FULL_EVERY_S:
-        changed = freshness.changed_items(session, base.key[0][1], stamp[1])
-        if changed is not None and len(changed) > MAX_CHANGED:
-            changed = None
-    if changed is None:
-        by_item = _with_facts(session, *_flags(session, today, settings))
-    else:
-        full_at = base.full_at
-        by_item = {item_id: flags for item_id, flags in base.by_item.items() if item_id not in changed}
-        if changed:
-            by_item.update(_with_facts(session, *_flags(session, today, settings, changed)))
-    current = Current(key, tuple(sorted((f for flags in by_item.values() for f in flags), key=_most_urgent_first)),
-                      by_item, full_at)
-    newest = _newest.get(line)
-    if newest is None or newest.key[0][1] < stamp[1]:
-        _newest.put(line, current)
-    return _kept.put(key, current)
+    """What `flagged` answers, with ItemFacts and EventFacts for items and events."""
+    by_item = _with_facts(session, *_flags(session, today, settings))
+    return Current(None, tuple(sorted((f for flags in by_item.values() for f in flags), key=_most_urgent_first)),
+                   by_item, time.monotonic())
 
 
 def _with_facts(session, flags, events):

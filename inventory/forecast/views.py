@@ -9,14 +9,10 @@ from markupsafe import Markup
 from ..auth.roles import MANAGERS, roles_required
 from ..extensions import db
 from ..pagination import Page, page_arg
-from . import freshness
 from . import services as forecast
 
 bp = Blueprint("forecast", __name__)
 FLAGS_PER_PAGE = 100
-# Rendered pages of flags, for as long as the flags they show are current (the same for every
-# manager: links and names, no forms). Rendering 100 flags costs more than reading them.
-_rendered = freshness.Kept(16)  # (flags' key, page, script root) -> Markup
 _QUERY_SAFE = "!$'()*,/:;?@"  # what Werkzeug's url_for leaves unquoted in a query string
 
 
@@ -53,13 +49,10 @@ def dashboard():
               for status in (forecast.EXPEDITE, forecast.NOW, forecast.SOON)}
     # Most urgent first, a page at a time: a large catalog can flag hundreds of items at once.
     page = Page(flags, page_arg(), FLAGS_PER_PAGE, len(flags))
-    key = (current.key, page.page, request.script_root) if current.key is not None else None
-    flag_groups = _rendered.get(key)
-    if flag_groups is None:
-        shown = flags[(page.page - 1) * page.per_page:page.page * page.per_page]
-        flag_groups = _rendered.put(key, Markup(render_template(
-            "forecast/_flag_groups.html", groups=forecast.by_event(shown), page=page, raise_po_url=raise_po_url,
-            by_supplier=by_supplier)))
+    shown = flags[(page.page - 1) * page.per_page:page.page * page.per_page]
+    flag_groups = Markup(render_template(
+        "forecast/_flag_groups.html", groups=forecast.by_event(shown), page=page, raise_po_url=raise_po_url,
+        by_supplier=by_supplier))
     return render_template("forecast/dashboard.html", flag_groups=flag_groups, counts=counts, today=today,
                            settings=settings, labels=forecast.STATUS_LABELS)
 

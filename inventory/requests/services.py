@@ -15,7 +15,8 @@ from sqlalchemy.orm import contains_eager, make_transient_to_detached, selectinl
 
 from ..bins.models import Bin
 from ..catalog.models import Item
-from ..database import touching, write_transaction
+from ..database import write_transaction
+from ..forecast.changes import items_changed
 from ..events.models import Event
 from ..errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, ShortStock
 from ..stock import services as stock
@@ -204,10 +205,10 @@ def _insert_request(session, fields, lines, step):
     Reservations are the busiest write; the unit of work cost twice the CPU of these three
     statements for what is always the same three rows."""
     connection = session.connection()
-    with touching(line["item_id"] for line in lines):  # what the forecast must project again
-        request_id = connection.execute(_INSERT_REQUEST, fields).scalar_one()
-        rows = [dict(_NOTHING_YET, request_id=request_id, **line) for line in lines]
-        line_ids = connection.execute(_INSERT_LINES, rows).scalars().all()
+    items_changed(session, [line["item_id"] for line in lines])  # what the forecast must project again
+    request_id = connection.execute(_INSERT_REQUEST, fields).scalar_one()
+    rows = [dict(_NOTHING_YET, request_id=request_id, **line) for line in lines]
+    line_ids = connection.execute(_INSERT_LINES, rows).scalars().all()
     connection.execute(_INSERT_STEP, dict(step, request_id=request_id))
     request = Request(id=request_id, **fields)
     request.lines = [RequestLine(id=line_id, **row) for line_id, row in zip(line_ids, rows)]

@@ -13,7 +13,8 @@ from sqlalchemy.orm import joinedload
 
 from ..bins.models import Bin
 from ..catalog.models import Item, Product
-from ..database import touching, write_transaction
+from ..database import write_transaction
+from ..forecast.changes import items_changed
 from ..errors import InsufficientStock, InvalidInput
 from .models import Movement, StockLevel
 
@@ -58,18 +59,18 @@ def _add(session, item_id, bin_id, quantity):
         index_elements=["item_id", "bin_id"],
         set_={"quantity": StockLevel.__table__.c.quantity + statement.excluded.quantity},
     )
-    with touching([item_id]):
-        session.execute(statement)
+    items_changed(session, [item_id])
+    session.execute(statement)
 
 
 def _take(session, item, bin, quantity):
-    with touching([item.id]):
-        result = session.execute(
-            update(StockLevel)
-            .where(StockLevel.item_id == item.id, StockLevel.bin_id == bin.id, StockLevel.quantity >= quantity)
-            .values(quantity=StockLevel.quantity - quantity)
-            .execution_options(synchronize_session=False)
-        )
+    items_changed(session, [item.id])
+    result = session.execute(
+        update(StockLevel)
+        .where(StockLevel.item_id == item.id, StockLevel.bin_id == bin.id, StockLevel.quantity >= quantity)
+        .values(quantity=StockLevel.quantity - quantity)
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:
         held = level(session, item, bin)
         raise InsufficientStock(
@@ -219,13 +220,13 @@ def count(session, bin, counts, user, reason=""):
             difference = counted - current
             if difference > 0:
                 _refuse_archived(bin=bin)
-            with touching([item.id]):
-                session.execute(
-                    update(StockLevel)
-                    .where(StockLevel.item_id == item.id, StockLevel.bin_id == bin.id)
-                    .values(quantity=counted)
-                    .execution_options(synchronize_session=False)
-                )
+            items_changed(session, [item.id])
+            session.execute(
+                update(StockLevel)
+                .where(StockLevel.item_id == item.id, StockLevel.bin_id == bin.id)
+                .values(quantity=counted)
+                .execution_options(synchronize_session=False)
+            )
             movements.append(_record(
                 session, "count", item, user, abs(difference),
                 from_bin=bin if difference < 0 else None,
