@@ -89,6 +89,7 @@ def register_blueprints(app):
     from .requests import models as _request_models  # noqa: F401
     from .mail import models as _mail_models  # noqa: F401
     from .forecast import models as _forecast_models  # noqa: F401
+    from .forecast import stored as _forecast_stored  # noqa: F401  (re-projects changed items at commit)
 
     from .api import requests as _api_requests  # noqa: F401  (registers its routes on the API blueprint)
     from .api import events as _api_events  # noqa: F401

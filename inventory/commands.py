@@ -56,15 +56,42 @@ def check():
     from .stock.services import check_ledger
 
     _ready()
+    from .catalog.models import Item
+    from .forecast import stored
+
     drifts = check_ledger(db.session)
+    failed = bool(drifts)
     if not drifts:
         click.echo("OK: every stock level equals the sum of the ledger.")
-        return
-    click.echo(f"{len(drifts)} stock level(s) differ from the ledger:", err=True)
-    for drift in drifts:
-        click.echo(f"  {drift.sku} in {drift.bin_code}: ledger says {drift.ledger}, stock level says {drift.cached}",
-                   err=True)
-    raise SystemExit(1)
+    else:
+        click.echo(f"{len(drifts)} stock level(s) differ from the ledger:", err=True)
+        for drift in drifts:
+            click.echo(f"  {drift.sku} in {drift.bin_code}: ledger says {drift.ledger}, "
+                       f"stock level says {drift.cached}", err=True)
+    differ = stored.drift(db.session)
+    if differ is None:
+        click.echo("The reorder flags are from another day: the next page or send-alerts projects them again.")
+    elif not differ:
+        click.echo("OK: the stored reorder flags are what a fresh projection finds.")
+    else:
+        failed = True
+        skus = sorted(db.session.scalars(select(Item.sku).where(Item.id.in_(differ))))
+        click.echo(f"The stored reorder flags of {len(skus)} item(s) differ from a fresh projection: "
+                   f"{', '.join(skus[:20])}{' ...' if len(skus) > 20 else ''}. "
+                   "Run `flask --app inventory forecast-refresh`.", err=True)
+    if failed:
+        raise SystemExit(1)
+
+
+@click.command("forecast-refresh")
+def forecast_refresh():
+    """Project every item again and store its reorder flags (the pages do this on the first
+    read of a day; rules keep the items they change current)."""
+    from .forecast import stored
+
+    _ready()
+    count = stored.refresh(db.session)
+    click.echo(f"Reorder flags projected again: {count} flag{'s' if count != 1 else ''}.")
 
 
 @click.command("seed-demo")
@@ -84,6 +111,7 @@ def seed_demo(scale):
 
         click.echo("Building a large stockroom (takes a minute or so)...")
         logins = seed_large(db.session, scale=1.0, echo=click.echo)
+        _refresh_flags()
         shown = {}
         for email, role, password in logins:
             shown.setdefault(role, []).append((email, password))
@@ -93,9 +121,16 @@ def seed_demo(scale):
                        + (f"  (and {len(users) - 1} more: {role}2@example.com ...)" if len(users) > 1 else ""))
         return
     logins = seed(db.session)
+    _refresh_flags()
     click.echo("Demo stockroom ready. Log in with:")
     for email, role, password in logins:
         click.echo(f"  {role:<8} {email:<28} password: {password}")
+
+
+def _refresh_flags():
+    from .forecast import stored
+
+    stored.refresh(db.session)  # a seed writes rows in bulk: project every item once
 
 
 @click.command("backup")
@@ -189,6 +224,6 @@ def send_mail():
 def init_app(app):
     from .transfer.commands import import_items, import_stock
 
-    for command in (create_user, create_token, check, seed_demo, backup, send_alerts, send_mail, import_items,
-                    import_stock):
+    for command in (create_user, create_token, check, seed_demo, backup, send_alerts, send_mail, forecast_refresh,
+                    import_items, import_stock):
         app.cli.add_command(command)

@@ -9,13 +9,21 @@ from datetime import date
 
 import pytest
 
+from inventory import timeutil
 from inventory.events.models import Event
 from inventory.forecast import services as forecast
-from inventory.purchasing.models import PurchaseOrder, PurchaseOrderLine
+from inventory.forecast import stored
+from inventory.purchasing import services as purchasing
 from inventory.requests import services as requests
 
 TODAY = date(2027, 3, 1)
 SHIP = date(2027, 3, 31)
+
+
+@pytest.fixture(autouse=True)
+def fixed_today(monkeypatch):
+    """The stored flags are projected for timeutil.today(): Mon 1 Mar 2027 here."""
+    monkeypatch.setattr(timeutil, "today", lambda: TODAY)
 
 
 @pytest.fixture
@@ -44,8 +52,20 @@ def need(session, make_user):
 
 
 def only_flag(session, item, today=TODAY):
-    (result,) = forecast.forecast(session, today, item_ids=[item.id])
-    return result.flags
+    """The item's flags as the pages read them: stored, for TODAY (and then they must be what a
+    fresh projection finds: the rules kept them current); computed, for another day."""
+    if today != TODAY:
+        return stored.as_rows(session, forecast.compute(session, today, item_ids=[item.id]))
+    stored.current(session, TODAY)
+    assert stored.drift(session) == set(), "the stored flags are not what a fresh projection finds"
+    return stored.item_flags(session, item.id)
+
+
+def order(session, manager, item, quantity, expected_on, ordered=True):
+    po = purchasing.create(session, manager, lines=[(item.sku, quantity, None)])
+    if ordered:
+        purchasing.mark_ordered(session, po.id, manager, expected_on, today=TODAY)
+    return po
 
 
 @pytest.fixture
@@ -63,7 +83,7 @@ def test_working_days_are_counted_without_weekends():
 
 
 @pytest.mark.parametrize("today, status", [
-    (date(2027, 2, 1), forecast.OK),          # order-by 3 Mar is 30 days away: not yet
+    (date(2027, 2, 1), forecast.PLANNED),     # order-by 3 Mar is 30 days away: known, planned, never "ok"
     (date(2027, 2, 20), forecast.SOON),       # 11 days away: within the 14-day warning window
     (date(2027, 3, 3), forecast.NOW),         # the order-by date is today
     (date(2027, 3, 4), forecast.EXPEDITE),    # it has passed: a normal reorder is too late
@@ -75,9 +95,10 @@ def test_short_for_an_event_with_a_21_day_lead_time(session, brochure, event, ne
     (flag,) = only_flag(session, item, today)
     assert (flag.status, flag.event.id, flag.need_date, flag.order_by) == (status, expo.id, SHIP, date(2027, 3, 3))
     assert (flag.shortfall, flag.projected, flag.suggested_quantity) == (200, -200, 1000)
-    assert flag.reason.startswith("200 short for Expo West on 31 March; PrintWorks needs 21 days")
+    assert flag.reason.startswith("200 short for Expo West on Wed 31 Mar (200 waiting on R-00001); "
+                                  "PrintWorks needs 21 days")
     if status != forecast.EXPEDITE:
-        assert flag.reason.endswith("order by 3 March")
+        assert flag.reason.endswith("order by Wed 3 Mar")
 
 
 def test_a_45_day_lead_time_means_expedite(session, brochure, event, need):
@@ -93,17 +114,15 @@ def test_a_purchase_order_before_the_event_clears_the_flag_one_after_does_not(se
     item = brochure()
     need(item, 700, event())
     manager = make_user("manager")
-    order = PurchaseOrder(supplier="PrintWorks", status="ordered", expected_on=date(2027, 4, 2),
-                          created_by_id=manager.id, lines=[PurchaseOrderLine(item_id=item.id, quantity=200)])
-    session.add(order)
-    session.commit()
-    assert [f.shortfall for f in only_flag(session, item)] == [200]  # arrives 2 Apr, after the 31 Mar shipping
-    order.expected_on = date(2027, 3, 20)
-    session.commit()
+    po = order(session, manager, item, 200, date(2027, 4, 2))
+    (flag,) = only_flag(session, item)  # arrives 2 Apr, after the 31 Mar shipping
+    assert flag.shortfall == 200 and flag.suggested_quantity == 0  # the late order covers it: bring it forward
+    assert "PO-00001 arrives Fri 2 Apr, after the need on Wed 31 Mar: bring it forward" in flag.reason
+    purchasing.reschedule(session, po.id, manager, date(2027, 3, 20), today=TODAY)
     assert only_flag(session, item) == []
     (result,) = forecast.forecast(session, TODAY, item_ids=[item.id])
-    assert [(s.day, s.change, s.projected) for s in result.steps] == [(date(2027, 3, 20), 200, 700),
-                                                                      (SHIP, -700, 0)]
+    assert [(s.day, s.change, s.projected) for s in result.steps] == [
+        (TODAY, -500, 0), (date(2027, 3, 20), 200, 200), (SHIP, -200, 0)]
 
 
 def test_two_events_competing_for_the_same_stock(session, brochure, event, need):
@@ -161,7 +180,8 @@ def test_flagged_lists_everything_to_act_on_by_urgency_and_groups_by_event(sessi
     expo = event()
     need(item, 700, expo)
     pens = make_item("PEN-1", name="Pen", on_hand=10, reorder_point=50, reorder_quantity=500)
-    flags = forecast.flagged(session, TODAY)
+    stored.current(session, TODAY)
+    flags = stored.flags(session)
     assert [(f.item.sku, f.status) for f in flags] == [("BRO-EXPO", "expedite"), ("PEN-1", "order_now")]
     assert [(e.name if e else None, [f.item.sku for f in group]) for e, group in forecast.by_event(flags)] == [
         ("Expo West", ["BRO-EXPO"]), (None, ["PEN-1"])]
@@ -174,10 +194,9 @@ def test_dashboard_page_and_api(client, login, session, brochure, event, need, m
     from inventory.auth.services import create_token
 
     item = brochure(lead=45)
-    real_today = date.today()
-    show = event("Expo West", ship_by=real_today + timedelta(days=30))
+    show = event("Expo West", ship_by=TODAY + timedelta(days=30))
     requests.submit(session, make_user("rep"), [(item, 700)], purpose="trade_show", needed_by=show.ship_by,
-                    event_id=show.id, allow_partial=True)
+                    event_id=show.id, allow_partial=True, today=TODAY)
     login("manager")
     html = client.get("/reorders").get_data(as_text=True)
     assert "Expo West" in html and "Expo brochure" in html and "Expedite" in html and "200 short for Expo West" in html
@@ -199,14 +218,10 @@ def test_dashboard_page_and_api(client, login, session, brochure, event, need, m
 def test_stock_on_order_counts_towards_the_reorder_point(session, brochure, make_user):
     item = brochure(on_hand=50, reorder_point=100, reorder_quantity=500)
     manager = make_user("manager")
-    order = PurchaseOrder(supplier="PrintWorks", status="ordered", expected_on=date(2027, 3, 20),
-                          created_by_id=manager.id, lines=[PurchaseOrderLine(item_id=item.id, quantity=30)])
-    session.add(order)
-    session.commit()
+    order(session, manager, item, 30, date(2027, 3, 20))
     (flag,) = only_flag(session, item)  # 50 + 30 on order is still under 100
     assert flag.reason.startswith("50 available now (30 on order), under the reorder point of 100")
-    order.lines[0].quantity = 60
-    session.commit()
+    order(session, manager, item, 30, date(2027, 3, 22))
     assert only_flag(session, item) == []  # 50 + 60 on order: covered
 
 
@@ -218,7 +233,7 @@ def test_consumables_on_a_request_with_a_return_date_do_not_come_back(session, b
     requests.submit(session, make_user("rep"), [(item, 300), (banner, 1)], purpose="trade_show",
                     needed_by=show.ship_by, return_by=show.return_by, event_id=show.id, today=TODAY)
     (result,) = forecast.forecast(session, TODAY, item_ids=[item.id])
-    assert [(s.day, s.change, s.projected) for s in result.steps] == [(date(2027, 3, 20), -300, 200)]
+    assert [(s.day, s.change, s.projected) for s in result.steps] == [(TODAY, -300, 200)]  # held now
     (banner_result,) = forecast.forecast(session, TODAY, item_ids=[banner.id])
     assert [s.change for s in banner_result.steps] == [-1, 1]
 

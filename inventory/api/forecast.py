@@ -3,10 +3,13 @@ from datetime import date
 
 from flask import current_app, jsonify, request
 
+from .. import timeutil
+
 from ..auth.roles import EVERYONE, MANAGERS
 from ..catalog.services import get_item
 from ..extensions import db
 from ..forecast import services as forecast
+from ..forecast import stored
 from .views import ApiError, api_roles, bp
 
 
@@ -14,7 +17,7 @@ def _today():
     """?today=YYYY-MM-DD lets a planner ask "what would it say on that day"; default today."""
     raw = request.args.get("today")
     if not raw:
-        return date.today()
+        return timeutil.today()
     try:
         return date.fromisoformat(raw)
     except ValueError:
@@ -25,6 +28,7 @@ def flag_json(flag):
     return {
         "sku": flag.item.sku,
         "name": flag.item.name,
+        "kind": flag.kind,
         "status": flag.status,
         "order_by": flag.order_by.isoformat(),
         "need_date": flag.need_date.isoformat(),
@@ -36,14 +40,28 @@ def flag_json(flag):
         "event_id": flag.event.id if flag.event else None,
         "event": flag.event.name if flag.event else None,
         "reason": flag.reason,
+        "purchase_orders": [{"id": o.id, "number": o.number, "status": o.status, "quantity": o.quantity,
+                             "expected_on": o.expected_on.isoformat() if o.expected_on else None}
+                            for o in flag.purchase_orders],
+        "computed_at": flag.computed_at.isoformat() + "Z" if flag.computed_at else None,
     }
+
+
+def _flags_for(today, item_id=None):
+    """The stored flags (all, or one item's) when `today` is today; computed for another day."""
+    if today == timeutil.today():
+        stored.current(db.session, today)
+        return stored.item_flags(db.session, item_id) if item_id is not None else stored.flags(db.session)
+    settings = forecast.settings_from(current_app.config)
+    return stored.as_rows(db.session, forecast.compute(db.session, today, settings,
+                                                       item_ids=[item_id] if item_id is not None else None))
 
 
 @bp.get("/reorders")
 @api_roles(MANAGERS)
 def reorders():
-    flags = forecast.current_flags(db.session, _today(), forecast.settings_from(current_app.config)).flags
-    return jsonify(items=[flag_json(flag) for flag in flags])
+    today = _today()
+    return jsonify(today=today.isoformat(), items=[flag_json(flag) for flag in _flags_for(today)])
 
 
 @bp.get("/forecast/<sku>")
@@ -52,9 +70,11 @@ def item_forecast(sku):
     item = get_item(db.session, sku)
     today = _today()
     (result,) = forecast.forecast(db.session, today, forecast.settings_from(current_app.config), item_ids=[item.id])
+    flags = _flags_for(today, item.id)
     return jsonify(
-        sku=item.sku, today=today.isoformat(), start=result.start, status=result.status,
+        sku=item.sku, today=today.isoformat(), start=result.start,
+        status=min((flag.status for flag in flags), key=forecast.URGENCY.get, default=forecast.OK),
         timeline=[{"date": s.day.isoformat(), "change": s.change, "projected": s.projected, "cause": s.cause}
                   for s in result.steps],
-        flags=[flag_json(flag) for flag in result.flags],
+        flags=[flag_json(flag) for flag in flags],
     )

@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, exists, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..database import write_transaction
+from ..forecast.changes import items_changed
 from ..errors import DuplicateCode, InvalidInput, UnknownItem
 from ..pagination import Page
 from ..stock.models import StockLevel
@@ -141,6 +142,8 @@ def create_product(session, *, name, category, sku, sizes=(), description="", ph
         session.add(product)
         for candidate, size in zip(skus, sizes or [None]):
             session.add(Item(sku=candidate, size=size, size_rank=size_rank(size), product=product, **fields))
+        session.flush()
+        items_changed(session, [item.id for item in product.items])  # under its reorder point from the start
     return product
 
 
@@ -190,6 +193,7 @@ def update_item(session, item, **item_fields):
         _refuse_consumable_while_on_loan(session, [item], fields)
         for name, value in fields.items():
             setattr(item, name, value)
+        items_changed(session, [item.id])
     return item
 
 
@@ -202,6 +206,7 @@ def apply_to_all_sizes(session, product, **item_fields):
         for item in items:
             for name, value in fields.items():
                 setattr(item, name, value)
+        items_changed(session, [item.id for item in items])
 
 
 def add_size(session, product, size, sku=None, **item_fields):
@@ -226,6 +231,8 @@ def add_size(session, product, size, sku=None, **item_fields):
         copied.update(_clean_item_fields(item_fields))
         item = Item(sku=sku, size=size, size_rank=size_rank(size), product=product, **copied)
         session.add(item)
+        session.flush()
+        items_changed(session, [item.id])
     return item
 
 
@@ -241,9 +248,11 @@ def set_archived(session, *, product=None, item=None, archived=True):
             product.archived = archived
             for each in product.items:
                 each.archived = archived
+            items_changed(session, [each.id for each in product.items])
         if item is not None:
             item = session.merge(item)
             item.archived = archived
+            items_changed(session, [item.id])
             if not archived:
                 item.product.archived = False
             elif all(each.archived for each in item.product.items):

@@ -21,6 +21,7 @@ from sqlalchemy.orm import selectinload
 from ..catalog.models import Item
 from ..catalog.services import normalize_sku
 from ..database import write_transaction
+from ..forecast.changes import items_changed
 from ..pagination import Page
 from ..errors import Conflict, DuplicateCode, InvalidInput, NotFound, ShortStock
 from ..requests import services as requests
@@ -141,6 +142,7 @@ def create_kit(session, user, *, name, description="", lines):
         for item, quantity in _clean_lines(session, lines):
             kit.lines.append(KitLine(item_id=item.id, quantity=quantity))
         session.add(kit)
+        items_changed(session, [line.item_id for line in kit.lines])  # a print piece near its date names its kits
     return kit
 
 
@@ -152,6 +154,7 @@ def update_kit(session, kit_id, user, *, name, description="", lines):
         kit = get_kit(session, kit_id)
         name, description = _clean_kit(session, name, description, kit_id=kit.id)
         wanted = {item.id: quantity for item, quantity in _clean_lines(session, lines)}
+        items_changed(session, [*wanted, *(line.item_id for line in kit.lines)])
         for line in list(kit.lines):
             if line.item_id in wanted:
                 line.quantity = wanted.pop(line.item_id)
@@ -170,6 +173,7 @@ def set_kit_archived(session, kit_id, user, archived=True):
     with write_transaction(session):
         kit = get_kit(session, kit_id)
         kit.archived = archived
+        items_changed(session, [line.item_id for line in kit.lines])
     return kit
 
 
@@ -180,6 +184,7 @@ def delete_kit(session, kit_id, user):
         kit = get_kit(session, kit_id)
         if session.scalar(select(func.count(Request.id)).where(Request.kit_id == kit.id)):
             raise Conflict(f"{kit.name} has been reserved for events; archive it instead of deleting it.")
+        items_changed(session, [line.item_id for line in kit.lines])
         session.delete(kit)
 
 

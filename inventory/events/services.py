@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 from ..auth.models import User
 from ..catalog.models import Item
 from ..database import write_transaction
+from ..forecast.changes import events_changed
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..pagination import Page
 from ..requests.models import HOLDING, Request, RequestLine
@@ -126,6 +127,7 @@ def update_event(session, event_id, user, *, name, starts_on, ends_on, ship_by, 
             setattr(event, key, value)
         if owner is not None:
             event.owner_id = owner.id
+        events_changed(session, [event.id])  # its name and dates are on its items' flags
     return event
 
 
@@ -139,6 +141,7 @@ def cancel_event(session, event_id, user):
         if event.cancelled:
             raise Conflict(f"{event.name} is already cancelled.")
         event.cancelled = True
+        events_changed(session, [event.id])
     return event
 
 
@@ -169,6 +172,7 @@ def reinstate_event(session, event_id, user):
         if not event.cancelled:
             raise Conflict(f"{event.name} is not cancelled.")
         event.cancelled = False
+        events_changed(session, [event.id])
     return event
 
 

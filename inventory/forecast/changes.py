@@ -6,7 +6,7 @@ calls `events_changed`. Just before the transaction commits, forecast/stored.py 
 items again and writes their flags, in the same transaction, so the flags commit with the
 change. This module imports nothing of the domain, so any rule can call it.
 """
-_ITEMS, _EVENTS = "forecast_items", "forecast_events"
+_ITEMS, _EVENTS, _LOCKED = "forecast_items", "forecast_events", "forecast_locked"
 
 
 def items_changed(session, item_ids):
@@ -30,5 +30,16 @@ def take(session):
             session.info.pop("forecast_everything", False))
 
 
-def forget(session):
+def note_locked(session, item_ids):
+    """These items' rows are locked in the open transaction (requests/availability.lock_items)."""
+    session.info.setdefault(_LOCKED, set()).update(item_ids)
+
+
+def locked(session):
+    return session.info.get(_LOCKED, set())
+
+
+def reset(session):
+    """The transaction ended: forget what it marked and locked."""
     take(session)
+    session.info.pop(_LOCKED, None)

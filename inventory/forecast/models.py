@@ -2,6 +2,7 @@
 the event pages, the API and the digest all read, kept current by the rules that change supply
 or demand, in their own transaction (forecast/stored.py)."""
 from datetime import date, datetime
+from types import SimpleNamespace
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -38,6 +39,18 @@ class ReorderFlag(db.Model):
 
     item: Mapped[Item] = relationship()
     event: Mapped[Event | None] = relationship()
+
+    @property
+    def status_label(self):
+        from .services import STATUS_LABELS
+        return STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def purchase_orders(self):
+        """The item's open purchase orders, drafts first among equals, as the flag saw them."""
+        return [SimpleNamespace(id=o["id"], number=f"PO-{o['id']:05d}", status=o["status"], quantity=o["quantity"],
+                                expected_on=date.fromisoformat(o["expected_on"]) if o.get("expected_on") else None)
+                for o in self.orders or ()]
 
 
 class ForecastState(db.Model):

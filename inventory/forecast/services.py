@@ -1,35 +1,50 @@
-"""The reorder forecast (DESIGN.md "The reorder forecast").
+"""The reorder forecast (DESIGN.md "The reorder forecast"): what it projects and how it flags.
 
-For each item, stock is projected forward day by day: on hand now (for a returnable, the units
-that exist), minus what open requests take on their needed-by dates (held and backordered; a
-returnable comes back on its return date), plus ordered purchase orders on their expected dates.
-Wherever an event's requests (or other requests) push the projection below zero (a shortfall) or
-below the item's reorder point, the item is flagged for that event, with an order-by date = the
-date the stock must be there - the supplier's lead time - a safety margin in working days.
+For each item, stock is projected forward day by day from what is free now:
+- a consumable: on hand minus what open requests hold (held units are promised, whatever their
+  date), then minus what they wait for (backorders) on their needed-by dates, plus ordered
+  purchase orders on their expected dates;
+- a returnable: the units that exist, out on each booking's needed-by date and back on its
+  return date (held bookings first: they never overlap, so only what waits can fall short).
 
-Everything is read in a handful of set-based queries, whatever the size of the catalog; the
-projection itself is plain Python over those rows. `today` is always passed in, never read
-from the clock inside the rule, so the answers are reproducible.
+Wherever a need pushes the projection below zero, its event (or, for requests with no event,
+the item's general stock) is short: a flag with the need date, the order-by date (need date -
+the supplier's lead time - a safety margin in working days) and a status that says how urgent:
+expedite (order-by passed), order now, order soon (within the warning window) or planned
+(further off). A projected shortfall is never "ok". Under the reorder point now (available plus
+on order) is "order now"; a print piece whose do-not-use-after date is near is "retire soon".
+
+Every flag names the purchase orders of its item, drafts included: drafts are not supply (no
+supplier has them), but the suggested quantity subtracts them, and the page offers the draft
+instead of a new order.
+
+Everything is read in a handful of set-based queries whatever the size of the catalog; the
+projection is plain Python over those rows. `today` is always passed in, never read from the
+clock here, so the answers are reproducible. forecast/stored.py writes the flags to the
+`reorder_flag` table that every page reads.
 """
-import time
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import NamedTuple
 
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import selectinload
 
 from ..catalog.models import Item, Product
-from ..events.models import Event
+from ..events.models import Event, KitLine, KitTemplate
 from ..purchasing.models import PurchaseOrder, PurchaseOrderLine
 from ..requests.models import OPEN, Request, RequestLine
 from ..stock.models import StockLevel
 
-OK, SOON, NOW, EXPEDITE = "ok", "order_soon", "order_now", "expedite"
-STATUS_LABELS = {OK: "OK", SOON: "Order soon", NOW: "Order now", EXPEDITE: "Expedite"}
-URGENCY = {EXPEDITE: 0, NOW: 1, SOON: 2, OK: 3}
+OK, PLANNED, SOON, NOW, EXPEDITE, RETIRE = "ok", "planned", "order_soon", "order_now", "expedite", "retire_soon"
+STATUS_LABELS = {EXPEDITE: "Expedite", NOW: "Order now", SOON: "Order soon", RETIRE: "Retire soon",
+                 PLANNED: "Planned", OK: "OK"}
+URGENCY = {EXPEDITE: 0, NOW: 1, SOON: 2, RETIRE: 3, PLANNED: 4, OK: 5}
+# What a flag is about.
+SHORTFALL, REORDER_POINT, RETIRING = "shortfall", "reorder_point", "retire"
 MAX_IN_LIST = 10_000
+# The highest lead time the projection takes as it is: a year and a half. Item settings are
+# capped far below (catalog), but a row written by another program must not take the page down.
+_MAX_LEAD = 550
 
 
 @dataclass(frozen=True)
@@ -37,6 +52,10 @@ class Settings:
     horizon_days: int = 120
     safety_working_days: int = 5
     warning_days: int = 14
+
+    @property
+    def key(self):
+        return f"{self.horizon_days}/{self.safety_working_days}/{self.warning_days}"
 
 
 @dataclass
@@ -50,24 +69,43 @@ class Step:
 
 @dataclass
 class Flag:
-    item: Item
+    """A computed flag, as forecast/stored.py writes it (ids, not objects)."""
+    item_id: int
+    event_id: int | None
+    kind: str
     status: str
-    event: Event | None
     need_date: date
     order_by: date
     projected: int
     shortfall: int
     suggested_quantity: int
+    orders: list
     reason: str
+
+    @property
+    def rank(self):
+        return URGENCY[self.status]
 
     @property
     def status_label(self):
         return STATUS_LABELS[self.status]
 
+    def row(self, now):
+        return dict(item_id=self.item_id, event_id=self.event_id, kind=self.kind, status=self.status, rank=self.rank,
+                    need_date=self.need_date, order_by=self.order_by, projected=self.projected,
+                    shortfall=self.shortfall, suggested_quantity=self.suggested_quantity, orders=self.orders,
+                    reason=self.reason, computed_at=now)
+
+    def same_as(self, row):
+        """True when a stored row says what this flag says (computed_at aside)."""
+        return all(getattr(row, name) == getattr(self, name) for name in (
+            "item_id", "event_id", "kind", "status", "need_date", "order_by", "projected", "shortfall",
+            "suggested_quantity", "reason")) and list(row.orders) == list(self.orders)
+
 
 @dataclass
 class ItemForecast:
-    item: Item
+    item: object
     start: int
     steps: list = field(default_factory=list)
     flags: list = field(default_factory=list)
@@ -85,216 +123,100 @@ def subtract_working_days(day, count):
     return day
 
 
+def order_by_date(need_date, lead_days, settings):
+    lead = min(max(lead_days or 0, 0), _MAX_LEAD)
+    return subtract_working_days(need_date - timedelta(days=lead), settings.safety_working_days)
+
+
 def _fmt(day):
-    return f"{day.day} {day:%B}"
+    return f"{day:%a} {day.day} {day:%b}"
 
 
-def _demand(horizon_end):
-    """Conditions on request lines (joined to their requests) that take or bring back stock
-    within the horizon: open requests needed by then, and handed-over returnables (whenever they
-    were needed, they come back on their return date). Handed-over consumables were issued for
-    good. Saying so lets the database skip years of finished requests: each branch has its index,
-    request (status, needed_by) and request (status, return_by)."""
-    return (((Request.status.in_(OPEN)) & (Request.needed_by <= horizon_end))
-            | ((Request.status == "handed_over") & Request.return_by.is_not(None)),
-            # reserved + backordered > 0 (both are never negative), said so that the planner can
-            # estimate it from each column's statistics.
-            (RequestLine.reserved > 0) | (RequestLine.backordered > 0))
+def _number(request_id):
+    return f"R-{request_id:05d}"
 
 
-def _load(session, horizon_end, ids=None):
-    """On hand, demand (open requests up to the horizon), supply (ordered POs) and the events
-    concerned, for the items with these ids (all items when None), in four set-based queries."""
-    return (_on_hand(session, ids), *_flows(session, horizon_end, ids))
+def _po(order_id):
+    return f"PO-{order_id:05d}"
 
 
-def _on_hand(session, ids=None):
-    id_filter = StockLevel.item_id.in_(ids) if ids is not None else True
-    return dict(session.execute(
-        select(StockLevel.item_id, func.sum(StockLevel.quantity)).where(id_filter).group_by(StockLevel.item_id)
-    ).all())
+def _listing(names, most=3):
+    names = list(dict.fromkeys(names))
+    if len(names) <= most:
+        return ", ".join(names)
+    return f"{', '.join(names[:most])} and {len(names) - most} more"
 
 
-def _flows(session, horizon_end, ids=None):
-    """Demand (request lines), supply (ordered PO lines) and the events the demand is for."""
-    filtered = ids is not None
-    line_filter = RequestLine.item_id.in_(ids) if filtered else True
-    demand = session.execute(
-        select(RequestLine.item_id, RequestLine.reserved, RequestLine.backordered, RequestLine.issued,
-               Request.status, Request.needed_by, Request.event_id, Request.id.label("request_id"),
-               # Only returnables come back: a consumable on the same request is gone for good.
-               case((Item.returnable.is_(True), Request.return_by), else_=None).label("return_by"))
-        .join(Request, RequestLine.request_id == Request.id)
-        .join(Item, RequestLine.item_id == Item.id)
-        .where(line_filter, *_demand(horizon_end))
-    ).all()
-    po_filter = PurchaseOrderLine.item_id.in_(ids) if filtered else True
-    supply = session.execute(
-        select(PurchaseOrderLine.item_id, PurchaseOrderLine.quantity, PurchaseOrderLine.received,
-               PurchaseOrder.expected_on, PurchaseOrder.id.label("order_id"))
-        .join(PurchaseOrder, PurchaseOrderLine.order_id == PurchaseOrder.id)
-        .where(po_filter, PurchaseOrder.status == "ordered", PurchaseOrderLine.quantity > PurchaseOrderLine.received)
-    ).all()
-    event_ids = {row.event_id for row in demand if row.event_id}
-    events = {e.id: e for e in session.scalars(select(Event).where(Event.id.in_(event_ids)))} if event_ids else {}
-    return demand, supply, events
-
-
-def forecast(session, today, settings=Settings(), item_ids=None):
-    """ItemForecast for every active item (or those in `item_ids`), flags sorted by urgency."""
-    items_query = select(Item).where(Item.archived.is_(False)).options(selectinload(Item.product))
-    if item_ids is not None:
-        items_query = select(Item).where(Item.id.in_(item_ids)).options(selectinload(Item.product))
-    items = session.scalars(items_query).all()
-    if not items:
-        return []
-    horizon_end = today + timedelta(days=settings.horizon_days)
-    loaded = _load(session, horizon_end, [item.id for item in items] if item_ids is not None else None)
-    return _forecast(today, settings, items, loaded)
-
-
-# What the projection reads of an item; flagged() projects these columns, not whole ORM items.
+# What the projection reads of an item.
 _ITEM_COLUMNS = (Item.id, Item.sku, Item.unit, Item.supplier, Item.lead_time_days, Item.reorder_point,
-                 Item.reorder_quantity, Item.returnable)
+                 Item.reorder_quantity, Item.returnable, Item.do_not_use_after, Item.replaced_by_id)
 
 
-def _forecast(today, settings, items, loaded, flags_only=False):
-    """Project each item; with `flags_only`, skip the items that cannot be flagged (their
-    ItemForecast then has no steps)."""
-    horizon_end = today + timedelta(days=settings.horizon_days)
-    on_hand, demand, supply, events = loaded
-    changes = defaultdict(list)  # item_id -> [(day, order, change, event_id, cause)]
-    held = defaultdict(int)  # consumables promised to open requests, whatever their date
-    # Rows unpacked as tuples (in _flows' column order): far cheaper than attribute access per row.
-    for item_id, reserved, backordered, issued, status, needed_by, event_id, request_id, return_by in demand:
-        if status == "handed_over":
-            # Already out: the units left on hand when issued; a returnable comes back.
-            if return_by:
-                changes[item_id].append((max(return_by, today), 0, issued, None, f"R-{request_id:05d} back"))
-            continue
-        held[item_id] += reserved
-        quantity = reserved + backordered
-        label = events[event_id].name if event_id in events else f"R-{request_id:05d}"
-        changes[item_id].append((max(needed_by, today), 2, -quantity, event_id, label))
-        if return_by:
-            changes[item_id].append((max(return_by, today), 0, quantity, None, f"{label} back"))
-    on_order = defaultdict(int)  # ordered and not yet received, whenever it is expected
-    for item_id, quantity, received, expected_on, order_id in supply:
-        on_order[item_id] += quantity - received
-        arrives = max(expected_on or today, today)
-        if arrives <= horizon_end:
-            changes[item_id].append((arrives, 1, quantity - received, None, f"PO-{order_id:05d}"))
-    results = []
-    for item in items:
-        start = int(on_hand.get(item.id) or 0)  # a returnable out with a rep comes back on its return step
-        available_now = start if item.returnable else start - held[item.id]
-        if item.id not in changes and available_now + on_order[item.id] >= item.reorder_point:
-            results.append(ItemForecast(item=item, start=start))  # nothing ahead and enough: nothing to project
-            continue
-        if flags_only and available_now + on_order[item.id] >= item.reorder_point and \
-                start - sum(-c[2] for c in changes[item.id] if c[1] == 2) >= max(item.reorder_point, 0):
-            # Returns and deliveries only add: even if every request took its units on day one,
-            # the level would stay at or above the reorder point and zero. No flag is possible.
-            results.append(ItemForecast(item=item, start=start))
-            continue
-        results.append(_project(item, start, available_now, on_order[item.id],
-                                sorted(changes[item.id], key=lambda c: (c[0], c[1])), events, today, settings))
-    return results
+class _Loaded:
+    """What the projection reads, for some items, in a handful of set-based queries."""
 
-
-def _project(item, start, available_now, on_order, changes, events, today, settings):
-    result = ItemForecast(item=item, start=start)
-    level = start
-    reorder_point = item.reorder_point
-    # Group the demand of one day by event so each event is judged on its own needs.
-    by_day = defaultdict(list)
-    for change in changes:
-        by_day[change[0]].append(change)
-    seen_events = set()
-    flagged_general = False
-    # The reorder point is judged on the inventory position: available now plus what is on order.
-    if available_now + on_order < reorder_point:
-        result.flags.append(_flag(item, None, today, available_now, 0, today, settings, below_now=True,
-                                  held=start - available_now, on_order=on_order))
-        flagged_general = True
-    for day in sorted(by_day):
-        entries = by_day[day]
-        for _day, order, change, _event_id, cause in entries:
-            if order < 2:  # returns and deliveries first: they can serve the same day's needs
-                level += change
-                result.steps.append(Step(day, change, level, cause))
-        groups = defaultdict(int)
-        causes = {}
-        for _day, order, change, event_id, cause in entries:
-            if order == 2:
-                groups[event_id] += -change
-                causes.setdefault(event_id, cause)
-        for event_id in sorted(groups, key=lambda e: (e is None, e or 0)):
-            needed = groups[event_id]
-            before = level
-            level -= needed
-            result.steps.append(Step(day, -needed, level, causes[event_id]))
-            # Falling under the reorder point is already flagged once when it shows in what is
-            # available now (held stock counts as gone); a later event is flagged for shortfalls.
-            crossed = before >= reorder_point > level and not flagged_general
-            short = max(0, min(needed, -level))
-            if not (short or crossed):
-                continue
-            event = events.get(event_id)
-            if event is not None:
-                if event_id in seen_events:
-                    continue
-                seen_events.add(event_id)
-            elif flagged_general:
-                continue
-            else:
-                flagged_general = True
-            result.flags.append(_flag(item, event, day, level, short, today, settings))
-    result.flags.sort(key=lambda f: (URGENCY[f.status], f.order_by))
-    return result
-
-
-def _flag(item, event, need_date, projected, short, today, settings, below_now=False, held=0, on_order=0):
-    lead = item.lead_time_days
-    order_by = subtract_working_days(need_date - timedelta(days=lead), settings.safety_working_days)
-    suggested = max(item.reorder_quantity, item.reorder_point - projected - on_order, short)
-    supplier = item.supplier or "the supplier"
-    unit = "" if item.unit in ("each", "") else f" {item.unit}"
-    if below_now:
-        status = NOW
-        notes = [f"{held} held for requests"] if held else []
-        if on_order:
-            notes.append(f"{on_order} on order")
-        held_note = f" ({', '.join(notes)})" if notes else ""
-        reason = (f"{projected}{unit} available now{held_note}, under the reorder point of {item.reorder_point}; "
-                  f"{supplier} needs {lead} days: order now")
-        order_by = today
-    else:
-        if short and order_by < today:
-            status = EXPEDITE
-        elif order_by <= today:
-            status = NOW
-        elif (order_by - today).days <= settings.warning_days:
-            status = SOON
+    def __init__(self, session, today, settings, ids=None):
+        self.today, self.settings = today, settings
+        horizon_end = today + timedelta(days=settings.horizon_days)
+        only = ids is not None
+        line_filter = RequestLine.item_id.in_(ids) if only else True
+        # Open requests whatever their date (what they hold is held now), and handed-over
+        # returnables (they come back on their return date). Each branch has its index.
+        self.demand = session.execute(
+            select(RequestLine.item_id, RequestLine.reserved, RequestLine.backordered, RequestLine.issued,
+                   Request.status, Request.needed_by, Request.event_id, Request.id.label("request_id"),
+                   case((Item.returnable.is_(True), Request.return_by), else_=None).label("return_by"))
+            .join(Request, RequestLine.request_id == Request.id)
+            .join(Item, RequestLine.item_id == Item.id)
+            .where(line_filter,
+                   (Request.status.in_(OPEN)) | ((Request.status == "handed_over") & Request.return_by.is_not(None)),
+                   (RequestLine.reserved > 0) | (RequestLine.backordered > 0))
+        ).all()
+        self.horizon_end = horizon_end
+        po_filter = PurchaseOrderLine.item_id.in_(ids) if only else True
+        self.orders = session.execute(
+            select(PurchaseOrderLine.item_id, PurchaseOrderLine.quantity - PurchaseOrderLine.received,
+                   PurchaseOrder.status, PurchaseOrder.expected_on, PurchaseOrder.id)
+            .join(PurchaseOrder, PurchaseOrderLine.order_id == PurchaseOrder.id)
+            .where(po_filter, PurchaseOrder.status.in_(("draft", "ordered")),
+                   PurchaseOrderLine.quantity > PurchaseOrderLine.received)
+            .order_by(PurchaseOrder.id)
+        ).all()
+        event_ids = {row.event_id for row in self.demand if row.event_id}
+        self.events = {row.id: row for row in session.execute(
+            select(Event.id, Event.name).where(Event.id.in_(event_ids)))} if event_ids else {}
+        # Items that can be flagged: demand, under the reorder point, or a print piece near its date.
+        if only and len(ids) <= MAX_IN_LIST:
+            candidates = set(ids)
         else:
-            status = OK
-        what = event.name if event is not None else "requests"
-        if short:
-            head = f"{short}{unit} short for {what} on {_fmt(need_date)}"
-        else:
-            head = f"{max(projected, 0)}{unit} left after {what} on {_fmt(need_date)}, under the reorder point of {item.reorder_point}"
-        if status == EXPEDITE:
-            tail = f"{supplier} needs {lead} days, so a normal order by {_fmt(order_by)} is already too late: expedite"
-        else:
-            tail = f"{supplier} needs {lead} days; order by {_fmt(order_by)}"
-        reason = f"{head}; {tail}"
-    return Flag(item=item, status=status, event=event, need_date=need_date, order_by=order_by, projected=projected,
-                shortfall=short, suggested_quantity=suggested, reason=reason)
+            candidates = {row.item_id for row in self.demand} | _under_reorder_point(session, ids) | \
+                _retiring(session, today + timedelta(days=settings.warning_days), ids)
+        few = len(candidates) <= MAX_IN_LIST
+        self.items = [row for row in session.execute(select(*_ITEM_COLUMNS).where(
+            Item.archived.is_(False), Item.id.in_(candidates) if few else True)) if row.id in candidates] \
+            if candidates else []
+        self.on_hand = dict(session.execute(
+            select(StockLevel.item_id, func.sum(StockLevel.quantity))
+            .where(StockLevel.item_id.in_(candidates) if few else True).group_by(StockLevel.item_id)).all()) \
+            if candidates else {}
+        # For the print pieces near their date: the kits that list them, and their successors' SKUs.
+        warn_until = today + timedelta(days=settings.warning_days)
+        retiring = [row.id for row in self.items if row.do_not_use_after is not None and
+                    row.do_not_use_after <= warn_until]
+        self.kits, self.successors = defaultdict(list), {}
+        if retiring:
+            for item_id, name in session.execute(
+                    select(KitLine.item_id, KitTemplate.name).join(KitTemplate, KitLine.kit_id == KitTemplate.id)
+                    .where(KitLine.item_id.in_(retiring), KitTemplate.archived.is_(False))
+                    .order_by(KitTemplate.name)):
+                self.kits[item_id].append(name)
+            successor_ids = {row.replaced_by_id for row in self.items if row.id in retiring and row.replaced_by_id}
+            if successor_ids:
+                self.successors = dict(session.execute(select(Item.id, Item.sku).where(Item.id.in_(successor_ids))))
 
 
 def _under_reorder_point(session, item_ids=None):
-    """Ids of the items (of those in `item_ids`, when given) whose stock plus what is on order is
-    under their reorder point, in one set-based query."""
+    """Ids of the items whose stock plus what is on order is under their reorder point."""
     only = item_ids is not None
     stock = (select(StockLevel.item_id, func.sum(StockLevel.quantity).label("quantity"))
              .where(StockLevel.item_id.in_(item_ids) if only else True)
@@ -312,102 +234,279 @@ def _under_reorder_point(session, item_ids=None):
                Item.reorder_point > func.coalesce(stock.c.quantity, 0) + func.coalesce(ordered.c.quantity, 0))))
 
 
-def _flags(session, today, settings, item_ids=None):
-    """Every flag that needs action (not OK), most urgent first, each with the plain row of
-    its item's columns (_ITEM_COLUMNS) as `item`; of the items in `item_ids` only, when given.
-
-    Only the items that can be flagged at all are projected: those some request takes within
-    the horizon, and those already under their reorder point with what is on order. Any other
-    item only gains stock ahead (deliveries), so projecting it cannot raise a flag. They are
-    projected from plain rows of the columns the projection reads, not as ORM items."""
-    demand, supply, events = _flows(session, today + timedelta(days=settings.horizon_days), item_ids)
-    # A few given items are simply all projected (those that cannot be flagged cost next to nothing).
-    candidates = set(item_ids) if item_ids is not None and len(item_ids) <= MAX_IN_LIST else \
-        {row.item_id for row in demand} | _under_reorder_point(session, item_ids)
-    if not candidates:
-        return [], events
-    # Past some thousands an IN list is no cheaper than reading everything (and SQLite caps parameters).
-    few = len(candidates) <= MAX_IN_LIST
-    rows = [row for row in session.execute(select(*_ITEM_COLUMNS).where(
-        Item.archived.is_(False), Item.id.in_(candidates) if few else True)) if row.id in candidates]
-    loaded = (_on_hand(session, candidates if few else None), demand, supply, events)
-    flags = [flag for result in _forecast(today, settings, rows, loaded, flags_only=True)
-             for flag in result.flags if flag.status != OK]
-    return sorted(flags, key=_most_urgent_first), events
+def _retiring(session, warn_until, item_ids=None):
+    return set(session.scalars(select(Item.id).where(
+        Item.id.in_(item_ids) if item_ids is not None else True, Item.archived.is_(False),
+        Item.do_not_use_after.is_not(None), Item.do_not_use_after <= warn_until)))
 
 
-def _most_urgent_first(flag):
-    return URGENCY[flag.status], flag.order_by, flag.item.sku
+def compute(session, today, settings=Settings(), item_ids=None):
+    """Every flag (none are "ok") of every active item, or of those in `item_ids`."""
+    loaded = _Loaded(session, today, settings, item_ids)
+    return [flag for result in _project_all(loaded) for flag in result.flags]
 
 
-def flagged(session, today, settings=Settings()):
-    """Every flag that needs action (not OK), most urgent first, with its Item (and product)
-    loaded: a few hundred of thousands."""
-    flags, _events = _flags(session, today, settings)
-    if flags:
-        items = {item.id: item for item in session.scalars(
-            select(Item).where(Item.id.in_({flag.item.id for flag in flags})).options(selectinload(Item.product)))}
-        for flag in flags:
-            flag.item = items[flag.item.id]
-    return flags
+def forecast(session, today, settings=Settings(), item_ids=None):
+    """ItemForecast (timeline and flags) for the items in `item_ids` (all active items when None)."""
+    loaded = _Loaded(session, today, settings, item_ids)
+    return _project_all(loaded, every_item=item_ids is not None, session=session, ids=item_ids)
 
 
-@dataclass(frozen=True)
-class ItemFacts:
-    """What a flag shows of its item, kept with a reused forecast (an ORM Item would not outlive
-    its session)."""
-    id: int
-    sku: str
-    name: str
-    supplier: str | None
-    unit: str
-    lead_time_days: int
+def _project_all(loaded, every_item=False, session=None, ids=None):
+    demand = defaultdict(list)
+    for row in loaded.demand:
+        demand[row.item_id].append(row)
+    orders = defaultdict(list)
+    for row in loaded.orders:
+        orders[row[0]].append(row)
+    items = loaded.items
+    if every_item:  # asked about by id: an item nothing can flag still gets its (empty) timeline
+        present = {row.id for row in items}
+        missing = [i for i in ids if i not in present]
+        if missing:
+            items = items + list(session.execute(select(*_ITEM_COLUMNS).where(Item.id.in_(missing))))
+    return [_project(item, int(loaded.on_hand.get(item.id) or 0), demand[item.id], orders[item.id], loaded)
+            for item in items]
 
 
-@dataclass(frozen=True)
-class EventFacts:
-    id: int
-    name: str
-    place: str
-    ship_by: date
+def _project(item, start, demand, orders, loaded):
+    today = loaded.today
+    result = ItemForecast(item=item, start=start)
+    unit = "" if item.unit in ("each", "") else f" {item.unit}"
+    changes = []  # (day, order, change, event_id, request_id, what): order 0 back, 1 arrives, 2 held, 3 waits
+    held = 0
+    held_by = []
+    for row in demand:
+        if row.status == "handed_over":
+            if row.return_by:
+                changes.append((max(row.return_by, today), 0, row.issued, None, row.request_id, "back"))
+            continue
+        if row.reserved:
+            held_by.append(_number(row.request_id))
+        if item.returnable:
+            if row.reserved:
+                changes.append((max(row.needed_by, today), 2, -row.reserved, row.event_id, row.request_id, "held"))
+            if row.backordered:
+                changes.append((max(row.needed_by, today), 3, -row.backordered, row.event_id, row.request_id,
+                                "waits"))
+            if row.return_by:
+                changes.append((max(row.return_by, today), 0, row.reserved + row.backordered, None, row.request_id,
+                                "back"))
+        else:
+            held += row.reserved  # promised now, whatever its date
+            if row.backordered:
+                changes.append((max(row.needed_by, today), 3, -row.backordered, row.event_id, row.request_id,
+                                "waits"))
+    ordered = [o for o in orders if o[2] == "ordered"]
+    drafts = [o for o in orders if o[2] == "draft"]
+    on_order = sum(o[1] for o in ordered)
+    for item_id, quantity, _status, expected_on, order_id in ordered:
+        arrives = max(expected_on or today, today)
+        if arrives <= loaded.horizon_end:
+            changes.append((arrives, 1, quantity, None, order_id, "arrives"))
+    changes.sort(key=lambda c: (c[0], c[1]))
+    available_now = start - held
+    level = available_now
+    if held:
+        result.steps.append(Step(today, -held, level, f"held for {_listing(held_by)}"))
+    needs = {}  # event id or None -> what the projection says of it
+    for day, order, change, event_id, ref, what in changes:
+        if day > loaded.horizon_end:
+            break
+        before = level
+        level += change
+        if order == 0:
+            cause = f"{_number(ref)} back"
+        elif order == 1:
+            cause = _po(ref)
+        else:
+            cause = loaded.events[event_id].name if event_id in loaded.events else _number(ref)
+            if order == 3:
+                cause += f" (waiting, {_number(ref)})" if event_id in loaded.events else " (waiting)"
+        result.steps.append(Step(day, change, level, cause))
+        if order < 2:
+            continue
+        need = needs.get(event_id)
+        if need is None:
+            need = needs[event_id] = _Need(event_id)
+        short = max(0, min(-change, -level))
+        if short:
+            if not need.short:
+                need.day, need.projected = day, level
+            need.short += short
+            need.requests.append(ref)
+            if order == 3:
+                need.waiting[ref] += min(short, -change)
+        elif before >= item.reorder_point > level and need.crossed is None and not need.short:
+            need.crossed = (day, level)
+    orders_json = [{"id": o[4], "status": o[2], "quantity": int(o[1]),
+                    "expected_on": o[3].isoformat() if o[3] else None} for o in orders]
+    below_now = item.reorder_point > 0 and available_now + on_order < item.reorder_point
+    for event_id, need in needs.items():
+        if need.short:
+            result.flags.append(_shortfall(item, need, loaded, unit, ordered, drafts, orders_json,
+                                           below_now and event_id is None, available_now, on_order, held))
+        elif need.crossed and not (event_id is None and below_now):
+            flag = _crossing(item, need, loaded, unit, drafts, orders_json)
+            if flag is not None:
+                result.flags.append(flag)
+    if below_now and not (None in needs and needs[None].short):
+        result.flags.append(_below_now(item, loaded, unit, available_now, on_order, held, drafts, orders_json))
+    retiring = _retire(item, start, held, demand, loaded, unit)
+    if retiring is not None:
+        result.flags.append(retiring)
+    result.flags.sort(key=lambda f: (URGENCY[f.status], f.order_by))
+    return result
 
 
-class Current(NamedTuple):
-    """The flags as they are now (a tuple, not to be changed) and what they were computed from:
-    (freshness stamp, today, settings), or None when the database has no stamp to go by; and
-    the same flags by item id, which a later change re-projects item by item."""
-    key: tuple | None
-    flags: tuple
-    by_item: dict
-    full_at: float  # time.monotonic() of the full computation these flags were carried on from
+class _Need:
+    """What the projection found for one event (or for requests with no event) of an item."""
+    __slots__ = ("event_id", "day", "projected", "short", "requests", "waiting", "crossed")
+
+    def __init__(self, event_id):
+        self.event_id, self.day, self.projected, self.short = event_id, None, 0, 0
+        self.requests, self.waiting, self.crossed = [], defaultdict(int), None
 
 
-def current_flags(session, today, settings=Settings()):
-    """What `flagged` answers, with ItemFacts and EventFacts for items and events."""
-    by_item = _with_facts(session, *_flags(session, today, settings))
-    return Current(None, tuple(sorted((f for flags in by_item.values() for f in flags), key=_most_urgent_first)),
-                   by_item, time.monotonic())
+def _status_by_date(order_by, today, settings, shortfall):
+    if order_by < today:
+        return EXPEDITE if shortfall else NOW
+    if order_by == today:
+        return NOW
+    if (order_by - today).days <= settings.warning_days:
+        return SOON
+    return PLANNED if shortfall else OK
 
 
-def _with_facts(session, flags, events):
-    """{item id: (its flags, with ItemFacts and EventFacts)} for these flags (as _flags returns them)."""
-    names = {}
-    if flags:
-        names = {row.id: Item.display_name(row.product, row.size) for row in session.execute(
-            select(Item.id, Item.size, Product.name.label("product")).join(Product, Item.product_id == Product.id)
-            .where(Item.id.in_({flag.item.id for flag in flags})))}
-    facts = {e.id: EventFacts(e.id, e.name, e.place, e.ship_by) for e in events.values()}
-    by_item = defaultdict(list)
-    for flag in flags:
-        item = flag.item
-        by_item[item.id].append(replace(
-            flag, item=ItemFacts(item.id, item.sku, names[item.id], item.supplier, item.unit, item.lead_time_days),
-            event=facts[flag.event.id] if flag.event is not None else None))
-    return {item_id: tuple(item_flags) for item_id, item_flags in by_item.items()}
+def _supplier(item):
+    return item.supplier or "the supplier"
+
+
+def _lead(item):
+    return min(max(item.lead_time_days or 0, 0), _MAX_LEAD)
+
+
+def _suggest(item, needed, covering):
+    """What to order: what is needed (at least the reorder quantity), less what drafts and late
+    orders already bring; nothing when they cover the need."""
+    covered = sum(o[1] for o in covering)
+    if needed <= covered:
+        return 0
+    return max(needed, item.reorder_quantity) - covered
+
+
+def _drafts_note(drafts, unit, covering_need=None):
+    if not drafts:
+        return ""
+    names = ", ".join(f"draft {_po(o[4])} for {o[1]}{unit}" for o in drafts[:3])
+    tail = ", not ordered yet"
+    if covering_need:
+        tail += ": order it" if len(drafts) == 1 else ": order them"
+    return f"; {names}{tail}"
+
+
+def _shortfall(item, need, loaded, unit, ordered, drafts, orders_json, below_now, available_now, on_order, held):
+    today, settings = loaded.today, loaded.settings
+    event = loaded.events.get(need.event_id)
+    order_by = order_by_date(need.day, item.lead_time_days, settings)
+    status = _status_by_date(order_by, today, settings, shortfall=True)
+    if below_now and URGENCY[status] > URGENCY[NOW]:
+        status = NOW
+    if event is not None:
+        head = f"{need.short}{unit} short for {event.name} on {_fmt(need.day)}"
+        if need.waiting:
+            head += f" ({_listing(f'{q} waiting on {_number(r)}' for r, q in need.waiting.items())})"
+    else:
+        waiting = [f"{q}{unit} backordered for {_number(r)}" for r, q in need.waiting.items()]
+        head = (f"{_listing(waiting)}, needed {_fmt(need.day)}" if waiting else
+                f"{need.short}{unit} short for {_listing(_number(r) for r in need.requests)} on {_fmt(need.day)}")
+    late = [o for o in ordered if (o[3] or today) > need.day]
+    parts = [head]
+    if below_now:
+        parts.append(f"{available_now}{unit} available now, under the reorder point of {item.reorder_point}")
+    for o in late[:2]:
+        parts.append(f"{_po(o[4])} arrives {_fmt(max(o[3] or today, today))}, after the need on {_fmt(need.day)}: "
+                     f"{'expedite it' if status == EXPEDITE else 'bring it forward'}")
+    if status == EXPEDITE:
+        parts.append(f"{_supplier(item)} needs {_lead(item)} days, so a normal order by {_fmt(order_by)} is already "
+                     f"too late: expedite")
+    else:
+        parts.append(f"{_supplier(item)} needs {_lead(item)} days; order by {_fmt(order_by)}")
+    needed = max(need.short, item.reorder_point - need.projected)
+    if below_now:
+        needed = max(needed, item.reorder_point - available_now - on_order + need.short)
+    suggested = _suggest(item, needed, drafts + late)
+    reason = "; ".join(parts) + _drafts_note(drafts, unit, covering_need=suggested == 0)
+    return Flag(item.id, need.event_id, SHORTFALL, status, need.day, order_by, need.projected, need.short,
+                suggested, orders_json, reason)
+
+
+def _crossing(item, need, loaded, unit, drafts, orders_json):
+    today, settings = loaded.today, loaded.settings
+    day, projected = need.crossed
+    order_by = order_by_date(day, item.lead_time_days, settings)
+    status = _status_by_date(order_by, today, settings, shortfall=False)
+    if status == OK:
+        return None
+    event = loaded.events.get(need.event_id)
+    what = event.name if event is not None else "requests"
+    needed = item.reorder_point - projected
+    suggested = _suggest(item, needed, drafts)
+    reason = (f"{max(projected, 0)}{unit} left after {what} on {_fmt(day)}, under the reorder point of "
+              f"{item.reorder_point}; {_supplier(item)} needs {_lead(item)} days; order by {_fmt(order_by)}"
+              + _drafts_note(drafts, unit, covering_need=suggested == 0))
+    return Flag(item.id, need.event_id, REORDER_POINT, status, day, order_by, projected, 0, suggested,
+                orders_json, reason)
+
+
+def _below_now(item, loaded, unit, available_now, on_order, held, drafts, orders_json):
+    notes = [f"{held} held for requests"] if held else []
+    if on_order:
+        notes.append(f"{on_order} on order")
+    held_note = f" ({', '.join(notes)})" if notes else ""
+    needed = item.reorder_point - available_now - on_order
+    suggested = _suggest(item, needed, drafts)
+    reason = (f"{available_now}{unit} available now{held_note}, under the reorder point of {item.reorder_point}; "
+              f"{_supplier(item)} needs {_lead(item)} days: order now" + _drafts_note(drafts, unit, suggested == 0))
+    return Flag(item.id, None, REORDER_POINT, NOW, loaded.today, loaded.today, available_now, 0, suggested,
+                orders_json, reason)
+
+
+def _retire(item, start, held, demand, loaded, unit):
+    """A print piece whose do-not-use-after date falls within the warning window (or has passed)
+    while stock, requests or kits still have it."""
+    last = item.do_not_use_after
+    today = loaded.today
+    if last is None or (last - today).days > loaded.settings.warning_days:
+        return None
+    holders = sorted({row.request_id for row in demand if row.status != "handed_over"})
+    kits = loaded.kits.get(item.id, [])
+    if not (start or holders or kits):
+        return None
+    if last < today:
+        head = f"Expired on {_fmt(last)}"
+    else:
+        days = (last - today).days
+        head = f"Do not use after {_fmt(last)} ({'today' if days == 0 else f'in {days} day' + ('s' if days != 1 else '')})"
+    parts = [head, f"{start}{unit} on hand"]
+    waiting = sum(row.backordered for row in demand if row.status != "handed_over")
+    if holders:
+        what = f"{held}{unit} held" if held else "asked for"
+        if waiting:
+            what += f", {waiting} waiting"
+        parts.append(f"{what} by {_listing(_number(r) for r in holders)}")
+    if kits:
+        parts.append(f"in kit {_listing(kits)}")
+    successor = loaded.successors.get(item.replaced_by_id)
+    if successor:
+        parts.append(f"replaced by {successor}: swap it in")
+    else:
+        parts.append("no successor named: reprint, or name the piece that replaces it")
+    return Flag(item.id, None, RETIRING, RETIRE, last, last, start, 0, 0, [], "; ".join(parts))
 
 
 def by_event(flags):
-    """[(event or None, [flags])]: events in date order, general reorders last."""
+    """[(event or None, [flags])]: events in date order, general stock last."""
     groups = defaultdict(list)
     for flag in flags:
         groups[flag.event.id if flag.event else None].append(flag)
@@ -416,22 +515,18 @@ def by_event(flags):
     return [(events[e], groups[e]) for e in ordered] + ([(None, groups[None])] if None in groups else [])
 
 
-def event_flags(session, event, today, settings=Settings()):
-    """The flags (any status) that concern one event, for its page."""
-    item_ids = session.scalars(
-        select(RequestLine.item_id).join(Request, RequestLine.request_id == Request.id)
-        .where(Request.event_id == event.id).distinct()
-    ).all()
-    if not item_ids:
-        return []
-    results = forecast(session, today, settings, item_ids=item_ids)
-    return sorted((f for r in results for f in r.flags if f.event is not None and f.event.id == event.id),
-                  key=lambda f: (URGENCY[f.status], f.item.sku))
-
-
 def settings_from(config):
     return Settings(
         horizon_days=config.get("FORECAST_HORIZON_DAYS", 120),
         safety_working_days=config.get("FORECAST_SAFETY_WORKING_DAYS", 5),
         warning_days=config.get("FORECAST_WARNING_DAYS", 14),
     )
+
+
+def item_names(session, item_ids):
+    """{item id: display name}, in one query."""
+    if not item_ids:
+        return {}
+    return {row.id: Item.display_name(row.product, row.size) for row in session.execute(
+        select(Item.id, Item.size, Product.name.label("product")).join(Product, Item.product_id == Product.id)
+        .where(Item.id.in_(item_ids)))}

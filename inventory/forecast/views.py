@@ -1,28 +1,30 @@
-"""The reorder dashboard: what to order, for which event, by when."""
+"""The reorder dashboard: what to order, for which event, by when, read from the stored flags."""
 from collections import defaultdict
-from datetime import date
 from urllib.parse import urlencode
 
-from flask import Blueprint, current_app, g, render_template, request, url_for
-from markupsafe import Markup
+from flask import Blueprint, current_app, g, render_template, url_for
 
 from ..auth.roles import MANAGERS, roles_required
 from ..extensions import db
 from ..pagination import Page, page_arg
 from . import services as forecast
+from . import stored
 
 bp = Blueprint("forecast", __name__)
 FLAGS_PER_PAGE = 100
 _QUERY_SAFE = "!$'()*,/:;?@"  # what Werkzeug's url_for leaves unquoted in a query string
+# The groups of the page, in the order they are read, with what each means.
+GROUPS = (forecast.EXPEDITE, forecast.NOW, forecast.SOON, forecast.RETIRE, forecast.PLANNED)
 
 
 def raise_po_url(flags, event=None):
     """A link to a new purchase order pre-filled with these flags' items and suggested quantities
-    (None while the app has no purchasing pages)."""
+    (None while the app has no purchasing pages, or when nothing is left to order)."""
+    flags = [f for f in flags if f.suggested_quantity > 0]
     if "purchasing.new" not in current_app.view_functions or not flags:
         return None
     # What url_for(endpoint, supplier=..., line=[...], event_id=...) answers, with url_for run once
-    # per request: a page of flags has a link on every row, and url_for was half of drawing it.
+    # per request: a page of flags has a link on every row.
     if "new_po_url" not in g:
         g.new_po_url = url_for("purchasing.new")
     query = [("supplier", flags[0].item.supplier or None)]
@@ -31,38 +33,68 @@ def raise_po_url(flags, event=None):
     return g.new_po_url + "?" + urlencode([(k, v) for k, v in query if v is not None], safe=_QUERY_SAFE)
 
 
+def draft_url(flag):
+    """The page of the flag's first draft purchase order, or None."""
+    draft = next((o for o in flag.orders if o["status"] == "draft"), None)
+    if draft is None or "purchasing.show" not in current_app.view_functions:
+        return None
+    return url_for("purchasing.show", order_id=draft["id"])
+
+
 def by_supplier(flags):
     groups = defaultdict(list)
     for flag in flags:
-        groups[flag.item.supplier or ""].append(flag)
+        if flag.kind != forecast.RETIRING:
+            groups[flag.item.supplier or ""].append(flag)
     return sorted(groups.items())
 
 
 @bp.route("/reorders")
 @roles_required(MANAGERS)
 def dashboard():
-    today = date.today()
-    settings = forecast.settings_from(current_app.config)
-    current = forecast.current_flags(db.session, today, settings)
-    flags = current.flags
-    counts = {status: sum(1 for f in flags if f.status == status)
-              for status in (forecast.EXPEDITE, forecast.NOW, forecast.SOON)}
-    # Most urgent first, a page at a time: a large catalog can flag hundreds of items at once.
-    page = Page(flags, page_arg(), FLAGS_PER_PAGE, len(flags))
-    shown = flags[(page.page - 1) * page.per_page:page.page * page.per_page]
-    flag_groups = Markup(render_template(
-        "forecast/_flag_groups.html", groups=forecast.by_event(shown), page=page, raise_po_url=raise_po_url,
-        by_supplier=by_supplier))
-    return render_template("forecast/dashboard.html", flag_groups=flag_groups, counts=counts, today=today,
-                           settings=settings, labels=forecast.STATUS_LABELS)
+    today = stored.current(db.session)
+    counts = stored.counts(db.session)
+    total = sum(counts.values())
+    page = Page([], page_arg(), FLAGS_PER_PAGE, total)
+    shown = stored.page_of_flags(db.session, page.page, page.per_page)
+    groups = []
+    for status in GROUPS:
+        of_status = [flag for flag in shown if flag.status == status]
+        if of_status:
+            groups.append((status, forecast.by_event(of_status)))
+    return render_template("forecast/dashboard.html", groups=groups, page=page, counts=counts, today=today,
+                           raise_po_url=raise_po_url, by_supplier=by_supplier,
+                           settings=stored.settings(), labels=forecast.STATUS_LABELS, statuses=GROUPS)
 
 
 @bp.app_template_global()
 def event_forecast(event):
-    """Flags concerning one event (for the event page's projected shortfalls)."""
-    return forecast.event_flags(db.session, event, date.today(), forecast.settings_from(current_app.config))
+    """The stored flags of one event (for the event page's projected shortfalls)."""
+    stored.current(db.session)
+    return stored.event_flags(db.session, event.id)
+
+
+@bp.app_template_global()
+def item_forecast(item):
+    """The stored flags of one item (for its page)."""
+    stored.current(db.session)
+    return stored.item_flags(db.session, item.id)
 
 
 @bp.app_template_global()
 def forecast_raise_po_url(flags, event=None):
     return raise_po_url(flags, event)
+
+
+@bp.app_template_global()
+def forecast_draft_url(flag):
+    return draft_url(flag)
+
+
+@bp.app_template_global()
+def successor_swap_url(item):
+    """The page that swaps an item's successor into what still holds it, for managers (None
+    when the item names no successor)."""
+    if getattr(item, "replaced_by_id", None) is None or "catalog.successor" not in current_app.view_functions:
+        return None
+    return url_for("catalog.successor", sku=item.sku)

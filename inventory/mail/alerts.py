@@ -1,6 +1,10 @@
 """The reorder alert digest: one e-mail per run, to the alert recipients (ALERT_RECIPIENTS and
 the managers who opted in), about what changed.
 
+The digest reads the stored flags (forecast/stored.py), projected again for today first, so it
+says what the Reorders page says. Planned flags (a shortfall whose order-by date is beyond the
+warning window) are not e-mailed until they become "order soon".
+
 An item (per event) is alerted once per situation: again only when its status gets worse than
 the one last sent, and once more, as "resolved", when it is no longer flagged (its Alert row is
 then cleared, so a comeback is news again). The whole run happens in one write transaction
@@ -17,6 +21,7 @@ from ..catalog.models import Item
 from ..database import write_transaction
 from ..events.models import Event
 from ..forecast import services as forecast
+from ..forecast import stored
 from . import preferences
 from .models import Alert, JobLock
 from .services import MailNotConfigured, base_url, enqueue
@@ -28,8 +33,9 @@ JOB = "send-alerts"
 class DigestLine:
     flag: object
     previous_status: str | None
-    po_url: str
+    po_url: str | None  # what to do about it: raise a PO, open the draft, or (None) nothing to order
     item_url: str
+    action: str = "Raise the purchase order"
 
     @property
     def previous_label(self):
@@ -57,6 +63,16 @@ def lock_job(session, name):
     return session.scalars(select(JobLock).where(JobLock.name == name).with_for_update()).one()
 
 
+def _action(base, flag):
+    """(what to do, its link) for a flag: open its draft, raise a PO, or look at the item."""
+    draft = next((o for o in flag.orders if o["status"] == "draft"), None)
+    if draft is not None:
+        return "Open the draft", f"{base}/purchase-orders/{draft['id']}"
+    if flag.kind == forecast.RETIRING or not flag.suggested_quantity:
+        return "See the item", f"{base}/i/{flag.item.sku}"
+    return "Raise the purchase order", _po_url(base, flag)
+
+
 def _po_url(base, flag):
     query = [("supplier", flag.item.supplier), ("line", f"{flag.item.sku}:{flag.suggested_quantity}")]
     if flag.event is not None:
@@ -71,7 +87,10 @@ def _subject(today, groups, resolved):
     count = f"{len(flags)} item{'s' if len(flags) != 1 else ''}"
     names = [event.name if event else "general stock" for event, _lines in groups]
     where = names[0] if len(names) == 1 else (" and ".join(names) if len(names) == 2 else f"{len(names)} events")
-    earliest = min(flag.order_by for flag in flags)
+    ordering = [flag for flag in flags if flag.kind != forecast.RETIRING]
+    if not ordering:
+        return f"Retire soon: {count} near their do-not-use-after date"
+    earliest = min(flag.order_by for flag in ordering)
     if earliest < today:
         return f"Expedite: {count} for {where} (order-by passed {earliest.day} {earliest:%b})"
     return f"Order by {earliest.day} {earliest:%b}: {count} for {where}"
@@ -99,7 +118,10 @@ def queue_reorder_digest(session, config, today, now):
     base = base_url(config)
     with write_transaction(session):
         job = lock_job(session, JOB)
-        flags = forecast.flagged(session, today, forecast.settings_from(config))
+        # The date moving on changes flags too: project everything for today first, in this
+        # transaction, then read the stored flags the pages show.
+        stored.project_all(session, today, forecast.settings_from(config))
+        flags = stored.flags(session)
         previous = {(alert.item_id, alert.event_id): alert for alert in session.scalars(select(Alert))}
         current, news, new_alerts = set(), [], []
         for flag in flags:  # most urgent first: the first flag per (item, event) is the one that counts
@@ -108,10 +130,12 @@ def queue_reorder_digest(session, config, today, now):
                 continue
             current.add(key)
             alert = previous.get(key)
+            if flag.status == forecast.PLANNED:
+                continue  # known, and shown on the pages; e-mailed once its order-by date comes near
             if alert is not None and forecast.URGENCY[flag.status] >= forecast.URGENCY.get(alert.status, 99):
                 continue
-            news.append(DigestLine(flag, alert.status if alert else None, _po_url(base, flag),
-                                   f"{base}/i/{flag.item.sku}"))
+            action, url = _action(base, flag)
+            news.append(DigestLine(flag, alert.status if alert else None, url, f"{base}/i/{flag.item.sku}", action))
             if alert is None:
                 new_alerts.append(dict(item_id=key[0], event_id=key[1], status=flag.status, sent_at=now))
             else:

@@ -21,6 +21,7 @@ from ..auth.roles import MANAGERS
 from ..bins.models import Bin
 from ..catalog.services import get_item
 from ..database import write_transaction
+from ..forecast.changes import items_changed
 from ..errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from ..events.models import Event
 from ..requests.availability import lock_items
@@ -193,8 +194,9 @@ def _lock_order(session, order_id):
     order = session.get(PurchaseOrder, order_id, with_for_update=True, populate_existing=True)
     if order is None:
         raise NotFound(f"No purchase order #{order_id}.")
-    session.scalars(select(PurchaseOrderLine).where(PurchaseOrderLine.order_id == order.id)
-                    .execution_options(populate_existing=True)).all()
+    lines = session.scalars(select(PurchaseOrderLine).where(PurchaseOrderLine.order_id == order.id)
+                            .execution_options(populate_existing=True)).all()
+    items_changed(session, [line.item_id for line in lines])  # its lines are what flags show of it
     return order
 
 
@@ -218,6 +220,7 @@ def create(session, user, *, lines, supplier="", note="", event_id=None):
         order.lines = [PurchaseOrderLine(item_id=item.id, quantity=quantity, unit_cost=cost, received=0)
                        for item, quantity, cost in cleaned]
         session.add(order)
+        items_changed(session, [item.id for item, _q, _c in cleaned])  # a draft shows on its items' flags
     return order
 
 
@@ -234,6 +237,7 @@ def update_draft(session, order_id, user, *, lines, supplier="", note="", event_
         order.event_id = _check_event(session, event_id)
         order.note = note
         existing = {line.item_id: line for line in order.lines}
+        items_changed(session, [item.id for item, _q, _c in cleaned])
         kept = []
         for item, quantity, cost in cleaned:
             line = existing.pop(item.id, None) or PurchaseOrderLine(item_id=item.id, received=0)

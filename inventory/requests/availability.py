@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from sqlalchemy import bindparam, case, func, select
 
 from ..catalog.models import Item
+from ..forecast.changes import items_changed, note_locked
 from ..stock.models import StockLevel
 from .models import HOLDING, Request, RequestLine
 
@@ -61,8 +62,10 @@ def lock_items(session, item_ids):
     transactions never deadlock); on SQLite the write transaction's BEGIN IMMEDIATE already
     serializes writers, so no statement is sent there (it would lock nothing)."""
     ids = sorted(set(item_ids))
+    items_changed(session, ids)  # locked to be changed: the forecast projects them again at commit
     if ids and session.get_bind().dialect.name != "sqlite":
         session.connection().execute(_LOCK_ITEMS, {"ids": ids}).all()
+        note_locked(session, ids)
 
 
 def _on_hand(session, item_id):

@@ -13,6 +13,7 @@ import zlib
 from sqlalchemy.exc import IntegrityError
 
 from ..database import write_transaction
+from ..forecast.changes import everything_changed
 from ..errors import Conflict, InvalidInput
 from . import items as item_import
 from . import opening_stock
@@ -43,6 +44,7 @@ def import_items(session, text, dry_run=False):
             if not plan.report.ok:
                 raise ImportRefused(plan.report)
             item_import.apply(session, plan)
+            everything_changed(session)  # settings of many items at once: the forecast projects all again
     except IntegrityError:
         raise Conflict("Someone changed the catalog while this file was imported (a SKU or size was added at "
                        "the same time). Nothing was imported; check the file again.") from None

@@ -1,0 +1,231 @@
+"""The stored reorder flags: one table (`reorder_flag`) that the Reorders page, the event pages,
+the API and the digest read, so that every page and every app host says the same thing.
+
+Kept current three ways:
+- **In the writer's transaction.** Rules say which items (or events) they change
+  (forecast/changes.py; locking items for a change says so too). Just before that transaction
+  commits, `_reproject` projects those items again and replaces their rows, so the flags commit
+  with the change, or roll back with it. On PostgreSQL the items' rows are locked first (in id
+  order; those the rule locked already are not locked again), so two writers of one item
+  re-project one after the other, each seeing what the other committed.
+- **When the day moves on.** The flags depend on today (order-by dates pass, needs come
+  closer). `forecast_state` says which day and settings they were projected for; the first
+  read on another day (`current`) projects everything again under that row's lock, as does
+  `send-alerts`. A writer on a new day re-projects its own items for the new day.
+- **On demand.** `flask --app inventory forecast-refresh` projects everything again; `flask
+  --app inventory check` says whether the stored flags are what a fresh projection finds.
+
+A full projection locks every item on PostgreSQL (in id order, as writers lock theirs), so a
+writer's change is never overwritten by a projection that started before it committed.
+"""
+from flask import current_app, has_app_context
+from sqlalchemy import delete, event, func, insert, select
+from sqlalchemy.orm import Session, joinedload
+
+from .. import timeutil
+from ..catalog.models import Item
+from ..database import write_transaction
+from ..requests.models import Request, RequestLine
+from . import changes, services
+from .models import ForecastState, ReorderFlag
+
+_CHUNK = 500  # ids per IN list when deleting rows of many items
+
+
+def settings():
+    return services.settings_from(current_app.config) if has_app_context() else services.Settings()
+
+
+def _is_postgresql(session):
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _state(session, lock=False):
+    query = select(ForecastState).where(ForecastState.id == 1)
+    if lock:
+        query = query.with_for_update()
+    state = session.scalars(query).first()
+    if state is None:  # an emptied database (tests) or a hand-made one
+        state = ForecastState(id=1, settings="")
+        session.add(state)
+        session.flush()
+    return state
+
+
+def _lock_items(session, item_ids=None):
+    """Row locks on these items (every item when None), in id order, on PostgreSQL."""
+    if not _is_postgresql(session):
+        return
+    locked = changes.locked(session)
+    if item_ids is None:
+        session.execute(select(Item.id).order_by(Item.id).with_for_update()).all()
+        return
+    wanted = sorted(set(item_ids) - locked)
+    for start in range(0, len(wanted), _CHUNK):
+        session.execute(select(Item.id).where(Item.id.in_(wanted[start:start + _CHUNK])).order_by(Item.id)
+                        .with_for_update()).all()
+    changes.note_locked(session, wanted)
+
+
+def _write(session, flags, item_ids=None):
+    """Replace the rows of these items (all rows when None) by `flags`."""
+    if item_ids is None:
+        session.execute(delete(ReorderFlag))
+    else:
+        ids = sorted(item_ids)
+        for start in range(0, len(ids), _CHUNK):
+            session.execute(delete(ReorderFlag).where(ReorderFlag.item_id.in_(ids[start:start + _CHUNK])))
+    if flags:
+        now = timeutil.utcnow()
+        session.execute(insert(ReorderFlag), [flag.row(now) for flag in flags])
+
+
+def project_all(session, today=None, settings_=None):
+    """Project every item again and store its flags, inside the caller's write transaction."""
+    today, settings_ = today or timeutil.today(), settings_ or settings()
+    state = _state(session, lock=True)
+    _lock_items(session)
+    flags = services.compute(session, today, settings_)
+    _write(session, flags)
+    state.as_of, state.settings, state.computed_at = today, settings_.key, timeutil.utcnow()
+    session.flush()
+    changes.take(session)  # whatever was marked is projected now
+    return flags
+
+
+def refresh(session, today=None, settings_=None):
+    """Project everything again in a transaction of its own (the command, send-alerts)."""
+    with write_transaction(session):
+        return len(project_all(session, today, settings_))
+
+
+def current(session, today=None, settings_=None):
+    """Make sure the stored flags are for today (and these settings): the first read of a new
+    day projects everything again. Returns the day they are for."""
+    today, settings_ = today or timeutil.today(), settings_ or settings()
+    row = session.execute(select(ForecastState.as_of, ForecastState.settings).where(ForecastState.id == 1)).first()
+    if row is not None and row.as_of == today and row.settings == settings_.key:
+        return today
+    with write_transaction(session):
+        state = _state(session, lock=True)
+        if not (state.as_of == today and state.settings == settings_.key):  # another host may have just done it
+            project_all(session, today, settings_)
+    return today
+
+
+def reproject(session, item_ids, today=None, settings_=None):
+    """Project these items again and replace their rows, inside the caller's transaction."""
+    item_ids = set(item_ids)
+    if not item_ids:
+        return
+    today, settings_ = today or timeutil.today(), settings_ or settings()
+    _lock_items(session, item_ids)
+    _write(session, services.compute(session, today, settings_, item_ids=sorted(item_ids)), item_ids)
+
+
+def _items_of_events(session, event_ids):
+    return set(session.scalars(select(RequestLine.item_id).join(Request, RequestLine.request_id == Request.id)
+                               .where(Request.event_id.in_(event_ids)).distinct()))
+
+
+@event.listens_for(Session, "before_commit")
+def _reproject(session):
+    if session.in_nested_transaction():
+        return
+    items, events, everything = changes.take(session)
+    if not (items or events or everything):
+        return
+    session.flush()  # the commit's own flush comes after this hook: write what is pending now
+    items |= changes.take(session)[0]
+    if everything:
+        project_all(session)
+        return
+    if events:
+        items |= _items_of_events(session, events)
+    reproject(session, items)
+    changes.take(session)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session):
+    changes.reset(session)
+
+
+@event.listens_for(Session, "after_commit")
+def _done(session):
+    changes.reset(session)
+
+
+# Reading -----------------------------------------------------------------------------------------
+
+def _with_relations(query):
+    return query.options(joinedload(ReorderFlag.item).joinedload(Item.product), joinedload(ReorderFlag.event))
+
+
+_ORDER = (ReorderFlag.rank, ReorderFlag.order_by, ReorderFlag.id)
+
+
+def flags(session, statuses=None):
+    """Every stored flag, most urgent first, with its item (and product) and event loaded."""
+    query = select(ReorderFlag)
+    if statuses is not None:
+        query = query.where(ReorderFlag.status.in_(statuses))
+    return session.scalars(_with_relations(query.order_by(*_ORDER))).unique().all()
+
+
+def page_of_flags(session, page, per_page):
+    return session.scalars(_with_relations(select(ReorderFlag).order_by(*_ORDER)
+                                           .offset((page - 1) * per_page).limit(per_page))).unique().all()
+
+
+def counts(session):
+    """{status: how many flags}."""
+    return dict(session.execute(select(ReorderFlag.status, func.count()).group_by(ReorderFlag.status)).all())
+
+
+def event_flags(session, event_id):
+    return session.scalars(_with_relations(select(ReorderFlag).where(ReorderFlag.event_id == event_id)
+                                           .order_by(*_ORDER))).unique().all()
+
+
+def item_flags(session, item_id):
+    return session.scalars(_with_relations(select(ReorderFlag).where(ReorderFlag.item_id == item_id)
+                                           .order_by(*_ORDER))).unique().all()
+
+
+def as_rows(session, computed):
+    """Computed flags (services.Flag) as unsaved ReorderFlag rows with their items and events
+    loaded: what a page shows for a day other than the stored one (the API's ?today=)."""
+    from ..events.models import Event
+    item_ids = {flag.item_id for flag in computed}
+    event_ids = {flag.event_id for flag in computed if flag.event_id}
+    items = {item.id: item for item in session.scalars(
+        select(Item).where(Item.id.in_(item_ids)).options(joinedload(Item.product)))} if item_ids else {}
+    events = {e.id: e for e in session.scalars(select(Event).where(Event.id.in_(event_ids)))} if event_ids else {}
+    rows = []
+    for flag in sorted(computed, key=lambda f: (f.rank, f.order_by)):
+        row = ReorderFlag(**flag.row(timeutil.utcnow()))
+        row.item, row.event = items[flag.item_id], events.get(flag.event_id)
+        rows.append(row)
+    return rows
+
+
+def drift(session, today=None, settings_=None):
+    """Items whose stored flags differ from what a fresh projection finds (for `check`), or
+    None when the flags are for another day (the next read projects them again anyway)."""
+    today, settings_ = today or timeutil.today(), settings_ or settings()
+    state = session.execute(select(ForecastState.as_of, ForecastState.settings).where(ForecastState.id == 1)).first()
+    if state is None or state.as_of != today or state.settings != settings_.key:
+        return None
+    fresh = {}
+    for flag in services.compute(session, today, settings_):
+        fresh.setdefault((flag.item_id, flag.event_id, flag.kind), flag)
+    stored = {}
+    for row in session.scalars(select(ReorderFlag)):
+        stored.setdefault((row.item_id, row.event_id, row.kind), row)
+    differ = {key[0] for key in fresh.keys() ^ stored.keys()}
+    differ |= {key[0] for key in fresh.keys() & stored.keys() if not fresh[key].same_as(stored[key])}
+    return differ
+
+
+__all__ = ["current", "refresh", "reproject", "flags", "event_flags", "item_flags", "drift"]
