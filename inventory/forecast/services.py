@@ -26,8 +26,10 @@ clock here, so the answers are reproducible. forecast/stored.py writes the flags
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import case, func, select
+from sqlalchemy.orm import aliased
 
 from ..catalog.models import Item, Product
 from ..events.models import Event, KitLine, KitTemplate
@@ -152,6 +154,11 @@ _ITEM_COLUMNS = (Item.id, Item.sku, Item.unit, Item.supplier, Item.lead_time_day
                  Item.reorder_quantity, Item.returnable, Item.do_not_use_after, Item.replaced_by_id)
 
 
+class _EventName(NamedTuple):
+    id: int
+    name: str
+
+
 class _Loaded:
     """What the projection reads, for some items, in a handful of set-based queries."""
 
@@ -165,9 +172,11 @@ class _Loaded:
         self.demand = session.execute(
             select(RequestLine.item_id, RequestLine.reserved, RequestLine.backordered, RequestLine.issued,
                    Request.status, Request.needed_by, Request.event_id, Request.id.label("request_id"),
-                   case((Item.returnable.is_(True), Request.return_by), else_=None).label("return_by"))
+                   case((Item.returnable.is_(True), Request.return_by), else_=None).label("return_by"),
+                   Event.name.label("event_name"))
             .join(Request, RequestLine.request_id == Request.id)
             .join(Item, RequestLine.item_id == Item.id)
+            .outerjoin(Event, Request.event_id == Event.id)
             .where(line_filter,
                    (Request.status.in_(OPEN)) | ((Request.status == "handed_over") & Request.return_by.is_not(None)),
                    (RequestLine.reserved > 0) | (RequestLine.backordered > 0))
@@ -182,9 +191,8 @@ class _Loaded:
                    PurchaseOrderLine.quantity > PurchaseOrderLine.received)
             .order_by(PurchaseOrder.id)
         ).all()
-        event_ids = {row.event_id for row in self.demand if row.event_id}
-        self.events = {row.id: row for row in session.execute(
-            select(Event.id, Event.name).where(Event.id.in_(event_ids)))} if event_ids else {}
+        self.events = {row.event_id: _EventName(row.event_id, row.event_name)
+                       for row in self.demand if row.event_id}
         # Items that can be flagged: demand, under the reorder point, or a print piece near its date.
         if only and len(ids) <= MAX_IN_LIST:
             candidates = set(ids)
@@ -192,27 +200,34 @@ class _Loaded:
             candidates = {row.item_id for row in self.demand} | _under_reorder_point(session, ids) | \
                 _retiring(session, today + timedelta(days=settings.warning_days), ids)
         few = len(candidates) <= MAX_IN_LIST
-        self.items = [row for row in session.execute(select(*_ITEM_COLUMNS).where(
-            Item.archived.is_(False), Item.id.in_(candidates) if few else True)) if row.id in candidates] \
-            if candidates else []
-        self.on_hand = dict(session.execute(
-            select(StockLevel.item_id, func.sum(StockLevel.quantity))
-            .where(StockLevel.item_id.in_(candidates) if few else True).group_by(StockLevel.item_id)).all()) \
-            if candidates else {}
-        # For the print pieces near their date: the kits that list them, and their successors' SKUs.
+        # The items with what they have on hand, in one query.
+        self.items, self.on_hand = [], {}
+        if candidates:
+            stock = (select(StockLevel.item_id, func.sum(StockLevel.quantity).label("quantity"))
+                     .where(StockLevel.item_id.in_(candidates) if few else True)
+                     .group_by(StockLevel.item_id).subquery())
+            successor = aliased(Item)
+            for row in session.execute(
+                    select(*_ITEM_COLUMNS, stock.c.quantity, successor.sku.label("successor"))
+                    .outerjoin(stock, stock.c.item_id == Item.id)
+                    .outerjoin(successor, Item.replaced_by_id == successor.id)
+                    .where(Item.archived.is_(False), Item.id.in_(candidates) if few else True)):
+                if row.id in candidates:
+                    self.items.append(row)
+                    self.on_hand[row.id] = row.quantity or 0
+        # For the print pieces near their date: the kits that list them (one query, whatever
+        # there is) and their successors' SKUs (read with the items).
         warn_until = today + timedelta(days=settings.warning_days)
-        retiring = [row.id for row in self.items if row.do_not_use_after is not None and
-                    row.do_not_use_after <= warn_until]
-        self.kits, self.successors = defaultdict(list), {}
-        if retiring:
+        self.kits = defaultdict(list)
+        if candidates:
             for item_id, name in session.execute(
                     select(KitLine.item_id, KitTemplate.name).join(KitTemplate, KitLine.kit_id == KitTemplate.id)
-                    .where(KitLine.item_id.in_(retiring), KitTemplate.archived.is_(False))
+                    .join(Item, KitLine.item_id == Item.id)
+                    .where(Item.do_not_use_after <= warn_until, KitTemplate.archived.is_(False),
+                           KitLine.item_id.in_(candidates) if few else True)
                     .order_by(KitTemplate.name)):
                 self.kits[item_id].append(name)
-            successor_ids = {row.replaced_by_id for row in self.items if row.id in retiring and row.replaced_by_id}
-            if successor_ids:
-                self.successors = dict(session.execute(select(Item.id, Item.sku).where(Item.id.in_(successor_ids))))
+        self.successors = {row.replaced_by_id: row.successor for row in self.items if row.replaced_by_id}
 
 
 def _under_reorder_point(session, item_ids=None):

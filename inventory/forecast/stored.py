@@ -77,7 +77,8 @@ def _write(session, flags, item_ids=None):
             session.execute(delete(ReorderFlag).where(ReorderFlag.item_id.in_(ids[start:start + _CHUNK])))
     if flags:
         now = timeutil.utcnow()
-        session.execute(insert(ReorderFlag), [flag.row(now) for flag in flags])
+        # Core on the table (one executemany), not the ORM bulk path (batches of INSERT ... VALUES).
+        session.execute(insert(ReorderFlag.__table__), [flag.row(now) for flag in flags])
 
 
 def project_all(session, today=None, settings_=None):
