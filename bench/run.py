@@ -379,7 +379,7 @@ def report(db_name, pages, reservations, answers, seconds, over, drift, forecast
     forecast_seconds, items, flags = forecast
     if forecast_seconds >= FORECAST_S:
         missed.append("forecast")
-    print(f"Forecast of all {items:,} items and their events, in-process: {forecast_seconds:.2f} s, {flags} flags "
+    print(f"Full projection of all {items:,} items, flags stored, in-process: {forecast_seconds:.2f} s, {flags} flags "
           f"(< {FORECAST_S:.0f} s: {verdict(forecast_seconds < FORECAST_S)})")
     alert_seconds, code, last = alerts
     print(f"send-alerts over the whole catalog (a new process, SMTP on loopback): {alert_seconds:.1f} s, "

@@ -68,6 +68,13 @@ def test_plan_a_show_reserve_a_kit_raise_the_flagged_po_and_receive_it(live_serv
     expect(manager.locator("#lines-0-quantity")).to_have_value("2000")
     manager.get_by_role("button", name="Save draft").click()
     number = manager.locator("h1").inner_text().split()[0]
+    # The flag now names the draft, and offers it instead of a second order.
+    manager.goto(f"{base}/reorders")
+    flag = manager.locator("li.flag").filter(has_text="Atlas product brochure 2026")
+    expect(flag).to_contain_text(f"draft {number} for 2000, not ordered yet")
+    expect(flag.get_by_role("button", name="Raise PO")).to_have_count(0)
+    flag.get_by_role("button", name="Open draft").click()
+    expect(manager.locator("h1")).to_contain_text(number)
     manager.get_by_label("Expected arrival").fill((date.today() + timedelta(days=12)).isoformat())
     manager.get_by_role("button", name="Mark ordered").click()
     expect(manager.get_by_role("status")).to_contain_text(f"{number} is ordered")
