@@ -53,17 +53,19 @@ def _state(session, lock=False):
 
 
 def _lock_items(session, item_ids=None):
-    """Row locks on these items (every item when None), in id order, on PostgreSQL."""
+    """Row locks on these items (every item when None), in id order, on PostgreSQL: FOR NO KEY
+    UPDATE, as requests/availability.lock_items takes them, which a foreign key's key-share lock
+    (a new order line of the item, written earlier in the transaction) does not block."""
     if not _is_postgresql(session):
         return
     locked = changes.locked(session)
     if item_ids is None:
-        session.execute(select(Item.id).order_by(Item.id).with_for_update()).all()
+        session.execute(select(Item.id).order_by(Item.id).with_for_update(key_share=True)).all()
         return
     wanted = sorted(set(item_ids) - locked)
     for start in range(0, len(wanted), _CHUNK):
         session.execute(select(Item.id).where(Item.id.in_(wanted[start:start + _CHUNK])).order_by(Item.id)
-                        .with_for_update()).all()
+                        .with_for_update(key_share=True)).all()
     changes.note_locked(session, wanted)
 
 

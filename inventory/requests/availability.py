@@ -53,8 +53,11 @@ def booking_window(status, out, back, today=None):
 # The two statements every reservation sends, built once, on the tables (Core): run on the
 # session's connection they skip the ORM's execution path, which costs more CPU than they do.
 _item, _stock, _line, _request = Item.__table__, StockLevel.__table__, RequestLine.__table__, Request.__table__
+# FOR NO KEY UPDATE: it excludes other lockers of the item, but not the key-share lock that a
+# foreign key takes (a new request line, order line or stock level row of the item), so a
+# transaction that wrote such a row first and locks the item after never deadlocks on it.
 _LOCK_ITEMS = (select(_item.c.id).where(_item.c.id.in_(bindparam("ids", expanding=True))).order_by(_item.c.id)
-               .with_for_update())
+               .with_for_update(key_share=True))
 
 
 def lock_items(session, item_ids):
