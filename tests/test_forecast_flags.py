@@ -301,3 +301,22 @@ def test_writers_of_one_item_at_the_same_instant_leave_the_flags_a_fresh_project
 
 def session_count(session):
     return session.scalar(select(func.count()).select_from(ReorderFlag))
+
+
+def test_a_database_that_takes_no_writes_shows_the_flags_it_has_and_says_from_when(
+        session, client, login, make_item, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    make_item("MUG-4", name="Mug", on_hand=0, reorder_point=5, reorder_quantity=10)
+    stored.current(session, TODAY)
+    monkeypatch.setattr(timeutil, "today", lambda: TODAY + timedelta(days=1))
+
+    def read_only(*args, **kwargs):
+        raise OperationalError("UPDATE forecast_state ...", {}, Exception("attempt to write a readonly database"))
+
+    monkeypatch.setattr(stored, "project_all", read_only)
+    login("manager")
+    response = client.get("/reorders")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "These flags are from Mon 1 Mar" in html and "MUG-4" in html

@@ -18,8 +18,11 @@ Kept current three ways:
 A full projection locks every item on PostgreSQL (in id order, as writers lock theirs), so a
 writer's change is never overwritten by a projection that started before it committed.
 """
+import logging
+
 from flask import current_app, has_app_context
 from sqlalchemy import delete, event, func, insert, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, joinedload
 
 from .. import timeutil
@@ -29,6 +32,7 @@ from ..requests.models import Request, RequestLine
 from . import changes, services
 from .models import ForecastState, ReorderFlag
 
+logger = logging.getLogger(__name__)
 _CHUNK = 500  # ids per IN list when deleting rows of many items
 
 
@@ -109,10 +113,17 @@ def current(session, today=None, settings_=None):
     row = session.execute(select(ForecastState.as_of, ForecastState.settings).where(ForecastState.id == 1)).first()
     if row is not None and row.as_of == today and row.settings == settings_.key:
         return today
-    with write_transaction(session):
-        state = _state(session, lock=True)
-        if not (state.as_of == today and state.settings == settings_.key):  # another host may have just done it
-            project_all(session, today, settings_)
+    try:
+        with write_transaction(session):
+            state = _state(session, lock=True)
+            if not (state.as_of == today and state.settings == settings_.key):  # another host may have just done it
+                project_all(session, today, settings_)
+    except DBAPIError:
+        # The database takes no writes (read-only, full disk): show the flags as they are, for the
+        # day they say (the Reorders page prints it), rather than no page at all.
+        logger.warning("The reorder flags could not be projected for %s; showing those of %s.", today,
+                       row.as_of if row is not None else "no day")
+        return row.as_of if row is not None else None
     return today
 
 

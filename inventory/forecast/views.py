@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, current_app, g, render_template, url_for
 
 from ..auth.roles import MANAGERS, roles_required
+from .. import timeutil
 from ..extensions import db
 from ..pagination import Page, page_arg
 from . import services as forecast
@@ -63,6 +64,7 @@ def dashboard():
         if of_status:
             groups.append((status, forecast.by_event(of_status)))
     return render_template("forecast/dashboard.html", groups=groups, page=page, counts=counts, today=today,
+                           real_today=timeutil.today(),
                            raise_po_url=raise_po_url, by_supplier=by_supplier,
                            settings=stored.settings(), labels=forecast.STATUS_LABELS, statuses=GROUPS)
 
