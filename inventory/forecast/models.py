@@ -42,7 +42,10 @@ class ReorderFlag(db.Model):
 
     @property
     def status_label(self):
-        from .services import STATUS_LABELS
+        from .. import timeutil
+        from .services import RETIRE, STATUS_LABELS
+        if self.status == RETIRE and self.need_date < timeutil.today():
+            return "Retire now"  # its date has passed: it must not be handed out any more
         return STATUS_LABELS.get(self.status, self.status)
 
     @property
