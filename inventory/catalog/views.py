@@ -9,7 +9,7 @@ from ..auth.roles import EVERYONE, MANAGERS, can, roles_required
 from ..core.templating import last_segment_url
 from ..errors import DomainError, NotFound
 from ..extensions import db
-from ..forms import ButtonForm
+from ..forms import ButtonForm, put_next_to_its_box
 from ..pagination import page_arg
 from ..requests import drafts
 from ..stock import services as stock
@@ -137,13 +137,14 @@ def edit_item(sku):
     form = ItemForm(obj=item)
     if form.validate_on_submit():
         try:
-            services.update_item(db.session, item, **form.item_values())
+            services.update_item(db.session, item, replaced_by=form.replaced_by.data, **form.item_values())
             if form.apply_to_all.data and item.product.has_sizes:
                 shared = {k: v for k, v in form.item_values().items()
                           if k in ("unit", "supplier", "unit_cost", "lead_time_days", "reorder_quantity", "returnable")}
                 services.apply_to_all_sizes(db.session, item.product, **shared)
         except DomainError as error:
-            flash(error.message, "error")
+            if not put_next_to_its_box(form, error, []):
+                flash(error.message, "error")
         else:
             flash(f"{item.sku} saved.", "success")
             return redirect(url_for("catalog.item", sku=item.sku))
