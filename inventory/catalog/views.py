@@ -1,6 +1,7 @@
 """Catalog pages: the list reps browse, product and item pages, manager's edit pages."""
 import os
 import re
+from datetime import date, timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_login import current_user
@@ -11,7 +12,7 @@ from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..forms import ButtonForm, put_next_to_its_box
 from ..pagination import page_arg
-from ..requests import drafts
+from ..requests import drafts, successors
 from ..stock import services as stock
 from . import services
 from .forms import AddSizeForm, ItemForm, NewProductForm, ProductForm
@@ -77,11 +78,24 @@ def item(sku):
         return redirect(url_for("catalog.item", sku=item.sku))
     siblings = item.product.active_items if item.product.has_sizes else []
     levels = stock.availability(db.session, {item.id, *[s.id for s in siblings]})
+    # Managers get a button to the swap page when the successor has something to take over.
+    holders = (successors.holders(db.session, item) if item.replaced_by_id is not None and can(current_user, MANAGERS)
+               else (0, 0))
     return render_template(
         "catalog/item.html", item=item, siblings=siblings, levels=levels,
         bins=stock.levels_of_item(db.session, item), history=stock.history(db.session, item=item),
         in_request=drafts.get(db.session, current_user).lines, button_form=ButtonForm(),
+        expires_soon=expires_soon(item), holders=holders,
     )
+
+
+def expires_soon(item, today=None):
+    """True when a dated piece's last day of use is today or within FORECAST_WARNING_DAYS: time
+    to reprint it or retire it (after that day it can no longer be reserved)."""
+    today = today or date.today()
+    last_day = item.do_not_use_after
+    warning = timedelta(days=current_app.config["FORECAST_WARNING_DAYS"])
+    return last_day is not None and today <= last_day <= today + warning
 
 
 @bp.route("/catalog/new", methods=["GET", "POST"])
@@ -215,3 +229,6 @@ def archived():
     page = services.search_products(db.session, q=request.args.get("q", ""), page=page_arg(),
                                     archived=True, per_page=current_app.config["PAGE_SIZE"])
     return render_template("catalog/archived.html", page=page)
+
+
+from . import successor_views  # noqa: E402,F401  (the swap page, on this blueprint)
