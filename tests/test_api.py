@@ -157,7 +157,7 @@ def test_items_list_on_hand_reserved_and_available(api, make_item, make_bin, ses
         "sku": "PEN-1", "name": "Logo pen", "product": "Logo pen", "product_id": pen.product_id, "size": None,
         "category": "promo", "unit": "each", "supplier": "Pens Ltd", "unit_cost": "0.35", "currency": "USD",
         "lead_time_days": 0, "reorder_point": 0, "reorder_quantity": 0, "returnable": False, "do_not_use_after": None,
-        "archived": False, "on_hand": 15, "reserved": 0, "available": 15,
+        "replaced_by": None, "archived": False, "on_hand": 15, "reserved": 0, "available": 15,
     }
 
 

@@ -20,6 +20,7 @@ def item_json(item, level):
         "reorder_quantity": item.reorder_quantity,
         "returnable": item.returnable,
         "do_not_use_after": item.do_not_use_after.isoformat() if item.do_not_use_after else None,
+        "replaced_by": item.replaced_by.sku if item.replaced_by_id is not None else None,
         "archived": item.archived,
         "on_hand": level.on_hand,
         "reserved": level.reserved,

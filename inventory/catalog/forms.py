@@ -64,7 +64,18 @@ class ProductForm(ProductFieldsMixin, FlaskForm):
     pass
 
 
+class SuccessorField(StringField):
+    """The successor's SKU. Filled from the item (`obj=item`), it shows the successor's SKU."""
+
+    def process_data(self, value):
+        self.data = getattr(value, "sku", value) or ""
+
+
 class ItemForm(ItemFieldsForm):
+    replaced_by = SuccessorField(
+        "Replaced by", validators=[Optional(), Length(max=40, message="A SKU is 40 characters at most.")],
+        render_kw={"autocapitalize": "characters", "list": "sku-options", "autocomplete": "off",
+                   "placeholder": "SKU of the piece that takes over"})
     apply_to_all = BooleanField("Apply supplier, cost, lead time and reorder settings to every size")
 
 

@@ -15,6 +15,7 @@ from ..pagination import Page
 from ..stock.models import StockLevel
 from ..text import clean, contains
 from .models import CATEGORIES, Item, Product, size_rank
+from .successors import check_successor
 
 SKU_PATTERN = re.compile(r"^[A-Z0-9](?:[A-Z0-9._-]{0,38}[A-Z0-9])?$")
 ITEM_FIELDS = (
@@ -186,11 +187,19 @@ def _refuse_consumable_while_on_loan(session, items, fields):
                 raise InvalidInput(on_loan_refusal(item, out[item.id]))
 
 
-def update_item(session, item, **item_fields):
+_KEEP = object()
+
+
+def update_item(session, item, replaced_by=_KEEP, **item_fields):
+    """Change an item's settings. `replaced_by` is the SKU of the piece that takes over from it
+    ("" or None: none; left out: as it is), checked by successors.check_successor: refusals say
+    they are about the "replaced_by" box. All or nothing."""
     fields = _clean_item_fields(item_fields)
     with write_transaction(session):
         item = session.merge(item)
         _refuse_consumable_while_on_loan(session, [item], fields)
+        if replaced_by is not _KEEP:
+            item.replaced_by = check_successor(session, item, replaced_by)
         for name, value in fields.items():
             setattr(item, name, value)
         items_changed(session, [item.id])
@@ -416,7 +425,7 @@ def search_items(session, q="", category=None, sku=None, page=1, per_page=50):
         ))
     total = session.scalar(select(func.count(Item.id)).join(Item.product).where(*conditions))
     rows = session.scalars(
-        query.where(*conditions).options(selectinload(Item.product))
+        query.where(*conditions).options(selectinload(Item.product), selectinload(Item.replaced_by))
         .order_by(Item.sku).limit(per_page).offset((max(1, page) - 1) * per_page)
     ).all()
     return Page(rows, max(1, page), per_page, total)

@@ -1,6 +1,7 @@
 """Catalog pages: the list reps browse, product and item pages, manager's edit pages."""
 import os
 import re
+from datetime import date, timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_login import current_user
@@ -9,9 +10,9 @@ from ..auth.roles import EVERYONE, MANAGERS, can, roles_required
 from ..core.templating import last_segment_url
 from ..errors import DomainError, NotFound
 from ..extensions import db
-from ..forms import ButtonForm
+from ..forms import ButtonForm, put_next_to_its_box
 from ..pagination import page_arg
-from ..requests import drafts
+from ..requests import drafts, successors
 from ..stock import services as stock
 from . import services
 from .forms import AddSizeForm, ItemForm, NewProductForm, ProductForm
@@ -77,11 +78,24 @@ def item(sku):
         return redirect(url_for("catalog.item", sku=item.sku))
     siblings = item.product.active_items if item.product.has_sizes else []
     levels = stock.availability(db.session, {item.id, *[s.id for s in siblings]})
+    # Managers get a button to the swap page when the successor has something to take over.
+    holders = (successors.holders(db.session, item) if item.replaced_by_id is not None and can(current_user, MANAGERS)
+               else (0, 0))
     return render_template(
         "catalog/item.html", item=item, siblings=siblings, levels=levels,
         bins=stock.levels_of_item(db.session, item), history=stock.history(db.session, item=item),
         in_request=drafts.get(db.session, current_user).lines, button_form=ButtonForm(),
+        expires_soon=expires_soon(item), holders=holders,
     )
+
+
+def expires_soon(item, today=None):
+    """True when a dated piece's last day of use is today or within FORECAST_WARNING_DAYS: time
+    to reprint it or retire it (after that day it can no longer be reserved)."""
+    today = today or date.today()
+    last_day = item.do_not_use_after
+    warning = timedelta(days=current_app.config["FORECAST_WARNING_DAYS"])
+    return last_day is not None and today <= last_day <= today + warning
 
 
 @bp.route("/catalog/new", methods=["GET", "POST"])
@@ -137,13 +151,14 @@ def edit_item(sku):
     form = ItemForm(obj=item)
     if form.validate_on_submit():
         try:
-            services.update_item(db.session, item, **form.item_values())
+            services.update_item(db.session, item, replaced_by=form.replaced_by.data, **form.item_values())
             if form.apply_to_all.data and item.product.has_sizes:
                 shared = {k: v for k, v in form.item_values().items()
                           if k in ("unit", "supplier", "unit_cost", "lead_time_days", "reorder_quantity", "returnable")}
                 services.apply_to_all_sizes(db.session, item.product, **shared)
         except DomainError as error:
-            flash(error.message, "error")
+            if not put_next_to_its_box(form, error, []):
+                flash(error.message, "error")
         else:
             flash(f"{item.sku} saved.", "success")
             return redirect(url_for("catalog.item", sku=item.sku))
@@ -214,3 +229,6 @@ def archived():
     page = services.search_products(db.session, q=request.args.get("q", ""), page=page_arg(),
                                     archived=True, per_page=current_app.config["PAGE_SIZE"])
     return render_template("catalog/archived.html", page=page)
+
+
+from . import successor_views  # noqa: E402,F401  (the swap page, on this blueprint)

@@ -2,7 +2,7 @@
 archive and delete for managers. On the events blueprint: kits are planned against events."""
 from datetime import date, timedelta
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -69,7 +69,21 @@ def kit(kit_id):
     window, event = _window_from_args(today, upcoming)
     return render_template("events/kit.html", kit=shown, cost=kits.kit_cost(shown), window=window, event=event,
                            upcoming=upcoming, available=kits.availability(db.session, shown, window),
-                           today=today, button_form=ButtonForm(), groups=_by_product(shown.lines))
+                           today=today, button_form=ButtonForm(), groups=_by_product(shown.lines),
+                           notes=_successor_notes(shown.lines, today))
+
+
+def _successor_notes(lines, today):
+    """{line id: (last day of use or None, successor or None)} for the lines to warn about: the
+    item names a successor, or its do-not-use-after date is past or within FORECAST_WARNING_DAYS."""
+    warn_until = today + timedelta(days=current_app.config["FORECAST_WARNING_DAYS"])
+    notes = {}
+    for line in lines:
+        last_day = line.item.do_not_use_after
+        expiring = last_day if last_day is not None and last_day <= warn_until else None
+        if expiring or line.item.replaced_by is not None:
+            notes[line.id] = (expiring, line.item.replaced_by)
+    return notes
 
 
 def _by_product(lines):

@@ -38,7 +38,8 @@ MAX_LINE_QUANTITY = 100_000
 def get_kit(session, kit_id):
     kit = session.scalar(
         select(KitTemplate).where(KitTemplate.id == kit_id).options(
-            selectinload(KitTemplate.lines).selectinload(KitLine.item).selectinload(Item.product))
+            selectinload(KitTemplate.lines).selectinload(KitLine.item).options(
+                selectinload(Item.product), selectinload(Item.replaced_by)))  # the page names successors
     ) if is_id(kit_id) else None
     if kit is None:
         raise NotFound(f"No kit #{kit_id}.")

@@ -117,6 +117,13 @@ def free_quantity(session, item, window=None, exclude_line_id=None):
     return _free_returnable(session, item.id, lines, window)
 
 
+def bookings_of(session, item_id, today=None):
+    """[(Window, units)]: every booking that holds units of a returnable, as free_quantity counts them."""
+    today = today or date.today()
+    return [(booking_window(line.status, line.needed_by, line.return_by, today), line.reserved)
+            for line in _holding_lines(session, item_id)]
+
+
 def _free_returnable(session, item_id, lines, window=None):
     today = date.today()
     window = window or Window.of(today)

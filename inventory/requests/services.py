@@ -77,11 +77,15 @@ def _load_for_update(session, request_id):
     request = session.get(Request, request_id, populate_existing=True)
     if request is None:
         raise NotFound(f"No request #{request_id}.")
-    lock_items(session, [line.item_id for line in request.lines])
-    # Lines may have changed while we waited for the lock.
-    session.refresh(request)
-    for line in request.lines:
-        session.refresh(line)
+    locked = set()
+    while not (item_ids := {line.item_id for line in request.lines}) <= locked:
+        lock_items(session, item_ids - locked)
+        locked |= item_ids
+        # Lines may have changed while we waited for the locks (refresh reloads them too): one may
+        # even have moved onto another item (a successor swapped in), whose lock is taken next.
+        session.refresh(request)
+        for line in request.lines:
+            session.refresh(line)
     return request
 
 

@@ -266,7 +266,7 @@ def count(code):
 @roles_required(STAFF)
 def suggest_items():
     """<option>s for an SKU box's datalist, filled in by htmx as the user types."""
-    q = next((v for k, v in request.args.items() if k in ("sku", "q", "extra_sku")), "")
+    q = next((v for k, v in request.args.items() if k in ("sku", "q", "extra_sku", "replaced_by")), "")
     options = [(item.sku, item.name) for item in matching_items(db.session, q)]
     return render_template("stock/_options.html", options=options)
 

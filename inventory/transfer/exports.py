@@ -8,7 +8,7 @@ unchanged.
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import aliased, contains_eager
+from sqlalchemy.orm import aliased, contains_eager, selectinload
 
 from ..auth.models import User
 from ..bins.models import Bin
@@ -24,7 +24,7 @@ from .items import _chunks
 
 ITEM_HEADER = ("sku", "product", "size", "category", "unit", "supplier", "unit_cost", "lead_time_days",
                "reorder_point", "reorder_quantity", "returnable", "do_not_use_after", "notes", "description",
-               "on_hand", "reserved", "available")
+               "replaced_by", "on_hand", "reserved", "available")
 STOCK_HEADER = ("bin", "bin_name", "zone", "sku", "product", "size", "quantity")
 LEDGER_HEADER = ("id", "when_utc", "kind", "sku", "product", "size", "from_bin", "to_bin", "quantity",
                  "counted", "reason", "reference", "user")
@@ -44,7 +44,8 @@ def items_csv(session):
     """Every active item, in catalog order, with its stock now: the item import's columns plus
     on_hand, reserved and available (which an import ignores)."""
     items = session.scalars(
-        select(Item).join(Item.product).where(Item.archived.is_(False)).options(contains_eager(Item.product))
+        select(Item).join(Item.product).where(Item.archived.is_(False))
+        .options(contains_eager(Item.product), selectinload(Item.replaced_by))
         .order_by(Product.category, func.lower(Product.name), Product.id, Item.size_rank, Item.size, Item.sku)
     ).all()
     levels = {}
@@ -57,7 +58,8 @@ def items_csv(session):
         rows.append((item.sku, escape(product.name), item.size or "", product.category, escape(item.unit),
                      escape(item.supplier), show(item.unit_cost), item.lead_time_days, item.reorder_point,
                      item.reorder_quantity, show(item.returnable), show(item.do_not_use_after), escape(item.notes),
-                     escape(product.description), level.on_hand, level.reserved, level.available))
+                     escape(product.description), item.replaced_by.sku if item.replaced_by is not None else "",
+                     level.on_hand, level.reserved, level.available))
     return write_csv(ITEM_HEADER, rows)
 
 

@@ -5,17 +5,20 @@ One row per SKU. A row whose SKU is in the catalog updates that item (and its pr
 category and description); a new SKU with a size joins the product of that name that has sizes
 (or a new one, shared with the file's other sizes of that name); a new SKU without a size is a
 product of its own. Columns left out of the file leave existing items as they are; a cell left
-empty means empty (zero, no, no date), as in an export.
+empty means empty (zero, no, no date), as in an export. `replaced_by` names the SKU of the piece
+that takes over from the row's item (in the catalog or in the file), checked as the item edit page
+checks it (catalog/successors.py).
 """
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import func, insert, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy.orm import aliased, selectinload
 
 from ..catalog.models import CATEGORIES, CATEGORY_LABELS, Item, Product, size_rank
 from ..catalog.services import SKU_PATTERN, normalize_sku, on_loan_refusal, units_on_loan
+from ..catalog.successors import circle, circle_message, lock_successor_changes
 from ..text import clean
 from ..timeutil import utcnow
 from . import fields as cell
@@ -24,15 +27,27 @@ from .report import Change, ImportReport, parsed_rows
 
 ITEM_FIELDS = ("unit", "supplier", "unit_cost", "lead_time_days", "reorder_point", "reorder_quantity",
                "returnable", "do_not_use_after", "notes")
+# The columns of a row's own item: its fields, and the SKU of its successor (written by SKU).
+ROW_FIELDS = ITEM_FIELDS + ("replaced_by",)
 COLUMNS = Columns(
     required=("sku", "product", "category"),
-    optional=("size",) + ITEM_FIELDS + ("description",),
+    optional=("size",) + ROW_FIELDS + ("description",),
     ignored=("name", "on_hand", "reserved", "available"),
     aliases={"product_name": "product", "cost": "unit_cost", "lead_time": "lead_time_days",
-             "reorder_qty": "reorder_quantity", "note": "notes", "expires": "do_not_use_after"},
+             "reorder_qty": "reorder_quantity", "note": "notes", "expires": "do_not_use_after",
+             "successor": "replaced_by"},
 )
 LABELS = {name: name.replace("_", " ") for name in COLUMNS.known}
 LABELS["do_not_use_after"] = "do not use after"
+
+
+def _successor_sku(cell):
+    sku = normalize_sku(clean(cell))
+    if sku and not SKU_PATTERN.match(sku):
+        raise ValueError(f"replaced by {sku!r} is not a valid SKU")
+    return sku or None
+
+
 PARSERS = {
     "unit": lambda c: cell.text(c, "unit", 20) or "each",
     "supplier": lambda c: cell.text(c, "supplier", 120),
@@ -43,6 +58,7 @@ PARSERS = {
     "returnable": lambda c: cell.yes_no(c, "returnable"),
     "do_not_use_after": lambda c: cell.day(c, "do not use after"),
     "notes": lambda c: cell.text(c, "notes"),
+    "replaced_by": _successor_sku,
 }
 CHUNK = 500  # ids or names per IN (...) query: well under every database's limit on parameters
 
@@ -94,7 +110,7 @@ def parse_row(line, cells):
         if size and not (len(size) <= 12 and size.isalnum() and size.isascii()):
             problems.append(f"size {size!r} is not valid (letters and digits, like M or 2XL)")
     description = take("description", lambda c: cell.text(c, "description")) if "description" in cells else None
-    values = {name: take(name, PARSERS[name]) for name in ITEM_FIELDS if name in cells}
+    values = {name: take(name, PARSERS[name]) for name in ROW_FIELDS if name in cells}
     if problems:
         raise ValueError("; ".join(problems))
     return ItemRow(line, sku, product, category, size, description, "size" in cells, values)
@@ -109,7 +125,8 @@ def _chunks(values):
 def _existing_items(session, skus):
     found = {}
     for chunk in _chunks(skus):
-        for item in session.scalars(select(Item).where(Item.sku.in_(chunk)).options(selectinload(Item.product))):
+        for item in session.scalars(select(Item).where(Item.sku.in_(chunk))
+                                    .options(selectinload(Item.product), selectinload(Item.replaced_by))):
             found[item.sku] = item
     return found
 
@@ -135,10 +152,14 @@ def _sized_products_named(session, names):
 @dataclass
 class ItemPlan:
     report: ImportReport
-    item_changes: list = field(default_factory=list)      # (item, {field: value})
+    item_changes: list = field(default_factory=list)      # (item, {field: value}); replaced_by is a SKU
     product_changes: dict = field(default_factory=dict)   # product -> {field: value}
     new_products: list = field(default_factory=list)      # ({name, category, description}, [ItemRow])
     new_sizes: list = field(default_factory=list)         # (product, ItemRow)
+
+    def new_rows(self):
+        """Every ItemRow that becomes a new item."""
+        return [row for _fields, rows in self.new_products for row in rows] + [row for _p, row in self.new_sizes]
 
 
 def plan(session, table):
@@ -154,6 +175,7 @@ def plan(session, table):
         rows.append(row)
 
     existing = _existing_items(session, [row.sku for row in rows])
+    rows = _check_successors(session, report, rows, existing)
     on_loan = units_on_loan(session, [item.id for item in existing.values() if item.returnable])
     _plan_updates(result, [row for row in rows if row.sku in existing], existing, on_loan)
     _plan_new(session, result, [row for row in rows if row.sku not in existing])
@@ -200,16 +222,70 @@ def _plan_updates(result, rows, existing, on_loan):
             result.product_changes[item.product] = product_change
             details += [("product" if name == "name" else name, cell.show(getattr(item.product, name)),
                          cell.show(value)) for name, value in product_change.items()]
-        item_change = {name: value for name, value in row.fields.items() if getattr(item, name) != value}
+        item_change = {name: value for name, value in row.fields.items() if _value(item, name) != value}
         if item_change:
             result.item_changes.append((item, item_change))
-            details += [(LABELS[name], cell.show(getattr(item, name)), cell.show(value))
+            details += [(LABELS[name], cell.show(_value(item, name)), cell.show(value))
                         for name, value in item_change.items()]
         if details:
             report.changes.append(Change(row.line, row.sku, "changed", tuple(details)))
             report.counts["changed"] += 1
         else:
             report.counts["unchanged"] += 1
+
+
+def _value(item, name):
+    """An item's value for a column, as the file writes it (its successor by SKU)."""
+    if name == "replaced_by":
+        return item.replaced_by.sku if item.replaced_by is not None else None
+    return getattr(item, name)
+
+
+def _check_successors(session, report, rows, existing):
+    """The rows whose `replaced_by` can stand, each other row reported bad: the successor must be
+    in the catalog or the file, not archived, not the row's own SKU, and following successors (as
+    they will be after the import) must not lead back to the row's item. A row that keeps its
+    item's successor as it is passes whatever became of that successor."""
+    named = {row.sku: row.fields["replaced_by"] for row in rows if "replaced_by" in row.fields}
+    if not any(named.values()):
+        return rows
+    lock_successor_changes(session)
+    in_file = {row.sku for row in rows}
+    archived = _archived_of(session, {sku for sku in named.values() if sku} - in_file, existing)
+    successor = aliased(Item)
+    in_catalog = dict(session.execute(
+        select(Item.sku, successor.sku).join(successor, Item.replaced_by_id == successor.id)).all())
+
+    def successor_of(sku):
+        return named[sku] if sku in named else in_catalog.get(sku)
+
+    kept = []
+    for row in rows:
+        wanted = named.get(row.sku)
+        reason = None
+        if wanted is None or (row.sku in existing and _value(existing[row.sku], "replaced_by") == wanted):
+            pass
+        elif wanted == row.sku:
+            reason = f"{row.sku} cannot be replaced by itself"
+        elif wanted not in in_file and wanted not in archived:
+            reason = f"replaced by {wanted}: no item has that SKU, in the catalog or in this file"
+        elif archived.get(wanted):
+            reason = f"replaced by {wanted}: it is archived (restore it first, or name another piece)"
+        elif path := circle(row.sku, wanted, successor_of):
+            reason = circle_message(path).rstrip(".")
+        if reason:
+            report.bad(row.line, row.sku, reason)
+        else:
+            kept.append(row)
+    return kept
+
+
+def _archived_of(session, skus, existing):
+    """{sku: archived} for the file's items and the catalog's items among `skus`."""
+    found = {sku: item.archived for sku, item in existing.items()}
+    for chunk in _chunks(skus):
+        found.update(session.execute(select(Item.sku, Item.archived).where(Item.sku.in_(chunk))).all())
+    return found
 
 
 def _plan_new(session, result, rows):
@@ -293,9 +369,13 @@ def _plan_sized_product(result, group):
 def apply(session, result):
     """Write a plan without bad rows, inside the caller's write transaction. New products and items
     go in as multi-row INSERTs (building 10,000 ORM objects took most of an import's time)."""
+    successors = {}  # sku -> successor's SKU or None, written once every item exists
     for item, changes in result.item_changes:
         for name, value in changes.items():
-            setattr(item, name, value)
+            if name == "replaced_by":
+                successors[item.sku] = value
+            else:
+                setattr(item, name, value)
     for product, changes in result.product_changes.items():
         for name, value in changes.items():
             setattr(product, name, value)
@@ -315,6 +395,21 @@ def apply(session, result):
         new_items.append(_item_values(row, product.id, copied, now))
     if new_items:
         session.execute(insert(Item), new_items)
+    successors.update((row.sku, row.fields["replaced_by"]) for row in result.new_rows()
+                      if row.fields.get("replaced_by"))
+    _write_successors(session, successors)
+
+
+def _write_successors(session, successors):
+    if not successors:
+        return
+    ids = {}
+    for chunk in _chunks({sku for sku in successors.values() if sku}):
+        ids.update(session.execute(select(Item.sku, Item.id).where(Item.sku.in_(chunk))).all())
+    item = Item.__table__
+    session.execute(update(item).where(item.c.sku == bindparam("b_sku")).values(replaced_by_id=bindparam("b_id")),
+                    [{"b_sku": sku, "b_id": ids.get(successor)} for sku, successor in successors.items()])
+    session.expire_all()  # the ORM's items do not know of the UPDATE
 
 
 NEW_ITEM = {"unit": "each", "supplier": "", "unit_cost": Decimal("0.00"), "lead_time_days": 0, "reorder_point": 0,
@@ -324,5 +419,5 @@ NEW_ITEM = {"unit": "each", "supplier": "", "unit_cost": Decimal("0.00"), "lead_
 def _item_values(row, product_id, defaults, now):
     values = dict(defaults, sku=row.sku, size=row.size, size_rank=size_rank(row.size), product_id=product_id,
                   archived=False, created_at=now)
-    values.update(row.fields)
+    values.update((name, value) for name, value in row.fields.items() if name != "replaced_by")  # by id, later
     return values
