@@ -320,3 +320,36 @@ def test_a_database_that_takes_no_writes_shows_the_flags_it_has_and_says_from_wh
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "These flags are from Mon 1 Mar" in html and "MUG-4" in html
+
+
+def test_a_retiring_piece_with_a_successor_offers_the_swap_and_the_swap_moves_the_flags(
+        session, client, login, make_item, rep, manager):
+    from inventory.catalog import services as catalog
+    from inventory.requests.successors import swap_successor
+
+    old = make_item("BRO-25", name="Brochure 2025", category="print", on_hand=100, supplier="PrintWorks",
+                    lead_time_days=10, do_not_use_after=TODAY + timedelta(days=7))
+    new = make_item("BRO-26", name="Brochure 2026", category="print", on_hand=30, supplier="PrintWorks",
+                    lead_time_days=10, reorder_quantity=500)
+    catalog.update_item(session, old, replaced_by=new.sku)
+    request = ask(session, rep, old, 60, date(2027, 3, 29))
+    (flag,) = flags_of(session, old)
+    assert flag.reason.endswith("replaced by BRO-26: swap it in")
+    login("manager")
+    html = client.get("/reorders").get_data(as_text=True)
+    assert "Swap in successor" in html and "/i/BRO-25/successor" in html
+    swap_successor(session, session.get(type(old), old.id), manager, today=TODAY, backorder_short=True)
+    assert flags_of(session, old)[0].reason.startswith("Do not use after Mon 8 Mar (in 7 days); 100 on hand")
+    assert request.number not in flags_of(session, old)[0].reason  # no longer held by the request
+    (short,) = flags_of(session, new)  # 30 free of the 60 now asked: 30 wait for the new piece
+    assert (short.kind, short.shortfall) == (forecast.SHORTFALL, 30)
+    assert f"30 backordered for {request.number}" in short.reason
+
+
+def test_the_item_page_says_what_the_forecast_says(session, client, login, make_item, rep):
+    mugs = make_item("MUG-5", name="Mug", on_hand=10, supplier="Mugs Inc", lead_time_days=5, reorder_quantity=50)
+    ask(session, rep, mugs, 30, date(2027, 3, 4))
+    login("rep")
+    html = client.get("/i/MUG-5").get_data(as_text=True)
+    assert "Expedite" in html and "20 backordered for R-00001, needed Thu 4 Mar" in html
+    assert "Raise PO" not in html  # reps see the flag, not the buying

@@ -97,6 +97,6 @@ def forecast_draft_url(flag):
 def successor_swap_url(item):
     """The page that swaps an item's successor into what still holds it, for managers (None
     when the item names no successor)."""
-    if getattr(item, "replaced_by_id", None) is None or "catalog.successor" not in current_app.view_functions:
+    if getattr(item, "replaced_by_id", None) is None or "catalog.swap_successor" not in current_app.view_functions:
         return None
-    return url_for("catalog.successor", sku=item.sku)
+    return url_for("catalog.swap_successor", sku=item.sku)
