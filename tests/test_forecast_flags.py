@@ -206,7 +206,11 @@ def test_every_rule_keeps_the_stored_flags_current(session, make_item, make_bin,
                        ("order_soon", 3, "3 short for Fair on Fri 19 Mar (3 waiting on R-00001)")]
     # 2 more received (held for the backorder: 1 still waits), no reorder point now, the event's new name.
     assert seen[3] == [("order_soon", 1, "1 short for Big fair on Fri 19 Mar (1 waiting on R-00001)")]
-    assert seen[-1] == []  # archived: no longer flagged
+    # Archived while a request still waits: still flagged, not to be ordered, and says why.
+    assert seen[-1] == [("order_soon", 4, "4 short for Big fair on Fri 19 Mar (4 waiting on R-00001)")]
+    (archived,) = stored.item_flags(session, pens.id)
+    assert archived.suggested_quantity == 0 and archived.reason.endswith(
+        "the item is archived: restore it to order more, or release what waits for it")
 
 
 def test_a_failed_change_leaves_the_flags_as_they_were(session, make_item, rep):
@@ -258,6 +262,7 @@ def test_writers_of_one_item_at_the_same_instant_leave_the_flags_a_fresh_project
     reps = [make_user("rep").id for _ in range(4)]
     manager_id, staff_id, bin_id = make_user("manager").id, stock_user().id, make_bin("A-01").id
     item_id = item.id
+    stored.current(db.session, TODAY)  # flags for today before the writers: they keep them current, not a refresh
     db.session.remove()
     barrier, errors = threading.Barrier(8), []
 
@@ -291,7 +296,7 @@ def test_writers_of_one_item_at_the_same_instant_leave_the_flags_a_fresh_project
         worker.join(60)
     assert errors == []
     with app.app_context():
-        stored.current(db.session, TODAY)
+        assert db.session.get(ForecastState, 1).as_of == TODAY  # no refresh below: what the writers left
         assert stored.drift(db.session) == set()
         (flag,) = stored.item_flags(db.session, item_id)
         # 5 on hand, 8 asked: 3 wait; two drafts of 10 are on the flag, not counted as supply.

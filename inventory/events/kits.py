@@ -21,11 +21,10 @@ from sqlalchemy.orm import selectinload
 from ..catalog.models import Item
 from ..catalog.services import normalize_sku
 from ..database import write_transaction
-from ..forecast.changes import items_changed
 from ..pagination import Page
 from ..errors import Conflict, DuplicateCode, InvalidInput, NotFound, ShortStock
 from ..requests import services as requests
-from ..requests.availability import Window, free_quantity
+from ..requests.availability import Window, free_quantity, lock_items
 from ..requests.models import Request
 from ..text import clean
 from .models import KitLine, KitTemplate
@@ -140,10 +139,13 @@ def create_kit(session, user, *, name, description="", lines):
     with write_transaction(session):
         name, description = _clean_kit(session, name, description)
         kit = KitTemplate(name=name, description=description)
-        for item, quantity in _clean_lines(session, lines):
+        cleaned = _clean_lines(session, lines)
+        # A print piece near its date names its kits: the forecast projects these items again, so
+        # they are locked first, in id order (as a swap of successors locks them).
+        lock_items(session, [item.id for item, _quantity in cleaned])
+        for item, quantity in cleaned:
             kit.lines.append(KitLine(item_id=item.id, quantity=quantity))
         session.add(kit)
-        items_changed(session, [line.item_id for line in kit.lines])  # a print piece near its date names its kits
     return kit
 
 
@@ -155,7 +157,7 @@ def update_kit(session, kit_id, user, *, name, description="", lines):
         kit = get_kit(session, kit_id)
         name, description = _clean_kit(session, name, description, kit_id=kit.id)
         wanted = {item.id: quantity for item, quantity in _clean_lines(session, lines)}
-        items_changed(session, [*wanted, *(line.item_id for line in kit.lines)])
+        lock_items(session, [*wanted, *(line.item_id for line in kit.lines)])  # before any line changes
         for line in list(kit.lines):
             if line.item_id in wanted:
                 line.quantity = wanted.pop(line.item_id)
@@ -173,8 +175,8 @@ def set_kit_archived(session, kit_id, user, archived=True):
     require_manager(user)
     with write_transaction(session):
         kit = get_kit(session, kit_id)
+        lock_items(session, [line.item_id for line in kit.lines])
         kit.archived = archived
-        items_changed(session, [line.item_id for line in kit.lines])
     return kit
 
 
@@ -185,7 +187,7 @@ def delete_kit(session, kit_id, user):
         kit = get_kit(session, kit_id)
         if session.scalar(select(func.count(Request.id)).where(Request.kit_id == kit.id)):
             raise Conflict(f"{kit.name} has been reserved for events; archive it instead of deleting it.")
-        items_changed(session, [line.item_id for line in kit.lines])
+        lock_items(session, [line.item_id for line in kit.lines])
         session.delete(kit)
 
 

@@ -34,7 +34,8 @@ class ReorderFlag(db.Model):
     suggested_quantity: Mapped[int]
     # Purchase orders of the item, drafts included: [{"id", "status", "quantity", "expected_on"}].
     orders: Mapped[list] = mapped_column(JSON, default=list)
-    reason: Mapped[str] = mapped_column(Text)
+    # As projected, with the event's name left to fill in (services.EVENT_NAME): see `reason`.
+    stored_reason: Mapped[str] = mapped_column("reason", Text)
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     item: Mapped[Item] = relationship()
@@ -47,6 +48,13 @@ class ReorderFlag(db.Model):
         if self.status == RETIRE and self.need_date < timeutil.today():
             return "Retire now"  # its date has passed: it must not be handed out any more
         return STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def reason(self):
+        """The reason in words, with the event's name as it is now."""
+        from .services import EVENT_NAME
+        text = self.stored_reason or ""
+        return text.replace(EVENT_NAME, self.event.name if self.event is not None else "the event")
 
     @property
     def purchase_orders(self):

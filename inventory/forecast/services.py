@@ -34,6 +34,7 @@ from sqlalchemy.orm import aliased
 from ..catalog.models import Item, Product
 from ..events.models import Event, KitLine, KitTemplate
 from ..purchasing.models import PurchaseOrder, PurchaseOrderLine
+from ..requests.availability import booking_window
 from ..requests.models import OPEN, Request, RequestLine
 from ..stock.models import StockLevel
 
@@ -83,6 +84,8 @@ class Flag:
     suggested_quantity: int
     orders: list
     reason: str
+    needed: int = 0  # what the projection is missing at the need, earlier needs included
+    covered: int = 0  # what late orders bring for it
 
     @property
     def rank(self):
@@ -93,6 +96,7 @@ class Flag:
         return STATUS_LABELS[self.status]
 
     def row(self, now):
+        """The flag as a row of the reorder_flag table (keys are its columns)."""
         return dict(item_id=self.item_id, event_id=self.event_id, kind=self.kind, status=self.status, rank=self.rank,
                     need_date=self.need_date, order_by=self.order_by, projected=self.projected,
                     shortfall=self.shortfall, suggested_quantity=self.suggested_quantity, orders=self.orders,
@@ -102,7 +106,7 @@ class Flag:
         """True when a stored row says what this flag says (computed_at aside)."""
         return all(getattr(row, name) == getattr(self, name) for name in (
             "item_id", "event_id", "kind", "status", "need_date", "order_by", "projected", "shortfall",
-            "suggested_quantity", "reason")) and list(row.orders) == list(self.orders)
+            "suggested_quantity")) and row.stored_reason == self.reason and list(row.orders) == list(self.orders)
 
 
 @dataclass
@@ -151,7 +155,10 @@ def _listing(names, most=3):
 
 # What the projection reads of an item.
 _ITEM_COLUMNS = (Item.id, Item.sku, Item.unit, Item.supplier, Item.lead_time_days, Item.reorder_point,
-                 Item.reorder_quantity, Item.returnable, Item.do_not_use_after, Item.replaced_by_id)
+                 Item.reorder_quantity, Item.returnable, Item.do_not_use_after, Item.replaced_by_id, Item.archived)
+# Stands for the event's name in a stored reason: the name is read with the flag (forecast/models.py),
+# so renaming an event never leaves an old name in a flag.
+EVENT_NAME = "\u27e8event\u27e9"
 
 
 class _EventName(NamedTuple):
@@ -207,12 +214,14 @@ class _Loaded:
                      .where(StockLevel.item_id.in_(candidates) if few else True)
                      .group_by(StockLevel.item_id).subquery())
             successor = aliased(Item)
+            # An archived item is still projected while requests wait for it (it cannot be received).
+            waiting = {row.item_id for row in self.demand}
             for row in session.execute(
                     select(*_ITEM_COLUMNS, stock.c.quantity, successor.sku.label("successor"))
                     .outerjoin(stock, stock.c.item_id == Item.id)
                     .outerjoin(successor, Item.replaced_by_id == successor.id)
-                    .where(Item.archived.is_(False), Item.id.in_(candidates) if few else True)):
-                if row.id in candidates:
+                    .where(Item.id.in_(candidates) if few else True)):
+                if row.id in candidates and (not row.archived or row.id in waiting):
                     self.items.append(row)
                     self.on_hand[row.id] = row.quantity or 0
         # For the print pieces near their date: the kits that list them (one query, whatever
@@ -288,57 +297,61 @@ def _project(item, start, demand, orders, loaded):
     today = loaded.today
     result = ItemForecast(item=item, start=start)
     unit = "" if item.unit in ("each", "") else f" {item.unit}"
-    changes = []  # (day, order, change, event_id, request_id, what): order 0 back, 1 arrives, 2 held, 3 waits
+    changes = []  # (day, order, change, event_id, request_id): order 0 back, 1 arrives, 2 held, 3 waits
     held = 0
     held_by = []
     for row in demand:
-        if row.status == "handed_over":
-            if row.return_by:
-                changes.append((max(row.return_by, today), 0, row.issued, None, row.request_id, "back"))
+        if item.returnable:
+            # The days the booking holds its units, as availability counts them: picked or out
+            # early, from today; out past its return date (overdue), until it is checked in.
+            window = booking_window(row.status, row.needed_by, row.return_by, today)
+            back = window.end if window.end != date.max else None
+            if row.status == "handed_over":  # out now: not in the level, back on its date
+                if back is not None:
+                    changes.append((max(back, today), 0, row.issued, None, row.request_id))
+                continue
+            out = max(window.start, today)
+            if row.reserved:
+                held_by.append(_number(row.request_id))
+                changes.append((out, 2, -row.reserved, row.event_id, row.request_id))
+            if row.backordered:
+                changes.append((out, 3, -row.backordered, row.event_id, row.request_id))
+            if back is not None:
+                changes.append((max(back, today), 0, row.reserved + row.backordered, None, row.request_id))
             continue
+        if row.status == "handed_over":
+            continue  # a consumable issued is gone for good
         if row.reserved:
             held_by.append(_number(row.request_id))
-        if item.returnable:
-            if row.reserved:
-                changes.append((max(row.needed_by, today), 2, -row.reserved, row.event_id, row.request_id, "held"))
-            if row.backordered:
-                changes.append((max(row.needed_by, today), 3, -row.backordered, row.event_id, row.request_id,
-                                "waits"))
-            if row.return_by:
-                changes.append((max(row.return_by, today), 0, row.reserved + row.backordered, None, row.request_id,
-                                "back"))
-        else:
-            held += row.reserved  # promised now, whatever its date
-            if row.backordered:
-                changes.append((max(row.needed_by, today), 3, -row.backordered, row.event_id, row.request_id,
-                                "waits"))
+        held += row.reserved  # promised now, whatever its date
+        if row.backordered:
+            changes.append((max(row.needed_by, today), 3, -row.backordered, row.event_id, row.request_id))
     ordered = [o for o in orders if o[2] == "ordered"]
     drafts = [o for o in orders if o[2] == "draft"]
     on_order = sum(o[1] for o in ordered)
     for item_id, quantity, _status, expected_on, order_id in ordered:
-        arrives = max(expected_on or today, today)
-        if arrives <= loaded.horizon_end:
-            changes.append((arrives, 1, quantity, None, order_id, "arrives"))
+        changes.append((max(expected_on or today, today), 1, quantity, None, order_id))
     changes.sort(key=lambda c: (c[0], c[1]))
     available_now = start - held
     level = available_now
     if held:
         result.steps.append(Step(today, -held, level, f"held for {_listing(held_by)}"))
     needs = {}  # event id or None -> what the projection says of it
-    for day, order, change, event_id, ref, what in changes:
-        if day > loaded.horizon_end:
-            break
+    # Every change counts, however far ahead (a known backorder is never left out); the timeline
+    # shows the horizon's.
+    for day, order, change, event_id, ref in changes:
         before = level
         level += change
-        if order == 0:
-            cause = f"{_number(ref)} back"
-        elif order == 1:
-            cause = _po(ref)
-        else:
-            cause = loaded.events[event_id].name if event_id in loaded.events else _number(ref)
-            if order == 3:
-                cause += f" (waiting, {_number(ref)})" if event_id in loaded.events else " (waiting)"
-        result.steps.append(Step(day, change, level, cause))
+        if day <= loaded.horizon_end:
+            if order == 0:
+                cause = f"{_number(ref)} back"
+            elif order == 1:
+                cause = _po(ref)
+            else:
+                cause = loaded.events[event_id].name if event_id in loaded.events else _number(ref)
+                if order == 3:
+                    cause += f" (waiting, {_number(ref)})" if event_id in loaded.events else " (waiting)"
+            result.steps.append(Step(day, change, level, cause))
         if order < 2:
             continue
         need = needs.get(event_id)
@@ -356,22 +369,52 @@ def _project(item, start, demand, orders, loaded):
             need.crossed = (day, level)
     orders_json = [{"id": o[4], "status": o[2], "quantity": int(o[1]),
                     "expected_on": o[3].isoformat() if o[3] else None} for o in orders]
-    below_now = item.reorder_point > 0 and available_now + on_order < item.reorder_point
+    # Not to be ordered again: archived, or a print piece that may not be used by the time an order came.
+    stop = None
+    if item.archived:
+        stop = "the item is archived: restore it to order more, or release what waits for it"
+    elif item.do_not_use_after is not None and \
+            item.do_not_use_after < today + timedelta(days=max(_lead(item), loaded.settings.warning_days)):
+        stop = (f"do not reorder it: it may not be used after {_fmt(item.do_not_use_after)}; order its "
+                f"successor")
+    below_now = stop is None and item.reorder_point > 0 and available_now + on_order < item.reorder_point
     for event_id, need in needs.items():
         if need.short:
-            result.flags.append(_shortfall(item, need, loaded, unit, ordered, drafts, orders_json,
-                                           below_now and event_id is None, available_now, on_order, held))
-        elif need.crossed and not (event_id is None and below_now):
-            flag = _crossing(item, need, loaded, unit, drafts, orders_json)
+            result.flags.append(_shortfall(item, need, loaded, unit, ordered, below_now and event_id is None,
+                                           available_now, on_order, orders_json))
+        elif need.crossed and stop is None and not (event_id is None and below_now):
+            flag = _crossing(item, need, loaded, unit, orders_json)
             if flag is not None:
                 result.flags.append(flag)
     if below_now and not (None in needs and needs[None].short):
-        result.flags.append(_below_now(item, loaded, unit, available_now, on_order, held, drafts, orders_json))
-    retiring = _retire(item, start, held, demand, loaded, unit)
-    if retiring is not None:
-        result.flags.append(retiring)
+        result.flags.append(_below_now(item, loaded, unit, available_now, on_order, held, orders_json))
+    _suggest_all(item, result.flags, drafts, unit, stop)
+    if not item.archived:
+        retiring = _retire(item, start, held, demand, loaded, unit)
+        if retiring is not None:
+            result.flags.append(retiring)
     result.flags.sort(key=lambda f: (URGENCY[f.status], f.order_by))
     return result
+
+
+def _suggest_all(item, flags, drafts, unit, stop):
+    """What each flag should order, earliest need first: what its need leaves missing (the
+    projection is cumulative, so a later need's counts the earlier ones too), ordered as at least
+    the reorder quantity, less what drafts and late orders bring and what the earlier flags already
+    suggest; nothing when those cover it.
+    Then each reason says what the drafts are and, when they cover it, to order them."""
+    drafted = sum(o[1] for o in drafts)
+    so_far = 0
+    for flag in sorted(flags, key=lambda f: f.need_date):
+        already = flag.covered + drafted + so_far
+        missing = flag.needed - already
+        # An order of at least the reorder quantity, less what is already coming.
+        flag.suggested_quantity = 0 if stop is not None or missing <= 0 else \
+            max(flag.needed, item.reorder_quantity) - already
+        so_far += flag.suggested_quantity
+        flag.reason += _drafts_note(drafts, unit, covering_need=flag.suggested_quantity == 0 and stop is None)
+        if stop is not None:
+            flag.reason += f"; {stop}"
 
 
 class _Need:
@@ -401,15 +444,6 @@ def _lead(item):
     return min(max(item.lead_time_days or 0, 0), _MAX_LEAD)
 
 
-def _suggest(item, needed, covering):
-    """What to order: what is needed (at least the reorder quantity), less what drafts and late
-    orders already bring; nothing when they cover the need."""
-    covered = sum(o[1] for o in covering)
-    if needed <= covered:
-        return 0
-    return max(needed, item.reorder_quantity) - covered
-
-
 def _drafts_note(drafts, unit, covering_need=None):
     if not drafts:
         return ""
@@ -420,15 +454,15 @@ def _drafts_note(drafts, unit, covering_need=None):
     return f"; {names}{tail}"
 
 
-def _shortfall(item, need, loaded, unit, ordered, drafts, orders_json, below_now, available_now, on_order, held):
+def _shortfall(item, need, loaded, unit, ordered, below_now, available_now, on_order, orders_json):
     today, settings = loaded.today, loaded.settings
     event = loaded.events.get(need.event_id)
     order_by = order_by_date(need.day, item.lead_time_days, settings)
     status = _status_by_date(order_by, today, settings, shortfall=True)
     if below_now and URGENCY[status] > URGENCY[NOW]:
-        status = NOW
+        status, order_by = NOW, today  # under the reorder point already: order today, whatever the need's date
     if event is not None:
-        head = f"{need.short}{unit} short for {event.name} on {_fmt(need.day)}"
+        head = f"{need.short}{unit} short for {EVENT_NAME} on {_fmt(need.day)}"
         if need.waiting:
             head += f" ({_listing(f'{q} waiting on {_number(r)}' for r, q in need.waiting.items())})"
     else:
@@ -442,49 +476,44 @@ def _shortfall(item, need, loaded, unit, ordered, drafts, orders_json, below_now
     for o in late[:2]:
         parts.append(f"{_po(o[4])} arrives {_fmt(max(o[3] or today, today))}, after the need on {_fmt(need.day)}: "
                      f"{'expedite it' if status == EXPEDITE else 'bring it forward'}")
+    natural = order_by_date(need.day, item.lead_time_days, settings)
     if status == EXPEDITE:
-        parts.append(f"{_supplier(item)} needs {_lead(item)} days, so a normal order by {_fmt(order_by)} is already "
+        parts.append(f"{_supplier(item)} needs {_lead(item)} days, so a normal order by {_fmt(natural)} is already "
                      f"too late: expedite")
+    elif below_now and natural != order_by:
+        parts.append(f"{_supplier(item)} needs {_lead(item)} days: order now")
     else:
         parts.append(f"{_supplier(item)} needs {_lead(item)} days; order by {_fmt(order_by)}")
     needed = max(need.short, item.reorder_point - need.projected)
     if below_now:
         needed = max(needed, item.reorder_point - available_now - on_order + need.short)
-    suggested = _suggest(item, needed, drafts + late)
-    reason = "; ".join(parts) + _drafts_note(drafts, unit, covering_need=suggested == 0)
     return Flag(item.id, need.event_id, SHORTFALL, status, need.day, order_by, need.projected, need.short,
-                suggested, orders_json, reason)
+                0, orders_json, "; ".join(parts), needed=needed, covered=sum(o[1] for o in late))
 
 
-def _crossing(item, need, loaded, unit, drafts, orders_json):
+def _crossing(item, need, loaded, unit, orders_json):
     today, settings = loaded.today, loaded.settings
     day, projected = need.crossed
     order_by = order_by_date(day, item.lead_time_days, settings)
     status = _status_by_date(order_by, today, settings, shortfall=False)
     if status == OK:
         return None
-    event = loaded.events.get(need.event_id)
-    what = event.name if event is not None else "requests"
-    needed = item.reorder_point - projected
-    suggested = _suggest(item, needed, drafts)
+    what = EVENT_NAME if need.event_id in loaded.events else "requests"
     reason = (f"{max(projected, 0)}{unit} left after {what} on {_fmt(day)}, under the reorder point of "
-              f"{item.reorder_point}; {_supplier(item)} needs {_lead(item)} days; order by {_fmt(order_by)}"
-              + _drafts_note(drafts, unit, covering_need=suggested == 0))
-    return Flag(item.id, need.event_id, REORDER_POINT, status, day, order_by, projected, 0, suggested,
-                orders_json, reason)
+              f"{item.reorder_point}; {_supplier(item)} needs {_lead(item)} days; order by {_fmt(order_by)}")
+    return Flag(item.id, need.event_id, REORDER_POINT, status, day, order_by, projected, 0, 0, orders_json, reason,
+                needed=item.reorder_point - projected)
 
 
-def _below_now(item, loaded, unit, available_now, on_order, held, drafts, orders_json):
+def _below_now(item, loaded, unit, available_now, on_order, held, orders_json):
     notes = [f"{held} held for requests"] if held else []
     if on_order:
         notes.append(f"{on_order} on order")
     held_note = f" ({', '.join(notes)})" if notes else ""
-    needed = item.reorder_point - available_now - on_order
-    suggested = _suggest(item, needed, drafts)
     reason = (f"{available_now}{unit} available now{held_note}, under the reorder point of {item.reorder_point}; "
-              f"{_supplier(item)} needs {_lead(item)} days: order now" + _drafts_note(drafts, unit, suggested == 0))
-    return Flag(item.id, None, REORDER_POINT, NOW, loaded.today, loaded.today, available_now, 0, suggested,
-                orders_json, reason)
+              f"{_supplier(item)} needs {_lead(item)} days: order now")
+    return Flag(item.id, None, REORDER_POINT, NOW, loaded.today, loaded.today, available_now, 0, 0, orders_json,
+                reason, needed=item.reorder_point - available_now - on_order)
 
 
 def _retire(item, start, held, demand, loaded, unit):

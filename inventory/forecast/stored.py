@@ -87,6 +87,14 @@ def _write(session, flags, item_ids=None):
         session.execute(insert(ReorderFlag.__table__), [flag.row(now) for flag in flags])
 
 
+def lock_everything(session):
+    """Before a change of many items (a catalog import): the state row, then every item, as a
+    full projection takes them, so that the projection at its commit never waits on a writer
+    that waits on it."""
+    _state(session, lock=True)
+    _lock_items(session)
+
+
 def project_all(session, today=None, settings_=None):
     """Project every item again and store its flags, inside the caller's write transaction."""
     today, settings_ = today or timeutil.today(), settings_ or settings()
@@ -160,14 +168,12 @@ def _reproject(session):
     changes.take(session)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget(session):
-    changes.reset(session)
-
-
-@event.listens_for(Session, "after_commit")
-def _done(session):
-    changes.reset(session)
+@event.listens_for(Session, "after_transaction_end")
+def _done(session, transaction):
+    """The session's transaction ended (committed, its flags with it; or rolled back): forget
+    what it marked. A savepoint ending leaves the marks for its transaction's commit."""
+    if transaction.parent is None and not transaction.nested:
+        changes.reset(session)
 
 
 # Reading -----------------------------------------------------------------------------------------
@@ -218,7 +224,9 @@ def as_rows(session, computed):
     events = {e.id: e for e in session.scalars(select(Event).where(Event.id.in_(event_ids)))} if event_ids else {}
     rows = []
     for flag in sorted(computed, key=lambda f: (f.rank, f.order_by)):
-        row = ReorderFlag(**flag.row(timeutil.utcnow()))
+        values = flag.row(timeutil.utcnow())
+        values["stored_reason"] = values.pop("reason")
+        row = ReorderFlag(**values)
         row.item, row.event = items[flag.item_id], events.get(flag.event_id)
         rows.append(row)
     return rows

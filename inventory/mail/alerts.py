@@ -122,10 +122,11 @@ def queue_reorder_digest(session, config, today, now):
         # transaction, then read the stored flags the pages show.
         stored.project_all(session, today, forecast.settings_from(config))
         flags = stored.flags(session)
-        previous = {(alert.item_id, alert.event_id): alert for alert in session.scalars(select(Alert))}
+        previous = {(alert.item_id, alert.event_id, alert.kind): alert for alert in session.scalars(select(Alert))}
         current, news, new_alerts = set(), [], []
         for flag in flags:  # most urgent first: the first flag per (item, event) is the one that counts
-            key = (flag.item.id, flag.event.id if flag.event else None)
+            key = (flag.item.id, flag.event.id if flag.event else None,
+                   "retire" if flag.kind == forecast.RETIRING else "stock")
             if key in current:
                 continue
             current.add(key)
@@ -137,7 +138,7 @@ def queue_reorder_digest(session, config, today, now):
             action, url = _action(base, flag)
             news.append(DigestLine(flag, alert.status if alert else None, url, f"{base}/i/{flag.item.sku}", action))
             if alert is None:
-                new_alerts.append(dict(item_id=key[0], event_id=key[1], status=flag.status, sent_at=now))
+                new_alerts.append(dict(item_id=key[0], event_id=key[1], kind=key[2], status=flag.status, sent_at=now))
             else:
                 alert.status, alert.sent_at = flag.status, now
         if new_alerts:  # one multi-row INSERT, not one per flag: a first run may flag thousands

@@ -40,11 +40,14 @@ class Alert(db.Model):
     """A reorder flag that was e-mailed, with the status it had: it is sent again only when worse."""
 
     __tablename__ = "alert"
-    __table_args__ = (UniqueConstraint("item_id", "event_id", name="uq_alert_item_id_event_id"),)
+    __table_args__ = (UniqueConstraint("item_id", "event_id", "kind", name="uq_alert_item_id_event_id_kind"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("item.id"), index=True)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"))
+    # "stock" (a shortfall or a reorder point) or "retire" (a print piece near its date): an item
+    # can be both at once, and each is e-mailed on its own.
+    kind: Mapped[str] = mapped_column(String(16), default="stock", server_default="stock")
     status: Mapped[str] = mapped_column(String(16))
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
 

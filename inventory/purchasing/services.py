@@ -186,7 +186,7 @@ def _log(order, user, text):
     order.note = f"{order.note.rstrip()}\n{entry}" if (order.note or "").strip() else entry
 
 
-def _lock_order(session, order_id):
+def _lock_order(session, order_id, also=()):
     """The order, locked against concurrent changes (a row lock on PostgreSQL; SQLite's write
     transaction already serializes writers), with its lines read after the lock."""
     if not is_id(order_id):
@@ -196,7 +196,9 @@ def _lock_order(session, order_id):
         raise NotFound(f"No purchase order #{order_id}.")
     lines = session.scalars(select(PurchaseOrderLine).where(PurchaseOrderLine.order_id == order.id)
                             .execution_options(populate_existing=True)).all()
-    items_changed(session, [line.item_id for line in lines])  # its lines are what flags show of it
+    # Its lines are what flags show of its items: lock them all now, in id order (the forecast
+    # projects them again at commit), not one now and the others at commit.
+    lock_items(session, [*(line.item_id for line in lines), *also])
     return order
 
 
@@ -230,9 +232,10 @@ def update_draft(session, order_id, user, *, lines, supplier="", note="", event_
     _manager_only(user, "change")
     note = _text(note, "The note", MAX_NOTE_LENGTH)
     with write_transaction(session):
-        order = _lock_order(session, order_id)
-        _need_status(order, ("draft",), "changed")
         cleaned = _clean_lines(session, lines)
+        # The new lines' items are locked with the old ones, in one id order.
+        order = _lock_order(session, order_id, also=[item.id for item, _q, _c in cleaned])
+        _need_status(order, ("draft",), "changed")
         order.supplier = _clean_supplier(supplier, [item for item, _q, _c in cleaned])
         order.event_id = _check_event(session, event_id)
         order.note = note

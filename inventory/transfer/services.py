@@ -13,6 +13,7 @@ import zlib
 from sqlalchemy.exc import IntegrityError
 
 from ..database import write_transaction
+from ..forecast import stored
 from ..forecast.changes import everything_changed
 from ..errors import Conflict, InvalidInput
 from . import items as item_import
@@ -40,6 +41,7 @@ def import_items(session, text, dry_run=False):
             session.rollback()  # end the read; a dry run never writes
     try:
         with write_transaction(session):
+            stored.lock_everything(session)  # many items change: locked first, in the order a projection takes
             plan = item_import.plan(session, table)
             if not plan.report.ok:
                 raise ImportRefused(plan.report)

@@ -64,9 +64,18 @@ def upgrade():
     op.drop_index('ix_forecast_change_n', table_name='forecast_change')
     op.drop_table('forecast_change')
     op.drop_table('forecast_version')
+    # An item can be flagged to restock and to retire at once: each is alerted on its own.
+    with op.batch_alter_table('alert') as batch:
+        batch.add_column(sa.Column('kind', sa.String(length=16), server_default='stock', nullable=False))
+        batch.drop_constraint('uq_alert_item_id_event_id', type_='unique')
+        batch.create_unique_constraint('uq_alert_item_id_event_id_kind', ['item_id', 'event_id', 'kind'])
 
 
 def downgrade():
+    with op.batch_alter_table('alert') as batch:
+        batch.drop_constraint('uq_alert_item_id_event_id_kind', type_='unique')
+        batch.create_unique_constraint('uq_alert_item_id_event_id', ['item_id', 'event_id'])
+        batch.drop_column('kind')
     version = op.create_table(
         'forecast_version',
         sa.Column('id', sa.Integer(), nullable=False),
