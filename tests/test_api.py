@@ -333,7 +333,7 @@ def test_an_unknown_bin_is_a_json_404(api):
 # Movements: what works ---------------------------------------------------------------------
 
 def test_staff_receives_stock(api, make_item, make_bin, runner):
-    make_item("PEN-1", on_hand=2, bin="A-01")
+    make_item("PEN-1", on_hand=2, bin="A-01", unit_cost="0.35")
     caller = api("staff")
     response = caller.post("/api/v1/movements", json={
         "kind": "receive", "sku": "pen-1", "bin": "a-01", "quantity": 25, "reference": "Delivery 7",
@@ -346,6 +346,7 @@ def test_staff_receives_stock(api, make_item, make_bin, runner):
     assert {k: v for k, v in movement.items() if k not in ("id", "created_at")} == {
         "kind": "receive", "sku": "PEN-1", "from_bin": None, "to_bin": "A-01", "quantity": 25, "counted": None,
         "reason": "restock", "reference": "Delivery 7", "user": caller.user.email,
+        "unit_cost": "0.35",  # the item's unit cost as it was when it moved
     }
     assert isinstance(movement["id"], int) and movement["created_at"].endswith("Z")
     assert caller.get("/api/v1/items/PEN-1").get_json()["on_hand"] == 27

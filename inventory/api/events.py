@@ -104,10 +104,13 @@ def _event_request_json(r):
 
 
 def _usage_json(usage):
+    """Costs as recorded when things went out: `unit_cost` is the cost on the item's issues (their
+    average per unit when its requests went out at different costs, all of them in `unit_costs`)."""
     return {
         "items": [{"sku": row.item.sku, "name": row.item.name, "issued": row.issued, "returned": row.returned,
                    "used": row.used, "lost": row.lost, "damaged": row.damaged, "still_out": row.still_out,
-                   "unit_cost": str(row.item.unit_cost), "cost": str(row.cost)} for row in usage.rows],
+                   "unit_cost": str(row.unit_cost), "unit_costs": [str(cost) for cost in sorted(row.unit_costs)],
+                   "cost": str(row.cost)} for row in usage.rows],
         "cost": str(usage.cost),
         "currency": currency(),  # of cost and the items' unit_cost and cost
         "still_out": usage.still_out,

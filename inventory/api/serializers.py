@@ -41,6 +41,8 @@ def movement_json(movement):
         "to_bin": movement.to_bin.code if movement.to_bin else None,
         "quantity": movement.quantity,
         "counted": movement.counted,
+        # What one unit cost when it moved: a PO receipt's line cost, else the item's cost then.
+        "unit_cost": str(movement.unit_cost),
         "reason": movement.reason,
         "reference": movement.reference,
         "user": movement.user.email,

@@ -130,6 +130,6 @@ class Ledger:
             self.levels[key] = self.levels.get(key, 0) + quantity
         row = dict(id=self.ids.next("movement"), kind=kind, item_id=item["id"], from_bin_id=from_bin,
                    to_bin_id=to_bin, quantity=quantity, counted=counted, reason=reason, reference=reference,
-                   user_id=user_id, created_at=min(at, self.now))
+                   unit_cost=item["unit_cost"], user_id=user_id, created_at=min(at, self.now))
         self.rows["movement"].append(row)
         return row

@@ -20,9 +20,9 @@ class Outcomes:
             if status in ("done", "cancelled", "rejected"):
                 for item, quantity in request["lines"]:
                     line = dict(quantity=quantity, reserved=0, backordered=0, picked=0, issued=0, returned=0,
-                                consumed=0, lost=0, damaged=0, short=0)
+                                consumed=0, lost=0, damaged=0, short=0, issued_unit_cost=None)
                     if status == "done":
-                        line["issued"] = quantity
+                        line["issued"], line["issued_unit_cost"] = quantity, item["unit_cost"]
                         if item["returnable"]:
                             if request["out_now"]:
                                 line["reserved"] = quantity
@@ -51,7 +51,8 @@ class Outcomes:
                     take = max(0, min(free, quantity))
                     held[item["id"]] = held.get(item["id"], 0) + take
                     lines.append((item, dict(quantity=quantity, reserved=take, backordered=quantity - take, picked=0,
-                                             issued=0, returned=0, consumed=0, lost=0, damaged=0, short=0)))
+                                             issued=0, returned=0, consumed=0, lost=0, damaged=0, short=0,
+                                             issued_unit_cost=None)))
                 if status != "submitted":
                     steps.append(("approved", rng.choice(managers), created + timedelta(minutes=30), ""))
                 if status in ("picking", "ready"):

@@ -1,6 +1,6 @@
 """Event rules: plan, change, cancel and reinstate trade shows and campaigns; find them by month
 and upcoming first; gather an event's requests; and once it is over, what it used and what that
-cost.
+cost (at the unit costs recorded when things went out).
 
 An event's dates obey three rules (the database checks the first too):
 ends_on >= starts_on, ship_by <= starts_on (things leave before the show opens), and
@@ -313,15 +313,27 @@ class UsageRow:
     lost: int = 0
     damaged: int = 0
     still_out: int = 0   # returnables handed over and not checked in yet
+    # What the event cost in this item: every unit that did not come back, at the unit cost
+    # recorded when it was handed over (see `usage`).
+    cost: Decimal = Decimal("0.00")
+    issued_value: Decimal = Decimal("0.00")   # what went out, at those recorded costs
+    unit_costs: set = field(default_factory=set)
 
     @property
     def written_off(self):
         return self.used + self.lost + self.damaged
 
     @property
-    def cost(self):
-        """What the event cost in this item: every unit that did not come back, at its unit cost."""
-        return self.written_off * (self.item.unit_cost or Decimal("0"))
+    def unit_cost(self):
+        """The unit cost recorded when the item went out for the event; when its requests went
+        out at different costs, their average per unit issued, to the cent."""
+        if len(self.unit_costs) == 1:
+            return next(iter(self.unit_costs))
+        return (self.issued_value / self.issued).quantize(Decimal("0.01")) if self.issued else Decimal("0.00")
+
+    @property
+    def several_costs(self):
+        return len(self.unit_costs) > 1
 
 
 @dataclass
@@ -346,23 +358,31 @@ def usage(requests):
     From the request lines alone (already loaded, no query): consumables handed over are used
     (there is no checking them back in); returnables count as checked in: returned, consumed,
     lost or damaged, and those handed over but not checked in yet are still out, not costed.
-    Cost = (used + lost + damaged) x the item's unit cost.
+    Cost = (used + lost + damaged) x the unit cost recorded when the line was handed over: a
+    later price change does not change what a past event cost.
     """
     rows = {}
     for request in requests:
         for line in request.lines:
             if not line.issued:
                 continue
+            unit_cost = line.issued_unit_cost
+            if unit_cost is None:  # handed over before costs were recorded (none are, after 0013)
+                unit_cost = line.item.unit_cost or Decimal("0.00")
             row = rows.setdefault(line.item_id, UsageRow(line.item))
             row.issued += line.issued
+            row.issued_value += line.issued * unit_cost
+            row.unit_costs.add(unit_cost)
             if not line.item.returnable:
                 row.used += line.issued
+                row.cost += line.issued * unit_cost
                 continue
             row.returned += line.returned
             row.used += line.consumed
             row.lost += line.lost
             row.damaged += line.damaged
             row.still_out += line.issued - line.returned - line.consumed - line.lost - line.damaged
+            row.cost += (line.consumed + line.lost + line.damaged) * unit_cost
     return Usage(sorted(rows.values(), key=lambda r: (r.item.product.name, r.item.size_rank, r.item.sku)))
 
 

@@ -342,8 +342,10 @@ def receive(session, order_id, line_id, bin, quantity, user):
             raise InvalidInput(f"{DISPATCH_CODE} holds picked requests waiting for hand-over; "
                                "receive into a stock bin.")
         lock_items(session, [item.id])
+        # The receipt records what the PO line costs, not the catalog's price.
         movement = stock.book_transfer(session, "receive", item, None, bin, quantity, user,
-                                       reason=f"Purchase order from {order.supplier}", reference=order.number)
+                                       reason=f"Purchase order from {order.supplier}", reference=order.number,
+                                       unit_cost=line.unit_cost)
         line.received += quantity
         if all(each.outstanding == 0 for each in order.lines):
             order.status = "received"

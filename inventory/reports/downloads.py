@@ -68,7 +68,9 @@ def reps(report):
 
 
 def items(report):
-    rows = [[row.item.sku, row.item.name, row.item.category, row.item.unit_cost, *_usage(row.usage)]
+    # The unit cost recorded when the item went out (their average per unit when it went out at
+    # several), as on the page.
+    rows = [[row.item.sku, row.item.name, row.item.category, row.usage.unit_cost, *_usage(row.usage)]
             for row in report.rows]
     rows.append(["Total", None, None, None, *_usage(report.total)])
     return ["sku", "item", "category", "unit cost", *USAGE_HEADER], rows

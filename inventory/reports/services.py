@@ -6,8 +6,14 @@ Definitions (the report pages say the same in words):
   "handed over" step, UTC). What became of returnables is what has been checked in so far.
 - Issued = handed over. Consumables handed over count as used. Returnables are returned, used
   up (consumed), lost or damaged at check-in; until then they are still out and not costed.
-- Cost = every unit that did not come back (used + lost + damaged) x the item's **current** unit
-  cost (the catalog keeps no cost history), as on the event page.
+- Cost = every unit that did not come back (used + lost + damaged) x the unit cost **recorded
+  when it was handed over** (on the issue movement, and beside `issued` on the request line,
+  which is where it is read: the line already keeps what became of its units): what it cost
+  then, so a later price change does not rewrite the past. Lost, damaged and used-up returnables
+  are costed at that hand-over too (check-in books no movement for them: they left the shelf when
+  they were issued). As on the event page.
+- Stock value, slow movers and expiring print value what is on the shelf *today*: on hand x the
+  item's current unit cost.
 """
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -69,9 +75,28 @@ class Usage:
     damaged: int = 0
     still_out: int = 0   # returnables not checked in yet (not costed)
     cost: Decimal = ZERO
+    issued_value: Decimal = ZERO   # what went out, at the unit costs recorded on its issues
+    unit_costs: set = field(default_factory=set)   # the distinct unit costs recorded on those issues
+
+    @property
+    def unit_cost(self):
+        """The unit cost recorded when these units went out; when they went out at different
+        costs, their average per unit issued, to the cent. None when nothing was issued."""
+        if len(self.unit_costs) == 1:
+            return next(iter(self.unit_costs))
+        if not self.issued:
+            return None
+        return (self.issued_value / self.issued).quantize(Decimal("0.01"))
+
+    @property
+    def several_costs(self):
+        return len(self.unit_costs) > 1
 
     def add_line(self, unit_cost, returnable, issued, returned, consumed, lost, damaged):
+        unit_cost = unit_cost if unit_cost is not None else ZERO
         self.issued += issued
+        self.issued_value += issued * unit_cost
+        self.unit_costs.add(unit_cost)
         if returnable:
             self.returned += returned
             self.used += consumed
@@ -82,7 +107,7 @@ class Usage:
         else:
             self.used += issued
             written_off = issued
-        self.cost += written_off * (unit_cost or ZERO)
+        self.cost += written_off * unit_cost
 
 
 @dataclass
@@ -129,10 +154,13 @@ def _handed_over(period):
 
 
 def _usage_lines(session, handed, keys):
-    """Issued/returned/... summed per keys and (unit cost, returnable), all the cost needs: one
-    query, whose rows grow with the keys and the distinct unit costs, not with the lines."""
+    """Issued/returned/... summed per keys and (unit cost as handed over, returnable), all the
+    cost needs: one query, whose rows grow with the keys and the distinct unit costs, not with
+    the lines. A line handed over before its cost was recorded (none are, after migration 0013)
+    would count at the item's unit cost now."""
+    unit_cost = func.coalesce(RequestLine.issued_unit_cost, Item.unit_cost)
     return session.execute(
-        select(*keys, Item.unit_cost, Item.returnable,
+        select(*keys, unit_cost, Item.returnable,
                func.sum(RequestLine.issued), func.sum(RequestLine.returned), func.sum(RequestLine.consumed),
                func.sum(RequestLine.lost), func.sum(RequestLine.damaged))
         .select_from(RequestLine)
@@ -140,7 +168,7 @@ def _usage_lines(session, handed, keys):
         .join(handed, handed.c.request_id == Request.id)
         .join(Item, Item.id == RequestLine.item_id)
         .where(RequestLine.issued > 0)
-        .group_by(*keys, Item.unit_cost, Item.returnable)
+        .group_by(*keys, unit_cost, Item.returnable)
     ).all()
 
 

@@ -6,8 +6,9 @@ issued) or released; for a returnable they are booked for the request's window (
 needed-by date, back on the return date) until the line is checked in.
 """
 from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
@@ -145,6 +146,10 @@ class RequestLine(db.Model):
     lost: Mapped[int] = mapped_column(default=0)
     damaged: Mapped[int] = mapped_column(default=0)
     short: Mapped[int] = mapped_column(default=0)        # released at picking: not on the shelf
+    # What one unit cost when the line was handed over: the cost its issue movement records,
+    # kept beside `issued` as the line keeps its other counts, so that the reports and the event
+    # page cost what went out as it was then without joining the ledger. None until handed over.
+    issued_unit_cost: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
 
     request: Mapped[Request] = relationship(back_populates="lines")
     item: Mapped[Item] = relationship()

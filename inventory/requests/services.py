@@ -198,7 +198,7 @@ _request, _line, _step_table = Request.__table__, RequestLine.__table__, Request
 _INSERT_REQUEST = insert(_request).returning(_request.c.id)
 _INSERT_LINES = insert(_line).returning(_line.c.id, sort_by_parameter_order=True)  # ids in the lines' order
 _INSERT_STEP = insert(_step_table)
-_NOTHING_YET = dict(picked=0, issued=0, returned=0, consumed=0, lost=0, damaged=0, short=0)
+_NOTHING_YET = dict(picked=0, issued=0, returned=0, consumed=0, lost=0, damaged=0, short=0, issued_unit_cost=None)
 
 
 def _insert_request(session, fields, lines, step):
@@ -602,15 +602,19 @@ def release_unpicked(session, request_id, line_ids, user):
 def hand_over(session, request_id, user, note=""):
     """Hand the picked stock to the rep (or ship it): consumables are issued and their holds
     end; returnables go out and stay booked until they are checked in. Anything held but not
-    picked (a backorder filled after the request was ready) is released to the next in line."""
+    picked (a backorder filled after the request was ready) is released to the next in line.
+    Each issue records the item's unit cost now, on the ledger row and on the line."""
     with write_transaction(session):
         request = _load_for_update(session, request_id)
         _need_status(request, ("ready",), "handed over")
         dispatch = dispatch_bin(session)
         for line in request.lines:
             if line.picked:
-                stock.book_transfer(session, "issue", line.item, dispatch, None, line.picked, user,
-                                    reason=f"Handed over for {request.number}", reference=request.number)
+                issue = stock.book_transfer(session, "issue", line.item, dispatch, None, line.picked, user,
+                                            reason=f"Handed over for {request.number}", reference=request.number)
+                # The cost the issue records, on the line too: what its used, lost and damaged
+                # units cost, whatever the price is later (a request is handed over once).
+                line.issued_unit_cost = issue.unit_cost
             line.issued += line.picked
             line.reserved = line.issued if line.item.returnable else 0
             line.picked = 0

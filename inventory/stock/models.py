@@ -4,10 +4,17 @@ A movement moves a positive quantity of one item out of `from_bin` and/or into `
 receive has only `to_bin`, move has both, a negative adjustment has only `from_bin`. So a
 stock level is always sum(quantity into the bin) - sum(quantity out of it), which is what
 `flask check` recomputes.
+
+Each movement also records the unit cost of what moved at that moment (`unit_cost`): the cost on
+the purchase-order line for a PO receipt, the item's unit cost for every other kind. An issue's
+cost is kept on its request line too (`RequestLine.issued_unit_cost`, written with it), which is
+where the reports and event pages read what was spent: changing an item's price later does not
+rewrite what last year's shows cost.
 """
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
@@ -58,6 +65,7 @@ class Movement(db.Model):
         Index("ix_movement_item_id_created_at", "item_id", "created_at"),
         Index("ix_movement_from_bin_id_created_at", "from_bin_id", "created_at"),
         Index("ix_movement_to_bin_id_created_at", "to_bin_id", "created_at"),
+        CheckConstraint("unit_cost >= 0", name="unit_cost_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -70,6 +78,9 @@ class Movement(db.Model):
     counted: Mapped[int | None]
     reason: Mapped[str] = mapped_column(Text, default="")
     reference: Mapped[str] = mapped_column(String(80), default="")
+    # The cost of one unit as it was when it moved (see the module's docstring). Rows booked
+    # before migration 0013 carry the item's unit cost at the time of that upgrade.
+    unit_cost: Mapped[Decimal] = mapped_column(Numeric(10, 2))
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 

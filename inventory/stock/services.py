@@ -6,6 +6,7 @@ UPDATE ... WHERE quantity >= :qty whose row count says whether the stock was the
 people taking the last units at the same moment cannot both succeed, on SQLite or PostgreSQL.
 """
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import func, literal, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -22,6 +23,7 @@ from .models import Movement, StockLevel
 # larger number from a typo or a script must be refused as bad input, not fail in the database.
 MAX_QUANTITY = 1_000_000
 MAX_REFERENCE_LENGTH = 80  # Movement.reference is VARCHAR(80); PostgreSQL refuses longer text
+CENT = Decimal("0.01")
 
 
 def _positive_quantity(quantity, what="Quantity"):
@@ -85,7 +87,15 @@ def level(session, item, bin):
     ) or 0
 
 
-def _record(session, kind, item, user, quantity, from_bin=None, to_bin=None, reason="", reference="", counted=None):
+def unit_cost_now(item):
+    """What one unit of `item` costs at this moment, as a movement records it."""
+    return item.unit_cost if item.unit_cost is not None else Decimal("0.00")
+
+
+def _record(session, kind, item, user, quantity, from_bin=None, to_bin=None, reason="", reference="", counted=None,
+            unit_cost=None):
+    """Write one ledger row. It records `unit_cost` (a PO receipt gives its line's) or else the
+    item's unit cost now, so that what this movement cost never changes with a later price."""
     movement = Movement(
         kind=kind,
         item_id=item.id,
@@ -95,6 +105,7 @@ def _record(session, kind, item, user, quantity, from_bin=None, to_bin=None, rea
         counted=counted,
         reason=(reason or "").strip(),
         reference=(reference or "").strip(),
+        unit_cost=(unit_cost_now(item) if unit_cost is None else Decimal(unit_cost)).quantize(CENT),
         user_id=user.id,
     )
     session.add(movement)
@@ -241,16 +252,17 @@ def count(session, bin, counts, user, reason=""):
     return movements
 
 
-def book_transfer(session, kind, item, from_bin, to_bin, quantity, user, reason="", reference=""):
-    """Book a pick, issue or return inside the caller's write transaction (the request rules):
-    takes from `from_bin` (refused if it holds less), puts into `to_bin`, writes the ledger row."""
+def book_transfer(session, kind, item, from_bin, to_bin, quantity, user, reason="", reference="", unit_cost=None):
+    """Book a pick, issue or return inside the caller's write transaction (the request rules), or
+    a PO receipt: takes from `from_bin` (refused if it holds less), puts into `to_bin`, writes the
+    ledger row with `unit_cost` (a PO receipt's line cost; by default the item's cost now)."""
     _positive_quantity(quantity)
     if from_bin is not None:
         _take(session, item, from_bin, quantity)
     if to_bin is not None:
         _add(session, item.id, to_bin.id, quantity)
     return _record(session, kind, item, user, quantity, from_bin=from_bin, to_bin=to_bin, reason=reason,
-                   reference=reference)
+                   reference=reference, unit_cost=unit_cost)
 
 
 def count_one(session, item, bin, counted, user, reason=""):

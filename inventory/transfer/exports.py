@@ -27,7 +27,7 @@ ITEM_HEADER = ("sku", "product", "size", "category", "unit", "supplier", "unit_c
                "replaced_by", "on_hand", "reserved", "available")
 STOCK_HEADER = ("bin", "bin_name", "zone", "sku", "product", "size", "quantity")
 LEDGER_HEADER = ("id", "when_utc", "kind", "sku", "product", "size", "from_bin", "to_bin", "quantity",
-                 "counted", "reason", "reference", "user")
+                 "counted", "reason", "reference", "user", "unit_cost")
 REQUEST_HEADER = ("request", "created_utc", "requester", "status", "purpose", "event", "needed_by", "return_by",
                   "handoff", "sku", "product", "size", "quantity", "reserved", "backordered", "picked", "issued",
                   "returned", "consumed", "lost", "damaged", "note")
@@ -83,7 +83,8 @@ def ledger_csv(session, first_day, last_day):
     source, target = aliased(Bin), aliased(Bin)
     query = (
         select(Movement.id, Movement.created_at, Movement.kind, Item.sku, Product.name, Item.size, source.code,
-               target.code, Movement.quantity, Movement.counted, Movement.reason, Movement.reference, User.email)
+               target.code, Movement.quantity, Movement.counted, Movement.reason, Movement.reference, User.email,
+               Movement.unit_cost)
         .join(Item, Movement.item_id == Item.id).join(Product, Item.product_id == Product.id)
         .join(User, Movement.user_id == User.id)
         .outerjoin(source, Movement.from_bin_id == source.id).outerjoin(target, Movement.to_bin_id == target.id)
@@ -93,9 +94,10 @@ def ledger_csv(session, first_day, last_day):
 
     def rows():
         for (id, when, kind, sku, product, size, from_bin, to_bin, quantity, counted, reason, reference,
-             email) in session.execute(query.execution_options(yield_per=BATCH)):
+             email, unit_cost) in session.execute(query.execution_options(yield_per=BATCH)):
             yield (id, _when(when), kind, sku, escape(product), size or "", from_bin or "", to_bin or "", quantity,
-                   "" if counted is None else counted, escape(reason), escape(reference), escape(email))
+                   "" if counted is None else counted, escape(reason), escape(reference), escape(email),
+                   show(unit_cost))
 
     return CsvStream(LEDGER_HEADER).lines(rows())
 

@@ -17,7 +17,7 @@ from ..catalog.services import normalize_sku
 from ..requests.models import OPEN, Request, RequestLine
 from ..requests.services import fill_backorders, lock_items, shrink_overbooked
 from ..stock.models import Movement, StockLevel
-from ..stock.services import DISPATCH_CODE
+from ..stock.services import DISPATCH_CODE, unit_cost_now
 from ..text import clean
 from ..timeutil import utcnow
 from . import fields as cell
@@ -187,7 +187,8 @@ def apply(session, result, user):
     for row, item, code, current in result.bookings:
         bin_id = bins[code].id
         movement = {"item_id": item.id, "user_id": user.id, "reference": REFERENCE, "created_at": now,
-                    "from_bin_id": None, "to_bin_id": None, "counted": None}
+                    "from_bin_id": None, "to_bin_id": None, "counted": None,
+                    "unit_cost": unit_cost_now(item)}
         if current == 0:
             received.append({"item_id": item.id, "bin_id": bin_id, "quantity": row.quantity})
             movement.update(kind="receive", to_bin_id=bin_id, quantity=row.quantity, reason="opening stock")
