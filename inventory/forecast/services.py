@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select, true
 from sqlalchemy.orm import aliased
 
 from ..catalog.models import Item, Product
@@ -154,6 +154,8 @@ def _listing(names, most=3):
 
 
 # What the projection reads of an item.
+# A request line that holds or waits for stock (the others are history): it has a partial index.
+LIVE_LINE = (RequestLine.reserved > 0) | (RequestLine.backordered > 0)
 _ITEM_COLUMNS = (Item.id, Item.sku, Item.unit, Item.supplier, Item.lead_time_days, Item.reorder_point,
                  Item.reorder_quantity, Item.returnable, Item.do_not_use_after, Item.replaced_by_id, Item.archived)
 # Stands for the event's name in a stored reason: the name is read with the flag (forecast/models.py),
@@ -166,75 +168,117 @@ class _EventName(NamedTuple):
     name: str
 
 
-class _Loaded:
-    """What the projection reads, for some items, in a handful of set-based queries."""
+# The statements of a projection. Built once for the items given by id (`bindparam` "ids"): every
+# rule that changes an item projects it again in its own transaction, and building the statements
+# cost more than running them. `ids` None means every item.
+_IDS = bindparam("ids", expanding=True)
 
-    def __init__(self, session, today, settings, ids=None):
-        self.today, self.settings = today, settings
-        horizon_end = today + timedelta(days=settings.horizon_days)
-        only = ids is not None
-        line_filter = RequestLine.item_id.in_(ids) if only else True
-        # Open requests whatever their date (what they hold is held now), and handed-over
-        # returnables (they come back on their return date). Each branch has its index.
-        self.demand = session.execute(
-            select(RequestLine.item_id, RequestLine.reserved, RequestLine.backordered, RequestLine.issued,
+
+def _in(column, ids):
+    return column.in_(ids) if ids is not None else true()
+
+
+def _demand_statement(ids):
+    """Open requests whatever their date (what they hold is held now), and handed-over
+    returnables (they come back). Lines that hold or wait only: a partial index of their own."""
+    return (select(RequestLine.item_id, RequestLine.reserved, RequestLine.backordered, RequestLine.issued,
                    Request.status, Request.needed_by, Request.event_id, Request.id.label("request_id"),
                    case((Item.returnable.is_(True), Request.return_by), else_=None).label("return_by"),
                    Event.name.label("event_name"))
             .join(Request, RequestLine.request_id == Request.id)
             .join(Item, RequestLine.item_id == Item.id)
             .outerjoin(Event, Request.event_id == Event.id)
-            .where(line_filter,
+            .where(_in(RequestLine.item_id, ids),
                    (Request.status.in_(OPEN)) | ((Request.status == "handed_over") & Request.return_by.is_not(None)),
-                   (RequestLine.reserved > 0) | (RequestLine.backordered > 0))
-        ).all()
-        self.horizon_end = horizon_end
-        po_filter = PurchaseOrderLine.item_id.in_(ids) if only else True
-        self.orders = session.execute(
-            select(PurchaseOrderLine.item_id, PurchaseOrderLine.quantity - PurchaseOrderLine.received,
+                   LIVE_LINE))
+
+
+def _orders_statement(ids):
+    return (select(PurchaseOrderLine.item_id, PurchaseOrderLine.quantity - PurchaseOrderLine.received,
                    PurchaseOrder.status, PurchaseOrder.expected_on, PurchaseOrder.id)
             .join(PurchaseOrder, PurchaseOrderLine.order_id == PurchaseOrder.id)
-            .where(po_filter, PurchaseOrder.status.in_(("draft", "ordered")),
+            .where(_in(PurchaseOrderLine.item_id, ids), PurchaseOrder.status.in_(("draft", "ordered")),
                    PurchaseOrderLine.quantity > PurchaseOrderLine.received)
-            .order_by(PurchaseOrder.id)
-        ).all()
+            .order_by(PurchaseOrder.id))
+
+
+def _items_statement(ids):
+    """The items with what they have on hand and their successor's SKU, in one query."""
+    stock = (select(StockLevel.item_id, func.sum(StockLevel.quantity).label("quantity"))
+             .where(_in(StockLevel.item_id, ids)).group_by(StockLevel.item_id).subquery())
+    successor = aliased(Item)
+    return (select(*_ITEM_COLUMNS, stock.c.quantity, successor.sku.label("successor"))
+            .outerjoin(stock, stock.c.item_id == Item.id)
+            .outerjoin(successor, Item.replaced_by_id == successor.id)
+            .where(_in(Item.id, ids)))
+
+
+def _kits_statement(ids):
+    """The kit templates that list the print pieces near their date (`warn_until`)."""
+    return (select(KitLine.item_id, KitTemplate.name).join(KitTemplate, KitLine.kit_id == KitTemplate.id)
+            .join(Item, KitLine.item_id == Item.id)
+            .where(Item.do_not_use_after <= bindparam("warn_until"), KitTemplate.archived.is_(False),
+                   _in(KitLine.item_id, ids))
+            .order_by(KitTemplate.name))
+
+
+_BY_ID = {}
+
+
+def _statements(by_id):
+    if not by_id:
+        return {name: build(None) for name, build in _BUILDERS.items()}
+    if not _BY_ID:
+        _BY_ID.update({name: build(_IDS) for name, build in _BUILDERS.items()})
+    return _BY_ID
+
+
+_BUILDERS = {"demand": _demand_statement, "orders": _orders_statement, "items": _items_statement,
+             "kits": _kits_statement}
+
+
+class _Loaded:
+    """What the projection reads, for some items, in a handful of set-based queries."""
+
+    def __init__(self, session, today, settings, ids=None):
+        self.today, self.settings = today, settings
+        self.horizon_end = today + timedelta(days=settings.horizon_days)
+        warn_until = today + timedelta(days=settings.warning_days)
+        # Past some thousands an IN list is no cheaper than reading everything (and SQLite caps parameters).
+        by_id = ids is not None and len(ids) <= MAX_IN_LIST
+        statements = _statements(by_id)
+        connection = session.connection()  # Core: the ORM's execution path costs more than these rows
+
+        def run(name, **params):
+            if by_id:
+                params["ids"] = list(candidates if name in ("items", "kits") else ids)
+            return connection.execute(statements[name], params).all()
+
+        candidates = set(ids) if by_id else None
+        demand = run("demand")
+        if ids is not None and not by_id:
+            demand = [row for row in demand if row.item_id in ids]
+        self.demand = demand
+        orders = run("orders")
+        self.orders = orders if by_id or ids is None else [row for row in orders if row[0] in ids]
         self.events = {row.event_id: _EventName(row.event_id, row.event_name)
                        for row in self.demand if row.event_id}
         # Items that can be flagged: demand, under the reorder point, or a print piece near its date.
-        if only and len(ids) <= MAX_IN_LIST:
-            candidates = set(ids)
-        else:
+        if not by_id:
             candidates = {row.item_id for row in self.demand} | _under_reorder_point(session, ids) | \
-                _retiring(session, today + timedelta(days=settings.warning_days), ids)
-        few = len(candidates) <= MAX_IN_LIST
-        # The items with what they have on hand, in one query.
+                _retiring(session, warn_until, ids)
+            if ids is not None:
+                candidates &= set(ids)
         self.items, self.on_hand = [], {}
+        self.kits = defaultdict(list)
         if candidates:
-            stock = (select(StockLevel.item_id, func.sum(StockLevel.quantity).label("quantity"))
-                     .where(StockLevel.item_id.in_(candidates) if few else True)
-                     .group_by(StockLevel.item_id).subquery())
-            successor = aliased(Item)
             # An archived item is still projected while requests wait for it (it cannot be received).
             waiting = {row.item_id for row in self.demand}
-            for row in session.execute(
-                    select(*_ITEM_COLUMNS, stock.c.quantity, successor.sku.label("successor"))
-                    .outerjoin(stock, stock.c.item_id == Item.id)
-                    .outerjoin(successor, Item.replaced_by_id == successor.id)
-                    .where(Item.id.in_(candidates) if few else True)):
+            for row in run("items"):
                 if row.id in candidates and (not row.archived or row.id in waiting):
                     self.items.append(row)
                     self.on_hand[row.id] = row.quantity or 0
-        # For the print pieces near their date: the kits that list them (one query, whatever
-        # there is) and their successors' SKUs (read with the items).
-        warn_until = today + timedelta(days=settings.warning_days)
-        self.kits = defaultdict(list)
-        if candidates:
-            for item_id, name in session.execute(
-                    select(KitLine.item_id, KitTemplate.name).join(KitTemplate, KitLine.kit_id == KitTemplate.id)
-                    .join(Item, KitLine.item_id == Item.id)
-                    .where(Item.do_not_use_after <= warn_until, KitTemplate.archived.is_(False),
-                           KitLine.item_id.in_(candidates) if few else True)
-                    .order_by(KitTemplate.name)):
+            for item_id, name in run("kits", warn_until=warn_until):
                 self.kits[item_id].append(name)
         self.successors = {row.replaced_by_id: row.successor for row in self.items if row.replaced_by_id}
 
