@@ -207,7 +207,9 @@ def _items_statement(ids):
     stock = (select(StockLevel.item_id, func.sum(StockLevel.quantity).label("quantity"))
              .where(_in(StockLevel.item_id, ids)).group_by(StockLevel.item_id).subquery())
     successor = aliased(Item)
-    return (select(*_ITEM_COLUMNS, stock.c.quantity, successor.sku.label("successor"))
+    from .models import ReorderFlag  # the table this projection's flags replace
+    flagged = select(ReorderFlag.id).where(ReorderFlag.item_id == Item.id).exists().label("flagged")
+    return (select(*_ITEM_COLUMNS, stock.c.quantity, successor.sku.label("successor"), flagged)
             .outerjoin(stock, stock.c.item_id == Item.id)
             .outerjoin(successor, Item.replaced_by_id == successor.id)
             .where(_in(Item.id, ids)))
@@ -271,15 +273,21 @@ class _Loaded:
                 candidates &= set(ids)
         self.items, self.on_hand = [], {}
         self.kits = defaultdict(list)
+        self.flagged = set()  # the items that have stored flags now
         if candidates:
             # An archived item is still projected while requests wait for it (it cannot be received).
             waiting = {row.item_id for row in self.demand}
             for row in run("items"):
+                if row.flagged:
+                    self.flagged.add(row.id)
                 if row.id in candidates and (not row.archived or row.id in waiting):
                     self.items.append(row)
                     self.on_hand[row.id] = row.quantity or 0
-            for item_id, name in run("kits", warn_until=warn_until):
-                self.kits[item_id].append(name)
+            # Only print pieces near their date name their kits: most projections of a few items have none.
+            if not by_id or any(row.do_not_use_after is not None and row.do_not_use_after <= warn_until
+                                for row in self.items):
+                for item_id, name in run("kits", warn_until=warn_until):
+                    self.kits[item_id].append(name)
         self.successors = {row.replaced_by_id: row.successor for row in self.items if row.replaced_by_id}
 
 
@@ -310,8 +318,14 @@ def _retiring(session, warn_until, item_ids=None):
 
 def compute(session, today, settings=Settings(), item_ids=None):
     """Every flag (none are "ok") of every active item, or of those in `item_ids`."""
+    return compute_and_flagged(session, today, settings, item_ids)[0]
+
+
+def compute_and_flagged(session, today, settings=Settings(), item_ids=None):
+    """(compute's flags, the ids of the items that have stored flags now): what a re-projection
+    must delete, read with the items rather than by a statement of its own."""
     loaded = _Loaded(session, today, settings, item_ids)
-    return [flag for result in _project_all(loaded) for flag in result.flags]
+    return [flag for result in _project_all(loaded) for flag in result.flags], loaded.flagged
 
 
 def forecast(session, today, settings=Settings(), item_ids=None):

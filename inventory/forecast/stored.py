@@ -77,7 +77,7 @@ def _write(session, flags, item_ids=None):
     """Replace the rows of these items (all rows when None) by `flags`."""
     if item_ids is None:
         session.execute(delete(ReorderFlag))
-    else:
+    elif item_ids:
         ids = sorted(item_ids)
         for start in range(0, len(ids), _CHUNK):
             session.execute(delete(ReorderFlag).where(ReorderFlag.item_id.in_(ids[start:start + _CHUNK])))
@@ -142,7 +142,9 @@ def reproject(session, item_ids, today=None, settings_=None):
         return
     today, settings_ = today or timeutil.today(), settings_ or settings()
     _lock_items(session, item_ids)
-    _write(session, services.compute(session, today, settings_, item_ids=sorted(item_ids)), item_ids)
+    flags, flagged = services.compute_and_flagged(session, today, settings_, item_ids=sorted(item_ids))
+    # Only the items that have rows lose them (mostly none: nothing to delete, no statement).
+    _write(session, flags, flagged & item_ids if len(item_ids) <= services.MAX_IN_LIST else item_ids)
 
 
 def _items_of_events(session, event_ids):
