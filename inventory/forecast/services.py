@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, case, func, select, true
+from sqlalchemy import Date, Integer, String, bindparam, case, func, literal_column, null, select, true, union_all
 from sqlalchemy.orm import aliased
 
 from ..catalog.models import Item, Product
@@ -224,6 +224,21 @@ def _kits_statement(ids):
             .order_by(KitTemplate.name))
 
 
+def _flows_statement(ids):
+    """Demand and purchase orders in one statement (one round trip fewer in every rule's
+    re-projection): the demand's columns, and each order line in them as ("o", item, outstanding,
+    -, -, status, expected on, -, order id)."""
+    demand = _demand_statement(ids).add_columns(literal_column("'d'").label("source"))
+    orders = (select(PurchaseOrderLine.item_id, PurchaseOrderLine.quantity - PurchaseOrderLine.received,
+                     null().cast(Integer), null().cast(Integer), PurchaseOrder.status, PurchaseOrder.expected_on,
+                     null().cast(Integer), PurchaseOrder.id, null().cast(Date), null().cast(String),
+                     literal_column("'o'"))
+              .join(PurchaseOrder, PurchaseOrderLine.order_id == PurchaseOrder.id)
+              .where(_in(PurchaseOrderLine.item_id, ids), PurchaseOrder.status.in_(("draft", "ordered")),
+                     PurchaseOrderLine.quantity > PurchaseOrderLine.received))
+    return union_all(demand, orders)
+
+
 _BY_ID = {}
 
 
@@ -232,6 +247,7 @@ def _statements(by_id):
         return {name: build(None) for name, build in _BUILDERS.items()}
     if not _BY_ID:
         _BY_ID.update({name: build(_IDS) for name, build in _BUILDERS.items()})
+        _BY_ID["flows"] = _flows_statement(_IDS)
     return _BY_ID
 
 
@@ -257,12 +273,19 @@ class _Loaded:
             return connection.execute(statements[name], params).all()
 
         candidates = set(ids) if by_id else None
-        demand = run("demand")
-        if ids is not None and not by_id:
-            demand = [row for row in demand if row.item_id in ids]
-        self.demand = demand
-        orders = run("orders")
-        self.orders = orders if by_id or ids is None else [row for row in orders if row[0] in ids]
+        if by_id:
+            demand, orders = [], []
+            for row in run("flows"):
+                if row.source == "d":
+                    demand.append(row)
+                else:  # (item id, outstanding, status, expected on, order id), as the orders statement's
+                    orders.append((row.item_id, row.reserved, row.status, row.needed_by, row.request_id))
+            self.demand, self.orders = demand, sorted(orders, key=lambda o: o[4])
+        else:
+            demand = run("demand")
+            self.demand = demand if ids is None else [row for row in demand if row.item_id in ids]
+            orders = run("orders")
+            self.orders = orders if ids is None else [row for row in orders if row[0] in ids]
         self.events = {row.event_id: _EventName(row.event_id, row.event_name)
                        for row in self.demand if row.event_id}
         # Items that can be flagged: demand, under the reorder point, or a print piece near its date.
