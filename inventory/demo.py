@@ -90,6 +90,8 @@ def seed(session, seed_value=2026):
         spec = dict(spec)
         spec["unit_cost"] = Decimal(spec.get("unit_cost", "0"))
         products.append(catalog.create_product(session, **spec))
+    # Last year's brochure names this year's: its flag on Reorders offers the swap.
+    catalog.update_item(session, catalog.get_item(session, "BRO-ATLAS-25"), replaced_by="BRO-ATLAS-26")
 
     staff, manager = users["staff"], users["manager"]
     start = utcnow() - timedelta(days=90)

@@ -346,6 +346,9 @@ def test_a_retiring_piece_with_a_successor_offers_the_swap_and_the_swap_moves_th
     swap_successor(session, session.get(type(old), old.id), manager, today=TODAY, backorder_short=True)
     assert flags_of(session, old)[0].reason.startswith("Do not use after Mon 8 Mar (in 7 days); 100 on hand")
     assert request.number not in flags_of(session, old)[0].reason  # no longer held by the request
+    assert flags_of(session, old)[0].reason.endswith(
+        "replaced by BRO-26; nothing holds it any more: recycle what is left")
+    assert "Swap in successor" not in client.get("/reorders").get_data(as_text=True)
     (short,) = flags_of(session, new)  # 30 free of the 60 now asked: 30 wait for the new piece
     assert (short.kind, short.shortfall) == (forecast.SHORTFALL, 30)
     assert f"30 backordered for {request.number}" in short.reason

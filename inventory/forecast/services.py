@@ -623,8 +623,10 @@ def _retire(item, start, held, demand, loaded, unit):
     if kits:
         parts.append(f"in kit {_listing(kits)}")
     successor = loaded.successors.get(item.replaced_by_id)
-    if successor:
+    if successor and (holders or kits):
         parts.append(f"replaced by {successor}: swap it in")
+    elif successor:
+        parts.append(f"replaced by {successor}; nothing holds it any more: recycle what is left")
     else:
         parts.append("no successor named: reprint, or name the piece that replaces it")
     return Flag(item.id, None, RETIRING, RETIRE, last, last, start, 0, 0, [], "; ".join(parts))

@@ -99,4 +99,8 @@ def successor_swap_url(item):
     when the item names no successor)."""
     if getattr(item, "replaced_by_id", None) is None or "catalog.swap_successor" not in current_app.view_functions:
         return None
+    from ..requests.successors import holders
+
+    if not any(holders(db.session, item)):  # nothing to swap: what is left on the shelf is recycled
+        return None
     return url_for("catalog.swap_successor", sku=item.sku)
