@@ -361,3 +361,12 @@ def test_the_item_page_says_what_the_forecast_says(session, client, login, make_
     html = client.get("/i/MUG-5").get_data(as_text=True)
     assert "Expedite" in html and "20 backordered for R-00001, needed Thu 4 Mar" in html
     assert "Raise PO" not in html  # reps see the flag, not the buying
+
+
+def test_an_archived_item_s_timeline_starts_from_its_real_stock(session, make_item, api):
+    from inventory.catalog import services as catalog
+
+    pens = make_item("PEN-OLD", name="Old pen", on_hand=12)
+    catalog.set_archived(session, item=pens)
+    timeline = api("/api/v1/forecast/PEN-OLD")
+    assert (timeline["start"], timeline["status"], timeline["flags"]) == (12, "ok", [])

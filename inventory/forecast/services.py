@@ -294,7 +294,8 @@ class _Loaded:
                 _retiring(session, warn_until, ids)
             if ids is not None:
                 candidates &= set(ids)
-        self.items, self.on_hand = [], {}
+        self.items, self.left_out, self.on_hand = [], [], {}
+        asked = set(ids) if ids is not None else None
         self.kits = defaultdict(list)
         self.flagged = set()  # the items that have stored flags now
         if candidates:
@@ -303,9 +304,11 @@ class _Loaded:
             for row in run("items"):
                 if row.flagged:
                     self.flagged.add(row.id)
+                self.on_hand[row.id] = row.quantity or 0
                 if row.id in candidates and (not row.archived or row.id in waiting):
                     self.items.append(row)
-                    self.on_hand[row.id] = row.quantity or 0
+                elif asked is not None and row.id in asked:  # not for flags; asked about, it gets its timeline
+                    self.left_out.append(row)
             # Only print pieces near their date name their kits: most projections of a few items have none.
             if not by_id or any(row.do_not_use_after is not None and row.do_not_use_after <= warn_until
                                 for row in self.items):
@@ -354,10 +357,10 @@ def compute_and_flagged(session, today, settings=Settings(), item_ids=None):
 def forecast(session, today, settings=Settings(), item_ids=None):
     """ItemForecast (timeline and flags) for the items in `item_ids` (all active items when None)."""
     loaded = _Loaded(session, today, settings, item_ids)
-    return _project_all(loaded, every_item=item_ids is not None, session=session, ids=item_ids)
+    return _project_all(loaded, every_item=item_ids is not None)
 
 
-def _project_all(loaded, every_item=False, session=None, ids=None):
+def _project_all(loaded, every_item=False):
     demand = defaultdict(list)
     for row in loaded.demand:
         demand[row.item_id].append(row)
@@ -365,11 +368,8 @@ def _project_all(loaded, every_item=False, session=None, ids=None):
     for row in loaded.orders:
         orders[row[0]].append(row)
     items = loaded.items
-    if every_item:  # asked about by id: an item nothing can flag still gets its (empty) timeline
-        present = {row.id for row in items}
-        missing = [i for i in ids if i not in present]
-        if missing:
-            items = items + list(session.execute(select(*_ITEM_COLUMNS).where(Item.id.in_(missing))))
+    if every_item:  # asked about by id: an archived item too gets its timeline, from its real stock
+        items = items + loaded.left_out
     return [_project(item, int(loaded.on_hand.get(item.id) or 0), demand[item.id], orders[item.id], loaded)
             for item in items]
 
