@@ -41,7 +41,8 @@ def create_app(test_config=None):
     # <int:id> in URLs stops at what a database INTEGER holds: a larger id is a 404, not a 500.
     app.url_map.converters["int"] = BoundedIntegerConverter
     register_blueprints(app)
-    from .core import errors, security, templating
+    from .core import access_log, errors, security, templating
+    access_log.install_werkzeug_filter()  # no secret query values in the development server's log
     errors.init_app(app)
     security.init_app(app)
     templating.init_app(app)
@@ -75,12 +76,27 @@ def register_extensions(app):
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Log in to see that page."
     login_manager.login_message_category = "info"
-    from .auth.models import User
+    from flask import g, session as cookie
+
+    from .auth import sessions
 
     @login_manager.user_loader
     def load_user(user_id):
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and user.active else None
+        """The user of a live server-side session (auth/sessions.py): the cookie's key must name
+        a session that was not ended or left idle too long, of this user, who is still active."""
+        row = sessions.find(db.session, cookie.get("sid"), user_id,
+                            lifetime=app.config["PERMANENT_SESSION_LIFETIME"])
+        if row is None:
+            return None
+        g.user_session = row
+        return row.user
+
+    @app.before_request
+    def _forget_the_last_requests_user():
+        # Each request finds its user from its own cookie. (A test's app context outlives its
+        # requests, and `g` with it; in production every request has a fresh `g` anyway.)
+        g.pop("_login_user", None)
+        g.pop("user_session", None)
 
 
 def register_blueprints(app):

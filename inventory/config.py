@@ -82,9 +82,13 @@ DEFAULTS = {
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session; phones keep tabs open for hours
     "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,  # photos from phone cameras
     "PAGE_SIZE": 25,
-    # Failed logins: this many within the window lock the account (per e-mail) or the address (per IP).
+    # Failed logins within the window: this many for one e-mail from one address, or from one
+    # address in all, refuse further tries from there; this many for one e-mail from anywhere
+    # slow every try of it (the right password too) by LOGIN_SLOW_SECONDS, never lock it.
     "LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
     "LOGIN_MAX_FAILURES_PER_ADDRESS": 20,
+    "LOGIN_SLOW_AFTER_FAILURES": 5,
+    "LOGIN_SLOW_SECONDS": 2.0,
     "LOGIN_FAILURE_WINDOW": timedelta(minutes=15),
     # The reorder forecast: how far ahead, the safety margin before a need, when "order soon" starts.
     "FORECAST_HORIZON_DAYS": 120,

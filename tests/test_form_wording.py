@@ -95,7 +95,7 @@ def test_a_refused_adjustment_keeps_what_was_typed(client, login, make_item):
 
 @pytest.fixture
 def approved(session, make_user, make_item, make_bin):
-    staff, rep, manager = make_user("staff", email="staff@example.com"), make_user("rep"), make_user("manager")
+    _staff, rep, manager = make_user("staff", email="staff@example.com"), make_user("rep"), make_user("manager")
     pens = make_item("PEN-1", on_hand=4)
     mugs = make_item("MUG-1", on_hand=2)
     make_bin("A-02")

@@ -254,7 +254,7 @@ def test_returnables_move_within_each_requests_dates(session, make_item, people)
     """Two banners v2; three bookings of v1: two in overlapping windows, one later. Only two fit at once."""
     rep, manager, _staff = people
     old = make_item("BANNER-25", category="display", returnable=True, on_hand=3)
-    new = make_item("BANNER-26", category="display", returnable=True, on_hand=2)
+    make_item("BANNER-26", category="display", returnable=True, on_hand=2)
     catalog.update_item(session, old, replaced_by="BANNER-26")
     first = submit(session, rep, [(old, 1)], needed_by=day(2), return_by=day(6))
     second = submit(session, rep, [(old, 2)], needed_by=day(4), return_by=day(8))

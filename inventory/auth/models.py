@@ -1,4 +1,4 @@
-"""Users, their roles, API tokens and the failed-login record."""
+"""Users, their roles, their signed-in sessions, API tokens and the failed-login record."""
 import hashlib
 from datetime import datetime
 
@@ -23,6 +23,9 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Mixed into the user's calendar feed link (events/feed.py): *New link* and deactivation
+    # change it, which turns the old link off. None: the link from before there was one.
+    feed_secret: Mapped[str | None] = mapped_column(String(43))
 
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user", order_by="ApiToken.id")
 
@@ -34,15 +37,35 @@ class User(UserMixin, db.Model):
     def role_label(self):
         return ROLE_LABELS.get(self.role, self.role)
 
-    def has_role(self, *roles):
-        return self.role in roles
-
     @property
     def display_name(self):
         return self.name or self.email
 
     def __repr__(self):
         return f"<User {self.email} {self.role}>"
+
+
+class UserSession(db.Model):
+    """One signed-in browser. The session cookie carries a random key; only its SHA-256 is
+    stored, and every request looks the row up, so ending the row ends the session at once
+    wherever the cookie is (logout, a password or role change, deactivation, *Sign out*)."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+    address: Mapped[str] = mapped_column(String(64), default="")
+
+    user: Mapped[User] = relationship()
+
+    @staticmethod
+    def hash(key):
+        return hashlib.sha256(key.encode()).hexdigest()
 
 
 class ApiToken(db.Model):

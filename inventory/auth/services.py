@@ -1,22 +1,24 @@
-"""User rules: passwords (argon2id), login with rate limiting, users, API tokens."""
+"""User rules: passwords (argon2id), login with rate limiting, users, API tokens, feed links."""
 import re
 import secrets
+import time
 from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload
 
 from ..database import write_transaction
 from ..errors import DuplicateCode, InvalidInput, LoginRefused, LoginThrottled, NotFound
+from ..text import clean
 from ..timeutil import utcnow
+from . import sessions
 from .models import ROLES, ApiToken, LoginAttempt, User
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-# A hash of a random password, verified when the e-mail is unknown so that both answers take
-# the same time and do not reveal which accounts exist.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+_DUMMY_HASH = None
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
 TOKEN_PREFIX = "inv_"
@@ -56,36 +58,66 @@ def _clean_password(password):
     return password
 
 
-def authenticate(session, email, password, address, *, max_per_account=5, max_per_address=20,
-                 window=timedelta(minutes=15)):
+def _dummy_hash():
+    """A hash of a random password, verified when the e-mail is unknown so that both answers
+    take the same time and do not reveal which accounts exist. Made at the first such login
+    (with the hasher in use then), not at import."""
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None or _hasher.check_needs_rehash(_DUMMY_HASH):
+        _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+    return _DUMMY_HASH
+
+
+def authenticate(session, email, password, address, *, max_per_pair=5, max_per_address=20,
+                 slow_after=5, slow_seconds=2.0, window=timedelta(minutes=15)):
     """Return the user for a correct e-mail and password.
 
-    Refuses (LoginThrottled) when the account or the address has had too many failed logins
-    within `window`, before even checking the password; records each failure.
+    Each try is written down (and committed) before it is counted, so that tries made in
+    parallel count each other: of twelve at once, only `max_per_pair` get their password
+    checked. Within `window`:
+    - an e-mail tried from one address more than `max_per_pair` times, or an address that tried
+      more than `max_per_address` times, is refused (LoginThrottled) without checking the
+      password. The account itself is never locked: someone who knows a user's e-mail cannot
+      lock them out from elsewhere;
+    - an account with more than `slow_after` failed tries from anywhere is slowed instead:
+      every try waits `slow_seconds` before its password is checked, the right one too.
+    A failed try stays on record; a refused one does not (it checked nothing), and a successful
+    login clears the failures of its e-mail and address.
     """
-    email = normalize_email(email)
+    email = clean(normalize_email(email))[:254]
     address = (address or "unknown")[:64]
     since = utcnow() - window
-    account_failures = session.scalar(
-        select(func.count(LoginAttempt.id)).where(LoginAttempt.email == email, LoginAttempt.at >= since)
-    )
-    address_failures = session.scalar(
-        select(func.count(LoginAttempt.id)).where(LoginAttempt.address == address, LoginAttempt.at >= since)
-    )
+    with write_transaction(session):
+        attempt = LoginAttempt(email=email, address=address)
+        session.add(attempt)
+        session.flush()
+        attempt_id = attempt.id
+    pair_tries, address_tries, account_tries = session.execute(select(
+        select(func.count(LoginAttempt.id)).where(LoginAttempt.email == email, LoginAttempt.address == address,
+                                                 LoginAttempt.at >= since).scalar_subquery(),
+        select(func.count(LoginAttempt.id)).where(LoginAttempt.address == address,
+                                                 LoginAttempt.at >= since).scalar_subquery(),
+        select(func.count(LoginAttempt.id)).where(LoginAttempt.email == email,
+                                                 LoginAttempt.at >= since).scalar_subquery(),
+    )).one()
     minutes = int(window.total_seconds() // 60)
-    if account_failures >= max_per_account:
-        raise LoginThrottled(f"Too many failed logins for this account. Try again in {minutes} minutes.")
-    if address_failures >= max_per_address:
-        raise LoginThrottled(f"Too many failed logins from your address. Try again in {minutes} minutes.")
-    user = session.scalar(select(User).where(User.email == email))
-    ok = _verify(user.password_hash if user else _DUMMY_HASH, password or "")
-    if not ok or user is None or not user.active:
+    refusal = None
+    if pair_tries > max_per_pair:
+        refusal = f"Too many failed logins for this account from your address. Try again in {minutes} minutes."
+    elif address_tries > max_per_address:
+        refusal = f"Too many failed logins from your address. Try again in {minutes} minutes."
+    if refusal:
         with write_transaction(session):
-            session.add(LoginAttempt(email=email, address=address))
+            session.execute(delete(LoginAttempt).where(LoginAttempt.id == attempt_id))
+        raise LoginThrottled(refusal)
+    if account_tries > slow_after and slow_seconds > 0:
+        time.sleep(slow_seconds)
+    user = session.scalar(select(User).where(User.email == email))
+    ok = _verify(user.password_hash if user else _dummy_hash(), password or "")
+    if not ok or user is None or not user.active:
         raise LoginRefused("Wrong e-mail or password, or the account is deactivated.")
     with write_transaction(session):
-        # A successful login clears the account's failures; the address keeps its count.
-        session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
+        session.execute(delete(LoginAttempt).where(LoginAttempt.email == email, LoginAttempt.address == address))
         if _hasher.check_needs_rehash(user.password_hash):
             session.merge(user).password_hash = hash_password(password)
     return user
@@ -112,6 +144,13 @@ def update_user(session, user, *, email, name, role, active):
         other = session.scalar(select(User.id).where(User.email == email, User.id != user.id))
         if other:
             raise DuplicateCode(f"A user with the e-mail {email} already exists.")
+        # A new role or a deactivation ends the user's sessions: every page they have open
+        # asks them to log in again, with what they may do now. Deactivating also turns their
+        # calendar feed link off for good (it does not come back with the account).
+        if role != user.role or (user.active and not active):
+            sessions.end_all(session, user)
+        if user.active and not active:
+            user.feed_secret = secrets.token_urlsafe(32)
         user.email = email
         user.name = (name or "").strip() or email.split("@")[0]
         user.role = role
@@ -119,23 +158,26 @@ def update_user(session, user, *, email, name, role, active):
     return user
 
 
-def set_password(session, user, password):
+def set_password(session, user, password, keep_session=None):
+    """Set a new password and end the user's sessions: all of them when an admin sets it, all
+    but `keep_session` (the one the user is changing it from) when they change their own."""
     password = _clean_password(password)
     with write_transaction(session):
         session.merge(user).password_hash = hash_password(password)
+        return sessions.end_all(session, user, keep=keep_session)
 
 
-def change_own_password(session, user, current_password, new_password):
+def change_own_password(session, user, current_password, new_password, keep_session=None):
+    """Returns how many other sessions were signed out."""
     if not _verify(user.password_hash, current_password or ""):
-        raise InvalidInput("The current password is not right.")
-    set_password(session, user, new_password)
+        raise InvalidInput("The current password is not right.", about=(None, "current_password"))
+    return set_password(session, user, new_password, keep_session=keep_session)
 
 
-def get_user(session, user_id):
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound(f"No user #{user_id}.")
-    return user
+def new_feed_link(session, user):
+    """A new secret for the user's calendar feed link: the old link stops working."""
+    with write_transaction(session):
+        session.merge(user).feed_secret = secrets.token_urlsafe(32)
 
 
 def user_by_email(session, email):
@@ -180,7 +222,13 @@ def user_for_token(session, token):
         return None
     now = utcnow()
     # Write last-used at most once a minute: a busy client should not turn reads into writes.
+    # Best effort: a database that takes no writes still answers the API's reads.
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
-        with write_transaction(session):
-            session.merge(row).last_used_at = now
+        try:
+            with write_transaction(session, expire=False):
+                session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+        except SQLAlchemyError:
+            session.rollback()
+        else:
+            row.last_used_at = now
     return row.user

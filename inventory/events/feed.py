@@ -3,14 +3,18 @@
 Calendar apps (Google Calendar, Outlook, Apple Calendar) fetch a feed URL on their own schedule,
 often from their own servers: they cannot log in or keep a session cookie. So each user gets a
 personal secret feed URL, `/events.ics?token=<user id>.<key>`, shown on the events page, where
-the key is an HMAC-SHA256 of the user's id under a key derived from the app's SECRET_KEY:
+the key is an HMAC-SHA256 of the user's id and their feed secret (`user.feed_secret`) under a
+key derived from the app's SECRET_KEY:
 
-- nothing is stored (no table, no migration), and the token can be shown again at any time;
+- the link can be shown again at any time; *New link* on the events page changes the user's
+  feed secret, which turns the old link off (a link pasted somewhere it should not be);
 - the feed answers only while that user is active and their role may see events, checked on
-  every fetch: deactivating the user turns their link off;
-- rotating SECRET_KEY turns every feed link off at once (and logs everyone out), the way to go
-  if links have leaked;
-- the token opens the feed and nothing else: it is not an API token and no page accepts it.
+  every fetch; deactivating the user also changes the secret, so reactivating them does not
+  bring an old link back;
+- rotating SECRET_KEY turns every feed link off at once (and every session), the way to go if
+  links have leaked;
+- the token opens the feed and nothing else: it is not an API token and no page accepts it;
+- access logs show it as `token=[redacted]` (core/access_log.py).
 
 The feed carries what the events page shows everyone (name, place, dates, ship-by and return-by,
 a link to the event page); notes stay in the app, since a subscribed calendar copies the feed
@@ -33,25 +37,29 @@ def _key(secret_key):
     return hmac.new(secret, _PURPOSE, hashlib.sha256).digest()
 
 
-def _mac(user_id, secret_key):
-    digest = hmac.new(_key(secret_key), f"user:{user_id}".encode(), hashlib.sha256).digest()
+def _mac(user_id, feed_secret, secret_key):
+    # Users from before feed secrets (None) keep the link they had until they ask for a new one.
+    message = f"user:{user_id}" if feed_secret is None else f"user:{user_id}:{feed_secret}"
+    digest = hmac.new(_key(secret_key), message.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def feed_token(user, secret_key):
-    """The user's personal feed token: stable for as long as SECRET_KEY stays the same."""
-    return f"{user.id}.{_mac(user.id, secret_key)}"
+    """The user's personal feed token: stable until *New link*, deactivation or a new SECRET_KEY."""
+    return f"{user.id}.{_mac(user.id, user.feed_secret, secret_key)}"
 
 
 def user_for_feed_token(session, token, secret_key):
     """The active user a feed token belongs to, or None (compared in constant time)."""
     user_id, _, mac = (token or "").partition(".")
-    if not user_id.isdigit() or len(user_id) > 10 or int(user_id) > 2**31 - 1 or not mac:
-        return None
-    if not hmac.compare_digest(mac.encode(), _mac(int(user_id), secret_key).encode()):
+    if not (user_id.isascii() and user_id.isdigit()) or len(user_id) > 10 or int(user_id) > 2**31 - 1 or not mac:
         return None
     user = session.get(User, int(user_id))
-    return user if user is not None and user.active else None
+    if user is None:
+        return None
+    if not hmac.compare_digest(mac.encode(), _mac(user.id, user.feed_secret, secret_key).encode()):
+        return None
+    return user if user.active else None
 
 
 def calendar(events, event_url, host, now=None):

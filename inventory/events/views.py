@@ -9,6 +9,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from sqlalchemy import select
 
+from ..auth import services as auth_services
 from ..auth.models import User
 from ..auth.roles import EVERYONE, MANAGERS, STAFF, can, roles_required
 from ..errors import DomainError, NotFound
@@ -60,6 +61,7 @@ def index():
         next_month="%04d-%02d" % services.shift_month(year, month, 1),
         feed_url=_base_url() + url_for("events.feed", token=feed.feed_token(current_user,
                                                                             current_app.config["SECRET_KEY"])),
+        button_form=ButtonForm(),
     )
 
 
@@ -265,6 +267,16 @@ def feed_auth(*roles):
         return wrapped
 
     return decorator
+
+
+@bp.route("/events/feed/new-link", methods=["POST"])
+@roles_required(EVERYONE)
+def new_feed_link():
+    """*New link*: the old calendar link stops working (see feed.py)."""
+    if ButtonForm().validate_on_submit():
+        auth_services.new_feed_link(db.session, current_user)
+        flash("Your calendar link is new: the old one no longer works. Subscribe again with this one.", "success")
+    return redirect(url_for("events.index") + "#feed")
 
 
 @bp.route("/events.ics", endpoint="feed")
