@@ -36,6 +36,11 @@ def create_app(test_config=None):
     if test_config:
         app.config.update(test_config)
     configure_secret_key(app)
+    if "SQLALCHEMY_ENGINE_OPTIONS" not in (test_config or {}):
+        from .database import engine_options
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+            app.config["SQLALCHEMY_DATABASE_URI"], app.config["DATABASE_STATEMENT_TIMEOUT"],
+            app.config["DATABASE_CONNECT_TIMEOUT"])
 
     register_extensions(app)
     # <int:id> in URLs stops at what a database INTEGER holds: a larger id is a 404, not a 500.

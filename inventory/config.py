@@ -68,6 +68,9 @@ def from_environment(instance_path):
         # Money is shown in CURRENCY (an ISO 4217 code), written as LOCALE writes numbers.
         "CURRENCY": currency_code(env.get("CURRENCY"), "CURRENCY"),
         "LOCALE": locale_name(env.get("LOCALE"), "LOCALE"),
+        # PostgreSQL: how long a statement of a request may run, and connecting may take (seconds).
+        "DATABASE_STATEMENT_TIMEOUT": _int(env.get("DATABASE_STATEMENT_TIMEOUT"), 15),
+        "DATABASE_CONNECT_TIMEOUT": _int(env.get("DATABASE_CONNECT_TIMEOUT"), 5),
         "FORECAST_HORIZON_DAYS": _int(env.get("FORECAST_HORIZON_DAYS"), 120),
         "FORECAST_SAFETY_WORKING_DAYS": _int(env.get("FORECAST_SAFETY_WORKING_DAYS"), 5),
         "FORECAST_WARNING_DAYS": _int(env.get("FORECAST_WARNING_DAYS"), 14),
@@ -75,7 +78,8 @@ def from_environment(instance_path):
 
 
 DEFAULTS = {
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "DATABASE_STATEMENT_TIMEOUT": 15,
+    "DATABASE_CONNECT_TIMEOUT": 5,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "PERMANENT_SESSION_LIFETIME": timedelta(days=14),

@@ -31,6 +31,20 @@ def _configure_sqlite(dbapi_connection, _record):
     cursor.close()
 
 
+@event.listens_for(Engine, "connect")
+def _no_statement_timeout_in_commands(dbapi_connection, _record):
+    """The statement timeout is for requests; a command run from the shell may take its time."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    import click
+
+    if click.get_current_context(silent=True) is not None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SET statement_timeout = 0")
+        cursor.close()
+        dbapi_connection.commit()
+
+
 @event.listens_for(Engine, "begin")
 def _begin_sqlite(connection):
     if connection.dialect.name == "sqlite":
@@ -97,3 +111,63 @@ def schema_state(engine, script_directory):
             return None, head
         current = MigrationContext.configure(connection).get_current_revision()
     return current, head
+
+
+# When the database fails ------------------------------------------------------------------------
+
+UNAVAILABLE, UNWRITABLE, BUSY, TOO_SLOW = "unavailable", "unwritable", "busy", "too slow"
+
+
+def failure_kind(error):
+    """What a database error means for the user, or None for an error that is our bug (a
+    constraint, bad SQL): UNAVAILABLE (cannot be reached, connection lost), UNWRITABLE (disk full,
+    read-only), BUSY (a deadlock or lock wait that could not be resolved), TOO_SLOW (the
+    statement timeout stopped it)."""
+    from sqlalchemy.exc import DBAPIError
+
+    if not isinstance(error, DBAPIError):
+        return None
+    original = error.orig
+    if isinstance(original, sqlite3.Error):
+        message = str(original).lower()
+        if "disk is full" in message or "readonly" in message or "read-only" in message or "disk i/o" in message:
+            return UNWRITABLE
+        if "database is locked" in message or "database table is locked" in message:
+            return BUSY
+        if "unable to open" in message:
+            return UNAVAILABLE
+        return None
+    if error.connection_invalidated:
+        return UNAVAILABLE
+    sqlstate = getattr(original, "sqlstate", None) or ""
+    if sqlstate in ("40P01", "40001", "55P03"):  # deadlock, serialization failure, lock not available
+        return BUSY
+    if sqlstate == "57014":  # query_canceled: the statement timeout
+        return TOO_SLOW
+    if sqlstate == "25006" or sqlstate.startswith("53"):  # read-only transaction; disk full, out of memory
+        return UNWRITABLE
+    if sqlstate.startswith("08") or sqlstate.startswith("57P"):  # connection exceptions; admin shutdown
+        return UNAVAILABLE
+    if not sqlstate and type(error).__name__ == "OperationalError":  # could not connect at all
+        return UNAVAILABLE
+    return None
+
+
+def engine_options(url, statement_timeout_seconds=15, connect_timeout_seconds=5):
+    """SQLAlchemy engine options: connections checked before use (a database restart costs only
+    the requests in flight), and on PostgreSQL timeouts that keep every request well inside
+    gunicorn's worker timeout: connecting (5 s), a statement (15 s), and TCP keepalives with a
+    user timeout, so a connection whose packets are dropped fails in about 10 s instead of
+    hanging until the kernel gives up (15 minutes)."""
+    options = {"pool_pre_ping": True}
+    if url.startswith("postgresql"):
+        # Commands (`flask db upgrade`, `seed-demo`, `forecast-refresh`) may run longer than a
+        # request should: _no_statement_timeout_in_commands lifts it for them.
+        options["pool_timeout"] = 10
+        options["connect_args"] = {
+            "connect_timeout": connect_timeout_seconds,
+            "options": f"-c statement_timeout={int(statement_timeout_seconds * 1000)}",
+            "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 2,
+            "tcp_user_timeout": 10000,
+        }
+    return options

@@ -22,7 +22,7 @@ def test_healthz_answers_503_when_the_database_is_gone(tmp_path):
     app = create_app({"TESTING": True, "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path),
                       "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/none"})
     response = app.test_client().get("/healthz")
-    assert response.status_code == 503 and response.get_json()["database"] == "unreachable"
+    assert response.status_code == 503 and response.get_json()["database"].startswith("unreachable")
 
 
 def test_the_migrations_match_the_models(app):

@@ -1,19 +1,77 @@
-"""Error pages: HTML for pages, JSON for the API."""
-from flask import jsonify, render_template, request
-from flask_wtf.csrf import CSRFError
+"""Error pages: HTML for pages, JSON for the API.
 
-from ..extensions import db
+An error page never needs the database: it may be the database that failed. Before one is drawn
+the session is rolled back (or thrown away if even that fails), and after a database failure the
+page is drawn as for a visitor who is not logged in, so nothing on it reads the user or their
+navigation badges.
+"""
+import logging
+import sys
+import time
+
+from flask import current_app, g, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError
+
+from ..database import BUSY, TOO_SLOW, UNAVAILABLE, UNWRITABLE, failure_kind
+from ..extensions import db, login_manager
+from . import health
+
+log = logging.getLogger(__name__)
+
+# What a user reads when the database fails, and how soon to try again (Retry-After, seconds).
+DATABASE_FAILURES = {
+    UNAVAILABLE: ("The stock database is not answering. Nothing you entered was saved: go back, and try "
+                  "again in a minute.", 30),
+    UNWRITABLE: ("The database cannot be written (disk full or read-only). Nothing you entered was saved; "
+                 "pages can still be read. Tell an admin.", 60),
+    BUSY: ("The stock database is busy. Nothing you entered was saved: go back and try again.", 2),
+    TOO_SLOW: ("That took too long and was stopped. Nothing you entered was saved: go back and try again; "
+               "tell an admin if it keeps happening.", 5),
+}
+_LOG_EVERY = 60  # seconds: a database that is down is logged once a minute, not once a request
+_last_logged = {}
 
 
 def _wants_json():
     return request.path.startswith("/api/")
 
 
+def settle_session(forget_user=False):
+    """Leave the database session usable (or gone) before an error page is drawn. With
+    `forget_user`, the page is drawn as for a visitor: the logged-in user is an ORM object whose
+    attributes would have to be read again from the database."""
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is dead: drop the session, the next request gets a new one
+        try:
+            db.session.remove()
+        except Exception:
+            pass
+    if forget_user:
+        g._login_user = login_manager.anonymous_user()
+        g.pop("user_session", None)
+
+
+def _log_database_failure(kind, error):
+    now = time.monotonic()
+    if now - _last_logged.get(kind, -_LOG_EVERY) >= _LOG_EVERY:
+        _last_logged[kind] = now
+        log.error("database %s: %s (logged once a minute while it lasts)", kind,
+                  str(getattr(error, "orig", error)).strip().splitlines()[0][:300])
+
+
 def init_app(app):
-    def page(template, status, **context):
+    def page(template, status, headers=None, **context):
         if _wants_json():
-            return jsonify(error=context.get("message") or template), status
-        return render_template(template, **context), status
+            return jsonify(error=context.get("message") or template), status, headers or {}
+        try:
+            return render_template(template, **context), status, headers or {}
+        except Exception:  # even the error page failed: a plain one that needs nothing
+            log.exception("the %s page could not be drawn", status)
+            settle_session(forget_user=True)
+            return (_PLAIN_PAGE.format(message=_escape(context.get("message") or "Something went wrong.")),
+                    status, {**(headers or {}), "Content-Type": "text/html; charset=utf-8"})
 
     @app.errorhandler(400)
     def bad_request(error):
@@ -40,7 +98,31 @@ def init_app(app):
     def too_large(error):
         return page("errors/400.html", 413, message="The upload is too large (8 MB at most).")
 
+    @app.errorhandler(DBAPIError)
+    def database_failed(error):
+        kind = failure_kind(error)
+        if kind is None:  # our bug, not the database's state: the 500 page, logged in full
+            current_app.log_exception(sys.exc_info())
+            return server_error(error)
+        _log_database_failure(kind, error)
+        health.note_failure(kind, error)
+        settle_session(forget_user=True)
+        message, retry_after = DATABASE_FAILURES[kind]
+        return page("errors/503.html", 503, {"Retry-After": str(retry_after)}, message=message)
+
     @app.errorhandler(500)
     def server_error(error):
-        db.session.rollback()
+        settle_session(forget_user=isinstance(getattr(error, "original_exception", error), DBAPIError))
         return page("errors/500.html", 500, message="Something went wrong on our side.")
+
+
+def _escape(text):
+    from markupsafe import escape
+    return str(escape(text))
+
+
+_PLAIN_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Swag stock</title><link rel="stylesheet" href="/static/app.css"></head>
+<body><main class="container"><h1>Sorry</h1><p>{message}</p><p><a href="/">Back to the start</a></p></main></body></html>
+"""
