@@ -12,7 +12,7 @@ from contextvars import ContextVar
 
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import scoped_session
+from sqlalchemy.orm import Session, scoped_session
 
 _immediate = ContextVar("sqlite_begin_immediate", default=False)
 
@@ -43,6 +43,52 @@ def _no_statement_timeout_in_commands(dbapi_connection, _record):
         cursor.execute("SET statement_timeout = 0")
         cursor.close()
         dbapi_connection.commit()
+
+
+# Did this request commit a write? After a commit, a failure can no longer say "nothing was
+# saved": the error page asks to reload and check instead (core/errors.py).
+@event.listens_for(Engine, "after_cursor_execute")
+def _note_write(connection, _cursor, _statement, _parameters, context, _executemany):
+    if (context.isinsert or context.isupdate or context.isdelete) and not connection.info.get("quiet"):
+        from flask import g, has_request_context
+
+        if has_request_context():
+            g.pending_write = True
+
+
+@event.listens_for(Session, "after_commit")
+def _note_commit(_session):
+    from flask import g, has_request_context
+
+    if has_request_context() and g.pop("pending_write", False):
+        g.committed_a_write = True
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_writes(_session):
+    from flask import g, has_request_context
+
+    if has_request_context():
+        g.pop("pending_write", None)
+
+
+@event.listens_for(Engine, "commit")
+@event.listens_for(Engine, "rollback")
+def _end_quiet(connection):
+    # Never raise here: a hook that fails inside a rollback turns a lost connection into a bare
+    # error page. An invalidated connection's record is thrown away with its info anyway.
+    if connection.invalidated or connection.closed:
+        return
+    try:
+        connection.info.pop("quiet", None)
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def quietly(session):
+    """Mark the session's transaction as bookkeeping (last seen, last used): its writes do not
+    count as the request having saved something."""
+    session.connection().info["quiet"] = True
 
 
 @event.listens_for(Engine, "begin")

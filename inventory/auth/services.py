@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload
 
-from ..database import write_transaction
+from ..database import quietly, write_transaction
 from ..errors import DuplicateCode, InvalidInput, LoginRefused, LoginThrottled, NotFound
 from ..text import clean
 from ..timeutil import utcnow
@@ -226,6 +226,7 @@ def user_for_token(session, token):
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
         try:
             with write_transaction(session, expire=False):
+                quietly(session)
                 session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
         except SQLAlchemyError:
             session.rollback()

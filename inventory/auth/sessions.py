@@ -21,7 +21,7 @@ from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import contains_eager
 
-from ..database import write_transaction
+from ..database import quietly, write_transaction
 from ..errors import NotFound
 from ..timeutil import utcnow
 from .models import UserSession
@@ -74,6 +74,7 @@ def find(session, key, user_id, *, lifetime=timedelta(days=14)):
 def _touch(session, session_id, now):
     try:
         with write_transaction(session, expire=False):
+            quietly(session)
             session.execute(update(UserSession).where(UserSession.id == session_id).values(last_seen_at=now))
     except SQLAlchemyError:
         session.rollback()

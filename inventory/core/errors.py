@@ -62,6 +62,21 @@ def _log_database_failure(kind, error):
 
 
 def init_app(app):
+    @app.teardown_appcontext
+    def _close_session_safely(_error):
+        """Runs before Flask-SQLAlchemy's own teardown (teardowns run last-registered first).
+        Closing a session rolls its connection back; on a connection the server has just ended
+        (a restart, a failover) that rollback raises, after the response was made, and the
+        server would answer with its bare error page. Throw such a connection away instead."""
+        session = db.session()
+        try:
+            session.close()
+        except Exception:  # noqa: BLE001
+            try:
+                session.invalidate()
+            except Exception:  # noqa: BLE001
+                pass
+
     def page(template, status, headers=None, **context):
         if _wants_json():
             return jsonify(error=context.get("message") or template), status, headers or {}
@@ -108,6 +123,9 @@ def init_app(app):
         health.note_failure(kind, error)
         settle_session(forget_user=True)
         message, retry_after = DATABASE_FAILURES[kind]
+        if g.get("committed_a_write"):  # it failed after saving something: say so
+            message = ("The stock database stopped answering after saving. What you entered may have been saved: "
+                       "reload the page and check before you try again.")
         return page("errors/503.html", 503, {"Retry-After": str(retry_after)}, message=message)
 
     @app.errorhandler(500)
