@@ -120,7 +120,7 @@ def init_app(app):
             current_app.log_exception(sys.exc_info())
             return server_error(error)
         _log_database_failure(kind, error)
-        health.note_failure(kind, error)
+        health.note_failure(db.engine, kind, error)
         settle_session(forget_user=True)
         message, retry_after = DATABASE_FAILURES[kind]
         if g.get("committed_a_write"):  # it failed after saving something: say so

@@ -13,15 +13,16 @@ from sqlalchemy import text
 from ..database import UNWRITABLE, failure_kind
 
 _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="healthz")
-# A write that failed for want of space or write access, remembered for the health check
-# (a probe cannot fill the disk to find out): (when, what).
-_last_unwritable = {"at": None, "what": ""}
+# A write that failed for want of space or write access, per database, remembered for the health
+# check (a probe cannot fill the disk to find out): {database: (when, what)}.
+_last_unwritable = {}
 REMEMBER_FOR = 60  # seconds
 
 
-def note_failure(kind, error):
+def note_failure(engine, kind, error):
     if kind == UNWRITABLE:
-        _last_unwritable.update(at=time.monotonic(), what=str(getattr(error, "orig", error)).splitlines()[0][:120])
+        _last_unwritable[str(engine.url)] = (time.monotonic(),
+                                             str(getattr(error, "orig", error)).splitlines()[0][:120])
 
 
 def _probe(engine):
@@ -56,8 +57,7 @@ def problem(engine, timeout=3):
         found = _pool.submit(_probe, engine).result(timeout=timeout)
     except ProbeTimeout:
         return f"unreachable (no answer within {timeout} s)"
-    if found is None and _last_unwritable["at"] is not None \
-            and time.monotonic() - _last_unwritable["at"] < REMEMBER_FOR:
-        return f"not writable: a write failed {int(time.monotonic() - _last_unwritable['at'])} s ago " \
-               f"({_last_unwritable['what']})"
+    at, what = _last_unwritable.get(str(engine.url), (None, ""))
+    if found is None and at is not None and time.monotonic() - at < REMEMBER_FOR:
+        return f"not writable: a write failed {int(time.monotonic() - at)} s ago ({what})"
     return found
