@@ -15,6 +15,29 @@ MIGRATIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "migration
 log = logging.getLogger(__name__)
 
 
+class InventoryApp(Flask):
+    def dispatch_request(self):
+        """A page read (GET/HEAD) whose database connection was lost under it (a restart, a
+        failover) is run once more on a fresh connection, so that only writes in flight, not
+        every reader, see the failure. Writes are never run twice here."""
+        from flask import g, request
+        from sqlalchemy.exc import DBAPIError
+
+        try:
+            return super().dispatch_request()
+        except DBAPIError as error:
+            if request.method not in ("GET", "HEAD") or not error.connection_invalidated \
+                    or g.get("committed_a_write") or g.get("read_retried"):
+                raise
+            log.warning("database connection lost during %s %s; reading once more", request.method, request.path)
+            g.read_retried = True
+            from .core.errors import settle_session
+            settle_session()
+            g.pop("_login_user", None)
+            g.pop("user_session", None)
+            return super().dispatch_request()
+
+
 class BoundedIntegerConverter(IntegerConverter):
     def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
@@ -23,7 +46,7 @@ class BoundedIntegerConverter(IntegerConverter):
 def create_app(test_config=None):
     """Build the app. `test_config` overrides the environment (tests pass their own database)."""
     load_dotenv(os.path.join(os.getcwd(), ".env"), override=False)
-    app = Flask(
+    app = InventoryApp(
         __name__,
         instance_relative_config=True,
         instance_path=(test_config or {}).get("INSTANCE_PATH"),

@@ -177,3 +177,47 @@ def test_terminated_backends_cost_at_most_the_requests_in_flight(database_url, t
             db.session.remove()
     finally:
         served.close()
+
+
+def test_a_page_read_whose_connection_drops_under_it_is_read_again(proxied, staff, session):
+    """The proxy cuts the line just as the catalog page sends its first query: the page is
+    read once more on a new connection and the rep sees it, not an error."""
+    from sqlalchemy import event
+
+    client = _logged_in(proxied)
+    assert client.get("/catalog").status_code == 200
+    with proxied.app_context():
+        engine = db.engine
+    cuts, seen = [], []
+
+    def cut_once(_connection, _cursor, statement, *_args):
+        seen.append(statement[:80])
+        if not cuts and statement.lstrip().startswith("WITH found"):  # the catalog query
+            cuts.append(statement)
+            proxied.proxy.cut()
+
+    event.listen(engine, "before_cursor_execute", cut_once)
+    try:
+        page = client.get("/catalog")
+    finally:
+        event.remove(engine, "before_cursor_execute", cut_once)
+    assert cuts, f"the line was never cut: {seen}"
+    assert page.status_code == 200 and "PEN-1" in page.get_data(as_text=True)
+    # A write is not run twice: it answers 503 and says nothing was saved.
+    cuts.clear()
+
+    def cut_write(_connection, _cursor, statement, *_args):
+        if not cuts and statement.lstrip().startswith("INSERT INTO stock_level"):
+            cuts.append(statement)
+            proxied.proxy.cut()
+
+    before = session.scalar(select(func.count(Movement.id)))
+    event.listen(engine, "before_cursor_execute", cut_write)
+    try:
+        answer = _receive(client, staff)
+    finally:
+        event.remove(engine, "before_cursor_execute", cut_write)
+    assert cuts and answer.status_code == 503
+    assert "Nothing you entered was saved" in answer.get_json()["error"]
+    session.expire_all()
+    assert session.scalar(select(func.count(Movement.id))) == before
