@@ -61,6 +61,8 @@ def from_environment(instance_path):
         "MAIL_USERNAME": env.get("MAIL_USERNAME", ""),
         "MAIL_PASSWORD": env.get("MAIL_PASSWORD", ""),
         "MAIL_FROM": env.get("MAIL_FROM", ""),
+        # Seconds to wait for each answer of the SMTP server (RFC 5321 allows 10 minutes for the last).
+        "MAIL_TIMEOUT": _int(env.get("MAIL_TIMEOUT"), 60),
         "ALERT_RECIPIENTS": [a.strip() for a in env.get("ALERT_RECIPIENTS", "").split(",") if a.strip()],
         # Number of reverse proxies in front of the app whose X-Forwarded-* headers we trust.
         "TRUSTED_PROXIES": _int(env.get("TRUSTED_PROXIES"), 0),

@@ -1,4 +1,5 @@
 """A real SMTP server for tests: aiosmtpd's Controller on a free loopback port, collecting mail."""
+import asyncio
 import socket
 import threading
 from email import message_from_bytes
@@ -22,12 +23,20 @@ class MailServer:
         self.envelopes = []
         self._lock = threading.Lock()
         self._controller = None
+        # A slow server: seconds to wait before confirming each message it has taken.
+        self.delay = 0
+        # Called (in the server's thread) with each message taken, before it is confirmed.
+        self.on_message = None
 
     async def handle_DATA(self, server, session, envelope):
         message = message_from_bytes(envelope.original_content or envelope.content, policy=default)
         with self._lock:
             self.messages.append(message)
             self.envelopes.append(list(envelope.rcpt_tos))
+        if self.on_message is not None:
+            self.on_message(message)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         return "250 Message accepted for delivery"
 
     def start(self):

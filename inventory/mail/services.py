@@ -7,10 +7,21 @@ UPDATE (on PostgreSQL the candidates are picked FOR UPDATE SKIP LOCKED; on SQLit
 transaction serializes claimers), so two senders on two hosts never send the same row. A
 message the SMTP server refuses, or that cannot reach it, goes back in the queue with the
 error and an exponential back-off; after MAX_ATTEMPTS it is marked failed.
+
+A claim is the sender's own token (`claimed_by`). Before each message goes out the sender renews
+its claim on that row and checks it still holds it (a run that outlived STALE_CLAIM would
+otherwise send a row another sender has taken over since), and it marks the row sent only under
+its own claim. A run stops claiming new work after MAX_RUN (well inside STALE_CLAIM) and hands
+back what it did not get to.
+
+A timeout after the message was handed over (the server took DATA but never confirmed) may mean
+it arrived: such a message is tried once more, with the same Message-ID so that receivers can
+drop the copy, and never a third time.
 """
 import smtplib
 import socket
 import ssl
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -29,6 +40,10 @@ MAX_BACKOFF = timedelta(hours=1)
 # A sender that crashed after claiming leaves rows "sending"; after this long they are claimed
 # again (at worst such a message goes out twice, which beats never).
 STALE_CLAIM = timedelta(minutes=15)
+# A run stops handing messages to the server after this long; the rest goes back in the queue.
+MAX_RUN = timedelta(minutes=10)
+# last_error of a message whose server took it but never confirmed (see _MaybeSent).
+MAYBE_SENT = "maybe sent: "
 
 
 class MailNotConfigured(DomainError):
@@ -121,9 +136,31 @@ def _claim(session, now, batch, claimer):
     ).all()
 
 
+class _SMTP(smtplib.SMTP):
+    """smtplib's client, noting when the message itself has been handed over: a failure after
+    that (waiting for the server's final answer) may mean the message arrived."""
+
+    handed_over = False
+
+    def data(self, msg):
+        self.handed_over = False
+        self.putcmd("data")
+        code, reply = self.getreply()
+        if code != 354:
+            self.close()
+            raise smtplib.SMTPDataError(code, reply)
+        body = smtplib._quote_periods(msg if isinstance(msg, bytes) else smtplib._fix_eols(msg).encode("ascii"))
+        if body[-2:] != smtplib.bCRLF:
+            body = body + smtplib.bCRLF
+        self.send(body + b"." + smtplib.bCRLF)
+        self.handed_over = True
+        code, reply = self.getreply()
+        return code, reply
+
+
 def _connect(config):
-    smtp = smtplib.SMTP(config["MAIL_SERVER"], int(config.get("MAIL_PORT") or 25),
-                        timeout=config.get("MAIL_TIMEOUT", 30))
+    smtp = _SMTP(config["MAIL_SERVER"], int(config.get("MAIL_PORT") or 25),
+                 timeout=config.get("MAIL_TIMEOUT", 60))
     try:
         if config.get("MAIL_USE_TLS"):
             smtp.starttls(context=ssl.create_default_context())
@@ -141,13 +178,25 @@ def _email(message, config):
     email["To"] = message.to
     email["Subject"] = message.subject
     email["Date"] = formatdate(localtime=False)
-    email["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}")
+    email["Message-ID"] = message_id(message, config)
     email.set_content(message.text_body)
     email.add_alternative(message.html_body, subtype="html")
     return email
 
 
+def message_id(message, config):
+    """The same Message-ID every time a row is sent, so that a copy sent again after a lost
+    confirmation can be recognised (and dropped) by the receiving side."""
+    if not message.id:
+        return make_msgid(idstring="test")
+    domain = (config.get("MAIL_FROM") or "").rpartition("@")[2].strip(" >") or "localhost"
+    stamp = f"{message.created_at:%Y%m%d%H%M%S}" if message.created_at else "0"
+    return f"<outbox-{message.id}.{stamp}@{domain}>"
+
+
 def _describe(error):
+    if isinstance(error, _MaybeSent):
+        return str(error)[:2000]
     detail = str(error)
     return (f"{type(error).__name__}: {detail}" if detail else type(error).__name__)[:2000]
 
@@ -167,12 +216,46 @@ def _record_failure(session, message, now, error, result, give_up=False):
             result.retrying += 1
 
 
-def send_pending(session, config, now, batch=50):
+def _still_mine(session, message, claimer, at):
+    """Renew this sender's claim on `message`; False when another sender has it now (this run
+    outlived its claim) or it is no longer being sent."""
+    with write_transaction(session, expire=False):
+        renewed = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message.id, OutboxMessage.claimed_by == claimer,
+                   OutboxMessage.status == SENDING)
+            .values(claimed_at=at).execution_options(synchronize_session=False)).rowcount
+    return renewed == 1
+
+
+def _mark_sent(session, message, claimer, at, note=""):
+    with write_transaction(session, expire=False):
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message.id, OutboxMessage.claimed_by == claimer)
+            .values(status=SENT, sent_at=at, last_error=note, claimed_by=None, claimed_at=None)
+            .execution_options(synchronize_session=False))
+
+
+def _hand_back(session, messages, claimer):
+    """Put claimed messages this run did not get to back in the queue, untried."""
+    ids = [m.id for m in messages]
+    if not ids:
+        return
+    with write_transaction(session, expire=False):
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == claimer, OutboxMessage.status == SENDING)
+            .values(status=QUEUED, claimed_by=None, claimed_at=None).execution_options(synchronize_session=False))
+
+
+def send_pending(session, config, now, batch=50, max_run=MAX_RUN):
     """Send up to `batch` due messages; return a SendResult.
 
     Each message is marked sent in its own transaction right after the server accepted it, so a
     crash later in the batch never sends it again. When the server cannot be reached, every
-    claimed message goes back in the queue with the error; nothing is lost.
+    claimed message goes back in the queue with the error; nothing is lost. A run that has taken
+    `max_run` hands the rest back; a message whose claim another sender took over is left to it.
     """
     check_settings(config)
     claimer = f"{socket.gethostname()}:{uuid.uuid4().hex[:12]}"
@@ -180,6 +263,11 @@ def send_pending(session, config, now, batch=50):
     result = SendResult()
     if not messages:
         return result
+    started = time.monotonic()
+
+    def clock():  # `now` moved on by the time this run has taken
+        return now + timedelta(seconds=time.monotonic() - started)
+
     try:
         smtp = _connect(config)
     except (OSError, smtplib.SMTPException) as error:
@@ -187,28 +275,42 @@ def send_pending(session, config, now, batch=50):
             _record_failure(session, message, now, error, result)
         return result
     try:
-        for message in messages:
+        for position, message in enumerate(messages):
+            if clock() - now >= max_run:
+                _hand_back(session, messages[position:], claimer)
+                break
             try:
                 email = _email(message, config)
             except (ValueError, TypeError) as error:  # e.g. a line break in a header: never sendable
                 _record_failure(session, message, now, error, result, give_up=True)
                 continue
+            if not _still_mine(session, message, claimer, clock()):
+                continue  # another sender has it now: it sends it, not us
+            maybe_before = (message.last_error or "").startswith(MAYBE_SENT)
             try:
                 smtp.send_message(email, to_addrs=message.recipients)
             except (OSError, smtplib.SMTPException) as error:
-                _record_failure(session, message, now, error, result)
-                if isinstance(error, (OSError, smtplib.SMTPServerDisconnected)):
+                if smtp.handed_over and not isinstance(error, smtplib.SMTPResponseException):
+                    # The server has the message but never said so: it may have arrived.
+                    if maybe_before:
+                        _mark_sent(session, message, claimer, clock(),
+                                   note=f"{MAYBE_SENT}the server took it twice without confirming "
+                                        f"({_describe(error)}); not sent again")
+                        result.sent += 1
+                    else:
+                        error = _MaybeSent(error)
+                        _record_failure(session, message, now, error, result)
+                else:
+                    _record_failure(session, message, now, error, result)
+                if isinstance(error, (OSError, smtplib.SMTPServerDisconnected, _MaybeSent)):
                     smtp.close()
                     smtp = _reconnect_or_none(config)
                     if smtp is None:
-                        for rest in messages[messages.index(message) + 1:]:
+                        for rest in messages[position + 1:]:
                             _record_failure(session, rest, now, error, result)
                         return result
                 continue
-            with write_transaction(session):
-                message.status = SENT
-                message.sent_at = now
-                message.last_error = ""
+            _mark_sent(session, message, claimer, clock())
             result.sent += 1
     finally:
         if smtp is not None:
@@ -217,6 +319,17 @@ def send_pending(session, config, now, batch=50):
             except (OSError, smtplib.SMTPException):
                 smtp.close()
     return result
+
+
+class _MaybeSent(Exception):
+    """The server took the message but its confirmation never came."""
+
+    def __init__(self, error):
+        super().__init__(f"{MAYBE_SENT}no confirmation after the message was handed over ({_describe(error)}); "
+                         "tried once more with the same Message-ID")
+
+    def __str__(self):
+        return self.args[0]
 
 
 def _reconnect_or_none(config):
