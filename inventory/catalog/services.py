@@ -14,7 +14,7 @@ from ..errors import DuplicateCode, InvalidInput, UnknownItem
 from ..pagination import Page
 from ..stock.models import StockLevel
 from ..text import clean, contains
-from .models import CATEGORIES, Item, Product, size_rank
+from .models import CATEGORIES, LEAD_TIME_MESSAGE, MAX_LEAD_TIME_DAYS, Item, Product, size_rank
 from .successors import check_successor
 
 SKU_PATTERN = re.compile(r"^[A-Z0-9](?:[A-Z0-9._-]{0,38}[A-Z0-9])?$")
@@ -99,6 +99,8 @@ def _clean_item_fields(fields):
                 raise InvalidInput(f"{name.replace('_', ' ').capitalize()} must be a whole number.")
             if value < 0:
                 raise InvalidInput(f"{name.replace('_', ' ').capitalize()} cannot be negative.")
+            if name == "lead_time_days" and value > MAX_LEAD_TIME_DAYS:
+                raise InvalidInput(LEAD_TIME_MESSAGE)
         elif name == "returnable":
             value = bool(value)
         elif name == "do_not_use_after":
