@@ -12,7 +12,7 @@ cancellation or a new date); receipts are in the ledger under the PO's number.
 """
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
@@ -28,7 +28,7 @@ from ..requests.availability import lock_items
 from ..requests.models import OPEN, Request, RequestLine
 from ..requests.services import DISPATCH_CODE, fill_backorders
 from ..stock import services as stock
-from ..timeutil import utcnow
+from ..timeutil import add_days, utcnow
 from .models import PurchaseOrder, PurchaseOrderLine
 
 MAX_LINES = 200
@@ -376,5 +376,5 @@ def total_cost(order):
 def suggested_expected_on(order, today=None):
     """A first guess at the arrival date: today plus the longest supplier lead time on the order."""
     today = today or date.today()
-    return today + timedelta(days=max((line.item.lead_time_days or 0 for line in order.lines), default=0))
+    return add_days(today, max((line.item.lead_time_days or 0 for line in order.lines), default=0))
 
