@@ -7,7 +7,7 @@ from ..core.money import currency
 from .models import CATEGORIES, CATEGORY_LABELS, LEAD_TIME_MESSAGE, MAX_LEAD_TIME_DAYS
 
 CATEGORY_CHOICES = [(c, CATEGORY_LABELS[c]) for c in CATEGORIES]
-PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "gif"]
+PHOTO_TYPES = ["jpg", "jpeg", "png", "webp"]  # what catalog/photos.py opens
 
 
 class ItemFieldsForm(FlaskForm):
@@ -52,7 +52,7 @@ class ProductFieldsMixin:
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     category = SelectField("Category", choices=CATEGORY_CHOICES)
     description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
-    photo = FileField("Photo", validators=[FileAllowed(PHOTO_TYPES, "Photos only: JPEG, PNG, WebP or GIF.")])
+    photo = FileField("Photo", validators=[FileAllowed(PHOTO_TYPES, "Photos only: JPEG, PNG or WebP.")])
 
 
 class NewProductForm(ProductFieldsMixin, ItemFieldsForm):
