@@ -46,6 +46,21 @@ def get_item(session, sku):
     return item
 
 
+def get_items(session, skus):
+    """The items with these SKUs (any case), in the order given, in one query; UnknownItem names
+    the first SKU no item has."""
+    wanted = [normalize_sku(sku) for sku in skus]
+    found = {}
+    clean_skus = [sku for sku in wanted if sku and "\x00" not in sku]
+    if clean_skus:
+        found = {item.sku: item for item in session.scalars(
+            select(Item).where(Item.sku.in_(set(clean_skus))).options(joinedload(Item.product))).unique()}
+    for sku in wanted:
+        if sku not in found:
+            found[sku] = get_item(session, sku)  # raises UnknownItem with get_item's message
+    return [found[sku] for sku in wanted]
+
+
 def get_product(session, product_id):
     product = session.get(Product, product_id, options=[selectinload(Product.items)])
     if product is None:

@@ -28,10 +28,10 @@ from ..requests.availability import lock_items
 from ..requests.models import OPEN, Request, RequestLine
 from ..requests.services import DISPATCH_CODE, fill_backorders
 from ..stock import services as stock
+from ..limits import MAX_LINES, check_line_count  # noqa: F401 (MAX_LINES: the pages read it here)
 from ..timeutil import add_days, utcnow
 from .models import PurchaseOrder, PurchaseOrderLine
 
-MAX_LINES = 200
 MAX_SUPPLIER_LENGTH = 120  # PurchaseOrder.supplier is VARCHAR(120)
 MAX_NOTE_LENGTH = 2000
 MAX_UNIT_COST = Decimal("99999999.99")  # Numeric(10, 2)
@@ -112,8 +112,7 @@ def _clean_lines(session, lines):
     lines = list(lines or [])
     if not lines:
         raise InvalidInput("Add at least one line: an item and how many to order.")
-    if len(lines) > MAX_LINES:
-        raise InvalidInput(f"A purchase order can have at most {MAX_LINES} lines.")
+    check_line_count(lines, "A purchase order")
     cleaned, seen = [], set()
     for index, line in enumerate(lines):
         sku, quantity, *rest = line

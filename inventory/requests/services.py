@@ -24,6 +24,7 @@ from ..stock.models import StockLevel
 from . import drafts, emails
 from .availability import (Window, booking_window, free_quantities, free_quantity, lock_items, owned_returnable,
                            peak_booked)
+from ..limits import check_line_count
 from ..timeutil import plan_limit, utcnow
 from .models import CANCELLABLE, HANDOFFS, HOLDING, OPEN, OUTCOMES, PURPOSES, Request, RequestLine, RequestStep
 
@@ -122,6 +123,7 @@ def _clean_lines(lines, today):
     nothing archived or past its do-not-use-after date."""
     if not lines:
         raise InvalidInput("Add at least one item to the request.")
+    check_line_count(lines, "A request")
     seen = set()
     for item, quantity in lines:
         _quantity(quantity, f"Quantity of {item.sku}")
