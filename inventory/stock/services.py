@@ -8,7 +8,7 @@ people taking the last units at the same moment cannot both succeed, on SQLite o
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import bindparam, func, literal, select, union_all, update
+from sqlalchemy import bindparam, func, inspect, literal, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
@@ -257,6 +257,10 @@ def count(session, bin, counts, user, reason=""):
             if item.id in live:
                 shrink_overbooked(session, item, user)  # counted short: newest holds become backorders
                 fill_backorders(session, item)  # counted more: waiting requests come first
+    # The levels were set by one statement, past the ORM: any the session had loaded are stale.
+    for loaded in list(session.identity_map.values()):
+        if isinstance(loaded, StockLevel) and inspect(loaded).dict.get("bin_id") == bin.id:  # no load
+            session.expire(loaded)
     return movements
 
 
