@@ -31,7 +31,7 @@ def plan_limit(today):
     return add_days(today, MAX_DAYS_AHEAD)
 
 
-def date_arg(raw, what, today=None, years=100):
+def date_arg(raw, what, today=None, years=10):
     """A query parameter's YYYY-MM-DD date, or ValueError with a message for the user: not a date,
     or more than `years` years from `today` (a page computes with it, and 0001-01-01 or
     9999-12-31 leaves no room to count days)."""
