@@ -1,5 +1,5 @@
 """Time helpers: the database stores naive UTC; pages show it in words."""
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 
 def utcnow():
@@ -10,3 +10,38 @@ def today():
     """Today's date where a rule must agree with the pages on it (the stored reorder flags);
     tests replace it to fix the calendar."""
     return date.today()
+
+# How far ahead requests, kit reservations and events may be planned: five years. Dates further
+# ahead are typos (and 9999-12-31 has no day after it to end a booking or a calendar entry on).
+MAX_DAYS_AHEAD = 5 * 366
+
+
+def add_days(day, days):
+    """`day` plus `days` (either sign), held to the calendar's ends (date.min, date.max) instead
+    of raising OverflowError: a date or lead time at the bounds, typed in or written by another
+    program, must never take down a page that everyone shares (the forecast, the calendar)."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.max if days > 0 else date.min
+
+
+def plan_limit(today):
+    """The last day anything may be planned for (MAX_DAYS_AHEAD from `today`)."""
+    return add_days(today, MAX_DAYS_AHEAD)
+
+
+def date_arg(raw, what, today=None, years=10):
+    """A query parameter's YYYY-MM-DD date, or ValueError with a message for the user: not a date,
+    or more than `years` years from `today` (a page computes with it, and 0001-01-01 or
+    9999-12-31 leaves no room to count days)."""
+    try:
+        day = date.fromisoformat((raw or "").strip())
+    except ValueError:
+        raise ValueError(f"{what} must be a date like 2026-03-12.") from None
+    today = today or date.today()
+    low, high = add_days(today, -years * 366), add_days(today, years * 366)
+    if not low <= day <= high:
+        raise ValueError(f"{what} {day.isoformat()} is out of range: give a date between "
+                         f"{low.isoformat()} and {high.isoformat()}.")
+    return day

@@ -1,6 +1,4 @@
 """JSON API for the reorder forecast: flagged items, and one item's projected timeline."""
-from datetime import date
-
 from flask import current_app, jsonify, request
 
 from .. import timeutil
@@ -19,9 +17,9 @@ def _today():
     if not raw:
         return timeutil.today()
     try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ApiError("today must be a date like 2026-03-12.", 400) from None
+        return timeutil.date_arg(raw, "today", timeutil.today())
+    except ValueError as error:  # not a date, or one the forecast cannot count days from
+        raise ApiError(str(error), 400) from None
 
 
 def flag_json(flag):

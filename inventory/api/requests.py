@@ -7,6 +7,7 @@ from ..auth.roles import EVERYONE, MANAGERS, STAFF
 from ..catalog.services import get_item
 from ..errors import InvalidInput, NotFound, ShortStock
 from ..extensions import db
+from ..limits import check_line_count
 from ..pagination import MAX_PAGE
 from ..requests import queries
 from ..requests import services as requests
@@ -69,6 +70,7 @@ def create_request():
     lines = data.get("lines")
     if not isinstance(lines, list) or not lines:
         raise InvalidInput("'lines' must be a non-empty list of {\"sku\": ..., \"qty\": ...}.")
+    check_line_count(lines, "A request")  # before any line is looked up
     parsed = []
     for line in lines:
         if not isinstance(line, dict):

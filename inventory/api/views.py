@@ -11,9 +11,10 @@ from ..auth.roles import EVERYONE, STAFF
 from ..auth.services import user_for_token
 from ..bins.services import get_bin, search_bins
 from ..catalog.models import CATEGORIES
-from ..catalog.services import get_item, search_items
+from ..catalog.services import get_item, get_items, search_items
 from ..errors import DomainError, InvalidInput
 from ..extensions import db
+from ..limits import check_line_count
 from ..pagination import MAX_PAGE
 from ..stock import services as stock
 from .serializers import bin_json, item_json, movement_json
@@ -194,16 +195,24 @@ def create_movement():
         lines = data.get("counts")
         if not isinstance(lines, list) or not lines:
             raise InvalidInput("'counts' must be a list of {\"sku\": ..., \"counted\": ...}.")
-        counts = []
+        check_line_count(lines, "A count")  # before any line is looked up
+        skus, counted = [], []
         for line in lines:
             if not isinstance(line, dict):
                 raise InvalidInput("Each count must be an object {\"sku\": ..., \"counted\": ...}.")
-            counts.append((get_item(db.session, _field(line, "sku")), _field(line, "counted", int)))
+            skus.append(_field(line, "sku"))
+            counted.append(_field(line, "counted", int))
+        counts = list(zip(get_items(db.session, skus), counted))  # one query for all the lines
         made = stock.count(db.session, bin, counts, user, reason=_field(data, "reason", required=False) or "")
         touched = [(item, bin) for item, _ in counts]
     else:
         raise ApiError("'kind' must be one of: receive, put_away, move, adjust, count.", 400)
-    levels = [{"sku": item.sku, "bin": bin.code, "quantity": stock.level(db.session, item, bin)} for item, bin in touched]
+    if kind == "count":  # up to MAX_LINES lines: their levels in one query
+        now = stock.quantities_in_bin(db.session, bin, [item.id for item, _bin in touched])
+        levels = [{"sku": item.sku, "bin": bin.code, "quantity": now[item.id]} for item, bin in touched]
+    else:
+        levels = [{"sku": item.sku, "bin": bin.code, "quantity": stock.level(db.session, item, bin)}
+                  for item, bin in touched]
     return jsonify(movements=[movement_json(m) for m in made], levels=levels), 201
 
 

@@ -4,10 +4,10 @@ from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectF
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from ..core.money import currency
-from .models import CATEGORIES, CATEGORY_LABELS
+from .models import CATEGORIES, CATEGORY_LABELS, LEAD_TIME_MESSAGE, MAX_LEAD_TIME_DAYS
 
 CATEGORY_CHOICES = [(c, CATEGORY_LABELS[c]) for c in CATEGORIES]
-PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "gif"]
+PHOTO_TYPES = ["jpg", "jpeg", "png", "webp"]  # what catalog/photos.py opens
 
 
 class ItemFieldsForm(FlaskForm):
@@ -17,8 +17,10 @@ class ItemFieldsForm(FlaskForm):
     supplier = StringField("Supplier", validators=[Optional(), Length(max=120)])
     unit_cost = DecimalField("Unit cost", places=2, default=0, validators=[Optional(), NumberRange(min=0)],
                              render_kw={"inputmode": "decimal", "step": "0.01"})
-    lead_time_days = IntegerField("Supplier lead time (days)", default=0, validators=[Optional(), NumberRange(min=0)],
-                                  render_kw={"inputmode": "numeric"})
+    lead_time_days = IntegerField("Supplier lead time (days)", default=0,
+                                  validators=[Optional(), NumberRange(min=0, max=MAX_LEAD_TIME_DAYS,
+                                                                      message=LEAD_TIME_MESSAGE)],
+                                  render_kw={"inputmode": "numeric", "max": MAX_LEAD_TIME_DAYS})
     reorder_point = IntegerField("Reorder point", default=0, validators=[Optional(), NumberRange(min=0)],
                                  render_kw={"inputmode": "numeric"})
     reorder_quantity = IntegerField("Reorder quantity", default=0, validators=[Optional(), NumberRange(min=0)],
@@ -50,7 +52,7 @@ class ProductFieldsMixin:
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     category = SelectField("Category", choices=CATEGORY_CHOICES)
     description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
-    photo = FileField("Photo", validators=[FileAllowed(PHOTO_TYPES, "Photos only: JPEG, PNG, WebP or GIF.")])
+    photo = FileField("Photo", validators=[FileAllowed(PHOTO_TYPES, "Photos only: JPEG, PNG or WebP.")])
 
 
 class NewProductForm(ProductFieldsMixin, ItemFieldsForm):

@@ -14,6 +14,10 @@ from ..extensions import db
 from ..timeutil import utcnow
 
 CATEGORIES = ("apparel", "print", "promo", "display", "kit")
+# The longest supplier lead time an item may have: ten years. The forecast counts days back from
+# each need by it; nothing longer is a real lead time, and far beyond it the dates run off the calendar.
+MAX_LEAD_TIME_DAYS = 3650
+LEAD_TIME_MESSAGE = f"Lead time must be at most {MAX_LEAD_TIME_DAYS:,} days (ten years)."
 CATEGORY_LABELS = {"apparel": "Apparel", "print": "Print", "promo": "Promo", "display": "Display", "kit": "Kit"}
 # Sizes sort in wearing order, not alphabetically.
 SIZE_ORDER = ("XXS", "XS", "S", "M", "L", "XL", "XXL", "2XL", "3XL", "XXXL", "4XL")

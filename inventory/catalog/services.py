@@ -14,7 +14,7 @@ from ..errors import DuplicateCode, InvalidInput, UnknownItem
 from ..pagination import Page
 from ..stock.models import StockLevel
 from ..text import clean, contains
-from .models import CATEGORIES, Item, Product, size_rank
+from .models import CATEGORIES, LEAD_TIME_MESSAGE, MAX_LEAD_TIME_DAYS, Item, Product, size_rank
 from .successors import check_successor
 
 SKU_PATTERN = re.compile(r"^[A-Z0-9](?:[A-Z0-9._-]{0,38}[A-Z0-9])?$")
@@ -44,6 +44,21 @@ def get_item(session, sku):
     if item is None:
         raise UnknownItem(f"No item has the SKU {wanted}.")
     return item
+
+
+def get_items(session, skus):
+    """The items with these SKUs (any case), in the order given, in one query; UnknownItem names
+    the first SKU no item has."""
+    wanted = [normalize_sku(sku) for sku in skus]
+    found = {}
+    clean_skus = [sku for sku in wanted if sku and "\x00" not in sku]
+    if clean_skus:
+        found = {item.sku: item for item in session.scalars(
+            select(Item).where(Item.sku.in_(set(clean_skus))).options(joinedload(Item.product))).unique()}
+    for sku in wanted:
+        if sku not in found:
+            found[sku] = get_item(session, sku)  # raises UnknownItem with get_item's message
+    return [found[sku] for sku in wanted]
 
 
 def get_product(session, product_id):
@@ -99,6 +114,8 @@ def _clean_item_fields(fields):
                 raise InvalidInput(f"{name.replace('_', ' ').capitalize()} must be a whole number.")
             if value < 0:
                 raise InvalidInput(f"{name.replace('_', ' ').capitalize()} cannot be negative.")
+            if name == "lead_time_days" and value > MAX_LEAD_TIME_DAYS:
+                raise InvalidInput(LEAD_TIME_MESSAGE)
         elif name == "returnable":
             value = bool(value)
         elif name == "do_not_use_after":

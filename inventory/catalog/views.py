@@ -1,7 +1,7 @@
 """Catalog pages: the list reps browse, product and item pages, manager's edit pages."""
 import os
 import re
-from datetime import date, timedelta
+from datetime import date
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_login import current_user
@@ -14,6 +14,7 @@ from ..forms import ButtonForm, put_next_to_its_box
 from ..pagination import page_arg
 from ..requests import drafts, successors
 from ..stock import services as stock
+from ..timeutil import add_days
 from . import services
 from .forms import AddSizeForm, ItemForm, NewProductForm, ProductForm
 from .models import CATEGORIES, CATEGORY_LABELS
@@ -94,8 +95,7 @@ def expires_soon(item, today=None):
     to reprint it or retire it (after that day it can no longer be reserved)."""
     today = today or date.today()
     last_day = item.do_not_use_after
-    warning = timedelta(days=current_app.config["FORECAST_WARNING_DAYS"])
-    return last_day is not None and today <= last_day <= today + warning
+    return last_day is not None and today <= last_day <= add_days(today, current_app.config["FORECAST_WARNING_DAYS"])
 
 
 @bp.route("/catalog/new", methods=["GET", "POST"])

@@ -23,11 +23,12 @@ onto servers outside it.
 import base64
 import hashlib
 import hmac
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import icalendar
 
 from ..auth.models import User
+from ..timeutil import add_days
 
 _PURPOSE = b"inventory events.ics feed key v1"
 
@@ -81,7 +82,7 @@ def calendar(events, event_url, host, now=None):
         entry.add("created", event.created_at.replace(tzinfo=timezone.utc))
         entry.add("summary", event.name + (" (cancelled)" if event.cancelled else ""))
         entry.add("dtstart", event.starts_on)
-        entry.add("dtend", event.ends_on + timedelta(days=1))  # all-day: the end is exclusive
+        entry.add("dtend", add_days(event.ends_on, 1))  # all-day: the end is exclusive
         entry.add("transp", "TRANSPARENT")
         entry.add("status", "CANCELLED" if event.cancelled else "CONFIRMED")
         if event.place:

@@ -1,6 +1,6 @@
 """Kit template pages: the list, a kit with its availability for a date window, and create, edit,
 archive and delete for managers. On the events blueprint: kits are planned against events."""
-from datetime import date, timedelta
+from datetime import date
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -12,6 +12,7 @@ from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..forms import ButtonForm, put_next_to_its_box
 from ..requests.availability import Window
+from ..timeutil import add_days, date_arg
 from . import kits, services
 from .forms import KitForm
 from .views import bp
@@ -49,15 +50,23 @@ def _window_from_args(today, upcoming):
         event = next((e for e in upcoming if not e.cancelled and e.ship_by >= today), None)
     if event is not None:
         return kits.event_window(event), event
-    try:
-        out = date.fromisoformat(request.args.get("out", ""))
-    except ValueError:
-        out = today
-    try:
-        back = date.fromisoformat(request.args.get("back", ""))
-    except ValueError:
-        back = out + timedelta(days=1)
+    # A date that is not one shows today's window, as before; one far off the calendar (0001-01-01,
+    # 9999-12-31) is refused with 400: there is no day after it to end the window on.
+    out = _window_date("out", today, default=today)
+    back = _window_date("back", today, default=add_days(out, 1))
     return Window.of(out, back), None
+
+
+def _window_date(name, today, default):
+    raw = request.args.get(name, "")
+    try:
+        date.fromisoformat(raw.strip())
+    except ValueError:
+        return default
+    try:
+        return date_arg(raw, f"The {name} date", today)
+    except ValueError as error:
+        abort(400, description=str(error))
 
 
 @bp.route("/kits/<int:kit_id>")
@@ -76,7 +85,7 @@ def kit(kit_id):
 def _successor_notes(lines, today):
     """{line id: (last day of use or None, successor or None)} for the lines to warn about: the
     item names a successor, or its do-not-use-after date is past or within FORECAST_WARNING_DAYS."""
-    warn_until = today + timedelta(days=current_app.config["FORECAST_WARNING_DAYS"])
+    warn_until = add_days(today, current_app.config["FORECAST_WARNING_DAYS"])
     notes = {}
     for line in lines:
         last_day = line.item.do_not_use_after

@@ -21,6 +21,7 @@ from sqlalchemy.orm import selectinload
 from ..catalog.models import Item
 from ..catalog.services import normalize_sku
 from ..database import write_transaction
+from ..limits import check_line_count
 from ..pagination import Page
 from ..errors import Conflict, DuplicateCode, InvalidInput, NotFound, ShortStock
 from ..requests import services as requests
@@ -90,6 +91,8 @@ def _clean_lines(session, lines):
     """[(sku, quantity)] -> [(Item, quantity)]: known, not archived, each SKU once. A refusal says
     which line and box it is about, e.g. (2, "quantity"), so a page can show it there."""
     cleaned, seen = [], set()
+    lines = list(lines)
+    check_line_count([line for line in lines if clean(line[0]) or line[1] not in (None, "", 0)], "A kit")
     for index, (sku, quantity) in enumerate(lines):
         if not clean(sku) and quantity in (None, "", 0):
             continue  # an empty row of the form

@@ -8,7 +8,7 @@ return_by >= ends_on when a return date is set (returnables cannot be back befor
 """
 import calendar
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import case, func, select
@@ -22,6 +22,7 @@ from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..pagination import Page
 from ..requests.models import HOLDING, Request, RequestLine
 from ..text import clean
+from ..timeutil import add_days, plan_limit
 from .models import Event
 
 MANAGER_ROLES = ("manager", "admin")
@@ -69,8 +70,9 @@ def _date(value, what, required=True):
     return value
 
 
-def validate_event(*, name, place="", starts_on, ends_on, ship_by, return_by=None, notes=""):
-    """Clean and check an event's fields; returns them as a dict, or raises InvalidInput."""
+def validate_event(*, name, place="", starts_on, ends_on, ship_by, return_by=None, notes="", today=None):
+    """Clean and check an event's fields; returns them as a dict, or raises InvalidInput.
+    Planned at most five years out (as requests and kit reservations are)."""
     values = {
         "name": _text(name, "Name", 120, required=True),
         "place": _text(place, "Place", 200),
@@ -86,6 +88,9 @@ def validate_event(*, name, place="", starts_on, ends_on, ship_by, return_by=Non
         raise InvalidInput("The ship-by date is after the start: things must leave the stockroom by the first day.")
     if values["return_by"] is not None and values["return_by"] < values["ends_on"]:
         raise InvalidInput("The return-by date is before the end: returnables come back after the event closes.")
+    last = values["return_by"] or values["ends_on"]
+    if last > plan_limit(today or date.today()):
+        raise InvalidInput(f"{last.isoformat()} is too far ahead: plan events at most five years out.")
     return values
 
 
@@ -393,6 +398,6 @@ def is_over(event, today):
 def events_for_feed(session, today, days_back=180):
     """What the calendar feed serves: the last half year and everything ahead."""
     return session.scalars(
-        select(Event).where(Event.ends_on >= today - timedelta(days=days_back))
+        select(Event).where(Event.ends_on >= add_days(today, -days_back))
         .order_by(Event.starts_on, Event.id)
     ).all()

@@ -31,12 +31,13 @@ from typing import NamedTuple
 from sqlalchemy import Date, Integer, String, bindparam, case, func, literal_column, null, select, true, union_all
 from sqlalchemy.orm import aliased
 
-from ..catalog.models import Item, Product
+from ..catalog.models import MAX_LEAD_TIME_DAYS, Item, Product
 from ..events.models import Event, KitLine, KitTemplate
 from ..purchasing.models import PurchaseOrder, PurchaseOrderLine
 from ..requests.availability import booking_window
 from ..requests.models import OPEN, Request, RequestLine
 from ..stock.models import StockLevel
+from ..timeutil import add_days
 
 OK, PLANNED, SOON, NOW, EXPEDITE, RETIRE = "ok", "planned", "order_soon", "order_now", "expedite", "retire_soon"
 STATUS_LABELS = {EXPEDITE: "Expedite", NOW: "Order now", SOON: "Order soon", RETIRE: "Retire soon",
@@ -45,9 +46,10 @@ URGENCY = {EXPEDITE: 0, NOW: 1, SOON: 2, RETIRE: 3, PLANNED: 4, OK: 5}
 # What a flag is about.
 SHORTFALL, REORDER_POINT, RETIRING = "shortfall", "reorder_point", "retire"
 MAX_IN_LIST = 10_000
-# The highest lead time the projection takes as it is: a year and a half. Item settings are
-# capped far below (catalog), but a row written by another program must not take the page down.
-_MAX_LEAD = 550
+# The highest lead time the projection takes as it is: the catalog's cap. A row written by another
+# program may hold more; it is counted as the cap, and every date below is held to the calendar's
+# ends (timeutil.add_days), so no stored value can take the Reorders page or the digest down.
+_MAX_LEAD = MAX_LEAD_TIME_DAYS
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,7 @@ class ItemForecast:
 
 
 def subtract_working_days(day, count):
-    while count > 0:
+    while count > 0 and day > date.min:  # the calendar's first day: nothing earlier to order by
         day -= timedelta(days=1)
         if day.weekday() < 5:
             count -= 1
@@ -131,7 +133,7 @@ def subtract_working_days(day, count):
 
 def order_by_date(need_date, lead_days, settings):
     lead = min(max(lead_days or 0, 0), _MAX_LEAD)
-    return subtract_working_days(need_date - timedelta(days=lead), settings.safety_working_days)
+    return subtract_working_days(add_days(need_date, -lead), settings.safety_working_days)
 
 
 def _fmt(day):
@@ -260,8 +262,8 @@ class _Loaded:
 
     def __init__(self, session, today, settings, ids=None):
         self.today, self.settings = today, settings
-        self.horizon_end = today + timedelta(days=settings.horizon_days)
-        warn_until = today + timedelta(days=settings.warning_days)
+        self.horizon_end = add_days(today, settings.horizon_days)
+        warn_until = add_days(today, settings.warning_days)
         # Past some thousands an IN list is no cheaper than reading everything (and SQLite caps parameters).
         by_id = ids is not None and len(ids) <= MAX_IN_LIST
         statements = _statements(by_id)
@@ -455,7 +457,7 @@ def _project(item, start, demand, orders, loaded):
     if item.archived:
         stop = "the item is archived: restore it to order more, or release what waits for it"
     elif item.do_not_use_after is not None and \
-            item.do_not_use_after < today + timedelta(days=max(_lead(item), loaded.settings.warning_days)):
+            item.do_not_use_after < add_days(today, max(_lead(item), loaded.settings.warning_days)):
         stop = (f"do not reorder it: it may not be used after {_fmt(item.do_not_use_after)}; order its "
                 f"successor")
     below_now = stop is None and item.reorder_point > 0 and available_now + on_order < item.reorder_point

@@ -12,7 +12,7 @@ cancellation or a new date); receipts are in the ledger under the PO's number.
 """
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
@@ -28,10 +28,10 @@ from ..requests.availability import lock_items
 from ..requests.models import OPEN, Request, RequestLine
 from ..requests.services import DISPATCH_CODE, fill_backorders
 from ..stock import services as stock
-from ..timeutil import utcnow
+from ..limits import MAX_LINES, check_line_count  # noqa: F401 (MAX_LINES: the pages read it here)
+from ..timeutil import add_days, utcnow
 from .models import PurchaseOrder, PurchaseOrderLine
 
-MAX_LINES = 200
 MAX_SUPPLIER_LENGTH = 120  # PurchaseOrder.supplier is VARCHAR(120)
 MAX_NOTE_LENGTH = 2000
 MAX_UNIT_COST = Decimal("99999999.99")  # Numeric(10, 2)
@@ -112,8 +112,7 @@ def _clean_lines(session, lines):
     lines = list(lines or [])
     if not lines:
         raise InvalidInput("Add at least one line: an item and how many to order.")
-    if len(lines) > MAX_LINES:
-        raise InvalidInput(f"A purchase order can have at most {MAX_LINES} lines.")
+    check_line_count(lines, "A purchase order")
     cleaned, seen = [], set()
     for index, line in enumerate(lines):
         sku, quantity, *rest = line
@@ -376,5 +375,5 @@ def total_cost(order):
 def suggested_expected_on(order, today=None):
     """A first guess at the arrival date: today plus the longest supplier lead time on the order."""
     today = today or date.today()
-    return today + timedelta(days=max((line.item.lead_time_days or 0 for line in order.lines), default=0))
+    return add_days(today, max((line.item.lead_time_days or 0 for line in order.lines), default=0))
 

@@ -7,13 +7,14 @@ that ends on the day another starts does not clash with it. Once its units are o
 returnable out past its return date (overdue) is held until it is checked in.
 """
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import bindparam, case, func, select
 
 from ..catalog.models import Item
 from ..forecast.changes import items_changed, note_locked
 from ..stock.models import StockLevel
+from ..timeutil import add_days
 from .models import HOLDING, Request, RequestLine
 
 # Statuses in which a request's units may be off the shelf: picked into DISPATCH or out with the rep.
@@ -29,7 +30,7 @@ class Window:
     def of(cls, out, back=None):
         """The days a booking holds units: from `out` up to (not including) `back`, one day at least."""
         back = back or out
-        return cls(out, max(back, out + timedelta(days=1)))
+        return cls(out, max(back, add_days(out, 1)))  # on 9999-12-31: that day, held to the calendar's end
 
     def overlaps(self, other):
         return self.start < other.end and other.start < self.end
@@ -46,7 +47,7 @@ def booking_window(status, out, back, today=None):
     booked = Window.of(out, back)
     if status not in OFF_SHELF:
         return booked
-    end = date.max if status == "handed_over" and booked.end <= today else max(booked.end, today + timedelta(days=1))
+    end = date.max if status == "handed_over" and booked.end <= today else max(booked.end, add_days(today, 1))
     return Window(min(booked.start, today), end)
 
 

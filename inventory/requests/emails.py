@@ -9,7 +9,7 @@ SERVER_NAME): an install without mail keeps working as before, and a missing BAS
 blocks approving a request (it is logged; `send-alerts` refuses it in words).
 """
 import logging
-from datetime import timedelta
+from datetime import date
 
 from flask import current_app
 from sqlalchemy import select
@@ -20,6 +20,7 @@ from ..database import write_transaction
 from ..mail import preferences
 from ..mail.models import ReturnReminder
 from ..mail.services import MailNotConfigured, base_url, enqueue
+from ..timeutil import add_days
 from .models import Request, RequestLine
 
 log = logging.getLogger(__name__)
@@ -110,9 +111,9 @@ def rush(session, request, requester, today):
 
 def next_working_day(day):
     """The day after `day`, skipping Saturday and Sunday (alerts usually run on working days)."""
-    day += timedelta(days=1)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
+    day = add_days(day, 1)
+    while day.weekday() >= 5 and day < date.max:
+        day = add_days(day, 1)
     return day
 
 
@@ -156,7 +157,7 @@ def queue_return_reminders(session, today):
                 subject = f"Overdue: {request.number}, due back {_when(request.return_by)}"
                 headline = f"The returnables from your request {request.number} are {late} overdue."
             else:
-                day = ("tomorrow" if request.return_by == today + timedelta(days=1)
+                day = ("tomorrow" if request.return_by == add_days(today, 1)
                        else f"on {request.return_by:%A} {_when(request.return_by)}")
                 subject = f"Due back {day}: {request.number}"
                 headline = f"The returnables from your request {request.number} are due back {day}."

@@ -8,7 +8,7 @@ free: available = on hand - held never goes below zero.
 """
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import contains_eager, make_transient_to_detached, selectinload
@@ -24,13 +24,12 @@ from ..stock.models import StockLevel
 from . import drafts, emails
 from .availability import (Window, booking_window, free_quantities, free_quantity, lock_items, owned_returnable,
                            peak_booked)
-from ..timeutil import utcnow
+from ..limits import check_line_count
+from ..timeutil import plan_limit, utcnow
 from .models import CANCELLABLE, HANDOFFS, HOLDING, OPEN, OUTCOMES, PURPOSES, Request, RequestLine, RequestStep
 
 DISPATCH_CODE = "DISPATCH"
 MANAGER_ROLES = ("manager", "admin")
-# Dates further ahead than this are typos (and 9999-12-31 has no day after it to end a booking).
-MAX_DAYS_AHEAD = 5 * 366
 
 
 @dataclass(frozen=True)
@@ -115,7 +114,7 @@ def validate_details(*, purpose, needed_by, return_by=None, handoff="pickup", sh
         raise InvalidInput("Returnable items need a return date: when will they be back?")
     if return_by is not None and return_by < needed_by:
         raise InvalidInput("The return date is before the needed-by date.")
-    if (return_by or needed_by) > today + timedelta(days=MAX_DAYS_AHEAD):
+    if (return_by or needed_by) > plan_limit(today):
         raise InvalidInput(f"{(return_by or needed_by).isoformat()} is too far ahead: plan at most five years out.")
 
 
@@ -124,6 +123,7 @@ def _clean_lines(lines, today):
     nothing archived or past its do-not-use-after date."""
     if not lines:
         raise InvalidInput("Add at least one item to the request.")
+    check_line_count(lines, "A request")
     seen = set()
     for item, quantity in lines:
         _quantity(quantity, f"Quantity of {item.sku}")

@@ -18,6 +18,7 @@ from ..extensions import db
 from ..forms import SCAN_OR_TYPE_BIN, ButtonForm
 from ..pagination import page_arg
 from ..stock import services as stock
+from ..timeutil import date_arg
 from . import drafts, queries, services
 from .availability import Window, free_quantity
 from .forms import RejectForm, RequestDetailsForm
@@ -713,10 +714,11 @@ def window_availability(sku):
     """How many of a returnable are free for a window (?out=YYYY-MM-DD&back=...): for the form."""
     try:
         item = get_item(db.session, sku)
-        out = date.fromisoformat(request.args.get("out", ""))
-        back = date.fromisoformat(request.args["back"]) if request.args.get("back") else None
+        # A date off the calendar (0001-01-01, 9999-12-31) is no window: date_arg refuses it.
+        out = date_arg(request.args.get("out", ""), "out")
+        back = date_arg(request.args["back"], "back") if request.args.get("back") else None
         window = Window.of(out, back)
-    except (NotFound, ValueError, OverflowError):  # OverflowError: no day after 9999-12-31
+    except (NotFound, ValueError):
         abort(404)
     free = free_quantity(db.session, item, window)
     return {"sku": item.sku, "free": max(0, free)}

@@ -16,7 +16,7 @@ from decimal import Decimal
 from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import aliased, selectinload
 
-from ..catalog.models import CATEGORIES, CATEGORY_LABELS, Item, Product, size_rank
+from ..catalog.models import CATEGORIES, CATEGORY_LABELS, MAX_LEAD_TIME_DAYS, Item, Product, size_rank
 from ..catalog.services import SKU_PATTERN, normalize_sku, on_loan_refusal, units_on_loan
 from ..catalog.successors import circle, circle_message, lock_successor_changes
 from ..text import clean
@@ -48,11 +48,18 @@ def _successor_sku(cell):
     return sku or None
 
 
+def _lead_time(value):
+    days = cell.whole_number(value, "lead time days")
+    if days > MAX_LEAD_TIME_DAYS:
+        raise ValueError(f"lead time days {days:,} is more than {MAX_LEAD_TIME_DAYS:,} (ten years)")
+    return days
+
+
 PARSERS = {
     "unit": lambda c: cell.text(c, "unit", 20) or "each",
     "supplier": lambda c: cell.text(c, "supplier", 120),
     "unit_cost": cell.money,
-    "lead_time_days": lambda c: cell.whole_number(c, "lead time days"),
+    "lead_time_days": _lead_time,
     "reorder_point": lambda c: cell.whole_number(c, "reorder point"),
     "reorder_quantity": lambda c: cell.whole_number(c, "reorder quantity"),
     "returnable": lambda c: cell.yes_no(c, "returnable"),
