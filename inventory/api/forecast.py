@@ -1,15 +1,14 @@
 """JSON API for the reorder forecast: flagged items, and one item's projected timeline."""
-from datetime import date
 
 from flask import current_app, jsonify, request
 
 from .. import timeutil
-
 from ..auth.roles import EVERYONE, MANAGERS
 from ..catalog.services import get_item
 from ..extensions import db
 from ..forecast import services as forecast
 from ..forecast import stored
+from ..timeutil import parse_date
 from .views import ApiError, api_roles, bp
 
 
@@ -18,10 +17,10 @@ def _today():
     raw = request.args.get("today")
     if not raw:
         return timeutil.today()
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ApiError("today must be a date like 2026-03-12.", 400) from None
+    day = parse_date(raw)
+    if day is None:
+        raise ApiError("today must be a date like 2026-03-12 (YYYY-MM-DD).", 400)
+    return day
 
 
 def flag_json(flag):

@@ -12,6 +12,8 @@ from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..forms import ButtonForm, put_next_to_its_box
 from ..requests.availability import Window
+from ..text import to_int
+from ..timeutil import parse_date
 from . import kits, services
 from .forms import KitForm
 from .views import bp
@@ -43,20 +45,19 @@ def kits_index():
 def _window_from_args(today, upcoming):
     """The window to show availability for: ?event=<id>, else ?out=&back= dates, else the next
     event's window, else today."""
-    chosen = request.args.get("event", type=int)
+    chosen = request.args.get("event", type=to_int)
     event = next((e for e in upcoming if e.id == chosen), None)
     if event is None and not request.args.get("out"):
         event = next((e for e in upcoming if not e.cancelled and e.ship_by >= today), None)
     if event is not None:
         return kits.event_window(event), event
-    try:
-        out = date.fromisoformat(request.args.get("out", ""))
-    except ValueError:
-        out = today
-    try:
-        back = date.fromisoformat(request.args.get("back", ""))
-    except ValueError:
-        back = out + timedelta(days=1)
+    out = parse_date(request.args.get("out")) or today
+    back = parse_date(request.args.get("back"))
+    if back is None:
+        try:
+            back = out + timedelta(days=1)
+        except OverflowError:  # no day after 9999-12-31
+            back = out
     return Window.of(out, back), None
 
 

@@ -3,7 +3,16 @@ stockroom's phone flow (open the PO, pick a line, scan the bin it goes into, say
 confirm). Each view parses its input, calls one rule, and shows the result."""
 from datetime import date
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -17,14 +26,21 @@ from ..catalog.services import suggest_items as matching_items
 from ..core.money import money
 from ..errors import Conflict, DomainError, InvalidInput, NotFound
 from ..events.models import Event
-from ..forms import put_next_to_its_box
 from ..extensions import db
+from ..forms import put_next_to_its_box
 from ..labels.services import label_bases, read_label
 from ..pagination import page_arg
 from ..requests.services import DISPATCH_CODE
 from ..stock import services as stock
+from ..text import whole_number
 from . import queries, services
-from .forms import CancelForm, OrderForm, PurchaseOrderForm, ReceiveLineForm, RescheduleForm
+from .forms import (
+    CancelForm,
+    OrderForm,
+    PurchaseOrderForm,
+    ReceiveLineForm,
+    RescheduleForm,
+)
 
 bp = Blueprint("purchasing", __name__, url_prefix="/purchase-orders")
 BLANK_ROWS = 3
@@ -87,7 +103,8 @@ def _prefill(form):
     problems = {}
     for index, (sku, quantity) in enumerate(wanted):
         item = items.get(sku)
-        number = int(quantity) if quantity.isdigit() and int(quantity) > 0 else None
+        number = whole_number(quantity)
+        number = number if number and number <= services.MAX_QUANTITY else None
         if item is not None and not quantity:
             number = item.reorder_quantity or None
         form.lines.append_entry({"sku": sku, "quantity": number,
@@ -103,8 +120,9 @@ def _prefill(form):
     form.supplier.data = (request.args.get("supplier") or "").strip()[:services.MAX_SUPPLIER_LENGTH] or \
         services.supplier_of(items.values())
     event_id = request.args.get("event_id", "")
-    if event_id.isdigit() and services.is_id(int(event_id)) and db.session.get(Event, int(event_id)) is not None:
-        form.event_id.data = int(event_id)
+    event_id = whole_number(event_id)
+    if event_id is not None and services.is_id(event_id) and db.session.get(Event, event_id) is not None:
+        form.event_id.data = event_id
 
 
 def _add_blank_rows(form, count=BLANK_ROWS):

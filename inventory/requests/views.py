@@ -3,7 +3,17 @@ picking, hand-over and check-in. Each view parses input, calls one rule, shows t
 from datetime import date
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -18,6 +28,8 @@ from ..extensions import db
 from ..forms import SCAN_OR_TYPE_BIN, ButtonForm
 from ..pagination import page_arg
 from ..stock import services as stock
+from ..text import is_digits, to_int, whole_number
+from ..timeutil import parse_date
 from . import drafts, queries, services
 from .availability import Window, free_quantity
 from .forms import RejectForm, RequestDetailsForm
@@ -38,7 +50,7 @@ def request_url(request_id):
 
 def _int(value, default=0):
     try:
-        return int((value or "").strip() or default)
+        return to_int((value or "").strip() or default)
     except ValueError:
         return None
 
@@ -51,11 +63,12 @@ def _whole(raw, empty, bad="Enter a whole number, 0 or more."):
     raw = (raw or "").strip()
     if not raw:
         return (empty, None) if isinstance(empty, int) else (None, empty)
-    if not (raw.isascii() and raw.isdigit()):
+    number = whole_number(raw)
+    if number is None:
         return None, bad
-    if int(raw) > stock.MAX_QUANTITY:
+    if number > stock.MAX_QUANTITY:
         return None, f"Enter at most {stock.MAX_QUANTITY:,}."
-    return int(raw), None
+    return number, None
 
 
 def _posted_quantities(form, skus=None):
@@ -146,10 +159,7 @@ def _short_now(items, wanted):
 
 
 def _parse_date(text):
-    try:
-        return date.fromisoformat((text or "").strip())
-    except ValueError:
-        return None
+    return parse_date(text)
 
 
 def _details_from(form_data, draft):
@@ -201,7 +211,7 @@ def new():
     every quantity and detail on the page is saved to the draft first, then the button acts:
     Submit sends it, Remove takes a line off, Take/Switch/Backorder answer a shortfall."""
     if request.method == "GET":
-        wanted = request.args.get("event", type=int)
+        wanted = request.args.get("event", type=to_int)
         draft = drafts.get(db.session, current_user)
         form = _details_form(draft)
         if wanted in form.upcoming_ids and str(wanted) != draft.details.get("event_id"):
@@ -285,7 +295,7 @@ def _save_posted(action):
     elif verb == "backorder":
         details["allow_partial"] = "y"
     draft = drafts.save(db.session, current_user, quantities=quantities, details=details, replace=replace,
-                        generation=request.form.get("generation", type=int), only_known=True)
+                        generation=request.form.get("generation", type=to_int), only_known=True)
     return draft, errors
 
 
@@ -395,9 +405,9 @@ def _seen():
     seen = {}
     for part in raw.split(","):
         line_id, _, quantity = part.partition(":")
-        if not (line_id.isdigit() and quantity.isdigit()):
+        if not (is_digits(line_id) and is_digits(quantity)):
             return {}  # garbled: matches no request, so the rule says it changed
-        seen[int(line_id)] = int(quantity)
+        seen[whole_number(line_id)] = whole_number(quantity)
     return seen
 
 
@@ -713,8 +723,10 @@ def window_availability(sku):
     """How many of a returnable are free for a window (?out=YYYY-MM-DD&back=...): for the form."""
     try:
         item = get_item(db.session, sku)
-        out = date.fromisoformat(request.args.get("out", ""))
-        back = date.fromisoformat(request.args["back"]) if request.args.get("back") else None
+        out = parse_date(request.args.get("out"))
+        back = parse_date(request.args["back"]) if request.args.get("back") else None
+        if out is None or (request.args.get("back") and back is None):
+            raise ValueError("not a date like 2026-03-12")
         window = Window.of(out, back)
     except (NotFound, ValueError, OverflowError):  # OverflowError: no day after 9999-12-31
         abort(404)
