@@ -40,7 +40,7 @@ class WholeNumberField(IntegerField):
     """A whole number typed in ASCII digits, at most `maximum` (MAX_INTEGER, what an INTEGER
     column holds, unless a rule caps it lower). WTForms' IntegerField takes whatever int() reads:
     "٣" (an Arabic-Indic three), "1_000", and a 20-digit number the database then refuses.
-    `signed` allows a leading minus (or plus, or the typographic minus some keyboards give)."""
+    `signed` also reads the typographic minus some keyboards give, and spaces inside ("- 3")."""
 
     def __init__(self, label=None, validators=None, signed=False, maximum=MAX_INTEGER, **kwargs):
         super().__init__(label, validators, **kwargs)
@@ -55,7 +55,9 @@ class WholeNumberField(IntegerField):
         self.data = None
         if not text:
             return  # an empty box: the field's Optional or InputRequired says what that means
-        number = whole_number(text, signed=self.signed)
+        # A minus is read even where negatives make no sense, so that the field's NumberRange
+        # says "at least 1" for "-1" rather than "not a valid integer".
+        number = whole_number(text, signed=True)
         if number is None:
             raise ValueError(self.gettext("Not a valid integer value."))
         if number > self.maximum:

@@ -287,3 +287,35 @@ def test_a_long_bin_zone_is_refused_by_the_rule(app):
     with pytest.raises(InvalidInput, match="The zone is too long"):
         bins.create_bin(db.session, "Z-01", "", "z" * 61)
     assert count(Bin) == 0
+
+
+@pytest.mark.parametrize("query", ["per_page=٣", "page=²", "page=1_0", f"per_page={'9' * 40}"])
+def test_an_api_page_argument_in_anything_but_ascii_digits_is_a_400(api, stocked, query):
+    assert error_of(api().get(f"/api/v1/items?{query}")).startswith(("per_page must", "page must"))
+
+
+def test_a_csv_quantity_in_unicode_digits_is_a_line_error(login, client, stocked):
+    login("manager")
+    response = client.post("/transfer/import/stock", data={"stock-text": "sku,bin,quantity\nPEN-1,A-01,٣\n"})
+    assert response.status_code in (200, 400)
+    assert "is not a whole number" in response.get_data(as_text=True)
+    assert count(Movement) == 1
+
+
+def test_a_long_rejection_reason_is_refused_and_the_request_stays_submitted(api, stocked):
+    made = api("rep").post("/api/v1/requests", json={"needed_by": "2030-01-01", "lines": [{"sku": "PEN-1", "qty": 1}]})
+    assert made.status_code == 201, made.get_json()
+    request_id = made.get_json()["id"]
+    error = error_of(api("manager").post(f"/api/v1/requests/{request_id}/reject", json={"reason": "x" * 5000}))
+    assert error == "The reason is too long (300 characters at most)."
+    db.session.expire_all()
+    assert db.session.get(Request, request_id).status == "submitted"
+
+
+def test_a_long_user_name_is_refused_by_the_rule(app):
+    from inventory.auth.models import User
+    from inventory.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="The name is too long"):
+        auth.create_user(db.session, "long@example.com", "rep", "correct-horse-42", name="n" * 121)
+    assert count(User) == 0

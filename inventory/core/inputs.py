@@ -6,9 +6,9 @@ Every request passes through here, so no page, API endpoint or form has to remem
 - a JSON body nested past MAX_JSON_DEPTH (100,000 "[" made the parser raise RecursionError, a 500)
   answers 400;
 - a JSON string holding a NUL or a lone surrogate ("\\ud800" is valid JSON but no UTF-8 text, so
-  the database driver failed on it) answers 400 naming the field, and so does a number no column
-  or driver holds (past 2**63 - 1, NaN, Infinity: Python's parser reads those). The rules cap
-  each number lower, with their own words (a quantity at 1,000,000; ids at 2**31 - 1).
+  the database driver failed on it) answers 400 naming the field, and so do NaN and Infinity
+  (Python's parser reads them). Whole numbers are left to the rules, which cap each one in their
+  own words (a quantity at 1,000,000, an id at 2**31 - 1: a larger one names nothing, a 404).
 For /api/ the 400 handler (core/errors.py) answers JSON {"error": ...}; pages get the 400 page.
 """
 import math
@@ -19,9 +19,7 @@ from flask import abort, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
-
 MAX_JSON_DEPTH = 32  # our bodies nest three levels (an object, its lines, a line)
-MAX_JSON_INTEGER = 2**63 - 1  # BIGINT, and SQLite's INTEGER: past it, drivers raise OverflowError
 _NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
@@ -56,8 +54,6 @@ def json_problem(data):
                 return f"'{path or 'body'}' {problem}."
         elif isinstance(value, bool):
             continue
-        elif isinstance(value, int) and not -MAX_JSON_INTEGER <= value <= MAX_JSON_INTEGER:
-            return f"'{path or 'body'}' is too large a number."
         elif isinstance(value, float) and not math.isfinite(value):
             return f"'{path or 'body'}' must be a number."
         elif isinstance(value, dict):

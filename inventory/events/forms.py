@@ -1,20 +1,6 @@
 from flask_wtf import FlaskForm
-from wtforms import (
-    FieldList,
-    Form,
-    FormField,
-    RadioField,
-    SelectField,
-    StringField,
-    TextAreaField,
-)
-from wtforms.validators import (
-    DataRequired,
-    Length,
-    NumberRange,
-    Optional,
-    ValidationError,
-)
+from wtforms import FieldList, Form, FormField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from ..forms import DayField, WholeNumberField
 from ..requests.models import HANDOFFS

@@ -1,13 +1,6 @@
 """The labels page: what to print and on which sheet. A GET form (it changes nothing), so it
 carries no CSRF token and a printed selection can be bookmarked."""
-from wtforms import (
-    Form,
-    RadioField,
-    SelectField,
-    SelectMultipleField,
-    StringField,
-    TextAreaField,
-)
+from wtforms import Form, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 

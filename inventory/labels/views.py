@@ -6,17 +6,7 @@ without our session cookie (it is SameSite=Lax). They reveal nothing: an image i
 the code in its own URL and BASE_URL alone, without looking in the database, so it cannot be
 used to find out which bins or SKUs exist; a label's URL still needs a login to show anything.
 """
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    current_app,
-    jsonify,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 

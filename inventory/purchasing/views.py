@@ -3,16 +3,7 @@ stockroom's phone flow (open the PO, pick a line, scan the bin it goes into, say
 confirm). Each view parses its input, calls one rule, and shows the result."""
 from datetime import date
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -34,13 +25,7 @@ from ..requests.services import DISPATCH_CODE
 from ..stock import services as stock
 from ..text import whole_number
 from . import queries, services
-from .forms import (
-    CancelForm,
-    OrderForm,
-    PurchaseOrderForm,
-    ReceiveLineForm,
-    RescheduleForm,
-)
+from .forms import CancelForm, OrderForm, PurchaseOrderForm, ReceiveLineForm, RescheduleForm
 
 bp = Blueprint("purchasing", __name__, url_prefix="/purchase-orders")
 BLANK_ROWS = 3
@@ -103,8 +88,7 @@ def _prefill(form):
     problems = {}
     for index, (sku, quantity) in enumerate(wanted):
         item = items.get(sku)
-        number = whole_number(quantity)
-        number = number if number and number <= services.MAX_QUANTITY else None
+        number = whole_number(quantity) or None  # ASCII digits only: "²" and "٣" are no quantity
         if item is not None and not quantity:
             number = item.reorder_quantity or None
         form.lines.append_entry({"sku": sku, "quantity": number,
@@ -114,7 +98,10 @@ def _prefill(form):
         elif item.archived:
             problems[(index, "sku")] = f"{sku} is archived and cannot be ordered."
         if quantity and number is None:
-            problems[(index, "quantity")] = f"{quantity} is not a quantity: enter a whole number."
+            problems[(index, "quantity")] = f"{quantity[:20]} is not a quantity: enter a whole number."
+        elif number is not None and number > stock.MAX_QUANTITY:
+            form.lines[index].quantity.data = None
+            problems[(index, "quantity")] = f"Enter at most {stock.MAX_QUANTITY:,}."
     for (index, name), message in problems.items():
         form.lines[index][name].errors = [message]
     form.supplier.data = (request.args.get("supplier") or "").strip()[:services.MAX_SUPPLIER_LENGTH] or \

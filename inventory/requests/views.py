@@ -3,17 +3,7 @@ picking, hand-over and check-in. Each view parses input, calls one rule, shows t
 from datetime import date
 from urllib.parse import urlencode
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 

@@ -1,12 +1,6 @@
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
-from wtforms.validators import (
-    DataRequired,
-    InputRequired,
-    Length,
-    NumberRange,
-    Optional,
-)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..forms import SCAN_OR_TYPE_BIN, SCAN_OR_TYPE_SKU, WholeNumberField
 from .services import MAX_REASON_LENGTH

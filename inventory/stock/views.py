@@ -4,15 +4,7 @@ new quantities.
 
 Every code box takes a typed code, a code filled in by scanning a label (static/scan.js), or a
 label URL pasted whole; a URL that is not one of our labels is refused as such."""
-from flask import (
-    Blueprint,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..auth.roles import STAFF, roles_required
