@@ -319,3 +319,20 @@ def test_a_long_user_name_is_refused_by_the_rule(app):
     with pytest.raises(InvalidInput, match="The name is too long"):
         auth.create_user(db.session, "long@example.com", "rep", "correct-horse-42", name="n" * 121)
     assert count(User) == 0
+
+
+def test_the_calendar_month_argument_takes_ascii_digits_only():
+    from datetime import date
+
+    from inventory.events.services import month_arg
+
+    today = date(2026, 5, 1)
+    assert month_arg("2027-02", today) == (2027, 2)
+    assert month_arg("٢٠٢٧-٠٢", today) == (2026, 5)
+
+
+def test_a_whole_number_field_shows_one_message_for_a_negative_quantity(login, client, stocked):
+    login("staff")
+    html = client.post("/stock/receive", data={"sku": "PEN-1", "bin": "A-01", "quantity": "-2"}).get_data(as_text=True)
+    assert "Number must be at least 1" in html and "Not a valid integer value" not in html
+    assert count(Movement) == 1
