@@ -69,9 +69,10 @@ def create_app(test_config=None):
     # <int:id> in URLs stops at what a database INTEGER holds: a larger id is a 404, not a 500.
     app.url_map.converters["int"] = BoundedIntegerConverter
     register_blueprints(app)
-    from .core import access_log, errors, security, templating
+    from .core import access_log, errors, inputs, security, templating
     access_log.install_werkzeug_filter()  # no secret query values in the development server's log
     errors.init_app(app)
+    inputs.init_app(app)
     security.init_app(app)
     templating.init_app(app)
     from . import commands
@@ -128,28 +129,27 @@ def register_extensions(app):
 
 
 def register_blueprints(app):
-    from .events import models as _event_models  # noqa: F401  (tables known to Alembic)
-    from .purchasing import models as _purchasing_models  # noqa: F401
-    from .requests import models as _request_models  # noqa: F401
-    from .mail import models as _mail_models  # noqa: F401
-    from .forecast import models as _forecast_models  # noqa: F401
-    from .forecast import stored as _forecast_stored  # noqa: F401  (re-projects changed items at commit)
-
-    from .api import requests as _api_requests  # noqa: F401  (registers its routes on the API blueprint)
     from .api import events as _api_events  # noqa: F401
-    from .api import purchasing as _api_purchasing  # noqa: F401
     from .api import forecast as _api_forecast  # noqa: F401
+    from .api import purchasing as _api_purchasing  # noqa: F401
+    from .api import requests as _api_requests  # noqa: F401  (registers its routes on the API blueprint)
     from .api.views import bp as api_bp
     from .auth.views import bp as auth_bp
     from .bins.views import bp as bins_bp
     from .catalog.views import bp as catalog_bp
     from .core.views import bp as core_bp
+    from .events import models as _event_models  # noqa: F401  (tables known to Alembic)
     from .events.views import bp as events_bp
+    from .forecast import models as _forecast_models  # noqa: F401
+    from .forecast import stored as _forecast_stored  # noqa: F401  (re-projects changed items at commit)
     from .forecast.views import bp as forecast_bp
     from .labels.views import bp as labels_bp
+    from .mail import models as _mail_models  # noqa: F401
     from .mail.views import bp as mail_bp
+    from .purchasing import models as _purchasing_models  # noqa: F401
     from .purchasing.views import bp as purchasing_bp
     from .reports.views import bp as reports_bp
+    from .requests import models as _request_models  # noqa: F401
     from .requests.views import bp as requests_bp
     from .stock.views import bp as stock_bp
     from .transfer.views import bp as transfer_bp

@@ -3,6 +3,8 @@ from dataclasses import dataclass
 
 from flask import request
 
+from .text import to_int
+
 
 @dataclass
 class Page:
@@ -32,6 +34,6 @@ def page_arg():
     """The ?page= of a list page; anything that is not a positive whole number means page 1
     (and a page number past MAX_PAGE means the last page we serve: an empty one)."""
     try:
-        return min(max(1, int(request.args.get("page", 1))), MAX_PAGE)
-    except ValueError:
+        return min(max(1, to_int(request.args.get("page", 1))), MAX_PAGE)
+    except ValueError:  # "two", "²", or past what a whole number can be
         return 1

@@ -1,4 +1,5 @@
 """Time helpers: the database stores naive UTC; pages show it in words."""
+import re
 from datetime import date, datetime, timedelta, timezone
 
 
@@ -10,6 +11,7 @@ def today():
     """Today's date where a rule must agree with the pages on it (the stored reorder flags);
     tests replace it to fix the calendar."""
     return date.today()
+
 
 # How far ahead requests, kit reservations and events may be planned: five years. Dates further
 # ahead are typos (and 9999-12-31 has no day after it to end a booking or a calendar entry on).
@@ -35,13 +37,28 @@ def date_arg(raw, what, today=None, years=10):
     """A query parameter's YYYY-MM-DD date, or ValueError with a message for the user: not a date,
     or more than `years` years from `today` (a page computes with it, and 0001-01-01 or
     9999-12-31 leaves no room to count days)."""
-    try:
-        day = date.fromisoformat((raw or "").strip())
-    except ValueError:
-        raise ValueError(f"{what} must be a date like 2026-03-12.") from None
+    day = parse_date(raw)
+    if day is None:
+        raise ValueError(f"{what} must be a date like 2026-03-12.")
     today = today or date.today()
     low, high = add_days(today, -years * 366), add_days(today, years * 366)
     if not low <= day <= high:
         raise ValueError(f"{what} {day.isoformat()} is out of range: give a date between "
                          f"{low.isoformat()} and {high.isoformat()}.")
     return day
+
+
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+
+
+def parse_date(text):
+    """The date `text` writes as YYYY-MM-DD (surrounding spaces allowed), or None when it writes
+    none. Stricter than date.fromisoformat, which since Python 3.11 also reads "20261220" and
+    "2026-W51-1", forms the API and the files promise nothing about."""
+    text = text.strip() if isinstance(text, str) else ""
+    if not _ISO_DAY.fullmatch(text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:  # 2026-02-30
+        return None

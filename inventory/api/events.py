@@ -11,6 +11,7 @@ from ..errors import InvalidInput, NotFound
 from ..events import kits, services
 from ..extensions import db
 from ..requests.services import get_request
+from ..text import is_digits, whole_number
 from .requests import _date, request_json
 from .views import ApiError, _field, _int_arg, _paged, api_roles, bp
 
@@ -174,9 +175,9 @@ def get_kit(kit_id):
     data = kit_json(kit)
     event_id = request.args.get("event")
     if event_id:
-        if not event_id.isdigit():
+        if not is_digits(event_id):  # "²" and "٣" too: ASCII digits only
             raise ApiError("event must be a whole number.", 400)
-        event = services.get_event(db.session, int(event_id))
+        event = services.get_event(db.session, whole_number(event_id))  # past an id: 404
         available = kits.availability(db.session, kit, kits.event_window(event))
         limiting = available.limiting
         data["availability"] = {

@@ -1,8 +1,8 @@
 """JSON API for the reorder forecast: flagged items, and one item's projected timeline."""
+
 from flask import current_app, jsonify, request
 
 from .. import timeutil
-
 from ..auth.roles import EVERYONE, MANAGERS
 from ..catalog.services import get_item
 from ..extensions import db

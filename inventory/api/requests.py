@@ -1,5 +1,4 @@
 """JSON API for requests: reserve, read, list, cancel, and the manager's approve/reject."""
-from datetime import date
 
 from flask import g, jsonify, request, url_for
 
@@ -12,6 +11,7 @@ from ..pagination import MAX_PAGE
 from ..requests import queries
 from ..requests import services as requests
 from ..requests.models import STATUSES
+from ..timeutil import parse_date
 from .views import ApiError, _field, _int_arg, _paged, api_roles, bp
 
 MAX_ID = 2**31 - 1  # INTEGER primary keys on PostgreSQL
@@ -48,10 +48,10 @@ def _date(data, name, required=True):
     value = _field(data, name, required=required)
     if value is None:
         return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"'{name}' must be a date like 2026-03-12.") from None
+    day = parse_date(value)
+    if day is None:
+        raise InvalidInput(f"'{name}' must be a date like 2026-03-12 (YYYY-MM-DD).")
+    return day
 
 
 def _visible(r):

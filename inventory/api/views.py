@@ -17,6 +17,7 @@ from ..extensions import db
 from ..limits import check_line_count
 from ..pagination import MAX_PAGE
 from ..stock import services as stock
+from ..text import MAX_INTEGER, whole_number
 from .serializers import bin_json, item_json, movement_json
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -70,13 +71,12 @@ def _int_arg(name, default, minimum=1, maximum=None):
     raw = request.args.get(name)
     if raw in (None, ""):
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(f"{name} must be a whole number.", 400) from None
-    if value < minimum or (maximum and value > maximum):
-        raise ApiError(f"{name} must be between {minimum} and {maximum}." if maximum
-                       else f"{name} must be at least {minimum}.", 400)
+    value = whole_number(raw, signed=True)  # ASCII digits only: int() reads "٣" and "1_0" too
+    if value is None:
+        raise ApiError(f"{name} must be a whole number.", 400)
+    maximum = maximum or MAX_INTEGER
+    if value < minimum or value > maximum:
+        raise ApiError(f"{name} must be between {minimum} and {maximum}.", 400)
     return value
 
 

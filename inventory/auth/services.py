@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from ..database import quietly, write_transaction
 from ..errors import DuplicateCode, InvalidInput, LoginRefused, LoginThrottled, NotFound
-from ..text import clean
+from ..text import clean, limited
 from ..timeutil import utcnow
 from . import sessions
 from .models import ROLES, ApiToken, LoginAttempt, User
@@ -41,9 +41,15 @@ def normalize_email(email):
 
 def _clean_email(email):
     email = normalize_email(email)
+    if len(email) > 254:  # User.email is VARCHAR(254)
+        raise InvalidInput("An e-mail address is 254 characters at most.")
     if not EMAIL_PATTERN.match(email):
         raise InvalidInput(f"{email or '(empty)'!r} is not an e-mail address.")
     return email
+
+
+def _clean_name(name):
+    return limited(name, "The name", 120, about=(None, "name"))  # User.name is VARCHAR(120)
 
 
 def _clean_role(role):
@@ -130,7 +136,7 @@ def create_user(session, email, role, password, name=""):
     with write_transaction(session):
         if session.scalar(select(User.id).where(User.email == email)):
             raise DuplicateCode(f"A user with the e-mail {email} already exists.")
-        user = User(email=email, role=role, name=(name or "").strip() or email.split("@")[0],
+        user = User(email=email, role=role, name=_clean_name(name) or email.split("@")[0],
                     password_hash=hash_password(password))
         session.add(user)
     return user
@@ -152,7 +158,7 @@ def update_user(session, user, *, email, name, role, active):
         if user.active and not active:
             user.feed_secret = secrets.token_urlsafe(32)
         user.email = email
-        user.name = (name or "").strip() or email.split("@")[0]
+        user.name = _clean_name(name) or email.split("@")[0]
         user.role = role
         user.active = bool(active)
     return user

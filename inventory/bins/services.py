@@ -4,8 +4,8 @@ from sqlalchemy import exists, func, or_, select
 from ..database import write_transaction
 from ..errors import Conflict, DuplicateCode, InvalidInput, UnknownBin
 from ..pagination import Page
-from ..text import clean, contains
 from ..stock.models import StockLevel
+from ..text import clean, contains, limited
 from .models import CODE_PATTERN, Bin, normalize_code
 
 
@@ -31,13 +31,21 @@ def clean_code(code):
     return code
 
 
+def _name(name):
+    return limited(name, "The bin's name", 120, about=(None, "name"))  # Bin.name is VARCHAR(120)
+
+
+def _zone(zone):
+    return limited(zone, "The zone", 60, about=(None, "zone"))  # Bin.zone is VARCHAR(60)
+
+
 def create_bin(session, code, name="", zone=""):
     """Create a bin. Its code can never change afterwards: it is printed on the label."""
     code = clean_code(code)
     with write_transaction(session):
         if session.scalar(select(exists().where(Bin.code == code))):
             raise DuplicateCode(f"Bin {code} already exists.")
-        bin = Bin(code=code, name=(name or "").strip(), zone=(zone or "").strip())
+        bin = Bin(code=code, name=_name(name), zone=_zone(zone))
         session.add(bin)
     return bin
 
@@ -45,8 +53,7 @@ def create_bin(session, code, name="", zone=""):
 def update_bin(session, bin, name="", zone=""):
     with write_transaction(session):
         bin = session.merge(bin)
-        bin.name = (name or "").strip()
-        bin.zone = (zone or "").strip()
+        bin.name, bin.zone = _name(name), _zone(zone)
     return bin
 
 

@@ -1,9 +1,10 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField
-from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from ..core.money import currency
+from ..forms import AmountField, DayField, WholeNumberField
 from .models import CATEGORIES, CATEGORY_LABELS, LEAD_TIME_MESSAGE, MAX_LEAD_TIME_DAYS
 
 CATEGORY_CHOICES = [(c, CATEGORY_LABELS[c]) for c in CATEGORIES]
@@ -15,18 +16,18 @@ class ItemFieldsForm(FlaskForm):
 
     unit = StringField("Unit", default="each", validators=[Optional(), Length(max=20)])
     supplier = StringField("Supplier", validators=[Optional(), Length(max=120)])
-    unit_cost = DecimalField("Unit cost", places=2, default=0, validators=[Optional(), NumberRange(min=0)],
+    unit_cost = AmountField("Unit cost", places=2, default=0, validators=[Optional(), NumberRange(min=0)],
                              render_kw={"inputmode": "decimal", "step": "0.01"})
-    lead_time_days = IntegerField("Supplier lead time (days)", default=0,
-                                  validators=[Optional(), NumberRange(min=0, max=MAX_LEAD_TIME_DAYS,
-                                                                      message=LEAD_TIME_MESSAGE)],
-                                  render_kw={"inputmode": "numeric", "max": MAX_LEAD_TIME_DAYS})
-    reorder_point = IntegerField("Reorder point", default=0, validators=[Optional(), NumberRange(min=0)],
+    lead_time_days = WholeNumberField("Supplier lead time (days)", default=0,
+                                      validators=[Optional(), NumberRange(min=0, max=MAX_LEAD_TIME_DAYS,
+                                                                          message=LEAD_TIME_MESSAGE)],
+                                      render_kw={"inputmode": "numeric", "max": MAX_LEAD_TIME_DAYS})
+    reorder_point = WholeNumberField("Reorder point", default=0, validators=[Optional(), NumberRange(min=0)],
                                  render_kw={"inputmode": "numeric"})
-    reorder_quantity = IntegerField("Reorder quantity", default=0, validators=[Optional(), NumberRange(min=0)],
+    reorder_quantity = WholeNumberField("Reorder quantity", default=0, validators=[Optional(), NumberRange(min=0)],
                                     render_kw={"inputmode": "numeric"})
     returnable = BooleanField("Returnable (comes back after use, like a banner)")
-    do_not_use_after = DateField("Do not use after", validators=[Optional()])
+    do_not_use_after = DayField("Do not use after", validators=[Optional()])
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=2000)])
 
     def __init__(self, *args, **kwargs):

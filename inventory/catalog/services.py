@@ -9,11 +9,11 @@ from sqlalchemy import bindparam, exists, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..database import write_transaction
-from ..forecast.changes import items_changed
 from ..errors import DuplicateCode, InvalidInput, UnknownItem
+from ..forecast.changes import items_changed
 from ..pagination import Page
 from ..stock.models import StockLevel
-from ..text import clean, contains
+from ..text import MAX_INTEGER, clean, contains, limited
 from .models import CATEGORIES, LEAD_TIME_MESSAGE, MAX_LEAD_TIME_DAYS, Item, Product, size_rank
 from .successors import check_successor
 
@@ -22,6 +22,13 @@ ITEM_FIELDS = (
     "unit", "supplier", "unit_cost", "lead_time_days", "reorder_point", "reorder_quantity",
     "returnable", "do_not_use_after", "notes",
 )
+# The longest text each field takes: its column's length (PostgreSQL refuses longer), or a cap on
+# free text. The forms' Length validators say the same next to the box.
+TEXT_LIMITS = {"unit": 20, "supplier": 120, "notes": 2000}
+MAX_NAME_LENGTH = 120  # Product.name is VARCHAR(120)
+MAX_DESCRIPTION_LENGTH = 2000
+MAX_UNIT_COST = Decimal("99999999.99")  # Numeric(10, 2)
+FIELD_WORDS = {"unit": "The unit", "supplier": "The supplier", "notes": "The notes"}
 
 
 def normalize_sku(sku):
@@ -109,6 +116,8 @@ def _clean_item_fields(fields):
                 raise InvalidInput("Unit cost must be a number, like 2.50.") from None
             if value < 0:
                 raise InvalidInput("Unit cost cannot be negative.")
+            if value > MAX_UNIT_COST:
+                raise InvalidInput(f"Unit cost must be at most {MAX_UNIT_COST:,}.")
         elif name in ("lead_time_days", "reorder_point", "reorder_quantity"):
             if isinstance(value, bool) or not isinstance(value, int):
                 raise InvalidInput(f"{name.replace('_', ' ').capitalize()} must be a whole number.")
@@ -116,13 +125,15 @@ def _clean_item_fields(fields):
                 raise InvalidInput(f"{name.replace('_', ' ').capitalize()} cannot be negative.")
             if name == "lead_time_days" and value > MAX_LEAD_TIME_DAYS:
                 raise InvalidInput(LEAD_TIME_MESSAGE)
+            if value > MAX_INTEGER:
+                raise InvalidInput(f"{name.replace('_', ' ').capitalize()} must be at most {MAX_INTEGER:,}.")
         elif name == "returnable":
             value = bool(value)
         elif name == "do_not_use_after":
             if value is not None and not isinstance(value, date):
                 raise InvalidInput("'Do not use after' must be a date.")
         else:
-            value = (value or "").strip()
+            value = limited(value, FIELD_WORDS[name], TEXT_LIMITS[name], about=(None, name))
         values[name] = value
     if "unit" in values and not values["unit"]:
         values["unit"] = "each"
@@ -130,12 +141,16 @@ def _clean_item_fields(fields):
 
 
 def _clean_product(name, category):
-    name = (name or "").strip()
+    name = limited(name, "The name", MAX_NAME_LENGTH, about=(None, "name"))
     if not name:
         raise InvalidInput("Give the item a name.")
     if category not in CATEGORIES:
         raise InvalidInput(f"Category must be one of: {', '.join(CATEGORIES)}.")
     return name
+
+
+def _description(description):
+    return limited(description, "The description", MAX_DESCRIPTION_LENGTH, about=(None, "description"))
 
 
 def _sku_taken(session, sku):
@@ -156,7 +171,8 @@ def create_product(session, *, name, category, sku, sizes=(), description="", ph
         for candidate in skus:
             if _sku_taken(session, candidate):
                 raise DuplicateCode(f"SKU {candidate} is already in the catalog.")
-        product = Product(name=name, category=category, description=(description or "").strip(), photo=photo)
+        product = Product(name=name, category=category, description=_description(description),
+                          photo=photo)
         session.add(product)
         for candidate, size in zip(skus, sizes or [None]):
             session.add(Item(sku=candidate, size=size, size_rank=size_rank(size), product=product, **fields))
@@ -171,7 +187,7 @@ def update_product(session, product, *, name, category, description="", photo=No
         product = session.merge(product)
         product.name = name
         product.category = category
-        product.description = (description or "").strip()
+        product.description = _description(description)
         if photo:
             product.photo = photo
     return product

@@ -54,7 +54,7 @@ def find():
 def _purchase_order_number(code):
     """The id of the purchase order a typed number such as PO-00012 (or po12) names, for the
     stockroom; None when it names none."""
-    match = re.fullmatch(r"PO-?0*(\d{1,9})", code.strip().upper())
+    match = re.fullmatch(r"PO-?0*([0-9]{1,9})", code.strip().upper())
     if not match or not can(current_user, STAFF) or "purchasing.show" not in current_app.view_functions:
         return None
     from ..purchasing.models import PurchaseOrder

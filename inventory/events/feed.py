@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 import icalendar
 
 from ..auth.models import User
+from ..text import MAX_INTEGER, is_digits, whole_number
 from ..timeutil import add_days
 
 _PURPOSE = b"inventory events.ics feed key v1"
@@ -53,9 +54,10 @@ def feed_token(user, secret_key):
 def user_for_feed_token(session, token, secret_key):
     """The active user a feed token belongs to, or None (compared in constant time)."""
     user_id, _, mac = (token or "").partition(".")
-    if not (user_id.isascii() and user_id.isdigit()) or len(user_id) > 10 or int(user_id) > 2**31 - 1 or not mac:
+    user_id = whole_number(user_id) if is_digits(user_id) else None  # "²" and "٣" are no ids
+    if user_id is None or user_id > MAX_INTEGER or not mac:
         return None
-    user = session.get(User, int(user_id))
+    user = session.get(User, user_id)
     if user is None:
         return None
     if not hmac.compare_digest(mac.encode(), _mac(user.id, user.feed_secret, secret_key).encode()):

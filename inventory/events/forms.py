@@ -1,9 +1,10 @@
 from flask_wtf import FlaskForm
-from wtforms import DateField, FieldList, Form, FormField, IntegerField, RadioField, SelectField, StringField, \
-    TextAreaField
+from wtforms import FieldList, Form, FormField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from ..forms import DayField, WholeNumberField
 from ..requests.models import HANDOFFS
+from ..text import to_int
 from .kits import MAX_KITS
 
 
@@ -12,12 +13,12 @@ class EventForm(FlaskForm):
                        render_kw={"placeholder": "Expo West 2027", "autocomplete": "off"})
     place = StringField("Place", validators=[Optional(), Length(max=200)],
                         render_kw={"placeholder": "Messe Nord, Hall B, Hamburg"})
-    starts_on = DateField("First day", validators=[DataRequired(message="Say when it starts.")])
-    ends_on = DateField("Last day", validators=[DataRequired(message="Say when it ends.")])
-    ship_by = DateField("Ship by (leaves the stockroom)",
+    starts_on = DayField("First day", validators=[DataRequired(message="Say when it starts.")])
+    ends_on = DayField("Last day", validators=[DataRequired(message="Say when it ends.")])
+    ship_by = DayField("Ship by (leaves the stockroom)",
                         validators=[DataRequired(message="Say when things must leave the stockroom.")])
-    return_by = DateField("Returnables back by", validators=[Optional()])
-    owner_id = SelectField("Owner", coerce=int)
+    return_by = DayField("Returnables back by", validators=[Optional()])
+    owner_id = SelectField("Owner", coerce=to_int)
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=4000)], render_kw={"rows": 3})
 
     # The rules (events.services.validate_event) check the same; these put the message next to
@@ -39,7 +40,7 @@ class KitLineForm(Form):
     """One line of a kit (a subform: the kit form carries the CSRF token)."""
 
     sku = StringField("SKU", validators=[Optional(), Length(max=40)], render_kw={"autocomplete": "off"})
-    quantity = IntegerField("Per kit", validators=[Optional(), NumberRange(min=1, max=100_000)],
+    quantity = WholeNumberField("Per kit", validators=[Optional(), NumberRange(min=1, max=100_000)],
                             render_kw={"inputmode": "numeric", "min": 1})
 
 
@@ -51,8 +52,8 @@ class KitForm(FlaskForm):
 
 
 class ReserveKitForm(FlaskForm):
-    kit_id = SelectField("Kit", coerce=int)
-    count = IntegerField("How many kits", default=1,
+    kit_id = SelectField("Kit", coerce=to_int)
+    count = WholeNumberField("How many kits", default=1,
                          validators=[DataRequired(message="Say how many kits."), NumberRange(min=1, max=MAX_KITS)],
                          render_kw={"type": "text", "inputmode": "numeric", "min": 1, "autocomplete": "off"})
     handoff = RadioField("Hand-off", choices=list(HANDOFFS.items()), default="pickup")

@@ -12,7 +12,8 @@ from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..forms import ButtonForm, put_next_to_its_box
 from ..requests.availability import Window
-from ..timeutil import add_days, date_arg
+from ..text import to_int
+from ..timeutil import add_days, date_arg, parse_date
 from . import kits, services
 from .forms import KitForm
 from .views import bp
@@ -44,7 +45,7 @@ def kits_index():
 def _window_from_args(today, upcoming):
     """The window to show availability for: ?event=<id>, else ?out=&back= dates, else the next
     event's window, else today."""
-    chosen = request.args.get("event", type=int)
+    chosen = request.args.get("event", type=to_int)
     event = next((e for e in upcoming if e.id == chosen), None)
     if event is None and not request.args.get("out"):
         event = next((e for e in upcoming if not e.cancelled and e.ship_by >= today), None)
@@ -59,9 +60,7 @@ def _window_from_args(today, upcoming):
 
 def _window_date(name, today, default):
     raw = request.args.get(name, "")
-    try:
-        date.fromisoformat(raw.strip())
-    except ValueError:
+    if parse_date(raw) is None:
         return default
     try:
         return date_arg(raw, f"The {name} date", today)

@@ -7,6 +7,7 @@ ends_on >= starts_on, ship_by <= starts_on (things leave before the show opens),
 return_by >= ends_on when a return date is set (returnables cannot be back before it closes).
 """
 import calendar
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -257,12 +258,11 @@ def month_grid(year, month, events, today):
 
 def month_arg(value, today):
     """'2026-12' -> (2026, 12); anything else means the current month."""
-    try:
-        year, month = (int(part) for part in (value or "").split("-"))
+    match = re.fullmatch(r"([0-9]{4})-([0-9]{1,2})", (value or "").strip(), re.ASCII)  # no "٢٠٢٦-١٢"
+    if match:
+        year, month = int(match.group(1)), int(match.group(2))
         if 1 <= month <= 12 and 1900 < year < 3000:
             return year, month
-    except ValueError:
-        pass
     return today.year, today.month
 
 

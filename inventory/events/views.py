@@ -199,7 +199,7 @@ def reserve_kit(event_id):
     form = ReserveKitForm()
     form.kit_id.choices = [(k.id, k.name) for k in templates]
     if request.method == "GET":
-        chosen = request.args.get("kit", type=int)
+        chosen = request.args.get("kit", type=to_int)
         form.kit_id.data = chosen if chosen in {k.id for k in templates} else (templates[0].id if templates else None)
         if not form.ship_to.data and event.place:
             form.ship_to.data = event.place
@@ -207,7 +207,7 @@ def reserve_kit(event_id):
     # One form: choosing another kit and pressing "Show availability" keeps the count, hand-off
     # and ship-to typed; pressing Reserve after choosing another kit without looking at its
     # availability first reserves nothing and says so next to the kit box.
-    shown = request.form.get("shown_kit", type=int)
+    shown = request.form.get("shown_kit", type=to_int)
     # (CSRFProtect has checked every POST's token before the view runs.)
     if request.method == "POST" and request.form.get("action") == "show":
         pass  # the page again for the kit chosen, with everything typed in the boxes
@@ -291,4 +291,5 @@ def calendar_feed():
                        "Cache-Control": "private, max-age=300"}
 
 
+from ..text import to_int
 from . import kit_views  # noqa: E402,F401  (kit template pages on this blueprint)

@@ -1,10 +1,11 @@
 """The labels page: what to print and on which sheet. A GET form (it changes nothing), so it
 carries no CSRF token and a printed selection can be bookmarked."""
-from wtforms import Form, IntegerField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import Form, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..catalog.models import CATEGORIES, CATEGORY_LABELS
+from ..forms import WholeNumberField
 from .sheets import DEFAULT_SHEET, SHEETS
 
 
@@ -39,6 +40,6 @@ class LabelsForm(Form):
                                           "autocapitalize": "characters"})
     sheet = RadioField("Sheet", default=DEFAULT_SHEET,
                        choices=[(s.key, f"{s.name} — {s.summary}") for s in SHEETS.values()])
-    start = IntegerField("Start at label position", default=1,
+    start = WholeNumberField("Start at label position", default=1,
                          validators=[Optional(), NumberRange(min=1, max=max(s.per_page for s in SHEETS.values()))],
                          render_kw={"inputmode": "numeric", "min": 1})

@@ -6,8 +6,7 @@ without our session cookie (it is SameSite=Lax). They reveal nothing: an image i
 the code in its own URL and BASE_URL alone, without looking in the database, so it cannot be
 used to find out which bins or SKUs exist; a label's URL still needs a login to show anything.
 """
-from flask import (Blueprint, Response, abort, current_app, jsonify, redirect, render_template,
-                   request, url_for)
+from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
@@ -17,6 +16,7 @@ from ..bins.services import zones
 from ..catalog.models import Item, Product
 from ..errors import DomainError, NotFound
 from ..extensions import db
+from ..text import to_int
 from . import qr, services
 from .forms import LabelsForm
 from .sheets import SHEETS, code_tier, get_sheet, layout
@@ -54,7 +54,7 @@ def _qr_response(kind, code, fmt):
     if fmt == "svg":
         response = Response(qr.svg(url), mimetype="image/svg+xml")
     else:
-        scale = request.args.get("scale", type=int) or qr.PNG_SCALE
+        scale = request.args.get("scale", type=to_int) or qr.PNG_SCALE
         response = Response(qr.png(url, max(1, min(scale, qr.MAX_PNG_SCALE))), mimetype="image/png")
     if current_app.config.get("BASE_URL"):
         response.headers["Cache-Control"] = "public, max-age=86400"
@@ -201,7 +201,10 @@ def _no_fetching(url, *args, **kwargs):
 
 def render_pdf(html, css):
     """HTML + CSS to PDF bytes. Everything is inline, so WeasyPrint is not allowed to fetch."""
-    from weasyprint import CSS, HTML  # imported here: it is large, and only this page needs it
+    from weasyprint import (  # imported here: it is large, and only this page needs it
+        CSS,
+        HTML,
+    )
 
     return HTML(string=html, url_fetcher=_no_fetching).write_pdf(stylesheets=[CSS(string=css)])
 

@@ -3,10 +3,11 @@ decide what is allowed (unknown SKUs, costs, dates, over-receipts)."""
 from datetime import date
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, FieldList, Form, FormField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import FieldList, Form, FormField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..core.money import currency
+from ..forms import DayField, WholeNumberField
 
 # type="text" with a numeric keypad: a type="number" box drops what it cannot parse ("1-"), so
 # what was typed would be lost on "More lines" and the message would say "How many?".
@@ -26,7 +27,7 @@ class LineForm(Form):
 
     sku = StringField("Item (SKU)", validators=[Optional(), Length(max=40)],
                       render_kw={**CODE_KW, "list": "sku-options"})
-    quantity = IntegerField("Quantity", validators=[Optional(), NumberRange(min=1, message="At least 1.")],
+    quantity = WholeNumberField("Quantity", validators=[Optional(), NumberRange(min=1, message="At least 1.")],
                             render_kw=QUANTITY_KW)
     unit_cost = StringField("Unit cost", validators=[Optional(), Length(max=20)],
                             render_kw={"inputmode": "decimal", "autocomplete": "off"})
@@ -73,7 +74,7 @@ class PurchaseOrderForm(FlaskForm):
 
 
 class OrderForm(FlaskForm):
-    expected_on = DateField("Expected arrival", validators=[DataRequired(message="Say when it is expected.")])
+    expected_on = DayField("Expected arrival", validators=[DataRequired(message="Say when it is expected.")])
 
     def validate_expected_on(self, field):
         if field.data and field.data < date.today():
@@ -91,7 +92,7 @@ class CancelForm(FlaskForm):
 class ReceiveLineForm(FlaskForm):
     bin = StringField("Into bin", validators=[DataRequired(message="Scan or type the bin it goes into."),
                                               Length(max=300)], render_kw={**CODE_KW, "list": "bin-options"})
-    quantity = IntegerField("Quantity received",
+    quantity = WholeNumberField("Quantity received",
                             validators=[InputRequired(message="How many arrived?"),
                                         NumberRange(min=1, message="Enter how many arrived, 1 or more.")],
                             render_kw=QUANTITY_KW)

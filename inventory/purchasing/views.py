@@ -17,12 +17,13 @@ from ..catalog.services import suggest_items as matching_items
 from ..core.money import money
 from ..errors import Conflict, DomainError, InvalidInput, NotFound
 from ..events.models import Event
-from ..forms import put_next_to_its_box
 from ..extensions import db
+from ..forms import put_next_to_its_box
 from ..labels.services import label_bases, read_label
 from ..pagination import page_arg
 from ..requests.services import DISPATCH_CODE
 from ..stock import services as stock
+from ..text import whole_number
 from . import queries, services
 from .forms import CancelForm, OrderForm, PurchaseOrderForm, ReceiveLineForm, RescheduleForm
 
@@ -87,7 +88,7 @@ def _prefill(form):
     problems = {}
     for index, (sku, quantity) in enumerate(wanted):
         item = items.get(sku)
-        number = int(quantity) if quantity.isdigit() and int(quantity) > 0 else None
+        number = whole_number(quantity) or None  # ASCII digits only: "²" and "٣" are no quantity
         if item is not None and not quantity:
             number = item.reorder_quantity or None
         form.lines.append_entry({"sku": sku, "quantity": number,
@@ -97,14 +98,18 @@ def _prefill(form):
         elif item.archived:
             problems[(index, "sku")] = f"{sku} is archived and cannot be ordered."
         if quantity and number is None:
-            problems[(index, "quantity")] = f"{quantity} is not a quantity: enter a whole number."
+            problems[(index, "quantity")] = f"{quantity[:20]} is not a quantity: enter a whole number."
+        elif number is not None and number > stock.MAX_QUANTITY:
+            form.lines[index].quantity.data = None
+            problems[(index, "quantity")] = f"Enter at most {stock.MAX_QUANTITY:,}."
     for (index, name), message in problems.items():
         form.lines[index][name].errors = [message]
     form.supplier.data = (request.args.get("supplier") or "").strip()[:services.MAX_SUPPLIER_LENGTH] or \
         services.supplier_of(items.values())
     event_id = request.args.get("event_id", "")
-    if event_id.isdigit() and services.is_id(int(event_id)) and db.session.get(Event, int(event_id)) is not None:
-        form.event_id.data = int(event_id)
+    event_id = whole_number(event_id)
+    if event_id is not None and services.is_id(event_id) and db.session.get(Event, event_id) is not None:
+        form.event_id.data = event_id
 
 
 def _add_blank_rows(form, count=BLANK_ROWS):

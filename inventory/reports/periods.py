@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from ..errors import InvalidInput
+from ..timeutil import parse_date
 
 PRESETS = {
     "this-quarter": "This quarter",
@@ -76,10 +77,9 @@ def preset(name, today):
 
 
 def _day(value, what):
-    try:
-        day = date.fromisoformat(value.strip())
-    except (ValueError, TypeError):
-        raise InvalidInput(f"'{value.strip()[:40]}' is not a date: give the {what} day as YYYY-MM-DD.") from None
+    day = parse_date(value)
+    if day is None:
+        raise InvalidInput(f"'{value.strip()[:40]}' is not a date: give the {what} day as YYYY-MM-DD.")
     if not 1900 <= day.year <= 9000:
         raise InvalidInput(f"The {what} day {day.isoformat()} is out of range.")
     return day

@@ -16,16 +16,17 @@ from sqlalchemy.orm import contains_eager, make_transient_to_detached, selectinl
 from ..bins.models import Bin
 from ..catalog.models import Item
 from ..database import write_transaction
-from ..forecast.changes import items_changed
-from ..events.models import Event
 from ..errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, ShortStock
+from ..events.models import Event
+from ..forecast.changes import items_changed
 from ..stock import services as stock
 from ..stock.models import StockLevel
+from ..limits import check_line_count
+from ..text import limited
+from ..timeutil import plan_limit, utcnow
 from . import drafts, emails
 from .availability import (Window, booking_window, free_quantities, free_quantity, lock_items, owned_returnable,
                            peak_booked)
-from ..limits import check_line_count
-from ..timeutil import plan_limit, utcnow
 from .models import CANCELLABLE, HANDOFFS, HOLDING, OPEN, OUTCOMES, PURPOSES, Request, RequestLine, RequestStep
 
 DISPATCH_CODE = "DISPATCH"
@@ -52,6 +53,7 @@ def _quantity(value, what="Quantity"):
 
 
 def _step(session, request, user, action, note=""):
+    note = limited(note, "The note", MAX_NOTE)  # a TEXT column: capped like the request's own note
     session.add(RequestStep(request=request, user_id=user.id, action=action, note=note))
 
 
@@ -89,6 +91,7 @@ def _load_for_update(session, request_id):
 
 
 MAX_SHIP_TO, MAX_NOTE = 500, 1000  # as the request form allows
+MAX_REJECTION_REASON = 300  # as the reject form allows
 
 
 def validate_details(*, purpose, needed_by, return_by=None, handoff="pickup", ship_to="", note="",
@@ -287,14 +290,15 @@ def _end(session, request, user, status, note):
 
 def reject(session, request_id, manager, reason):
     """Reject with a reason; the stock held is released at once."""
-    if not (reason or "").strip():
+    reason = limited(reason, "The reason", MAX_REJECTION_REASON, about=(None, "reason"))
+    if not reason:
         raise InvalidInput("Say why the request is rejected; the rep will see it.")
     with write_transaction(session):
         request = _load_for_update(session, request_id)
         _check_role(manager, request, manager_only=True)
         _need_status(request, ("submitted", "approved"), "rejected")
-        request.rejection_reason = reason.strip()
-        _end(session, request, manager, "rejected", reason.strip())
+        request.rejection_reason = reason
+        _end(session, request, manager, "rejected", reason)
         emails.rejected(session, request)
     return request
 

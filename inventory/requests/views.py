@@ -18,7 +18,8 @@ from ..extensions import db
 from ..forms import SCAN_OR_TYPE_BIN, ButtonForm
 from ..pagination import page_arg
 from ..stock import services as stock
-from ..timeutil import date_arg
+from ..text import is_digits, to_int, whole_number
+from ..timeutil import date_arg, parse_date
 from . import drafts, queries, services
 from .availability import Window, free_quantity
 from .forms import RejectForm, RequestDetailsForm
@@ -39,7 +40,7 @@ def request_url(request_id):
 
 def _int(value, default=0):
     try:
-        return int((value or "").strip() or default)
+        return to_int((value or "").strip() or default)
     except ValueError:
         return None
 
@@ -52,11 +53,12 @@ def _whole(raw, empty, bad="Enter a whole number, 0 or more."):
     raw = (raw or "").strip()
     if not raw:
         return (empty, None) if isinstance(empty, int) else (None, empty)
-    if not (raw.isascii() and raw.isdigit()):
+    number = whole_number(raw)
+    if number is None:
         return None, bad
-    if int(raw) > stock.MAX_QUANTITY:
+    if number > stock.MAX_QUANTITY:
         return None, f"Enter at most {stock.MAX_QUANTITY:,}."
-    return int(raw), None
+    return number, None
 
 
 def _posted_quantities(form, skus=None):
@@ -147,10 +149,7 @@ def _short_now(items, wanted):
 
 
 def _parse_date(text):
-    try:
-        return date.fromisoformat((text or "").strip())
-    except ValueError:
-        return None
+    return parse_date(text)
 
 
 def _details_from(form_data, draft):
@@ -202,7 +201,7 @@ def new():
     every quantity and detail on the page is saved to the draft first, then the button acts:
     Submit sends it, Remove takes a line off, Take/Switch/Backorder answer a shortfall."""
     if request.method == "GET":
-        wanted = request.args.get("event", type=int)
+        wanted = request.args.get("event", type=to_int)
         draft = drafts.get(db.session, current_user)
         form = _details_form(draft)
         if wanted in form.upcoming_ids and str(wanted) != draft.details.get("event_id"):
@@ -286,7 +285,7 @@ def _save_posted(action):
     elif verb == "backorder":
         details["allow_partial"] = "y"
     draft = drafts.save(db.session, current_user, quantities=quantities, details=details, replace=replace,
-                        generation=request.form.get("generation", type=int), only_known=True)
+                        generation=request.form.get("generation", type=to_int), only_known=True)
     return draft, errors
 
 
@@ -396,9 +395,9 @@ def _seen():
     seen = {}
     for part in raw.split(","):
         line_id, _, quantity = part.partition(":")
-        if not (line_id.isdigit() and quantity.isdigit()):
+        if not (is_digits(line_id) and is_digits(quantity)):
             return {}  # garbled: matches no request, so the rule says it changed
-        seen[int(line_id)] = int(quantity)
+        seen[whole_number(line_id)] = whole_number(quantity)
     return seen
 
 

@@ -1,8 +1,9 @@
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, StringField
+from wtforms import HiddenField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from ..forms import SCAN_OR_TYPE_BIN, SCAN_OR_TYPE_SKU
+from ..forms import SCAN_OR_TYPE_BIN, SCAN_OR_TYPE_SKU, WholeNumberField
+from .services import MAX_REASON_LENGTH
 
 # type="text" with a numeric keypad, not type="number": a number box that the browser cannot
 # parse ("1-", "2e") submits as empty, so what was typed would be lost and the message wrong.
@@ -22,18 +23,16 @@ def _bin(label, required=True):
 
 
 def _quantity():
-    return IntegerField("Quantity", validators=[InputRequired(message=HOW_MANY), NumberRange(min=1)],
+    return WholeNumberField("Quantity", validators=[InputRequired(message=HOW_MANY), NumberRange(min=1)],
                         render_kw=QUANTITY_KW)
 
 
-class SignedIntegerField(IntegerField):
+class SignedIntegerField(WholeNumberField):
     """A whole number that may be negative, typed as "-3", "+12" or "−3" (the typographic minus
     some keyboards and the page's −/+ button give)."""
 
-    def process_formdata(self, valuelist):
-        if valuelist:
-            valuelist = [str(valuelist[0]).strip().replace("\u2212", "-").replace(" ", "")]
-        super().process_formdata(valuelist)
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, signed=True, **kwargs)
 
 
 class BackForm(FlaskForm):
@@ -53,7 +52,7 @@ class MoveForm(BackForm):
     from_bin = _bin("From bin")
     to_bin = _bin("To bin")
     quantity = _quantity()
-    reason = StringField("Why (optional)", validators=[Optional(), Length(max=200)])
+    reason = StringField("Why (optional)", validators=[Optional(), Length(max=MAX_REASON_LENGTH)])
 
 
 class AdjustForm(BackForm):
@@ -64,7 +63,7 @@ class AdjustForm(BackForm):
     change = SignedIntegerField("Change (+ found, − lost or damaged)",
                                 validators=[InputRequired(message="How many more or fewer? e.g. -3 or 12.")],
                                 render_kw={"type": "text", "inputmode": "numeric", "autocomplete": "off"})
-    reason = StringField("Reason", validators=[DataRequired(message="Say why the stock is adjusted."), Length(max=200)])
+    reason = StringField("Reason", validators=[DataRequired(message="Say why the stock is adjusted."), Length(max=MAX_REASON_LENGTH)])
 
 
 class PutAwayForm(BackForm):

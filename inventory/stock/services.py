@@ -15,16 +15,18 @@ from sqlalchemy.orm import joinedload
 from ..bins.models import Bin
 from ..catalog.models import Item, Product
 from ..database import write_transaction
-from ..forecast.changes import items_changed
 from ..errors import InsufficientStock, InvalidInput
+from ..forecast.changes import items_changed
 from ..limits import check_line_count
 from ..requests.models import OPEN, Request, RequestLine
+from ..text import limited
 from .models import Movement, StockLevel
 
 # Quantities are INTEGER columns (at most 2,147,483,647 on PostgreSQL, 2**63 - 1 on SQLite): a
 # larger number from a typo or a script must be refused as bad input, not fail in the database.
 MAX_QUANTITY = 1_000_000
 MAX_REFERENCE_LENGTH = 80  # Movement.reference is VARCHAR(80); PostgreSQL refuses longer text
+MAX_REASON_LENGTH = 500  # Movement.reason is TEXT: a cap, or a 7 MB reason is booked
 CENT = Decimal("0.01")
 
 
@@ -105,8 +107,8 @@ def _record(session, kind, item, user, quantity, from_bin=None, to_bin=None, rea
         to_bin_id=to_bin.id if to_bin else None,
         quantity=quantity,
         counted=counted,
-        reason=(reason or "").strip(),
-        reference=(reference or "").strip(),
+        reason=limited(reason, "The reason", MAX_REASON_LENGTH),
+        reference=limited(reference, "A reference", MAX_REFERENCE_LENGTH),
         unit_cost=(unit_cost_now(item) if unit_cost is None else Decimal(unit_cost)).quantize(CENT),
         user_id=user.id,
     )

@@ -16,6 +16,7 @@ from ..errors import DomainError, InvalidInput, NotFound
 from ..extensions import db
 from ..forms import ButtonForm
 from ..labels.services import label_bases, read_label
+from ..text import whole_number
 from . import services
 from .forms import AdjustForm, MoveForm, PutAwayForm, ReceiveForm
 
@@ -169,9 +170,10 @@ def _parse_count(value):
     value = (value or "").strip()
     if not value:
         raise InvalidInput("Enter what you see: 0 if the bin has none.")
-    if not (value.isascii() and value.isdigit()):  # "-2", "3.5", "ten"
+    number = whole_number(value)
+    if number is None:  # "-2", "3.5", "ten", "²"
         raise InvalidInput("Enter how many you see as a whole number, 0 or more.")
-    return int(value)
+    return number  # the rule refuses more than it can count
 
 
 def _count_rows(bin, only=None):

@@ -6,6 +6,8 @@ from decimal import Decimal, InvalidOperation
 
 from ..stock.services import MAX_QUANTITY
 from ..text import clean
+from ..text import whole_number as parse_whole_number
+from ..timeutil import parse_date
 from .csvfile import unescape
 
 TRUE = {"yes", "y", "true", "1", "x", "ja", "oui", "returnable"}
@@ -24,11 +26,11 @@ def whole_number(cell, what, allow_zero=True):
     value = clean(cell).replace("\u00a0", "").replace(" ", "")
     if value == "":
         return 0
-    if not re.fullmatch(r"\d+", value):
-        raise ValueError(f"{what} {clean(cell)!r} is not a whole number")
-    number = int(value)
+    number = parse_whole_number(value)  # ASCII digits only: "٣" and "²" are no numbers here
+    if number is None:
+        raise ValueError(f"{what} {clean(cell)[:40]!r} is not a whole number")
     if number > MAX_QUANTITY:
-        raise ValueError(f"{what} {number:,} is more than {MAX_QUANTITY:,}")
+        raise ValueError(f"{what} {clean(cell)[:40]} is more than {MAX_QUANTITY:,}")
     if not allow_zero and number == 0:
         raise ValueError(f"{what} must be more than zero")
     return number
@@ -38,7 +40,9 @@ def money(cell, what="unit cost"):
     value = clean(cell).replace("\u00a0", "").replace(" ", "")
     if value == "":
         return Decimal("0.00")
-    if re.fullmatch(r"\d+,\d{1,2}", value):  # a decimal comma (semicolon-separated files)
+    if not re.fullmatch(r"[0-9]*[.,]?[0-9]+|[0-9]+[.]", value, re.ASCII):  # no "NaN", "1e9", "٣"
+        raise ValueError(f"{what} {clean(cell)[:40]!r} is not a number (like 2.50)")
+    if re.fullmatch(r"[0-9]+,[0-9]{1,2}", value):  # a decimal comma (semicolon-separated files)
         value = value.replace(",", ".")
     try:
         number = Decimal(value)
@@ -64,11 +68,13 @@ def day(cell, what):
     value = clean(cell)
     if not value:
         return None
-    for pattern in ("%Y-%m-%d", "%d.%m.%Y"):
+    if parse_date(value):
+        return parse_date(value)
+    if re.fullmatch(r"[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{4}", value, re.ASCII):  # 31.03.2027, as German sheets write it
         try:
-            return datetime.strptime(value, pattern).date()
+            return datetime.strptime(value, "%d.%m.%Y").date()
         except ValueError:
-            continue
+            pass
     raise ValueError(f"{what} {value!r} is not a date like 2027-03-31")
 
 

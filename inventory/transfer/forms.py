@@ -1,7 +1,9 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DateField, HiddenField, TextAreaField
+from wtforms import BooleanField, HiddenField, TextAreaField
 from wtforms.validators import Optional
+
+from ..forms import DayField
 
 
 class ImportForm(FlaskForm):
@@ -26,5 +28,5 @@ class LedgerForm(FlaskForm):
     class Meta:
         csrf = False  # a GET form: it only downloads
 
-    first_day = DateField("From", validators=[Optional()])
-    last_day = DateField("To (included)", validators=[Optional()])
+    first_day = DayField("From", validators=[Optional()])
+    last_day = DayField("To (included)", validators=[Optional()])

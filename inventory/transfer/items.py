@@ -17,7 +17,8 @@ from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import aliased, selectinload
 
 from ..catalog.models import CATEGORIES, CATEGORY_LABELS, MAX_LEAD_TIME_DAYS, Item, Product, size_rank
-from ..catalog.services import SKU_PATTERN, normalize_sku, on_loan_refusal, units_on_loan
+from ..catalog.services import (MAX_DESCRIPTION_LENGTH, SKU_PATTERN, TEXT_LIMITS, normalize_sku, on_loan_refusal,
+                                units_on_loan)
 from ..catalog.successors import circle, circle_message, lock_successor_changes
 from ..text import clean
 from ..timeutil import utcnow
@@ -64,7 +65,7 @@ PARSERS = {
     "reorder_quantity": lambda c: cell.whole_number(c, "reorder quantity"),
     "returnable": lambda c: cell.yes_no(c, "returnable"),
     "do_not_use_after": lambda c: cell.day(c, "do not use after"),
-    "notes": lambda c: cell.text(c, "notes"),
+    "notes": lambda c: cell.text(c, "notes", TEXT_LIMITS["notes"]),  # the catalog rule's cap
     "replaced_by": _successor_sku,
 }
 CHUNK = 500  # ids or names per IN (...) query: well under every database's limit on parameters
@@ -116,7 +117,7 @@ def parse_row(line, cells):
         size = clean(cells["size"]).upper() or None
         if size and not (len(size) <= 12 and size.isalnum() and size.isascii()):
             problems.append(f"size {size!r} is not valid (letters and digits, like M or 2XL)")
-    description = take("description", lambda c: cell.text(c, "description")) if "description" in cells else None
+    description = take("description", lambda c: cell.text(c, "description", MAX_DESCRIPTION_LENGTH)) if "description" in cells else None
     values = {name: take(name, PARSERS[name]) for name in ROW_FIELDS if name in cells}
     if problems:
         raise ValueError("; ".join(problems))
