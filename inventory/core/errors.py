@@ -33,8 +33,18 @@ _LOG_EVERY = 60  # seconds: a database that is down is logged once a minute, not
 _last_logged = {}
 
 
+def json_errors(view):
+    """Mark a page's background endpoint that answers JSON (the scanner's /scan/read): its
+    errors, a refused input included, are JSON too."""
+    view.json_errors = True
+    return view
+
+
 def _wants_json():
-    return request.path.startswith("/api/")
+    if request.path.startswith("/api/"):
+        return True
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "json_errors", False))
 
 
 def settle_session(forget_user=False):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import contains_eager
 from ..auth.roles import EVERYONE, STAFF, public, roles_required
 from ..bins.models import Bin
 from ..bins.services import zones
+from ..core.errors import json_errors
 from ..catalog.models import Item, Product
 from ..errors import DomainError, NotFound
 from ..extensions import db
@@ -219,6 +220,7 @@ def scan():
 
 
 @bp.route("/scan/read")
+@json_errors
 @roles_required(EVERYONE)
 def read():
     """What a scanned QR code names, as JSON for the scanner: {kind, code, url, found} or
