@@ -300,6 +300,11 @@ FORMS = {
     "auth.edit_user": Form("/admin/users/{users[rep]}"),
     "auth.profile": Form("/profile", data={"token-label": "phone"}, fields_from_page=False),
     "auth.revoke_token": Form("/profile/tokens/{token_id}/revoke", page="/profile"),
+    "auth.end_other_sessions": Form("/profile/sessions/end-others", fields_from_page=False),  # a button only
+    # Not the session the test posts in (that would log it out): a session that is not there.
+    "auth.end_session": Form("/profile/sessions/999999/end", fields_from_page=False),
+    "auth.sign_out_user": Form("/admin/users/{users[rep]}/sign-out", fields_from_page=False),  # a button only
+    "events.new_feed_link": Form("/events/feed/new-link", page="/events"),
     "bins.new": Form("/bins/new", data={"code": "C-01", "name": "New", "zone": "Z"}),
     "bins.edit": Form("/b/A-01/edit"),
     "bins.archive": Form("/b/B-01/archive", page="/b/B-01"),
