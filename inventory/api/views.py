@@ -8,7 +8,7 @@ from functools import wraps
 from flask import Blueprint, g, jsonify, request, url_for
 
 from ..auth.roles import EVERYONE, STAFF
-from ..auth.services import user_for_token
+from ..auth.services import token_for
 from ..bins.services import get_bin, search_bins
 from ..catalog.models import CATEGORIES
 from ..catalog.services import get_item, get_items, search_items
@@ -18,6 +18,7 @@ from ..limits import check_line_count
 from ..pagination import MAX_PAGE
 from ..stock import services as stock
 from ..text import MAX_INTEGER, whole_number
+from . import idempotency
 from .serializers import bin_json, item_json, movement_json
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -40,6 +41,11 @@ def _domain_error(error):
     return jsonify(error=error.message), error.status
 
 
+@bp.after_request
+def _keep_the_answer(response):
+    return idempotency.finish(db.session, response)
+
+
 def api_roles(*roles):
     """Authenticate the bearer token, then allow only `roles` (403 otherwise)."""
     roles = tuple(r for group in roles for r in ((group,) if isinstance(group, str) else group))
@@ -51,12 +57,20 @@ def api_roles(*roles):
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 raise ApiError("Send an API token: Authorization: Bearer <token>.", 401)
-            user = user_for_token(db.session, token.strip())
-            if user is None:
+            row = token_for(db.session, token.strip())
+            if row is None:
                 raise ApiError("The API token is unknown, revoked, or its user is deactivated.", 401)
+            user = row.user
             if user.role not in roles:
                 raise ApiError(f"Your role ({user.role}) cannot do this.", 403)
             g.api_user = user
+            try:
+                kept = idempotency.begin(db.session, row.id)
+            except idempotency.KeyRefused as error:
+                raise ApiError(error.message, error.status) from None
+            if kept is not None:  # the same request again: its first answer, nothing new written
+                body, status = kept
+                return body, status, {"Content-Type": "application/json", "Idempotent-Replayed": "true"}
             return view(*args, **kwargs)
 
         wrapped.allowed_roles = roles

@@ -221,6 +221,13 @@ _TOKEN_WITH_USER = select(ApiToken).where(ApiToken.token_hash == bindparam("toke
 
 def user_for_token(session, token):
     """The active user behind a bearer token, or None."""
+    row = token_for(session, token)
+    return row.user if row is not None else None
+
+
+def token_for(session, token):
+    """The live API token row (its user loaded) for a bearer token, or None when the token is
+    unknown, revoked, or its user is deactivated."""
     if not token or not token.startswith(TOKEN_PREFIX):
         return None
     row = session.scalar(_TOKEN_WITH_USER, {"token_hash": ApiToken.hash(token)})
@@ -238,4 +245,4 @@ def user_for_token(session, token):
             session.rollback()
         else:
             row.last_used_at = now
-    return row.user
+    return row

@@ -125,6 +125,11 @@ def init_app(app):
 
     @app.errorhandler(DBAPIError)
     def database_failed(error):
+        from ..api import idempotency
+        if idempotency.is_duplicate(error):  # a copy of this request with its key committed first
+            settle_session(forget_user=True)
+            return page("errors/400.html", 409, message=f"A request with this {idempotency.HEADER} was carried out "
+                                                        "just now; send it again to get its answer.")
         kind = failure_kind(error)
         if kind is None:  # our bug, not the database's state: the 500 page, logged in full
             current_app.log_exception(sys.exc_info())

@@ -1,0 +1,117 @@
+"""`Idempotency-Key` on the API's POSTs: a client that retries (its connection dropped, the
+answer was a timeout) gets the first answer again and writes nothing new.
+
+- A POST with the header is fingerprinted (method, path, query, body). The first time, it runs as
+  usual, and the key is written **in the same transaction as the request's first write**: if the
+  write commits, so does the key, and if two copies race, the second one's commit fails on the
+  key's unique constraint and writes nothing (409).
+- Once the view has answered, the answer (status and JSON body) is kept with the key.
+- The same key again, within KEEP (24 h) and from the same API token: the kept answer, with
+  `Idempotent-Replayed: true`. The same key with a different request: 422. A key whose write
+  committed but whose answer never came back (the worker died): 409, saying so.
+- A request that wrote nothing (refused with 4xx, or a read) keeps no key: retrying it runs it
+  again, which changes nothing either.
+"""
+import hashlib
+import re
+from datetime import datetime, timedelta
+
+from flask import g, has_request_context, request
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, delete, event, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from ..database import quietly, write_transaction
+from ..extensions import db
+from ..timeutil import utcnow
+
+HEADER = "Idempotency-Key"
+KEEP = timedelta(hours=24)
+_KEY = re.compile(r"[\x21-\x7e]{1,200}")  # printable ASCII, no spaces: a UUID, a ULID, a hash
+
+
+class IdempotencyKey(db.Model):
+    __tablename__ = "idempotency_key"
+    __table_args__ = (UniqueConstraint("token_id", "key", name="uq_idempotency_key_token_id_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_token.id"))
+    key: Mapped[str] = mapped_column(String(200))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int | None] = mapped_column(Integer)  # None: written, answer not kept (yet)
+    body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class KeyRefused(Exception):
+    def __init__(self, message, status):
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
+def _fingerprint():
+    digest = hashlib.sha256()
+    for part in (request.method, request.path, request.query_string.decode("latin-1")):
+        digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
+    digest.update(request.get_data(cache=True))
+    return digest.hexdigest()
+
+
+def begin(session, token_id):
+    """Before a POST runs: None to go on (the key, if any, is noted for this request), or the
+    kept answer as (body, status) to send instead. Raises KeyRefused."""
+    if request.method != "POST" or HEADER not in request.headers:
+        return None
+    key = request.headers[HEADER].strip()
+    if not _KEY.fullmatch(key):
+        raise KeyRefused(f"{HEADER} must be 1 to 200 printable characters without spaces (a UUID, say).", 400)
+    fingerprint = _fingerprint()
+    row = session.scalar(select(IdempotencyKey).where(
+        IdempotencyKey.token_id == token_id, IdempotencyKey.key == key,
+        IdempotencyKey.created_at >= utcnow() - KEEP))
+    if row is not None:
+        if row.fingerprint != fingerprint:
+            raise KeyRefused(f"This {HEADER} was used for a different request; use a new key for a new request.", 422)
+        if row.status is None:
+            raise KeyRefused(f"A request with this {HEADER} was carried out, but its answer was lost; look up "
+                             "what it made (GET) before you try again with a new key.", 409)
+        return row.body, row.status
+    g.idempotency = {"token_id": token_id, "key": key, "fingerprint": fingerprint, "written": False}
+    return None
+
+
+@event.listens_for(Session, "before_commit")
+def _write_the_key_with_the_first_write(session):
+    if not has_request_context():
+        return
+    noted = g.get("idempotency")
+    if not noted or noted["written"]:
+        return
+    if not (g.get("pending_write") or session.new or session.dirty or session.deleted):
+        return  # a read, or a quiet note: not the request's write
+    noted["written"] = True
+    session.execute(delete(IdempotencyKey).where(IdempotencyKey.token_id == noted["token_id"],
+                                                 IdempotencyKey.created_at < utcnow() - KEEP))
+    session.add(IdempotencyKey(token_id=noted["token_id"], key=noted["key"], fingerprint=noted["fingerprint"]))
+
+
+def finish(session, response):
+    """After the view answered: keep the answer with the key its write committed."""
+    noted = g.get("idempotency")
+    if not noted or not noted["written"] or not g.get("committed_a_write") or response.status_code >= 500:
+        return response
+    try:
+        with write_transaction(session, expire=False):
+            quietly(session)
+            session.execute(update(IdempotencyKey)
+                            .where(IdempotencyKey.token_id == noted["token_id"], IdempotencyKey.key == noted["key"])
+                            .values(status=response.status_code, body=response.get_data(as_text=True)))
+    except SQLAlchemyError:  # the answer goes out anyway; a retry is then told it was lost
+        session.rollback()
+    return response
+
+
+def is_duplicate(error):
+    """True when `error` is this request's key colliding with a copy that committed first."""
+    return (isinstance(error, IntegrityError) and has_request_context() and bool(g.get("idempotency"))
+            and "idempotency_key" in str(error.orig))
