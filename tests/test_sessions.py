@@ -18,7 +18,7 @@ from inventory.auth import services as auth
 from inventory.auth import sessions
 from inventory.auth.models import LoginAttempt, UserSession
 from inventory.core.access_log import redact
-from inventory.errors import LoginRefused, LoginThrottled
+from inventory.errors import InvalidInput, LoginRefused, LoginThrottled
 from inventory.events import feed
 from inventory.extensions import db
 from inventory.timeutil import utcnow
@@ -327,3 +327,12 @@ def test_gunicorn_access_log_hides_the_feed_token(app, database_url, tmp_path, m
     written = log.read_text()
     assert "/events.ics?token=[redacted]" in written
     assert token not in written and token.split(".")[1] not in written
+
+
+def test_passwords_longer_than_any_passphrase_are_refused_without_hashing_them(client, make_user, session):
+    user = make_user("rep")
+    with pytest.raises(InvalidInput, match="at most 1,024 characters"):
+        auth.set_password(session, user, "x" * 1025)
+    response = client.post("/login", data={"email": user.email, "password": "x" * 100_000})
+    assert response.status_code == 400 and "1024" in response.get_data(as_text=True)
+    assert session.scalar(select(func.count(LoginAttempt.id))) == 0

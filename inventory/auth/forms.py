@@ -10,7 +10,8 @@ ROLE_CHOICES = [(role, ROLE_LABELS[role]) for role in ROLES]
 class LoginForm(FlaskForm):
     email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)],
                        render_kw={"autocomplete": "username", "autocapitalize": "none"})
-    password = PasswordField("Password", validators=[DataRequired()], render_kw={"autocomplete": "current-password"})
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)],
+                             render_kw={"autocomplete": "current-password"})
 
 
 class UserForm(FlaskForm):
@@ -21,19 +22,19 @@ class UserForm(FlaskForm):
 
 
 class NewUserForm(UserForm):
-    password = PasswordField("Password", validators=[DataRequired(), Length(min=8)],
+    password = PasswordField("Password", validators=[DataRequired(), Length(min=8, max=1024)],
                              render_kw={"autocomplete": "new-password"})
 
 
 class SetPasswordForm(FlaskForm):
-    password = PasswordField("New password", validators=[DataRequired(), Length(min=8)],
+    password = PasswordField("New password", validators=[DataRequired(), Length(min=8, max=1024)],
                              render_kw={"autocomplete": "new-password"})
 
 
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField("Current password", validators=[DataRequired()],
                                      render_kw={"autocomplete": "current-password"})
-    password = PasswordField("New password", validators=[DataRequired(), Length(min=8)],
+    password = PasswordField("New password", validators=[DataRequired(), Length(min=8, max=1024)],
                              render_kw={"autocomplete": "new-password"})
 
 

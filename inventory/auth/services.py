@@ -21,6 +21,7 @@ _hasher = PasswordHasher()  # argon2id with the library's current recommended pa
 _DUMMY_HASH = None
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024  # a passphrase fits; megabytes of "password" to hash do not
 TOKEN_PREFIX = "inv_"
 
 
@@ -61,6 +62,8 @@ def _clean_role(role):
 def _clean_password(password):
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidInput(f"A password can have at most {MAX_PASSWORD_LENGTH:,} characters.")
     return password
 
 
@@ -119,7 +122,8 @@ def authenticate(session, email, password, address, *, max_per_pair=5, max_per_a
     if account_tries > slow_after and slow_seconds > 0:
         time.sleep(slow_seconds)
     user = session.scalar(select(User).where(User.email == email))
-    ok = _verify(user.password_hash if user else _dummy_hash(), password or "")
+    password = (password or "")[:MAX_PASSWORD_LENGTH + 1]  # longer than any password: wrong, and cheap
+    ok = _verify(user.password_hash if user else _dummy_hash(), password)
     if not ok or user is None or not user.active:
         raise LoginRefused("Wrong e-mail or password, or the account is deactivated.")
     with write_transaction(session):
