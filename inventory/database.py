@@ -17,7 +17,7 @@ one of them):
    request lines locks all the items it touches here, before it changes any of their rows;
 3. **stock levels, by (item_id, bin_id)**: a rule touching several rows of `stock_level` (a move,
    a put-away, a pick into DISPATCH, a count of several items in one bin) writes or locks them in
-   that order (`stock.services._ordered_levels` / `lock_levels`), a missing destination row being
+   that order (`stock.services._transfer` / `lock_levels`), a missing destination row being
    inserted in its turn;
 4. then the rows that belong to those items (request lines, steps, ledger rows, flags), which
    nobody locks before their item.
@@ -126,7 +126,8 @@ def retryable(error):
 
 
 def unit_of_work(rule):
-    """Run `rule(session, ...)` (a rule that opens its own write_transaction) again when PostgreSQL
+    """Run `rule(session, ...)` (a rule that opens one write_transaction: a rule that commits
+    several would redo those committed before the failure) again when PostgreSQL
     aborts its transaction with a deadlock (40P01) or a serialization failure (40001): rolled
     back, after a short random pause, up to ATTEMPTS times in all; then errors.Busy.
 
