@@ -5,13 +5,41 @@ writer), a busy timeout (a second writer waits instead of failing), and BEGIN IM
 write transactions (the write lock is taken up front, so a transaction that read first never
 fails half-way on a lock upgrade). PostgreSQL needs none of this: rules use conditional
 updates and row counts, which are atomic there under READ COMMITTED.
+
+Lock order (PostgreSQL). Row locks are taken in one global order by every write, so that two
+transactions never wait on each other in a circle (a deadlock, which PostgreSQL ends by aborting
+one of them):
+
+1. the document the rule changes, when it has one (a purchase order, read FOR UPDATE; a request
+   is not locked itself, its items serialize it) — only to learn which items it names;
+2. **items, by id** (FOR NO KEY UPDATE; `requests.availability.lock_items`, and the forecast's
+   `stored._lock_items`, which skips those locked already). Every rule that changes stock or
+   request lines locks all the items it touches here, before it changes any of their rows;
+3. **stock levels, by (item_id, bin_id)**: a rule touching several rows of `stock_level` (a move,
+   a put-away, a pick into DISPATCH, a count of several items in one bin) writes or locks them in
+   that order (`stock.services._transfer` / `lock_levels`), a missing destination row being
+   inserted in its turn;
+4. then the rows that belong to those items (request lines, steps, ledger rows, flags), which
+   nobody locks before their item.
+
+The reorder flags are re-projected at commit (forecast/stored.py): that locks the items again in
+id order, and finds them locked already when the rule followed 2.
+
+Deadlocks that still happen (a path this order misses) and serialization failures are retried by
+`unit_of_work`, around the whole rule; when the retries are used up the user gets errors.Busy
+(503: nothing was saved, try again), never a server error.
 """
+import functools
+import logging
+import random
 import sqlite3
+import time
 from contextlib import contextmanager
 from contextvars import ContextVar
 
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, scoped_session
 
 _immediate = ContextVar("sqlite_begin_immediate", default=False)
@@ -101,6 +129,9 @@ def _begin_sqlite(connection):
 def write_transaction(session, expire=True):
     """Run one business operation in one transaction: commit on success, roll back on error.
 
+    Inside, take row locks in the global order the module's docstring gives (items by id, then
+    stock levels by (item, bin)); wrap the rule in `unit_of_work` so a deadlock is retried.
+
     Any read-only transaction the caller left open is ended first, so that on SQLite the write
     transaction starts with BEGIN IMMEDIATE and queues behind other writers on the busy timeout.
 
@@ -137,6 +168,69 @@ def write_transaction(session, expire=True):
             _immediate.reset(token)
     finally:
         session.expire_on_commit = expire_on_commit
+
+
+RETRIED_SQLSTATES = {"40P01": "deadlock", "40001": "serialization failure"}
+ATTEMPTS = 3
+_JITTER = (0.01, 0.05)  # seconds; times the attempt number
+_UNIT = "unit_of_work_depth"
+logger = logging.getLogger(__name__)
+
+
+def retryable(error):
+    """The SQLSTATE of a PostgreSQL deadlock or serialization failure behind `error`, else None."""
+    if not isinstance(error, DBAPIError):
+        return None
+    state = getattr(error.orig, "sqlstate", None)
+    return state if state in RETRIED_SQLSTATES else None
+
+
+def unit_of_work(rule):
+    """Run `rule(session, ...)` (a rule that opens one write_transaction: a rule that commits
+    several would redo those committed before the failure) again when PostgreSQL
+    aborts its transaction with a deadlock (40P01) or a serialization failure (40001): rolled
+    back, after a short random pause, up to ATTEMPTS times in all; then errors.Busy.
+
+    Only the outermost unit of work retries, and only when the session had nothing pending when it
+    was called (nothing of the caller's would be lost by the rollback): a rule called by another
+    rule lets the error reach the outer one, which runs everything again. Each attempt starts a
+    fresh transaction: the forecast's marks and locks (forecast/changes.py) are dropped with the
+    rollback and marked again by the attempt that runs, and objects the caller loaded are expired
+    and read again."""
+
+    @functools.wraps(rule)
+    def run(session, *args, **kwargs):
+        real = session() if isinstance(session, scoped_session) else session
+        depth = real.info.get(_UNIT, 0)
+        outermost = depth == 0 and not (real.new or real.dirty or real.deleted) \
+            and not real.in_nested_transaction()
+        real.info[_UNIT] = depth + 1
+        try:
+            if not outermost:
+                return rule(session, *args, **kwargs)
+            for attempt in range(1, ATTEMPTS + 1):
+                try:
+                    return rule(session, *args, **kwargs)
+                except DBAPIError as error:
+                    state = retryable(error)
+                    if state is None:
+                        raise
+                    real.rollback()
+                    if attempt == ATTEMPTS:
+                        logger.warning("%s: %s %d times; gave up.", rule.__qualname__, RETRIED_SQLSTATES[state],
+                                       attempt)
+                        from .errors import Busy
+                        raise Busy() from error
+                    logger.info("%s: %s, running it again (attempt %d).", rule.__qualname__,
+                                RETRIED_SQLSTATES[state], attempt + 1)
+                    time.sleep(random.uniform(*_JITTER) * attempt)
+        finally:
+            if depth:
+                real.info[_UNIT] = depth
+            else:
+                real.info.pop(_UNIT, None)
+
+    return run
 
 
 def _can_go_on(session):

@@ -65,3 +65,13 @@ class ShortStock(InsufficientStock):
 
 class Forbidden(DomainError):
     status = 403
+
+
+class Busy(DomainError):
+    """The database kept refusing the transaction (PostgreSQL deadlocks or serialization failures,
+    retried already by database.unit_of_work): nothing was written; trying again later works."""
+
+    status = 503
+
+    def __init__(self, message="The stock database was busy and nothing was saved. Try again."):
+        super().__init__(message)

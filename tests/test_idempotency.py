@@ -149,3 +149,19 @@ def test_two_copies_racing_write_once(database_url, tmp_path):
             db.session.remove()
     finally:
         served.close()
+
+
+def test_a_rule_retried_after_a_deadlock_still_keeps_its_key(client, session, token, monkeypatch):
+    """The first try fails at commit (a deadlock in the reorder flags' hook) after the key was
+    added to its transaction; the retry must add it again, or a replay would book twice."""
+    from inventory import database
+    from inventory.forecast import stored
+    from tests.test_lock_order import _failing
+
+    monkeypatch.setattr(database, "_JITTER", (0, 0))
+    calls = _failing(monkeypatch, 1, target=stored, name="reproject")
+    first = post(client, token, RECEIVE, key="after-deadlock")
+    assert first.status_code == 201 and len(calls) >= 2
+    again = post(client, token, RECEIVE, key="after-deadlock")
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert movements(session) == 1

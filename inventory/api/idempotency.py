@@ -89,10 +89,24 @@ def _write_the_key_with_the_first_write(session):
         return
     if not (g.get("pending_write") or session.new or session.dirty or session.deleted):
         return  # a read, or a quiet note: not the request's write
-    noted["written"] = True
+    noted["pending"] = True  # written once this transaction commits (a retried rule adds it again)
     session.execute(delete(IdempotencyKey).where(IdempotencyKey.token_id == noted["token_id"],
                                                  IdempotencyKey.created_at < utcnow() - KEEP))
     session.add(IdempotencyKey(token_id=noted["token_id"], key=noted["key"], fingerprint=noted["fingerprint"]))
+
+
+@event.listens_for(Session, "after_commit")
+def _key_written(_session):
+    noted = g.get("idempotency") if has_request_context() else None
+    if noted and noted.pop("pending", False):
+        noted["written"] = True
+
+
+@event.listens_for(Session, "after_rollback")
+def _key_not_written(_session):
+    noted = g.get("idempotency") if has_request_context() else None
+    if noted:
+        noted.pop("pending", None)
 
 
 def finish(session, response):

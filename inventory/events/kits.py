@@ -20,7 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from ..catalog.models import Item
 from ..catalog.services import normalize_sku
-from ..database import write_transaction
+from ..database import unit_of_work, write_transaction
 from ..limits import check_line_count
 from ..pagination import Page
 from ..errors import Conflict, DuplicateCode, InvalidInput, NotFound, ShortStock
@@ -136,6 +136,7 @@ def _clean_kit(session, name, description, kit_id=None):
     return name, description
 
 
+@unit_of_work
 def create_kit(session, user, *, name, description="", lines):
     """A new kit template. `lines` is [(sku, quantity)]."""
     require_manager(user)
@@ -152,6 +153,7 @@ def create_kit(session, user, *, name, description="", lines):
     return kit
 
 
+@unit_of_work
 def update_kit(session, kit_id, user, *, name, description="", lines):
     """Change a template. Lines are updated in place (kit, item) so that a kept item keeps its
     row. Kits already reserved are not changed: their requests hold what was reserved then."""
@@ -173,6 +175,7 @@ def update_kit(session, kit_id, user, *, name, description="", lines):
     return kit
 
 
+@unit_of_work
 def set_kit_archived(session, kit_id, user, archived=True):
     """Archived kits leave the lists and cannot be reserved; their reservations keep their link."""
     require_manager(user)
@@ -183,6 +186,7 @@ def set_kit_archived(session, kit_id, user, archived=True):
     return kit
 
 
+@unit_of_work
 def delete_kit(session, kit_id, user):
     """Delete a template that was never reserved (otherwise archive it: requests point to it)."""
     require_manager(user)
@@ -259,6 +263,7 @@ class KitShort(ShortStock):
         self.args = (self.message,)
 
 
+@unit_of_work
 def reserve_kit(session, user, event_id, kit_id, count, *, handoff="pickup", ship_to="", note="", today=None,
                 allow_partial=False):
     """Reserve `count` kits for an event: one request holding every component x count, needed by

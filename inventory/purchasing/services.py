@@ -20,7 +20,7 @@ from sqlalchemy import select
 from ..auth.roles import MANAGERS
 from ..bins.models import Bin
 from ..catalog.services import get_item
-from ..database import write_transaction
+from ..database import unit_of_work, write_transaction
 from ..forecast.changes import items_changed
 from ..errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from ..events.models import Event
@@ -208,6 +208,7 @@ def _need_status(order, allowed, action):
 
 # Rules --------------------------------------------------------------------------------------------
 
+@unit_of_work
 def create(session, user, *, lines, supplier="", note="", event_id=None):
     """Raise a draft purchase order: lines of (SKU, quantity, unit cost or None for the item's
     own). The supplier defaults to the one the items share. Written whole or not at all."""
@@ -225,6 +226,7 @@ def create(session, user, *, lines, supplier="", note="", event_id=None):
     return order
 
 
+@unit_of_work
 def update_draft(session, order_id, user, *, lines, supplier="", note="", event_id=None):
     """Change a draft: supplier, event, note, and its lines (replaced by `lines`). Only a draft
     can change this way; once ordered, the supplier has the order."""
@@ -249,6 +251,7 @@ def update_draft(session, order_id, user, *, lines, supplier="", note="", event_
     return order
 
 
+@unit_of_work
 def mark_ordered(session, order_id, user, expected_on, today=None):
     """The order went to the supplier: it is expected on `expected_on` (today or later) and
     from now on counts in the forecast as stock arriving that day."""
@@ -263,6 +266,7 @@ def mark_ordered(session, order_id, user, expected_on, today=None):
     return order
 
 
+@unit_of_work
 def reschedule(session, order_id, user, expected_on, reason="", today=None):
     """The supplier gave a new arrival date (today or later) for an ordered PO."""
     _manager_only(user, "reschedule")
@@ -281,6 +285,7 @@ def reschedule(session, order_id, user, expected_on, reason="", today=None):
     return order
 
 
+@unit_of_work
 def cancel(session, order_id, user, reason=""):
     """Cancel a draft or an ordered PO. Refused once anything was received: that stock is in
     the ledger under this PO's number."""
@@ -309,6 +314,7 @@ def find_line(order, line_id=None, sku=None):
     raise NotFound(f"{order.number} has no {which}.")
 
 
+@unit_of_work
 def receive(session, order_id, line_id, bin, quantity, user):
     """Receive `quantity` of one line of an ordered PO into `bin`.
 

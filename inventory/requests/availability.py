@@ -64,7 +64,11 @@ _LOCK_ITEMS = (select(_item.c.id).where(_item.c.id.in_(bindparam("ids", expandin
 def lock_items(session, item_ids):
     """Serialize reservations per item: row locks on PostgreSQL (in id order, so two
     transactions never deadlock); on SQLite the write transaction's BEGIN IMMEDIATE already
-    serializes writers, so no statement is sent there (it would lock nothing)."""
+    serializes writers, so no statement is sent there (it would lock nothing).
+
+    Items come second in the global lock order (inventory/database.py): lock every item a rule
+    touches here, in one call where it can, before writing any of their stock levels (by (item,
+    bin), stock.services.lock_levels) or request lines."""
     ids = sorted(set(item_ids))
     items_changed(session, ids)  # locked to be changed: the forecast projects them again at commit
     if ids and session.get_bind().dialect.name != "sqlite":

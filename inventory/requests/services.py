@@ -15,7 +15,7 @@ from sqlalchemy.orm import contains_eager, make_transient_to_detached, selectinl
 
 from ..bins.models import Bin
 from ..catalog.models import Item
-from ..database import write_transaction
+from ..database import unit_of_work, write_transaction
 from ..errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, ShortStock
 from ..events.models import Event
 from ..forecast.changes import items_changed
@@ -141,6 +141,7 @@ def _clean_lines(lines, today):
     return lines
 
 
+@unit_of_work
 def submit(session, requester, lines, *, purpose, needed_by, return_by=None, handoff="pickup", ship_to="",
            note="", event_id=None, allow_partial=False, kit_id=None, kit_count=0, today=None, draft_generation=None):
     """Create a request and reserve all its lines in one transaction.
@@ -253,6 +254,7 @@ def _check_seen(request, seen):
         raise RequestChanged(request)
 
 
+@unit_of_work
 def approve(session, request_id, manager, note="", quantities=None, seen=None):
     """Approve a submitted request: it goes on the stockroom's pick list.
 
@@ -288,6 +290,7 @@ def _end(session, request, user, status, note):
         fill_backorders(session, item)
 
 
+@unit_of_work
 def reject(session, request_id, manager, reason):
     """Reject with a reason; the stock held is released at once."""
     reason = limited(reason, "The reason", MAX_REJECTION_REASON, about=(None, "reason"))
@@ -303,6 +306,7 @@ def reject(session, request_id, manager, reason):
     return request
 
 
+@unit_of_work
 def cancel(session, request_id, user, note=""):
     """The rep (or a manager) cancels before picking starts; the stock held is released."""
     with write_transaction(session):
@@ -321,6 +325,7 @@ def change_quantity(session, line_id, quantity, manager):
     return change_quantities(session, request_id, {line_id: quantity}, manager)
 
 
+@unit_of_work
 def change_quantities(session, request_id, quantities, manager, seen=None):
     """Change lines before approval, {line_id: quantity} (0 removes a line), all or none; the
     reservation follows (more needs free stock, less is released and serves the backorders).
@@ -500,6 +505,7 @@ def _about(what):
         raise
 
 
+@unit_of_work
 def pick(session, request_id, bin, picks, user):
     """Pick lines of an approved request from `bin`: {line_id: quantity}. Books pick movements
     from the bin into DISPATCH; the units stay held for the request. Zero means not picked
@@ -555,6 +561,7 @@ def _ready_if_done(session, request, user):
         emails.ready(session, request)
 
 
+@unit_of_work
 def put_back(session, request_id, line_id, bin, quantity, user):
     """Undo a pick: `quantity` of a line goes from DISPATCH back into `bin` and stays held for
     the request (to be picked again, or released). A ready request is picking again."""
@@ -578,6 +585,7 @@ def put_back(session, request_id, line_id, bin, quantity, user):
     return request
 
 
+@unit_of_work
 def release_unpicked(session, request_id, line_ids, user):
     """A short pick: the picker releases what could not be found; it is recorded as short."""
     with write_transaction(session):
@@ -603,6 +611,7 @@ def release_unpicked(session, request_id, line_ids, user):
     return request
 
 
+@unit_of_work
 def hand_over(session, request_id, user, note=""):
     """Hand the picked stock to the rep (or ship it): consumables are issued and their holds
     end; returnables go out and stay booked until they are checked in. Anything held but not
@@ -635,6 +644,7 @@ def hand_over(session, request_id, user, note=""):
     return request
 
 
+@unit_of_work
 def check_in(session, request_id, bin, outcomes, user):
     """Check returnables back in: {line_id: {"returned": n, "consumed": n, "lost": n, "damaged": n}}
     adding up to what went out. Returned units go back into `bin`; the booking ends."""

@@ -22,7 +22,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager, selectinload
 
 from ..catalog.models import Item
-from ..database import write_transaction
+from ..database import unit_of_work, write_transaction
 from ..errors import Conflict, Forbidden, InsufficientStock, InvalidInput
 from ..events.models import KitLine, KitTemplate
 from ..forecast.changes import items_changed
@@ -250,6 +250,7 @@ def holders(session, item):
     return requests, kits
 
 
+@unit_of_work
 def swap_successor(session, item, user, today=None, backorder_short=False):
     """Swap `item`'s successor (item.replaced_by) into every open request not yet picked and
     every kit template that holds `item`, in one transaction; return a SwapResult.

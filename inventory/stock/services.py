@@ -4,17 +4,22 @@ Each rule writes its ledger rows and updates the stock-level cache in one transa
 never leaves a stock level below zero: quantities are taken out of a bin with a conditional
 UPDATE ... WHERE quantity >= :qty whose row count says whether the stock was there, so two
 people taking the last units at the same moment cannot both succeed, on SQLite or PostgreSQL.
+
+Locks follow the global order of inventory/database.py: the items first (lock_items, by id),
+then the stock-level rows by (item, bin): a move writes its two rows in that order whichever
+way it goes, and a count locks its rows in that order before reading them. Each rule is a
+database.unit_of_work, run again if PostgreSQL still finds a deadlock.
 """
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import bindparam, func, inspect, literal, select, union_all, update
+from sqlalchemy import bindparam, func, inspect, literal, select, tuple_, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
 from ..bins.models import Bin
 from ..catalog.models import Item, Product
-from ..database import write_transaction
+from ..database import unit_of_work, write_transaction
 from ..errors import InsufficientStock, InvalidInput
 from ..forecast.changes import items_changed
 from ..limits import check_line_count
@@ -28,6 +33,7 @@ MAX_QUANTITY = 1_000_000
 MAX_REFERENCE_LENGTH = 80  # Movement.reference is VARCHAR(80); PostgreSQL refuses longer text
 MAX_REASON_LENGTH = 500  # Movement.reason is TEXT: a cap, or a 7 MB reason is booked
 CENT = Decimal("0.01")
+_LOCK_CHUNK = 500  # stock-level rows per locking statement
 
 
 def _positive_quantity(quantity, what="Quantity"):
@@ -84,6 +90,35 @@ def _take(session, item, bin, quantity):
         )
 
 
+def _transfer(session, item, from_bin, to_bin, quantity):
+    """Take `quantity` of `item` out of `from_bin` and put it into `to_bin` (either may be None),
+    writing the two stock-level rows in (item, bin) order, whichever way the units go: a move
+    A->B and a move B->A of one item lock A's row, then B's (inventory/database.py)."""
+    steps = []
+    if from_bin is not None:
+        steps.append((from_bin.id, lambda: _take(session, item, from_bin, quantity)))
+    if to_bin is not None:
+        steps.append((to_bin.id, lambda: _add(session, item.id, to_bin.id, quantity)))
+    for _bin_id, step in sorted(steps, key=lambda each: each[0]):
+        step()
+
+
+def lock_levels(session, pairs):
+    """Row locks on the stock levels of these (item id, bin id) pairs, in (item, bin) order, on
+    PostgreSQL: missing rows are inserted first (quantity 0; ON CONFLICT DO NOTHING, in the same
+    order), then all are locked FOR UPDATE. Inside a write transaction, after lock_items of their
+    items. On SQLite the write transaction serializes writers already: nothing is sent."""
+    pairs = sorted(set(pairs))
+    if not pairs or session.get_bind().dialect.name != "postgresql":
+        return
+    table = StockLevel.__table__
+    session.execute(postgresql.insert(table).on_conflict_do_nothing(index_elements=["item_id", "bin_id"]),
+                    [{"item_id": item_id, "bin_id": bin_id, "quantity": 0} for item_id, bin_id in pairs])
+    for start in range(0, len(pairs), _LOCK_CHUNK):  # ascending across chunks too
+        session.execute(select(table.c.id).where(tuple_(table.c.item_id, table.c.bin_id).in_(
+            pairs[start:start + _LOCK_CHUNK])).order_by(table.c.item_id, table.c.bin_id).with_for_update()).all()
+
+
 def level(session, item, bin):
     """Quantity of `item` in `bin` now (0 when the bin never held it)."""
     return session.scalar(
@@ -116,6 +151,7 @@ def _record(session, kind, item, user, quantity, from_bin=None, to_bin=None, rea
     return movement
 
 
+@unit_of_work
 def receive(session, item, bin, quantity, user, reason="", reference=""):
     """Book `quantity` of `item` arriving into `bin` (a delivery, or opening stock)."""
     _positive_quantity(quantity)
@@ -144,20 +180,24 @@ def _refuse_dispatch(*bins):
                            "hand-over. To put picked stock back on a shelf, use 'Put back' on the request.")
 
 
+@unit_of_work
 def move(session, item, from_bin, to_bin, quantity, user, reason=""):
     """Move `quantity` of `item` between bins; refused if `from_bin` holds less."""
     _positive_quantity(quantity)
     _refuse_dispatch(from_bin, to_bin)
     if from_bin.id == to_bin.id:
         raise InvalidInput("Choose a different bin to move to.")
+    from ..requests.services import lock_items
+
     with write_transaction(session):
         _refuse_archived(bin=to_bin)
-        _take(session, item, from_bin, quantity)
-        _add(session, item.id, to_bin.id, quantity)
+        lock_items(session, [item.id])  # the item first, then its two rows in (item, bin) order
+        _transfer(session, item, from_bin, to_bin, quantity)
         movement = _record(session, "move", item, user, quantity, from_bin=from_bin, to_bin=to_bin, reason=reason)
     return movement
 
 
+@unit_of_work
 def put_away(session, item, from_bin, to_bin, quantity, user, reason=""):
     """Put `quantity` of `item` away into `to_bin` from where it landed (`from_bin`: a receiving
     area, a returns cart). Booked as its own kind so the ledger tells put-aways from moves
@@ -167,15 +207,18 @@ def put_away(session, item, from_bin, to_bin, quantity, user, reason=""):
     _refuse_dispatch(from_bin, to_bin)
     if from_bin.id == to_bin.id:
         raise InvalidInput(f"{item.sku} is already in {to_bin.code}: put it away from another bin.")
+    from ..requests.services import lock_items
+
     with write_transaction(session):
         _refuse_archived(item, to_bin)
-        _take(session, item, from_bin, quantity)
-        _add(session, item.id, to_bin.id, quantity)
+        lock_items(session, [item.id])  # the item first, then its two rows in (item, bin) order
+        _transfer(session, item, from_bin, to_bin, quantity)
         movement = _record(session, "put_away", item, user, quantity, from_bin=from_bin, to_bin=to_bin,
                            reason=reason)
     return movement
 
 
+@unit_of_work
 def adjust(session, item, bin, change, user, reason):
     """Correct the quantity in a bin by `change` (positive or negative); a reason is required."""
     if isinstance(change, bool) or not isinstance(change, int):
@@ -204,6 +247,7 @@ def adjust(session, item, bin, change, user, reason):
     return movement
 
 
+@unit_of_work
 def count(session, bin, counts, user, reason=""):
     """Book a stock count of `bin`: `counts` maps items to the quantity seen (zero included).
 
@@ -277,7 +321,8 @@ def _lock_levels(session, bin, item_ids):
     missing and locked: one INSERT and one SELECT ... FOR UPDATE for all of them."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(StockLevel).values([dict(item_id=i, bin_id=bin.id, quantity=0) for i in item_ids])
+    session.execute(insert(StockLevel)
+                    .values([dict(item_id=i, bin_id=bin.id, quantity=0) for i in sorted(item_ids)])  # in lock order
                     .on_conflict_do_nothing(index_elements=["item_id", "bin_id"]))
     rows = session.execute(
         select(StockLevel.item_id, StockLevel.quantity)
@@ -301,10 +346,7 @@ def book_transfer(session, kind, item, from_bin, to_bin, quantity, user, reason=
     a PO receipt: takes from `from_bin` (refused if it holds less), puts into `to_bin`, writes the
     ledger row with `unit_cost` (a PO receipt's line cost; by default the item's cost now)."""
     _positive_quantity(quantity)
-    if from_bin is not None:
-        _take(session, item, from_bin, quantity)
-    if to_bin is not None:
-        _add(session, item.id, to_bin.id, quantity)
+    _transfer(session, item, from_bin, to_bin, quantity)
     return _record(session, kind, item, user, quantity, from_bin=from_bin, to_bin=to_bin, reason=reason,
                    reference=reference, unit_cost=unit_cost)
 

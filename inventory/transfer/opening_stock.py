@@ -85,7 +85,8 @@ def _current_levels(session, item_ids, lock):
     for chunk in _chunks(sorted(item_ids)):
         query = select(StockLevel.item_id, StockLevel.bin_id, StockLevel.quantity).where(StockLevel.item_id.in_(chunk))
         if lock:
-            query = query.order_by(StockLevel.id).with_for_update()
+            # (item, bin) order, after the items (inventory/database.py)
+            query = query.order_by(StockLevel.item_id, StockLevel.bin_id).with_for_update()
         for item_id, bin_id, quantity in session.execute(query):
             levels[(item_id, bin_id)] = quantity
     return levels

@@ -12,7 +12,7 @@ import zlib
 
 from sqlalchemy.exc import IntegrityError
 
-from ..database import write_transaction
+from ..database import unit_of_work, write_transaction
 from ..forecast import stored
 from ..forecast.changes import everything_changed
 from ..errors import Conflict, InvalidInput
@@ -29,6 +29,7 @@ def read_upload(data):
     return decode(data)
 
 
+@unit_of_work
 def import_items(session, text, dry_run=False):
     """Create and update items (and their products and sizes) from CSV text; see transfer.items.
 
@@ -54,6 +55,7 @@ def import_items(session, text, dry_run=False):
     return plan.report
 
 
+@unit_of_work
 def import_stock(session, text, user, dry_run=False, create_bins=False):
     """Book what each bin holds from CSV text, as `user`; see transfer.opening_stock.
 
