@@ -205,6 +205,17 @@ def auth_client(client):
     return AuthActions(client)
 
 
+def carry_session(client, *base_urls):
+    """Send the logged-in test client's session cookie to these other addresses too: the test
+    client keeps cookies per host, as a browser does, and a login on localhost is not one on
+    127.0.0.1. (For tests that ask the same app under several addresses.)"""
+    from urllib.parse import urlsplit
+
+    value = client.get_cookie("session").value
+    for url in base_urls:
+        client.set_cookie("session", value, domain=urlsplit(url).hostname)
+
+
 @pytest.fixture
 def login(client, make_user):
     """login("staff") -> the user, with the test client logged in as a new user of that role."""

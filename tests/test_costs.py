@@ -7,6 +7,7 @@ import csv
 import io
 from datetime import date, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 
 import flask_migrate
 import pytest
@@ -320,11 +321,15 @@ def test_upgrading_to_0013_gives_the_ledgers_rows_the_items_cost_at_upgrade_time
     app = make_test_app(empty_database_url, tmp_path / "instance")
     with app.app_context():
         flask_migrate.upgrade(directory=MIGRATIONS, revision="0012")
-        # Users, bins and items are as 0012 kept them, so the rules can make those.
-        from inventory.auth import services as auth
+        # Bins and items are as 0012 kept them, so the rules can make those; users have grown a
+        # column since (0015), so the user is written as 0012 kept it.
         from inventory.bins import services as bins
 
-        user = auth.create_user(db.session, "old@example.com", "staff", "correct-horse-42")
+        db.session.execute(sa.text('INSERT INTO "user" (email, name, role, password_hash, active, created_at) '
+                                   "VALUES ('old@example.com', 'old', 'staff', 'x', :yes, :at)"),
+                           {"yes": True, "at": utcnow()})
+        db.session.commit()
+        user = SimpleNamespace(id=db.session.scalar(sa.text('SELECT id FROM "user"')))
         shelf = bins.create_bin(db.session, "A-01", "", "")
         pen = catalog.create_product(db.session, name="Pen", category="promo", sku="PEN-1", unit_cost="0.40").items[0]
         mug = catalog.create_product(db.session, name="Mug", category="promo", sku="MUG-1", unit_cost="3.20").items[0]

@@ -16,6 +16,7 @@ from inventory.bins import services as bins
 from inventory.errors import InvalidInput
 from inventory.labels import qr, services as labels
 from inventory.labels.sheets import SHEETS, get_sheet, layout
+from tests.conftest import carry_session
 
 BASE_URL = "https://stock.example.com"
 
@@ -264,6 +265,7 @@ def test_labels_use_base_url_when_set(app, client, login, make_bin):
 def test_labels_printed_from_localhost_are_warned_about(client, login, make_bin):
     make_bin("A-01")
     login("manager")
+    carry_session(client, "http://127.0.0.1:5000/")
     for host in ("http://localhost/", "http://127.0.0.1:5000/"):
         html = client.get("/labels", base_url=host).get_data(as_text=True)
         assert "phones cannot open them" in html and "Set BASE_URL" in html, host
@@ -275,6 +277,7 @@ def test_without_base_url_labels_carry_the_address_in_use(client, login, make_bi
     make_bin("A-01")
     login("manager")
     host = "http://192.168.1.20:5000/"
+    carry_session(client, host)
     html = client.get("/labels", base_url=host).get_data(as_text=True)
     assert "BASE_URL is not set" in html and "phones cannot open" not in html
     sheet = client.get("/labels/sheet?bins_by=all&sheet=thermal-2x1", base_url=host).get_data(as_text=True)

@@ -8,6 +8,7 @@ from inventory.errors import InsufficientStock, InvalidInput
 from inventory.labels.services import ForeignCode, LabelRef, read_label
 from inventory.stock import services as stock
 from inventory.stock.models import Movement
+from tests.conftest import carry_session
 
 BASE_URL = "https://stock.example.com"
 
@@ -85,6 +86,7 @@ def test_labels_printed_before_base_url_moved_still_work(app, client, login, mak
     app.config.update(BASE_URL="https://inventory.example.com",
                       PREVIOUS_BASE_URLS=[BASE_URL, "http://old.example.com/stock"])
     login("staff")
+    carry_session(client, BASE_URL, "http://old.example.com/", "https://inventory.example.com", "http://10.0.0.5:5000")
     for old_label in (f"{BASE_URL}/b/A-01", "http://old.example.com/stock/b/a-01"):
         answer = client.get("/scan/read", query_string={"text": old_label})
         assert answer.status_code == 200 and answer.get_json()["code"] == "A-01", old_label
@@ -106,6 +108,7 @@ def test_nothing_moves_without_previous_base_urls(app, client, login, make_bin):
     make_bin("A-01", name="Polos")
     app.config.update(BASE_URL="https://inventory.example.com", PREVIOUS_BASE_URLS=[])
     login("staff")
+    carry_session(client, BASE_URL)
     assert client.get("/b/A-01", base_url=BASE_URL).status_code == 200
     assert client.get("/scan/read", query_string={"text": f"{BASE_URL}/b/A-01"}).status_code == 400
 

@@ -45,8 +45,12 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('user', schema=None) as batch_op:
-        batch_op.drop_column('feed_secret')
+    # Not batch mode on SQLite: it would copy "user" into a new table, and every table that refers
+    # to users stops that (foreign keys are on). SQLite 3.35+ drops a plain column in place.
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute('ALTER TABLE "user" DROP COLUMN feed_secret')
+    else:
+        op.drop_column('user', 'feed_secret')
     with op.batch_alter_table('user_session', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_user_session_user_id'))
     op.drop_table('user_session')
