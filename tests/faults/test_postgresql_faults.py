@@ -221,3 +221,33 @@ def test_a_page_read_whose_connection_drops_under_it_is_read_again(proxied, staf
     assert "Nothing you entered was saved" in answer.get_json()["error"]
     session.expire_all()
     assert session.scalar(select(func.count(Movement.id))) == before
+
+
+def test_a_statement_past_the_timeout_is_stopped_and_the_user_told(app, database_url, tmp_path, staff):
+    """A page that would wait on a lock longer than DATABASE_STATEMENT_TIMEOUT answers 503 in
+    about that time, instead of holding a worker until gunicorn kills it."""
+    slow = make_test_app(database_url, tmp_path / "slow", DATABASE_STATEMENT_TIMEOUT=1)
+    client = _logged_in(slow)
+    holder = create_engine(make_url(normalize_database_url(database_url)))
+    with holder.connect() as connection:
+        connection.execute(text("LOCK TABLE stock_level IN ACCESS EXCLUSIVE MODE"))
+        started = time.monotonic()
+        page = client.get("/catalog")
+        took = time.monotonic() - started
+        connection.rollback()
+    holder.dispose()
+    assert page.status_code == 503 and "took too long and was stopped" in page.get_data(as_text=True)
+    assert took < 5
+    assert client.get("/catalog").status_code == 200  # and the next one is fine
+    with slow.app_context():
+        db.engine.dispose()
+
+
+def test_connections_carry_the_timeouts_and_keepalives(app):
+    """What keeps a request inside gunicorn's worker timeout when the network drops packets:
+    libpq's keepalives and TCP user timeout, and the server's statement timeout."""
+    with db.engine.connect() as connection:
+        assert connection.execute(text("SHOW statement_timeout")).scalar() == "15s"
+        parameters = connection.connection.driver_connection.info.get_parameters()
+    assert parameters["connect_timeout"] == "5" and parameters["tcp_user_timeout"] == "10000"
+    assert parameters["keepalives"] == "1" and parameters["keepalives_idle"] == "10"
