@@ -325,3 +325,15 @@ def test_a_count_of_200_lines_books_every_line_in_a_few_statements(api, session,
     # About one INSERT per movement and a handful of statements besides (over 1,000 before).
     assert counted.count < MAX_LINES + 40
     assert session.scalar(select(func.count(Movement.id)).where(Movement.kind == "count")) == MAX_LINES
+
+
+def test_photos_are_read_strictly_even_after_a_label_pdf_was_made():
+    """WeasyPrint turns on Pillow's LOAD_TRUNCATED_IMAGES for the whole process at import; an
+    upload's text bomb must still be refused (this failed only when the label tests ran first)."""
+    import weasyprint  # noqa: F401  (its import sets the flag)
+    from PIL import ImageFile
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True
+    with pytest.raises(InvalidInput, match="too much embedded text"):
+        open_photo(io.BytesIO(_png_with_text(b"zTXt")))
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # put back for WeasyPrint

@@ -7,10 +7,12 @@ anything is decoded (a 17 KB PNG can declare 12000 x 12000 pixels, hundreds of M
 and oversized text chunks are refused. Each refusal is InvalidInput (400) with a message."""
 import os
 import secrets
+import threading
 import warnings
+from contextlib import contextmanager
 
 from flask import current_app
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from ..errors import InvalidInput
 
@@ -30,10 +32,28 @@ def photo_dir():
     return path
 
 
+_strict = threading.Lock()
+
+
+@contextmanager
+def _strict_decoding():
+    """Pillow's strict mode while an upload is decoded. WeasyPrint (the label PDFs) switches on
+    ImageFile.LOAD_TRUNCATED_IMAGES for the whole process when it is imported, after which Pillow
+    quietly drops an oversized text chunk and reads half an image; an upload must get the same
+    answer whatever page the process drew before."""
+    with _strict:
+        before = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            yield
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = before
+
+
 def open_photo(stream):
     """The upload decoded as a Pillow image, or InvalidInput saying why it is refused."""
     try:
-        with warnings.catch_warnings():
+        with _strict_decoding(), warnings.catch_warnings():
             # Pillow only warns between its own limit and twice that; here a bomb is an error.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(stream, formats=list(FORMATS))
