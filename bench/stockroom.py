@@ -149,10 +149,26 @@ def prepare(url, clients):
         # that concurrent clients race for the last units.
         plenty = sorted((sku for sku, n in free.items() if n >= 200), key=lambda s: -free[s])[:40]
         scarce = sorted((sku for sku, n in free.items() if 3 <= n <= 15))[:10]
+        # A stock count of the busiest bin, 200 lines (the most a count takes), each counted as
+        # the bin holds it: the count books 200 movements and changes no stock level.
+        staff = session.scalar(select(User).where(User.role == "staff").order_by(User.id).limit(1))
+        staff_token = auth.create_token(session, staff, "bench count")[1]
+        in_bin = session.execute(
+            select(Item.sku, StockLevel.quantity).join(StockLevel, StockLevel.item_id == Item.id)
+            .join(Bin, Bin.id == StockLevel.bin_id).join(Item.product)
+            .where(Bin.code == bin_code, Item.archived.is_(False), Product.archived.is_(False))
+            .order_by(Item.sku).limit(200)).all()
+        count_lines = [(row.sku, row.quantity) for row in in_bin]
+        counted = {line[0] for line in count_lines}
+        for candidate in candidates:  # fill up to 200 with items the bin holds none of: counted 0
+            if len(count_lines) >= 200:
+                break
+            if candidate.sku not in counted:
+                count_lines.append((candidate.sku, 0))
         session.remove()
         db.engine.dispose()
     return {"tokens": tokens, "rep": busiest_rep, "bin": bin_code, "sku": sku, "label_bins": bins,
-            "reserve_skus": plenty, "scarce_skus": scarce}
+            "reserve_skus": plenty, "scarce_skus": scarce, "staff_token": staff_token, "count_lines": count_lines}
 
 
 def oversold(url):
