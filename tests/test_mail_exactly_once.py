@@ -105,3 +105,40 @@ def test_a_run_hands_back_what_it_did_not_get_to_before_its_time_is_up(app, sess
     smtp.delay = 0
     assert mail.send_pending(session, app.config, NOW + timedelta(seconds=5)).sent == 2
     assert len(smtp.messages) == 3
+
+
+def test_a_recipient_refused_after_a_message_went_through_is_no_maybe_sent(app, session, smtp):
+    """The 'handed over' mark is per message: a refusal at RCPT for the next one took nothing."""
+    mail.enqueue(session, "good@example.com", "Good", "test", {"note": "x"}, kind="test")
+    mail.enqueue(session, "bad@example.com", "Bad", "test", {"note": "x"}, kind="test")
+    session.commit()
+
+    async def refuse_bad(server, session_, envelope, address, rcpt_options):
+        if address.startswith("bad@"):
+            return "550 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    smtp.handle_RCPT = refuse_bad
+    result = mail.send_pending(session, app.config, NOW)
+    assert (result.sent, result.retrying) == (1, 1)
+    bad = next(r for r in rows(session) if r.to == "bad@example.com")
+    assert bad.status == QUEUED and not bad.last_error.startswith("maybe sent")
+    assert mail.send_pending(session, app.config, NOW + timedelta(hours=1)).sent == 0  # still refused, not "sent"
+    assert [m["To"] for m in smtp.messages] == ["good@example.com"]
+
+
+def test_maybe_sent_outlives_a_failure_of_another_kind_so_there_is_no_third_copy(app, session, smtp):
+    queue(session)
+    smtp.delay = 2
+    app.config["MAIL_TIMEOUT"] = 1
+    mail.send_pending(session, app.config, NOW)  # copy 1, unconfirmed
+    smtp.stop()
+    assert mail.send_pending(session, app.config, NOW + timedelta(hours=1)).retrying == 1  # server down
+    [row] = rows(session)
+    assert row.last_error.startswith("maybe sent: ") and "since then" in row.last_error
+    smtp.start()
+    mail.send_pending(session, app.config, NOW + timedelta(hours=2))  # copy 2, unconfirmed: no more
+    smtp.delay = 0
+    assert mail.send_pending(session, app.config, NOW + timedelta(days=1)).sent == 0
+    assert len(smtp.messages) == 2 and rows(session)[0].status == SENT

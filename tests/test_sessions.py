@@ -336,3 +336,13 @@ def test_passwords_longer_than_any_passphrase_are_refused_without_hashing_them(c
     response = client.post("/login", data={"email": user.email, "password": "x" * 100_000})
     assert response.status_code == 400 and "1024" in response.get_data(as_text=True)
     assert session.scalar(select(func.count(LoginAttempt.id))) == 0
+
+
+def test_a_user_agent_with_a_nul_still_logs_in(client, make_user, session):
+    """Headers are not checked for NUL on their way in (gunicorn refuses them, the development
+    server does not): the session keeps the printable rest."""
+    user = make_user("rep")
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD},
+                           headers={"User-Agent": "Evil\x00Agent"})
+    assert response.status_code == 302
+    assert session.scalar(select(UserSession.user_agent)) == "EvilAgent"

@@ -120,6 +120,7 @@ def authenticate(session, email, password, address, *, max_per_pair=5, max_per_a
             session.execute(delete(LoginAttempt).where(LoginAttempt.id == attempt_id))
         raise LoginThrottled(refusal)
     if account_tries > slow_after and slow_seconds > 0:
+        session.rollback()  # wait holding no transaction (nor, on PostgreSQL, a pooled connection)
         time.sleep(slow_seconds)
     user = session.scalar(select(User).where(User.email == email))
     password = (password or "")[:MAX_PASSWORD_LENGTH + 1]  # longer than any password: wrong, and cheap

@@ -41,9 +41,14 @@ def start(session, user, *, user_agent="", address="", lifetime=timedelta(days=1
             UserSession.user_id == user.id,
             or_(UserSession.ended_at.is_not(None), UserSession.last_seen_at < now - lifetime)))
         session.add(UserSession(user_id=user.id, key_hash=UserSession.hash(key), created_at=now,
-                                last_seen_at=now, user_agent=(user_agent or "")[:200],
-                                address=(address or "")[:64]))
+                                last_seen_at=now, user_agent=_printable(user_agent)[:200],
+                                address=_printable(address)[:64]))
     return key
+
+
+def _printable(text):
+    """A header's text as it can be stored: no NUL (PostgreSQL refuses it) or lone surrogates."""
+    return "".join(c for c in (text or "") if c != "\x00" and not "\ud800" <= c <= "\udfff")
 
 
 # One query for the session and its user, built once: every page load sends it.

@@ -142,6 +142,10 @@ class _SMTP(smtplib.SMTP):
 
     handed_over = False
 
+    def sendmail(self, from_addr, to_addrs, msg, mail_options=(), rcpt_options=()):
+        self.handed_over = False  # for this message: a refusal at MAIL or RCPT took nothing
+        return super().sendmail(from_addr, to_addrs, msg, mail_options, rcpt_options)
+
     def data(self, msg):
         self.handed_over = False
         self.putcmd("data")
@@ -201,10 +205,21 @@ def _describe(error):
     return (f"{type(error).__name__}: {detail}" if detail else type(error).__name__)[:2000]
 
 
-def _record_failure(session, message, now, error, result, give_up=False):
+def _record_failure(session, message, now, error, result, give_up=False, claimer=None):
     with write_transaction(session):
+        if claimer is not None:
+            # Only under this run's claim: a run that outlived it must not put back in the queue
+            # (or fail) a message another sender has taken over, or already sent.
+            current = session.get(OutboxMessage, message.id, with_for_update=True, populate_existing=True)
+            if current is None or current.claimed_by != claimer:
+                return
+            message = current
+        # A message once handed over unconfirmed stays marked "maybe sent" through later failures
+        # of other kinds (the server down, a 4xx), so that it is never tried unconfirmed a third time.
+        earlier = (message.last_error or "").startswith(MAYBE_SENT) and not isinstance(error, _MaybeSent)
         message.attempts += 1
-        message.last_error = _describe(error)
+        message.last_error = (f"{MAYBE_SENT}handed over once without confirmation; since then: {_describe(error)}"
+                              if earlier else _describe(error))[:2000]
         message.claimed_by = None
         message.claimed_at = None
         if give_up or message.attempts >= MAX_ATTEMPTS:
@@ -272,7 +287,7 @@ def send_pending(session, config, now, batch=50, max_run=MAX_RUN):
         smtp = _connect(config)
     except (OSError, smtplib.SMTPException) as error:
         for message in messages:
-            _record_failure(session, message, now, error, result)
+            _record_failure(session, message, now, error, result, claimer=claimer)
         return result
     try:
         for position, message in enumerate(messages):
@@ -282,7 +297,7 @@ def send_pending(session, config, now, batch=50, max_run=MAX_RUN):
             try:
                 email = _email(message, config)
             except (ValueError, TypeError) as error:  # e.g. a line break in a header: never sendable
-                _record_failure(session, message, now, error, result, give_up=True)
+                _record_failure(session, message, now, error, result, give_up=True, claimer=claimer)
                 continue
             if not _still_mine(session, message, claimer, clock()):
                 continue  # another sender has it now: it sends it, not us
@@ -299,15 +314,15 @@ def send_pending(session, config, now, batch=50, max_run=MAX_RUN):
                         result.sent += 1
                     else:
                         error = _MaybeSent(error)
-                        _record_failure(session, message, now, error, result)
+                        _record_failure(session, message, now, error, result, claimer=claimer)
                 else:
-                    _record_failure(session, message, now, error, result)
+                    _record_failure(session, message, now, error, result, claimer=claimer)
                 if isinstance(error, (OSError, smtplib.SMTPServerDisconnected, _MaybeSent)):
                     smtp.close()
                     smtp = _reconnect_or_none(config)
                     if smtp is None:
                         for rest in messages[position + 1:]:
-                            _record_failure(session, rest, now, error, result)
+                            _record_failure(session, rest, now, error, result, claimer=claimer)
                         return result
                 continue
             _mark_sent(session, message, claimer, clock())
