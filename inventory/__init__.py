@@ -4,7 +4,8 @@ import logging
 import os
 
 from dotenv import load_dotenv
-from flask import Flask
+from flask import Flask, g, request
+from sqlalchemy.exc import DBAPIError
 from werkzeug.routing import IntegerConverter
 
 from .config import DEFAULTS, development_secret_key, from_environment
@@ -20,9 +21,6 @@ class InventoryApp(Flask):
         """A page read (GET/HEAD) whose database connection was lost under it (a restart, a
         failover) is run once more on a fresh connection, so that only writes in flight, not
         every reader, see the failure. Writes are never run twice here."""
-        from flask import g, request
-        from sqlalchemy.exc import DBAPIError
-
         try:
             return super().dispatch_request()
         except DBAPIError as error:
@@ -31,7 +29,7 @@ class InventoryApp(Flask):
                 raise
             log.warning("database connection lost during %s %s; reading once more", request.method, request.path)
             g.read_retried = True
-            from .core.errors import settle_session
+            from .core.errors import settle_session  # core imports the app's extensions
             settle_session()
             g.pop("_login_user", None)
             g.pop("user_session", None)
@@ -105,7 +103,7 @@ def register_extensions(app):
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Log in to see that page."
     login_manager.login_message_category = "info"
-    from flask import g, session as cookie
+    from flask import session as cookie
 
     from .auth import sessions
 

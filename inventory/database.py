@@ -37,6 +37,7 @@ import time
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from flask import g, has_request_context
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
@@ -78,24 +79,18 @@ def _no_statement_timeout_in_commands(dbapi_connection, _record):
 @event.listens_for(Engine, "after_cursor_execute")
 def _note_write(connection, _cursor, _statement, _parameters, context, _executemany):
     if (context.isinsert or context.isupdate or context.isdelete) and not connection.info.get("quiet"):
-        from flask import g, has_request_context
-
         if has_request_context():
             g.pending_write = True
 
 
 @event.listens_for(Session, "after_commit")
 def _note_commit(_session):
-    from flask import g, has_request_context
-
     if has_request_context() and g.pop("pending_write", False):
         g.committed_a_write = True
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget_writes(_session):
-    from flask import g, has_request_context
-
     if has_request_context():
         g.pop("pending_write", None)
 

@@ -17,6 +17,7 @@ from inventory.extensions import db
 from inventory.stock.models import Movement
 from tests.browser.conftest import serve
 from tests.conftest import PASSWORD, make_test_app
+from tests.faults.common import logged_in, receive
 from tests.faults.proxy import FaultyProxy
 
 pytestmark = pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"),
@@ -45,20 +46,8 @@ def staff(make_user, make_item, session):
     return auth.create_token(session, user, "test")[1]
 
 
-def _logged_in(app):
-    client = app.test_client()
-    assert client.post("/login", data={"email": "sam@example.com", "password": PASSWORD}).status_code == 302
-    return client
-
-
-def _receive(client, token, quantity=1):
-    return client.post("/api/v1/movements", json={"kind": "receive", "sku": "PEN-1", "bin": "A-01",
-                                                  "quantity": quantity},
-                       headers={"Authorization": f"Bearer {token}"})
-
-
 def test_a_database_that_refuses_connections_gets_a_clear_503_and_the_app_recovers(proxied, staff, session):
-    client = _logged_in(proxied)
+    client = logged_in(proxied)
     assert client.get("/catalog").status_code == 200
     before = session.scalar(select(func.count(Movement.id)))
     proxied.proxy.refuse()
@@ -67,7 +56,7 @@ def test_a_database_that_refuses_connections_gets_a_clear_503_and_the_app_recove
     page = client.get("/catalog")
     assert page.status_code == 503 and page.headers["Retry-After"] == "30"
     assert "The stock database is not answering. Nothing you entered was saved" in page.get_data(as_text=True)
-    api = _receive(client, staff)
+    api = receive(client, staff)
     assert api.status_code == 503 and "not answering" in api.get_json()["error"]
     health = client.get("/healthz")
     assert health.status_code == 503 and health.get_json()["database"].startswith("unreachable")
@@ -75,7 +64,7 @@ def test_a_database_that_refuses_connections_gets_a_clear_503_and_the_app_recove
 
     proxied.proxy.restore()
     assert client.get("/catalog").status_code == 200  # still logged in, first try
-    assert _receive(client, staff).status_code == 201
+    assert receive(client, staff).status_code == 201
     session.expire_all()
     assert session.scalar(select(func.count(Movement.id))) == before + 1
 
@@ -184,7 +173,7 @@ def test_a_page_read_whose_connection_drops_under_it_is_read_again(proxied, staf
     read once more on a new connection and the rep sees it, not an error."""
     from sqlalchemy import event
 
-    client = _logged_in(proxied)
+    client = logged_in(proxied)
     assert client.get("/catalog").status_code == 200
     with proxied.app_context():
         engine = db.engine
@@ -214,7 +203,7 @@ def test_a_page_read_whose_connection_drops_under_it_is_read_again(proxied, staf
     before = session.scalar(select(func.count(Movement.id)))
     event.listen(engine, "before_cursor_execute", cut_write)
     try:
-        answer = _receive(client, staff)
+        answer = receive(client, staff)
     finally:
         event.remove(engine, "before_cursor_execute", cut_write)
     assert cuts and answer.status_code == 503
@@ -227,7 +216,7 @@ def test_a_statement_past_the_timeout_is_stopped_and_the_user_told(app, database
     """A page that would wait on a lock longer than DATABASE_STATEMENT_TIMEOUT answers 503 in
     about that time, instead of holding a worker until gunicorn kills it."""
     slow = make_test_app(database_url, tmp_path / "slow", DATABASE_STATEMENT_TIMEOUT=1)
-    client = _logged_in(slow)
+    client = logged_in(slow)
     holder = create_engine(make_url(normalize_database_url(database_url)))
     with holder.connect() as connection:
         connection.execute(text("LOCK TABLE stock_level IN ACCESS EXCLUSIVE MODE"))

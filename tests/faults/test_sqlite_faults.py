@@ -17,6 +17,7 @@ from inventory.extensions import db
 from inventory.stock import services as stock
 from inventory.stock.models import Movement
 from tests.conftest import PASSWORD, make_test_app
+from tests.faults.common import logged_in, receive
 
 
 def _world(url, instance):
@@ -32,18 +33,6 @@ def _world(url, instance):
     return app, token
 
 
-def _logged_in(app):
-    client = app.test_client()
-    assert client.post("/login", data={"email": "sam@example.com", "password": PASSWORD}).status_code == 302
-    return client
-
-
-def _receive(client, token, quantity=5):
-    return client.post("/api/v1/movements", json={"kind": "receive", "sku": "PEN-1", "bin": "A-01",
-                                                  "quantity": quantity},
-                       headers={"Authorization": f"Bearer {token}"})
-
-
 def _movements(app):
     with app.app_context():
         try:
@@ -55,7 +44,7 @@ def _movements(app):
 def test_a_read_only_database_file_answers_writes_with_503_and_keeps_serving_reads(tmp_path):
     path = tmp_path / "stock.sqlite3"
     writable, token = _world(f"sqlite:///{path}", tmp_path / "rw")
-    cookie = _logged_in(writable).get_cookie("session").value
+    cookie = logged_in(writable).get_cookie("session").value
     with writable.app_context():
         db.engine.dispose()
     before = _movements(writable)
@@ -67,7 +56,7 @@ def test_a_read_only_database_file_answers_writes_with_503_and_keeps_serving_rea
     api_read = client.get("/api/v1/items", headers={"Authorization": f"Bearer {token}"})
     assert api_read.status_code == 200  # the token's last-used note is best effort
 
-    answer = _receive(client, token)
+    answer = receive(client, token)
     assert answer.status_code == 503 and answer.headers["Retry-After"]
     assert "cannot be written (disk full or read-only)" in answer.get_json()["error"]
     page = client.post("/stock/receive", data={"sku": "PEN-1", "bin": "A-01", "quantity": "3"})
@@ -115,19 +104,19 @@ def _fill(directory):
 
 def test_a_full_disk_answers_writes_with_503_and_recovers_when_there_is_room(small_disk, tmp_path):
     app, token = _world(f"sqlite:///{small_disk / 'stock.sqlite3'}", tmp_path / "instance")
-    client = _logged_in(app)
-    assert _receive(client, token).status_code == 201
+    client = logged_in(app)
+    assert receive(client, token).status_code == 201
     before = _movements(app)
     filler = _fill(small_disk)
 
-    answers = [_receive(client, token, quantity=n) for n in range(1, 4)]
+    answers = [receive(client, token, quantity=n) for n in range(1, 4)]
     assert {a.status_code for a in answers} == {503}, [a.get_data(as_text=True)[:200] for a in answers]
     assert all("disk full or read-only" in a.get_json()["error"] for a in answers)
     assert client.get("/catalog").status_code == 200  # reading goes on
     assert client.get("/healthz").status_code == 503
 
     filler.unlink()  # space is back
-    assert _receive(client, token, quantity=7).status_code == 201
+    assert receive(client, token, quantity=7).status_code == 201
     assert _movements(app) == before + 1
     with app.app_context():
         assert app.test_cli_runner().invoke(args=["check"]).exit_code == 0
