@@ -82,9 +82,14 @@ def tracking_url(carrier, tracking):
     return pattern.format(quote(tracking, safe="")) if pattern and tracking else None
 
 
+def local_time(at):
+    """A naive UTC time in the server's local time (the clock date.today() goes by)."""
+    return at.replace(tzinfo=timezone.utc).astimezone()
+
+
 def local_day(at):
     """The server's local calendar day of a naive UTC time (the day date.today() names)."""
-    return at.replace(tzinfo=timezone.utc).astimezone().date()
+    return local_time(at).date()
 
 
 def _details(request, collected_by, carrier, tracking, require):
