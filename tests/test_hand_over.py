@@ -177,3 +177,145 @@ def test_a_hand_over_from_yesterday_cannot_be_undone(session, people, make_item,
         handover.undo_hand_over(session, request.id, people["manager"], "late")
     assert session.scalars(select(RequestStep.action).where(RequestStep.request_id == request.id)).all()[-1] == \
         "handed_over"
+
+
+# --- the pages ------------------------------------------------------------------------------
+
+def test_staff_confirm_a_hand_over_with_who_collected_it_and_the_page_shows_it(client, auth_client, session, people,
+                                                                              make_item, make_bin):
+    pens = make_item("PEN-1", on_hand=10)
+    request = ready(session, people, [(pens, 4)], bin=make_bin("A-01"))
+    auth_client.login(people["staff"])
+    shown = client.get(f"/requests/{request.id}").get_data(as_text=True)
+    assert "Hand over…" in shown and f'href="/requests/{request.id}/hand-over"' in shown
+    confirm = client.get(f"/requests/{request.id}/hand-over").get_data(as_text=True)
+    assert 'value="Dana Rep"' in confirm and "Item PEN-1" in confirm and "<strong>4</strong>" in confirm
+    refused = client.post(f"/requests/{request.id}/hand-over", data={"collected_by": "  ", "note": "at the desk"})
+    body = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and 'id="collected_by-error"' in body and "Say who collected it." in body
+    assert 'value="at the desk"' in body  # typed input is never lost
+    assert session.get(Request, request.id).status == "ready"
+    done = client.post(f"/requests/{request.id}/hand-over", data={"collected_by": "Lee <b>Colleague</b>"},
+                       follow_redirects=True)
+    page = done.get_data(as_text=True)
+    assert "Collected by <strong>Lee &lt;b&gt;Colleague&lt;/b&gt;</strong> on " in page
+    assert "(handed over by Sam Staff)" in page and "Handed over <strong>4</strong>" in page
+    assert "Undo hand-over" not in page  # staff cannot undo
+
+
+def test_a_shipment_needs_carrier_and_tracking_and_shows_the_tracking_link(client, auth_client, session, people,
+                                                                          make_item, make_bin):
+    pens = make_item("PEN-1", on_hand=10)
+    request = ready(session, people, [(pens, 2)], handoff="ship", bin=make_bin("A-01"))
+    auth_client.login(people["staff"])
+    assert "Ship…" in client.get(f"/requests/{request.id}").get_data(as_text=True)
+    other = client.post(f"/requests/{request.id}/hand-over", data={"carrier": "Other", "carrier_other": "",
+                                                                  "tracking": "AB-1234"})
+    assert other.status_code == 400 and 'id="carrier_other-error"' in other.get_data(as_text=True)
+    assert 'value="AB-1234"' in other.get_data(as_text=True)
+    short = client.post(f"/requests/{request.id}/hand-over", data={"carrier": "DHL", "tracking": "12"})
+    body = short.get_data(as_text=True)
+    assert short.status_code == 400 and 'id="tracking-error"' in body and "<option selected>DHL</option>" in body
+    client.post(f"/requests/{request.id}/hand-over", data={"carrier": "UPS", "tracking": "1z999aa10123456784"})
+    page = client.get(f"/requests/{request.id}").get_data(as_text=True)
+    assert "Shipped with <strong>UPS</strong>" in page
+    assert 'href="https://www.ups.com/track?tracknum=1Z999AA10123456784"' in page
+
+
+def test_a_manager_undoes_a_hand_over_on_the_day_with_a_reason(client, auth_client, session, people, make_item,
+                                                              make_bin):
+    pens = make_item("PEN-1", on_hand=10)
+    request = ready(session, people, [(pens, 4)], bin=make_bin("A-01"))
+    handover.hand_over(session, request.id, people["staff"], collected_by="Dana Rep")
+    auth_client.login(people["rep"])
+    assert client.post(f"/requests/{request.id}/undo-hand-over", data={"reason": "x"}).status_code == 403
+    assert client.get(f"/requests/{request.id}/hand-over").status_code == 403  # reps cannot hand over
+    auth_client.logout()
+    auth_client.login(people["staff"])
+    assert client.post(f"/requests/{request.id}/undo-hand-over", data={"reason": "x"}).status_code == 403
+    auth_client.logout()
+    auth_client.login(people["manager"])
+    assert "Undo hand-over" in client.get(f"/requests/{request.id}").get_data(as_text=True)
+    blank = client.post(f"/requests/{request.id}/undo-hand-over", data={"reason": " "})
+    assert blank.status_code == 400 and 'id="undo-reason-error"' in blank.get_data(as_text=True)
+    page = client.post(f"/requests/{request.id}/undo-hand-over", data={"reason": "Wrong size"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "Hand-over undone" in page and "Hand over undone" in page and "Wrong size" in page
+    session.expire_all()
+    assert session.get(Request, request.id).status == "ready"
+
+
+def test_a_hand_over_of_yesterday_says_why_it_cannot_be_undone(client, auth_client, session, people, make_item,
+                                                              make_bin):
+    pens = make_item("PEN-1", on_hand=10)
+    request = ready(session, people, [(pens, 4)], bin=make_bin("A-01"))
+    handover.hand_over(session, request.id, people["staff"])
+    session.get(Request, request.id).handed_over_at -= timedelta(days=1)
+    session.commit()
+    auth_client.login(people["manager"])
+    page = client.get(f"/requests/{request.id}").get_data(as_text=True)
+    assert "Undo hand-over: Only on the day of the hand-over." in page and 'name="reason"' not in page.split(
+        "Hand-over")[-1]
+    refused = client.post(f"/requests/{request.id}/undo-hand-over", data={"reason": "late"})
+    assert refused.status_code == 409 and "Only on the day of the hand-over" in refused.get_data(as_text=True)
+
+
+def test_after_check_in_the_page_says_what_came_back_not_out(client, auth_client, session, people, make_item,
+                                                            make_bin):
+    shelf = make_bin("A-01")
+    banner = make_item("BANNER-1", category="display", on_hand=2, returnable=True)
+    request = ready(session, people, [(banner, 2)], return_by=TODAY + timedelta(days=6), bin=shelf)
+    handover.hand_over(session, request.id, people["staff"])
+    requests.check_in(session, request.id, shelf, {request.lines[0].id: {"returned": 1, "lost": 1}}, people["staff"])
+    auth_client.login(people["staff"])
+    page = client.get(f"/requests/{request.id}").get_data(as_text=True)
+    assert "Out <strong>" not in page
+    assert "Back <strong>1</strong>" in page and "Lost <strong>1</strong>" in page
+
+
+# --- the API and the e-mail -----------------------------------------------------------------
+
+def test_the_api_hands_over_and_undoes_with_the_details_in_the_json(client, session, people, make_item, make_bin):
+    from inventory.auth.services import create_token
+
+    def call(user, url, body):
+        token = create_token(session, user, "test")[1]
+        return client.post(url, json=body, headers={"Authorization": f"Bearer {token}"})
+
+    pens = make_item("PEN-1", on_hand=10)
+    request = ready(session, people, [(pens, 2)], handoff="ship", bin=make_bin("A-01"))
+    url = f"/api/v1/requests/{request.id}"
+    assert call(people["rep"], url + "/hand-over", {}).status_code == 403
+    missing = call(people["staff"], url + "/hand-over", {"carrier": "UPS"})
+    assert missing.status_code == 400 and "tracking number" in missing.get_json()["error"]
+    done = call(people["staff"], url + "/hand-over", {"carrier": "fedex", "tracking": "7489 1234 5678"})
+    body = done.get_json()
+    assert done.status_code == 200 and body["status"] == "handed_over"
+    assert (body["carrier"], body["tracking"], body["handed_over_to"]) == ("FedEx", "748912345678", "")
+    assert body["tracking_url"] == "https://www.fedex.com/fedextrack/?trknbr=748912345678"
+    assert call(people["staff"], url + "/undo-hand-over", {"reason": "x"}).status_code == 403
+    assert call(people["manager"], url + "/undo-hand-over", {}).status_code == 400
+    undone = call(people["manager"], url + "/undo-hand-over", {"reason": "Wrong box"}).get_json()
+    assert (undone["status"], undone["carrier"], undone["tracking"], undone["tracking_url"]) == ("ready", "", "", None)
+
+
+def test_the_reps_e_mail_has_the_carrier_tracking_number_and_link(app, session, smtp, people, make_item, make_bin):
+    from tests.mail_server import MailServer
+
+    from inventory.mail import services as mail
+    from inventory.timeutil import utcnow
+
+    pens = make_item("PEN-1", on_hand=10)
+    request = ready(session, people, [(pens, 2)], handoff="ship", bin=make_bin("A-01"))
+    handover.hand_over(session, request.id, people["staff"], carrier="DHL", tracking="JD0146 0000 1234")
+    collected = ready(session, people, [(pens, 1)], bin=make_bin("A-01"))
+    handover.hand_over(session, collected.id, people["staff"], collected_by="Lee Colleague")
+    mine = ready(session, people, [(pens, 1)], bin=make_bin("A-01"))
+    handover.hand_over(session, mine.id, people["staff"], collected_by="Dana Rep")  # she was there: no e-mail
+    mail.send_pending(session, app.config, utcnow() + timedelta(seconds=1))
+    got = {m["Subject"]: MailServer.text(m).replace("\r\n", "\n") for m in smtp.messages}
+    shipped = got[f"Shipped: {request.number}"]
+    assert "Carrier: DHL" in shipped and "Tracking number: JD014600001234" in shipped
+    assert "https://www.dhl.com/global-en/home/tracking.html?tracking-id=JD014600001234" in shipped
+    assert f"Collected: {collected.number} by Lee Colleague" in got
+    assert not any(mine.number in subject and subject.startswith(("Collected", "Shipped")) for subject in got)
