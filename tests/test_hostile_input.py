@@ -354,7 +354,9 @@ FORMS = {
                              data={"line": "{approved_line}"}),
     "requests.put_back": Form("/requests/{ready}/put-back", page="/requests/{ready}",
                               data={"line": "{ready_line}", "quantity": "1", "bin": "A-01"}),
-    "requests.hand_over": Form("/requests/{ready}/hand-over", page="/requests/{ready}"),
+    "requests.hand_over": Form("/requests/{ready}/hand-over", data={"collected_by": "Dana Rep"}),
+    "requests.undo_hand_over": Form("/requests/{out}/undo-hand-over", page="/requests/{out}",
+                                    data={"reason": "Wrong box"}),
     "requests.check_in": Form("/requests/{out}/check-in", data={"bin": "A-01"}),
     "stock.receive": Form("/stock/receive", data={"sku": "PEN-1", "bin": "A-01", "quantity": "5"}),
     "stock.put_away": Form("/stock/put-away", data={"sku": "PEN-1", "from_bin": "A-01", "bin": "B-01",
@@ -523,6 +525,8 @@ API = {
     "api.approve_request": Api("/api/v1/requests/{submitted}/approve", {}),
     "api.reject_request": Api("/api/v1/requests/{submitted}/reject", {"reason": "No budget"}),
     "api.cancel_request": Api("/api/v1/requests/{submitted}/cancel", {}),
+    "api.hand_over_request": Api("/api/v1/requests/{ready}/hand-over", {"collected_by": "Dana Rep"}),
+    "api.undo_hand_over_request": Api("/api/v1/requests/{out}/undo-hand-over", {"reason": "Wrong box"}),
 }
 
 

@@ -1,4 +1,5 @@
-"""JSON API for requests: reserve, read, list, cancel, and the manager's approve/reject."""
+"""JSON API for requests: reserve, read, list, cancel, the manager's approve/reject, the
+stockroom's hand-over and the manager's undo of it."""
 
 from flask import g, jsonify, request, url_for
 
@@ -8,7 +9,7 @@ from ..errors import InvalidInput, NotFound, ShortStock
 from ..extensions import db
 from ..limits import check_line_count
 from ..pagination import MAX_PAGE
-from ..requests import queries
+from ..requests import handover, queries
 from ..requests import services as requests
 from ..requests.models import STATUSES
 from ..timeutil import parse_date
@@ -34,6 +35,12 @@ def request_json(r):
         "requester": r.requester.email,
         "rejection_reason": r.rejection_reason or None,
         "created_at": r.created_at.isoformat() + "Z",
+        # What the hand-over recorded ("" until handed over, and again after an undo).
+        "handed_over_to": r.handed_over_to or "",
+        "carrier": r.carrier or "",
+        "tracking": r.tracking or "",
+        "tracking_url": handover.tracking_url(r.carrier, r.tracking),
+        "handed_over_at": r.handed_over_at.isoformat() + "Z" if r.handed_over_at else None,
         "lines": [
             {"id": line.id, "sku": line.item.sku, "name": line.item.name, "qty": line.quantity,
              "reserved": line.reserved, "backordered": line.backordered, "picked": line.picked,
@@ -155,4 +162,38 @@ def reject_request(request_id):
     _get(request_id)
     data = request.get_json(silent=True) or {}
     requests.reject(db.session, request_id, g.api_user, _field(data, "reason") if isinstance(data, dict) else "")
+    return jsonify(request_json(requests.get_request(db.session, request_id)))
+
+
+def _body():
+    data = request.get_json(silent=True)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ApiError("Send a JSON object with Content-Type: application/json.", 400)
+    return data
+
+
+@bp.post(REQUEST_URL + "/hand-over")
+@api_roles(STAFF)
+def hand_over_request(request_id):
+    """Hand a ready request over: `collected_by` (a pick-up; the requester when left out) or, to
+    ship, `carrier` and `tracking` (both required); `note` optional. 400 on bad input."""
+    shown = _get(request_id)
+    data = _body()
+    handover.hand_over(db.session, request_id, g.api_user, _field(data, "note", required=False) or "",
+                       collected_by=_field(data, "collected_by", required=False) or "",
+                       carrier=_field(data, "carrier", required=False) or "",
+                       tracking=_field(data, "tracking", required=False) or "",
+                       require=shown.handoff == "ship")
+    return jsonify(request_json(requests.get_request(db.session, request_id)))
+
+
+@bp.post(REQUEST_URL + "/undo-hand-over")
+@api_roles(MANAGERS)
+def undo_hand_over_request(request_id):
+    """A manager undoes today's hand-over: {"reason": "..."} required. 409 when it may not be
+    undone (not on the day, checked in already), with the reason."""
+    _get(request_id)
+    handover.undo_hand_over(db.session, request_id, g.api_user, _field(_body(), "reason"))
     return jsonify(request_json(requests.get_request(db.session, request_id)))

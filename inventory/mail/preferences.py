@@ -25,7 +25,7 @@ KINDS = (
     Kind("request_approved", "My request is approved", "so you know the stockroom will pick it", EVERYONE, True),
     Kind("request_rejected", "My request is rejected", "with the manager's reason", EVERYONE, True),
     Kind("request_ready", "My request is ready", "ready for pick-up, or packed to ship", EVERYONE, True),
-    Kind("request_shipped", "My request is shipped", "when it leaves the stockroom for your address", EVERYONE, True),
+    Kind("request_shipped", "My request is shipped", "when it leaves the stockroom for your address, or someone else collects it", EVERYONE, True),
     Kind("return_reminder", "Returnables are due back", "the day before they are due, and when overdue",
          EVERYONE, True),
     Kind("rush_request", "A rush request needs approval", "needed within two days", ("manager",), True),

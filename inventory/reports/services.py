@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Date, case, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Date, case, exists, func, select
+from sqlalchemy.orm import aliased, selectinload
 
 from ..auth.models import User
 from ..bins.models import Bin
@@ -140,14 +140,23 @@ class ItemUsage:
     usage: Usage = field(default_factory=Usage)
 
 
+def _standing():
+    """A "handed over" step that stands: no "hand_over_undone" step came after it (a manager
+    undid that hand-over: nothing went out, nothing is used or spent)."""
+    undone = aliased(RequestStep)
+    return ~exists().where(undone.request_id == RequestStep.request_id, undone.action == "hand_over_undone",
+                           undone.id > RequestStep.id)
+
+
 def _handed_over(period):
-    """Requests handed over within the period, with the moment and its day (one row per request;
-    the day is worked out here, once per request rather than once per line)."""
+    """Requests handed over within the period (hand-overs since undone left out), with the moment
+    and its day (one row per request; the day is worked out here, once per request rather than
+    once per line)."""
     return (
         select(RequestStep.request_id.label("request_id"), func.min(RequestStep.at).label("handed_at"),
                func.date(func.min(RequestStep.at), type_=Date).label("day"))
         .where(RequestStep.action == "handed_over", RequestStep.at >= period.starts_at,
-               RequestStep.at < period.ends_before)
+               RequestStep.at < period.ends_before, _standing())
         .group_by(RequestStep.request_id)
         .subquery()
     )
@@ -554,7 +563,7 @@ def service_level(session, period, today):
                                    Request.status.not_in(NOT_GOING_AHEAD))
     handed = (
         select(RequestStep.request_id.label("request_id"), func.min(RequestStep.at).label("handed_at"))
-        .where(RequestStep.action == "handed_over", RequestStep.request_id.in_(due))
+        .where(RequestStep.action == "handed_over", RequestStep.request_id.in_(due), _standing())
         .group_by(RequestStep.request_id)
         .subquery()
     )

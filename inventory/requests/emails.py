@@ -88,15 +88,45 @@ def ready(session, request):
 
 
 def shipped(session, request, note=""):
-    """A request handed over by shipping it (a pick-up needs no e-mail: the rep was there)."""
-    if request.handoff != "ship":
+    """A request handed over: shipped (with its carrier, tracking number and tracking link), or
+    collected by someone other than the requester (who hears who took it). A rep who collected
+    it themselves gets no e-mail: they were there."""
+    from .handover import tracking_url  # handover.py uses this module
+
+    if request.handoff == "ship":
+        subject, headline = f"Shipped: {request.number}", f"Your request {request.number} is on its way."
+        detail = f"Shipped to: {request.ship_to}"
+        if request.carrier:
+            detail += f"\nCarrier: {request.carrier}\nTracking number: {request.tracking}"
+            link = tracking_url(request.carrier, request.tracking)
+            if link:
+                detail += f"\nTrack it: {link}"
+    elif told_of_hand_over(request):
+        subject = f"Collected: {request.number} by {request.handed_over_to}"
+        headline = f"Your request {request.number} was collected by {request.handed_over_to}."
+        detail = "Collected from the stockroom."
+    else:
         return None
-    detail = f"Shipped to: {request.ship_to}"
     if note:
         detail += f"\nNote from the stockroom: {note}"
     lines = [(line.issued, line.item) for line in request.lines if line.issued]
-    return _to_requester(session, request, "request_shipped", f"Shipped: {request.number}",
-                         f"Your request {request.number} is on its way.", detail, lines=lines)
+    return _to_requester(session, request, "request_shipped", subject, headline, detail, lines=lines)
+
+
+def told_of_hand_over(request):
+    """Whether `shipped` told the requester of this request's hand-over."""
+    return request.handoff == "ship" or bool(
+        request.handed_over_to and request.handed_over_to != request.requester.display_name)
+
+
+def hand_over_undone(session, request, reason):
+    """A manager undid a hand-over the rep was told of (call it before the hand-over's details
+    are cleared): it did not go out after all, and why."""
+    if not told_of_hand_over(request):
+        return None
+    return _to_requester(session, request, "request_shipped", f"Not handed over after all: {request.number}",
+                         f"The hand-over of your request {request.number} was undone.",
+                         f"Reason: {reason}\nIt is ready again in the stockroom.")
 
 
 def rush(session, request, requester, today):

@@ -103,6 +103,13 @@ class Request(ShownRequest, db.Model):
     kit_count: Mapped[int] = mapped_column(default=0, server_default="0")
     status: Mapped[str] = mapped_column(String(16), default="submitted")
     rejection_reason: Mapped[str] = mapped_column(Text, default="")
+    # What the hand-over recorded (migration 0017; see requests/handover.py): who collected it,
+    # or the carrier and tracking number of a shipment, and when (naive UTC). Cleared again when
+    # a manager undoes the hand-over (the steps keep both).
+    handed_over_to: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    carrier: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    tracking: Mapped[str] = mapped_column(String(60), default="", server_default="")
+    handed_over_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

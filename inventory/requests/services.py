@@ -1,5 +1,6 @@
-"""Request rules: submit (reserve), approve, reject, cancel, change quantities, pick, hand
-over, check in, and the backorder queue.
+"""Request rules: submit (reserve), approve, reject, cancel, change quantities, pick, check
+in, and the backorder queue. Hand-over and its undo live in handover.py (`services.hand_over`
+still names it).
 
 Every rule runs in one write transaction and locks the rows of the items it touches before it
 reads availability, so two reps reserving the last units at the same instant are served one
@@ -612,39 +613,6 @@ def release_unpicked(session, request_id, line_ids, user):
 
 
 @unit_of_work
-def hand_over(session, request_id, user, note=""):
-    """Hand the picked stock to the rep (or ship it): consumables are issued and their holds
-    end; returnables go out and stay booked until they are checked in. Anything held but not
-    picked (a backorder filled after the request was ready) is released to the next in line.
-    Each issue records the item's unit cost now, on the ledger row and on the line."""
-    with write_transaction(session):
-        request = _load_for_update(session, request_id)
-        _need_status(request, ("ready",), "handed over")
-        dispatch = dispatch_bin(session)
-        for line in request.lines:
-            if line.picked:
-                issue = stock.book_transfer(session, "issue", line.item, dispatch, None, line.picked, user,
-                                            reason=f"Handed over for {request.number}", reference=request.number)
-                # The cost the issue records, on the line too: what its used, lost and damaged
-                # units cost, whatever the price is later (a request is handed over once).
-                line.issued_unit_cost = issue.unit_cost
-            line.issued += line.picked
-            line.reserved = line.issued if line.item.returnable else 0
-            line.picked = 0
-            line.backordered = 0
-        request.status = "handed_over"
-        _refuse_clashing_bookings(session, request)
-        note = (note or "").strip()
-        _step(session, request, user, "handed_over",
-              note or ("Picked up" if request.handoff == "pickup" else "Shipped"))
-        emails.shipped(session, request, note)
-        session.flush()
-        for line in request.lines:
-            fill_backorders(session, line.item)
-    return request
-
-
-@unit_of_work
 def check_in(session, request_id, bin, outcomes, user):
     """Check returnables back in: {line_id: {"returned": n, "consumed": n, "lost": n, "damaged": n}}
     adding up to what went out. Returned units go back into `bin`; the booking ends."""
@@ -701,3 +669,12 @@ def booked_windows(session, item):
 def returnable_capacity(session, item, window):
     bookings = [(w, q) for w, q, _r in booked_windows(session, item)]
     return owned_returnable(session, item.id), peak_booked(bookings, window)
+
+
+def __getattr__(name):
+    """`services.hand_over` and `services.undo_hand_over`: the rules of handover.py (which uses
+    this module's helpers, so it is imported on first use, not at the top)."""
+    if name in ("hand_over", "undo_hand_over"):
+        from . import handover
+        return getattr(handover, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,7 +20,7 @@ from ..pagination import page_arg
 from ..stock import services as stock
 from ..text import is_digits, to_int, whole_number
 from ..timeutil import date_arg, parse_date
-from . import drafts, queries, services
+from . import drafts, handover, queries, services
 from .availability import Window, free_quantity
 from .forms import RejectForm, RequestDetailsForm
 from .models import OUTCOMES, STATUSES
@@ -370,15 +370,29 @@ def show(request_id):
 
 
 def _request_page(shown, status=200, *, typed=None, line_errors=None, page_error=None, reject_form=None,
-                  just_submitted=False):
+                  just_submitted=False, undo_reason="", undo_error=None):
     """The request page; after a refusal, with the manager's typed quantities (`typed`, {line id:
-    text}), a message per line at fault and the reject form with its errors."""
+    text}), a message per line at fault and the reject form with its errors (or the undo reason
+    as typed and what is wrong with it)."""
     editable = can(current_user, MANAGERS) and shown.status == "submitted"
     return render_template("requests/show.html", r=shown, editable=editable,
                            free=services.more_free(db.session, shown) if editable else {},
                            typed=typed or {}, line_errors=line_errors or {}, page_error=page_error,
                            button_form=ButtonForm(), reject_form=reject_form or RejectForm(), today=date.today(),
-                           just_submitted=just_submitted), status
+                           just_submitted=just_submitted, hand_over=_hand_over_shown(shown),
+                           undo_reason=undo_reason, undo_error=undo_error), status
+
+
+def _hand_over_shown(shown):
+    """What the page says of the hand-over: when (local time), by whom, the tracking link, and
+    whether (or why not) the manager looking may undo it."""
+    if shown.status not in ("handed_over", "returned"):
+        return None
+    step = next((step for step in reversed(shown.steps) if step.action == "handed_over"), None)
+    return {"at": handover.local_time(shown.handed_over_at) if shown.handed_over_at else None,
+            "by": step.user.display_name if step else None,
+            "link": handover.tracking_url(shown.carrier, shown.tracking),
+            "undo_refusal": handover.undo_refusal(shown, current_user) if can(current_user, MANAGERS) else None}
 
 
 @bp.app_template_global()
@@ -652,10 +666,72 @@ def put_back(request_id):
     return redirect(url_for("requests.show", request_id=request_id))
 
 
-@bp.route(REQUEST_URL + "/hand-over", methods=["POST"])
+def _hand_over_page(shown, entered=None, errors=None, status=200):
+    entered = entered or {}
+    if "collected_by" not in entered:
+        entered["collected_by"] = shown.requester.display_name  # who usually collects it
+    return render_template("requests/hand_over.html", r=shown, entered=entered, errors=errors or {},
+                           carriers=list(handover.CARRIERS), other=handover.OTHER_CARRIER,
+                           lines=[line for line in shown.lines if line.picked], button_form=ButtonForm()), status
+
+
+HAND_OVER_BOXES = ("collected_by", "carrier", "carrier_other", "tracking", "note")
+
+
+@bp.route(REQUEST_URL + "/hand-over", methods=["GET", "POST"])
 @roles_required(STAFF)
 def hand_over(request_id):
-    return _act(services.hand_over, request_id, current_user, success="Handed over.")
+    """Confirm a hand-over: what goes out, and who collected it (pick-up) or the carrier and
+    tracking number (shipping). A refusal shows the page again as typed, the message by its box."""
+    shown = _load(request_id)
+    if request.method == "GET":
+        if shown.status != "ready":
+            flash(f"{shown.number} is {shown.status_label.lower()}: there is nothing to hand over.", "error")
+            return redirect(url_for("requests.show", request_id=request_id))
+        return _hand_over_page(shown)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    # The confirm page always sends its boxes, and then they must be filled in; a POST without
+    # them (a script, an old page's one-tap button) hands over as the rule does without details:
+    # a pick-up to the requester, a shipment with no tracking.
+    require = any(box in request.form for box in HAND_OVER_BOXES[:4])
+    entered = {box: request.form.get(box, "") for box in HAND_OVER_BOXES}
+    carrier = entered["carrier"]
+    if carrier == handover.OTHER_CARRIER:
+        carrier = entered["carrier_other"]
+        if not carrier.strip():
+            return _hand_over_page(shown, entered, {"carrier_other": "Type the carrier's name."}, 400)
+    try:
+        handover.hand_over(db.session, request_id, current_user, entered["note"], collected_by=entered["collected_by"],
+                           carrier=carrier, tracking=entered["tracking"], require=require)
+    except DomainError as error:
+        if error.status == 403:
+            abort(403)
+        about = error.about
+        if about == "carrier" and entered["carrier"] == handover.OTHER_CARRIER:
+            about = "carrier_other"
+        return _hand_over_page(_load(request_id), entered,
+                               {about if about in HAND_OVER_BOXES else None: error.message}, error.status)
+    flash("Shipped." if shown.handoff == "ship" else "Handed over.", "success")
+    return redirect(url_for("requests.show", request_id=request_id))
+
+
+@bp.route(REQUEST_URL + "/undo-hand-over", methods=["POST"])
+@roles_required(MANAGERS)
+def undo_hand_over(request_id):
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    reason = request.form.get("reason", "")
+    try:
+        handover.undo_hand_over(db.session, request_id, current_user, reason)
+    except DomainError as error:
+        if error.status == 403:
+            abort(403)
+        return _request_page(_load(request_id), error.status, undo_reason=reason,
+                             undo_error=error.message if error.about == "reason" else None,
+                             page_error=None if error.about == "reason" else error.message)
+    flash("Hand-over undone: the units are back in DISPATCH and the request is ready again.", "success")
+    return redirect(url_for("requests.show", request_id=request_id))
 
 
 @bp.route(REQUEST_URL + "/check-in", methods=["GET", "POST"])

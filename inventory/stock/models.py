@@ -23,13 +23,14 @@ from ..catalog.models import Item
 from ..extensions import db
 from ..timeutil import utcnow
 
-MOVEMENT_KINDS = ("receive", "put_away", "move", "pick", "issue", "return", "adjust", "count")
+MOVEMENT_KINDS = ("receive", "put_away", "move", "pick", "issue", "undo_issue", "return", "adjust", "count")
 KIND_LABELS = {
     "receive": "Received",
     "put_away": "Put away",
     "move": "Moved",
     "pick": "Picked",
     "issue": "Issued",
+    "undo_issue": "Issue undone",  # a manager undid a hand-over: the units are back in DISPATCH
     "return": "Returned",
     "adjust": "Adjusted",
     "count": "Counted",
