@@ -203,6 +203,17 @@ def test_staff_confirm_a_hand_over_with_who_collected_it_and_the_page_shows_it(c
     assert "Undo hand-over" not in page  # staff cannot undo
 
 
+def test_a_post_without_the_confirm_pages_boxes_hands_nothing_over(client, auth_client, session, people,
+                                                                  make_item, make_bin):
+    """A script (or an old page's one-tap button) posting no name is refused like the page."""
+    pens = make_item("PEN-1", on_hand=10)
+    request = ready(session, people, [(pens, 4)], bin=make_bin("A-01"))
+    auth_client.login(people["staff"])
+    refused = client.post(f"/requests/{request.id}/hand-over")
+    assert refused.status_code == 400 and "Say who collected it." in refused.get_data(as_text=True)
+    assert session.get(Request, request.id).status == "ready"
+
+
 def test_a_shipment_needs_carrier_and_tracking_and_shows_the_tracking_link(client, auth_client, session, people,
                                                                           make_item, make_bin):
     pens = make_item("PEN-1", on_hand=10)

@@ -150,7 +150,7 @@ def test_staff_picks_by_bin_hands_over_and_checks_in(client, login, auth_client,
     assert "Ready" in client.get("/requests/mine").get_data(as_text=True)
     client.post("/logout")
     login("staff")
-    client.post(f"/requests/{request.id}/hand-over")
+    client.post(f"/requests/{request.id}/hand-over", data={"collected_by": "Dana Rep"})
     bad = client.post(f"/requests/{request.id}/check-in", data={f"returned-{banner_line.id}": "0", "bin": "B-01"})
     assert "add up to 0" in bad.get_data(as_text=True)
     client.post(f"/requests/{request.id}/check-in", data={f"returned-{banner_line.id}": "1", "bin": "B-01"})

@@ -691,10 +691,8 @@ def hand_over(request_id):
         return _hand_over_page(shown)
     if not ButtonForm().validate_on_submit():
         abort(400)
-    # The confirm page always sends its boxes, and then they must be filled in; a POST without
-    # them (a script, an old page's one-tap button) hands over as the rule does without details:
-    # a pick-up to the requester, a shipment with no tracking.
-    require = any(box in request.form for box in HAND_OVER_BOXES[:4])
+    # What the page asks is required (a pick-up names who collected it, a shipment its carrier
+    # and tracking number), from a script too: nothing leaves the stockroom unrecorded.
     entered = {box: request.form.get(box, "") for box in HAND_OVER_BOXES}
     carrier = entered["carrier"]
     if carrier == handover.OTHER_CARRIER:
@@ -703,7 +701,7 @@ def hand_over(request_id):
             return _hand_over_page(shown, entered, {"carrier_other": "Type the carrier's name."}, 400)
     try:
         handover.hand_over(db.session, request_id, current_user, entered["note"], collected_by=entered["collected_by"],
-                           carrier=carrier, tracking=entered["tracking"], require=require)
+                           carrier=carrier, tracking=entered["tracking"], require=True)
     except DomainError as error:
         if error.status == 403:
             abort(403)
