@@ -1,5 +1,6 @@
 """Loans: returnable units out on a request, said where the item is (its page, its bins, its
 label) and asked about when the same display is booked as arriving stock."""
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -36,6 +37,11 @@ def lend(session, people, make_bin):
         return requests.get_request(session, made.id)
 
     return do
+
+
+def value_of(html, box_id):
+    box = re.search(r'<input[^>]*\bid="' + re.escape(box_id) + r'"[^>]*>', html)
+    return re.search(r'value="([^"]*)"', box.group(0)).group(1)
 
 
 # The rules ------------------------------------------------------------------------------------
@@ -112,3 +118,139 @@ def test_the_usual_bin_skips_an_archived_shelf(session, make_item, make_bin, len
     lend(booth, 1, bin="B-08")
     bins.set_archived(session, get_bin(session, "B-08"), archived=True)
     assert loan_rules.usual_bin(session, booth).code == "B-07"
+
+
+def test_units_say_where_every_unit_is():
+    assert loan_rules.Units(2, 0, 1).words == "3 units: 2 in bins, 1 out on loan"
+    assert loan_rules.Units(0, 0, 1).words == "1 unit: 0 in bins, 1 out on loan"
+    assert loan_rules.Units(1, 1, 0).words == "2 units: 1 in a bin, 1 picked for hand-over"
+
+
+# The item page ----------------------------------------------------------------------------------
+
+def text_of(response):
+    return " ".join(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)).split())
+
+
+@pytest.fixture
+def booth(make_item):
+    return make_item("BOOTH-1", name="Booth display", category="display", on_hand=2, bin="B-01", returnable=True)
+
+
+def test_the_item_page_says_which_units_are_out_with_whom_until_when(client, auth_client, booth, lend, people):
+    out = lend(booth, 1, return_by=d(4))
+    auth_client.login(people["rep"])
+    response = client.get("/i/BOOTH-1")
+    assert response.status_code == 200
+    text = text_of(response)
+    assert "2 units: 1 in a bin, 1 out on loan" in text
+    assert f"1 out on R-{out.id:05d} with Dana Rep · due back {d(4).strftime('%a %-d %b')}" in text
+    html = response.get_data(as_text=True)
+    assert "/check-in" not in html  # a rep sees the loan, not the button
+    assert client.get(f"/requests/{out.id}/check-in").status_code == 403
+
+
+def test_staff_get_check_in_on_the_loan_row_and_receive_is_not_the_main_action(client, auth_client, booth, lend,
+                                                                                people):
+    out = lend(booth, 1)
+    auth_client.login(people["staff"])
+    response = client.get("/i/BOOTH-1")  # one unit is still in B-01: no redirect
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert f'href="/requests/{out.id}/check-in?item=BOOTH-1"' in html
+    assert re.search(r'class="secondary outline" href="/stock/put-away\?', html)
+    assert "A unit coming back? Check it in above." in text_of(response)
+
+
+def test_an_overdue_loan_is_said_in_red_with_words(client, auth_client, booth, lend, people):
+    lend(booth, 1, return_by=d(-3), past=True)
+    auth_client.login(people["manager"])
+    html = client.get("/i/BOOTH-1?page=1").get_data(as_text=True)
+    assert re.search(r'<li class="row loan overdue"', html)
+    assert "3 days overdue (due back" in html
+
+
+def test_a_consumable_has_no_units_card(client, login, make_item):
+    make_item("FLY-1", category="print", on_hand=5, bin="B-01")
+    login("staff")
+    html = client.get("/i/FLY-1").get_data(as_text=True)
+    assert 'id="item-units"' not in html and "Where it is" in html
+
+
+def test_staff_scanning_a_returned_unit_land_on_its_check_in(client, auth_client, make_item, lend, people):
+    booth = make_item("BOOTH-1", name="Booth display", category="display", on_hand=1, bin="B-01", returnable=True)
+    out = lend(booth, 1)
+    auth_client.login(people["staff"])
+    landed = client.get("/i/BOOTH-1")
+    assert landed.status_code == 302 and landed.location == f"/requests/{out.id}/check-in?item=BOOTH-1"
+    from_scanner = client.get("/i/BOOTH-1", headers={"Referer": "http://localhost/scan"})
+    assert from_scanner.status_code == 302
+    # The way out, and a link followed inside the app, open the item page itself.
+    assert client.get("/i/BOOTH-1?page=1").status_code == 200
+    assert client.get("/i/booth-1?page=1").location == "/i/BOOTH-1?page=1"
+    assert client.get("/i/BOOTH-1", headers={"Referer": f"http://localhost/requests/{out.id}"}).status_code == 200
+    page = client.get(landed.location)
+    text = text_of(page)
+    assert "Booth display BOOTH-1 · 1 out with Dana Rep" in text and "Open the item page instead" in text
+    assert 'href="/i/BOOTH-1?page=1"' in page.get_data(as_text=True)
+
+
+def test_reps_and_several_loans_are_not_redirected(client, auth_client, make_item, lend, people):
+    booth = make_item("BOOTH-1", category="display", on_hand=2, bin="B-01", returnable=True)
+    first, second = lend(booth, 1), lend(booth, 1)
+    auth_client.login(people["rep"])
+    assert client.get("/i/BOOTH-1").status_code == 200
+    auth_client.logout()
+    auth_client.login(people["staff"])
+    html = client.get("/i/BOOTH-1").get_data(as_text=True)
+    assert f"/requests/{first.id}/check-in?item=BOOTH-1" in html and f"/requests/{second.id}/check-in?item=BOOTH-1" in html
+
+
+# The check-in page ------------------------------------------------------------------------------
+
+def test_check_in_for_an_item_fills_in_its_bin_and_lands_on_the_item(client, auth_client, session, make_item, lend,
+                                                                   people):
+    booth = make_item("BOOTH-1", category="display", on_hand=2, bin="B-07", returnable=True)
+    out = lend(booth, 2, bin="B-07")
+    line = out.lines[0].id
+    auth_client.login(people["staff"])
+    html = client.get(f"/requests/{out.id}/check-in?item=BOOTH-1").get_data(as_text=True)
+    assert value_of(html, "bin") == "B-07" and value_of(html, f"returned-{line}") == "2"
+    carried = client.get(f"/requests/{out.id}/check-in?item=booth-1&qty=1&bin=B-09").get_data(as_text=True)
+    assert value_of(carried, "bin") == "B-09" and value_of(carried, f"returned-{line}") == "1"
+    assert "say below what happened to the other 1" in carried
+    # Refused (1 of 2 said): what was typed stays, nothing is booked.
+    refused = client.post(f"/requests/{out.id}/check-in?item=BOOTH-1&qty=1",
+                          data={f"returned-{line}": "1", "bin": "B-07"})
+    assert refused.status_code == 400
+    assert value_of(refused.get_data(as_text=True), f"returned-{line}") == "1"
+    assert loan_rules.loans_of_item(session, booth)
+    done = client.post(f"/requests/{out.id}/check-in?item=BOOTH-1&qty=1",
+                       data={f"returned-{line}": "1", f"lost-{line}": "1", "bin": "B-07"})
+    assert done.status_code == 302 and done.location == "/i/BOOTH-1?page=1"
+    session.expire_all()
+    assert loan_rules.loans_of_item(session, booth) == []
+    assert stock.level(session, booth, get_bin(session, "B-07")) == 1
+
+
+def test_check_in_without_an_item_is_as_before(client, auth_client, booth, lend, people):
+    out = lend(booth, 1)
+    auth_client.login(people["staff"])
+    html = client.get(f"/requests/{out.id}/check-in").get_data(as_text=True)
+    assert 'id="check-in-item"' not in html and value_of(html, "bin") == ""
+    html = client.get(f"/requests/{out.id}/check-in?item=NOPE-1").get_data(as_text=True)
+    assert 'id="check-in-item"' not in html
+
+
+# The bin page -----------------------------------------------------------------------------------
+
+def test_the_bin_page_says_a_returnables_other_units_are_out(client, auth_client, booth, lend, people):
+    out = lend(booth, 1, return_by=d(4))
+    auth_client.login(people["rep"])
+    text = text_of(client.get("/b/B-01"))
+    assert f"+1 out on R-{out.id:05d} with Dana Rep, due back {d(4).strftime('%a %-d %b')}" in text
+    assert "/check-in" not in client.get("/b/B-01").get_data(as_text=True)
+    auth_client.logout()
+    auth_client.login(people["staff"])
+    html = client.get("/b/B-01").get_data(as_text=True)
+    assert f'href="/requests/{out.id}/check-in?item=BOOTH-1&amp;bin=B-01"' in html

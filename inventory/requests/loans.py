@@ -23,6 +23,7 @@ class Loan:
     item_id: int
     line_id: int
     request_id: int
+    requester_id: int
     requester: str
     units: int
     return_by: date | None
@@ -67,7 +68,7 @@ def loans_of_items(session, item_ids, today=None):
     out = (RequestLine.issued - RequestLine.returned - RequestLine.consumed - RequestLine.lost
            - RequestLine.damaged)
     rows = session.execute(
-        select(RequestLine.item_id, RequestLine.id, Request.id, Request.return_by, User.name, User.email,
+        select(RequestLine.item_id, RequestLine.id, Request.id, Request.return_by, User.id, User.name, User.email,
                out.label("out"))
         .join(Request, RequestLine.request_id == Request.id)
         .join(User, Request.requester_id == User.id)
@@ -77,9 +78,9 @@ def loans_of_items(session, item_ids, today=None):
         .order_by(Request.return_by.is_(None), Request.return_by, Request.id, RequestLine.id)
     ).all()
     loans = {}
-    for item_id, line_id, request_id, return_by, name, email, units in rows:
+    for item_id, line_id, request_id, return_by, user_id, name, email, units in rows:
         loans.setdefault(item_id, []).append(
-            Loan(item_id, line_id, request_id, name or email, int(units), return_by, today))
+            Loan(item_id, line_id, request_id, user_id, name or email, int(units), return_by, today))
     return loans
 
 
@@ -92,6 +93,39 @@ def loans_of_item(session, item, today=None):
 
 def units_out(loans):
     return sum(loan.units for loan in loans)
+
+
+@dataclass(frozen=True)
+class Units:
+    """Where the units of a returnable are: in stock bins, picked (in DISPATCH, waiting to be
+    handed over) and out on loan; for the item page's headline."""
+    in_bins: int
+    picked: int
+    out: int
+
+    @classmethod
+    def of(cls, levels, loans):
+        """From the item's stock levels (levels_of_item) and its loans."""
+        picked = sum(level.quantity for level in levels if level.bin.code == DISPATCH_CODE)
+        in_bins = sum(level.quantity for level in levels) - picked
+        return cls(in_bins, picked, units_out(loans))
+
+    @property
+    def total(self):
+        return self.in_bins + self.picked + self.out
+
+    @property
+    def words(self):
+        """'3 units: 2 in bins, 1 out on loan'."""
+        def n(count, one, many):
+            return f"{count} {one if count == 1 else many}"
+
+        parts = [n(self.in_bins, "in a bin", "in bins")]
+        if self.picked:
+            parts.append(f"{self.picked} picked for hand-over")
+        if self.out:
+            parts.append(f"{self.out} out on loan")
+        return f"{n(self.total, 'unit', 'units')}: " + ", ".join(parts)
 
 
 def loan_for_check_in(loans):
