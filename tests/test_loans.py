@@ -4,12 +4,14 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import func, select
 
 from inventory.bins.services import get_bin
 from inventory.querycount import count_queries
 from inventory.requests import loans as loan_rules
 from inventory.requests import services as requests
 from inventory.stock import services as stock
+from inventory.stock.models import Movement
 
 
 def d(days):
@@ -129,7 +131,9 @@ def test_units_say_where_every_unit_is():
 # The item page ----------------------------------------------------------------------------------
 
 def text_of(response):
-    return " ".join(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)).split())
+    """The page's words as read: inline tags join their text, others separate it."""
+    html = re.sub(r"</?(?:span|strong|code|a|mark)\b[^>]*>", "", response.get_data(as_text=True))
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
 
 
 @pytest.fixture
@@ -254,3 +258,74 @@ def test_the_bin_page_says_a_returnables_other_units_are_out(client, auth_client
     auth_client.login(people["staff"])
     html = client.get("/b/B-01").get_data(as_text=True)
     assert f'href="/requests/{out.id}/check-in?item=BOOTH-1&amp;bin=B-01"' in html
+
+
+# Receive / put away of a returnable that is out on loan ----------------------------------------
+
+def movements_of(session, kind):
+    return session.scalar(select(func.count(Movement.id)).where(Movement.kind == kind))
+
+
+@pytest.mark.parametrize("url", ["/stock/receive", "/stock/put-away"])
+def test_receiving_a_loaned_display_asks_first_and_keeps_what_was_typed(client, auth_client, session, make_bin,
+                                                                         booth, lend, people, url):
+    out = lend(booth, 1, return_by=d(4))
+    make_bin("B-02")
+    auth_client.login(people["staff"])
+    typed = {"sku": "booth-1", "bin": "B-02", "quantity": "1", "reference": "DN-778"}
+    before = movements_of(session, "receive")
+    asked = client.post(url, data=typed)
+    assert asked.status_code == 200
+    text = text_of(asked)
+    assert (f"1 unit of Booth display is out on R-{out.id:05d} with Dana Rep "
+            f"(due back {d(4).strftime('%a %-d %b')}). Is this that unit coming back?") in text
+    html = asked.get_data(as_text=True)
+    assert [value_of(html, box) for box in ("sku", "bin", "quantity", "reference")] == ["booth-1", "B-02", "1", "DN-778"]
+    assert f'name="loan_answer" value="returning-{out.id}"' in html and 'name="loan_answer" value="new"' in html
+    assert movements_of(session, "receive") == before  # nothing booked by asking
+
+    # Yes: that request's check-in, with the item, quantity and bin carried over.
+    yes = client.post(url, data={**typed, "loan_answer": f"returning-{out.id}"})
+    assert yes.status_code == 302
+    assert yes.location == f"/requests/{out.id}/check-in?item=BOOTH-1&qty=1&bin=B-02"
+    assert movements_of(session, "receive") == before
+    # No: booked as asked, whatever else was changed on the page before pressing it.
+    no = client.post(url, data={**typed, "quantity": "2", "loan_answer": "new"})
+    assert no.status_code == 302
+    assert movements_of(session, "receive") == before + 1
+    assert stock.level(session, booth, get_bin(session, "B-02")) == 2
+    assert loan_rules.loans_of_item(session, booth)  # still out: a new unit is not the loaned one
+
+
+def test_a_refused_answer_still_keeps_what_was_typed(client, auth_client, session, booth, lend, people):
+    lend(booth, 1)
+    auth_client.login(people["staff"])
+    refused = client.post("/stock/receive", data={"sku": "BOOTH-1", "bin": "Z-99", "quantity": "1",
+                                                  "loan_answer": "new"})
+    assert refused.status_code == 400
+    html = refused.get_data(as_text=True)
+    assert value_of(html, "bin") == "Z-99" and "No bin has the code Z-99." in html
+
+
+def test_no_question_for_consumables_moves_between_bins_or_items_with_nothing_out(client, auth_client, session,
+                                                                                  make_item, make_bin, booth, lend,
+                                                                                  people):
+    flyer = make_item("FLY-1", category="print", on_hand=5, bin="B-01")
+    lend(flyer, 2)
+    auth_client.login(people["staff"])
+    assert client.post("/stock/receive", data={"sku": "FLY-1", "bin": "B-01", "quantity": "3"}).status_code == 302
+    assert client.post("/stock/receive", data={"sku": "BOOTH-1", "bin": "B-01", "quantity": "1"}).status_code == 302
+    lend(booth, 1)
+    make_bin("B-02")
+    moved = client.post("/stock/put-away", data={"sku": "BOOTH-1", "bin": "B-02", "from_bin": "B-01", "quantity": "1"})
+    assert moved.status_code == 302  # from another bin: a unit already counted, not one arriving
+
+
+def test_the_api_books_without_asking(client, make_user, session, booth, lend, people):
+    from inventory.auth import services as auth
+
+    lend(booth, 1)
+    _row, token = auth.create_token(session, people["staff"], "test")
+    response = client.post("/api/v1/movements", json={"kind": "receive", "sku": "BOOTH-1", "bin": "B-01",
+                                                      "quantity": 1}, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 201, response.get_json()
