@@ -329,3 +329,14 @@ def test_the_api_books_without_asking(client, make_user, session, booth, lend, p
     response = client.post("/api/v1/movements", json={"kind": "receive", "sku": "BOOTH-1", "bin": "B-01",
                                                       "quantity": 1}, headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 201, response.get_json()
+
+
+def test_the_product_page_lists_the_sizes_out_on_loan(client, auth_client, make_product, lend, people):
+    product = make_product("Booth costume", "COSTUME", sizes={"S": 1, "M": 1}, category="display", bin="B-01",
+                           returnable=True)
+    medium = next(item for item in product.items if item.size == "M")
+    out = lend(medium, 1)
+    auth_client.login(people["staff"])
+    response = client.get(f"/catalog/p/{product.id}")
+    assert f"M: 1 out on R-{out.id:05d} with Dana Rep" in text_of(response)
+    assert f"/requests/{out.id}/check-in?item=COSTUME-M" in response.get_data(as_text=True)

@@ -64,8 +64,10 @@ def product(product_id):
     items = product.items if can(current_user, MANAGERS) else product.active_items
     levels = stock.availability(db.session, [item.id for item in items])
     totals = stock.Availability(sum(levels[i.id].on_hand for i in items), sum(levels[i.id].reserved for i in items))
+    # A returnable's sizes out on loan: which, on which request, until when (one query).
+    loans = loan_rules.loans_of_items(db.session, [item.id for item in items if item.returnable])
     return render_template("catalog/product.html", product=product, items=items, levels=levels, totals=totals,
-                           in_request=drafts.get(db.session, current_user).lines,
+                           loans=loans, in_request=drafts.get(db.session, current_user).lines,
                            add_size_form=AddSizeForm(), button_form=ButtonForm())
 
 
