@@ -340,3 +340,14 @@ def test_the_product_page_lists_the_sizes_out_on_loan(client, auth_client, make_
     response = client.get(f"/catalog/p/{product.id}")
     assert f"M: 1 out on R-{out.id:05d} with Dana Rep" in text_of(response)
     assert f"/requests/{out.id}/check-in?item=COSTUME-M" in response.get_data(as_text=True)
+
+
+def test_a_check_in_link_kept_after_the_check_in_says_nothing_is_out(client, auth_client, session, booth, lend,
+                                                                     people):
+    out = lend(booth, 1)
+    requests.check_in(session, out.id, get_bin(session, "B-01"), {out.lines[0].id: {"returned": 1}}, people["staff"])
+    auth_client.login(people["staff"])
+    html = client.get(f"/requests/{out.id}/check-in?item=BOOTH-1").get_data(as_text=True)
+    assert 'id="check-in-item"' not in html
+    assert f"R-{out.id:05d} is returned: nothing of it is out to check in." in html
+    assert 'href="/i/BOOTH-1?page=1"' in html

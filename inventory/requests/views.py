@@ -720,7 +720,7 @@ def _check_in_focus(shown, lines):
     """The line the page was opened for (?item=<sku>) with the quantity and bin carried from a
     receive (?qty=, ?bin=), or None: {"line", "qty" (None: all that went out), "bin" (code)}."""
     sku = (request.args.get("item") or "").strip().upper()
-    if not sku:
+    if not sku or shown.status != "handed_over":  # nothing of it is out (any more)
         return None
     line = next((line for line in lines if line.item.sku == sku), None)
     if line is None:
