@@ -7,6 +7,7 @@ from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..forms import ButtonForm
 from ..pagination import page_arg
+from ..requests import loans as loan_rules
 from ..stock import services as stock
 from . import services
 from .forms import BinEditForm, BinForm
@@ -39,8 +40,10 @@ def show(code):
     if bin.code != code:
         return redirect(url_for("bins.show", code=bin.code))
     levels = stock.levels_in_bin(db.session, bin)
-    return render_template("bins/show.html", bin=bin, levels=levels, history=stock.history(db.session, bin=bin),
-                           button_form=ButtonForm())
+    # Returnables in this bin that also have units out: each row says where the others are.
+    loans = loan_rules.loans_of_items(db.session, [row.item.id for row in levels if row.item.returnable])
+    return render_template("bins/show.html", bin=bin, levels=levels, loans=loans,
+                           history=stock.history(db.session, bin=bin), button_form=ButtonForm())
 
 
 @bp.route("/bins/new", methods=["GET", "POST"])

@@ -2,17 +2,19 @@
 import os
 import re
 from datetime import date
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_login import current_user
 
-from ..auth.roles import EVERYONE, MANAGERS, can, roles_required
+from ..auth.roles import EVERYONE, MANAGERS, STAFF, can, roles_required
 from ..core.templating import last_segment_url
 from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..forms import ButtonForm, put_next_to_its_box
 from ..pagination import page_arg
 from ..requests import drafts, successors
+from ..requests import loans as loan_rules
 from ..stock import services as stock
 from ..timeutil import add_days
 from . import services
@@ -62,21 +64,32 @@ def product(product_id):
     items = product.items if can(current_user, MANAGERS) else product.active_items
     levels = stock.availability(db.session, [item.id for item in items])
     totals = stock.Availability(sum(levels[i.id].on_hand for i in items), sum(levels[i.id].reserved for i in items))
+    # A returnable's sizes out on loan: which, on which request, until when (one query).
+    loans = loan_rules.loans_of_items(db.session, [item.id for item in items if item.returnable])
     return render_template("catalog/product.html", product=product, items=items, levels=levels, totals=totals,
-                           in_request=drafts.get(db.session, current_user).lines,
+                           loans=loans, in_request=drafts.get(db.session, current_user).lines,
                            add_size_form=AddSizeForm(), button_form=ButtonForm())
 
 
 @bp.route("/i/<sku>")
 @roles_required(EVERYONE)
 def item(sku):
-    """The item's label URL: what it is, where it is, what happened to it."""
+    """The item's label URL: what it is, where it is (units out on loan too), what happened to it.
+    Staff who scan the label of a returned unit (none in a bin, out on one request) land on that
+    request's check-in; ?page=1 opens the item page all the same."""
     try:
         item = services.get_item(db.session, sku)
     except NotFound:
         return render_template("catalog/unknown_item.html", sku=sku), 404
     if item.sku != sku:
-        return redirect(url_for("catalog.item", sku=item.sku))
+        return redirect(url_for("catalog.item", sku=item.sku, page=request.args.get("page")))
+    bins = stock.levels_of_item(db.session, item)
+    loans = loan_rules.loans_of_item(db.session, item)
+    units = loan_rules.Units.of(bins, loans) if item.returnable else None
+    returning = loan_rules.loan_for_check_in(loans)
+    if (returning is not None and not units.in_bins and can(current_user, STAFF)
+            and request.args.get("page") != "1" and _opened_from_a_label()):
+        return redirect(url_for("requests.check_in", request_id=returning.request_id, item=item.sku))
     siblings = item.product.active_items if item.product.has_sizes else []
     levels = stock.availability(db.session, {item.id, *[s.id for s in siblings]})
     # Managers get a button to the swap page when the successor has something to take over.
@@ -84,10 +97,27 @@ def item(sku):
                else (0, 0))
     return render_template(
         "catalog/item.html", item=item, siblings=siblings, levels=levels,
-        bins=stock.levels_of_item(db.session, item), history=stock.history(db.session, item=item),
+        bins=bins, loans=loans, units=units, history=stock.history(db.session, item=item),
         in_request=drafts.get(db.session, current_user).lines, button_form=ButtonForm(),
         expires_soon=expires_soon(item), holders=holders,
     )
+
+
+# Where a label's URL is opened from: a camera app or a link from outside (no referrer, or another
+# site's), the app's own scanner and code box, or the login a camera-opened label asked for first.
+# A link followed inside the app (a request's line, a bin's row) opens the item page as it is.
+_LABEL_OPENERS = ("/scan", "/find", "/login")
+
+
+def _opened_from_a_label():
+    referrer = request.referrer
+    if not referrer:
+        return True
+    parts = urlsplit(referrer)
+    if parts.netloc != request.host:
+        return True
+    path = parts.path.removeprefix(request.script_root) or "/"
+    return path.startswith(_LABEL_OPENERS)
 
 
 def expires_soon(item, today=None):

@@ -20,7 +20,7 @@ from ..pagination import page_arg
 from ..stock import services as stock
 from ..text import is_digits, to_int, whole_number
 from ..timeutil import date_arg, parse_date
-from . import drafts, handover, queries, services
+from . import drafts, handover, loans, queries, services
 from .availability import Window, free_quantity
 from .forms import RejectForm, RequestDetailsForm
 from .models import OUTCOMES, STATUSES
@@ -735,10 +735,16 @@ def undo_hand_over(request_id):
 @bp.route(REQUEST_URL + "/check-in", methods=["GET", "POST"])
 @roles_required(STAFF)
 def check_in(request_id):
+    """Check a request's returnables in. Opened for one item (?item=<sku>: its label was scanned,
+    or a receive turned out to be this unit coming back, with &qty= and &bin=), the page says
+    what is being checked in, with that line's count and the bin it usually lives in filled in."""
     shown = _load(request_id)
     lines = [line for line in shown.lines if line.item.returnable and line.issued]
+    focus = _check_in_focus(shown, lines)
     # errors: {box name, line id, or None: message}; entered: {box name: what was typed}
     errors, entered = {}, {}
+    if request.method == "GET" and focus is not None:
+        entered = _check_in_prefill(focus, lines)
     if request.method == "POST":
         if not ButtonForm().validate_on_submit():
             abort(400)
@@ -776,9 +782,38 @@ def check_in(request_id):
                 errors[about if about in entered or about in outcomes else None] = error.message
             else:
                 flash("Checked in; the booking has ended.", "success")
+                if focus is not None:
+                    return redirect(url_for("catalog.item", sku=focus["line"].item.sku, page=1))
                 return redirect(url_for("requests.show", request_id=request_id))
     return render_template("requests/check_in.html", r=shown, lines=lines, errors=errors, entered=entered,
-                           outcomes=OUTCOMES, button_form=ButtonForm()), (400 if errors else 200)
+                           outcomes=OUTCOMES, button_form=ButtonForm(), focus=focus,
+                           today=date.today()), (400 if errors else 200)
+
+
+def _check_in_focus(shown, lines):
+    """The line the page was opened for (?item=<sku>) with the quantity and bin carried from a
+    receive (?qty=, ?bin=), or None: {"line", "qty" (None: all that went out), "bin" (code)}."""
+    sku = (request.args.get("item") or "").strip().upper()
+    if not sku or shown.status != "handed_over":  # nothing of it is out (any more)
+        return None
+    line = next((line for line in lines if line.item.sku == sku), None)
+    if line is None:
+        return None
+    qty = whole_number((request.args.get("qty") or "").strip())
+    return {"line": line, "qty": qty if qty is not None and 0 < qty <= line.issued else None,
+            "bin": (request.args.get("bin") or "").strip()[:40]}
+
+
+def _check_in_prefill(focus, lines):
+    """The boxes as the page opens for one item: its line returns the units said (the rest of
+    the line's units are left for the person to account for), the bin is the one carried over
+    or the one the item was last in. The other lines keep the page's usual defaults."""
+    line = focus["line"]
+    entered = {}
+    if focus["qty"] is not None:
+        entered[f"returned-{line.id}"] = str(focus["qty"])
+    entered["bin"] = focus["bin"] or getattr(loans.usual_bin(db.session, line.item), "code", "")
+    return entered
 
 
 @bp.route("/request/availability/<sku>")

@@ -16,6 +16,7 @@ from ..errors import DomainError, InvalidInput, NotFound
 from ..extensions import db
 from ..forms import ButtonForm
 from ..labels.services import label_bases, read_label
+from ..requests import loans as loan_rules
 from ..text import whole_number
 from . import services
 from .forms import AdjustForm, MoveForm, PutAwayForm, ReceiveForm
@@ -69,6 +70,30 @@ def _held(sku, code):
         return None
 
 
+# A returnable arriving while units of it are out on loan: is it one of them coming back? -------
+
+NEW_STOCK = "new"
+
+
+def _loans_to_ask_about(item):
+    """The loans of `item` to ask about before booking it as arriving stock: none for a
+    consumable, none once the person has answered "No, this is new stock"."""
+    if not item.returnable or request.form.get("loan_answer") == NEW_STOCK:
+        return []
+    return loan_rules.loans_of_item(db.session, item)
+
+
+def _coming_back(loans, item, bin, quantity):
+    """The person answered "Yes, check it in" for one of `loans`: that request's check-in, with
+    the item, quantity and bin carried over; None when no (known) loan was chosen."""
+    answer = request.form.get("loan_answer", "")
+    chosen = next((loan for loan in loans if answer == f"returning-{loan.request_id}"), None)
+    if chosen is None:
+        return None
+    return redirect(url_for("requests.check_in", request_id=chosen.request_id, item=item.sku, qty=quantity,
+                            bin=bin.code))
+
+
 @bp.route("/put-away", methods=["GET", "POST"])
 @roles_required(STAFF)
 def put_away():
@@ -80,6 +105,12 @@ def put_away():
         if found:
             item, bin, source = found["item"], found["bin"], found.get("from_bin")
             quantity = form.quantity.data
+            # Stock arriving (no source bin) might be a loaned unit back: ask before booking it.
+            loans = _loans_to_ask_about(item) if source is None else []
+            if loans:
+                return _coming_back(loans, item, bin, quantity) or render_template(
+                    "stock/put_away.html", form=form, fixed_bin=request.args.get("bin", "").upper(),
+                    fixed_sku=request.args.get("sku", "").upper(), loans=loans, loan_item=item)
             try:
                 if source is None:
                     services.receive(db.session, item, bin, quantity, current_user, reference=form.reference.data)
@@ -110,6 +141,10 @@ def receive():
         found = _lookup(form, form.sku, [form.bin])
         if found:
             item, bin = found["item"], found["bin"]
+            loans = _loans_to_ask_about(item)
+            if loans:
+                return _coming_back(loans, item, bin, form.quantity.data) or render_template(
+                    "stock/receive.html", form=form, loans=loans, loan_item=item)
             try:
                 services.receive(db.session, item, bin, form.quantity.data, current_user,
                                  reference=form.reference.data)
