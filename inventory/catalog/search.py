@@ -169,7 +169,8 @@ def did_you_mean(session, q, has_matches):
         return None
     vocabulary = set()
     for (stored,) in session.execute(select(Product.search_words).where(Product.archived.is_(False))):
-        vocabulary.update(word for word in stored.split() if word != "~" and not word.isdigit())
+        # Words, not numbers or SKUs run together ("polonavym"): those are no one's typo.
+        vocabulary.update(word for word in stored.split() if word != "~" and not any(c.isdigit() for c in word))
     changed, wanted = False, []
     for word in typed:
         if any(known.startswith(word) for known in vocabulary):
