@@ -265,3 +265,41 @@ def test_keywords_travel_in_the_items_csv(session, shelf):
     transfer.import_items(session, csv)
     assert names(session, "handout") == ["Atlas one-pager"] and names(session, "neck strap") == ["Lanyard"]
     assert names(session, "leaflet") == []
+
+
+def test_the_demo_finds_what_the_issue_says_people_type(runner, session):
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    assert names(session, "polo navy") == names(session, "navy polos") == ["Navy polo"]
+    assert names(session, "nimbus brochure") == ["Nimbus product brochure 2026"]
+    assert "Company overview brochure" in names(session, "brochures")
+    assert names(session, "pens") == ["Logo ballpoint pen"]
+    # The one with "flyer" in its name first, then those the catalog calls flyers too.
+    assert names(session, "flyer") == ["Webinar series flyer", "Atlas one-pager", "Nimbus one-pager"]
+    assert names(session, "POLO-NAVY-M")[0] == "Navy polo"
+
+
+def test_upgrading_to_0018_gives_the_products_there_their_search_words(tmp_path):
+    import flask_migrate
+    import sqlalchemy as sa
+
+    from inventory import MIGRATIONS
+    from tests.conftest import make_test_app
+
+    app = make_test_app("sqlite:///" + str(tmp_path / "migrate.sqlite3"), tmp_path / "instance")
+    with app.app_context():
+        flask_migrate.upgrade(directory=MIGRATIONS, revision="0016")
+        with db.engine.begin() as connection:
+            connection.execute(sa.text("INSERT INTO product (id, name, category, description, archived, created_at) "
+                                       "VALUES (1, 'Navy polos', 'apparel', 'Brodé', 0, '2026-01-01')"))
+            connection.execute(sa.text(
+                "INSERT INTO item (sku, product_id, size, size_rank, unit, supplier, unit_cost, lead_time_days,"
+                " reorder_point, reorder_quantity, returnable, notes, archived, created_at) VALUES"
+                " ('POLO-NAVY-M', 1, 'M', 4, 'each', 'Threadline', 0, 0, 0, 0, 0, '', 0, '2026-01-01')"))
+        flask_migrate.upgrade(directory=MIGRATIONS)
+        assert db.session.get(Product, 1).search_words == " navy polo ~ polonavym m threadline apparel brode"
+        assert names(db.session, "brodé polo") == ["Navy polos"]
+        db.session.remove()
+        flask_migrate.downgrade(directory=MIGRATIONS, revision="0016")
+        assert "search_words" not in {c["name"] for c in sa.inspect(db.engine).get_columns("product")}
+        db.session.remove()
+        db.engine.dispose()
