@@ -197,6 +197,13 @@ def test_an_empty_result_says_what_to_try_next(client, login, shelf):
     assert "Browse a category instead" in html and 'href="/catalog?category=print">Print <span class="count">3' in html
 
 
+def test_a_page_past_the_end_says_so_instead_of_nothing_matches(client, login, shelf):
+    login("rep")
+    html = client.get("/catalog?q=polo&page=5").get_data(as_text=True)
+    assert "Nothing matches" not in html and "There is no page 5: 2 found." in html
+    assert 'href="/catalog?q=polo" class="clear-search">Back to the first page' in html
+
+
 def test_the_empty_result_escapes_what_was_typed(client, login, shelf):
     login("rep")
     html = client.get("/catalog?q=<script>x</script>").get_data(as_text=True)
