@@ -185,6 +185,7 @@ def measure_pages(server, data, rounds, warmup, workers):
         ("bin page", staff, f"/b/{data['bin']}"),
         ("item page", staff, f"/i/{data['sku']}"),
         ("catalog search", rep, "/catalog?q=polo"),
+        ("catalog search, two words", rep, "/catalog?q=navy+polos"),
         ("rep's requests", rep, "/requests/mine"),
         ("manager's queue", manager, "/requests"),
         ("forecast (/reorders)", manager, "/reorders"),

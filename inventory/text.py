@@ -32,11 +32,16 @@ def limited(text, what, max_length, about=None):
     return value
 
 
+def escape_like(text):
+    """`text` with LIKE's wildcards (% and _) and the escape character taken literally.
+    Use with `.like(pattern, escape="\\\\")`."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def contains(text):
     """A LIKE pattern matching `text` anywhere, lower-cased, with % and _ taken literally.
     Use with `.like(pattern, escape="\\\\")`."""
-    escaped = clean(text).lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    return f"%{escape_like(clean(text).lower())}%"
 
 
 def is_digits(text):

@@ -331,13 +331,24 @@ def test_upgrading_to_0013_gives_the_ledgers_rows_the_items_cost_at_upgrade_time
         db.session.commit()
         user = SimpleNamespace(id=db.session.scalar(sa.text('SELECT id FROM "user"')))
         shelf = bins.create_bin(db.session, "A-01", "", "")
-        pen = catalog.create_product(db.session, name="Pen", category="promo", sku="PEN-1", unit_cost="0.40").items[0]
-        mug = catalog.create_product(db.session, name="Mug", category="promo", sku="MUG-1", unit_cost="3.20").items[0]
-        user_id, pen_id, mug_id = user.id, pen.id, mug.id
-        with db.engine.begin() as connection:
-            _rows_as_0012_kept_them(connection, user_id, shelf.id, pen_id, mug_id)
-        catalog.update_item(db.session, pen, unit_cost="0.55")  # the price when the upgrade runs
+        # Products too (keywords and search words came with 0018): the pen and the mug as 0012 kept them.
+        for sku, name, cost in (("PEN-1", "Pen", "0.40"), ("MUG-1", "Mug", "3.20")):
+            db.session.execute(sa.text("INSERT INTO product (name, category, description, archived, created_at) "
+                                       "VALUES (:name, 'promo', '', :no, :at)"), {"name": name, "no": False, "at": utcnow()})
+            db.session.execute(sa.text(
+                "INSERT INTO item (sku, product_id, size_rank, unit, supplier, unit_cost, lead_time_days, reorder_point,"
+                " reorder_quantity, returnable, notes, archived, created_at) SELECT :sku, max(id), 0, 'each', '', :cost,"
+                " 0, 0, 0, :no, '', :no, :at FROM product"), {"sku": sku, "cost": cost, "no": False, "at": utcnow()})
+        db.session.commit()
+        pen_id, mug_id = (db.session.scalar(sa.text("SELECT id FROM item WHERE sku = :sku"), {"sku": sku})
+                          for sku in ("PEN-1", "MUG-1"))
+        user_id = user.id
+        shelf_id = shelf.id
         db.session.remove()
+        with db.engine.begin() as connection:
+            _rows_as_0012_kept_them(connection, user_id, shelf_id, pen_id, mug_id)
+            # The price when the upgrade runs.
+            connection.execute(sa.text("UPDATE item SET unit_cost = 0.55 WHERE id = :id"), {"id": pen_id})
 
         flask_migrate.upgrade(directory=MIGRATIONS)
         recorded = db.session.execute(select(Movement.kind, Movement.item_id, Movement.unit_cost)

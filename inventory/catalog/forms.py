@@ -53,6 +53,8 @@ class ProductFieldsMixin:
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     category = SelectField("Category", choices=CATEGORY_CHOICES)
     description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
+    keywords = StringField("Other words for it", validators=[Optional(), Length(max=500)],
+                           render_kw={"placeholder": "e.g. one-pager, leaflet", "autocomplete": "off"})
     photo = FileField("Photo", validators=[FileAllowed(PHOTO_TYPES, "Photos only: JPEG, PNG or WebP.")])
 
 

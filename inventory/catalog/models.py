@@ -37,6 +37,10 @@ class Product(db.Model):
     name: Mapped[str] = mapped_column(String(120), index=True)
     category: Mapped[str] = mapped_column(String(16), index=True)
     description: Mapped[str] = mapped_column(Text, default="")
+    # Other words people use for it ("one-pager, leaflet" on a flyer): found by search.
+    keywords: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Every word search looks at, normalised (catalog/search.py writes it; never edited by hand).
+    search_words: Mapped[str] = mapped_column(Text, default="", server_default="")
     photo: Mapped[str | None] = mapped_column(String(80))
     archived: Mapped[bool] = mapped_column(default=False, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import bindparam, exists, func, or_, select
+from sqlalchemy import bindparam, case, exists, func, literal, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..database import write_transaction
@@ -14,6 +14,7 @@ from ..forecast.changes import items_changed
 from ..pagination import Page
 from ..stock.models import StockLevel
 from ..text import MAX_INTEGER, clean, contains, limited
+from . import search
 from .models import CATEGORIES, LEAD_TIME_MESSAGE, MAX_LEAD_TIME_DAYS, Item, Product, size_rank
 from .successors import check_successor
 
@@ -27,6 +28,7 @@ ITEM_FIELDS = (
 TEXT_LIMITS = {"unit": 20, "supplier": 120, "notes": 2000}
 MAX_NAME_LENGTH = 120  # Product.name is VARCHAR(120)
 MAX_DESCRIPTION_LENGTH = 2000
+MAX_KEYWORDS_LENGTH = 500
 MAX_UNIT_COST = Decimal("99999999.99")  # Numeric(10, 2)
 FIELD_WORDS = {"unit": "The unit", "supplier": "The supplier", "notes": "The notes"}
 
@@ -153,16 +155,22 @@ def _description(description):
     return limited(description, "The description", MAX_DESCRIPTION_LENGTH, about=(None, "description"))
 
 
+def _keywords(keywords):
+    return limited(keywords, "The keywords", MAX_KEYWORDS_LENGTH, about=(None, "keywords"))
+
+
 def _sku_taken(session, sku):
     return session.scalar(select(exists().where(Item.sku == sku)))
 
 
-def create_product(session, *, name, category, sku, sizes=(), description="", photo=None, **item_fields):
+def create_product(session, *, name, category, sku, sizes=(), description="", keywords="", photo=None,
+                   **item_fields):
     """Create a product and its items: one item with `sku`, or one per size as `SKU-SIZE`.
 
     Refuses a duplicate SKU; writes the product and all its items, or nothing.
     """
     name = _clean_product(name, category)
+    description, keywords = _description(description), _keywords(keywords)
     base_sku = _clean_sku(sku)
     sizes = _clean_sizes(sizes)
     fields = _clean_item_fields(item_fields)
@@ -171,25 +179,35 @@ def create_product(session, *, name, category, sku, sizes=(), description="", ph
         for candidate in skus:
             if _sku_taken(session, candidate):
                 raise DuplicateCode(f"SKU {candidate} is already in the catalog.")
-        product = Product(name=name, category=category, description=_description(description),
+        product = Product(name=name, category=category, description=description, keywords=keywords,
                           photo=photo)
         session.add(product)
         for candidate, size in zip(skus, sizes or [None]):
             session.add(Item(sku=candidate, size=size, size_rank=size_rank(size), product=product, **fields))
         session.flush()
+        search.refresh(session, [product.id])
         items_changed(session, [item.id for item in product.items])  # under its reorder point from the start
     return product
 
 
-def update_product(session, product, *, name, category, description="", photo=None):
+_KEEP = object()
+
+
+def update_product(session, product, *, name, category, description="", keywords=_KEEP, photo=None):
+    """Change a product's name, category, description, keywords (left out: as they are) and photo."""
     name = _clean_product(name, category)
+    description = _description(description)
+    keywords = _KEEP if keywords is _KEEP else _keywords(keywords)
     with write_transaction(session):
         product = session.merge(product)
         product.name = name
         product.category = category
-        product.description = _description(description)
+        product.description = description
+        if keywords is not _KEEP:
+            product.keywords = keywords
         if photo:
             product.photo = photo
+        search.refresh(session, [product.id])
     return product
 
 
@@ -220,9 +238,6 @@ def _refuse_consumable_while_on_loan(session, items, fields):
                 raise InvalidInput(on_loan_refusal(item, out[item.id]))
 
 
-_KEEP = object()
-
-
 def update_item(session, item, replaced_by=_KEEP, **item_fields):
     """Change an item's settings. `replaced_by` is the SKU of the piece that takes over from it
     ("" or None: none; left out: as it is), checked by successors.check_successor: refusals say
@@ -235,6 +250,8 @@ def update_item(session, item, replaced_by=_KEEP, **item_fields):
             item.replaced_by = check_successor(session, item, replaced_by)
         for name, value in fields.items():
             setattr(item, name, value)
+        if "supplier" in fields:
+            search.refresh(session, [item.product_id])
         items_changed(session, [item.id])
     return item
 
@@ -248,6 +265,8 @@ def apply_to_all_sizes(session, product, **item_fields):
         for item in items:
             for name, value in fields.items():
                 setattr(item, name, value)
+        if "supplier" in fields:
+            search.refresh(session, [product.id])
         items_changed(session, [item.id for item in items])
 
 
@@ -274,6 +293,7 @@ def add_size(session, product, size, sku=None, **item_fields):
         item = Item(sku=sku, size=size, size_rank=size_rank(size), product=product, **copied)
         session.add(item)
         session.flush()
+        search.refresh(session, [product.id])
         items_changed(session, [item.id])
     return item
 
@@ -302,13 +322,17 @@ def set_archived(session, *, product=None, item=None, archived=True):
 
 
 def _search_conditions(q, category, archived):
-    q = clean(q)
-    return _conditions(contains(q) if q else None, category or None, archived)
+    """(WHERE clauses, rank or None, bind parameters) of a search and category."""
+    found, values = search.resolved(q)
+    count = None if found is None else len(found)
+    conditions = _conditions(count, category or None, archived)
+    return conditions, (None if count is None else search.rank(count)), values
 
 
-def _conditions(like, category, archived):
-    """The search's WHERE clauses: `like` (a contains() pattern) and `category` are values or
-    bind parameters, None to leave that filter out."""
+def _conditions(words, category, archived):
+    """The search's WHERE clauses: `words` is the number of search words (None: no search; the
+    words' patterns are bind parameters, see search.params), `category` a value or a bind
+    parameter, None to leave that filter out."""
     conditions = []
     if archived:
         conditions.append(or_(Product.archived.is_(True),
@@ -317,40 +341,38 @@ def _conditions(like, category, archived):
         conditions.append(Product.archived.is_(False))
     if category is not None:
         conditions.append(Product.category == category)
-    if like is not None:
-        conditions.append(or_(
-            func.lower(Product.name).like(like, escape="\\"),
-            Product.id.in_(select(Item.product_id).where(
-                or_(func.lower(Item.sku).like(like, escape="\\"), func.lower(Item.supplier).like(like, escape="\\"))
-            )),
-        ))
+    if words is not None:
+        conditions.append(search.matching(words))
     return conditions
 
 
 # The catalog's order: by category, then name (any case), then id so that pages never overlap.
+# A search puts its rank first (exact SKU, then name matches, then the others).
 _PRODUCT_ORDER = (Product.category, func.lower(Product.name), Product.id)
 
 
 def search_products(session, q="", category=None, page=1, per_page=25, archived=False):
-    """Products matching a search (name, SKU, supplier) and category, a page at a time,
-    with their items loaded in one extra query. `archived=True` lists only products that are
-    archived or have an archived size."""
-    conditions = _search_conditions(q, category, archived)
+    """Products matching a search (words in any order, each starting a word of the name, SKUs,
+    suppliers, category, description or keywords; see catalog/search.py) and category, a page at
+    a time, exact SKU first, then name matches, with their items loaded in one extra query.
+    `archived=True` lists only products that are archived or have an archived size."""
+    conditions, rank, values = _search_conditions(q, category, archived)
     page = max(1, page)
+    order = _PRODUCT_ORDER if rank is None else (rank, *_PRODUCT_ORDER)
     # The total rides along with the page's rows (a window count), so the search runs once.
     rows = session.execute(
         select(Product, func.count().over().label("total")).where(*conditions)
         .options(selectinload(Product.items))
-        .order_by(*_PRODUCT_ORDER)
-        .limit(per_page).offset((page - 1) * per_page)
+        .order_by(*order)
+        .limit(per_page).offset((page - 1) * per_page), values
     ).all()
-    total = rows[0].total if rows else _count_past_the_end(session, conditions, page)
+    total = rows[0].total if rows else _count_past_the_end(session, conditions, values, page)
     return Page([row[0] for row in rows], page, per_page, total)
 
 
-def _count_past_the_end(session, conditions, page):
+def _count_past_the_end(session, conditions, values, page):
     """The number of matches when the page asked for has none: 0 on page 1, else a count."""
-    return 0 if page == 1 else session.scalar(select(func.count(Product.id)).where(*conditions))
+    return 0 if page == 1 else session.scalar(select(func.count(Product.id)).where(*conditions), values)
 
 
 @dataclass(slots=True)
@@ -388,19 +410,21 @@ _ON_HAND = (select(func.coalesce(func.sum(_stock.c.quantity), 0)).where(_stock.c
 
 
 @functools.cache
-def _catalog_statement(searching, filtering):
-    """The catalog list's statement, with or without a search text and a category, built once
-    (building it and its cache key costs more CPU than SQLite takes to run it)."""
+def _catalog_statement(words, filtering):
+    """The catalog list's statement, for a search of `words` words (None: no search) and with or
+    without a category, built once per shape (building it and its cache key costs more CPU than
+    SQLite takes to run it)."""
     from ..requests.models import RequestLine  # requests build on the catalog
 
-    conditions = _conditions(bindparam("like") if searching else None,
-                             bindparam("category") if filtering else None, archived=False)
+    conditions = _conditions(words, bindparam("category") if filtering else None, archived=False)
+    rank = search.rank(words) if words is not None else literal(0)
     # Whether any request line holds units of the item: reserved_now counts only such lines, so
     # it need not be asked about the others (most items; an index probe each tells them apart).
     line = RequestLine.__table__
     held = exists().where(line.c.item_id == _item.c.id, line.c.reserved > 0)
-    found = (select(Product.id, Product.name, Product.category, Product.photo, func.count().over().label("total"))
-             .where(*conditions).order_by(*_PRODUCT_ORDER)
+    found = (select(Product.id, Product.name, Product.category, Product.photo, func.count().over().label("total"),
+                    rank.label("rank"))
+             .where(*conditions).order_by(rank, *_PRODUCT_ORDER)
              .limit(bindparam("limit")).offset(bindparam("offset"))).cte("found")
     return (
         select(found.c.id, found.c.name, found.c.category, found.c.photo, found.c.total,
@@ -408,7 +432,7 @@ def _catalog_statement(searching, filtering):
                _item.c.returnable, _item.c.do_not_use_after, _item.c.archived, _ON_HAND.label("on_hand"),
                held.label("held"))
         .select_from(found.outerjoin(_item, _item.c.product_id == found.c.id))
-        .order_by(found.c.category, func.lower(found.c.name), found.c.id,
+        .order_by(found.c.rank, found.c.category, func.lower(found.c.name), found.c.id,
                   _item.c.size_rank, _item.c.size, _item.c.sku)  # as Product.items is ordered
     )
 
@@ -419,14 +443,13 @@ def catalog_page(session, q="", category=None, page=1, per_page=25):
 
     Returns (Page of ListedProduct, {item id: on hand} for the active items, the ids among
     them that request lines hold units of: the only ones reserved_now can find reserved)."""
-    q = clean(q)
+    found, values = search.resolved(q)
     page = max(1, page)
-    params = {"limit": per_page, "offset": (page - 1) * per_page}
-    if q:
-        params["like"] = contains(q)
+    params = dict(values, limit=per_page, offset=(page - 1) * per_page)
     if category:
         params["category"] = category
-    rows = session.connection().execute(_catalog_statement(bool(q), bool(category)), params).all()
+    statement = _catalog_statement(None if found is None else len(found), bool(category))
+    rows = session.connection().execute(statement, params).all()
     products, on_hand, held, product = [], {}, [], None
     for product_id, name, category_, photo, _total, item_id, *item, archived, units, holds in rows:
         if product is None or product.id != product_id:
@@ -438,40 +461,68 @@ def catalog_page(session, q="", category=None, page=1, per_page=25):
                 on_hand[item_id] = int(units)
                 if holds:
                     held.append(item_id)
-    total = rows[0].total if rows else _count_past_the_end(session, _search_conditions(q, category, False), page)
+    if rows:
+        total = rows[0].total
+    else:
+        conditions, _rank, values = _search_conditions(q, category, False)
+        total = _count_past_the_end(session, conditions, values, page)
     return Page(products, page, per_page, total), on_hand, held
 
 
+def _item_search(q):
+    """(WHERE clauses, ORDER BY, bind parameters) of a search for items: the catalog's search on
+    their products, the item whose SKU was typed first, then those whose name has every word."""
+    found, values = search.resolved(q)
+    if found is None:
+        return [], [Item.sku], {}
+    exact = Item.sku == bindparam("exact_sku")
+    # Among equals, the sizes whose SKU has what was typed ("NAVY-M": POLO-NAVY-M before its other sizes).
+    typed = case((func.lower(Item.sku).like(contains(q), escape="\\"), 0), else_=1)
+    return ([or_(search.matching(len(found)), exact)], [search.rank(len(found), exact=exact), typed, Item.sku],
+            values)
+
+
 def search_items(session, q="", category=None, sku=None, page=1, per_page=50):
-    """Items (not archived) for the API: filter by exact SKU, text or category."""
+    """Items (not archived) for the API: filter by exact SKU, search text (as the catalog page
+    searches, see search_products; exact SKU first, then name matches, then by SKU) or category."""
     conditions = [Item.archived.is_(False)]
     query = select(Item).join(Item.product)
     if sku:
         conditions.append(Item.sku == normalize_sku(sku))
     if category:
         conditions.append(Product.category == category)
-    q = clean(q)
-    if q:
-        like = contains(q)
-        conditions.append(or_(
-            func.lower(Product.name).like(like, escape="\\"), func.lower(Item.sku).like(like, escape="\\"), func.lower(Item.supplier).like(like, escape="\\")
-        ))
-    total = session.scalar(select(func.count(Item.id)).join(Item.product).where(*conditions))
+    matches, order, values = _item_search(q)
+    conditions += matches
+    total = session.scalar(select(func.count(Item.id)).join(Item.product).where(*conditions), values)
     rows = session.scalars(
         query.where(*conditions).options(selectinload(Item.product), selectinload(Item.replaced_by))
-        .order_by(Item.sku).limit(per_page).offset((max(1, page) - 1) * per_page)
+        .order_by(*order).limit(per_page).offset((max(1, page) - 1) * per_page), values
     ).all()
     return Page(rows, max(1, page), per_page, total)
 
 
 def suggest_items(session, q, limit=15):
-    """Active items whose SKU or name contains `q`, for a code box's suggestions."""
+    """Active items the catalog's search finds for `q` (exact SKU first), for a code box's suggestions."""
     if not clean(q):
         return []
-    like = contains(q)
+    matches, order, values = _item_search(q)
     return session.scalars(
         select(Item).join(Item.product).options(selectinload(Item.product))
-        .where(Item.archived.is_(False),
-               or_(func.lower(Item.sku).like(like, escape="\\"), func.lower(Product.name).like(like, escape="\\")))
-        .order_by(Item.sku).limit(limit)
+        .where(Item.archived.is_(False), *matches)
+        .order_by(*order).limit(limit), values
     ).all()
+
+
+def empty_search_help(session, q, category=None):
+    """What to offer when a search finds nothing: (a search close to it made of the catalog's
+    words or None, {category: products} where the search finds some (its category filter left
+    out), {category: products} of the whole catalog when it finds none anywhere)."""
+    elsewhere = search.category_counts(session, q) if clean(q) else {}
+    everything = {} if elsewhere else search.category_counts(session, "")
+
+    def has_matches(text):
+        conditions, _rank, values = _search_conditions(text, category, False)
+        return session.scalar(select(exists().where(*conditions)), values)
+
+    suggestion = search.did_you_mean(session, q, has_matches) if clean(q) else None
+    return suggestion, elsewhere, everything

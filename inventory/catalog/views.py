@@ -35,8 +35,12 @@ def index():
     page, on_hand, held_ids = services.catalog_page(db.session, q=q, category=category, page=page_arg(),
                                                     per_page=current_app.config["PAGE_SIZE"])
     levels = stock.with_reservations(db.session, on_hand, held_ids)
+    # Nothing found: what to try next (a close search, the categories that have it or any).
+    suggestion, elsewhere, everything = (services.empty_search_help(db.session, q, category)
+                                         if not page.rows and page.page == 1 else (None, {}, {}))
     return render_template("catalog/index.html", page=page, q=q, category=category, levels=levels,
-                           categories=CATEGORIES, category_labels=CATEGORY_LABELS)
+                           categories=CATEGORIES, category_labels=CATEGORY_LABELS, suggestion=suggestion,
+                           elsewhere=elsewhere, everything=everything)
 
 
 # SKUs are letters, digits, dots, dashes and underscores: characters a URL path keeps as they are.
@@ -137,8 +141,8 @@ def new():
             photo = save_photo(form.photo.data)
             product = services.create_product(
                 db.session, name=form.name.data, category=form.category.data, sku=form.sku.data,
-                sizes=services.parse_sizes(form.sizes.data), description=form.description.data, photo=photo,
-                **form.item_values(),
+                sizes=services.parse_sizes(form.sizes.data), description=form.description.data, keywords=form.keywords.data or "",
+                photo=photo, **form.item_values(),
             )
         except DomainError as error:
             flash(error.message, "error")
@@ -161,7 +165,8 @@ def edit_product(product_id):
         try:
             photo = save_photo(form.photo.data)
             services.update_product(db.session, product, name=form.name.data, category=form.category.data,
-                                    description=form.description.data, photo=photo)
+                                    description=form.description.data, keywords=form.keywords.data or "",
+                                    photo=photo)
         except DomainError as error:
             flash(error.message, "error")
         else:

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from ..auth import services as auth
 from ..catalog.models import size_rank
+from ..catalog.search import product_words
 from .common import (COLOURS, DISPLAYS, FIRST, GARMENTS, LAST, LINES, PRINT_KINDS, PROMO, ROLE_SHARE, SIZES,
                      SUPPLIERS, _zipf_cumulative)
 
@@ -77,9 +78,10 @@ class Catalog:
         product_id = self.ids.next("product")
         archived = rng.random() < 0.02
         created = self.start - timedelta(days=rng.randint(1, 200))
-        self.rows["product"].append(dict(id=product_id, name=name, category=category,
-                                         description=f"{name}, with our logo.", photo=None, archived=archived,
-                                         created_at=created))
+        description = f"{name}, with our logo."
+        row = dict(id=product_id, name=name, category=category, description=description, keywords="",
+                   photo=None, archived=archived, created_at=created)
+        self.rows["product"].append(row)
         supplier = rng.choice(SUPPLIERS[category])
         low, high = reorder
         point = rng.randint(low, max(low, high // 4)) if high else 0
@@ -91,6 +93,9 @@ class Catalog:
                         created_at=created)
             self.rows["item"].append(item)
             self.items.append(item)
+        # Written here, as the catalog's rules would (the rows go in as bulk INSERTs).
+        skus = [item["sku"] for item in self.items[-len(sizes or [None]):]]
+        row["search_words"] = product_words(name, category, description, "", [(each, supplier) for each in skus])
 
     def _bins(self):
         self.bins = []

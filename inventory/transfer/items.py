@@ -2,7 +2,7 @@
 written.
 
 One row per SKU. A row whose SKU is in the catalog updates that item (and its product's name,
-category and description); a new SKU with a size joins the product of that name that has sizes
+category, description and keywords); a new SKU with a size joins the product of that name that has sizes
 (or a new one, shared with the file's other sizes of that name); a new SKU without a size is a
 product of its own. Columns left out of the file leave existing items as they are; a cell left
 empty means empty (zero, no, no date), as in an export. `replaced_by` names the SKU of the piece
@@ -16,9 +16,10 @@ from decimal import Decimal
 from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import aliased, selectinload
 
+from ..catalog import search
 from ..catalog.models import CATEGORIES, CATEGORY_LABELS, MAX_LEAD_TIME_DAYS, Item, Product, size_rank
-from ..catalog.services import (MAX_DESCRIPTION_LENGTH, SKU_PATTERN, TEXT_LIMITS, normalize_sku, on_loan_refusal,
-                                units_on_loan)
+from ..catalog.services import (MAX_DESCRIPTION_LENGTH, MAX_KEYWORDS_LENGTH, SKU_PATTERN, TEXT_LIMITS, normalize_sku,
+                                on_loan_refusal, units_on_loan)
 from ..catalog.successors import circle, circle_message, lock_successor_changes
 from ..text import clean
 from ..timeutil import utcnow
@@ -32,7 +33,7 @@ ITEM_FIELDS = ("unit", "supplier", "unit_cost", "lead_time_days", "reorder_point
 ROW_FIELDS = ITEM_FIELDS + ("replaced_by",)
 COLUMNS = Columns(
     required=("sku", "product", "category"),
-    optional=("size",) + ROW_FIELDS + ("description",),
+    optional=("size",) + ROW_FIELDS + ("description", "keywords"),
     ignored=("name", "on_hand", "reserved", "available"),
     aliases={"product_name": "product", "cost": "unit_cost", "lead_time": "lead_time_days",
              "reorder_qty": "reorder_quantity", "note": "notes", "expires": "do_not_use_after",
@@ -79,6 +80,7 @@ class ItemRow:
     category: str
     size: str | None
     description: str | None          # None when the file has no description column
+    keywords: str | None = None      # None when the file has no keywords column
     size_given: bool = True          # False when the file has no size column
     fields: dict = field(default_factory=dict)  # the item fields the file has columns for
 
@@ -118,10 +120,11 @@ def parse_row(line, cells):
         if size and not (len(size) <= 12 and size.isalnum() and size.isascii()):
             problems.append(f"size {size!r} is not valid (letters and digits, like M or 2XL)")
     description = take("description", lambda c: cell.text(c, "description", MAX_DESCRIPTION_LENGTH)) if "description" in cells else None
+    keywords = take("keywords", lambda c: cell.text(c, "keywords", MAX_KEYWORDS_LENGTH)) if "keywords" in cells else None
     values = {name: take(name, PARSERS[name]) for name in ROW_FIELDS if name in cells}
     if problems:
         raise ValueError("; ".join(problems))
-    return ItemRow(line, sku, product, category, size, description, "size" in cells, values)
+    return ItemRow(line, sku, product, category, size, description, keywords, "size" in cells, values)
 
 
 def _chunks(values):
@@ -162,7 +165,7 @@ class ItemPlan:
     report: ImportReport
     item_changes: list = field(default_factory=list)      # (item, {field: value}); replaced_by is a SKU
     product_changes: dict = field(default_factory=dict)   # product -> {field: value}
-    new_products: list = field(default_factory=list)      # ({name, category, description}, [ItemRow])
+    new_products: list = field(default_factory=list)      # ({name, category, description, keywords}, [ItemRow])
     new_sizes: list = field(default_factory=list)         # (product, ItemRow)
 
     def new_rows(self):
@@ -192,15 +195,16 @@ def plan(session, table):
 
 
 def _product_target(result, product):
-    """The product's name, category and description once this import is done."""
-    target = {"name": product.name, "category": product.category, "description": product.description}
+    """The product's name, category, description and keywords once this import is done."""
+    target = {"name": product.name, "category": product.category, "description": product.description,
+              "keywords": product.keywords}
     target.update(result.product_changes.get(product, {}))
     return target
 
 
 def _plan_updates(result, rows, existing, on_loan):
     report = result.report
-    said = {}  # product id -> (line, {name, category, description}) of the first row about that product
+    said = {}  # product id -> (line, {name, category, description, keywords}) of the first row about that product
     for row in rows:
         item = existing[row.sku]
         if item.returnable and row.fields.get("returnable") is False and on_loan.get(item.id):
@@ -213,6 +217,8 @@ def _plan_updates(result, rows, existing, on_loan):
         wanted = {"name": row.product, "category": row.category}
         if row.description is not None:
             wanted["description"] = row.description
+        if row.keywords is not None:
+            wanted["keywords"] = row.keywords
         earlier = said.get(item.product_id)
         if earlier is not None:
             line, before = earlier
@@ -304,7 +310,8 @@ def _plan_new(session, result, rows):
             sized[row.product.lower()].append(row)
         else:
             result.new_products.append(({"name": row.product, "category": row.category,
-                                         "description": row.description or ""}, [row]))
+                                         "description": row.description or "", "keywords": row.keywords or ""},
+                                        [row]))
             report.counts["new_products"] += 1
             report.counts["new_items"] += 1
             report.changes.append(Change(row.line, row.sku, "new", (f"new product {row.product} ({row.category})",)))
@@ -335,6 +342,9 @@ def _plan_sizes_of(result, product, group):
         elif row.description and row.description != target["description"]:
             report.bad(row.line, row.sku, f"the description differs from {product.name}'s in the catalog "
                                           "(leave it empty, or change it on a row of an existing size)")
+        elif row.keywords and row.keywords != target["keywords"]:
+            report.bad(row.line, row.sku, f"the keywords differ from {product.name}'s in the catalog "
+                                          "(leave them empty, or change them on a row of an existing size)")
         elif row.size in taken:
             report.bad(row.line, row.sku, f"{product.name} already has size {row.size} (SKU {taken[row.size]})")
         elif row.size in seen:
@@ -358,6 +368,9 @@ def _plan_sized_product(result, group):
         elif (row.description or "") != (first.description or ""):
             report.bad(row.line, row.sku, f"description differs from line {first.line} "
                                           f"for another size of {first.product}")
+        elif (row.keywords or "") != (first.keywords or ""):
+            report.bad(row.line, row.sku, f"keywords differ from line {first.line} "
+                                          f"for another size of {first.product}")
         elif row.size in seen:
             report.bad(row.line, row.sku, f"size {row.size} of {first.product} is also on line {seen[row.size]}")
         else:
@@ -366,7 +379,7 @@ def _plan_sized_product(result, group):
     if not good:
         return
     result.new_products.append(({"name": first.product, "category": first.category,
-                                 "description": first.description or ""}, good))
+                                 "description": first.description or "", "keywords": first.keywords or ""}, good))
     report.counts["new_products"] += 1
     report.counts["new_items"] += len(good)
     for row in good:
@@ -376,7 +389,8 @@ def _plan_sized_product(result, group):
 
 def apply(session, result):
     """Write a plan without bad rows, inside the caller's write transaction. New products and items
-    go in as multi-row INSERTs (building 10,000 ORM objects took most of an import's time)."""
+    go in as multi-row INSERTs (building 10,000 ORM objects took most of an import's time); every
+    product written gets its search words again (catalog/search.py)."""
     successors = {}  # sku -> successor's SKU or None, written once every item exists
     for item, changes in result.item_changes:
         for name, value in changes.items():
@@ -389,12 +403,15 @@ def apply(session, result):
             setattr(product, name, value)
     session.flush()
     now = utcnow()
-    new_items = []
+    new_items, touched = [], {product.id for product in result.product_changes}
+    touched.update(item.product_id for item, changes in result.item_changes if "supplier" in changes)
+    touched.update(product.id for product, _row in result.new_sizes)
     if result.new_products:
         ids = session.execute(
             insert(Product).returning(Product.id, sort_by_parameter_order=True),
             [dict(fields, photo=None, archived=False, created_at=now) for fields, _rows in result.new_products],
         ).scalars().all()
+        touched.update(ids)
         for product_id, (_fields, rows) in zip(ids, result.new_products):
             new_items += [_item_values(row, product_id, NEW_ITEM, now) for row in rows]
     for product, row in result.new_sizes:
@@ -403,6 +420,7 @@ def apply(session, result):
         new_items.append(_item_values(row, product.id, copied, now))
     if new_items:
         session.execute(insert(Item), new_items)
+    search.refresh(session, touched)
     successors.update((row.sku, row.fields["replaced_by"]) for row in result.new_rows()
                       if row.fields.get("replaced_by"))
     _write_successors(session, successors)

@@ -22,13 +22,13 @@ SHOWN = 200  # changes listed on the dry-run page; the summary counts them all
 TEMPLATES = {
     "items": (("sku", "product", "size", "category", "unit", "supplier", "unit_cost", "lead_time_days",
                "reorder_point", "reorder_quantity", "returnable", "do_not_use_after", "notes", "description",
-               "replaced_by"),
+               "keywords", "replaced_by"),
               [("POLO-NAVY-M", "Navy polo", "M", "apparel", "each", "Threadline Apparel", "8.50", "14", "10", "50",
-                "no", "", "Embroidered logo", "Navy polo shirt with the logo on the chest", ""),
+                "no", "", "Embroidered logo", "Navy polo shirt with the logo on the chest", "shirt, tee", ""),
                ("BRO-EXPO-2027", "Expo brochure 2027", "", "print", "each", "PrintWorks", "0.35", "21", "200",
-                "1000", "no", "2027-12-31", "", "", "BRO-EXPO-2028"),
+                "1000", "no", "2027-12-31", "", "", "", "BRO-EXPO-2028"),
                ("BRO-EXPO-2028", "Expo brochure 2028", "", "print", "each", "PrintWorks", "0.35", "21", "200",
-                "1000", "no", "2028-12-31", "", "", "")]),
+                "1000", "no", "2028-12-31", "", "", "", "")]),
     "stock": (("sku", "bin", "quantity", "bin_name", "zone"),
               [("POLO-NAVY-M", "A-03-2", "40", "Polos, top shelf", "Stockroom A")]),
 }
