@@ -241,6 +241,7 @@ def test_the_product_forms_take_keywords(client, login, session):
     product = session.scalar(select(Product).where(Product.name == "Expo flyer"))
     assert product.keywords == "one-pager, handout" and names(session, "handouts") == ["Expo flyer"]
     assert 'value="one-pager, handout"' in client.get(f"/catalog/p/{product.id}/edit").get_data(as_text=True)
+    assert "Also called</dt><dd>one-pager, handout" in client.get("/i/FLY-EXPO").get_data(as_text=True)
     response = client.post(f"/catalog/p/{product.id}/edit", data={"name": "Expo flyer", "category": "print",
                                                                   "keywords": "sell sheet"})
     assert response.status_code == 302
