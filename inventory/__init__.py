@@ -150,9 +150,10 @@ def register_blueprints(app):
     from .requests import models as _request_models  # noqa: F401
     from .requests.views import bp as requests_bp
     from .stock.views import bp as stock_bp
+    from .today.views import bp as today_bp
     from .transfer.views import bp as transfer_bp
 
     for blueprint in (core_bp, auth_bp, catalog_bp, bins_bp, stock_bp, requests_bp, forecast_bp, labels_bp, api_bp,
-                      purchasing_bp, events_bp, mail_bp, reports_bp, transfer_bp):
+                      purchasing_bp, events_bp, mail_bp, reports_bp, transfer_bp, today_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never cookies
