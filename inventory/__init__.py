@@ -124,6 +124,7 @@ def register_extensions(app):
         # requests, and `g` with it; in production every request has a fresh `g` anyway.)
         g.pop("_login_user", None)
         g.pop("user_session", None)
+        g.pop("draft_lines", None)  # the navigation's badge (core/templating.py)
 
 
 def register_blueprints(app):

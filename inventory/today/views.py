@@ -27,14 +27,12 @@ def _has_draft(flag):
 @roles_required(EVERYONE)
 def index():
     day = timeutil.today()
-    draft = None
     if current_user.role == "staff":
         sections = services.for_staff(db.session, day, current_app.config.get("COUNT_EVERY_DAYS", 90))
     elif current_user.role == "rep":
         sections = services.for_rep(db.session, current_user, day)
-        draft = services.draft(db.session, current_user)
     else:  # managers; admins see Marketing's day too
         sections = services.for_manager(db.session, day)
-    return render_template("today/index.html", sections=sections, today=day, draft=draft,
+    return render_template("today/index.html", sections=sections, today=day,
                            next_step=services.next_step, statuses=STATUSES, open_statuses=OPEN,
                            flag_url=_flag_url, has_draft=_has_draft, endpoints=current_app.view_functions)
