@@ -128,7 +128,9 @@ def top_bar():
     ({label, entries, active})."""
     if not current_user.is_authenticated:
         return []
-    allowed = lambda endpoint, roles: current_user.role in roles and endpoint in current_app.view_functions  # noqa: E731
+    def allowed(endpoint, roles):
+        return current_user.role in roles and endpoint in current_app.view_functions
+
     shown = []
     for label, target, *roles in TOP_BAR:
         if isinstance(target, str):
