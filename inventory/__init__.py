@@ -124,6 +124,7 @@ def register_extensions(app):
         # requests, and `g` with it; in production every request has a fresh `g` anyway.)
         g.pop("_login_user", None)
         g.pop("user_session", None)
+        g.pop("draft_lines", None)  # the navigation's badge (core/templating.py)
 
 
 def register_blueprints(app):
@@ -150,9 +151,10 @@ def register_blueprints(app):
     from .requests import models as _request_models  # noqa: F401
     from .requests.views import bp as requests_bp
     from .stock.views import bp as stock_bp
+    from .today.views import bp as today_bp
     from .transfer.views import bp as transfer_bp
 
     for blueprint in (core_bp, auth_bp, catalog_bp, bins_bp, stock_bp, requests_bp, forecast_bp, labels_bp, api_bp,
-                      purchasing_bp, events_bp, mail_bp, reports_bp, transfer_bp):
+                      purchasing_bp, events_bp, mail_bp, reports_bp, transfer_bp, today_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never cookies

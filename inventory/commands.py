@@ -5,7 +5,7 @@ import sqlite3
 
 import click
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from .auth import services as auth
 from .auth.models import ROLES
@@ -101,10 +101,14 @@ def forecast_refresh():
 def seed_demo(scale):
     """Fill an empty database with a demo stockroom and print the demo logins."""
     from .auth.models import User
-    from .demo import seed
+    from .demo import demo_logins, seed
 
     _ready()
     if db.session.scalar(select(User.id).limit(1)) is not None:
+        if scale == "small" and _has_the_demo(User):  # a second run of scripts/demo.sh
+            click.echo("Demo data already there; nothing changed. Log in with (passwords as seeded):")
+            _echo_logins(demo_logins())
+            return
         raise click.ClickException("The database already has data; seed-demo only fills an empty one.")
     if scale == "large":
         from .demo_large import seed_large
@@ -123,8 +127,20 @@ def seed_demo(scale):
     logins = seed(db.session)
     _refresh_flags()
     click.echo("Demo stockroom ready. Log in with:")
+    _echo_logins(logins)
+
+
+def _echo_logins(logins):
     for email, role, password in logins:
         click.echo(f"  {role:<8} {email:<28} password: {password}")
+
+
+def _has_the_demo(User):
+    """Every demo login is there: the database is the small demo's (perhaps used since)."""
+    from .demo import demo_logins
+
+    emails = [email for email, _role, _password in demo_logins()]
+    return db.session.scalar(select(func.count(User.id)).where(User.email.in_(emails))) == len(emails)
 
 
 def _refresh_flags():

@@ -76,6 +76,7 @@ def from_environment(instance_path):
         "FORECAST_HORIZON_DAYS": _int(env.get("FORECAST_HORIZON_DAYS"), 120),
         "FORECAST_SAFETY_WORKING_DAYS": _int(env.get("FORECAST_SAFETY_WORKING_DAYS"), 5),
         "FORECAST_WARNING_DAYS": _int(env.get("FORECAST_WARNING_DAYS"), 14),
+        "COUNT_EVERY_DAYS": _int(env.get("COUNT_EVERY_DAYS"), 90),
     }
 
 
@@ -100,6 +101,8 @@ DEFAULTS = {
     "FORECAST_HORIZON_DAYS": 120,
     "FORECAST_SAFETY_WORKING_DAYS": 5,
     "FORECAST_WARNING_DAYS": 14,
+    # The stockroom's Today page asks for a count of each bin holding stock not counted for this many days.
+    "COUNT_EVERY_DAYS": 90,
 }
 
 

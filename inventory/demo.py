@@ -157,6 +157,12 @@ def seed(session, seed_value=2026):
     _seed_requests(session, users, items, bin_rows)
     _seed_events(session, users, items, bin_rows)
     _seed_purchase_orders(session, users, bin_rows)
+    return demo_logins()
+
+
+def demo_logins():
+    """[(email, role, password)] of the demo's users, as seeded (seed-demo prints them again on a
+    second run)."""
     return [(email, role, password) for email, role, password, _name in LOGINS] + [
         ("rep2@example.com", "rep", "demo-rep-2026")]
 

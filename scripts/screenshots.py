@@ -4,6 +4,7 @@ Starts the app on a throw-away SQLite database filled with the demo (inventory.d
 in headless Chromium at a Pixel 7's size, logs in through the real login form and saves PNGs:
 
     login.png          the login page
+    today-rep.png, today-staff.png, today-manager.png   each role's Today page (their home)
     catalog.png        the catalog, as a sales rep
     product-sizes.png  Navy polo, stock per size, as a sales rep
     bin.png            bin A-01-1, as stockroom staff
@@ -12,7 +13,7 @@ in headless Chromium at a Pixel 7's size, logs in through the real login form an
     review.png         a submitted request as the manager reviews it: quantities, Approve
     reorders.png, events.png, reports.png  the manager's Reorders, Events and Reports pages
 
-Usage (from the repository root):  python scripts/screenshots.py [--out docs/screenshots]
+Usage (from the repository root):  python scripts/screenshots.py [--out docs/screenshots] [--only today-rep.png ...]
 Needs Chromium at /usr/bin/chromium (apt-get install chromium) and the `playwright` package
 (pip install -r requirements-dev.txt); no Playwright browser download is used.
 """
@@ -76,7 +77,12 @@ def log_in(page, base_url, role):
         page.get_by_role("button", name="Log in").click()
 
 
+ONLY = set()  # --only: save just these (the others are still visited, since later pages build on them)
+
+
 def shoot(page, out, name):
+    if ONLY and name not in ONLY:
+        return
     path = os.path.join(out, name)
     page.mouse.move(0, 0)
     page.screenshot(path=path, animations="disabled", caret="hide")
@@ -87,7 +93,9 @@ def shoot(page, out, name):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "screenshots"), help="where to save the PNGs")
+    parser.add_argument("--only", nargs="+", default=[], metavar="NAME.png", help="save only these screenshots")
     args = parser.parse_args()
+    ONLY.update(args.only)
     if not os.path.exists(CHROMIUM):
         sys.exit(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
@@ -111,6 +119,7 @@ def main():
                 shoot(page, args.out, "login.png")
 
                 log_in(page, base_url, "rep")
+                shoot(page, args.out, "today-rep.png")  # every role lands on its Today page
                 page.goto(base_url + "/catalog")
                 shoot(page, args.out, "catalog.png")
                 search = page.get_by_role("searchbox", name="Search the catalog")
@@ -136,6 +145,7 @@ def main():
 
                 context, page = new_page()
                 log_in(page, base_url, "manager")
+                shoot(page, args.out, "today-manager.png")
                 page.goto(base_url + "/requests?status=submitted")
                 page.locator("main a[href^='/requests/']").filter(has_text="R-").first.click()
                 page.get_by_role("button", name="Approve").wait_for()
@@ -150,6 +160,7 @@ def main():
 
                 context, page = new_page()
                 log_in(page, base_url, "staff")
+                shoot(page, args.out, "today-staff.png")
                 page.goto(base_url + "/b/A-01-1")
                 shoot(page, args.out, "bin.png")
                 row = page.locator("#bin-contents").get_by_role("listitem").filter(has_text="POLO-NAVY-M")

@@ -1,4 +1,13 @@
 // Small behaviours without inline script (the Content-Security-Policy forbids it).
+// The laptop's top-bar menus (<details class="menu">): one open at a time, closed by a tap elsewhere or Escape.
+document.addEventListener("click", function (event) {
+  document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+    if (!menu.contains(event.target)) menu.open = false;
+  });
+});
+document.addEventListener("keydown", function (event) {
+  if (event.key === "Escape") document.querySelectorAll("details.menu[open]").forEach(function (menu) { menu.open = false; });
+});
 // A data-confirm question on the form, or on the button pressed (a form with several buttons).
 document.addEventListener("submit", function (event) {
   var form = event.target;

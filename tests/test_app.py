@@ -81,17 +81,52 @@ def test_previous_base_urls_are_a_comma_separated_list(tmp_path, monkeypatch):
         from_environment(str(tmp_path))
 
 
-def test_seed_demo_fills_an_empty_database_and_refuses_a_second_time(runner, client):
+def test_seed_demo_fills_an_empty_database_and_a_second_run_prints_the_logins_again(runner, client):
     result = runner.invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
     assert "rep@example.com" in result.output and "demo-rep-2026" in result.output
     assert runner.invoke(args=["check"]).exit_code == 0
-    again = runner.invoke(args=["seed-demo"])
-    assert again.exit_code != 0 and "already has data" in again.output
+    with count_rows() as before:
+        again = runner.invoke(args=["seed-demo"])
+    assert again.exit_code == 0, again.output
+    assert again.output.startswith("Demo data already there; nothing changed.")
+    assert "rep@example.com" in again.output and "demo-rep-2026" in again.output
+    assert "manager@example.com" in again.output and "demo-manager-2026" in again.output
+    assert before() == before.rows  # nothing seeded twice
     client.post("/login", data={"email": "rep@example.com", "password": "demo-rep-2026"})
     html = client.get("/catalog?q=navy").get_data(as_text=True)
     assert "Navy polo" in html and 'class="size">XXL<' in html
     assert client.get("/b/A-01-1").status_code == 200
+
+
+def test_seed_demo_refuses_a_database_with_other_data_and_changes_nothing(runner, make_user):
+    make_user("manager", email="boss@example.com")
+    make_user("rep", email="rep@example.com")  # one demo address is not the demo
+    with count_rows() as before:
+        result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code != 0
+    assert "already has data; seed-demo only fills an empty one" in result.output
+    assert "demo-rep-2026" not in result.output
+    assert before() == before.rows
+
+
+class count_rows:
+    """Rows per table before and after: `with count_rows() as before: ...; before() == before.rows`."""
+
+    def __enter__(self):
+        self.rows = self()
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def __call__(self):
+        from sqlalchemy import func, select
+
+        from inventory.extensions import db
+        db.session.rollback()
+        return {table.name: db.session.scalar(select(func.count()).select_from(table))
+                for table in db.metadata.sorted_tables}
 
 
 def test_create_token_command_prints_a_working_token(runner, make_user, client):

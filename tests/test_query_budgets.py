@@ -28,13 +28,15 @@ from inventory.timeutil import utcnow
 from tests.conftest import empty_database, make_test_app
 
 SMALL, LARGE = 0.01, 0.1  # 10 products / 2,000 ledger rows / 200 requests, and ten times that
-PAGES = ["bin", "item", "item_on_loan", "bin_on_loan", "catalog_search", "my_requests", "queue", "reorders", "reorders_after_change", "scan_read",
-         "find", "label_sheet", "api_reserve", "api_items", "send_alerts"]
+PAGES = ["bin", "item", "item_on_loan", "bin_on_loan", "catalog_search", "my_requests", "queue", "reorders",
+         "reorders_after_change", "scan_read", "find", "label_sheet", "api_reserve", "api_items", "send_alerts",
+         "today_staff", "today_rep", "today_manager"]
 # Statements a page may send at most (at any size): generous enough for honest changes, far
 # below what a query per row would cost even on the small stockroom.
 BUDGET = {"bin": 8, "item": 12, "item_on_loan": 14, "bin_on_loan": 8, "catalog_search": 5, "my_requests": 5, "queue": 6, "reorders": 11,
           "reorders_after_change": 12,  # the stored flags: read, not computed, after a change too
-          "scan_read": 5, "find": 8, "label_sheet": 6, "api_reserve": 17, "api_items": 10, "send_alerts": 30}
+          "scan_read": 5, "find": 8, "label_sheet": 6, "api_reserve": 17, "api_items": 10, "send_alerts": 30,
+          "today_staff": 9, "today_rep": 7, "today_manager": 11}  # the Today pages: one statement a section
 MAIL = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": 2525, "MAIL_FROM": "stock@example.com",
         "BASE_URL": "https://stock.example.com", "ALERT_RECIPIENTS": ["marketing@example.com"]}
 
@@ -125,6 +127,9 @@ def _measure(app):
         "label_sheet": lambda: staff().get("/labels/sheet?what=bins&bins_by=all&sheet=avery-5160&start=1"),
         "api_reserve": lambda: app.test_client().post("/api/v1/requests", json=reserve, headers=bearer),
         "api_items": lambda: app.test_client().get("/api/v1/items?q=polo", headers=bearer),
+        "today_staff": lambda: staff().get("/today"),
+        "today_rep": lambda: rep_client().get("/today"),
+        "today_manager": lambda: manager().get("/today"),
     }
     counts = {}
     for page, request in requests.items():

@@ -25,58 +25,131 @@ def last_segment_url(endpoint, name, value, placeholder):
     return prefix + str(value)
 
 
-# (label, endpoint, icon, roles). Bottom navigation on phones: the few things each role does most.
 PHONE, LAPTOP = "phone", "laptop"
-# (label, endpoint, icon, roles, where). The phone's bottom bar holds the few things each role
-# does most (at most five); the laptop's top bar also lists the planning pages. Entries whose
-# pages are not part of the app (yet) are left out.
-NAVIGATION = [
-    ("Catalog", "catalog.index", "catalog", ("rep", "manager", "admin"), PHONE),
-    ("Catalog", "catalog.index", "catalog", ("staff",), LAPTOP),
-    ("Request", "requests.new", "request", ("rep",), PHONE),
-    ("My requests", "requests.mine", "list", ("rep",), PHONE),
-    ("Requests", "requests.queue", "list", ("manager", "admin"), PHONE),
-    ("Pick", "requests.picking", "check", ("staff",), PHONE),
-    ("Bins", "bins.index", "bins", ("staff", "manager"), PHONE),
-    ("Events", "events.index", "calendar", ("rep", "manager", "admin"), LAPTOP),
-    ("Reorders", "forecast.dashboard", "alert", ("manager", "admin"), LAPTOP),
-    ("Purchase orders", "purchasing.index", "truck", ("manager", "admin"), LAPTOP),
-    ("Deliveries", "purchasing.index", "truck", ("staff",), PHONE),
-    # Scan: the camera and a code box; /find (what the box submits to) still answers typed codes.
-    ("Scan", "labels.scan", "scan", ("rep", "staff", "manager", "admin"), PHONE),
-    ("Users", "auth.users", "people", ("admin",), PHONE),
-    ("Outbox", "mail.outbox", "list", ("manager", "admin"), LAPTOP),
-    ("Import/Export", "transfer.index", "list", ("manager", "admin"), LAPTOP),
-    ("Export", "transfer.index", "list", ("staff",), LAPTOP),
-    ("Reports", "reports.overview", "chart", ("manager", "admin"), LAPTOP),
-    ("Me", "auth.profile", "person", ("rep", "staff", "manager", "admin"), PHONE),
+EVERYONE = ("rep", "staff", "manager", "admin")
+# The phone's bottom bar: the few things each role does most (at most five), Today first.
+# (label, endpoint, icon, roles). Entries whose pages are not part of the app (yet) are left out.
+# The rep's Requests tab opens the request being put together while it holds anything (its badge
+# says how many units), else My requests: never an empty cart.
+PHONE_BAR = [
+    ("Today", "today.index", "today", EVERYONE),
+    ("Catalog", "catalog.index", "catalog", ("rep", "manager", "admin")),
+    ("Requests", "requests.mine", "list", ("rep",)),
+    ("Requests", "requests.queue", "list", ("manager", "admin")),
+    ("Pick", "requests.picking", "check", ("staff",)),
+    ("Bins", "bins.index", "bins", ("staff",)),
+    ("Scan", "labels.scan", "scan", EVERYONE),
+    ("Me", "auth.profile", "person", EVERYONE),
 ]
+# The laptop's top bar: a few links and menus (a <details> each), not a dozen links. A menu with
+# one entry for the user's role shows as that link. (label, endpoint, roles) or (label, [entries]).
+TOP_BAR = [
+    ("Today", "today.index", EVERYONE),
+    ("Catalog", "catalog.index", EVERYONE),
+    ("Requests", [
+        ("My request", "requests.new", ("rep",)),
+        ("My requests", "requests.mine", ("rep",)),
+        ("Queue", "requests.queue", ("manager", "admin")),
+        ("To pick", "requests.picking", ("staff", "manager", "admin")),
+    ]),
+    ("Stock", [
+        ("Bins", "bins.index", ("staff", "manager", "admin")),
+        ("Deliveries", "purchasing.index", ("staff",)),
+        ("Purchase orders", "purchasing.index", ("manager", "admin")),
+        ("Scan", "labels.scan", EVERYONE),
+        ("Import/Export", "transfer.index", ("manager", "admin")),
+        ("Export", "transfer.index", ("staff",)),
+    ]),
+    ("Plan", [
+        ("Events", "events.index", EVERYONE),
+        ("Reorders", "forecast.dashboard", ("manager", "admin")),
+        ("Reports", "reports.overview", ("manager", "admin")),
+    ]),
+    ("Admin", [
+        ("Users", "auth.users", ("admin",)),
+        ("Outbox", "mail.outbox", ("manager", "admin")),
+    ]),
+    ("Me", "auth.profile", EVERYONE),
+]
+# Pages whose section (the endpoint's blueprint) has several entries: only the exact page is current.
+_SHARED_SECTIONS = ("core", "auth", "stock", "requests", "labels")
 
 
-def navigation(where=LAPTOP):
-    """The navigation entries for the current user: all of them on a laptop, the phone's few."""
+def _is_current(endpoint):
+    current = request.endpoint or ""
+    section = endpoint.split(".")[0]
+    return current == endpoint or (section not in _SHARED_SECTIONS and current.startswith(section + "."))
+
+
+def _draft_lines():
+    """[(sku, quantity)] of the current user's unsent request, read once per page (the navigation
+    and the pages that mention the draft all use it)."""
+    if "draft_lines" not in g:
+        from sqlalchemy import select
+
+        from ..extensions import db
+        from ..requests.models import RequestDraft
+
+        g.draft_lines = db.session.scalar(select(RequestDraft.lines).where(RequestDraft.user_id == current_user.id)) or []
+    return g.draft_lines
+
+
+def _draft_units():
+    return sum(quantity for _sku, quantity in _draft_lines())
+
+
+def _entry(label, endpoint, icon=None):
+    entry = {"label": label, "url": url_for(endpoint), "icon": icon, "active": _is_current(endpoint), "badge": 0}
+    if endpoint == "requests.new":
+        entry["badge"] = _draft_units()
+    return entry
+
+
+def navigation(where=PHONE):
+    """The phone's bottom bar for the current user: [{label, url, icon, active, badge}]."""
     if not current_user.is_authenticated:
         return []
-    current = request.endpoint or ""
     entries = []
-    for label, endpoint, icon, roles, place in NAVIGATION:
+    for label, endpoint, icon, roles in PHONE_BAR:
         if current_user.role not in roles or endpoint not in current_app.view_functions:
             continue
-        if where == PHONE and place != PHONE:
-            continue
-        section = endpoint.split(".")[0]
-        active = current == endpoint or (
-            section not in ("core", "auth", "stock", "requests", "labels") and current.startswith(section + "."))
-        entry = {"label": label, "url": url_for(endpoint), "icon": icon, "active": active, "badge": 0}
-        if endpoint == "requests.new":
-            from ..extensions import db
-            from ..requests import drafts
-
-            if "draft_count" not in g:  # the page draws the navigation twice (laptop, phone)
-                g.draft_count = drafts.count(db.session, current_user)
-            entry["badge"] = g.draft_count
+        entry = _entry(label, endpoint, icon)
+        if endpoint == "requests.mine":  # the rep's Requests tab: the draft while it holds anything
+            entry["badge"] = _draft_units()
+            if entry["badge"]:
+                entry["url"] = url_for("requests.new")
+            entry["active"] = (request.endpoint or "") in ("requests.new", "requests.mine", "requests.show")
         entries.append(entry)
     return entries
+
+
+def top_bar():
+    """The laptop's top bar for the current user: links ({label, url, active, badge}) and menus
+    ({label, entries, active})."""
+    if not current_user.is_authenticated:
+        return []
+    def allowed(endpoint, roles):
+        return current_user.role in roles and endpoint in current_app.view_functions
+
+    shown = []
+    for label, target, *roles in TOP_BAR:
+        if isinstance(target, str):
+            if allowed(target, roles[0]):
+                shown.append(_entry(label, target))
+            continue
+        entries = [_entry(name, endpoint) for name, endpoint, who in target if allowed(endpoint, who)]
+        if len(entries) == 1:
+            shown.append(entries[0])
+        elif entries:
+            shown.append({"label": label, "entries": entries, "active": any(e["active"] for e in entries)})
+    return shown
+
+
+def unsent_draft():
+    """(lines, units) of the current user's request not sent yet, or None: for the pages that say so."""
+    if not current_user.is_authenticated or not _draft_lines():
+        return None
+    return len(_draft_lines()), _draft_units()
 
 
 def ago(moment):
@@ -106,6 +179,8 @@ def init_app(app):
     def _globals():
         return {
             "navigation": navigation,
+            "top_bar": top_bar,
+            "unsent_draft": unsent_draft,
             # Never bound to the request: an error page (413 above all) must not read its body.
             "logout_form": lambda: ButtonForm(formdata=None),
             "is_staff": current_user.is_authenticated and current_user.role in STAFF,

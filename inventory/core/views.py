@@ -18,13 +18,10 @@ bp = Blueprint("core", __name__)
 @bp.route("/")
 @public
 def home():
+    """Every role's home is its Today page: what to do today."""
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
-    if current_user.role == "staff":
-        return redirect(url_for("bins.index"))
-    if current_user.role == "admin":
-        return redirect(url_for("catalog.index"))
-    return redirect(url_for("catalog.index"))
+    return redirect(url_for("today.index"))
 
 
 @bp.route("/find")

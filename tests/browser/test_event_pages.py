@@ -78,6 +78,7 @@ def test_manager_plans_a_show_on_a_laptop_and_reserves_a_kit(live_server, data, 
     page = context.new_page()
     try:
         log_in(page, base, "manager@example.com")
+        page.locator("nav.topnav summary", has_text="Plan").click()  # the top bar's Plan menu
         page.get_by_role("navigation", name="Main").get_by_role("link", name="Events").first.click()
         expect(page.locator("table.month")).to_be_visible()
         page.get_by_role("button", name="New event").click()

@@ -42,6 +42,8 @@ def size_chips(scope):
 def test_rep_searches_polo_and_sees_stock_per_size_in_one_row(live_server, data, stockroom, phone):
     rep = data.user("rep", name="Riley Rep")
     log_in(phone, live_server.url, rep)
+    expect(phone).to_have_url(re.compile(r"/today$"))  # every role's home
+    phone.locator("nav.bottomnav").get_by_role("link", name="Catalog").click()
     expect(phone).to_have_url(re.compile(r"/catalog$"))
     expect_phone_navigation(phone)
     assert_no_horizontal_scroll(phone)
@@ -175,7 +177,7 @@ def test_wrong_password_shows_an_error_and_stays_on_login(live_server, data, pho
 
     # The re-rendered form (with a fresh CSRF token) still logs in.
     log_in(phone, live_server.url, rep)
-    expect(phone).to_have_url(re.compile(r"/catalog$"))
+    expect(phone).to_have_url(re.compile(r"/today$"))
 
 
 @pytest.mark.parametrize("role", ["staff", "manager"])

@@ -1,0 +1,245 @@
+"""What each role has to do today, for the Today page (every role's home).
+
+One plain function per role returns its sections; each section is read with ONE statement that
+also counts all its rows (a window count), so a page costs a fixed number of statements however
+busy the stockroom is. Each section shows at most LIMIT rows and says how many there are in all.
+
+Counts due: the app keeps no count schedule, so a bin is due for a count when it holds stock and
+its last count (a `count` movement in the ledger, booked even when nothing differed) is older than
+COUNT_EVERY_DAYS days (config, 90 by default), or it was never counted. Oldest first.
+"""
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import case, func, or_, select
+
+from ..auth.models import User
+from ..bins.models import Bin
+from ..events.models import Event
+from ..purchasing.models import PurchaseOrder, PurchaseOrderLine
+from ..requests.models import OPEN, Request, RequestDraft, RequestLine
+from ..requests.services import DISPATCH_CODE
+from ..stock.models import Movement, StockLevel
+
+LIMIT = 10
+RUSH_DAYS = 2  # as Request.is_rush: needed within two days
+NEXT_STEP = {  # what happens next to a rep's request, in the rep's words
+    "submitted": "Waiting for Marketing to approve",
+    "approved": "Approved: the stockroom picks it next",
+    "picking": "Being picked",
+    "ready": "Ready: collect it from the stockroom",
+}
+NEXT_STEP_SHIP = "Ready: being shipped to you"
+
+
+@dataclass
+class Section:
+    """One list of the page: its rows (at most LIMIT), how many there are in all, and the line
+    an empty list shows."""
+    key: str
+    title: str
+    rows: list
+    total: int
+    empty: str
+    more_endpoint: str | None = None
+    more_args: dict = field(default_factory=dict)
+
+    @property
+    def more(self):
+        return self.total - len(self.rows)
+
+
+def _capped(session, statement, limit=LIMIT):
+    """(the first `limit` rows of `statement`, how many rows it has in all), in one statement."""
+    rows = session.execute(statement.add_columns(func.count().over().label("total_rows")).limit(limit)).all()
+    return rows, (rows[0].total_rows if rows else 0)
+
+
+def _requests(*conditions):
+    """Requests with their requester's name, how many lines and how many units to pick or on backorder."""
+    lines = select(func.count(RequestLine.id)).where(RequestLine.request_id == Request.id).scalar_subquery()
+    to_pick = (select(func.coalesce(func.sum(RequestLine.reserved - RequestLine.picked), 0))
+               .where(RequestLine.request_id == Request.id).scalar_subquery())
+    backordered = (select(func.coalesce(func.sum(RequestLine.backordered), 0))
+                   .where(RequestLine.request_id == Request.id).scalar_subquery())
+    return (select(Request.id, Request.status, Request.purpose, Request.handoff, Request.needed_by,
+                   Request.return_by, User.name.label("user_name"), User.email,
+                   lines.label("lines"), to_pick.label("to_pick"), backordered.label("backordered"))
+            .join(User, User.id == Request.requester_id).where(*conditions))
+
+
+# The stockroom ------------------------------------------------------------------------------------
+
+def to_pick(session, today):
+    """Approved requests and those being picked, soonest needed first (each opens its pick list,
+    which goes bin by bin)."""
+    return _capped(session, _requests(Request.status.in_(("approved", "picking")))
+                   .order_by(Request.needed_by, Request.id))
+
+
+def to_hand_over(session, today):
+    """Picked requests waiting in DISPATCH for the rep (or the courier)."""
+    return _capped(session, _requests(Request.status == "ready").order_by(Request.needed_by, Request.id))
+
+
+def deliveries_due(session, today):
+    """Ordered purchase orders expected today or before (overdue), oldest expected first."""
+    outstanding = (select(func.coalesce(func.sum(PurchaseOrderLine.quantity - PurchaseOrderLine.received), 0))
+                   .where(PurchaseOrderLine.order_id == PurchaseOrder.id,
+                          PurchaseOrderLine.received < PurchaseOrderLine.quantity).scalar_subquery())
+    return _capped(session, select(PurchaseOrder.id, PurchaseOrder.supplier, PurchaseOrder.expected_on,
+                                   outstanding.label("outstanding"))
+                   .where(PurchaseOrder.status == "ordered", PurchaseOrder.expected_on <= today)
+                   .order_by(PurchaseOrder.expected_on, PurchaseOrder.id))
+
+
+def returns_due(session, today, overdue_only=False, requester=None):
+    """Handed-over requests with returnables to come back by today (or only those past their
+    date), soonest due first."""
+    conditions = [Request.status == "handed_over", Request.return_by.is_not(None),
+                  Request.return_by < today if overdue_only else Request.return_by <= today]
+    if requester is not None:
+        conditions.append(Request.requester_id == requester.id)
+    return _capped(session, _requests(*conditions).order_by(Request.return_by, Request.id))
+
+
+def counts_due(session, today, every_days):
+    """Bins holding stock whose last count is older than `every_days` days, or never counted;
+    the longest uncounted first."""
+    cutoff = datetime.combine(today - timedelta(days=every_days), time.min)
+    counted = (select(func.coalesce(Movement.to_bin_id, Movement.from_bin_id).label("bin_id"),
+                      func.max(Movement.created_at).label("at"))
+               .where(Movement.kind == "count")
+               .group_by(func.coalesce(Movement.to_bin_id, Movement.from_bin_id)).subquery("counted"))
+    stocked = (select(StockLevel.bin_id, func.count().label("stocked_items"))
+               .where(StockLevel.quantity > 0).group_by(StockLevel.bin_id).subquery("stocked"))
+    return _capped(session, select(Bin.code, Bin.name, Bin.zone, stocked.c.stocked_items, counted.c.at.label("counted_at"))
+                   .join(stocked, stocked.c.bin_id == Bin.id)
+                   .outerjoin(counted, counted.c.bin_id == Bin.id)
+                   .where(Bin.archived.is_(False), Bin.code != DISPATCH_CODE,
+                          or_(counted.c.at.is_(None), counted.c.at < cutoff))
+                   .order_by(case((counted.c.at.is_(None), 0), else_=1), counted.c.at, Bin.code))
+
+
+def for_staff(session, today, count_every_days=90):
+    rows, total = to_pick(session, today)
+    sections = [Section("pick", "To pick", rows, total, "Nothing to pick.", "requests.picking")]
+    rows, total = to_hand_over(session, today)
+    sections.append(Section("hand_over", "Ready to hand over", rows, total, "Nothing waiting in dispatch.",
+                            "requests.picking"))
+    rows, total = deliveries_due(session, today)
+    sections.append(Section("deliveries", "Deliveries due", rows, total, "No deliveries due today.",
+                            "purchasing.index"))
+    rows, total = returns_due(session, today)
+    sections.append(Section("returns", "Returns due", rows, total, "No returns due today."))
+    rows, total = counts_due(session, today, count_every_days)
+    sections.append(Section("counts", "Counts due", rows, total,
+                            f"Every bin with stock was counted in the last {count_every_days} days.", "bins.index"))
+    return sections
+
+
+# A sales rep --------------------------------------------------------------------------------------
+
+def next_step(row):
+    """What happens next to a rep's open request, in words."""
+    if row.status == "ready" and row.handoff == "ship":
+        return NEXT_STEP_SHIP
+    return NEXT_STEP.get(row.status, "")
+
+
+def my_open_requests(session, user, today):
+    """The rep's requests not yet handed over, soonest needed first."""
+    return _capped(session, _requests(Request.requester_id == user.id, Request.status.in_(OPEN))
+                   .order_by(Request.needed_by, Request.id))
+
+
+def my_loans(session, user, today):
+    """What the rep has out that must come back (handed over with a return date), soonest due first."""
+    return _capped(session, _requests(Request.requester_id == user.id, Request.status == "handed_over",
+                                      Request.return_by.is_not(None))
+                   .order_by(Request.return_by, Request.id))
+
+
+def my_events(session, user, today):
+    """Upcoming (or running) events the rep is on: those they own or that one of their requests
+    is for, soonest first."""
+    mine = select(Request.event_id).where(Request.requester_id == user.id, Request.event_id.is_not(None),
+                                          Request.status.not_in(("cancelled", "rejected")))
+    return _capped(session, select(Event.id, Event.name, Event.place, Event.starts_on, Event.ends_on, Event.ship_by)
+                   .where(Event.cancelled.is_(False), Event.ends_on >= today,
+                          or_(Event.owner_id == user.id, Event.id.in_(mine)))
+                   .order_by(Event.starts_on, Event.id))
+
+
+def draft(session, user):
+    """(lines, units) of the rep's request not yet sent, or None when it holds nothing."""
+    lines = session.scalar(select(RequestDraft.lines).where(RequestDraft.user_id == user.id)) or []
+    units = sum(quantity for _sku, quantity in lines)
+    return (len(lines), units) if lines else None
+
+
+def for_rep(session, user, today):
+    rows, total = my_open_requests(session, user, today)
+    sections = [Section("mine", "My open requests", rows, total, "No open requests.", "requests.mine")]
+    rows, total = my_loans(session, user, today)
+    sections.append(Section("loans", "Due back", rows, total, "Nothing out on loan."))
+    rows, total = my_events(session, user, today)
+    sections.append(Section("events", "My events", rows, total, "No upcoming events of yours.", "events.index"))
+    return sections
+
+
+# Marketing ----------------------------------------------------------------------------------------
+
+def waiting_for_approval(session, today):
+    return _capped(session, _requests(Request.status == "submitted").order_by(Request.needed_by, Request.id))
+
+
+def rush(session, today):
+    """Open requests needed within RUSH_DAYS days (or already late), soonest first."""
+    return _capped(session, _requests(Request.status.in_(OPEN), Request.needed_by <= today + timedelta(days=RUSH_DAYS))
+                   .order_by(Request.needed_by, Request.id))
+
+
+def order_now(session, today):
+    """The stored reorder flags that say order now (or expedite), most urgent first, with their
+    items loaded."""
+    from sqlalchemy.orm import joinedload
+
+    from ..catalog.models import Item
+    from ..forecast import services as forecast
+    from ..forecast import stored
+    from ..forecast.models import ReorderFlag
+
+    stored.current(session)
+    statement = (select(ReorderFlag).where(ReorderFlag.status.in_((forecast.EXPEDITE, forecast.NOW)))
+                 .options(joinedload(ReorderFlag.item).joinedload(Item.product), joinedload(ReorderFlag.event))
+                 .order_by(ReorderFlag.rank, ReorderFlag.order_by, ReorderFlag.id))
+    rows = session.execute(statement.add_columns(func.count().over().label("total_rows")).limit(LIMIT)).all()
+    return [row[0] for row in rows], (rows[0].total_rows if rows else 0)
+
+
+def overdue_orders(session, today):
+    outstanding = (select(func.coalesce(func.sum(PurchaseOrderLine.quantity - PurchaseOrderLine.received), 0))
+                   .where(PurchaseOrderLine.order_id == PurchaseOrder.id,
+                          PurchaseOrderLine.received < PurchaseOrderLine.quantity).scalar_subquery())
+    return _capped(session, select(PurchaseOrder.id, PurchaseOrder.supplier, PurchaseOrder.expected_on,
+                                   outstanding.label("outstanding"))
+                   .where(PurchaseOrder.status == "ordered", PurchaseOrder.expected_on < today)
+                   .order_by(PurchaseOrder.expected_on, PurchaseOrder.id))
+
+
+def for_manager(session, today):
+    rows, total = rush(session, today)
+    sections = [Section("rush", "Rush", rows, total, "No rush requests.", "requests.queue")]
+    rows, total = waiting_for_approval(session, today)
+    sections.append(Section("approve", "Waiting for approval", rows, total, "Nothing to approve.",
+                            "requests.queue", {"status": "submitted"}))
+    rows, total = order_now(session, today)
+    sections.append(Section("order", "Order now", rows, total, "Nothing to order now.", "forecast.dashboard"))
+    rows, total = overdue_orders(session, today)
+    sections.append(Section("late_orders", "Overdue purchase orders", rows, total, "No purchase order is late.",
+                            "purchasing.index"))
+    rows, total = returns_due(session, today, overdue_only=True)
+    sections.append(Section("late_loans", "Overdue loans", rows, total, "No loan is overdue."))
+    return sections
+
