@@ -36,6 +36,7 @@ def assert_tappable(locator):
 def test_navy_polos_lands_on_the_navy_polo_and_a_typo_gets_did_you_mean(live_server, data, shelf, small_phone):
     page = small_phone
     log_in(page, live_server.url, data.user("rep"))
+    page.goto(live_server.url + "/catalog")  # a rep lands on Today
     search_for(page, "navy polos")
     cards = page.locator("li.card")
     expect(cards).to_have_count(1)
