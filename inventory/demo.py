@@ -190,6 +190,16 @@ def _seed_requests(session, users, items, bin_rows):
     plan = requests.pick_list(session, requests.get_request(session, meeting.id))
     for bin, lines in plan[:1]:
         requests.pick(session, meeting.id, bin, {line.id: quantity for line, quantity in lines}, staff)
+    # Picked and waiting in DISPATCH: the stockroom's Today offers its hand-over.
+    from .auth.models import User
+
+    rep2 = session.query(User).filter_by(email="rep2@example.com").one()
+    desk = requests.submit(session, rep2, [(items["BRO-ATLAS-26"], 25), (items["PEN-LOGO"], 20)],
+                           purpose="client_meeting", needed_by=today + timedelta(days=2),
+                           note="Atlas partner visit at their office on Monday")
+    requests.approve(session, desk.id, manager)
+    for bin, lines in requests.pick_list(session, requests.get_request(session, desk.id)):
+        requests.pick(session, desk.id, bin, {line.id: quantity for line, quantity in lines}, staff)
     usb = requests.submit(session, rep, [(items["USB-32"], 60)], purpose="trade_show",
                           needed_by=today + timedelta(days=20), allow_partial=True,
                           note="USB drives with the product videos")
