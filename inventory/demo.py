@@ -156,6 +156,7 @@ def seed(session, seed_value=2026):
     backdate(counted, when(86, 10))
     _seed_requests(session, users, items, bin_rows)
     _seed_events(session, users, items, bin_rows)
+    _seed_loans(session, users, items)
     _seed_purchase_orders(session, users, bin_rows)
     return demo_logins()
 
@@ -189,10 +190,42 @@ def _seed_requests(session, users, items, bin_rows):
     plan = requests.pick_list(session, requests.get_request(session, meeting.id))
     for bin, lines in plan[:1]:
         requests.pick(session, meeting.id, bin, {line.id: quantity for line, quantity in lines}, staff)
+    # Picked and waiting in DISPATCH: the stockroom's Today offers its hand-over.
+    from .auth.models import User
+
+    rep2 = session.query(User).filter_by(email="rep2@example.com").one()
+    desk = requests.submit(session, rep2, [(items["BRO-ATLAS-26"], 25), (items["PEN-LOGO"], 20)],
+                           purpose="client_meeting", needed_by=today + timedelta(days=2),
+                           note="Atlas partner visit at their office on Monday")
+    requests.approve(session, desk.id, manager)
+    for bin, lines in requests.pick_list(session, requests.get_request(session, desk.id)):
+        requests.pick(session, desk.id, bin, {line.id: quantity for line, quantity in lines}, staff)
     usb = requests.submit(session, rep, [(items["USB-32"], 60)], purpose="trade_show",
                           needed_by=today + timedelta(days=20), allow_partial=True,
                           note="USB drives with the product videos")
     return meeting, show, usb
+
+
+def _seed_loans(session, users, items):
+    """Returnables out on loan: the pop-up display at a client's showroom, due back in three
+    days, and a booth-in-a-box two days overdue (the item, bin and Today pages show both)."""
+    from .auth.models import User
+    from .requests import services as requests
+
+    staff, manager = users["staff"], users["manager"]
+    rep2 = session.query(User).filter_by(email="rep2@example.com").one()
+    today = date.today()
+    for rep, sku, out, back, note, collected_by in (
+        (users["rep"], "DISPLAY-POPUP", -4, 3, "Acme showroom week: our display in their lobby", ""),
+        (rep2, "KIT-BOOTH", -6, -2, "Nimbus partner breakfast in Potsdam", "Kim from the Potsdam office"),
+    ):
+        loan = requests.submit(session, rep, [(items[sku], 1)], purpose="client_meeting",
+                               needed_by=today + timedelta(days=out), return_by=today + timedelta(days=back),
+                               today=today + timedelta(days=out - 3), note=note)
+        requests.approve(session, loan.id, manager)
+        for bin, picks in requests.pick_list(session, requests.get_request(session, loan.id)):
+            requests.pick(session, loan.id, bin, {line.id: quantity for line, quantity in picks}, staff)
+        requests.hand_over(session, loan.id, staff, collected_by=collected_by)
 
 
 def _seed_purchase_orders(session, users, bin_rows):

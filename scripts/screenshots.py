@@ -9,6 +9,8 @@ in headless Chromium at a Pixel 7's size, logs in through the real login form an
     product-sizes.png  Navy polo, stock per size, as a sales rep
     bin.png            bin A-01-1, as stockroom staff
     move.png           the move form, opened from bin A-01-1, as stockroom staff
+    loan.png           the pop-up display's item page while it is out on loan, as stockroom staff
+    hand-over.png      the hand-over's confirm step for a picked request, as stockroom staff
     request.png, my-requests.png          a rep's request (a short line with its choices) and their list
     review.png         a submitted request as the manager reviews it: quantities, Approve
     reorders.png, events.png, reports.png  the manager's Reorders, Events and Reports pages
@@ -171,6 +173,13 @@ def main():
                 page.get_by_label("Why (optional)").fill("Shelf full")
                 page.get_by_label("Why (optional)").blur()
                 shoot(page, args.out, "move.png")
+                page.goto(base_url + "/i/DISPLAY-POPUP?page=1")
+                page.get_by_role("heading", name="Pop-up booth display 3 m").wait_for()
+                shoot(page, args.out, "loan.png")
+                page.goto(base_url + "/today")
+                page.locator("main a[href$='/hand-over']").first.click()
+                page.get_by_label("Collected by").wait_for()
+                shoot(page, args.out, "hand-over.png")
                 context.close()
                 browser.close()
         finally:

@@ -170,3 +170,13 @@ def test_the_laptop_top_bar_is_grouped_into_a_few_menus(day, client):
     assert top_bar("admin@example.com") == (4, 3)  # Requests, Stock, Plan, Admin; Today, Catalog, Me
     assert top_bar("manager@example.com") == (3, 4)  # Admin holds only the Outbox: a link of its own
     assert top_bar("rep@example.com") == (1, 5)  # Requests; Today, Catalog, Scan, Events, Me
+
+
+def test_a_picked_request_is_one_tap_from_its_hand_over(day, client):
+    staff = _user("staff@example.com")
+    shown = requests.get_request(db.session, day["to_pick"])
+    for bin, picks in requests.pick_list(db.session, shown):
+        requests.pick(db.session, shown.id, bin, {line.id: quantity for line, quantity in picks}, staff)
+    page = _page(client, "staff@example.com")
+    assert f'href="/requests/{day["to_pick"]}/hand-over"' in page and "Hand over ›" in page
+    assert "Nothing to pick." in page

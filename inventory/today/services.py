@@ -63,9 +63,11 @@ def _requests(*conditions):
     backordered = (select(func.coalesce(func.sum(RequestLine.backordered), 0))
                    .where(RequestLine.request_id == Request.id).scalar_subquery())
     return (select(Request.id, Request.status, Request.purpose, Request.handoff, Request.needed_by,
-                   Request.return_by, User.name.label("user_name"), User.email,
+                   Request.return_by, func.substr(Request.note, 1, 120).label("note"), Event.name.label("event"),
+                   User.name.label("user_name"), User.email,
                    lines.label("lines"), to_pick.label("to_pick"), backordered.label("backordered"))
-            .join(User, User.id == Request.requester_id).where(*conditions))
+            .join(User, User.id == Request.requester_id).outerjoin(Event, Event.id == Request.event_id)
+            .where(*conditions))
 
 
 # The stockroom ------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from flask_login import current_user
 from .. import timeutil
 from ..auth.roles import EVERYONE, roles_required
 from ..extensions import db
-from ..requests.models import OPEN, STATUSES
+from ..requests.models import OPEN, PURPOSES, STATUSES
 from . import services
 
 bp = Blueprint("today", __name__)
@@ -34,5 +34,5 @@ def index():
     else:  # managers; admins see Marketing's day too
         sections = services.for_manager(db.session, day)
     return render_template("today/index.html", sections=sections, today=day,
-                           next_step=services.next_step, statuses=STATUSES, open_statuses=OPEN,
+                           next_step=services.next_step, statuses=STATUSES, purposes=PURPOSES, open_statuses=OPEN,
                            flag_url=_flag_url, has_draft=_has_draft, endpoints=current_app.view_functions)
