@@ -43,9 +43,19 @@ def names(session, q, **kwargs):
     ("polos", "polo"), ("brochures", "brochure"), ("pens", "pen"), ("boxes", "box"), ("flies", "fly"),
     ("brushes", "brush"), ("glasses", "glass"), ("glass", "glass"), ("nimbus", "nimbus"), ("atlas", "atlas"),
     ("series", "series"), ("bus", "bus"), ("tees", "tee"), ("polo", "polo"), ("xs", "xs"), ("caps", "cap"),
+    ("hoodie", "hoody"), ("hoodies", "hoody"), ("beanies", "beany"), ("ties", "tie"), ("tie", "tie"),
 ])
 def test_plurals_fold_to_their_singular(word, stemmed):
     assert search.stem(word) == stemmed
+
+
+@pytest.mark.parametrize("name, q", [
+    ("Zip hoodies", "hoodie"), ("Zip hoodie", "hoodies"), ("Knit beanies", "beanie"), ("Knit beanie", "beanies"),
+    ("Choc cookies", "cookie"), ("Silk ties", "tie"), ("Silk tie", "ties"),
+])
+def test_singular_and_plural_of_ie_words_find_each_other(session, make_item, name, q):
+    make_item("SWAG-1", name=name, category="apparel")
+    assert names(session, q) == [name]
 
 
 def test_words_are_lower_case_without_accents_or_punctuation():

@@ -38,12 +38,16 @@ def normal(text):
 
 
 def stem(word):
-    """A word's plural folded to its singular: polos → polo, boxes → box, flies → fly. Applied
-    alike to stored and typed words; a word it leaves alone is still found by its start."""
+    """A word's plural folded to its singular: polos → polo, boxes → box, flies → fly. Words in
+    -ie meet their plurals the same way (hoodie and hoodies → hoody, beanie(s) → beany), so
+    either finds the other. Applied alike to stored and typed words; a word it leaves alone is
+    still found by its start."""
+    if len(word) > 4 and word.endswith("ie"):
+        return word[:-2] + "y"
     if len(word) <= 3 or word in _KEEP or not word.endswith("s") or word.endswith(("ss", "us", "is", "as")):
         return word
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
+    if word.endswith("ies"):
+        return word[:-3] + "y" if len(word) > 4 else word[:-1]  # ties → tie
     if word.endswith(("xes", "ches", "shes", "sses")):
         return word[:-2]
     return word[:-1]
