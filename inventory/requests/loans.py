@@ -7,7 +7,7 @@ coming back. Read-only; one query for any number of items (no query per row).
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..auth.models import User
 from ..bins.models import Bin
@@ -15,6 +15,19 @@ from ..catalog.models import Item
 from ..stock.models import Movement
 from ..stock.services import DISPATCH_CODE
 from .models import Request, RequestLine
+
+
+# A line's units still out: what went out less what came back or was written off at check-in.
+UNITS_OUT = (RequestLine.issued - RequestLine.returned - RequestLine.consumed - RequestLine.lost
+             - RequestLine.damaged)
+
+
+def lines_out(request_id_column):
+    """A scalar subquery: how many of a request's returnable lines have units out (0 when
+    nothing has to come back: only consumables went out, or the returnable was short-picked)."""
+    return (select(func.count(RequestLine.id)).join(Item, RequestLine.item_id == Item.id)
+            .where(RequestLine.request_id == request_id_column, Item.returnable.is_(True), UNITS_OUT > 0)
+            .scalar_subquery())
 
 
 @dataclass(frozen=True)
@@ -65,8 +78,7 @@ def loans_of_items(session, item_ids, today=None):
     if not item_ids:
         return {}
     today = today or date.today()
-    out = (RequestLine.issued - RequestLine.returned - RequestLine.consumed - RequestLine.lost
-           - RequestLine.damaged)
+    out = UNITS_OUT
     rows = session.execute(
         select(RequestLine.item_id, RequestLine.id, Request.id, Request.return_by, User.id, User.name, User.email,
                out.label("out"))

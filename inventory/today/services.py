@@ -11,13 +11,14 @@ COUNT_EVERY_DAYS days (config, 90 by default), or it was never counted. Oldest f
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, literal_column, or_, select
 
 from ..auth.models import User
 from ..bins.models import Bin
 from ..events.models import Event
 from ..purchasing.models import PurchaseOrder, PurchaseOrderLine
 from ..requests.models import OPEN, Request, RequestDraft, RequestLine
+from ..requests.loans import lines_out
 from ..requests.services import DISPATCH_CODE
 from ..stock.models import Movement, StockLevel
 
@@ -55,9 +56,15 @@ def _capped(session, statement, limit=LIMIT):
     return rows, (rows[0].total_rows if rows else 0)
 
 
-def _requests(*conditions):
-    """Requests with their requester's name, how many lines and how many units to pick or on backorder."""
-    lines = select(func.count(RequestLine.id)).where(RequestLine.request_id == Request.id).scalar_subquery()
+def _requests(*conditions, loans=False):
+    """Requests with their requester's name, how many lines and how many units to pick or on
+    backorder. With `loans`, only requests with returnable units out, and `lines` counts the
+    lines that have to come back."""
+    if loans:
+        lines = lines_out(Request.id)
+        conditions = (*conditions, lines > 0)
+    else:
+        lines = select(func.count(RequestLine.id)).where(RequestLine.request_id == Request.id).scalar_subquery()
     to_pick = (select(func.coalesce(func.sum(RequestLine.reserved - RequestLine.picked), 0))
                .where(RequestLine.request_id == Request.id).scalar_subquery())
     backordered = (select(func.coalesce(func.sum(RequestLine.backordered), 0))
@@ -102,7 +109,7 @@ def returns_due(session, today, overdue_only=False, requester=None):
                   Request.return_by < today if overdue_only else Request.return_by <= today]
     if requester is not None:
         conditions.append(Request.requester_id == requester.id)
-    return _capped(session, _requests(*conditions).order_by(Request.return_by, Request.id))
+    return _capped(session, _requests(*conditions, loans=True).order_by(Request.return_by, Request.id))
 
 
 def counts_due(session, today, every_days):
@@ -111,7 +118,8 @@ def counts_due(session, today, every_days):
     cutoff = datetime.combine(today - timedelta(days=every_days), time.min)
     counted = (select(func.coalesce(Movement.to_bin_id, Movement.from_bin_id).label("bin_id"),
                       func.max(Movement.created_at).label("at"))
-               .where(Movement.kind == "count")
+               # A literal, not a parameter: the partial index ix_movement_counts matches it.
+               .where(Movement.kind == literal_column("'count'"))
                .group_by(func.coalesce(Movement.to_bin_id, Movement.from_bin_id)).subquery("counted"))
     stocked = (select(StockLevel.bin_id, func.count().label("stocked_items"))
                .where(StockLevel.quantity > 0).group_by(StockLevel.bin_id).subquery("stocked"))
@@ -158,7 +166,7 @@ def my_open_requests(session, user, today):
 def my_loans(session, user, today):
     """What the rep has out that must come back (handed over with a return date), soonest due first."""
     return _capped(session, _requests(Request.requester_id == user.id, Request.status == "handed_over",
-                                      Request.return_by.is_not(None))
+                                      Request.return_by.is_not(None), loans=True)
                    .order_by(Request.return_by, Request.id))
 
 
