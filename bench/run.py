@@ -190,6 +190,9 @@ def measure_pages(server, data, rounds, warmup, workers):
         ("manager's queue", manager, "/requests"),
         ("forecast (/reorders)", manager, "/reorders"),
         ("scan lookup", staff, f"/scan/read?text={BASE_URL}/b/{data['bin']}"),
+        ("stockroom's Today", staff, "/today"),
+        ("rep's Today", rep, "/today"),
+        ("manager's Today", manager, "/today"),
     ]
     results = {name: Measured(name) for name, _s, _p in pages}
     for round_number in range(warmup + rounds):

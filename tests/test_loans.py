@@ -297,6 +297,18 @@ def test_receiving_a_loaned_display_asks_first_and_keeps_what_was_typed(client, 
     assert loan_rules.loans_of_item(session, booth)  # still out: a new unit is not the loaned one
 
 
+@pytest.mark.parametrize("url", ["/stock/receive", "/stock/put-away"])
+def test_receiving_more_than_is_out_says_what_the_rest_is(client, auth_client, session, make_bin, booth, lend,
+                                                         people, url):
+    lend(booth, 1, return_by=d(4))
+    make_bin("B-02")
+    auth_client.login(people["staff"])
+    asked = client.post(url, data={"sku": "booth-1", "bin": "B-02", "quantity": "3", "reference": ""})
+    assert asked.status_code == 200
+    assert ("You are booking 3; 1 is out on loan. Check that one in, then book the other 2 as new stock."
+            in text_of(asked))
+
+
 def test_a_refused_answer_still_keeps_what_was_typed(client, auth_client, session, booth, lend, people):
     lend(booth, 1)
     auth_client.login(people["staff"])

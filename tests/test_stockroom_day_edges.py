@@ -136,3 +136,15 @@ def test_a_request_whose_returnable_was_short_picked_is_no_loan_on_today(session
     assert today_rules.my_loans(session, people["rep"], TODAY)[1] == 0
     assert today_rules.returns_due(session, TODAY)[1] == 0
     assert today_rules.returns_due(session, TODAY, overdue_only=True)[1] == 0
+
+
+def test_a_request_all_on_backorder_is_not_on_the_pick_list_until_stock_comes(session, people, make_item, make_bin):
+    shelf = make_bin("A-01")
+    usb = make_item("USB-1", category="promo", on_hand=0)
+    request = requests.submit(session, people["rep"], [(usb, 20)], purpose="client_meeting",
+                              needed_by=TODAY + timedelta(days=5), allow_partial=True)
+    requests.approve(session, request.id, people["manager"])
+    assert today_rules.to_pick(session, TODAY)[1] == 0  # nothing on a shelf to pick
+    stock.receive(session, usb, shelf, 20, people["staff"])  # fills the backorder
+    rows, total = today_rules.to_pick(session, TODAY)
+    assert total == 1 and rows[0].id == request.id and rows[0].to_pick == 20

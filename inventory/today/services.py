@@ -82,7 +82,9 @@ def _requests(*conditions, loans=False):
 def to_pick(session, today):
     """Approved requests and those being picked, soonest needed first (each opens its pick list,
     which goes bin by bin)."""
-    return _capped(session, _requests(Request.status.in_(("approved", "picking")))
+    statement = _requests(Request.status.in_(("approved", "picking")))
+    # Requests whose lines all wait on backorder have nothing on a shelf to pick yet.
+    return _capped(session, statement.where(statement.selected_columns.to_pick > 0)
                    .order_by(Request.needed_by, Request.id))
 
 
