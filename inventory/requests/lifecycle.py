@@ -15,8 +15,8 @@ This module imports nothing of the requests package (models import it for the gr
 reads a request's `status`, `requester_id`, `number` and, for its guards, `lines`.
 """
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from ..errors import Conflict, DomainError, Forbidden, InvalidInput
 
