@@ -15,10 +15,11 @@ from ..catalog.models import Item
 from ..forecast.changes import items_changed, note_locked
 from ..stock.models import StockLevel
 from ..timeutil import add_days
+from .lifecycle import Status
 from .models import HOLDING, Request, RequestLine
 
 # Statuses in which a request's units may be off the shelf: picked into DISPATCH or out with the rep.
-OFF_SHELF = ("picking", "ready", "handed_over")
+OFF_SHELF = (Status.PICKING, Status.READY, Status.HANDED_OVER)
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def booking_window(status, out, back, today=None):
     booked = Window.of(out, back)
     if status not in OFF_SHELF:
         return booked
-    end = date.max if status == "handed_over" and booked.end <= today else max(booked.end, add_days(today, 1))
+    end = date.max if status == Status.HANDED_OVER and booked.end <= today else max(booked.end, add_days(today, 1))
     return Window(min(booked.start, today), end)
 
 
@@ -95,7 +96,7 @@ def owned_returnable(session, item_id):
     out = session.scalar(
         select(func.coalesce(func.sum(RequestLine.issued), 0))
         .join(Request, RequestLine.request_id == Request.id)
-        .where(RequestLine.item_id == item_id, Request.status == "handed_over")
+        .where(RequestLine.item_id == item_id, Request.status == Status.HANDED_OVER)
     )
     return _on_hand(session, item_id) + out
 
@@ -176,7 +177,7 @@ _HOLDING_MANY = (
 _OUT_MANY = (
     select(_line.c.item_id, func.sum(_line.c.issued))
     .join(_request, _line.c.request_id == _request.c.id)
-    .where(_line.c.item_id.in_(bindparam("ids", expanding=True)), _request.c.status == "handed_over")
+    .where(_line.c.item_id.in_(bindparam("ids", expanding=True)), _request.c.status == Status.HANDED_OVER)
     .group_by(_line.c.item_id))
 
 
@@ -215,7 +216,7 @@ def reserved_now(session, item_ids, today=None):
             Item.returnable,
             func.sum(RequestLine.reserved).label("held"),
             func.sum(case((covers_today, RequestLine.reserved), else_=0)).label("held_today"),
-            func.sum(case((Request.status == "handed_over", RequestLine.issued), else_=0)).label("out"),
+            func.sum(case((Request.status == Status.HANDED_OVER, RequestLine.issued), else_=0)).label("out"),
         )
         .join(Request, RequestLine.request_id == Request.id)
         .join(Item, RequestLine.item_id == Item.id)

@@ -21,6 +21,7 @@ from ..mail import preferences
 from ..mail.models import ReturnReminder
 from ..mail.services import MailNotConfigured, base_url, enqueue
 from ..timeutil import add_days
+from .lifecycle import Status
 from .models import Request, RequestLine
 
 log = logging.getLogger(__name__)
@@ -164,7 +165,7 @@ def queue_return_reminders(session, today):
         lock_job(session, "return-reminders")
         due = session.scalars(
             select(Request)
-            .where(Request.status == "handed_over", Request.return_by.is_not(None), Request.return_by <= soon)
+            .where(Request.status == Status.HANDED_OVER, Request.return_by.is_not(None), Request.return_by <= soon)
             .options(joinedload(Request.requester),
                      selectinload(Request.lines).joinedload(RequestLine.item).joinedload(Item.product))
             .order_by(Request.id)

@@ -13,13 +13,13 @@ from datetime import date, timezone
 from urllib.parse import quote
 
 from ..database import unit_of_work, write_transaction
-from ..errors import Conflict, Forbidden, InvalidInput
+from ..errors import Conflict, InvalidInput
 from ..stock import services as stock
 from ..text import limited
 from ..timeutil import utcnow
-from . import emails
-from .services import (MANAGER_ROLES, MAX_NOTE, _check_role, _load_for_update, _need_status, _refuse_clashing_bookings,
-                       _step, dispatch_bin, fill_backorders)
+from . import emails, lifecycle
+from .lifecycle import Action, Status
+from .services import MAX_NOTE, _load_for_update, _refuse_clashing_bookings, _step, dispatch_bin, fill_backorders
 
 MAX_COLLECTED_BY = 120   # Request.handed_over_to
 MAX_CARRIER = 40         # Request.carrier
@@ -122,7 +122,7 @@ def hand_over(session, request_id, user, note="", *, collected_by="", carrier=""
     hand-overs recorded anything). Bad details: InvalidInput about the field, nothing written."""
     with write_transaction(session):
         request = _load_for_update(session, request_id)
-        _need_status(request, ("ready",), "handed over")
+        lifecycle.require(request, Action.HAND_OVER, user)
         handed_to, shipped_with, number = _details(request, collected_by, carrier, tracking, require)
         dispatch = dispatch_bin(session)
         for line in request.lines:
@@ -137,7 +137,7 @@ def hand_over(session, request_id, user, note="", *, collected_by="", carrier=""
             line.reserved = line.issued if line.item.returnable else 0
             line.picked = 0
             line.backordered = 0
-        request.status = "handed_over"
+        request.status = Status.HANDED_OVER
         request.handed_over_to, request.carrier, request.tracking = handed_to, shipped_with, number
         request.handed_over_at = utcnow()
         _refuse_clashing_bookings(session, request)
@@ -162,10 +162,9 @@ def _said(request, note=""):
 def undo_refusal(request, user, today=None):
     """Why `user` may not undo this request's hand-over now, in words, or None when they may.
     The page shows it beside the button; undo_hand_over refuses with the same words."""
-    if user.role not in MANAGER_ROLES:
-        return "Only a marketing manager can undo a hand-over."
-    if request.status != "handed_over":
-        return f"{request.number} is {request.status_label.lower()}, not handed over."
+    refused = lifecycle.refusal(request, Action.UNDO_HAND_OVER, user)  # who, and the status: the table's
+    if refused is not None:
+        return refused.message
     if any(line.returned or line.consumed or line.lost or line.damaged for line in request.lines):
         return "Something was checked in already."
     if request.handed_over_at is None or local_day(request.handed_over_at) != (today or date.today()):
@@ -181,18 +180,16 @@ def undo_hand_over(session, request_id, manager, reason, *, today=None):
     back with its units, so what is free does not change), the request is ready again and what
     the hand-over recorded is cleared. A step says who undid it and why (`reason`, required,
     at most 300 characters). Refusals: Forbidden, UndoRefused, InvalidInput about "reason"."""
-    if manager.role not in MANAGER_ROLES:
-        raise Forbidden("Only a marketing manager can undo a hand-over.")
+    lifecycle.require_role(Action.UNDO_HAND_OVER, manager)
     reason = limited(reason, "The reason", MAX_UNDO_REASON, about="reason")
     if not reason:
         raise InvalidInput("Say why the hand-over is undone.", about="reason")
 
     with write_transaction(session):
         request = _load_for_update(session, request_id)
-        _check_role(manager, request, manager_only=True)
-        refusal = undo_refusal(request, manager, today)
-        if refusal:
-            raise UndoRefused(f"The hand-over of {request.number} cannot be undone: {refusal}")
+        why_not = undo_refusal(request, manager, today)
+        if why_not:
+            raise UndoRefused(f"The hand-over of {request.number} cannot be undone: {why_not}")
         dispatch = dispatch_bin(session)
         back = []
         for line in request.lines:
@@ -207,7 +204,7 @@ def undo_hand_over(session, request_id, manager, reason, *, today=None):
             line.issued_unit_cost = None
         was = _said(request)
         emails.hand_over_undone(session, request, reason)  # while it still says what was recorded
-        request.status = "ready"
+        request.status = Status.READY
         request.handed_over_to = request.carrier = request.tracking = ""
         request.handed_over_at = None
         _refuse_clashing_bookings(session, request)

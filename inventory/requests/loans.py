@@ -14,6 +14,7 @@ from ..bins.models import Bin
 from ..catalog.models import Item
 from ..stock.models import Movement
 from ..stock.services import DISPATCH_CODE
+from .lifecycle import Status
 from .models import Request, RequestLine
 
 
@@ -85,7 +86,7 @@ def loans_of_items(session, item_ids, today=None):
         .join(Request, RequestLine.request_id == Request.id)
         .join(User, Request.requester_id == User.id)
         .join(Item, RequestLine.item_id == Item.id)
-        .where(Request.status == "handed_over", Item.returnable.is_(True), RequestLine.item_id.in_(item_ids),
+        .where(Request.status == Status.HANDED_OVER, Item.returnable.is_(True), RequestLine.item_id.in_(item_ids),
                out > 0)
         .order_by(Request.return_by.is_(None), Request.return_by, Request.id, RequestLine.id)
     ).all()

@@ -16,23 +16,14 @@ from ..catalog.models import Item
 from ..events.models import Event, KitTemplate  # noqa: F401  (relationship targets)
 from ..extensions import db
 from ..timeutil import utcnow
+# The statuses and their groups come from the lifecycle (lifecycle.py: the statuses and the one
+# table of who may move a request where); HOLDING, OPEN and CANCELLABLE are imported from here too.
+from .lifecycle import CANCELLABLE, HOLDING, OPEN, Status  # noqa: F401
 
 PURPOSES = {"client_meeting": "Client meeting", "trade_show": "Trade show", "other": "Other"}
 HANDOFFS = {"pickup": "Pick up", "ship": "Ship to an address"}
-STATUSES = {
-    "submitted": "Submitted",
-    "approved": "Approved",
-    "picking": "Picking",
-    "ready": "Ready",
-    "handed_over": "Handed over",
-    "returned": "Returned",
-    "cancelled": "Cancelled",
-    "rejected": "Rejected",
-}
-# Requests whose reservations still hold stock.
-HOLDING = ("submitted", "approved", "picking", "ready", "handed_over")
-OPEN = ("submitted", "approved", "picking", "ready")
-CANCELLABLE = ("submitted", "approved")
+# The statuses' labels by the string stored: {"handed_over": "Handed over", ...}.
+STATUSES = {status.value: status.label for status in Status}
 # What became of a returnable line's units, said at check-in.
 OUTCOMES = ("returned", "consumed", "lost", "damaged")
 
@@ -71,7 +62,7 @@ class ShownRequest:
 
     def is_overdue(self, today=None):
         """Handed over with returnables whose return date has passed."""
-        return (self.status == "handed_over" and self.return_by is not None
+        return (self.status == Status.HANDED_OVER and self.return_by is not None
                 and self.return_by < (today or date.today()))
 
     @property
@@ -101,7 +92,7 @@ class Request(ShownRequest, db.Model):
     # A kit reserved for an event is a request whose lines are the kit's components × kit_count.
     kit_id: Mapped[int | None] = mapped_column(ForeignKey("kit_template.id"))
     kit_count: Mapped[int] = mapped_column(default=0, server_default="0")
-    status: Mapped[str] = mapped_column(String(16), default="submitted")
+    status: Mapped[str] = mapped_column(String(16), default=Status.SUBMITTED.value)
     rejection_reason: Mapped[str] = mapped_column(Text, default="")
     # What the hand-over recorded (migration 0017; see requests/handover.py): who collected it,
     # or the carrier and tracking number of a shipment, and when (naive UTC). Cleared again when

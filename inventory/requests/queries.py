@@ -5,6 +5,7 @@ from sqlalchemy.orm import selectinload
 from ..auth.models import User
 from ..catalog.models import Item, Product
 from ..pagination import Page
+from .lifecycle import Status
 from .models import OPEN, Request, RequestLine, ShownRequest
 
 
@@ -38,7 +39,7 @@ def queue(session, status=None, page=1, per_page=50):
 
 def to_pick(session):
     return session.scalars(
-        _with_lines(select(Request).where(Request.status.in_(("approved", "picking", "ready"))))
+        _with_lines(select(Request).where(Request.status.in_((Status.APPROVED, Status.PICKING, Status.READY))))
         .order_by(Request.needed_by, Request.id)
     ).all()
 

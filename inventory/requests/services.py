@@ -17,7 +17,7 @@ from sqlalchemy.orm import contains_eager, make_transient_to_detached, selectinl
 from ..bins.models import Bin
 from ..catalog.models import Item
 from ..database import unit_of_work, write_transaction
-from ..errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, ShortStock
+from ..errors import Conflict, DomainError, InvalidInput, NotFound, ShortStock
 from ..events.models import Event
 from ..forecast.changes import items_changed
 from ..stock import services as stock
@@ -28,7 +28,8 @@ from ..timeutil import plan_limit, utcnow
 from . import drafts, emails
 from .availability import (Window, booking_window, free_quantities, free_quantity, lock_items, owned_returnable,
                            peak_booked)
-from .models import CANCELLABLE, HANDOFFS, HOLDING, OPEN, OUTCOMES, PURPOSES, Request, RequestLine, RequestStep
+from .lifecycle import Action, Status, require
+from .models import HANDOFFS, HOLDING, OPEN, OUTCOMES, PURPOSES, Request, RequestLine, RequestStep
 
 DISPATCH_CODE = "DISPATCH"
 MANAGER_ROLES = ("manager", "admin")
@@ -189,7 +190,7 @@ def submit(session, requester, lines, *, purpose, needed_by, return_by=None, han
             dict(requester_id=requester.id, purpose=purpose, needed_by=needed_by,
                  return_by=return_by if has_returnables else None, handoff=handoff,
                  ship_to=(ship_to or "").strip() if handoff == "ship" else "", note=(note or "").strip(),
-                 event_id=event_id, kit_id=kit_id, kit_count=kit_count, status="submitted", rejection_reason="",
+                 event_id=event_id, kit_id=kit_id, kit_count=kit_count, status=Status.SUBMITTED, rejection_reason="",
                  created_at=now, updated_at=now),
             [dict(item_id=item.id, quantity=quantity, reserved=held, backordered=quantity - held)
              for item, quantity, held in plan],
@@ -227,18 +228,6 @@ def _insert_request(session, fields, lines, step):
     return request
 
 
-def _check_role(user, request, *, manager_only=False, owner_or_manager=False):
-    if manager_only and user.role not in MANAGER_ROLES:
-        raise Forbidden("Only a marketing manager can do this.")
-    if owner_or_manager and user.role not in MANAGER_ROLES and request.requester_id != user.id:
-        raise Forbidden("You can only change your own requests.")
-
-
-def _need_status(request, allowed, action):
-    if request.status not in allowed:
-        raise Conflict(f"Request {request.number} is {request.status_label.lower()}; it cannot be {action}.")
-
-
 class RequestChanged(Conflict):
     """The request's lines are not those the page showed when its button was pressed."""
 
@@ -266,12 +255,11 @@ def approve(session, request_id, manager, note="", quantities=None, seen=None):
     when the lines are no longer those the manager saw."""
     with write_transaction(session):
         request = _load_for_update(session, request_id)
-        _check_role(manager, request, manager_only=True)
-        _need_status(request, ("submitted",), "approved")
+        require(request, Action.APPROVE, manager)
         _check_seen(request, seen)
         if quantities:
             _apply_quantities(session, request, quantities, manager)
-        request.status = "approved"
+        request.status = Status.APPROVED
         _step(session, request, manager, "approved", (note or "").strip())
         emails.approved(session, request)
     return request
@@ -299,10 +287,9 @@ def reject(session, request_id, manager, reason):
         raise InvalidInput("Say why the request is rejected; the rep will see it.")
     with write_transaction(session):
         request = _load_for_update(session, request_id)
-        _check_role(manager, request, manager_only=True)
-        _need_status(request, ("submitted", "approved"), "rejected")
+        require(request, Action.REJECT, manager)
         request.rejection_reason = reason
-        _end(session, request, manager, "rejected", reason)
+        _end(session, request, manager, Status.REJECTED, reason)
         emails.rejected(session, request)
     return request
 
@@ -312,9 +299,8 @@ def cancel(session, request_id, user, note=""):
     """The rep (or a manager) cancels before picking starts; the stock held is released."""
     with write_transaction(session):
         request = _load_for_update(session, request_id)
-        _check_role(user, request, owner_or_manager=True)
-        _need_status(request, CANCELLABLE, "cancelled")
-        _end(session, request, user, "cancelled", (note or "").strip())
+        require(request, Action.CANCEL, user)
+        _end(session, request, user, Status.CANCELLED, (note or "").strip())
     return request
 
 
@@ -335,8 +321,7 @@ def change_quantities(session, request_id, quantities, manager, seen=None):
     InvalidInput about one line has its `about` set to the line's id."""
     with write_transaction(session):
         request = _load_for_update(session, request_id)
-        _check_role(manager, request, manager_only=True)
-        _need_status(request, ("submitted",), "changed")
+        require(request, Action.CHANGE_QUANTITIES, manager)
         _check_seen(request, seen)
         _apply_quantities(session, request, quantities, manager)
     return request
@@ -452,8 +437,8 @@ def shrink_overbooked(session, item, user):
             if picked:
                 line.picked -= take
                 request = line.request
-                if request.status == "ready" and not any(other.picked for other in request.lines):
-                    request.status = "approved"
+                if request.status == Status.READY and not any(other.picked for other in request.lines):
+                    request.status = Status.APPROVED
             why = "picked units are missing" if picked else "stock was adjusted or counted short"
             session.add(RequestStep(request_id=line.request_id, user_id=user.id, action="backordered",
                                     note=f"{take} × {item.sku} moved to backorder: {why}"))
@@ -513,7 +498,7 @@ def pick(session, request_id, bin, picks, user):
     here. The request is ready once every held unit is picked."""
     with write_transaction(session):
         request = _load_for_update(session, request_id)
-        _need_status(request, ("approved", "picking"), "picked")
+        require(request, Action.PICK, user)
         lines = {line.id: line for line in request.lines}
         dispatch = dispatch_bin(session)
         if bin.id == dispatch.id:
@@ -536,7 +521,7 @@ def pick(session, request_id, bin, picks, user):
             picked_any.append(f"{quantity} × {line.item.sku}")
         if not picked_any:
             raise InvalidInput("Enter how many you picked of at least one line.")
-        request.status = "picking"
+        request.status = Status.PICKING
         _refuse_clashing_bookings(session, request)
         _step(session, request, user, "picked", f"From {bin.code}: {', '.join(picked_any)}")
         _ready_if_done(session, request, user)
@@ -557,7 +542,7 @@ def _refuse_clashing_bookings(session, request):
 
 def _ready_if_done(session, request, user):
     if all(line.to_pick == 0 for line in request.lines) and any(line.picked for line in request.lines):
-        request.status = "ready"
+        request.status = Status.READY
         _step(session, request, user, "ready", "Ready for pick-up" if request.handoff == "pickup" else "Ready to ship")
         emails.ready(session, request)
 
@@ -568,7 +553,7 @@ def put_back(session, request_id, line_id, bin, quantity, user):
     the request (to be picked again, or released). A ready request is picking again."""
     with write_transaction(session):
         request = _load_for_update(session, request_id)
-        _need_status(request, ("picking", "ready"), "changed")
+        require(request, Action.PUT_BACK, user)
         line = next((line for line in request.lines if line.id == line_id), None)
         if line is None:
             raise InvalidInput(f"Line #{line_id} is not on request {request.number}.")
@@ -581,7 +566,7 @@ def put_back(session, request_id, line_id, bin, quantity, user):
         stock.book_transfer(session, "move", line.item, dispatch_bin(session), bin, quantity, user,
                             reason=f"Put back from {request.number}", reference=request.number)
         line.picked -= quantity
-        request.status = "picking"
+        request.status = Status.PICKING
         _step(session, request, user, "put_back", f"{quantity} × {line.item.sku} back into {bin.code}")
     return request
 
@@ -591,7 +576,7 @@ def release_unpicked(session, request_id, line_ids, user):
     """A short pick: the picker releases what could not be found; it is recorded as short."""
     with write_transaction(session):
         request = _load_for_update(session, request_id)
-        _need_status(request, ("approved", "picking"), "changed")
+        require(request, Action.RELEASE_UNPICKED, user)
         released = []
         for line in request.lines:
             if line.id in line_ids and line.to_pick > 0:
@@ -607,7 +592,7 @@ def release_unpicked(session, request_id, line_ids, user):
         for line in request.lines:
             fill_backorders(session, line.item)
         if any(line.picked for line in request.lines):
-            request.status = "picking"
+            request.status = Status.PICKING
             _ready_if_done(session, request, user)
     return request
 
@@ -618,9 +603,7 @@ def check_in(session, request_id, bin, outcomes, user):
     adding up to what went out. Returned units go back into `bin`; the booking ends."""
     with write_transaction(session):
         request = _load_for_update(session, request_id)
-        _need_status(request, ("handed_over",), "checked in")
-        if not request.has_returnables:
-            raise InvalidInput("This request has nothing to return.")
+        require(request, Action.CHECK_IN, user)  # and that it has returnables
         if bin.code == DISPATCH_CODE or bin.archived:
             raise InvalidInput(f"Put returned units into a stock bin, not {bin.code}"
                                + (" (archived)." if bin.archived else "."), about="bin")
@@ -647,7 +630,7 @@ def check_in(session, request_id, bin, outcomes, user):
                 counts["returned"], counts["consumed"], counts["lost"], counts["damaged"])
             line.reserved = 0
             summary.append(f"{line.item.sku}: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v))
-        request.status = "returned"
+        request.status = Status.RETURNED
         _step(session, request, user, "returned", "; ".join(summary) + f" (into {bin.code})")
         session.flush()
         for line in lines.values():

@@ -28,13 +28,14 @@ from ..events.models import KitLine, KitTemplate
 from ..forecast.changes import items_changed
 from .availability import (Window, booking_window, bookings_of, free_quantities, lock_items, owned_returnable,
                            peak_booked)
+from .lifecycle import Status
 from .models import Request, RequestLine, RequestStep
 from .services import MANAGER_ROLES, fill_backorders
 
 # Requests whose lines a swap moves: nothing of them is off the shelf yet.
-SWAPPABLE = ("submitted", "approved")
+SWAPPABLE = (Status.SUBMITTED, Status.APPROVED)
 # Requests physically under way: the old piece is picked, or out with the rep.
-UNDERWAY = ("picking", "ready", "handed_over")
+UNDERWAY = (Status.PICKING, Status.READY, Status.HANDED_OVER)
 
 
 @dataclass
@@ -200,8 +201,8 @@ def _plan(session, item, successor, today, lock=False):
     lines = session.scalars(
         select(RequestLine).join(RequestLine.request)
         .where(RequestLine.item_id == item.id,
-               or_(Request.status.in_(SWAPPABLE + ("picking", "ready")),
-                   (Request.status == "handed_over") & (RequestLine.reserved > 0)))  # returnables out
+               or_(Request.status.in_(SWAPPABLE + (Status.PICKING, Status.READY)),
+                   (Request.status == Status.HANDED_OVER) & (RequestLine.reserved > 0)))  # returnables out
         .options(contains_eager(RequestLine.request).options(selectinload(Request.lines),
                                                              selectinload(Request.requester)))
         .order_by(Request.needed_by, Request.created_at, Request.id, RequestLine.id)

@@ -20,9 +20,10 @@ from ..pagination import page_arg
 from ..stock import services as stock
 from ..text import is_digits, to_int, whole_number
 from ..timeutil import date_arg, parse_date
-from . import drafts, handover, loans, queries, services
+from . import drafts, handover, lifecycle, loans, queries, services
 from .availability import Window, free_quantity
 from .forms import RejectForm, RequestDetailsForm
+from .lifecycle import Action, Status
 from .models import OUTCOMES, STATUSES
 
 bp = Blueprint("requests", __name__)
@@ -374,8 +375,10 @@ def _request_page(shown, status=200, *, typed=None, line_errors=None, page_error
     """The request page; after a refusal, with the manager's typed quantities (`typed`, {line id:
     text}), a message per line at fault and the reject form with its errors (or the undo reason
     as typed and what is wrong with it)."""
-    editable = can(current_user, MANAGERS) and shown.status == "submitted"
-    return render_template("requests/show.html", r=shown, editable=editable,
+    actions = lifecycle.allowed_actions(shown, current_user)  # the buttons the page shows
+    editable = Action.CHANGE_QUANTITIES in actions
+    return render_template("requests/show.html", r=shown, actions=actions, Action=Action, Status=Status,
+                           editable=editable,
                            free=services.more_free(db.session, shown) if editable else {},
                            typed=typed or {}, line_errors=line_errors or {}, page_error=page_error,
                            button_form=ButtonForm(), reject_form=reject_form or RejectForm(), today=date.today(),
@@ -386,7 +389,7 @@ def _request_page(shown, status=200, *, typed=None, line_errors=None, page_error
 def _hand_over_shown(shown):
     """What the page says of the hand-over: when (local time), by whom, the tracking link, and
     whether (or why not) the manager looking may undo it."""
-    if shown.status not in ("handed_over", "returned"):
+    if shown.status not in (Status.HANDED_OVER, Status.RETURNED):
         return None
     step = next((step for step in reversed(shown.steps) if step.action == "handed_over"), None)
     return {"at": handover.local_time(shown.handed_over_at) if shown.handed_over_at else None,
@@ -618,7 +621,7 @@ def pick_bin(request_id, code):
                 errors[error.about if error.about in entered else None] = error.message
             else:
                 done = services.get_request(db.session, request_id)
-                flash(f"Picked from {bin.code}. " + ("Everything is picked: ready." if done.status == "ready" else
+                flash(f"Picked from {bin.code}. " + ("Everything is picked: ready." if done.status == Status.READY else
                                                      "More to pick from other bins."), "success")
                 return redirect(url_for("requests.pick", request_id=request_id))
     return render_template("requests/pick_bin.html", r=shown, bin=bin, lines=lines, in_bin=in_bin, errors=errors,
@@ -685,7 +688,7 @@ def hand_over(request_id):
     tracking number (shipping). A refusal shows the page again as typed, the message by its box."""
     shown = _load(request_id)
     if request.method == "GET":
-        if shown.status != "ready":
+        if not lifecycle.status_allows(shown, Action.HAND_OVER):
             flash(f"{shown.number} is {shown.status_label.lower()}: there is nothing to hand over.", "error")
             return redirect(url_for("requests.show", request_id=request_id))
         return _hand_over_page(shown)
@@ -794,7 +797,7 @@ def _check_in_focus(shown, lines):
     """The line the page was opened for (?item=<sku>) with the quantity and bin carried from a
     receive (?qty=, ?bin=), or None: {"line", "qty" (None: all that went out), "bin" (code)}."""
     sku = (request.args.get("item") or "").strip().upper()
-    if not sku or shown.status != "handed_over":  # nothing of it is out (any more)
+    if not sku or shown.status != Status.HANDED_OVER:  # nothing of it is out (any more)
         return None
     line = next((line for line in lines if line.item.sku == sku), None)
     if line is None:
