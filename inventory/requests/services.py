@@ -26,9 +26,8 @@ from ..limits import check_line_count
 from ..text import limited
 from ..timeutil import plan_limit, utcnow
 from . import drafts, emails
-from .availability import (Window, booking_window, free_quantities, free_quantity, lock_items, owned_returnable,
-                           peak_booked)
-from .models import CANCELLABLE, HANDOFFS, HOLDING, OPEN, OUTCOMES, PURPOSES, Request, RequestLine, RequestStep
+from .availability import Window, booking_window, free_quantities, free_quantity, lock_items
+from .models import CANCELLABLE, HANDOFFS, OPEN, OUTCOMES, PURPOSES, Request, RequestLine, RequestStep
 
 DISPATCH_CODE = "DISPATCH"
 MANAGER_ROLES = ("manager", "admin")
@@ -654,21 +653,6 @@ def check_in(session, request_id, bin, outcomes, user):
             shrink_overbooked(session, line.item, user)  # lost, damaged or consumed: fewer to book
             fill_backorders(session, line.item)
     return request
-
-
-def booked_windows(session, item):
-    """Upcoming bookings of a returnable: [(Window, quantity, request)] for its page."""
-    rows = session.execute(
-        select(RequestLine, Request).join(Request)
-        .where(RequestLine.item_id == item.id, Request.status.in_(HOLDING), RequestLine.reserved > 0)
-        .order_by(Request.needed_by)
-    ).all()
-    return [(_window(request), line.reserved, request) for line, request in rows]
-
-
-def returnable_capacity(session, item, window):
-    bookings = [(w, q) for w, q, _r in booked_windows(session, item)]
-    return owned_returnable(session, item.id), peak_booked(bookings, window)
 
 
 def __getattr__(name):

@@ -476,6 +476,3 @@ def history(session, item=None, bin=None, limit=20):
         query = query.where((Movement.from_bin_id == bin.id) | (Movement.to_bin_id == bin.id))
     return session.scalars(query.order_by(Movement.created_at.desc(), Movement.id.desc()).limit(limit)).all()
 
-
-def bin_total(session, bin):
-    return session.scalar(select(func.coalesce(func.sum(StockLevel.quantity), 0)).where(StockLevel.bin_id == bin.id))
