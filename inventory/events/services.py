@@ -16,6 +16,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
 from ..auth.models import User
+from ..auth.roles import MANAGERS
 from ..catalog.models import Item
 from ..database import write_transaction
 from ..forecast.changes import events_changed
@@ -26,7 +27,6 @@ from ..text import clean
 from ..timeutil import add_days, plan_limit
 from .models import Event
 
-MANAGER_ROLES = ("manager", "admin")
 MAX_ID = 2**31 - 1  # INTEGER primary keys on PostgreSQL: a bigger number names nothing
 MAX_NOTES = 4000
 # Requests that did not go ahead are listed on the event page but counted nowhere.
@@ -34,7 +34,7 @@ ENDED_UNUSED = ("cancelled", "rejected")
 
 
 def require_manager(user):
-    if user.role not in MANAGER_ROLES:
+    if user.role not in MANAGERS:
         raise Forbidden("Only a marketing manager can plan events and kits.")
 
 

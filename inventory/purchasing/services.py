@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import select
 
 from ..auth.roles import MANAGERS
-from ..bins.models import Bin
+from ..bins.models import DISPATCH_CODE, Bin
 from ..catalog.services import get_item
 from ..database import unit_of_work, write_transaction
 from ..forecast.changes import items_changed
@@ -26,7 +26,7 @@ from ..errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from ..events.models import Event
 from ..requests.availability import lock_items
 from ..requests.models import OPEN, Request, RequestLine
-from ..requests.services import DISPATCH_CODE, fill_backorders
+from ..requests.services import fill_backorders
 from ..stock import services as stock
 from ..limits import MAX_LINES, check_line_count  # noqa: F401 (MAX_LINES: the pages read it here)
 from ..timeutil import add_days, utcnow

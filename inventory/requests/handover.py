@@ -12,13 +12,14 @@ import re
 from datetime import date, timezone
 from urllib.parse import quote
 
+from ..auth.roles import MANAGERS
 from ..database import unit_of_work, write_transaction
 from ..errors import Conflict, Forbidden, InvalidInput
 from ..stock import services as stock
 from ..text import limited
 from ..timeutil import utcnow
 from . import emails
-from .services import (MANAGER_ROLES, MAX_NOTE, _check_role, _load_for_update, _need_status, _refuse_clashing_bookings,
+from .services import (MAX_NOTE, _check_role, _load_for_update, _need_status, _refuse_clashing_bookings,
                        _step, dispatch_bin, fill_backorders)
 
 MAX_COLLECTED_BY = 120   # Request.handed_over_to
@@ -162,7 +163,7 @@ def _said(request, note=""):
 def undo_refusal(request, user, today=None):
     """Why `user` may not undo this request's hand-over now, in words, or None when they may.
     The page shows it beside the button; undo_hand_over refuses with the same words."""
-    if user.role not in MANAGER_ROLES:
+    if user.role not in MANAGERS:
         return "Only a marketing manager can undo a hand-over."
     if request.status != "handed_over":
         return f"{request.number} is {request.status_label.lower()}, not handed over."
@@ -181,7 +182,7 @@ def undo_hand_over(session, request_id, manager, reason, *, today=None):
     back with its units, so what is free does not change), the request is ready again and what
     the hand-over recorded is cleared. A step says who undid it and why (`reason`, required,
     at most 300 characters). Refusals: Forbidden, UndoRefused, InvalidInput about "reason"."""
-    if manager.role not in MANAGER_ROLES:
+    if manager.role not in MANAGERS:
         raise Forbidden("Only a marketing manager can undo a hand-over.")
     reason = limited(reason, "The reason", MAX_UNDO_REASON, about="reason")
     if not reason:

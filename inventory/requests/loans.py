@@ -10,10 +10,9 @@ from datetime import date
 from sqlalchemy import select
 
 from ..auth.models import User
-from ..bins.models import Bin
+from ..bins.models import DISPATCH_CODE, Bin
 from ..catalog.models import Item
 from ..stock.models import Movement
-from ..stock.services import DISPATCH_CODE
 from .models import Request, RequestLine
 
 

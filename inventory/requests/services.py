@@ -14,7 +14,8 @@ from datetime import date
 from sqlalchemy import insert, select
 from sqlalchemy.orm import contains_eager, make_transient_to_detached, selectinload
 
-from ..bins.models import Bin
+from ..auth.roles import MANAGERS
+from ..bins.models import DISPATCH_CODE, Bin
 from ..catalog.models import Item
 from ..database import unit_of_work, write_transaction
 from ..errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, ShortStock
@@ -29,8 +30,6 @@ from . import drafts, emails
 from .availability import Window, booking_window, free_quantities, free_quantity, lock_items
 from .models import CANCELLABLE, HANDOFFS, OPEN, OUTCOMES, PURPOSES, Request, RequestLine, RequestStep
 
-DISPATCH_CODE = "DISPATCH"
-MANAGER_ROLES = ("manager", "admin")
 
 
 @dataclass(frozen=True)
@@ -227,9 +226,9 @@ def _insert_request(session, fields, lines, step):
 
 
 def _check_role(user, request, *, manager_only=False, owner_or_manager=False):
-    if manager_only and user.role not in MANAGER_ROLES:
+    if manager_only and user.role not in MANAGERS:
         raise Forbidden("Only a marketing manager can do this.")
-    if owner_or_manager and user.role not in MANAGER_ROLES and request.requester_id != user.id:
+    if owner_or_manager and user.role not in MANAGERS and request.requester_id != user.id:
         raise Forbidden("You can only change your own requests.")
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, func, inspect, literal, select, tuple_, union_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
-from ..bins.models import Bin
+from ..bins.models import DISPATCH_CODE, Bin
 from ..catalog.models import Item, Product
 from ..database import unit_of_work, write_transaction
 from ..errors import InsufficientStock, InvalidInput
@@ -167,9 +167,6 @@ def receive(session, item, bin, quantity, user, reason="", reference=""):
         session.flush()
         fill_backorders(session, item)  # waiting requests get new stock first, oldest first
     return movement
-
-
-DISPATCH_CODE = "DISPATCH"
 
 
 def _refuse_dispatch(*bins):
