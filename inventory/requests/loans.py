@@ -13,7 +13,7 @@ from ..auth.models import User
 from ..bins.models import DISPATCH_CODE, Bin
 from ..catalog.models import Item
 from ..stock.models import Movement
-from .models import Request, RequestLine
+from .models import Request, RequestLine, request_number
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Loan:
 
     @property
     def number(self):
-        return f"R-{self.request_id:05d}"
+        return request_number(self.request_id)
 
     @property
     def days_overdue(self):

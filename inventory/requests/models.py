@@ -37,6 +37,12 @@ CANCELLABLE = ("submitted", "approved")
 OUTCOMES = ("returned", "consumed", "lost", "damaged")
 
 
+
+def request_number(request_id):
+    """A request's number as people say it and print it: R-00042. One format everywhere (pages,
+    e-mails, ledger references, exports, the forecast's reasons)."""
+    return f"R-{request_id:05d}"
+
 class ShownRequest:
     """What the pages say about a request, from its columns (id, status, purpose, handoff,
     needed_by, return_by) and its lines: shared by the model and the light rows the lists read
@@ -58,7 +64,7 @@ class ShownRequest:
 
     @property
     def number(self):
-        return f"R-{self.id:05d}"
+        return request_number(self.id)
 
     def is_rush(self, today=None):
         """Needed within two days, and not yet handed over."""
