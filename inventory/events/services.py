@@ -23,7 +23,7 @@ from ..forecast.changes import events_changed
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..pagination import Page
 from ..requests.models import HOLDING, Request, RequestLine
-from ..text import clean
+from ..text import clean, is_whole_number
 from ..timeutil import add_days, plan_limit
 from .models import Event
 
@@ -98,7 +98,7 @@ def validate_event(*, name, place="", starts_on, ends_on, ship_by, return_by=Non
 def _owner(session, owner_id):
     if owner_id is None:
         return None
-    if isinstance(owner_id, bool) or not isinstance(owner_id, int):
+    if not is_whole_number(owner_id):
         raise InvalidInput("The owner must be a user id.")
     owner = session.get(User, owner_id) if is_id(owner_id) else None
     if owner is None or not owner.active:

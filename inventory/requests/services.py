@@ -23,8 +23,8 @@ from ..events.models import Event
 from ..forecast.changes import items_changed
 from ..stock import services as stock
 from ..stock.models import StockLevel
-from ..limits import check_line_count
-from ..text import limited
+from ..limits import check_line_count, positive_quantity
+from ..text import is_whole_number, limited
 from ..timeutil import plan_limit, utcnow
 from . import drafts, emails
 from .availability import Window, booking_window, free_quantities, free_quantity, lock_items
@@ -39,16 +39,6 @@ class Shortage:
     requested: int
     available: int
     line_id: int | None = None  # the request line that is short, when changing an existing request
-
-
-def _quantity(value, what="Quantity"):
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(f"{what} must be a whole number.")
-    if value <= 0:
-        raise InvalidInput(f"{what} must be more than zero.")
-    if value > stock.MAX_QUANTITY:
-        raise InvalidInput(f"{what} must be at most {stock.MAX_QUANTITY:,}.")
-    return value
 
 
 def _step(session, request, user, action, note=""):
@@ -128,7 +118,7 @@ def _clean_lines(lines, today):
     check_line_count(lines, "A request")
     seen = set()
     for item, quantity in lines:
-        _quantity(quantity, f"Quantity of {item.sku}")
+        positive_quantity(quantity, f"Quantity of {item.sku}")
         if item.id in seen:
             raise InvalidInput(f"{item.sku} is on the request twice.")
         seen.add(item.id)
@@ -351,7 +341,7 @@ def _apply_quantities(session, request, quantities, manager):
         raise NotFound(f"No line #{min(unknown)} on request {request.number}.", about=min(unknown))
     for line_id, quantity in quantities.items():
         sku = lines[line_id].item.sku
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+        if not is_whole_number(quantity) or quantity < 0:
             raise InvalidInput(f"{sku}: a quantity must be a whole number, 0 or more.", about=line_id)
         if quantity > stock.MAX_QUANTITY:
             raise InvalidInput(f"{sku}: a quantity must be at most {stock.MAX_QUANTITY:,}.", about=line_id)
@@ -522,7 +512,7 @@ def pick(session, request_id, bin, picks, user):
                 line = lines.get(line_id)
                 if line is None:
                     raise InvalidInput(f"Line #{line_id} is not on request {request.number}.")
-                if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+                if not is_whole_number(quantity) or quantity < 0:
                     raise InvalidInput(f"{line.item.sku}: a picked quantity must be a whole number, 0 or more.")
                 if quantity > line.to_pick:
                     raise InvalidInput(f"{line.item.sku}: only {line.to_pick} left to pick, not {quantity}.")
@@ -570,7 +560,7 @@ def put_back(session, request_id, line_id, bin, quantity, user):
         line = next((line for line in request.lines if line.id == line_id), None)
         if line is None:
             raise InvalidInput(f"Line #{line_id} is not on request {request.number}.")
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        if not is_whole_number(quantity) or quantity <= 0:
             raise InvalidInput("How many to put back must be a whole number, more than zero.")
         if quantity > line.picked:
             raise InvalidInput(f"Only {line.picked} of {line.item.sku} are picked.")
@@ -631,7 +621,7 @@ def check_in(session, request_id, bin, outcomes, user):
             counts = {}
             for key in OUTCOMES:
                 value = outcome.get(key, 0)
-                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                if not is_whole_number(value) or value < 0:
                     raise InvalidInput(f"{line.item.sku}: {key} must be a whole number, 0 or more.",
                                        about=(line_id, key))
                 counts[key] = value
