@@ -1,4 +1,4 @@
-"""The stored reorder flags (DESIGN.md "The reorder forecast"): one table that the Reorders page,
+"""The stored reorder flags (docs/design.md, "The reorder forecast"): one table that the Reorders page,
 the event pages, the API and the digest all read, kept current by the rules that change supply
 or demand, in their own transaction (forecast/stored.py)."""
 from datetime import date, datetime

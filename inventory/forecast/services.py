@@ -1,4 +1,4 @@
-"""The reorder forecast (DESIGN.md "The reorder forecast"): what it projects and how it flags.
+"""The reorder forecast (docs/design.md, "The reorder forecast"): what it projects and how it flags.
 
 For each item, stock is projected forward day by day from what is free now:
 - a consumable: on hand minus what open requests hold (held units are promised, whatever their
