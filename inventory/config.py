@@ -1,4 +1,4 @@
-"""Configuration from environment variables (and a `.env` file), as DESIGN.md lists them."""
+"""Configuration from environment variables (and a `.env` file), as docs/design.md ("Configuration") lists them."""
 import os
 import secrets
 from datetime import timedelta

@@ -49,6 +49,12 @@ def is_digits(text):
     return isinstance(text, str) and _WHOLE.fullmatch(text) is not None
 
 
+def is_whole_number(value):
+    """True when `value` (from JSON or a caller) is an int, and not a bool: JSON's true is no number.
+    The one check every rule makes before it reads a quantity, an id or a count."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def whole_number(text, signed=False):
     """The whole number `text` spells in ASCII digits (with a leading - or + when `signed`), or
     None when it spells none. Surrounding spaces are allowed. A number of more than 12 digits
@@ -65,7 +71,7 @@ def to_int(value):
     """int() for input: ASCII digits only (with a leading minus), within ±MAX_INTEGER; ValueError
     otherwise. An int passes as it is. Fits `type=` of request.args.get and `coerce=` of a
     SelectField, which both turn the ValueError into "not given" / "not a valid choice"."""
-    if isinstance(value, int) and not isinstance(value, bool):
+    if is_whole_number(value):
         number = value
     else:
         number = whole_number(value, signed=True)

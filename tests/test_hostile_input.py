@@ -1,4 +1,4 @@
-"""Hostile input at every form and every API write endpoint (DESIGN.md invariant 6: bad input gets
+"""Hostile input at every form and every API write endpoint (docs/design.md, invariant 6: bad input gets
 a clear message and changes nothing), on SQLite and, with TEST_DATABASE_URL, on PostgreSQL.
 
 For each POST route in the URL map, hypothesis takes a valid submission (the fields of the page's

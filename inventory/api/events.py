@@ -11,7 +11,7 @@ from ..errors import InvalidInput, NotFound
 from ..events import kits, services
 from ..extensions import db
 from ..requests.services import get_request
-from ..text import is_digits, whole_number
+from ..text import is_digits, is_whole_number, whole_number
 from .requests import _date, request_json
 from .views import ApiError, _field, _int_arg, _paged, api_roles, bp
 
@@ -59,7 +59,7 @@ def _whole(data, name, required=True):
         if required:
             raise InvalidInput(f"'{name}' is required.")
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
+    if not is_whole_number(value):
         raise InvalidInput(f"'{name}' must be a whole number.")
     return value
 

@@ -8,6 +8,7 @@ from ..errors import InvalidInput, NotFound
 from ..extensions import db
 from ..purchasing import queries, services
 from ..purchasing.models import PO_STATUSES
+from ..text import is_whole_number
 from .requests import _date
 from .serializers import movement_json
 from .views import MAX_PER_PAGE, ApiError, _field, _int_arg, _paged, api_roles, bp
@@ -95,7 +96,7 @@ def create_purchase_order():
             raise InvalidInput("'unit_cost' must be a number or a string like \"0.85\".")
         parsed.append((_field(line, "sku"), _field(line, "quantity", int), None if cost is None else str(cost)))
     event_id = data.get("event_id")
-    if event_id is not None and (isinstance(event_id, bool) or not isinstance(event_id, int)):
+    if event_id is not None and not is_whole_number(event_id):
         raise InvalidInput("'event_id' must be a whole number.")
     order = services.create(db.session, g.api_user, lines=parsed,
                             supplier=_field(data, "supplier", required=False) or "",
@@ -131,7 +132,7 @@ def receive_purchase_order(order_id):
     order = _get(order_id)
     line_id = data.get("line_id")
     if line_id is not None:
-        if isinstance(line_id, bool) or not isinstance(line_id, int):
+        if not is_whole_number(line_id):
             raise InvalidInput("'line_id' must be a whole number.")
         line = services.find_line(order, line_id=line_id)
     else:

@@ -12,6 +12,7 @@ from ..pagination import MAX_PAGE
 from ..requests import handover, queries
 from ..requests import services as requests
 from ..requests.models import STATUSES
+from ..text import is_whole_number
 from ..timeutil import parse_date
 from .views import ApiError, _field, _int_arg, _paged, api_roles, bp
 
@@ -84,7 +85,7 @@ def create_request():
             raise InvalidInput("Each line must be an object {\"sku\": ..., \"qty\": ...}.")
         parsed.append((get_item(db.session, _field(line, "sku")), _field(line, "qty", int)))
     event_id = data.get("event_id")
-    if event_id is not None and (isinstance(event_id, bool) or not isinstance(event_id, int)):
+    if event_id is not None and not is_whole_number(event_id):
         raise InvalidInput("'event_id' must be a whole number.")
     if event_id is not None and not 0 < event_id <= MAX_ID:  # beyond what an id column holds
         raise NotFound(f"No event #{event_id}.")

@@ -17,7 +17,7 @@ from ..extensions import db
 from ..limits import check_line_count
 from ..pagination import MAX_PAGE
 from ..stock import services as stock
-from ..text import MAX_INTEGER, whole_number
+from ..text import MAX_INTEGER, is_whole_number, whole_number
 from . import idempotency
 from .serializers import bin_json, item_json, movement_json
 
@@ -160,7 +160,7 @@ def _field(data, name, kind=str, required=True):
             raise InvalidInput(f"'{name}' is required.")
         return None
     if kind is int:
-        if isinstance(value, bool) or not isinstance(value, int):
+        if not is_whole_number(value):
             raise InvalidInput(f"'{name}' must be a whole number.")
         return value
     if not isinstance(value, str):

@@ -8,6 +8,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..extensions import db
 from ..timeutil import utcnow
 
+# The bin where picked stock waits for its hand-over. Stock enters it only by picking and leaves it by
+# hand-over (or Put back); the stock, request, purchasing and import rules all refuse it otherwise.
+DISPATCH_CODE = "DISPATCH"
+
 # Short, unambiguous on a label, safe in a URL path: letters, digits, dashes, dots.
 CODE_PATTERN = re.compile(r"^[A-Z0-9](?:[A-Z0-9.-]{0,18}[A-Z0-9])?$")
 

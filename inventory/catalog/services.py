@@ -13,7 +13,7 @@ from ..errors import DuplicateCode, InvalidInput, UnknownItem
 from ..forecast.changes import items_changed
 from ..pagination import Page
 from ..stock.models import StockLevel
-from ..text import MAX_INTEGER, clean, contains, limited
+from ..text import MAX_INTEGER, clean, contains, is_whole_number, limited
 from . import search
 from .models import CATEGORIES, LEAD_TIME_MESSAGE, MAX_LEAD_TIME_DAYS, Item, Product, size_rank
 from .successors import check_successor
@@ -121,7 +121,7 @@ def _clean_item_fields(fields):
             if value > MAX_UNIT_COST:
                 raise InvalidInput(f"Unit cost must be at most {MAX_UNIT_COST:,}.")
         elif name in ("lead_time_days", "reorder_point", "reorder_quantity"):
-            if isinstance(value, bool) or not isinstance(value, int):
+            if not is_whole_number(value):
                 raise InvalidInput(f"{name.replace('_', ' ').capitalize()} must be a whole number.")
             if value < 0:
                 raise InvalidInput(f"{name.replace('_', ' ').capitalize()} cannot be negative.")

@@ -6,6 +6,8 @@ from flask_login import current_user
 
 from ..auth.roles import MANAGERS, STAFF
 from ..forms import ButtonForm
+from ..purchasing.models import order_number
+from ..requests.models import request_number
 from ..timeutil import utcnow
 from . import money
 
@@ -173,6 +175,9 @@ def ago(moment):
 def init_app(app):
     money.init_app(app)  # the `money` and `number` filters, one formatter for the app
     app.jinja_env.filters["ago"] = ago
+    # {{ r.id|request_number }} and {{ o.id|order_number }}: the formats the models use, for rows that are not models
+    app.jinja_env.filters["request_number"] = request_number
+    app.jinja_env.filters["order_number"] = order_number
     app.jinja_env.filters["utc"] = lambda m: m.strftime("%Y-%m-%d %H:%M UTC") if isinstance(m, datetime) else ""
 
     @app.context_processor

@@ -3,6 +3,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from ..auth import services as auth
+from ..bins.models import DISPATCH_CODE
 from ..catalog.models import size_rank
 from ..catalog.search import product_words
 from .common import (COLOURS, DISPLAYS, FIRST, GARMENTS, LAST, LINES, PRINT_KINDS, PROMO, ROLE_SHARE, SIZES,
@@ -108,7 +109,7 @@ class Catalog:
                                          archived=False, created_at=self.start - timedelta(days=60)))
             self.bins.append(bin_id)
         self.dispatch = self.ids.next("bin")
-        self.rows["bin"].append(dict(id=self.dispatch, code="DISPATCH", name="Picked, waiting for hand-over",
+        self.rows["bin"].append(dict(id=self.dispatch, code=DISPATCH_CODE, name="Picked, waiting for hand-over",
                                      zone="Dispatch", archived=False, created_at=self.start))
         # A product's sizes share a home bin; the busiest items get an overflow bin as well.
         self.home, self.overflow = {}, {}

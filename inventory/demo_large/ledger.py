@@ -1,6 +1,7 @@
 """The large stockroom's ledger: three years of each item, in time order."""
 from datetime import datetime, timedelta
 
+from ..requests.models import request_number
 from .common import COUNTER_REASONS
 
 
@@ -54,7 +55,7 @@ class Ledger:
                 if kind == "request":
                     request, quantity = data
                     self._restock(item, home, overflow, quantity, at - timedelta(hours=2), user)
-                    number = f"R-{request['id']:05d}"
+                    number = request_number(request["id"])
                     self._move("pick", item, home, self.dispatch, quantity, at, user,
                                reason=f"Picked for {number}", reference=number)
                     self._move("issue", item, self.dispatch, None, quantity, request["handed_at"], user,
@@ -62,7 +63,7 @@ class Ledger:
                     self._reorder(item, home, overflow, request["handed_at"], user)
                 elif kind == "return":
                     request, quantity = data
-                    number = f"R-{request['id']:05d}"
+                    number = request_number(request["id"])
                     self._move("return", item, None, home, quantity, at, user, reason=f"Returned from {number}",
                                reference=number)
                 elif kind == "move" and overflow:

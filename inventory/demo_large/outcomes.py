@@ -2,6 +2,9 @@
 purchase orders, stock levels."""
 from datetime import timedelta
 
+from ..purchasing.models import order_number
+from ..requests.models import request_number
+
 
 class Outcomes:
     def _open_requests(self):
@@ -12,7 +15,7 @@ class Outcomes:
         held = {}
         managers, staff = self.users["manager"], self.users["staff"]
         for request in self.requests:
-            request_id, number = request["id"], f"R-{request['id']:05d}"
+            request_id, number = request["id"], request_number(request["id"])
             status = request["status"]
             created = request["created_at"]
             steps = [("submitted", request["requester_id"], created, "")]
@@ -104,7 +107,7 @@ class Outcomes:
         for supplier, receipts in groups[:wanted - open_orders]:
             arrived = min(r[3] for r in receipts)
             order_id = self.ids.next("purchase_order")
-            number = f"PO-{order_id:05d}"
+            number = order_number(order_id)
             self.rows["purchase_order"].append(dict(
                 id=order_id, supplier=supplier or "Various", status="received", expected_on=arrived.date(),
                 event_id=None, note="", created_by_id=rng.choice(managers),

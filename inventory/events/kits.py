@@ -27,7 +27,7 @@ from ..errors import Conflict, DuplicateCode, InvalidInput, NotFound, ShortStock
 from ..requests import services as requests
 from ..requests.availability import Window, free_quantity, lock_items
 from ..requests.models import Request
-from ..text import clean
+from ..text import clean, is_whole_number
 from .models import KitLine, KitTemplate
 from .services import get_event, is_id, require_manager
 
@@ -103,7 +103,7 @@ def _clean_lines(session, lines):
         except InvalidInput as error:
             error.about = (index, "sku")
             raise
-        if isinstance(quantity, bool) or not isinstance(quantity, int):
+        if not is_whole_number(quantity):
             raise InvalidInput(f"Quantity of {item.sku} must be a whole number.", about=(index, "quantity"))
         if quantity <= 0 or quantity > MAX_LINE_QUANTITY:
             raise InvalidInput(f"Quantity of {item.sku} must be between 1 and {MAX_LINE_QUANTITY:,}.",
@@ -276,7 +276,7 @@ def reserve_kit(session, user, event_id, kit_id, count, *, handoff="pickup", shi
     """
     require_manager(user)
     today = today or date.today()
-    if isinstance(count, bool) or not isinstance(count, int):
+    if not is_whole_number(count):
         raise InvalidInput("Say how many kits: a whole number.")
     if count <= 0 or count > MAX_KITS:
         raise InvalidInput(f"Reserve between 1 and {MAX_KITS} kits.")

@@ -16,17 +16,17 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
 from ..auth.models import User
+from ..auth.roles import MANAGERS
 from ..catalog.models import Item
 from ..database import write_transaction
 from ..forecast.changes import events_changed
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..pagination import Page
 from ..requests.models import HOLDING, Request, RequestLine
-from ..text import clean
+from ..text import clean, is_whole_number
 from ..timeutil import add_days, plan_limit
 from .models import Event
 
-MANAGER_ROLES = ("manager", "admin")
 MAX_ID = 2**31 - 1  # INTEGER primary keys on PostgreSQL: a bigger number names nothing
 MAX_NOTES = 4000
 # Requests that did not go ahead are listed on the event page but counted nowhere.
@@ -34,7 +34,7 @@ ENDED_UNUSED = ("cancelled", "rejected")
 
 
 def require_manager(user):
-    if user.role not in MANAGER_ROLES:
+    if user.role not in MANAGERS:
         raise Forbidden("Only a marketing manager can plan events and kits.")
 
 
@@ -98,7 +98,7 @@ def validate_event(*, name, place="", starts_on, ends_on, ship_by, return_by=Non
 def _owner(session, owner_id):
     if owner_id is None:
         return None
-    if isinstance(owner_id, bool) or not isinstance(owner_id, int):
+    if not is_whole_number(owner_id):
         raise InvalidInput("The owner must be a user id.")
     owner = session.get(User, owner_id) if is_id(owner_id) else None
     if owner is None or not owner.active:

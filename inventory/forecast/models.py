@@ -1,4 +1,4 @@
-"""The stored reorder flags (DESIGN.md "The reorder forecast"): one table that the Reorders page,
+"""The stored reorder flags (docs/design.md, "The reorder forecast"): one table that the Reorders page,
 the event pages, the API and the digest all read, kept current by the rules that change supply
 or demand, in their own transaction (forecast/stored.py)."""
 from datetime import date, datetime
@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..catalog.models import Item
 from ..events.models import Event
 from ..extensions import db
+from ..purchasing.models import order_number
 from ..timeutil import utcnow
 
 
@@ -59,7 +60,7 @@ class ReorderFlag(db.Model):
     @property
     def purchase_orders(self):
         """The item's open purchase orders, drafts first among equals, as the flag saw them."""
-        return [SimpleNamespace(id=o["id"], number=f"PO-{o['id']:05d}", status=o["status"], quantity=o["quantity"],
+        return [SimpleNamespace(id=o["id"], number=order_number(o["id"]), status=o["status"], quantity=o["quantity"],
                                 expected_on=date.fromisoformat(o["expected_on"]) if o.get("expected_on") else None)
                 for o in self.orders or ()]
 

@@ -1,4 +1,4 @@
-"""The reorder forecast (DESIGN.md "The reorder forecast"): what it projects and how it flags.
+"""The reorder forecast (docs/design.md, "The reorder forecast"): what it projects and how it flags.
 
 For each item, stock is projected forward day by day from what is free now:
 - a consumable: on hand minus what open requests hold (held units are promised, whatever their
@@ -33,9 +33,9 @@ from sqlalchemy.orm import aliased
 
 from ..catalog.models import MAX_LEAD_TIME_DAYS, Item, Product
 from ..events.models import Event, KitLine, KitTemplate
-from ..purchasing.models import PurchaseOrder, PurchaseOrderLine
+from ..purchasing.models import PurchaseOrder, PurchaseOrderLine, order_number
 from ..requests.availability import booking_window
-from ..requests.models import OPEN, Request, RequestLine
+from ..requests.models import OPEN, Request, RequestLine, request_number
 from ..stock.models import StockLevel
 from ..timeutil import add_days
 
@@ -138,14 +138,6 @@ def order_by_date(need_date, lead_days, settings):
 
 def _fmt(day):
     return f"{day:%a} {day.day} {day:%b}"
-
-
-def _number(request_id):
-    return f"R-{request_id:05d}"
-
-
-def _po(order_id):
-    return f"PO-{order_id:05d}"
 
 
 def _listing(names, most=3):
@@ -395,7 +387,7 @@ def _project(item, start, demand, orders, loaded):
                 continue
             out = max(window.start, today)
             if row.reserved:
-                held_by.append(_number(row.request_id))
+                held_by.append(request_number(row.request_id))
                 changes.append((out, 2, -row.reserved, row.event_id, row.request_id))
             if row.backordered:
                 changes.append((out, 3, -row.backordered, row.event_id, row.request_id))
@@ -405,7 +397,7 @@ def _project(item, start, demand, orders, loaded):
         if row.status == "handed_over":
             continue  # a consumable issued is gone for good
         if row.reserved:
-            held_by.append(_number(row.request_id))
+            held_by.append(request_number(row.request_id))
         held += row.reserved  # promised now, whatever its date
         if row.backordered:
             changes.append((max(row.needed_by, today), 3, -row.backordered, row.event_id, row.request_id))
@@ -427,13 +419,13 @@ def _project(item, start, demand, orders, loaded):
         level += change
         if day <= loaded.horizon_end:
             if order == 0:
-                cause = f"{_number(ref)} back"
+                cause = f"{request_number(ref)} back"
             elif order == 1:
-                cause = _po(ref)
+                cause = order_number(ref)
             else:
-                cause = loaded.events[event_id].name if event_id in loaded.events else _number(ref)
+                cause = loaded.events[event_id].name if event_id in loaded.events else request_number(ref)
                 if order == 3:
-                    cause += f" (waiting, {_number(ref)})" if event_id in loaded.events else " (waiting)"
+                    cause += f" (waiting, {request_number(ref)})" if event_id in loaded.events else " (waiting)"
             result.steps.append(Step(day, change, level, cause))
         if order < 2:
             continue
@@ -530,7 +522,7 @@ def _lead(item):
 def _drafts_note(drafts, unit, covering_need=None):
     if not drafts:
         return ""
-    names = ", ".join(f"draft {_po(o[4])} for {o[1]}{unit}" for o in drafts[:3])
+    names = ", ".join(f"draft {order_number(o[4])} for {o[1]}{unit}" for o in drafts[:3])
     tail = ", not ordered yet"
     if covering_need:
         tail += ": order it" if len(drafts) == 1 else ": order them"
@@ -547,17 +539,17 @@ def _shortfall(item, need, loaded, unit, ordered, below_now, available_now, on_o
     if event is not None:
         head = f"{need.short}{unit} short for {EVENT_NAME} on {_fmt(need.day)}"
         if need.waiting:
-            head += f" ({_listing(f'{q} waiting on {_number(r)}' for r, q in need.waiting.items())})"
+            head += f" ({_listing(f'{q} waiting on {request_number(r)}' for r, q in need.waiting.items())})"
     else:
-        waiting = [f"{q}{unit} backordered for {_number(r)}" for r, q in need.waiting.items()]
+        waiting = [f"{q}{unit} backordered for {request_number(r)}" for r, q in need.waiting.items()]
         head = (f"{_listing(waiting)}, needed {_fmt(need.day)}" if waiting else
-                f"{need.short}{unit} short for {_listing(_number(r) for r in need.requests)} on {_fmt(need.day)}")
+                f"{need.short}{unit} short for {_listing(request_number(r) for r in need.requests)} on {_fmt(need.day)}")
     late = [o for o in ordered if (o[3] or today) > need.day]
     parts = [head]
     if below_now:
         parts.append(f"{available_now}{unit} available now, under the reorder point of {item.reorder_point}")
     for o in late[:2]:
-        parts.append(f"{_po(o[4])} arrives {_fmt(max(o[3] or today, today))}, after the need on {_fmt(need.day)}: "
+        parts.append(f"{order_number(o[4])} arrives {_fmt(max(o[3] or today, today))}, after the need on {_fmt(need.day)}: "
                      f"{'expedite it' if status == EXPEDITE else 'bring it forward'}")
     natural = order_by_date(need.day, item.lead_time_days, settings)
     if status == EXPEDITE:
@@ -621,7 +613,7 @@ def _retire(item, start, held, demand, loaded, unit):
         what = f"{held}{unit} held" if held else "asked for"
         if waiting:
             what += f", {waiting} waiting"
-        parts.append(f"{what} by {_listing(_number(r) for r in holders)}")
+        parts.append(f"{what} by {_listing(request_number(r) for r in holders)}")
     if kits:
         parts.append(f"in kit {_listing(kits)}")
     successor = loaded.successors.get(item.replaced_by_id)

@@ -2,7 +2,7 @@
 cannot take SVG).
 
 Error correction level Q restores up to a quarter of the code, enough for a scuffed or partly
-torn label. Codes are cached: a label URL never changes meaning (DESIGN.md invariant 5), and
+torn label. Codes are cached: a label URL never changes meaning (docs/design.md, invariant 5), and
 choosing the best mask is the slow part of making a code (about 3 ms each), so a second
 sheet of the same 300 bins renders without making any code again.
 """

@@ -1,6 +1,6 @@
 """Which labels to print, the URL each one encodes, and reading a scanned label back.
 
-Label URLs are a stable contract (DESIGN.md): `{BASE_URL}/b/<bin code>` and `{BASE_URL}/i/<sku>`.
+Label URLs are a stable contract (docs/design.md): `{BASE_URL}/b/<bin code>` and `{BASE_URL}/i/<sku>`.
 """
 import re
 from dataclasses import dataclass

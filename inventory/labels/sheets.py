@@ -7,6 +7,7 @@ apart.
 from dataclasses import dataclass
 
 from ..errors import InvalidInput
+from ..text import is_whole_number
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ def layout(labels, sheet, first_position=1):
     """Pages of label positions, left to right and top to bottom. Positions before
     `first_position` on the first page are left blank (None), so that a sheet whose first
     labels were already used can go through the printer again."""
-    if isinstance(first_position, bool) or not isinstance(first_position, int) \
+    if not is_whole_number(first_position) \
             or not 1 <= first_position <= sheet.per_page:
         raise InvalidInput(f"The first label position on {sheet.name} is a number from 1 to {sheet.per_page}.")
     labels = list(labels)

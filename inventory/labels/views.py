@@ -1,6 +1,6 @@
 """Label images, label sheets (HTML and PDF) and the Scan page.
 
-Label images (/b/<code>/qr.svg and friends) are public on purpose: DESIGN.md promises that other
+Label images (/b/<code>/qr.svg and friends) are public on purpose: docs/design.md promises that other
 documents can embed them, and an <img> on another site, in a mail or in a PDF tool is fetched
 without our session cookie (it is SameSite=Lax). They reveal nothing: an image is computed from
 the code in its own URL and BASE_URL alone, without looking in the database, so it cannot be

@@ -13,6 +13,11 @@ from ..timeutil import utcnow
 PO_STATUSES = {"draft": "Draft", "ordered": "Ordered", "received": "Received", "cancelled": "Cancelled"}
 
 
+
+def order_number(order_id):
+    """A purchase order's number as people say it and print it: PO-00042. One format everywhere."""
+    return f"PO-{order_id:05d}"
+
 class PurchaseOrder(db.Model):
     __tablename__ = "purchase_order"
     __table_args__ = (Index("ix_purchase_order_status_expected_on", "status", "expected_on"),)
@@ -33,7 +38,7 @@ class PurchaseOrder(db.Model):
 
     @property
     def number(self):
-        return f"PO-{self.id:05d}"
+        return order_number(self.id)
 
     @property
     def status_label(self):

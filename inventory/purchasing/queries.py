@@ -2,10 +2,10 @@
 from sqlalchemy import case, false, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from ..bins.models import DISPATCH_CODE
 from ..catalog.models import Item
 from ..errors import NotFound
 from ..pagination import Page
-from ..requests.services import DISPATCH_CODE
 from ..stock.models import Movement
 from ..stock.services import levels_of_item
 from .models import PO_STATUSES, PurchaseOrder, PurchaseOrderLine

@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import select
 
 from ..auth.roles import MANAGERS
-from ..bins.models import Bin
+from ..bins.models import DISPATCH_CODE, Bin
 from ..catalog.services import get_item
 from ..database import unit_of_work, write_transaction
 from ..forecast.changes import items_changed
@@ -26,9 +26,10 @@ from ..errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from ..events.models import Event
 from ..requests.availability import lock_items
 from ..requests.models import OPEN, Request, RequestLine
-from ..requests.services import DISPATCH_CODE, fill_backorders
+from ..requests.services import fill_backorders
 from ..stock import services as stock
-from ..limits import MAX_LINES, check_line_count  # noqa: F401 (MAX_LINES: the pages read it here)
+from ..limits import MAX_LINES, check_line_count, positive_quantity  # noqa: F401 (MAX_LINES: the pages read it here)
+from ..text import is_whole_number
 from ..timeutil import add_days, utcnow
 from .models import PurchaseOrder, PurchaseOrderLine
 
@@ -74,16 +75,6 @@ def _text(value, what, limit):
     return value
 
 
-def _quantity(value, sku):
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(f"Quantity of {sku} must be a whole number.")
-    if value <= 0:
-        raise InvalidInput(f"Quantity of {sku} must be more than zero.")
-    if value > stock.MAX_QUANTITY:
-        raise InvalidInput(f"Quantity of {sku} must be at most {stock.MAX_QUANTITY:,}.")
-    return value
-
-
 def _unit_cost(value, item):
     """The cost per unit: the item's own unit cost when none is given. Refuses fractions of a
     cent rather than round them away: the PO keeps costs to the cent."""
@@ -125,7 +116,7 @@ def _clean_lines(session, lines):
             if item.archived:
                 raise InvalidInput(f"{item.sku} is archived and cannot be ordered; restore it first.")
         with _about(index, "quantity"):
-            quantity = _quantity(quantity, item.sku)
+            quantity = positive_quantity(quantity, f"Quantity of {item.sku}")
         with _about(index, "unit_cost"):
             cost = _unit_cost(rest[0] if rest else None, item)
         cleaned.append((item, quantity, cost))
@@ -159,7 +150,7 @@ def _clean_supplier(supplier, items):
 def _check_event(session, event_id):
     if event_id is None:
         return None
-    if isinstance(event_id, bool) or not isinstance(event_id, int):
+    if not is_whole_number(event_id):
         raise InvalidInput("The event must be given by its number.")
     if not is_id(event_id) or session.get(Event, event_id) is None:
         raise NotFound(f"No event #{event_id}.")
@@ -334,7 +325,7 @@ def receive(session, order_id, line_id, bin, quantity, user):
         _need_status(order, ("ordered",), "received")
         line = find_line(order, line_id=line_id)
         item = line.item
-        _quantity(quantity, item.sku)
+        positive_quantity(quantity, f"Quantity of {item.sku}")
         if line.outstanding == 0:
             raise InvalidInput(f"{item.sku} on {order.number} is fully received already.")
         if quantity > line.outstanding:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.routing import BuildError
 
 from ..auth.roles import MANAGERS, STAFF, can, roles_required
+from ..bins.models import DISPATCH_CODE
 from ..bins.services import get_bin
 from ..catalog.models import Item
 from ..catalog.services import normalize_sku
@@ -21,7 +22,6 @@ from ..extensions import db
 from ..forms import put_next_to_its_box
 from ..labels.services import label_bases, read_label
 from ..pagination import page_arg
-from ..requests.services import DISPATCH_CODE
 from ..stock import services as stock
 from ..text import whole_number
 from . import queries, services

@@ -29,7 +29,7 @@ from ..catalog.models import CATEGORIES, CATEGORY_LABELS, Item, Product
 from ..errors import InvalidInput
 from ..events.models import Event, KitTemplate
 from ..pagination import Page
-from ..requests.models import Request, RequestLine, RequestStep
+from ..requests.models import Request, RequestLine, RequestStep, request_number
 from ..stock import services as stock
 from ..stock.models import Movement, StockLevel
 
@@ -504,7 +504,7 @@ class Delivery:
 
     @property
     def number(self):
-        return f"R-{self.request_id:05d}"
+        return request_number(self.request_id)
 
     @property
     def late(self):

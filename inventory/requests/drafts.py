@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 from ..catalog.models import Item, Product
 from ..database import write_transaction
 from ..errors import Conflict, InvalidInput
+from ..text import is_whole_number
 from ..timeutil import utcnow
 from .availability import Window, free_quantities
 from .models import RequestDraft
@@ -77,7 +78,7 @@ def _locked(session, user):
 
 def _check_quantities(quantities):
     for sku, quantity in quantities.items():
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+        if not is_whole_number(quantity) or quantity < 0:
             raise InvalidInput(f"{sku}: a quantity must be a whole number, 0 or more.")
 
 

@@ -18,6 +18,7 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..auth.roles import MANAGERS, STAFF
 from ..errors import Conflict, DomainError, Forbidden, InvalidInput
 
 
@@ -85,8 +86,7 @@ class Action(enum.StrEnum):
 
 SAME = "same"  # a transition's `to`: the request stays in the status it was in
 
-MANAGERS = ("manager", "admin")
-STOCKROOM = ("staff", "manager", "admin")
+STOCKROOM = STAFF  # the stockroom's steps: staff, and the managers and admins who may stand in
 
 _WRONG_STATUS = "Request {number} is {status}; it cannot be {verb}."
 

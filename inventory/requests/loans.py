@@ -10,12 +10,11 @@ from datetime import date
 from sqlalchemy import func, select
 
 from ..auth.models import User
-from ..bins.models import Bin
+from ..bins.models import DISPATCH_CODE, Bin
 from ..catalog.models import Item
 from ..stock.models import Movement
-from ..stock.services import DISPATCH_CODE
 from .lifecycle import Status
-from .models import Request, RequestLine
+from .models import Request, RequestLine, request_number
 
 
 # A line's units still out: what went out less what came back or was written off at check-in.
@@ -45,7 +44,7 @@ class Loan:
 
     @property
     def number(self):
-        return f"R-{self.request_id:05d}"
+        return request_number(self.request_id)
 
     @property
     def days_overdue(self):

@@ -28,6 +28,12 @@ STATUSES = {status.value: status.label for status in Status}
 OUTCOMES = ("returned", "consumed", "lost", "damaged")
 
 
+
+def request_number(request_id):
+    """A request's number as people say it and print it: R-00042. One format everywhere (pages,
+    e-mails, ledger references, exports, the forecast's reasons)."""
+    return f"R-{request_id:05d}"
+
 class ShownRequest:
     """What the pages say about a request, from its columns (id, status, purpose, handoff,
     needed_by, return_by) and its lines: shared by the model and the light rows the lists read
@@ -49,7 +55,7 @@ class ShownRequest:
 
     @property
     def number(self):
-        return f"R-{self.id:05d}"
+        return request_number(self.id)
 
     def is_rush(self, today=None):
         """Needed within two days, and not yet handed over."""

@@ -14,7 +14,7 @@ from datetime import date
 from sqlalchemy import insert, select
 from sqlalchemy.orm import contains_eager, make_transient_to_detached, selectinload
 
-from ..bins.models import Bin
+from ..bins.models import DISPATCH_CODE, Bin
 from ..catalog.models import Item
 from ..database import unit_of_work, write_transaction
 from ..errors import Conflict, DomainError, InvalidInput, NotFound, ShortStock
@@ -22,17 +22,14 @@ from ..events.models import Event
 from ..forecast.changes import items_changed
 from ..stock import services as stock
 from ..stock.models import StockLevel
-from ..limits import check_line_count
-from ..text import limited
+from ..limits import check_line_count, positive_quantity
+from ..text import is_whole_number, limited
 from ..timeutil import plan_limit, utcnow
 from . import drafts, emails
-from .availability import (Window, booking_window, free_quantities, free_quantity, lock_items, owned_returnable,
-                           peak_booked)
+from .availability import Window, booking_window, free_quantities, free_quantity, lock_items
 from .lifecycle import Action, Status, require
-from .models import HANDOFFS, HOLDING, OPEN, OUTCOMES, PURPOSES, Request, RequestLine, RequestStep
+from .models import HANDOFFS, OPEN, OUTCOMES, PURPOSES, Request, RequestLine, RequestStep
 
-DISPATCH_CODE = "DISPATCH"
-MANAGER_ROLES = ("manager", "admin")
 
 
 @dataclass(frozen=True)
@@ -42,16 +39,6 @@ class Shortage:
     requested: int
     available: int
     line_id: int | None = None  # the request line that is short, when changing an existing request
-
-
-def _quantity(value, what="Quantity"):
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(f"{what} must be a whole number.")
-    if value <= 0:
-        raise InvalidInput(f"{what} must be more than zero.")
-    if value > stock.MAX_QUANTITY:
-        raise InvalidInput(f"{what} must be at most {stock.MAX_QUANTITY:,}.")
-    return value
 
 
 def _step(session, request, user, action, note=""):
@@ -131,7 +118,7 @@ def _clean_lines(lines, today):
     check_line_count(lines, "A request")
     seen = set()
     for item, quantity in lines:
-        _quantity(quantity, f"Quantity of {item.sku}")
+        positive_quantity(quantity, f"Quantity of {item.sku}")
         if item.id in seen:
             raise InvalidInput(f"{item.sku} is on the request twice.")
         seen.add(item.id)
@@ -338,7 +325,7 @@ def _apply_quantities(session, request, quantities, manager):
         raise NotFound(f"No line #{min(unknown)} on request {request.number}.", about=min(unknown))
     for line_id, quantity in quantities.items():
         sku = lines[line_id].item.sku
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+        if not is_whole_number(quantity) or quantity < 0:
             raise InvalidInput(f"{sku}: a quantity must be a whole number, 0 or more.", about=line_id)
         if quantity > stock.MAX_QUANTITY:
             raise InvalidInput(f"{sku}: a quantity must be at most {stock.MAX_QUANTITY:,}.", about=line_id)
@@ -509,7 +496,7 @@ def pick(session, request_id, bin, picks, user):
                 line = lines.get(line_id)
                 if line is None:
                     raise InvalidInput(f"Line #{line_id} is not on request {request.number}.")
-                if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+                if not is_whole_number(quantity) or quantity < 0:
                     raise InvalidInput(f"{line.item.sku}: a picked quantity must be a whole number, 0 or more.")
                 if quantity > line.to_pick:
                     raise InvalidInput(f"{line.item.sku}: only {line.to_pick} left to pick, not {quantity}.")
@@ -557,7 +544,7 @@ def put_back(session, request_id, line_id, bin, quantity, user):
         line = next((line for line in request.lines if line.id == line_id), None)
         if line is None:
             raise InvalidInput(f"Line #{line_id} is not on request {request.number}.")
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        if not is_whole_number(quantity) or quantity <= 0:
             raise InvalidInput("How many to put back must be a whole number, more than zero.")
         if quantity > line.picked:
             raise InvalidInput(f"Only {line.picked} of {line.item.sku} are picked.")
@@ -616,7 +603,7 @@ def check_in(session, request_id, bin, outcomes, user):
             counts = {}
             for key in OUTCOMES:
                 value = outcome.get(key, 0)
-                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                if not is_whole_number(value) or value < 0:
                     raise InvalidInput(f"{line.item.sku}: {key} must be a whole number, 0 or more.",
                                        about=(line_id, key))
                 counts[key] = value
@@ -637,21 +624,6 @@ def check_in(session, request_id, bin, outcomes, user):
             shrink_overbooked(session, line.item, user)  # lost, damaged or consumed: fewer to book
             fill_backorders(session, line.item)
     return request
-
-
-def booked_windows(session, item):
-    """Upcoming bookings of a returnable: [(Window, quantity, request)] for its page."""
-    rows = session.execute(
-        select(RequestLine, Request).join(Request)
-        .where(RequestLine.item_id == item.id, Request.status.in_(HOLDING), RequestLine.reserved > 0)
-        .order_by(Request.needed_by)
-    ).all()
-    return [(_window(request), line.reserved, request) for line, request in rows]
-
-
-def returnable_capacity(session, item, window):
-    bookings = [(w, q) for w, q, _r in booked_windows(session, item)]
-    return owned_returnable(session, item.id), peak_booked(bookings, window)
 
 
 def __getattr__(name):

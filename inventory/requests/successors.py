@@ -21,6 +21,7 @@ from datetime import date
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager, selectinload
 
+from ..auth.roles import MANAGERS
 from ..catalog.models import Item
 from ..database import unit_of_work, write_transaction
 from ..errors import Conflict, Forbidden, InsufficientStock, InvalidInput
@@ -30,7 +31,7 @@ from .availability import (Window, booking_window, bookings_of, free_quantities,
                            peak_booked)
 from .lifecycle import Status
 from .models import Request, RequestLine, RequestStep
-from .services import MANAGER_ROLES, fill_backorders
+from .services import fill_backorders
 
 # Requests whose lines a swap moves: nothing of them is off the shelf yet.
 SWAPPABLE = (Status.SUBMITTED, Status.APPROVED)
@@ -263,7 +264,7 @@ def swap_successor(session, item, user, today=None, backorder_short=False):
     backordered on the successor instead. Each request swapped says so in its history. The old
     piece's released holds serve its other backorders; the forecast projects both items again.
     """
-    if user.role not in MANAGER_ROLES:
+    if user.role not in MANAGERS:
         raise Forbidden("Only a marketing manager can swap a successor in.")
     today = today or date.today()
     with write_transaction(session):

@@ -108,12 +108,3 @@ class Movement(db.Model):
         if self.from_bin_id == bin_id:
             return -self.quantity
         return 0
-
-    @property
-    def net_change(self):
-        """The change to the item's total on hand (moves net to zero)."""
-        if self.to_bin_id and not self.from_bin_id:
-            return self.quantity
-        if self.from_bin_id and not self.to_bin_id:
-            return -self.quantity
-        return 0

@@ -17,37 +17,25 @@ from sqlalchemy import bindparam, func, inspect, literal, select, tuple_, union_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
-from ..bins.models import Bin
+from ..bins.models import DISPATCH_CODE, Bin
 from ..catalog.models import Item, Product
 from ..database import unit_of_work, write_transaction
 from ..errors import InsufficientStock, InvalidInput
 from ..forecast.changes import items_changed
-from ..limits import check_line_count
+from ..limits import MAX_QUANTITY, check_line_count
+from ..limits import positive_quantity as _positive_quantity
 from ..requests.models import OPEN, Request, RequestLine
-from ..text import limited
+from ..text import is_whole_number, limited
 from .models import Movement, StockLevel
 
-# Quantities are INTEGER columns (at most 2,147,483,647 on PostgreSQL, 2**63 - 1 on SQLite): a
-# larger number from a typo or a script must be refused as bad input, not fail in the database.
-MAX_QUANTITY = 1_000_000
 MAX_REFERENCE_LENGTH = 80  # Movement.reference is VARCHAR(80); PostgreSQL refuses longer text
 MAX_REASON_LENGTH = 500  # Movement.reason is TEXT: a cap, or a 7 MB reason is booked
 CENT = Decimal("0.01")
 _LOCK_CHUNK = 500  # stock-level rows per locking statement
 
 
-def _positive_quantity(quantity, what="Quantity"):
-    if isinstance(quantity, bool) or not isinstance(quantity, int):
-        raise InvalidInput(f"{what} must be a whole number.")
-    if quantity <= 0:
-        raise InvalidInput(f"{what} must be more than zero.")
-    if quantity > MAX_QUANTITY:
-        raise InvalidInput(f"{what} must be at most {MAX_QUANTITY:,}.")
-    return quantity
-
-
 def _counted_quantity(quantity):
-    if isinstance(quantity, bool) or not isinstance(quantity, int):
+    if not is_whole_number(quantity):
         raise InvalidInput("A counted quantity must be a whole number.")
     if quantity < 0:
         raise InvalidInput("A counted quantity cannot be negative.")
@@ -167,9 +155,6 @@ def receive(session, item, bin, quantity, user, reason="", reference=""):
         session.flush()
         fill_backorders(session, item)  # waiting requests get new stock first, oldest first
     return movement
-
-
-DISPATCH_CODE = "DISPATCH"
 
 
 def _refuse_dispatch(*bins):
@@ -476,6 +461,3 @@ def history(session, item=None, bin=None, limit=20):
         query = query.where((Movement.from_bin_id == bin.id) | (Movement.to_bin_id == bin.id))
     return session.scalars(query.order_by(Movement.created_at.desc(), Movement.id.desc()).limit(limit)).all()
 
-
-def bin_total(session, bin):
-    return session.scalar(select(func.coalesce(func.sum(StockLevel.quantity), 0)).where(StockLevel.bin_id == bin.id))

@@ -14,12 +14,11 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import case, func, literal_column, or_, select
 
 from ..auth.models import User
-from ..bins.models import Bin
+from ..bins.models import DISPATCH_CODE, Bin
 from ..events.models import Event
 from ..purchasing.models import PurchaseOrder, PurchaseOrderLine
 from ..requests.models import OPEN, Request, RequestDraft, RequestLine
 from ..requests.loans import lines_out
-from ..requests.services import DISPATCH_CODE
 from ..stock.models import Movement, StockLevel
 
 LIMIT = 10

@@ -14,8 +14,8 @@ from ..auth.models import User
 from ..bins.models import Bin
 from ..catalog.models import Item, Product
 from ..events.models import Event
-from ..purchasing.models import PurchaseOrder, PurchaseOrderLine
-from ..requests.models import Request, RequestLine
+from ..purchasing.models import PurchaseOrder, PurchaseOrderLine, order_number
+from ..requests.models import Request, RequestLine, request_number
 from ..stock import services as stock
 from ..stock.models import Movement, StockLevel
 from .csvfile import CsvStream, escape, write_csv
@@ -121,7 +121,7 @@ def requests_csv(session):
         for row in session.execute(query.execution_options(yield_per=BATCH)):
             (id, created, email, status, purpose, event, needed_by, return_by, handoff, sku, product, size,
              *numbers, note) = row
-            yield (f"R-{id:05d}", _when(created), escape(email), status, purpose, escape(event or ""), show(needed_by),
+            yield (request_number(id), _when(created), escape(email), status, purpose, escape(event or ""), show(needed_by),
                    show(return_by), handoff, sku, escape(product), size or "", *numbers, escape(note))
 
     return CsvStream(REQUEST_HEADER).lines(rows())
@@ -144,7 +144,7 @@ def purchase_orders_csv(session):
     def rows():
         for (id, supplier, status, expected_on, ordered_at, email, event, sku, product, size, quantity, received,
              unit_cost) in session.execute(query.execution_options(yield_per=BATCH)):
-            yield (f"PO-{id:05d}", escape(supplier), status, show(expected_on), _when(ordered_at), escape(email),
+            yield (order_number(id), escape(supplier), status, show(expected_on), _when(ordered_at), escape(email),
                    escape(event or ""), sku, escape(product), size or "", quantity, received,
                    max(0, quantity - received), show(unit_cost), show(unit_cost * quantity))
 

@@ -4,7 +4,7 @@ import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from ..stock.services import MAX_QUANTITY
+from ..limits import MAX_QUANTITY
 from ..text import clean
 from ..text import whole_number as parse_whole_number
 from ..timeutil import parse_date

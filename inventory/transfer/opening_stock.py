@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..bins.models import CODE_PATTERN, Bin, normalize_code
+from ..bins.models import CODE_PATTERN, DISPATCH_CODE, Bin, normalize_code
 from ..catalog.models import Item
 from ..catalog.services import normalize_sku
 from ..requests.models import OPEN, Request, RequestLine
 from ..requests.services import fill_backorders, lock_items, shrink_overbooked
 from ..stock.models import Movement, StockLevel
-from ..stock.services import DISPATCH_CODE, unit_cost_now
+from ..stock.services import unit_cost_now
 from ..text import clean
 from ..timeutil import utcnow
 from . import fields as cell
