@@ -1,5 +1,10 @@
 """Stock rules: receive, move, adjust, count, and the ledger check.
 
+Every change of stock, here and in the other domains (a PO receipt, a pick, a put-back, a
+hand-over and its undo, a check-in, the opening-stock import), is booked through one primitive:
+`book` for one movement, `book_many` for many (a count, an import). It holds every refusal (see
+"The booking primitive" below); the rules add what is theirs (a reason required, a line's rest).
+
 Each rule writes its ledger rows and updates the stock-level cache in one transaction, and
 never leaves a stock level below zero: quantities are taken out of a bin with a conditional
 UPDATE ... WHERE quantity >= :qty whose row count says whether the stock was there, so two
