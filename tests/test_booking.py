@@ -167,9 +167,8 @@ def test_book_many_refuses_the_whole_batch_for_one_bad_row(session, shelf, make_
          InvalidInput, "A counted quantity must be at most"),
     ]
     for bookings, error, message in batches:
-        with pytest.raises(error, match=re.escape(message)):
-            with write_transaction(session):
-                stock.book_many(session, bookings, staff)
+        with pytest.raises(error, match=re.escape(message)), write_transaction(session):
+            stock.book_many(session, bookings, staff)
         assert ledger(session) == before
 
 
@@ -178,9 +177,8 @@ def test_book_many_reads_archived_bins_as_they_are_now(session, shelf, make_bin)
     stale = make_bin("Z-99")
     db.session.execute(Bin.__table__.update().where(Bin.id == stale.id).values(archived=True))
     assert stale.archived is False  # the object still says it is in use
-    with pytest.raises(InvalidInput, match="Bin Z-99 is archived"):
-        with write_transaction(session, expire=False):
-            stock.book_many(session, [stock.Booking("receive", pens, 1, to_bin=stale)], staff)
+    with pytest.raises(InvalidInput, match="Bin Z-99 is archived"), write_transaction(session, expire=False):
+        stock.book_many(session, [stock.Booking("receive", pens, 1, to_bin=stale)], staff)
 
 
 # Through each rule ----------------------------------------------------------------------------
@@ -248,7 +246,7 @@ def test_each_stock_rule_refuses_to_take_more_than_the_bin_holds(session, shelf)
 
 
 def test_a_po_receipt_goes_through_the_same_refusals(session, shelf, make_user, make_bin):
-    pens, _a01, a02, dispatch, staff = shelf
+    _pens, _a01, a02, dispatch, staff = shelf
     manager = make_user("manager")
     order = purchasing.create(session, manager, lines=[("PEN-1", 20, None)], supplier="PromoHub")
     order = purchasing.mark_ordered(session, order.id, manager, SOON + timedelta(days=10))
@@ -285,7 +283,6 @@ def test_request_rules_book_through_dispatch_and_no_further(session, shelf, make
 
 
 def test_the_stock_import_refuses_what_a_booking_refuses(session, shelf, make_bin, make_user):
-    pens, _a01, _a02, _dispatch, _staff = shelf
     manager = make_user("manager")
     bins.set_archived(session, make_bin("Z-99"))
     before = ledger(session)
@@ -311,15 +308,15 @@ def test_the_stock_import_books_through_book_many(session, shelf, make_user):
 
 def error_for(html, box_id):
     """The message under box `box_id` (the element its aria-describedby names)."""
-    box = re.search(r'<(?:input|select|textarea)[^>]*\bid="%s"[^>]*>' % re.escape(box_id), html)
+    box = re.search(rf'<(?:input|select|textarea)[^>]*\bid="{re.escape(box_id)}"[^>]*>', html)
     assert box, f"no box #{box_id}"
     described = re.search(r'aria-describedby="([^"]+)"', box.group(0))
     assert described and 'aria-invalid="true"' in box.group(0), f"#{box_id} is not marked as refused"
-    return re.search(r'id="%s"[^>]*>([^<]*)<' % re.escape(described.group(1)), html).group(1).strip()
+    return re.search(rf'id="{re.escape(described.group(1))}"[^>]*>([^<]*)<', html).group(1).strip()
 
 
 def value_of(html, box_id):
-    box = re.search(r'<input[^>]*\bid="%s"[^>]*>' % re.escape(box_id), html)
+    box = re.search(rf'<input[^>]*\bid="{re.escape(box_id)}"[^>]*>', html)
     return re.search(r'value="([^"]*)"', box.group(0)).group(1)
 
 
@@ -340,7 +337,8 @@ def token(session, make_user):
     {"kind": "adjust", "sku": "PEN-1", "bin": "DISPATCH", "change": 3, "reason": "found"},
     {"kind": "count", "bin": "DISPATCH", "counts": [{"sku": "PEN-1", "counted": 3}]},
 ])
-def test_the_api_answers_400_for_stock_into_dispatch_and_writes_nothing(client, session, shelf, token, body):
+@pytest.mark.usefixtures("shelf")
+def test_the_api_answers_400_for_stock_into_dispatch_and_writes_nothing(client, session, token, body):
     before = ledger(session)
     response = client.post("/api/v1/movements", json=body, headers=token)
     assert response.status_code == 400, response.get_data(as_text=True)
