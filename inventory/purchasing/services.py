@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import select
 
 from ..auth.roles import MANAGERS
-from ..bins.models import DISPATCH_CODE, Bin
+from ..bins.models import Bin
 from ..catalog.services import get_item
 from ..database import unit_of_work, write_transaction
 from ..forecast.changes import items_changed
@@ -333,15 +333,12 @@ def receive(session, order_id, line_id, bin, quantity, user):
                 f"Only {line.outstanding} × {item.sku} still to come on {order.number} "
                 f"({line.received} of {line.quantity} received); cannot receive {quantity}. "
                 "Book any extra the supplier sent as an ordinary receipt.")
-        stock._refuse_archived(item, bin)  # the same refusals, in the same words, as a plain receipt
-        if bin.code == DISPATCH_CODE:
-            raise InvalidInput(f"{DISPATCH_CODE} holds picked requests waiting for hand-over; "
-                               "receive into a stock bin.")
         lock_items(session, [item.id])
-        # The receipt records what the PO line costs, not the catalog's price.
-        movement = stock.book_transfer(session, "receive", item, None, bin, quantity, user,
-                                       reason=f"Purchase order from {order.supplier}", reference=order.number,
-                                       unit_cost=line.unit_cost)
+        # The same refusals, in the same words, as a plain receipt (archived, DISPATCH); the
+        # receipt records what the PO line costs, not the catalog's price.
+        movement = stock.book(session, "receive", item, to_bin=bin, quantity=quantity, user=user,
+                              reason=f"Purchase order from {order.supplier}", reference=order.number,
+                              unit_cost=line.unit_cost)
         line.received += quantity
         if all(each.outstanding == 0 for each in order.lines):
             order.status = "received"

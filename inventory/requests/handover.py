@@ -127,9 +127,8 @@ def hand_over(session, request_id, user, note="", *, collected_by="", carrier=""
         dispatch = dispatch_bin(session)
         for line in request.lines:
             if line.picked:
-                issue = stock.book_transfer(session, "issue", line.item, dispatch, None, line.picked, user,
-                                            reason=f"Handed over for {request.number}",
-                                            reference=request.number)
+                issue = stock.book(session, "issue", line.item, from_bin=dispatch, quantity=line.picked, user=user,
+                                   reason=f"Handed over for {request.number}", reference=request.number)
                 # The cost the issue records, on the line too: what its used, lost and damaged
                 # units cost, whatever the price is later.
                 line.issued_unit_cost = issue.unit_cost
@@ -195,9 +194,9 @@ def undo_hand_over(session, request_id, manager, reason, *, today=None):
         for line in request.lines:
             if not line.issued:
                 continue
-            stock.book_transfer(session, UNDO_KIND, line.item, None, dispatch, line.issued, manager,
-                                reason=f"Hand-over of {request.number} undone: {reason}",
-                                reference=request.number, unit_cost=line.issued_unit_cost)
+            stock.book(session, UNDO_KIND, line.item, to_bin=dispatch, quantity=line.issued, user=manager,
+                       reason=f"Hand-over of {request.number} undone: {reason}",
+                       reference=request.number, unit_cost=line.issued_unit_cost)
             back.append(f"{line.issued} × {line.item.sku}")
             line.picked = line.reserved = line.issued
             line.issued = 0

@@ -502,8 +502,8 @@ def pick(session, request_id, bin, picks, user):
                     raise InvalidInput(f"{line.item.sku}: only {line.to_pick} left to pick, not {quantity}.")
                 if quantity == 0:
                     continue
-                stock.book_transfer(session, "pick", line.item, bin, dispatch, quantity, user,
-                                    reason=f"Picked for {request.number}", reference=request.number)
+                stock.book(session, "pick", line.item, from_bin=bin, to_bin=dispatch, quantity=quantity, user=user,
+                           reason=f"Picked for {request.number}", reference=request.number)
             line.picked += quantity
             picked_any.append(f"{quantity} × {line.item.sku}")
         if not picked_any:
@@ -550,8 +550,8 @@ def put_back(session, request_id, line_id, bin, quantity, user):
             raise InvalidInput(f"Only {line.picked} of {line.item.sku} are picked.")
         if bin.code == DISPATCH_CODE or bin.archived:
             raise InvalidInput("Put picked stock back into a stock bin.")
-        stock.book_transfer(session, "move", line.item, dispatch_bin(session), bin, quantity, user,
-                            reason=f"Put back from {request.number}", reference=request.number)
+        stock.book(session, "move", line.item, from_bin=dispatch_bin(session), to_bin=bin, quantity=quantity,
+                   user=user, reason=f"Put back from {request.number}", reference=request.number, put_back=True)
         line.picked -= quantity
         request.status = Status.PICKING
         _step(session, request, user, "put_back", f"{quantity} × {line.item.sku} back into {bin.code}")
@@ -611,8 +611,8 @@ def check_in(session, request_id, bin, outcomes, user):
                 raise InvalidInput(f"{line.item.sku}: {line.issued} went out, but the outcomes add up to "
                                    f"{sum(counts.values())}.", about=line_id)
             if counts["returned"]:
-                stock.book_transfer(session, "return", line.item, None, bin, counts["returned"], user,
-                                    reason=f"Returned from {request.number}", reference=request.number)
+                stock.book(session, "return", line.item, to_bin=bin, quantity=counts["returned"], user=user,
+                           reason=f"Returned from {request.number}", reference=request.number)
             line.returned, line.consumed, line.lost, line.damaged = (
                 counts["returned"], counts["consumed"], counts["lost"], counts["damaged"])
             line.reserved = 0

@@ -1,5 +1,10 @@
 """Stock rules: receive, move, adjust, count, and the ledger check.
 
+Every change of stock, here and in the other domains (a PO receipt, a pick, a put-back, a
+hand-over and its undo, a check-in, the opening-stock import), is booked through one primitive:
+`book` for one movement, `book_many` for many (a count, an import). It holds every refusal (see
+"The booking primitive" below); the rules add what is theirs (a reason required, a line's rest).
+
 Each rule writes its ledger rows and updates the stock-level cache in one transaction, and
 never leaves a stock level below zero: quantities are taken out of a bin with a conditional
 UPDATE ... WHERE quantity >= :qty whose row count says whether the stock was there, so two
@@ -13,7 +18,7 @@ database.unit_of_work, run again if PostgreSQL still finds a deadlock.
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import bindparam, func, inspect, literal, select, tuple_, union_all, update
+from sqlalchemy import func, insert, inspect, literal, select, tuple_, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
@@ -26,6 +31,7 @@ from ..limits import MAX_QUANTITY, check_line_count
 from ..limits import positive_quantity as _positive_quantity
 from ..requests.models import OPEN, Request, RequestLine
 from ..text import is_whole_number, limited
+from ..timeutil import utcnow
 from .models import Movement, StockLevel
 
 MAX_REFERENCE_LENGTH = 80  # Movement.reference is VARCHAR(80); PostgreSQL refuses longer text
@@ -42,13 +48,6 @@ def _counted_quantity(quantity):
     if quantity > MAX_QUANTITY:
         raise InvalidInput(f"A counted quantity must be at most {MAX_QUANTITY:,}.")
     return quantity
-
-
-def _refuse_archived(item=None, bin=None):
-    if item is not None and item.archived:
-        raise InvalidInput(f"{item.sku} is archived; restore it before booking stock into it.")
-    if bin is not None and bin.archived:
-        raise InvalidInput(f"Bin {bin.code} is archived; restore it before putting stock in it.")
 
 
 def _add(session, item_id, bin_id, quantity):
@@ -148,37 +147,229 @@ def receive(session, item, bin, quantity, user, reason="", reference=""):
     from ..requests.services import fill_backorders, lock_items
 
     with write_transaction(session):
-        _refuse_archived(item, bin)
         lock_items(session, [item.id])
-        _add(session, item.id, bin.id, quantity)
-        movement = _record(session, "receive", item, user, quantity, to_bin=bin, reason=reason, reference=reference)
+        movement = book(session, "receive", item, to_bin=bin, quantity=quantity, user=user, reason=reason,
+                        reference=reference)
         session.flush()
         fill_backorders(session, item)  # waiting requests get new stock first, oldest first
     return movement
 
 
-def _refuse_dispatch(*bins):
-    """Picked stock waits in DISPATCH for its request: it goes in by picking, out by hand-over
-    (or back to a shelf by putting a pick back), never by a plain move."""
-    if any(bin.code == DISPATCH_CODE for bin in bins):
-        raise InvalidInput("DISPATCH holds picked stock for requests: it goes in by picking and leaves by "
-                           "hand-over. To put picked stock back on a shelf, use 'Put back' on the request.")
+# The booking primitive ------------------------------------------------------------------------
+#
+# Every change of stock goes through `book` (one movement) or `book_many` (a count, an import):
+# they hold every refusal in one place, in the words the pages show:
+#
+# - the quantity: a whole number, more than zero (a count's may be zero: "as expected"), at
+#   most MAX_QUANTITY;
+# - archived: an archived bin takes no stock; an archived item takes no new stock by a receipt,
+#   a put-away or an adjustment (a move, a count, a pick, an issue or a return of what is there
+#   still works, so that it can be cleared out);
+# - DISPATCH holds picked stock for requests: stock goes in only by a pick (or back by undoing
+#   an issue) and leaves by an issue, by putting a pick back, or as found missing (a count or an
+#   adjustment down); nothing else puts stock into it or takes it out;
+# - levels never below zero: a take is a conditional UPDATE whose row count says whether the
+#   stock was there (book), or the new levels are computed from levels read under their locks
+#   (book_many).
+#
+# Both run inside the caller's write transaction, after the caller locked the items
+# (lock_items, by id): the stock-level rows are then written or locked in (item, bin) order.
+# They write the ledger rows and tell the forecast which items changed; they neither lock the
+# items nor fill backorders (the rule that calls them does).
+
+INTO_DISPATCH = frozenset({"pick", "undo_issue"})  # kinds that may put stock into DISPATCH
+OUT_OF_DISPATCH = frozenset({"issue", "count", "adjust"})  # ... and take it out (and a put-back)
+NEW_STOCK = frozenset({"receive", "put_away", "adjust"})  # refused for an archived item
+_DISPATCH_WORDS = "DISPATCH holds picked stock for requests: it goes in by picking and leaves by hand-over."
+_INTO_DISPATCH_REFUSALS = {
+    "receive": f"{DISPATCH_CODE} holds picked requests waiting for hand-over; receive into a stock bin.",
+    "return": f"Put returned units into a stock bin, not {DISPATCH_CODE}.",
+    "put_back": "Put picked stock back into a stock bin.",
+    "adjust": f"{_DISPATCH_WORDS} Adjust the stock bin it is in.",
+    "count": f"{_DISPATCH_WORDS} Count it up in the stock bin it is in.",
+}
+_OUT_OF_DISPATCH_REFUSALS = {"pick": "Pick from a stock bin, not from DISPATCH."}
+_MOVE_REFUSAL = f"{_DISPATCH_WORDS} To put picked stock back on a shelf, use 'Put back' on the request."
+
+
+def booking_refusal(kind, item, from_bin=None, to_bin=None, quantity=1, *, put_back=False, counted=None):
+    """Why this booking is refused, as an InvalidInput (about "bin" when it is about the bin the
+    stock goes into), or None when it may be booked. Reads only the objects given (no query).
+    `put_back`: a move of a request's picked stock out of DISPATCH back onto a shelf.
+    `counted`: what a count saw; its `quantity` is the difference, which may be zero."""
+    if counted is not None:
+        try:
+            _counted_quantity(counted)
+        except InvalidInput as error:
+            return error
+        if not is_whole_number(quantity) or quantity < 0:
+            return InvalidInput("A count books the difference it found: a whole number, 0 or more.")
+    else:
+        try:
+            _positive_quantity(quantity)
+        except InvalidInput as error:
+            return error
+    if from_bin is None and to_bin is None:
+        return InvalidInput("A movement needs a bin to take from or to put into.")
+    rule = "put_back" if put_back else kind
+    if from_bin is not None and from_bin.code == DISPATCH_CODE and kind not in OUT_OF_DISPATCH and not put_back:
+        return InvalidInput(_OUT_OF_DISPATCH_REFUSALS.get(kind, _MOVE_REFUSAL), about="from_bin")
+    if to_bin is not None and quantity > 0:
+        if to_bin.code == DISPATCH_CODE and kind not in INTO_DISPATCH:
+            return InvalidInput(_INTO_DISPATCH_REFUSALS.get(rule, _MOVE_REFUSAL), about="bin")
+        if item.archived and kind in NEW_STOCK:
+            return InvalidInput(f"{item.sku} is archived; restore it before booking stock into it.")
+        if to_bin.archived:
+            return InvalidInput(f"Bin {to_bin.code} is archived; restore it before putting stock in it.",
+                                about="bin")
+    return None
+
+
+def _refuse(kind, item, from_bin=None, to_bin=None, quantity=1, **how):
+    refusal = booking_refusal(kind, item, from_bin, to_bin, quantity, **how)
+    if refusal is not None:
+        raise refusal
+
+
+def book(session, kind, item, *, from_bin=None, to_bin=None, quantity, user, reason="", reference="",
+         unit_cost=None, put_back=False):
+    """Book one movement of `quantity` of `item` out of `from_bin` and/or into `to_bin`, inside
+    the caller's write transaction, after it locked the item (lock_items). Refused (InvalidInput,
+    nothing written) as booking_refusal says; InsufficientStock when `from_bin` holds less. Writes
+    the two stock-level rows in (item, bin) order and the ledger row, with `unit_cost` (a PO
+    receipt's line cost, an undone issue's) or else the item's unit cost now."""
+    _refuse(kind, item, from_bin, to_bin, quantity, put_back=put_back)
+    _transfer(session, item, from_bin, to_bin, quantity)
+    return _record(session, kind, item, user, quantity, from_bin=from_bin, to_bin=to_bin, reason=reason,
+                   reference=reference, unit_cost=unit_cost)
+
+
+@dataclass
+class Booking:
+    """One row for book_many. `quantity` moves out of `from_bin` and/or into `to_bin`; a count
+    also says what was `counted` (its quantity is the difference, and may be zero)."""
+
+    kind: str
+    item: object
+    quantity: int
+    from_bin: object = None
+    to_bin: object = None
+    reason: str = ""
+    reference: str = ""
+    counted: int | None = None
+    unit_cost: object = None
+
+
+def book_many(session, bookings, user, *, levels=None, now=None, objects=True):
+    """Book many movements at once (a count, the opening-stock import) in a few statements
+    whatever their number, inside the caller's write transaction, after it locked the items.
+
+    Each booking is checked as `book` checks one; any refusal raises before anything is written.
+    `levels` ({(item id, bin id): quantity}) are levels the caller read under their locks (a
+    missing pair holds 0 and has no row yet); without them the levels are read here, their rows
+    made (at 0) where missing and locked, in (item, bin) order. The new levels are written in
+    one statement; a level that would go below zero raises InsufficientStock.
+
+    Returns the Movement objects (`objects`), else writes the ledger rows in one INSERT and
+    returns nothing (10,000 import rows)."""
+    bookings = list(bookings)
+    if not bookings:
+        return []
+    # The archived flags of the bins stock goes into, as they are now (the caller's objects may
+    # have been loaded before another request archived one), in one query.
+    arriving = sorted({b.to_bin.id for b in bookings if b.to_bin is not None and b.quantity > 0})
+    archived = set()
+    for start in range(0, len(arriving), _LOCK_CHUNK):
+        archived.update(session.scalars(select(Bin.id).where(Bin.id.in_(arriving[start:start + _LOCK_CHUNK]),
+                                                             Bin.archived.is_(True))))
+    changes = {}
+    for booking in bookings:
+        to_bin = booking.to_bin
+        if to_bin is not None and booking.quantity > 0:
+            to_bin = _BinNow(to_bin.id, to_bin.code, to_bin.id in archived)
+        _refuse(booking.kind, booking.item, booking.from_bin, to_bin, booking.quantity, counted=booking.counted)
+        if booking.from_bin is not None:
+            key = (booking.item.id, booking.from_bin.id)
+            changes[key] = changes.get(key, 0) - booking.quantity
+        if booking.to_bin is not None:
+            key = (booking.item.id, booking.to_bin.id)
+            changes[key] = changes.get(key, 0) + booking.quantity
+    pairs = sorted(changes)  # (item, bin) order
+    current = dict(levels) if levels is not None else _locked_levels(session, pairs)
+    new = {}
+    for item_id, bin_id in pairs:
+        new[(item_id, bin_id)] = current.get((item_id, bin_id), 0) + changes[(item_id, bin_id)]
+        if new[(item_id, bin_id)] < 0:
+            booking = next(b for b in bookings if b.item.id == item_id and b.from_bin is not None
+                           and b.from_bin.id == bin_id)
+            raise InsufficientStock(f"Bin {booking.from_bin.code} holds {current.get((item_id, bin_id), 0)} of "
+                                    f"{booking.item.sku}; cannot take {-changes[(item_id, bin_id)]}.")
+    items_changed(session, sorted({item_id for item_id, _bin_id in pairs}))
+    written = [{"item_id": i, "bin_id": b, "quantity": new[(i, b)]} for i, b in pairs]
+    for start in range(0, len(written), _WRITE_CHUNK):
+        session.execute(_set_levels(session), written[start:start + _WRITE_CHUNK])
+    if objects:
+        movements = [_record(session, b.kind, b.item, user, b.quantity, from_bin=b.from_bin, to_bin=b.to_bin,
+                             reason=b.reason, reference=b.reference, counted=b.counted, unit_cost=b.unit_cost)
+                     for b in bookings]
+        session.flush()
+        return movements
+    now = now or utcnow()
+    rows = [{"kind": b.kind, "item_id": b.item.id, "user_id": user.id, "created_at": now,
+             "from_bin_id": b.from_bin.id if b.from_bin is not None else None,
+             "to_bin_id": b.to_bin.id if b.to_bin is not None else None,
+             "quantity": b.quantity, "counted": b.counted,
+             "reason": limited(b.reason, "The reason", MAX_REASON_LENGTH),
+             "reference": limited(b.reference, "A reference", MAX_REFERENCE_LENGTH),
+             "unit_cost": (unit_cost_now(b.item) if b.unit_cost is None else Decimal(b.unit_cost)).quantize(CENT)}
+            for b in bookings]
+    session.execute(insert(Movement.__table__), rows)
+    return None
+
+
+@dataclass(frozen=True)
+class _BinNow:
+    """A bin as the database has it now (its archived flag read afresh), for booking_refusal."""
+
+    id: int
+    code: str
+    archived: bool
+
+
+_WRITE_CHUNK = 1000  # stock-level rows per executemany batch
+
+
+def _set_levels(session):
+    """INSERT ... ON CONFLICT DO UPDATE that sets a stock level to a quantity worked out under its lock."""
+    dialect = session.get_bind().dialect.name
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(StockLevel)
+    return statement.on_conflict_do_update(index_elements=["item_id", "bin_id"],
+                                           set_={"quantity": statement.excluded.quantity})
+
+
+def _locked_levels(session, pairs):
+    """{(item id, bin id): quantity} for these pairs, read after lock_levels (PostgreSQL) locked them."""
+    lock_levels(session, pairs)
+    table, found = StockLevel.__table__, {}
+    for start in range(0, len(pairs), _LOCK_CHUNK):
+        found.update({(i, b): q for i, b, q in session.execute(
+            select(table.c.item_id, table.c.bin_id, table.c.quantity)
+            .where(tuple_(table.c.item_id, table.c.bin_id).in_(pairs[start:start + _LOCK_CHUNK])))})
+    return found
 
 
 @unit_of_work
 def move(session, item, from_bin, to_bin, quantity, user, reason=""):
     """Move `quantity` of `item` between bins; refused if `from_bin` holds less."""
-    _positive_quantity(quantity)
-    _refuse_dispatch(from_bin, to_bin)
+    _refuse("move", item, from_bin, to_bin, quantity)  # before the transaction, as it always was
     if from_bin.id == to_bin.id:
         raise InvalidInput("Choose a different bin to move to.")
     from ..requests.services import lock_items
 
     with write_transaction(session):
-        _refuse_archived(bin=to_bin)
         lock_items(session, [item.id])  # the item first, then its two rows in (item, bin) order
-        _transfer(session, item, from_bin, to_bin, quantity)
-        movement = _record(session, "move", item, user, quantity, from_bin=from_bin, to_bin=to_bin, reason=reason)
+        movement = book(session, "move", item, from_bin=from_bin, to_bin=to_bin, quantity=quantity, user=user,
+                        reason=reason)
     return movement
 
 
@@ -188,18 +379,15 @@ def put_away(session, item, from_bin, to_bin, quantity, user, reason=""):
     area, a returns cart). Booked as its own kind so the ledger tells put-aways from moves
     between shelves; like a move, it is refused if `from_bin` holds less and changes no total.
     Stock that was not booked anywhere yet is received instead (see `receive`)."""
-    _positive_quantity(quantity)
-    _refuse_dispatch(from_bin, to_bin)
+    _refuse("put_away", item, from_bin, to_bin, quantity)
     if from_bin.id == to_bin.id:
         raise InvalidInput(f"{item.sku} is already in {to_bin.code}: put it away from another bin.")
     from ..requests.services import lock_items
 
     with write_transaction(session):
-        _refuse_archived(item, to_bin)
         lock_items(session, [item.id])  # the item first, then its two rows in (item, bin) order
-        _transfer(session, item, from_bin, to_bin, quantity)
-        movement = _record(session, "put_away", item, user, quantity, from_bin=from_bin, to_bin=to_bin,
-                           reason=reason)
+        movement = book(session, "put_away", item, from_bin=from_bin, to_bin=to_bin, quantity=quantity, user=user,
+                        reason=reason)
     return movement
 
 
@@ -219,14 +407,11 @@ def adjust(session, item, bin, change, user, reason):
     with write_transaction(session):
         lock_items(session, [item.id])
         if change > 0:
-            _refuse_archived(item, bin)
-            _add(session, item.id, bin.id, change)
-            movement = _record(session, "adjust", item, user, change, to_bin=bin, reason=reason)
+            movement = book(session, "adjust", item, to_bin=bin, quantity=change, user=user, reason=reason)
             session.flush()
             fill_backorders(session, item)
         else:
-            _take(session, item, bin, -change)
-            movement = _record(session, "adjust", item, user, -change, from_bin=bin, reason=reason)
+            movement = book(session, "adjust", item, from_bin=bin, quantity=-change, user=user, reason=reason)
             session.flush()
             shrink_overbooked(session, item, user)
     return movement
@@ -260,28 +445,24 @@ def count(session, bin, counts, user, reason=""):
     from ..requests.services import fill_backorders, lock_items, shrink_overbooked
 
     item_ids = [item.id for item, _counted in counts]
-    movements = []
     # Nothing loaded is expired by the commits (as a reservation does): the levels are read afresh
     # under their locks, and reloading 200 items and movements one by one cost more than the count.
     with write_transaction(session, expire=False):
         lock_items(session, item_ids)
         items_changed(session, item_ids)
         current = _lock_levels(session, bin, item_ids)
-        if any(counted > current[item.id] for item, counted in counts) and \
-                session.scalar(select(Bin.archived).where(Bin.id == bin.id)):  # as it is now
-            raise InvalidInput(f"Bin {bin.code} is archived; restore it before putting stock in it.")
-        session.connection().execute(_SET_LEVEL, [
-            {"item": item.id, "bin": bin.id, "counted": counted} for item, counted in counts])
+        bookings = []
         for item, counted in counts:
             difference = counted - current[item.id]
-            movements.append(_record(
-                session, "count", item, user, abs(difference),
+            bookings.append(Booking(
+                "count", item, abs(difference),
                 from_bin=bin if difference < 0 else None,
                 to_bin=bin if difference >= 0 else None,
                 reason=reason or f"counted {counted}, expected {current[item.id]}",
                 counted=counted,
             ))
-        session.flush()
+        movements = book_many(session, bookings, user,
+                              levels={(item_id, bin.id): quantity for item_id, quantity in current.items()})
         # Only items that requests hold or wait for can need holds moved or backorders filled.
         live = _with_live_lines(session, item_ids)
         for item, _counted in counts:
@@ -293,12 +474,6 @@ def count(session, bin, counts, user, reason=""):
         if isinstance(loaded, StockLevel) and inspect(loaded).dict.get("bin_id") == bin.id:  # no load
             session.expire(loaded)
     return movements
-
-
-_SET_LEVEL = (update(StockLevel.__table__)
-              .where(StockLevel.__table__.c.item_id == bindparam("item"),
-                     StockLevel.__table__.c.bin_id == bindparam("bin"))
-              .values(quantity=bindparam("counted")))
 
 
 def _lock_levels(session, bin, item_ids):
@@ -324,16 +499,6 @@ def _with_live_lines(session, item_ids):
         select(RequestLine.item_id).distinct().join(Request, RequestLine.request_id == Request.id)
         .where(RequestLine.item_id.in_(item_ids), Request.status.in_(OPEN),
                (RequestLine.reserved > 0) | (RequestLine.backordered > 0))))
-
-
-def book_transfer(session, kind, item, from_bin, to_bin, quantity, user, reason="", reference="", unit_cost=None):
-    """Book a pick, issue or return inside the caller's write transaction (the request rules), or
-    a PO receipt: takes from `from_bin` (refused if it holds less), puts into `to_bin`, writes the
-    ledger row with `unit_cost` (a PO receipt's line cost; by default the item's cost now)."""
-    _positive_quantity(quantity)
-    _transfer(session, item, from_bin, to_bin, quantity)
-    return _record(session, kind, item, user, quantity, from_bin=from_bin, to_bin=to_bin, reason=reason,
-                   reference=reference, unit_cost=unit_cost)
 
 
 def count_one(session, item, bin, counted, user, reason=""):

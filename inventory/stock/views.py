@@ -56,6 +56,16 @@ def _done(message, bin, item=None, back=None):
     return redirect(url_for("bins.show", code=bin.code))
 
 
+def _box(error, otherwise, already_in=None, **boxes):
+    """Put a refusal's message next to the box it is about: the bin box for a refusal about the
+    bin (archived, DISPATCH: error.about), else `otherwise` (put-away: `already_in` when the item
+    is in that bin already)."""
+    box = boxes.get(error.about) if isinstance(error.about, str) else None
+    if box is None and already_in is not None and "already in" in error.message:
+        box = already_in
+    (box or otherwise).errors.append(error.message)
+
+
 def _back_arg():
     return "item" if request.args.get("back") == "item" else ""
 
@@ -118,8 +128,8 @@ def put_away():
                     services.put_away(db.session, item, source, bin, quantity, current_user,
                                       reason=form.reference.data)
             except DomainError as error:
-                (form.from_bin if source is not None and "already in" in error.message else form.quantity
-                 ).errors.append(error.message)
+                _box(error, form.quantity, bin=form.bin, from_bin=form.from_bin if source is not None else None,
+                     already_in=form.from_bin if source is not None else None)
             else:
                 now = services.level(db.session, item, bin)
                 if source is None:
@@ -149,7 +159,7 @@ def receive():
                 services.receive(db.session, item, bin, form.quantity.data, current_user,
                                  reference=form.reference.data)
             except DomainError as error:
-                form.quantity.errors.append(error.message)
+                _box(error, form.quantity, bin=form.bin)
             else:
                 return _done(f"Received {form.quantity.data} × {item.sku} into {bin.code}; "
                              f"it now holds {services.level(db.session, item, bin)}.", bin, item, form.back.data)
@@ -170,8 +180,8 @@ def move():
                 services.move(db.session, item, source, target, form.quantity.data, current_user,
                               reason=form.reason.data)
             except DomainError as error:
-                (form.to_bin if isinstance(error, InvalidInput) and "bin" in error.message else form.quantity
-                 ).errors.append(error.message)
+                _box(error, form.to_bin if isinstance(error, InvalidInput) and "bin" in error.message else form.quantity,
+                     bin=form.to_bin, from_bin=form.from_bin)
             else:
                 return _done(
                     f"Moved {form.quantity.data} × {item.sku} from {source.code} to {target.code}. "
@@ -192,7 +202,7 @@ def adjust():
             try:
                 services.adjust(db.session, item, bin, form.change.data, current_user, form.reason.data)
             except DomainError as error:
-                form.change.errors.append(error.message)
+                _box(error, form.change, bin=form.bin)
             else:
                 return _done(f"Adjusted {item.sku} in {bin.code} by {form.change.data:+d}; "
                              f"it now holds {services.level(db.session, item, bin)}.", bin, item, form.back.data)

@@ -8,18 +8,16 @@ re-importing the stock export, changes nothing.
 """
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 
 from ..bins.models import CODE_PATTERN, DISPATCH_CODE, Bin, normalize_code
 from ..catalog.models import Item
 from ..catalog.services import normalize_sku
 from ..requests.models import OPEN, Request, RequestLine
 from ..requests.services import fill_backorders, lock_items, shrink_overbooked
-from ..stock.models import Movement, StockLevel
-from ..stock.services import unit_cost_now
+from ..stock import services as stock
+from ..stock.models import StockLevel
 from ..text import clean
-from ..timeutil import utcnow
 from . import fields as cell
 from .csvfile import Columns
 from .items import _chunks
@@ -136,15 +134,22 @@ def plan(session, table, create_bins=False, lock=False):
         if row.quantity == current:
             report.counts["unchanged"] += 1
             continue
-        if row.bin_code == DISPATCH_CODE:  # an export lists it; as long as it is unchanged that is fine
+        # An export lists DISPATCH; as long as it is unchanged that is fine. A file is stricter than
+        # a count (which may find picked stock missing there): it never changes DISPATCH.
+        if row.bin_code == DISPATCH_CODE:
             report.bad(row.line, where, "DISPATCH holds picked stock for requests: it changes only by picking "
                                         "and hand-over")
             continue
         if item.archived:
             report.bad(row.line, where, f"{row.sku} is archived; restore it before booking stock into it")
             continue
-        if bin is not None and bin.archived and row.quantity > current:
-            report.bad(row.line, where, f"bin {bin.code} is archived; restore it before putting stock in it")
+        # The rest are the booking's own refusals (stock.booking_refusal), in its words.
+        refusal = bin is not None and stock.booking_refusal(
+            "receive" if current == 0 else "count", item, quantity=abs(row.quantity - current),
+            counted=None if current == 0 else row.quantity,
+            **({"to_bin": bin} if row.quantity > current else {"from_bin": bin}))
+        if refusal:
+            report.bad(row.line, where, refusal.message.rstrip("."))
             continue
         if bin is None and row.bin_code not in result.new_bins:
             result.new_bins[row.bin_code] = (row.bin_name, row.zone)
@@ -161,59 +166,36 @@ def plan(session, table, create_bins=False, lock=False):
     return result
 
 
-def _upsert(session):
-    dialect = session.get_bind().dialect.name
-    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(StockLevel)
-    return statement.on_conflict_do_update(
-        index_elements=["item_id", "bin_id"],
-        set_={"quantity": StockLevel.__table__.c.quantity + statement.excluded.quantity},
-    )
-
-
 def apply(session, result, user):
     """Book a plan without bad rows, inside the caller's write transaction (which `plan` ran in with
-    lock=True). Statements go out in batches, not one per row, so 10,000 rows take seconds: the
-    same ledger rows and stock levels that `stock.services.receive` and `count` write."""
+    lock=True), through stock.book_many: the same refusals, ledger rows and stock levels as
+    `stock.services.receive` and `count`, in batches of statements, not one per row, so that
+    10,000 rows take seconds."""
     bins = {}
     for code, (name, zone) in result.new_bins.items():
-        bins[code] = Bin(code=code, name=name, zone=zone)
+        bins[code] = Bin(code=code, name=name, zone=zone, archived=False)
         session.add(bins[code])
     session.flush()
     for chunk in _chunks({code for _row, _item, code, _current in result.bookings} - set(bins)):
         bins.update({bin.code: bin for bin in session.scalars(select(Bin).where(Bin.code.in_(chunk)))})
 
-    now = utcnow()
-    received, counted, movements = [], [], []
+    bookings, levels = [], {}
     more, less = set(), set()
     for row, item, code, current in result.bookings:
-        bin_id = bins[code].id
-        movement = {"item_id": item.id, "user_id": user.id, "reference": REFERENCE, "created_at": now,
-                    "from_bin_id": None, "to_bin_id": None, "counted": None,
-                    "unit_cost": unit_cost_now(item)}
+        bin = bins[code]
+        levels[(item.id, bin.id)] = current  # read under its lock by plan (0: no row yet)
         if current == 0:
-            received.append({"item_id": item.id, "bin_id": bin_id, "quantity": row.quantity})
-            movement.update(kind="receive", to_bin_id=bin_id, quantity=row.quantity, reason="opening stock")
+            bookings.append(stock.Booking("receive", item, row.quantity, to_bin=bin, reason="opening stock",
+                                          reference=REFERENCE))
             more.add(item.id)
         else:
-            counted.append({"b_item_id": item.id, "b_bin_id": bin_id, "b_quantity": row.quantity})
             difference = row.quantity - current
-            movement.update(kind="count", quantity=abs(difference), counted=row.quantity,
-                            reason=f"stock import: counted {row.quantity}, expected {current}",
-                            **({"to_bin_id": bin_id} if difference > 0 else {"from_bin_id": bin_id}))
+            bookings.append(stock.Booking(
+                "count", item, abs(difference), counted=row.quantity, reference=REFERENCE,
+                reason=f"stock import: counted {row.quantity}, expected {current}",
+                **({"to_bin": bin} if difference > 0 else {"from_bin": bin})))
             (more if difference > 0 else less).add(item.id)
-        movements.append(movement)
-    if received:
-        session.execute(_upsert(session), received)
-    if counted:
-        session.execute(
-            update(StockLevel.__table__)
-            .where(StockLevel.__table__.c.item_id == bindparam("b_item_id"),
-                   StockLevel.__table__.c.bin_id == bindparam("b_bin_id"))
-            .values(quantity=bindparam("b_quantity")),
-            counted,
-        )
-    if movements:
-        session.execute(insert(Movement.__table__), movements)
+    stock.book_many(session, bookings, user, levels=levels, objects=False)
     session.flush()
     for item_id in sorted(less):
         shrink_overbooked(session, result.items[item_id], user)  # counted short: newest holds wait again
