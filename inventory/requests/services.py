@@ -1,6 +1,6 @@
 """Request rules: submit (reserve), approve, reject, cancel, change quantities, pick, check
-in, and the backorder queue. Hand-over and its undo live in handover.py (`services.hand_over`
-still names it).
+in. Hand-over and its undo live in handover.py (`services.hand_over` still names it); what is
+free, the item locks and the backorder queue live in inventory/holds/.
 
 Every rule runs in one write transaction and locks the rows of the items it touches before it
 reads availability, so two reps reserving the last units at the same instant are served one
