@@ -117,7 +117,7 @@ def prepare(url, clients):
     from inventory.auth.models import User
     from inventory.bins.models import Bin
     from inventory.catalog.models import Item, Product
-    from inventory.requests.availability import reserved_now
+    from inventory.holds.availability import reserved_now
     from inventory.requests.models import Request
     from inventory.stock.models import Movement, StockLevel
     from inventory.stock.services import on_hand

@@ -12,7 +12,7 @@ one of them):
 
 1. the document the rule changes, when it has one (a purchase order, read FOR UPDATE; a request
    is not locked itself, its items serialize it) — only to learn which items it names;
-2. **items, by id** (FOR NO KEY UPDATE; `requests.availability.lock_items`, and the forecast's
+2. **items, by id** (FOR NO KEY UPDATE; `holds.locks.lock_items`, and the forecast's
    `stored._lock_items`, which skips those locked already). Every rule that changes stock or
    request lines locks all the items it touches here, before it changes any of their rows;
 3. **stock levels, by (item_id, bin_id)**: a rule touching several rows of `stock_level` (a move,

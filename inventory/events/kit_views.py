@@ -11,7 +11,7 @@ from ..catalog.models import Item
 from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..forms import ButtonForm, put_next_to_its_box
-from ..requests.availability import Window
+from ..holds.availability import Window
 from ..text import to_int
 from ..timeutil import add_days, date_arg, parse_date
 from . import kits, services

@@ -25,7 +25,8 @@ from ..limits import check_line_count
 from ..pagination import Page
 from ..errors import Conflict, DuplicateCode, InvalidInput, NotFound, ShortStock
 from ..requests import services as requests
-from ..requests.availability import Window, free_quantity, lock_items
+from ..holds.availability import Window, free_quantity
+from ..holds.locks import lock_items
 from ..requests.models import Request
 from ..text import clean, is_whole_number
 from .models import KitLine, KitTemplate

@@ -31,7 +31,7 @@ def take(session):
 
 
 def note_locked(session, item_ids):
-    """These items' rows are locked in the open transaction (requests/availability.lock_items)."""
+    """These items' rows are locked in the open transaction (holds/locks.lock_items)."""
     session.info.setdefault(_LOCKED, set()).update(item_ids)
 
 

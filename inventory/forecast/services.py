@@ -34,7 +34,7 @@ from sqlalchemy.orm import aliased
 from ..catalog.models import MAX_LEAD_TIME_DAYS, Item, Product
 from ..events.models import Event, KitLine, KitTemplate
 from ..purchasing.models import PurchaseOrder, PurchaseOrderLine, order_number
-from ..requests.availability import booking_window
+from ..holds.availability import booking_window
 from ..requests.models import OPEN, Request, RequestLine, request_number
 from ..stock.models import StockLevel
 from ..timeutil import add_days

@@ -58,7 +58,7 @@ def _state(session, lock=False):
 
 def _lock_items(session, item_ids=None):
     """Row locks on these items (every item when None), in id order, on PostgreSQL: FOR NO KEY
-    UPDATE, as requests/availability.lock_items takes them, which a foreign key's key-share lock
+    UPDATE, as holds/locks.lock_items takes them, which a foreign key's key-share lock
     (a new order line of the item, written earlier in the transaction) does not block."""
     if not _is_postgresql(session):
         return

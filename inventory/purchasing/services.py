@@ -24,9 +24,9 @@ from ..database import unit_of_work, write_transaction
 from ..forecast.changes import items_changed
 from ..errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from ..events.models import Event
-from ..requests.availability import lock_items
+from ..holds.locks import lock_items
 from ..requests.models import OPEN, Request, RequestLine
-from ..requests.services import fill_backorders
+from ..holds.backorders import fill_backorders
 from ..stock import services as stock
 from ..limits import MAX_LINES, check_line_count, positive_quantity  # noqa: F401 (MAX_LINES: the pages read it here)
 from ..text import is_whole_number

@@ -17,9 +17,9 @@ from sqlalchemy.orm import selectinload
 from ..catalog.models import Item, Product
 from ..database import write_transaction
 from ..errors import Conflict, InvalidInput
+from ..holds.availability import Window, free_quantities
 from ..text import is_whole_number
 from ..timeutil import utcnow
-from .availability import Window, free_quantities
 from .models import RequestDraft
 
 MAX_LINES = 60

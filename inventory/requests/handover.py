@@ -14,12 +14,13 @@ from urllib.parse import quote
 
 from ..database import unit_of_work, write_transaction
 from ..errors import Conflict, InvalidInput
+from ..holds.backorders import fill_backorders
 from ..stock import services as stock
 from ..text import limited
 from ..timeutil import utcnow
 from . import emails, lifecycle
 from .lifecycle import Action, Status
-from .services import MAX_NOTE, _load_for_update, _refuse_clashing_bookings, _step, dispatch_bin, fill_backorders
+from .services import MAX_NOTE, _load_for_update, _refuse_clashing_bookings, _step, dispatch_bin
 
 MAX_COLLECTED_BY = 120   # Request.handed_over_to
 MAX_CARRIER = 40         # Request.carrier

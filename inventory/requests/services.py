@@ -1,6 +1,6 @@
 """Request rules: submit (reserve), approve, reject, cancel, change quantities, pick, check
-in, and the backorder queue. Hand-over and its undo live in handover.py (`services.hand_over`
-still names it).
+in. Hand-over and its undo live in handover.py (`services.hand_over` still names it); what is
+free, the item locks and the backorder queue live in inventory/holds/.
 
 Every rule runs in one write transaction and locks the rows of the items it touches before it
 reads availability, so two reps reserving the last units at the same instant are served one
@@ -20,16 +20,24 @@ from ..database import unit_of_work, write_transaction
 from ..errors import Conflict, DomainError, InvalidInput, NotFound, ShortStock
 from ..events.models import Event
 from ..forecast.changes import items_changed
+from ..holds.availability import Window, free_quantities, free_quantity, request_window
+from ..holds.backorders import fill_backorders, shrink_overbooked
+from ..holds.locks import lock_items
+from ..limits import check_line_count, positive_quantity
 from ..stock import services as stock
 from ..stock.models import StockLevel
-from ..limits import check_line_count, positive_quantity
 from ..text import is_whole_number, limited
 from ..timeutil import plan_limit, utcnow
 from . import drafts, emails
-from .availability import Window, booking_window, free_quantities, free_quantity, lock_items
 from .lifecycle import Action, Status, require
-from .models import HANDOFFS, OPEN, OUTCOMES, PURPOSES, Request, RequestLine, RequestStep
-
+from .models import (
+    HANDOFFS,
+    OUTCOMES,
+    PURPOSES,
+    Request,
+    RequestLine,
+    RequestStep,
+)
 
 
 @dataclass(frozen=True)
@@ -46,8 +54,7 @@ def _step(session, request, user, action, note=""):
     session.add(RequestStep(request=request, user_id=user.id, action=action, note=note))
 
 
-def _window(request):
-    return booking_window(request.status, request.needed_by, request.return_by)
+_window = request_window  # the days a request's returnables hold their units now
 
 
 def get_request(session, request_id):
@@ -374,62 +381,6 @@ def more_free(session, request):
     `change_quantities` would let a line grow by (for returnables, within the request's dates)."""
     free = free_quantities(session, [line.item_id for line in request.lines], _window(request))
     return {line.id: max(0, free.get(line.item_id, 0)) for line in request.lines}
-
-
-def fill_backorders(session, item):
-    """Hold newly free stock for backordered lines, oldest request first.
-
-    Call inside a write transaction with the item locked (receive, release, check-in do).
-    """
-    waiting = session.scalars(
-        select(RequestLine).join(Request)
-        .where(RequestLine.item_id == item.id, RequestLine.backordered > 0, Request.status.in_(OPEN))
-        .order_by(Request.created_at, Request.id, RequestLine.id)
-    ).all()
-    for line in waiting:
-        free = free_quantity(session, item, _window(line.request))
-        take = min(max(0, free), line.backordered)
-        if take:
-            line.reserved += take
-            line.backordered -= take
-            session.add(RequestStep(request_id=line.request_id, user_id=line.request.requester_id,
-                                    action="backorder_filled", note=f"{take} × {item.sku} now held"))
-            session.flush()
-
-
-def shrink_overbooked(session, item, user):
-    """After stock was lost or counted short, move the newest holds to backorder until what is
-    held fits what exists again (available never stays below zero). Inside a write transaction.
-
-    Holds not yet picked go first. Picked holds go only when that is not enough, which means
-    picked units themselves went missing (DISPATCH counted short): the line then waits for
-    them again, and a hand-over never tries to issue more than DISPATCH holds."""
-    newest_first = (Request.created_at.desc(), Request.id.desc(), RequestLine.id.desc())
-    for picked in (False, True):
-        lines = session.scalars(
-            select(RequestLine).join(Request)
-            .where(RequestLine.item_id == item.id, Request.status.in_(OPEN),
-                   RequestLine.picked > 0 if picked else RequestLine.reserved > RequestLine.picked)
-            .order_by(*newest_first)
-        ).all()
-        for line in lines:
-            excess = -free_quantity(session, item, _window(line.request))
-            if excess <= 0:
-                if not item.returnable:
-                    return
-                continue
-            take = min(excess, line.picked if picked else line.reserved - line.picked)
-            line.reserved -= take
-            line.backordered += take
-            if picked:
-                line.picked -= take
-                request = line.request
-                if request.status == Status.READY and not any(other.picked for other in request.lines):
-                    request.status = Status.APPROVED
-            why = "picked units are missing" if picked else "stock was adjusted or counted short"
-            session.add(RequestStep(request_id=line.request_id, user_id=user.id, action="backordered",
-                                    note=f"{take} × {item.sku} moved to backorder: {why}"))
-            session.flush()
 
 
 def dispatch_bin(session):

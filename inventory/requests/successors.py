@@ -27,11 +27,12 @@ from ..database import unit_of_work, write_transaction
 from ..errors import Conflict, Forbidden, InsufficientStock, InvalidInput
 from ..events.models import KitLine, KitTemplate
 from ..forecast.changes import items_changed
-from .availability import (Window, booking_window, bookings_of, free_quantities, lock_items, owned_returnable,
-                           peak_booked)
+from ..holds.availability import (Window, booking_window, bookings_of, free_quantities, owned_returnable,
+                                 peak_booked)
+from ..holds.backorders import fill_backorders
+from ..holds.locks import lock_items
 from .lifecycle import Status
 from .models import Request, RequestLine, RequestStep
-from .services import fill_backorders
 
 # Requests whose lines a swap moves: nothing of them is off the shelf yet.
 SWAPPABLE = (Status.SUBMITTED, Status.APPROVED)

@@ -21,7 +21,7 @@ from ..stock import services as stock
 from ..text import is_digits, to_int, whole_number
 from ..timeutil import date_arg, parse_date
 from . import drafts, handover, lifecycle, loans, queries, services
-from .availability import Window, free_quantity
+from ..holds.availability import Window, free_quantity
 from .forms import RejectForm, RequestDetailsForm
 from .lifecycle import Action, Status
 from .models import OUTCOMES, STATUSES

@@ -27,6 +27,9 @@ from ..catalog.models import Item, Product
 from ..database import unit_of_work, write_transaction
 from ..errors import InsufficientStock, InvalidInput
 from ..forecast.changes import items_changed
+from ..holds.availability import reserved_now
+from ..holds.backorders import fill_backorders, shrink_overbooked
+from ..holds.locks import lock_items
 from ..limits import MAX_QUANTITY, check_line_count
 from ..limits import positive_quantity as _positive_quantity
 from ..requests.models import OPEN, Request, RequestLine
@@ -144,7 +147,6 @@ def receive(session, item, bin, quantity, user, reason="", reference=""):
     _positive_quantity(quantity)
     if len((reference or "").strip()) > MAX_REFERENCE_LENGTH:
         raise InvalidInput(f"A reference can be at most {MAX_REFERENCE_LENGTH} characters.")
-    from ..requests.services import fill_backorders, lock_items
 
     with write_transaction(session):
         lock_items(session, [item.id])
@@ -364,7 +366,6 @@ def move(session, item, from_bin, to_bin, quantity, user, reason=""):
     _refuse("move", item, from_bin, to_bin, quantity)  # before the transaction, as it always was
     if from_bin.id == to_bin.id:
         raise InvalidInput("Choose a different bin to move to.")
-    from ..requests.services import lock_items
 
     with write_transaction(session):
         lock_items(session, [item.id])  # the item first, then its two rows in (item, bin) order
@@ -382,7 +383,6 @@ def put_away(session, item, from_bin, to_bin, quantity, user, reason=""):
     _refuse("put_away", item, from_bin, to_bin, quantity)
     if from_bin.id == to_bin.id:
         raise InvalidInput(f"{item.sku} is already in {to_bin.code}: put it away from another bin.")
-    from ..requests.services import lock_items
 
     with write_transaction(session):
         lock_items(session, [item.id])  # the item first, then its two rows in (item, bin) order
@@ -402,7 +402,6 @@ def adjust(session, item, bin, change, user, reason):
         raise InvalidInput(f"An adjustment must be at most {MAX_QUANTITY:,} either way.")
     if not (reason or "").strip():
         raise InvalidInput("Say why the stock is adjusted (damaged, found, given away, ...).")
-    from ..requests.services import fill_backorders, lock_items, shrink_overbooked
 
     with write_transaction(session):
         lock_items(session, [item.id])
@@ -442,7 +441,6 @@ def count(session, bin, counts, user, reason=""):
         except InvalidInput as error:
             error.about = item.id  # a page shows it next to that item's box
             raise
-    from ..requests.services import fill_backorders, lock_items, shrink_overbooked
 
     item_ids = [item.id for item, _counted in counts]
     # Nothing loaded is expired by the commits (as a reservation does): the levels are read afresh
@@ -608,7 +606,6 @@ def with_reservations(session, totals, held_ids=None):
     """Availability per item id from its units on hand ({item id: on hand}, read already), in one
     query. `held_ids`, when given, are the only ids that request lines may hold units of (the
     others have nothing reserved): only those are looked up, and none at all when it is empty."""
-    from ..requests.availability import reserved_now
 
     held = reserved_now(session, totals if held_ids is None else held_ids)
     return {item_id: Availability(quantity, held.get(item_id, 0)) for item_id, quantity in totals.items()}

@@ -13,8 +13,9 @@ from sqlalchemy import select
 from ..bins.models import CODE_PATTERN, DISPATCH_CODE, Bin, normalize_code
 from ..catalog.models import Item
 from ..catalog.services import normalize_sku
+from ..holds.backorders import fill_backorders, shrink_overbooked
+from ..holds.locks import lock_items
 from ..requests.models import OPEN, Request, RequestLine
-from ..requests.services import fill_backorders, lock_items, shrink_overbooked
 from ..stock import services as stock
 from ..stock.models import StockLevel
 from ..text import clean
