@@ -12,25 +12,13 @@ from inventory.requests import services as requests
 from inventory.requests.models import Request
 from inventory.stock import services as stock
 from inventory.today import services as today_rules
+from tests import test_hand_over as hand_over_tests
 
 TODAY = date.today()
 
 
-@pytest.fixture
-def people(make_user):
-    return {"rep": make_user("rep", email="rep@example.com", name="Dana Rep"),
-            "manager": make_user("manager", email="boss@example.com", name="Mia Manager"),
-            "staff": make_user("staff", email="stock@example.com", name="Sam Staff")}
-
-
-def ready(session, people, lines, *, handoff="pickup", return_by=None, bin=None):
-    details = {"return_by": return_by} if return_by else {}
-    request = requests.submit(session, people["rep"], lines, purpose="client_meeting",
-                              needed_by=TODAY + timedelta(days=3), handoff=handoff,
-                              ship_to="Acme Corp, 1 Main St" if handoff == "ship" else "", **details)
-    requests.approve(session, request.id, people["manager"])
-    requests.pick(session, request.id, bin, {line.id: line.reserved for line in request.lines}, people["staff"])
-    return request
+# The people and the ready-to-hand-over request of the hand-over tests.
+people, ready = hand_over_tests.people, hand_over_tests.ready
 
 
 def names(session, q):

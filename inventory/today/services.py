@@ -92,15 +92,22 @@ def to_hand_over(session, today):
     return _capped(session, _requests(Request.status == "ready").order_by(Request.needed_by, Request.id))
 
 
-def deliveries_due(session, today):
-    """Ordered purchase orders expected today or before (overdue), oldest expected first."""
+def _orders_expected(session, today, overdue_only=False):
+    """Ordered purchase orders expected by today (or only those past their date), oldest expected
+    first, with how many units are still to receive."""
     outstanding = (select(func.coalesce(func.sum(PurchaseOrderLine.quantity - PurchaseOrderLine.received), 0))
                    .where(PurchaseOrderLine.order_id == PurchaseOrder.id,
                           PurchaseOrderLine.received < PurchaseOrderLine.quantity).scalar_subquery())
+    due = PurchaseOrder.expected_on < today if overdue_only else PurchaseOrder.expected_on <= today
     return _capped(session, select(PurchaseOrder.id, PurchaseOrder.supplier, PurchaseOrder.expected_on,
                                    outstanding.label("outstanding"))
-                   .where(PurchaseOrder.status == "ordered", PurchaseOrder.expected_on <= today)
+                   .where(PurchaseOrder.status == "ordered", due)
                    .order_by(PurchaseOrder.expected_on, PurchaseOrder.id))
+
+
+def deliveries_due(session, today):
+    """Ordered purchase orders expected today or before (overdue), oldest expected first."""
+    return _orders_expected(session, today)
 
 
 def returns_due(session, today, overdue_only=False, requester=None):
@@ -230,13 +237,8 @@ def order_now(session, today):
 
 
 def overdue_orders(session, today):
-    outstanding = (select(func.coalesce(func.sum(PurchaseOrderLine.quantity - PurchaseOrderLine.received), 0))
-                   .where(PurchaseOrderLine.order_id == PurchaseOrder.id,
-                          PurchaseOrderLine.received < PurchaseOrderLine.quantity).scalar_subquery())
-    return _capped(session, select(PurchaseOrder.id, PurchaseOrder.supplier, PurchaseOrder.expected_on,
-                                   outstanding.label("outstanding"))
-                   .where(PurchaseOrder.status == "ordered", PurchaseOrder.expected_on < today)
-                   .order_by(PurchaseOrder.expected_on, PurchaseOrder.id))
+    """Ordered purchase orders whose expected day has passed."""
+    return _orders_expected(session, today, overdue_only=True)
 
 
 def for_manager(session, today):
