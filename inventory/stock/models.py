@@ -69,9 +69,11 @@ class Movement(db.Model):
         Index("ix_movement_item_id_created_at", "item_id", "created_at"),
         Index("ix_movement_from_bin_id_created_at", "from_bin_id", "created_at"),
         Index("ix_movement_to_bin_id_created_at", "to_bin_id", "created_at"),
-        # The stockroom's Today finds each bin's last count: the few count rows among years of
-        # ledger, read from this index alone (migration 0019).
-        Index("ix_movement_counts", "to_bin_id", "from_bin_id", "created_at",
+        # The stockroom's Today finds each bin's last count (up into it, or down out of it): the
+        # few count rows among years of ledger, one index seek each side (migration 0019).
+        Index("ix_movement_counts_to_bin", "to_bin_id", "created_at",
+              sqlite_where=text(COUNTS), postgresql_where=text(COUNTS)),
+        Index("ix_movement_counts_from_bin", "from_bin_id", "created_at",
               sqlite_where=text(COUNTS), postgresql_where=text(COUNTS)),
         CheckConstraint("unit_cost >= 0", name="unit_cost_not_negative"),
     )

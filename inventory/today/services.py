@@ -120,23 +120,32 @@ def returns_due(session, today, overdue_only=False, requester=None):
     return _capped(session, _requests(*conditions, loans=True).order_by(Request.return_by, Request.id))
 
 
+def _last_count(bin_column):
+    """A bin's last count movement (a count books up into the bin or down out of it), each side
+    one seek in its partial index of count movements (migration 0019). The kind is a literal,
+    not a parameter, so that the partial indexes match it."""
+    count = Movement.kind == literal_column("'count'")
+    into = select(func.max(Movement.created_at)).where(count, Movement.to_bin_id == bin_column).scalar_subquery()
+    out = select(func.max(Movement.created_at)).where(count, Movement.from_bin_id == bin_column).scalar_subquery()
+    return into, out
+
+
 def counts_due(session, today, every_days):
     """Bins holding stock whose last count is older than `every_days` days, or never counted;
     the longest uncounted first."""
     cutoff = datetime.combine(today - timedelta(days=every_days), time.min)
-    counted = (select(func.coalesce(Movement.to_bin_id, Movement.from_bin_id).label("bin_id"),
-                      func.max(Movement.created_at).label("at"))
-               # A literal, not a parameter: the partial index ix_movement_counts matches it.
-               .where(Movement.kind == literal_column("'count'"))
-               .group_by(func.coalesce(Movement.to_bin_id, Movement.from_bin_id)).subquery("counted"))
     stocked = (select(StockLevel.bin_id, func.count().label("stocked_items"))
                .where(StockLevel.quantity > 0).group_by(StockLevel.bin_id).subquery("stocked"))
-    return _capped(session, select(Bin.code, Bin.name, Bin.zone, stocked.c.stocked_items, counted.c.at.label("counted_at"))
-                   .join(stocked, stocked.c.bin_id == Bin.id)
-                   .outerjoin(counted, counted.c.bin_id == Bin.id)
-                   .where(Bin.archived.is_(False), Bin.code != DISPATCH_CODE,
-                          or_(counted.c.at.is_(None), counted.c.at < cutoff))
-                   .order_by(case((counted.c.at.is_(None), 0), else_=1), counted.c.at, Bin.code))
+    into, out = _last_count(Bin.id)
+    bins = (select(Bin.code, Bin.name, Bin.zone, stocked.c.stocked_items, into.label("into"), out.label("out"))
+            .join(stocked, stocked.c.bin_id == Bin.id)
+            .where(Bin.archived.is_(False), Bin.code != DISPATCH_CODE).subquery("bins"))
+    counted_at = case((bins.c.into.is_(None), bins.c.out), (bins.c.out.is_(None), bins.c.into),
+                      (bins.c.into > bins.c.out, bins.c.into), else_=bins.c.out)
+    return _capped(session, select(bins.c.code, bins.c.name, bins.c.zone, bins.c.stocked_items,
+                                   counted_at.label("counted_at"))
+                   .where(or_(counted_at.is_(None), counted_at < cutoff))
+                   .order_by(case((counted_at.is_(None), 0), else_=1), counted_at, bins.c.code))
 
 
 def for_staff(session, today, count_every_days=90):

@@ -1,12 +1,13 @@
-"""A partial index of the count movements, per bin
+"""Partial indexes of the count movements, per bin
 
 Revision ID: 0019
 Revises: 0018
 Create Date: 2026-12-03 16:20:00
 
 The stockroom's Today page lists the bins due a count: it finds each bin's last count among the
-ledger's rows. Counts are a few among years of receipts, moves and picks; this index holds only
-them, so the page reads the index and not the ledger.
+ledger's rows. Counts are a few among years of receipts, moves and picks; these indexes (one for
+counts up into a bin, one for counts down out of it) hold only them, so the page seeks each bin's
+last count in an index instead of reading the ledger.
 """
 import sqlalchemy as sa
 from alembic import op
@@ -21,9 +22,11 @@ COUNTS = "kind = 'count'"
 
 
 def upgrade():
-    op.create_index('ix_movement_counts', 'movement', ['to_bin_id', 'from_bin_id', 'created_at'], unique=False,
-                    sqlite_where=sa.text(COUNTS), postgresql_where=sa.text(COUNTS))
+    for side in ('to_bin', 'from_bin'):
+        op.create_index(f'ix_movement_counts_{side}', 'movement', [f'{side}_id', 'created_at'], unique=False,
+                        sqlite_where=sa.text(COUNTS), postgresql_where=sa.text(COUNTS))
 
 
 def downgrade():
-    op.drop_index('ix_movement_counts', table_name='movement')
+    for side in ('to_bin', 'from_bin'):
+        op.drop_index(f'ix_movement_counts_{side}', table_name='movement')
