@@ -180,37 +180,51 @@ def retryable(error):
     return state if state in RETRIED_SQLSTATES else None
 
 
-def unit_of_work(rule):
-    """Run `rule(session, ...)` (a rule that opens one write_transaction: a rule that commits
-    several would redo those committed before the failure) again when PostgreSQL
-    aborts its transaction with a deadlock (40P01) or a serialization failure (40001): rolled
-    back, after a short random pause, up to ATTEMPTS times in all; then errors.Busy.
+def _real(session):
+    return session() if isinstance(session, scoped_session) else session
 
-    Only the outermost unit of work retries, and only when the session had nothing pending when it
-    was called (nothing of the caller's would be lost by the rollback): a rule called by another
-    rule lets the error reach the outer one, which runs everything again. Each attempt starts a
-    fresh transaction: the forecast's marks and locks (forecast/changes.py) are dropped with the
-    rollback and marked again by the attempt that runs, and objects the caller loaded are expired
-    and read again."""
+
+def unit_of_work(rule=None, *, expire=True):
+    """Make `rule(session, ...)` one unit of work: the transaction is opened here, never inside
+    the rule, so rules compose.
+
+    - Called from an entry point (a view, an API endpoint, a command, a test: no unit is open),
+      the rule runs in a write transaction of its own (`write_transaction`), committed when it
+      returns and rolled back when it raises. When PostgreSQL aborts it with a deadlock (40P01) or
+      a serialization failure (40001), it is rolled back and run again, after a short random
+      pause, up to ATTEMPTS times in all; then errors.Busy. Only when the session had nothing
+      pending (nothing of the caller's would be lost by the rollback). Each attempt starts a
+      fresh transaction: the forecast's marks and locks (forecast/changes.py) are dropped with the
+      rollback and marked again by the attempt that runs, and objects the caller loaded are
+      expired and read again.
+    - Called inside another unit (a rule calling a rule, or an entry point's `transaction`), it
+      joins that transaction in a SAVEPOINT: a refusal undoes only this rule's writes and reaches
+      the caller, which may carry on; nothing is committed until the outermost unit ends. A
+      deadlock reaches the outermost unit, which runs everything again.
+
+    `expire=False`: see write_transaction (for rules that answer from the objects they wrote).
+    Use as `@unit_of_work` or `@unit_of_work(expire=False)`."""
+    if rule is None:
+        return functools.partial(unit_of_work, expire=expire)
 
     @functools.wraps(rule)
     def run(session, *args, **kwargs):
-        real = session() if isinstance(session, scoped_session) else session
+        real = _real(session)
         depth = real.info.get(_UNIT, 0)
-        outermost = depth == 0 and not (real.new or real.dirty or real.deleted) \
-            and not real.in_nested_transaction()
         real.info[_UNIT] = depth + 1
         try:
-            if not outermost:
-                return rule(session, *args, **kwargs)
+            if depth:
+                with real.begin_nested():
+                    return rule(session, *args, **kwargs)
+            may_retry = not (real.new or real.dirty or real.deleted) and not real.in_nested_transaction()
             for attempt in range(1, ATTEMPTS + 1):
                 try:
-                    return rule(session, *args, **kwargs)
+                    with write_transaction(real, expire=expire):
+                        return rule(session, *args, **kwargs)
                 except DBAPIError as error:
                     state = retryable(error)
-                    if state is None:
+                    if state is None or not may_retry:
                         raise
-                    real.rollback()
                     if attempt == ATTEMPTS:
                         logger.warning("%s: %s %d times; gave up.", rule.__qualname__, RETRIED_SQLSTATES[state],
                                        attempt)
@@ -226,6 +240,36 @@ def unit_of_work(rule):
                 real.info.pop(_UNIT, None)
 
     return run
+
+
+@contextmanager
+def transaction(session, expire=True):
+    """One transaction for an entry point that calls several rules as one (`with transaction(s):`):
+    each rule joins it in a savepoint, and it commits when the block ends (rolls back when it
+    raises). Inside another unit it is a savepoint itself. It cannot run the block again after a
+    deadlock, so that ends as errors.Busy (nothing saved, try again); an entry point that wants
+    the retry puts the block in a function decorated with @unit_of_work instead."""
+    real = _real(session)
+    depth = real.info.get(_UNIT, 0)
+    real.info[_UNIT] = depth + 1
+    try:
+        if depth:
+            with real.begin_nested():
+                yield real
+            return
+        try:
+            with write_transaction(real, expire=expire):
+                yield real
+        except DBAPIError as error:
+            if retryable(error) is None:
+                raise
+            from .errors import Busy
+            raise Busy() from error
+    finally:
+        if depth:
+            real.info[_UNIT] = depth
+        else:
+            real.info.pop(_UNIT, None)
 
 
 def _can_go_on(session):

@@ -21,7 +21,7 @@ from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, dele
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from ..database import quietly, write_transaction
+from ..database import quietly, unit_of_work
 from ..extensions import db
 from ..timeutil import utcnow
 
@@ -115,14 +115,17 @@ def finish(session, response):
     if not noted or not noted["written"] or not g.get("committed_a_write") or response.status_code >= 500:
         return response
     try:
-        with write_transaction(session, expire=False):
-            quietly(session)
-            session.execute(update(IdempotencyKey)
-                            .where(IdempotencyKey.token_id == noted["token_id"], IdempotencyKey.key == noted["key"])
-                            .values(status=response.status_code, body=response.get_data(as_text=True)))
+        _keep_answer(session, noted["token_id"], noted["key"], response.status_code, response.get_data(as_text=True))
     except SQLAlchemyError:  # the answer goes out anyway; a retry is then told it was lost
         session.rollback()
     return response
+
+
+@unit_of_work(expire=False)
+def _keep_answer(session, token_id, key, status, body):
+    quietly(session)
+    session.execute(update(IdempotencyKey).where(IdempotencyKey.token_id == token_id, IdempotencyKey.key == key)
+                    .values(status=status, body=body))
 
 
 def is_duplicate(error):

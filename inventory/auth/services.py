@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload
 
-from ..database import quietly, write_transaction
+from ..database import quietly, unit_of_work
 from ..errors import DuplicateCode, InvalidInput, LoginRefused, LoginThrottled, NotFound
 from ..text import clean, limited
 from ..timeutil import utcnow
@@ -81,8 +81,8 @@ def authenticate(session, email, password, address, *, max_per_pair=5, max_per_a
                  slow_after=5, slow_seconds=2.0, window=timedelta(minutes=15)):
     """Return the user for a correct e-mail and password.
 
-    Each try is written down (and committed) before it is counted, so that tries made in
-    parallel count each other: of twelve at once, only `max_per_pair` get their password
+    A procedure of three units of work, not one rule: each try is written down (and committed)
+    before it is counted, so that tries made in parallel count each other: of twelve at once, only `max_per_pair` get their password
     checked. Within `window`:
     - an e-mail tried from one address more than `max_per_pair` times, or an address that tried
       more than `max_per_address` times, is refused (LoginThrottled) without checking the
@@ -96,11 +96,7 @@ def authenticate(session, email, password, address, *, max_per_pair=5, max_per_a
     email = clean(normalize_email(email))[:254]
     address = (address or "unknown")[:64]
     since = utcnow() - window
-    with write_transaction(session):
-        attempt = LoginAttempt(email=email, address=address)
-        session.add(attempt)
-        session.flush()
-        attempt_id = attempt.id
+    attempt_id = _write_try(session, email, address)
     pair_tries, address_tries, account_tries = session.execute(select(
         select(func.count(LoginAttempt.id)).where(LoginAttempt.email == email, LoginAttempt.address == address,
                                                  LoginAttempt.at >= since).scalar_subquery(),
@@ -116,8 +112,7 @@ def authenticate(session, email, password, address, *, max_per_pair=5, max_per_a
     elif address_tries > max_per_address:
         refusal = f"Too many failed logins from your address. Try again in {minutes} minutes."
     if refusal:
-        with write_transaction(session):
-            session.execute(delete(LoginAttempt).where(LoginAttempt.id == attempt_id))
+        _forget_try(session, attempt_id)
         raise LoginThrottled(refusal)
     if account_tries > slow_after and slow_seconds > 0:
         session.rollback()  # wait holding no transaction (nor, on PostgreSQL, a pooled connection)
@@ -127,55 +122,73 @@ def authenticate(session, email, password, address, *, max_per_pair=5, max_per_a
     ok = _verify(user.password_hash if user else _dummy_hash(), password)
     if not ok or user is None or not user.active:
         raise LoginRefused("Wrong e-mail or password, or the account is deactivated.")
-    with write_transaction(session):
-        session.execute(delete(LoginAttempt).where(LoginAttempt.email == email, LoginAttempt.address == address))
-        if _hasher.check_needs_rehash(user.password_hash):
-            session.merge(user).password_hash = hash_password(password)
+    _logged_in(session, user, password, email, address)
     return user
 
 
+@unit_of_work
+def _write_try(session, email, address):
+    attempt = LoginAttempt(email=email, address=address)
+    session.add(attempt)
+    session.flush()
+    return attempt.id
+
+
+@unit_of_work
+def _forget_try(session, attempt_id):
+    session.execute(delete(LoginAttempt).where(LoginAttempt.id == attempt_id))
+
+
+@unit_of_work
+def _logged_in(session, user, password, email, address):
+    """A successful login clears the failures of its e-mail and address (and rehashes an old hash)."""
+    session.execute(delete(LoginAttempt).where(LoginAttempt.email == email, LoginAttempt.address == address))
+    if _hasher.check_needs_rehash(user.password_hash):
+        session.merge(user).password_hash = hash_password(password)
+
+
+@unit_of_work
 def create_user(session, email, role, password, name=""):
     email = _clean_email(email)
     role = _clean_role(role)
     password = _clean_password(password)
-    with write_transaction(session):
-        if session.scalar(select(User.id).where(User.email == email)):
-            raise DuplicateCode(f"A user with the e-mail {email} already exists.")
-        user = User(email=email, role=role, name=_clean_name(name) or email.split("@")[0],
-                    password_hash=hash_password(password))
-        session.add(user)
+    if session.scalar(select(User.id).where(User.email == email)):
+        raise DuplicateCode(f"A user with the e-mail {email} already exists.")
+    user = User(email=email, role=role, name=_clean_name(name) or email.split("@")[0],
+                password_hash=hash_password(password))
+    session.add(user)
     return user
 
 
+@unit_of_work
 def update_user(session, user, *, email, name, role, active):
     email = _clean_email(email)
     role = _clean_role(role)
-    with write_transaction(session):
-        user = session.merge(user)
-        other = session.scalar(select(User.id).where(User.email == email, User.id != user.id))
-        if other:
-            raise DuplicateCode(f"A user with the e-mail {email} already exists.")
-        # A new role or a deactivation ends the user's sessions: every page they have open
-        # asks them to log in again, with what they may do now. Deactivating also turns their
-        # calendar feed link off for good (it does not come back with the account).
-        if role != user.role or (user.active and not active):
-            sessions.end_all(session, user)
-        if user.active and not active:
-            user.feed_secret = secrets.token_urlsafe(32)
-        user.email = email
-        user.name = _clean_name(name) or email.split("@")[0]
-        user.role = role
-        user.active = bool(active)
+    user = session.merge(user)
+    other = session.scalar(select(User.id).where(User.email == email, User.id != user.id))
+    if other:
+        raise DuplicateCode(f"A user with the e-mail {email} already exists.")
+    # A new role or a deactivation ends the user's sessions: every page they have open
+    # asks them to log in again, with what they may do now. Deactivating also turns their
+    # calendar feed link off for good (it does not come back with the account).
+    if role != user.role or (user.active and not active):
+        sessions.end_all(session, user)
+    if user.active and not active:
+        user.feed_secret = secrets.token_urlsafe(32)
+    user.email = email
+    user.name = _clean_name(name) or email.split("@")[0]
+    user.role = role
+    user.active = bool(active)
     return user
 
 
+@unit_of_work
 def set_password(session, user, password, keep_session=None):
     """Set a new password and end the user's sessions: all of them when an admin sets it, all
     but `keep_session` (the one the user is changing it from) when they change their own."""
     password = _clean_password(password)
-    with write_transaction(session):
-        session.merge(user).password_hash = hash_password(password)
-        return sessions.end_all(session, user, keep=keep_session)
+    session.merge(user).password_hash = hash_password(password)
+    return sessions.end_all(session, user, keep=keep_session)
 
 
 def change_own_password(session, user, current_password, new_password, keep_session=None):
@@ -185,10 +198,10 @@ def change_own_password(session, user, current_password, new_password, keep_sess
     return set_password(session, user, new_password, keep_session=keep_session)
 
 
+@unit_of_work
 def new_feed_link(session, user):
     """A new secret for the user's calendar feed link: the old link stops working."""
-    with write_transaction(session):
-        session.merge(user).feed_secret = secrets.token_urlsafe(32)
+    session.merge(user).feed_secret = secrets.token_urlsafe(32)
 
 
 def user_by_email(session, email):
@@ -198,24 +211,24 @@ def user_by_email(session, email):
     return user
 
 
+@unit_of_work
 def create_token(session, user, label="API token"):
     """Create an API token for `user`; returns (token row, the token). Only its hash is kept,
     so the token itself can be shown once and never again."""
     label = (label or "").strip()[:80] or "API token"
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    with write_transaction(session):
-        row = ApiToken(user_id=user.id, label=label, token_hash=ApiToken.hash(token), prefix=token[:10])
-        session.add(row)
+    row = ApiToken(user_id=user.id, label=label, token_hash=ApiToken.hash(token), prefix=token[:10])
+    session.add(row)
     return row, token
 
 
+@unit_of_work
 def revoke_token(session, user, token_id):
-    with write_transaction(session):
-        row = session.scalar(select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id))
-        if row is None:
-            raise NotFound("No such token.")
-        if row.revoked_at is None:
-            row.revoked_at = utcnow()
+    row = session.scalar(select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id))
+    if row is None:
+        raise NotFound("No such token.")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
     return row
 
 
@@ -243,11 +256,15 @@ def token_for(session, token):
     # Best effort: a database that takes no writes still answers the API's reads.
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
         try:
-            with write_transaction(session, expire=False):
-                quietly(session)
-                session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+            _note_use(session, row.id, now)
         except SQLAlchemyError:
             session.rollback()
         else:
             row.last_used_at = now
     return row
+
+
+@unit_of_work(expire=False)
+def _note_use(session, token_id, now):
+    quietly(session)
+    session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))

@@ -21,7 +21,7 @@ from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import contains_eager
 
-from ..database import quietly, write_transaction
+from ..database import quietly, unit_of_work
 from ..errors import NotFound
 from ..timeutil import utcnow
 from .models import UserSession
@@ -31,18 +31,18 @@ from .models import UserSession
 SEEN_EVERY = timedelta(minutes=5)
 
 
+@unit_of_work
 def start(session, user, *, user_agent="", address="", lifetime=timedelta(days=14)):
     """A new session for `user`; returns the key for the cookie (only its hash is stored).
     The user's sessions that ended or expired are cleared away at the same time."""
     key = secrets.token_urlsafe(32)
     now = utcnow()
-    with write_transaction(session):
-        session.execute(delete(UserSession).where(
-            UserSession.user_id == user.id,
-            or_(UserSession.ended_at.is_not(None), UserSession.last_seen_at < now - lifetime)))
-        session.add(UserSession(user_id=user.id, key_hash=UserSession.hash(key), created_at=now,
-                                last_seen_at=now, user_agent=_printable(user_agent)[:200],
-                                address=_printable(address)[:64]))
+    session.execute(delete(UserSession).where(
+        UserSession.user_id == user.id,
+        or_(UserSession.ended_at.is_not(None), UserSession.last_seen_at < now - lifetime)))
+    session.add(UserSession(user_id=user.id, key_hash=UserSession.hash(key), created_at=now,
+                            last_seen_at=now, user_agent=_printable(user_agent)[:200],
+                            address=_printable(address)[:64]))
     return key
 
 
@@ -77,23 +77,28 @@ def find(session, key, user_id, *, lifetime=timedelta(days=14)):
 
 
 def _touch(session, session_id, now):
+    """Best effort: a database that takes no writes still lets a signed-in user read."""
     try:
-        with write_transaction(session, expire=False):
-            quietly(session)
-            session.execute(update(UserSession).where(UserSession.id == session_id).values(last_seen_at=now))
+        _write_last_seen(session, session_id, now)
     except SQLAlchemyError:
         session.rollback()
 
 
+@unit_of_work(expire=False)
+def _write_last_seen(session, session_id, now):
+    quietly(session)
+    session.execute(update(UserSession).where(UserSession.id == session_id).values(last_seen_at=now))
+
+
+@unit_of_work
 def end(session, user, session_id):
     """End one of `user`'s sessions (the *Sign out* on the profile page, and logout)."""
-    with write_transaction(session):
-        row = session.scalar(select(UserSession).where(UserSession.id == session_id,
-                                                       UserSession.user_id == user.id))
-        if row is None:
-            raise NotFound("No such session.")
-        if row.ended_at is None:
-            row.ended_at = utcnow()
+    row = session.scalar(select(UserSession).where(UserSession.id == session_id,
+                                                   UserSession.user_id == user.id))
+    if row is None:
+        raise NotFound("No such session.")
+    if row.ended_at is None:
+        row.ended_at = utcnow()
     return row
 
 
@@ -109,9 +114,9 @@ def end_all(session, user, keep=None):
     return session.execute(statement.execution_options(synchronize_session=False)).rowcount
 
 
+@unit_of_work
 def sign_out_everywhere(session, user, keep=None):
-    with write_transaction(session):
-        return end_all(session, user, keep=keep)
+    return end_all(session, user, keep=keep)
 
 
 def active(session, user, *, lifetime=timedelta(days=14)):

@@ -1,7 +1,7 @@
 """Bin rules: create, edit, archive (only when empty), find."""
 from sqlalchemy import exists, func, or_, select
 
-from ..database import write_transaction
+from ..database import unit_of_work
 from ..errors import Conflict, DuplicateCode, InvalidInput, UnknownBin
 from ..pagination import Page
 from ..stock.models import StockLevel
@@ -39,35 +39,35 @@ def _zone(zone):
     return limited(zone, "The zone", 60, about=(None, "zone"))  # Bin.zone is VARCHAR(60)
 
 
+@unit_of_work
 def create_bin(session, code, name="", zone=""):
     """Create a bin. Its code can never change afterwards: it is printed on the label."""
     code = clean_code(code)
-    with write_transaction(session):
-        if session.scalar(select(exists().where(Bin.code == code))):
-            raise DuplicateCode(f"Bin {code} already exists.")
-        bin = Bin(code=code, name=_name(name), zone=_zone(zone))
-        session.add(bin)
+    if session.scalar(select(exists().where(Bin.code == code))):
+        raise DuplicateCode(f"Bin {code} already exists.")
+    bin = Bin(code=code, name=_name(name), zone=_zone(zone))
+    session.add(bin)
     return bin
 
 
+@unit_of_work
 def update_bin(session, bin, name="", zone=""):
-    with write_transaction(session):
-        bin = session.merge(bin)
-        bin.name, bin.zone = _name(name), _zone(zone)
+    bin = session.merge(bin)
+    bin.name, bin.zone = _name(name), _zone(zone)
     return bin
 
 
+@unit_of_work
 def set_archived(session, bin, archived=True):
     """Archive a bin (refused while it holds stock) or restore it."""
-    with write_transaction(session):
-        bin = session.merge(bin)
-        if archived:
-            held = session.scalar(
-                select(func.coalesce(func.sum(StockLevel.quantity), 0)).where(StockLevel.bin_id == bin.id)
-            )
-            if held:
-                raise Conflict(f"Bin {bin.code} still holds {held} units; move or count them out first.")
-        bin.archived = archived
+    bin = session.merge(bin)
+    if archived:
+        held = session.scalar(
+            select(func.coalesce(func.sum(StockLevel.quantity), 0)).where(StockLevel.bin_id == bin.id)
+        )
+        if held:
+            raise Conflict(f"Bin {bin.code} still holds {held} units; move or count them out first.")
+    bin.archived = archived
     return bin
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import bindparam, case, exists, func, literal, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..database import write_transaction
+from ..database import unit_of_work
 from ..errors import DuplicateCode, InvalidInput, UnknownItem
 from ..forecast.changes import items_changed
 from ..pagination import Page
@@ -163,6 +163,7 @@ def _sku_taken(session, sku):
     return session.scalar(select(exists().where(Item.sku == sku)))
 
 
+@unit_of_work
 def create_product(session, *, name, category, sku, sizes=(), description="", keywords="", photo=None,
                    **item_fields):
     """Create a product and its items: one item with `sku`, or one per size as `SKU-SIZE`.
@@ -175,39 +176,38 @@ def create_product(session, *, name, category, sku, sizes=(), description="", ke
     sizes = _clean_sizes(sizes)
     fields = _clean_item_fields(item_fields)
     skus = [_clean_sku(f"{base_sku}-{size}") for size in sizes] if sizes else [base_sku]
-    with write_transaction(session):
-        for candidate in skus:
-            if _sku_taken(session, candidate):
-                raise DuplicateCode(f"SKU {candidate} is already in the catalog.")
-        product = Product(name=name, category=category, description=description, keywords=keywords,
-                          photo=photo)
-        session.add(product)
-        for candidate, size in zip(skus, sizes or [None]):
-            session.add(Item(sku=candidate, size=size, size_rank=size_rank(size), product=product, **fields))
-        session.flush()
-        search.refresh(session, [product.id])
-        items_changed(session, [item.id for item in product.items])  # under its reorder point from the start
+    for candidate in skus:
+        if _sku_taken(session, candidate):
+            raise DuplicateCode(f"SKU {candidate} is already in the catalog.")
+    product = Product(name=name, category=category, description=description, keywords=keywords,
+                      photo=photo)
+    session.add(product)
+    for candidate, size in zip(skus, sizes or [None]):
+        session.add(Item(sku=candidate, size=size, size_rank=size_rank(size), product=product, **fields))
+    session.flush()
+    search.refresh(session, [product.id])
+    items_changed(session, [item.id for item in product.items])  # under its reorder point from the start
     return product
 
 
 _KEEP = object()
 
 
+@unit_of_work
 def update_product(session, product, *, name, category, description="", keywords=_KEEP, photo=None):
     """Change a product's name, category, description, keywords (left out: as they are) and photo."""
     name = _clean_product(name, category)
     description = _description(description)
     keywords = _KEEP if keywords is _KEEP else _keywords(keywords)
-    with write_transaction(session):
-        product = session.merge(product)
-        product.name = name
-        product.category = category
-        product.description = description
-        if keywords is not _KEEP:
-            product.keywords = keywords
-        if photo:
-            product.photo = photo
-        search.refresh(session, [product.id])
+    product = session.merge(product)
+    product.name = name
+    product.category = category
+    product.description = description
+    if keywords is not _KEEP:
+        product.keywords = keywords
+    if photo:
+        product.photo = photo
+    search.refresh(session, [product.id])
     return product
 
 
@@ -238,87 +238,87 @@ def _refuse_consumable_while_on_loan(session, items, fields):
                 raise InvalidInput(on_loan_refusal(item, out[item.id]))
 
 
+@unit_of_work
 def update_item(session, item, replaced_by=_KEEP, **item_fields):
     """Change an item's settings. `replaced_by` is the SKU of the piece that takes over from it
     ("" or None: none; left out: as it is), checked by successors.check_successor: refusals say
     they are about the "replaced_by" box. All or nothing."""
     fields = _clean_item_fields(item_fields)
-    with write_transaction(session):
-        item = session.merge(item)
-        _refuse_consumable_while_on_loan(session, [item], fields)
-        if replaced_by is not _KEEP:
-            item.replaced_by = check_successor(session, item, replaced_by)
-        for name, value in fields.items():
-            setattr(item, name, value)
-        if "supplier" in fields:
-            search.refresh(session, [item.product_id])
-        items_changed(session, [item.id])
+    item = session.merge(item)
+    _refuse_consumable_while_on_loan(session, [item], fields)
+    if replaced_by is not _KEEP:
+        item.replaced_by = check_successor(session, item, replaced_by)
+    for name, value in fields.items():
+        setattr(item, name, value)
+    if "supplier" in fields:
+        search.refresh(session, [item.product_id])
+    items_changed(session, [item.id])
     return item
 
 
+@unit_of_work
 def apply_to_all_sizes(session, product, **item_fields):
     """Set the same supplier, cost, lead time, ... on every size of a product."""
     fields = _clean_item_fields(item_fields)
-    with write_transaction(session):
-        items = session.scalars(select(Item).where(Item.product_id == product.id)).all()
-        _refuse_consumable_while_on_loan(session, items, fields)
-        for item in items:
-            for name, value in fields.items():
-                setattr(item, name, value)
-        if "supplier" in fields:
-            search.refresh(session, [product.id])
-        items_changed(session, [item.id for item in items])
+    items = session.scalars(select(Item).where(Item.product_id == product.id)).all()
+    _refuse_consumable_while_on_loan(session, items, fields)
+    for item in items:
+        for name, value in fields.items():
+            setattr(item, name, value)
+    if "supplier" in fields:
+        search.refresh(session, [product.id])
+    items_changed(session, [item.id for item in items])
 
 
+@unit_of_work
 def add_size(session, product, size, sku=None, **item_fields):
     """Add a size to a product; its other fields are copied from an existing size."""
     (size,) = _clean_sizes([size]) or (None,)
     if not size:
         raise InvalidInput("Give the new size, like XL.")
-    with write_transaction(session):
-        product = session.merge(product)
-        template = product.items[0] if product.items else None
-        if template is not None and not template.size:
-            raise InvalidInput(f"{product.name} has no sizes; create a new product for a sized item.")
-        if any(item.size == size for item in product.items):
-            raise DuplicateCode(f"{product.name} already has size {size}.")
-        if sku is None:
-            base = template.sku.rsplit("-", 1)[0] if template is not None else "SKU"
-            sku = f"{base}-{size}"
-        sku = _clean_sku(sku)
-        if _sku_taken(session, sku):
-            raise DuplicateCode(f"SKU {sku} is already in the catalog.")
-        copied = {name: getattr(template, name) for name in ITEM_FIELDS} if template is not None else {}
-        copied.update(_clean_item_fields(item_fields))
-        item = Item(sku=sku, size=size, size_rank=size_rank(size), product=product, **copied)
-        session.add(item)
-        session.flush()
-        search.refresh(session, [product.id])
-        items_changed(session, [item.id])
+    product = session.merge(product)
+    template = product.items[0] if product.items else None
+    if template is not None and not template.size:
+        raise InvalidInput(f"{product.name} has no sizes; create a new product for a sized item.")
+    if any(item.size == size for item in product.items):
+        raise DuplicateCode(f"{product.name} already has size {size}.")
+    if sku is None:
+        base = template.sku.rsplit("-", 1)[0] if template is not None else "SKU"
+        sku = f"{base}-{size}"
+    sku = _clean_sku(sku)
+    if _sku_taken(session, sku):
+        raise DuplicateCode(f"SKU {sku} is already in the catalog.")
+    copied = {name: getattr(template, name) for name in ITEM_FIELDS} if template is not None else {}
+    copied.update(_clean_item_fields(item_fields))
+    item = Item(sku=sku, size=size, size_rank=size_rank(size), product=product, **copied)
+    session.add(item)
+    session.flush()
+    search.refresh(session, [product.id])
+    items_changed(session, [item.id])
     return item
 
 
+@unit_of_work
 def set_archived(session, *, product=None, item=None, archived=True):
     """Archive (or restore) a product with all its sizes, or one item.
 
     Archived items drop out of lists and cannot be received, but keep their history and
     their label URL.
     """
-    with write_transaction(session):
-        if product is not None:
-            product = session.merge(product)
-            product.archived = archived
-            for each in product.items:
-                each.archived = archived
-            items_changed(session, [each.id for each in product.items])
-        if item is not None:
-            item = session.merge(item)
-            item.archived = archived
-            items_changed(session, [item.id])
-            if not archived:
-                item.product.archived = False
-            elif all(each.archived for each in item.product.items):
-                item.product.archived = True
+    if product is not None:
+        product = session.merge(product)
+        product.archived = archived
+        for each in product.items:
+            each.archived = archived
+        items_changed(session, [each.id for each in product.items])
+    if item is not None:
+        item = session.merge(item)
+        item.archived = archived
+        items_changed(session, [item.id])
+        if not archived:
+            item.product.archived = False
+        elif all(each.archived for each in item.product.items):
+            item.product.archived = True
 
 
 def _search_conditions(q, category, archived):

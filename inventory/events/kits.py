@@ -20,7 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from ..catalog.models import Item
 from ..catalog.services import normalize_sku
-from ..database import unit_of_work, write_transaction
+from ..database import unit_of_work
 from ..limits import check_line_count
 from ..pagination import Page
 from ..errors import Conflict, DuplicateCode, InvalidInput, NotFound, ShortStock
@@ -141,16 +141,15 @@ def _clean_kit(session, name, description, kit_id=None):
 def create_kit(session, user, *, name, description="", lines):
     """A new kit template. `lines` is [(sku, quantity)]."""
     require_manager(user)
-    with write_transaction(session):
-        name, description = _clean_kit(session, name, description)
-        kit = KitTemplate(name=name, description=description)
-        cleaned = _clean_lines(session, lines)
-        # A print piece near its date names its kits: the forecast projects these items again, so
-        # they are locked first, in id order (as a swap of successors locks them).
-        lock_items(session, [item.id for item, _quantity in cleaned])
-        for item, quantity in cleaned:
-            kit.lines.append(KitLine(item_id=item.id, quantity=quantity))
-        session.add(kit)
+    name, description = _clean_kit(session, name, description)
+    kit = KitTemplate(name=name, description=description)
+    cleaned = _clean_lines(session, lines)
+    # A print piece near its date names its kits: the forecast projects these items again, so
+    # they are locked first, in id order (as a swap of successors locks them).
+    lock_items(session, [item.id for item, _quantity in cleaned])
+    for item, quantity in cleaned:
+        kit.lines.append(KitLine(item_id=item.id, quantity=quantity))
+    session.add(kit)
     return kit
 
 
@@ -159,20 +158,19 @@ def update_kit(session, kit_id, user, *, name, description="", lines):
     """Change a template. Lines are updated in place (kit, item) so that a kept item keeps its
     row. Kits already reserved are not changed: their requests hold what was reserved then."""
     require_manager(user)
-    with write_transaction(session):
-        kit = get_kit(session, kit_id)
-        name, description = _clean_kit(session, name, description, kit_id=kit.id)
-        wanted = {item.id: quantity for item, quantity in _clean_lines(session, lines)}
-        lock_items(session, [*wanted, *(line.item_id for line in kit.lines)])  # before any line changes
-        for line in list(kit.lines):
-            if line.item_id in wanted:
-                line.quantity = wanted.pop(line.item_id)
-            else:
-                kit.lines.remove(line)
-        session.flush()  # deletes before inserts: a re-added item never meets its old row
-        for item_id, quantity in wanted.items():
-            kit.lines.append(KitLine(item_id=item_id, quantity=quantity))
-        kit.name, kit.description = name, description
+    kit = get_kit(session, kit_id)
+    name, description = _clean_kit(session, name, description, kit_id=kit.id)
+    wanted = {item.id: quantity for item, quantity in _clean_lines(session, lines)}
+    lock_items(session, [*wanted, *(line.item_id for line in kit.lines)])  # before any line changes
+    for line in list(kit.lines):
+        if line.item_id in wanted:
+            line.quantity = wanted.pop(line.item_id)
+        else:
+            kit.lines.remove(line)
+    session.flush()  # deletes before inserts: a re-added item never meets its old row
+    for item_id, quantity in wanted.items():
+        kit.lines.append(KitLine(item_id=item_id, quantity=quantity))
+    kit.name, kit.description = name, description
     return kit
 
 
@@ -180,10 +178,9 @@ def update_kit(session, kit_id, user, *, name, description="", lines):
 def set_kit_archived(session, kit_id, user, archived=True):
     """Archived kits leave the lists and cannot be reserved; their reservations keep their link."""
     require_manager(user)
-    with write_transaction(session):
-        kit = get_kit(session, kit_id)
-        lock_items(session, [line.item_id for line in kit.lines])
-        kit.archived = archived
+    kit = get_kit(session, kit_id)
+    lock_items(session, [line.item_id for line in kit.lines])
+    kit.archived = archived
     return kit
 
 
@@ -191,12 +188,11 @@ def set_kit_archived(session, kit_id, user, archived=True):
 def delete_kit(session, kit_id, user):
     """Delete a template that was never reserved (otherwise archive it: requests point to it)."""
     require_manager(user)
-    with write_transaction(session):
-        kit = get_kit(session, kit_id)
-        if session.scalar(select(func.count(Request.id)).where(Request.kit_id == kit.id)):
-            raise Conflict(f"{kit.name} has been reserved for events; archive it instead of deleting it.")
-        lock_items(session, [line.item_id for line in kit.lines])
-        session.delete(kit)
+    kit = get_kit(session, kit_id)
+    if session.scalar(select(func.count(Request.id)).where(Request.kit_id == kit.id)):
+        raise Conflict(f"{kit.name} has been reserved for events; archive it instead of deleting it.")
+    lock_items(session, [line.item_id for line in kit.lines])
+    session.delete(kit)
 
 
 # Availability -----------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 from ..auth.models import User
 from ..auth.roles import MANAGERS
 from ..catalog.models import Item
-from ..database import write_transaction
+from ..database import unit_of_work
 from ..forecast.changes import events_changed
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..pagination import Page
@@ -106,19 +106,20 @@ def _owner(session, owner_id):
     return owner
 
 
+@unit_of_work
 def create_event(session, user, *, name, starts_on, ends_on, ship_by, place="", return_by=None, owner_id=None,
                  notes=""):
     """Plan an event. The owner defaults to the manager who creates it."""
     require_manager(user)
     values = validate_event(name=name, place=place, starts_on=starts_on, ends_on=ends_on, ship_by=ship_by,
                             return_by=return_by, notes=notes)
-    with write_transaction(session):
-        owner = _owner(session, owner_id) or user
-        event = Event(owner_id=owner.id, **values)
-        session.add(event)
+    owner = _owner(session, owner_id) or user
+    event = Event(owner_id=owner.id, **values)
+    session.add(event)
     return event
 
 
+@unit_of_work
 def update_event(session, event_id, user, *, name, starts_on, ends_on, ship_by, place="", return_by=None,
                  owner_id=None, notes=""):
     """Change an event. Requests already made for it keep their own dates (see
@@ -126,28 +127,27 @@ def update_event(session, event_id, user, *, name, starts_on, ends_on, ship_by, 
     require_manager(user)
     values = validate_event(name=name, place=place, starts_on=starts_on, ends_on=ends_on, ship_by=ship_by,
                             return_by=return_by, notes=notes)
-    with write_transaction(session):
-        event = get_event(session, event_id)
-        owner = _owner(session, owner_id)
-        for key, value in values.items():
-            setattr(event, key, value)
-        if owner is not None:
-            event.owner_id = owner.id
-        events_changed(session, [event.id])  # its name and dates are on its items' flags
+    event = get_event(session, event_id)
+    owner = _owner(session, owner_id)
+    for key, value in values.items():
+        setattr(event, key, value)
+    if owner is not None:
+        event.owner_id = owner.id
+    events_changed(session, [event.id])  # its name and dates are on its items' flags
     return event
 
 
+@unit_of_work
 def cancel_event(session, event_id, user):
     """Mark the event cancelled. Its requests are not touched: each still holds its stock until
     it is cancelled, one by one or all those not yet picked with `cancel_event_requests` (the
     event page lists them and offers that)."""
     require_manager(user)
-    with write_transaction(session):
-        event = get_event(session, event_id)
-        if event.cancelled:
-            raise Conflict(f"{event.name} is already cancelled.")
-        event.cancelled = True
-        events_changed(session, [event.id])
+    event = get_event(session, event_id)
+    if event.cancelled:
+        raise Conflict(f"{event.name} is already cancelled.")
+    event.cancelled = True
+    events_changed(session, [event.id])
     return event
 
 
@@ -171,14 +171,14 @@ def cancel_event_requests(session, event_id, user):
     return cancelled, left
 
 
+@unit_of_work
 def reinstate_event(session, event_id, user):
     require_manager(user)
-    with write_transaction(session):
-        event = get_event(session, event_id)
-        if not event.cancelled:
-            raise Conflict(f"{event.name} is not cancelled.")
-        event.cancelled = False
-        events_changed(session, [event.id])
+    event = get_event(session, event_id)
+    if not event.cancelled:
+        raise Conflict(f"{event.name} is not cancelled.")
+    event.cancelled = False
+    events_changed(session, [event.id])
     return event
 
 

@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session, joinedload
 
 from .. import timeutil
 from ..catalog.models import Item
-from ..database import write_transaction
+from ..database import unit_of_work
+from ..errors import Busy
 from ..requests.models import Request, RequestLine
 from . import changes, services
 from .models import ForecastState, ReorderFlag
@@ -108,10 +109,10 @@ def project_all(session, today=None, settings_=None):
     return flags
 
 
+@unit_of_work
 def refresh(session, today=None, settings_=None):
-    """Project everything again in a transaction of its own (the command, send-alerts)."""
-    with write_transaction(session):
-        return len(project_all(session, today, settings_))
+    """Project everything again (the command, send-alerts); the number of flags."""
+    return len(project_all(session, today, settings_))
 
 
 def current(session, today=None, settings_=None):
@@ -122,17 +123,21 @@ def current(session, today=None, settings_=None):
     if row is not None and row.as_of == today and row.settings == settings_.key:
         return today
     try:
-        with write_transaction(session):
-            state = _state(session, lock=True)
-            if not (state.as_of == today and state.settings == settings_.key):  # another host may have just done it
-                project_all(session, today, settings_)
-    except DBAPIError:
-        # The database takes no writes (read-only, full disk): show the flags as they are, for the
+        _project_for(session, today, settings_)
+    except (DBAPIError, Busy):
+        # The database takes no writes (read-only, full disk), or other writers kept it busy: show the flags as they are, for the
         # day they say (the Reorders page prints it), rather than no page at all.
         logger.warning("The reorder flags could not be projected for %s; showing those of %s.", today,
                        row.as_of if row is not None else "no day")
         return row.as_of if row is not None else None
     return today
+
+
+@unit_of_work
+def _project_for(session, today, settings_):
+    state = _state(session, lock=True)
+    if not (state.as_of == today and state.settings == settings_.key):  # another host may have just done it
+        project_all(session, today, settings_)
 
 
 def reproject(session, item_ids, today=None, settings_=None):

@@ -18,7 +18,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..catalog.models import Item
-from ..database import write_transaction
+from ..database import unit_of_work
 from ..events.models import Event
 from ..forecast import services as forecast
 from ..forecast import stored
@@ -106,6 +106,7 @@ def digest_recipients(session, config):
     return recipients
 
 
+@unit_of_work
 def queue_reorder_digest(session, config, today, now):
     """Queue at most one digest of new, worse and resolved reorder flags; return it or None.
 
@@ -116,55 +117,54 @@ def queue_reorder_digest(session, config, today, now):
         raise MailNotConfigured("Nobody receives reorder alerts: set ALERT_RECIPIENTS (comma-separated addresses), "
                                 "or have a manager turn on the reorder digest on their profile page.")
     base = base_url(config)
-    with write_transaction(session):
-        job = lock_job(session, JOB)
-        # The date moving on changes flags too: project everything for today first, in this
-        # transaction, then read the stored flags the pages show.
-        stored.project_all(session, today, forecast.settings_from(config))
-        flags = stored.flags(session)
-        previous = {(alert.item_id, alert.event_id, alert.kind): alert for alert in session.scalars(select(Alert))}
-        current, news, new_alerts = set(), [], []
-        for flag in flags:  # most urgent first: the first flag per (item, event) is the one that counts
-            key = (flag.item.id, flag.event.id if flag.event else None,
-                   "retire" if flag.kind == forecast.RETIRING else "stock")
-            if key in current:
-                continue
-            current.add(key)
-            alert = previous.get(key)
-            if flag.status == forecast.PLANNED:
-                continue  # known, and shown on the pages; e-mailed once its order-by date comes near
-            if alert is not None and forecast.URGENCY[flag.status] >= forecast.URGENCY.get(alert.status, 99):
-                continue
-            action, url = _action(base, flag)
-            news.append(DigestLine(flag, alert.status if alert else None, url, f"{base}/i/{flag.item.sku}", action))
-            if alert is None:
-                new_alerts.append(dict(item_id=key[0], event_id=key[1], kind=key[2], status=flag.status, sent_at=now))
-            else:
-                alert.status, alert.sent_at = flag.status, now
-        if new_alerts:  # one multi-row INSERT, not one per flag: a first run may flag thousands
-            session.execute(insert(Alert.__table__), new_alerts)
-        gone = [alert for key, alert in previous.items() if key not in current]
-        if gone:  # load what the resolved lines name in two queries; session.get below finds them loaded
-            session.scalars(select(Item).where(Item.id.in_({alert.item_id for alert in gone}))).all()
-            session.scalars(select(Event).where(Event.id.in_({a.event_id for a in gone if a.event_id}))).all()
-        resolved = []
-        for key, alert in sorted(previous.items(), key=lambda pair: (pair[0][1] or 0, pair[0][0])):
-            if key in current:
-                continue
-            item = session.get(Item, alert.item_id)
-            resolved.append(ResolvedLine(item, session.get(Event, alert.event_id) if alert.event_id else None,
-                                         f"{base}/i/{item.sku}"))
-            session.delete(alert)
-        job.last_run_at = now
-        if not news and not resolved:
-            return None
-        lines_by_flag = {id(line.flag): line for line in news}
-        groups = [(event, [lines_by_flag[id(f)] for f in group if id(f) in lines_by_flag])
-                  for event, group in forecast.by_event([line.flag for line in news])]
-        subject = _subject(today, groups, resolved)
-        return enqueue(session, recipients, subject, "reorder_digest",
-                       {"groups": groups, "resolved": resolved, "today": today,
-                        "reorders_url": f"{base}/reorders"}, kind="reorder_digest")
+    job = lock_job(session, JOB)
+    # The date moving on changes flags too: project everything for today first, in this
+    # transaction, then read the stored flags the pages show.
+    stored.project_all(session, today, forecast.settings_from(config))
+    flags = stored.flags(session)
+    previous = {(alert.item_id, alert.event_id, alert.kind): alert for alert in session.scalars(select(Alert))}
+    current, news, new_alerts = set(), [], []
+    for flag in flags:  # most urgent first: the first flag per (item, event) is the one that counts
+        key = (flag.item.id, flag.event.id if flag.event else None,
+               "retire" if flag.kind == forecast.RETIRING else "stock")
+        if key in current:
+            continue
+        current.add(key)
+        alert = previous.get(key)
+        if flag.status == forecast.PLANNED:
+            continue  # known, and shown on the pages; e-mailed once its order-by date comes near
+        if alert is not None and forecast.URGENCY[flag.status] >= forecast.URGENCY.get(alert.status, 99):
+            continue
+        action, url = _action(base, flag)
+        news.append(DigestLine(flag, alert.status if alert else None, url, f"{base}/i/{flag.item.sku}", action))
+        if alert is None:
+            new_alerts.append(dict(item_id=key[0], event_id=key[1], kind=key[2], status=flag.status, sent_at=now))
+        else:
+            alert.status, alert.sent_at = flag.status, now
+    if new_alerts:  # one multi-row INSERT, not one per flag: a first run may flag thousands
+        session.execute(insert(Alert.__table__), new_alerts)
+    gone = [alert for key, alert in previous.items() if key not in current]
+    if gone:  # load what the resolved lines name in two queries; session.get below finds them loaded
+        session.scalars(select(Item).where(Item.id.in_({alert.item_id for alert in gone}))).all()
+        session.scalars(select(Event).where(Event.id.in_({a.event_id for a in gone if a.event_id}))).all()
+    resolved = []
+    for key, alert in sorted(previous.items(), key=lambda pair: (pair[0][1] or 0, pair[0][0])):
+        if key in current:
+            continue
+        item = session.get(Item, alert.item_id)
+        resolved.append(ResolvedLine(item, session.get(Event, alert.event_id) if alert.event_id else None,
+                                     f"{base}/i/{item.sku}"))
+        session.delete(alert)
+    job.last_run_at = now
+    if not news and not resolved:
+        return None
+    lines_by_flag = {id(line.flag): line for line in news}
+    groups = [(event, [lines_by_flag[id(f)] for f in group if id(f) in lines_by_flag])
+              for event, group in forecast.by_event([line.flag for line in news])]
+    subject = _subject(today, groups, resolved)
+    return enqueue(session, recipients, subject, "reorder_digest",
+                   {"groups": groups, "resolved": resolved, "today": today,
+                    "reorders_url": f"{base}/reorders"}, kind="reorder_digest")
 
 
 __all__ = ["queue_reorder_digest", "lock_job", "MailNotConfigured"]

@@ -8,7 +8,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..auth.models import User
 from ..auth.roles import EVERYONE, MANAGERS
-from ..database import write_transaction
+from ..database import unit_of_work
 from .models import MailPreference
 
 
@@ -79,6 +79,7 @@ def wanting(session, key, user_ids):
     return {user_id for user_id, _email in _wanting(session, key, User.id.in_(set(user_ids)))} if user_ids else set()
 
 
+@unit_of_work
 def save(session, user, chosen):
     """Store the user's choices: `chosen` is {kind key: bool} for the kinds their role can get.
     Kinds not in it are left as they were; unknown or other roles' kinds are ignored."""
@@ -87,11 +88,10 @@ def save(session, user, chosen):
             for key, enabled in chosen.items() if key in allowed]
     if not rows:
         return
-    with write_transaction(session):
-        # One upsert, not read-then-insert: two saves at once (a double click, two tabs) both
-        # read "no row" on PostgreSQL and the second died on the unique (user, kind) row.
-        dialect = session.get_bind().dialect.name
-        statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(MailPreference)
-        session.execute(statement.on_conflict_do_update(index_elements=["user_id", "kind"],
-                                                        set_={"enabled": statement.excluded.enabled}), rows)
-        session.expire_all()  # loaded MailPreference rows must not keep their old choice
+    # One upsert, not read-then-insert: two saves at once (a double click, two tabs) both
+    # read "no row" on PostgreSQL and the second died on the unique (user, kind) row.
+    dialect = session.get_bind().dialect.name
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(MailPreference)
+    session.execute(statement.on_conflict_do_update(index_elements=["user_id", "kind"],
+                                                    set_={"enabled": statement.excluded.enabled}), rows)
+    session.expire_all()  # loaded MailPreference rows must not keep their old choice

@@ -31,7 +31,7 @@ from email.utils import formatdate, make_msgid
 from flask import current_app
 from sqlalchemy import or_, select, update
 
-from ..database import write_transaction
+from ..database import unit_of_work
 from ..errors import Conflict, DomainError, NotFound
 from .models import FAILED, QUEUED, SENDING, SENT, OutboxMessage
 
@@ -107,33 +107,40 @@ def backoff(attempts):
 
 
 def _claim(session, now, batch, claimer):
-    with write_transaction(session):
-        candidates = (
-            select(OutboxMessage.id)
-            .where(or_(
-                (OutboxMessage.status == QUEUED) & (OutboxMessage.next_attempt_at <= now),
-                (OutboxMessage.status == SENDING) & (OutboxMessage.claimed_at < now - STALE_CLAIM),
-            ))
-            .order_by(OutboxMessage.id).limit(batch)
-            .with_for_update(skip_locked=True)  # PostgreSQL; SQLite ignores it and serializes writers
-        )
-        ids = session.scalars(candidates).all()
-        if not ids:
-            return []
-        # Conditional: a row another sender claimed in between is left alone.
-        session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids),
-                   or_(OutboxMessage.status == QUEUED,
-                       (OutboxMessage.status == SENDING) & (OutboxMessage.claimed_at < now - STALE_CLAIM)))
-            .values(status=SENDING, claimed_by=claimer, claimed_at=now)
-            .execution_options(synchronize_session=False)
-        )
+    """Claim up to `batch` due messages for this run (committed before any is sent); the claimed ones."""
+    if not _claim_ids(session, now, batch, claimer):
+        return []
     session.expire_all()
     return session.scalars(
         select(OutboxMessage).where(OutboxMessage.claimed_by == claimer, OutboxMessage.status == SENDING)
         .order_by(OutboxMessage.id)
     ).all()
+
+
+@unit_of_work
+def _claim_ids(session, now, batch, claimer):
+    candidates = (
+        select(OutboxMessage.id)
+        .where(or_(
+            (OutboxMessage.status == QUEUED) & (OutboxMessage.next_attempt_at <= now),
+            (OutboxMessage.status == SENDING) & (OutboxMessage.claimed_at < now - STALE_CLAIM),
+        ))
+        .order_by(OutboxMessage.id).limit(batch)
+        .with_for_update(skip_locked=True)  # PostgreSQL; SQLite ignores it and serializes writers
+    )
+    ids = session.scalars(candidates).all()
+    if not ids:
+        return []
+    # Conditional: a row another sender claimed in between is left alone.
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids),
+               or_(OutboxMessage.status == QUEUED,
+                   (OutboxMessage.status == SENDING) & (OutboxMessage.claimed_at < now - STALE_CLAIM)))
+        .values(status=SENDING, claimed_by=claimer, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return ids
 
 
 class _SMTP(smtplib.SMTP):
@@ -197,63 +204,63 @@ def _describe(error):
     return (f"{type(error).__name__}: {detail}" if detail else type(error).__name__)[:2000]
 
 
+@unit_of_work
 def _record_failure(session, message, now, error, result, give_up=False, claimer=None):
-    with write_transaction(session):
-        if claimer is not None:
-            # Only under this run's claim: a run that outlived it must not put back in the queue
-            # (or fail) a message another sender has taken over, or already sent.
-            current = session.get(OutboxMessage, message.id, with_for_update=True, populate_existing=True)
-            if current is None or current.claimed_by != claimer:
-                return
-            message = current
-        # A message once handed over unconfirmed stays marked "maybe sent" through later failures
-        # of other kinds (the server down, a 4xx), so that it is never tried unconfirmed a third time.
-        earlier = (message.last_error or "").startswith(MAYBE_SENT) and not isinstance(error, _MaybeSent)
-        message.attempts += 1
-        message.last_error = (f"{MAYBE_SENT}handed over once without confirmation; since then: {_describe(error)}"
-                              if earlier else _describe(error))[:2000]
-        message.claimed_by = None
-        message.claimed_at = None
-        if give_up or message.attempts >= MAX_ATTEMPTS:
-            message.status = FAILED
-            result.failed += 1
-        else:
-            message.status = QUEUED
-            message.next_attempt_at = now + backoff(message.attempts)
-            result.retrying += 1
+    if claimer is not None:
+        # Only under this run's claim: a run that outlived it must not put back in the queue
+        # (or fail) a message another sender has taken over, or already sent.
+        current = session.get(OutboxMessage, message.id, with_for_update=True, populate_existing=True)
+        if current is None or current.claimed_by != claimer:
+            return
+        message = current
+    # A message once handed over unconfirmed stays marked "maybe sent" through later failures
+    # of other kinds (the server down, a 4xx), so that it is never tried unconfirmed a third time.
+    earlier = (message.last_error or "").startswith(MAYBE_SENT) and not isinstance(error, _MaybeSent)
+    message.attempts += 1
+    message.last_error = (f"{MAYBE_SENT}handed over once without confirmation; since then: {_describe(error)}"
+                          if earlier else _describe(error))[:2000]
+    message.claimed_by = None
+    message.claimed_at = None
+    if give_up or message.attempts >= MAX_ATTEMPTS:
+        message.status = FAILED
+        result.failed += 1
+    else:
+        message.status = QUEUED
+        message.next_attempt_at = now + backoff(message.attempts)
+        result.retrying += 1
 
 
+@unit_of_work(expire=False)
 def _still_mine(session, message, claimer, at):
     """Renew this sender's claim on `message`; False when another sender has it now (this run
     outlived its claim) or it is no longer being sent."""
-    with write_transaction(session, expire=False):
-        renewed = session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message.id, OutboxMessage.claimed_by == claimer,
-                   OutboxMessage.status == SENDING)
-            .values(claimed_at=at).execution_options(synchronize_session=False)).rowcount
+    renewed = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message.id, OutboxMessage.claimed_by == claimer,
+               OutboxMessage.status == SENDING)
+        .values(claimed_at=at).execution_options(synchronize_session=False)).rowcount
     return renewed == 1
 
 
+@unit_of_work(expire=False)
 def _mark_sent(session, message, claimer, at, note=""):
-    with write_transaction(session, expire=False):
-        session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message.id, OutboxMessage.claimed_by == claimer)
-            .values(status=SENT, sent_at=at, last_error=note, claimed_by=None, claimed_at=None)
-            .execution_options(synchronize_session=False))
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message.id, OutboxMessage.claimed_by == claimer)
+        .values(status=SENT, sent_at=at, last_error=note, claimed_by=None, claimed_at=None)
+        .execution_options(synchronize_session=False))
 
 
+@unit_of_work(expire=False)
 def _hand_back(session, messages, claimer):
     """Put claimed messages this run did not get to back in the queue, untried."""
     ids = [m.id for m in messages]
     if not ids:
         return
-    with write_transaction(session, expire=False):
-        session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == claimer, OutboxMessage.status == SENDING)
-            .values(status=QUEUED, claimed_by=None, claimed_at=None).execution_options(synchronize_session=False))
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == claimer, OutboxMessage.status == SENDING)
+        .values(status=QUEUED, claimed_by=None, claimed_at=None).execution_options(synchronize_session=False))
 
 
 def send_pending(session, config, now, batch=50, max_run=MAX_RUN):
@@ -346,17 +353,17 @@ def _reconnect_or_none(config):
         return None
 
 
+@unit_of_work
 def resend(session, message_id, now):
     """Put a failed message back in the queue, its attempts counted afresh; the next sender
     run sends it. Only a failed message: a queued one is on its way and a sent one arrived."""
-    with write_transaction(session):
-        message = session.get(OutboxMessage, message_id, with_for_update=True)
-        if message is None:
-            raise NotFound(f"No e-mail #{message_id} in the outbox.")
-        if message.status != FAILED:
-            raise Conflict(f"That e-mail is {message.status}; only a failed one can be sent again.")
-        message.status, message.attempts, message.next_attempt_at = QUEUED, 0, now
-        message.claimed_by = message.claimed_at = None
+    message = session.get(OutboxMessage, message_id, with_for_update=True)
+    if message is None:
+        raise NotFound(f"No e-mail #{message_id} in the outbox.")
+    if message.status != FAILED:
+        raise Conflict(f"That e-mail is {message.status}; only a failed one can be sent again.")
+    message.status, message.attempts, message.next_attempt_at = QUEUED, 0, now
+    message.claimed_by = message.claimed_at = None
     return message
 
 

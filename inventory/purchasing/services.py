@@ -20,7 +20,7 @@ from sqlalchemy import select
 from ..auth.roles import MANAGERS
 from ..bins.models import Bin
 from ..catalog.services import get_item
-from ..database import unit_of_work, write_transaction
+from ..database import unit_of_work
 from ..forecast.changes import items_changed
 from ..errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from ..events.models import Event
@@ -205,15 +205,14 @@ def create(session, user, *, lines, supplier="", note="", event_id=None):
     own). The supplier defaults to the one the items share. Written whole or not at all."""
     _manager_only(user, "raise")
     note = _text(note, "The note", MAX_NOTE_LENGTH)
-    with write_transaction(session):
-        cleaned = _clean_lines(session, lines)
-        supplier = _clean_supplier(supplier, [item for item, _q, _c in cleaned])
-        order = PurchaseOrder(supplier=supplier, status="draft", note=note, created_by_id=user.id,
-                              event_id=_check_event(session, event_id))
-        order.lines = [PurchaseOrderLine(item_id=item.id, quantity=quantity, unit_cost=cost, received=0)
-                       for item, quantity, cost in cleaned]
-        session.add(order)
-        items_changed(session, [item.id for item, _q, _c in cleaned])  # a draft shows on its items' flags
+    cleaned = _clean_lines(session, lines)
+    supplier = _clean_supplier(supplier, [item for item, _q, _c in cleaned])
+    order = PurchaseOrder(supplier=supplier, status="draft", note=note, created_by_id=user.id,
+                          event_id=_check_event(session, event_id))
+    order.lines = [PurchaseOrderLine(item_id=item.id, quantity=quantity, unit_cost=cost, received=0)
+                   for item, quantity, cost in cleaned]
+    session.add(order)
+    items_changed(session, [item.id for item, _q, _c in cleaned])  # a draft shows on its items' flags
     return order
 
 
@@ -223,22 +222,21 @@ def update_draft(session, order_id, user, *, lines, supplier="", note="", event_
     can change this way; once ordered, the supplier has the order."""
     _manager_only(user, "change")
     note = _text(note, "The note", MAX_NOTE_LENGTH)
-    with write_transaction(session):
-        cleaned = _clean_lines(session, lines)
-        # The new lines' items are locked with the old ones, in one id order.
-        order = _lock_order(session, order_id, also=[item.id for item, _q, _c in cleaned])
-        _need_status(order, ("draft",), "changed")
-        order.supplier = _clean_supplier(supplier, [item for item, _q, _c in cleaned])
-        order.event_id = _check_event(session, event_id)
-        order.note = note
-        existing = {line.item_id: line for line in order.lines}
-        items_changed(session, [item.id for item, _q, _c in cleaned])
-        kept = []
-        for item, quantity, cost in cleaned:
-            line = existing.pop(item.id, None) or PurchaseOrderLine(item_id=item.id, received=0)
-            line.quantity, line.unit_cost = quantity, cost
-            kept.append(line)
-        order.lines = kept  # lines no longer listed are deleted (delete-orphan)
+    cleaned = _clean_lines(session, lines)
+    # The new lines' items are locked with the old ones, in one id order.
+    order = _lock_order(session, order_id, also=[item.id for item, _q, _c in cleaned])
+    _need_status(order, ("draft",), "changed")
+    order.supplier = _clean_supplier(supplier, [item for item, _q, _c in cleaned])
+    order.event_id = _check_event(session, event_id)
+    order.note = note
+    existing = {line.item_id: line for line in order.lines}
+    items_changed(session, [item.id for item, _q, _c in cleaned])
+    kept = []
+    for item, quantity, cost in cleaned:
+        line = existing.pop(item.id, None) or PurchaseOrderLine(item_id=item.id, received=0)
+        line.quantity, line.unit_cost = quantity, cost
+        kept.append(line)
+    order.lines = kept  # lines no longer listed are deleted (delete-orphan)
     return order
 
 
@@ -249,11 +247,10 @@ def mark_ordered(session, order_id, user, expected_on, today=None):
     _manager_only(user, "place")
     today = today or date.today()
     _check_expected(expected_on, today)
-    with write_transaction(session):
-        order = _lock_order(session, order_id)
-        _need_status(order, ("draft",), "marked ordered")
-        order.status, order.expected_on, order.ordered_at = "ordered", expected_on, utcnow()
-        _log(order, user, f"ordered, expected {expected_on.isoformat()}.")
+    order = _lock_order(session, order_id)
+    _need_status(order, ("draft",), "marked ordered")
+    order.status, order.expected_on, order.ordered_at = "ordered", expected_on, utcnow()
+    _log(order, user, f"ordered, expected {expected_on.isoformat()}.")
     return order
 
 
@@ -264,15 +261,14 @@ def reschedule(session, order_id, user, expected_on, reason="", today=None):
     today = today or date.today()
     _check_expected(expected_on, today)
     reason = _text(reason, "The reason", 300)
-    with write_transaction(session):
-        order = _lock_order(session, order_id)
-        _need_status(order, ("ordered",), "rescheduled")
-        if expected_on == order.expected_on:
-            raise InvalidInput(f"{order.number} is already expected on {expected_on.isoformat()}.")
-        old = order.expected_on
-        order.expected_on = expected_on
-        _log(order, user, f"expected date {old.isoformat() if old else 'none'} → {expected_on.isoformat()}"
-                          + (f" ({reason})." if reason else "."))
+    order = _lock_order(session, order_id)
+    _need_status(order, ("ordered",), "rescheduled")
+    if expected_on == order.expected_on:
+        raise InvalidInput(f"{order.number} is already expected on {expected_on.isoformat()}.")
+    old = order.expected_on
+    order.expected_on = expected_on
+    _log(order, user, f"expected date {old.isoformat() if old else 'none'} → {expected_on.isoformat()}"
+                      + (f" ({reason})." if reason else "."))
     return order
 
 
@@ -282,15 +278,14 @@ def cancel(session, order_id, user, reason=""):
     the ledger under this PO's number."""
     _manager_only(user, "cancel")
     reason = _text(reason, "The reason", 300)
-    with write_transaction(session):
-        order = _lock_order(session, order_id)
-        _need_status(order, ("draft", "ordered"), "cancelled")
-        received = [line for line in order.lines if line.received]
-        if received:
-            what = ", ".join(f"{line.received} × {line.item.sku}" for line in received)
-            raise Conflict(f"{order.number} cannot be cancelled: {what} already received.")
-        order.status = "cancelled"
-        _log(order, user, "cancelled" + (f": {reason}" if reason else "."))
+    order = _lock_order(session, order_id)
+    _need_status(order, ("draft", "ordered"), "cancelled")
+    received = [line for line in order.lines if line.received]
+    if received:
+        what = ", ".join(f"{line.received} × {line.item.sku}" for line in received)
+        raise Conflict(f"{order.number} cannot be cancelled: {what} already received.")
+    order.status = "cancelled"
+    _log(order, user, "cancelled" + (f": {reason}" if reason else "."))
     return order
 
 
@@ -316,38 +311,37 @@ def receive(session, order_id, line_id, bin, quantity, user):
     DISPATCH bin. Two people receiving the same line at once are served one after the other,
     so the line is never received past its quantity.
     """
-    with write_transaction(session):
-        order = _lock_order(session, order_id)
-        if order.status == "draft":
-            raise Conflict(f"{order.number} is a draft: mark it ordered before receiving it.")
-        if order.status == "received":
-            raise Conflict(f"{order.number} is fully received already.")
-        _need_status(order, ("ordered",), "received")
-        line = find_line(order, line_id=line_id)
-        item = line.item
-        positive_quantity(quantity, f"Quantity of {item.sku}")
-        if line.outstanding == 0:
-            raise InvalidInput(f"{item.sku} on {order.number} is fully received already.")
-        if quantity > line.outstanding:
-            raise InvalidInput(
-                f"Only {line.outstanding} × {item.sku} still to come on {order.number} "
-                f"({line.received} of {line.quantity} received); cannot receive {quantity}. "
-                "Book any extra the supplier sent as an ordinary receipt.")
-        lock_items(session, [item.id])
-        # The same refusals, in the same words, as a plain receipt (archived, DISPATCH); the
-        # receipt records what the PO line costs, not the catalog's price.
-        movement = stock.book(session, "receive", item, to_bin=bin, quantity=quantity, user=user,
-                              reason=f"Purchase order from {order.supplier}", reference=order.number,
-                              unit_cost=line.unit_cost)
-        line.received += quantity
-        if all(each.outstanding == 0 for each in order.lines):
-            order.status = "received"
-        session.flush()
-        waiting = _backordered(session, item)
-        fill_backorders(session, item)  # waiting requests get the new stock first, oldest first
-        filled = [FilledBackorder(line_.request_id, line_.request.number, before - line_.backordered)
-                  for line_, before in waiting if line_.backordered < before]
-        bin_quantity = stock.level(session, item, bin)
+    order = _lock_order(session, order_id)
+    if order.status == "draft":
+        raise Conflict(f"{order.number} is a draft: mark it ordered before receiving it.")
+    if order.status == "received":
+        raise Conflict(f"{order.number} is fully received already.")
+    _need_status(order, ("ordered",), "received")
+    line = find_line(order, line_id=line_id)
+    item = line.item
+    positive_quantity(quantity, f"Quantity of {item.sku}")
+    if line.outstanding == 0:
+        raise InvalidInput(f"{item.sku} on {order.number} is fully received already.")
+    if quantity > line.outstanding:
+        raise InvalidInput(
+            f"Only {line.outstanding} × {item.sku} still to come on {order.number} "
+            f"({line.received} of {line.quantity} received); cannot receive {quantity}. "
+            "Book any extra the supplier sent as an ordinary receipt.")
+    lock_items(session, [item.id])
+    # The same refusals, in the same words, as a plain receipt (archived, DISPATCH); the
+    # receipt records what the PO line costs, not the catalog's price.
+    movement = stock.book(session, "receive", item, to_bin=bin, quantity=quantity, user=user,
+                          reason=f"Purchase order from {order.supplier}", reference=order.number,
+                          unit_cost=line.unit_cost)
+    line.received += quantity
+    if all(each.outstanding == 0 for each in order.lines):
+        order.status = "received"
+    session.flush()
+    waiting = _backordered(session, item)
+    fill_backorders(session, item)  # waiting requests get the new stock first, oldest first
+    filled = [FilledBackorder(line_.request_id, line_.request.number, before - line_.backordered)
+              for line_, before in waiting if line_.backordered < before]
+    bin_quantity = stock.level(session, item, bin)
     return Receipt(order, line, bin, quantity, movement, bin_quantity, filled)
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
 from ..catalog.models import Item, Product
-from ..database import write_transaction
+from ..database import unit_of_work
 from ..errors import Conflict, InvalidInput
 from ..holds.availability import Window, free_quantities
 from ..text import is_whole_number
@@ -114,6 +114,7 @@ def _swapped(lines, old, new):
     return swapped
 
 
+@unit_of_work
 def save(session, user, *, quantities=None, details=None, generation=None, only_known=False, replace=None):
     """Save what the request page (or a product page) shows: `quantities` {sku: n} set those lines
     (0 removes one); `details` {field: text} replace the details typed; `replace` {old sku: new sku}
@@ -122,25 +123,24 @@ def save(session, user, *, quantities=None, details=None, generation=None, only_
     are not on the draft (the request page only shows the draft's own lines). Returns the Draft."""
     quantities = quantities or {}
     _check_quantities(quantities)
-    with write_transaction(session):
-        row = _locked(session, user)
-        if generation is not None and generation != row.generation:
-            raise StaleDraft()
-        lines = _merged(_lines_of(row), quantities, only_known=only_known)
-        for old, new in (replace or {}).items():
-            lines = _swapped(lines, old, new)
-        row.lines = [[sku, quantity] for sku, quantity in lines.items()]
-        if details is not None:
-            row.details = {key: str(details.get(key) or "")[:MAX_DETAIL] for key in DETAILS}
-        draft = _as_draft(row)
+    row = _locked(session, user)
+    if generation is not None and generation != row.generation:
+        raise StaleDraft()
+    lines = _merged(_lines_of(row), quantities, only_known=only_known)
+    for old, new in (replace or {}).items():
+        lines = _swapped(lines, old, new)
+    row.lines = [[sku, quantity] for sku, quantity in lines.items()]
+    if details is not None:
+        row.details = {key: str(details.get(key) or "")[:MAX_DETAIL] for key in DETAILS}
+    draft = _as_draft(row)
     return draft
 
 
+@unit_of_work
 def remember_event(session, user, event_id):
     """The event the rep is asking for (from an event page), kept in the draft until it is sent."""
-    with write_transaction(session):
-        row = _locked(session, user)
-        row.details = dict(row.details or {}, event_id=str(event_id))
+    row = _locked(session, user)
+    row.details = dict(row.details or {}, event_id=str(event_id))
 
 
 class DraftChanged(Conflict):

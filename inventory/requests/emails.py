@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..catalog.models import Item
-from ..database import write_transaction
+from ..database import unit_of_work
 from ..mail import preferences
 from ..mail.models import ReturnReminder
 from ..mail.services import MailNotConfigured, base_url, enqueue
@@ -148,6 +148,7 @@ def next_working_day(day):
     return day
 
 
+@unit_of_work
 def queue_return_reminders(session, today):
     """Queue, once per request, "due back tomorrow" when a request's returnables are due on the
     next working day (on a Friday, that covers a Monday return) and "overdue" once the date has
@@ -158,43 +159,42 @@ def queue_return_reminders(session, today):
     from ..mail.alerts import lock_job  # here: mail.alerts reads the forecast, which reads requests
 
     soon = next_working_day(today)
-    with write_transaction(session):
-        # Every host runs send-alerts: a second run waits here until the first has committed its
-        # reminders, then finds them done (without the lock both queued on PostgreSQL and the
-        # second died on the unique reminder row, skipping its digest and the sending).
-        lock_job(session, "return-reminders")
-        due = session.scalars(
-            select(Request)
-            .where(Request.status == Status.HANDED_OVER, Request.return_by.is_not(None), Request.return_by <= soon)
-            .options(joinedload(Request.requester),
-                     selectinload(Request.lines).joinedload(RequestLine.item).joinedload(Item.product))
-            .order_by(Request.id)
-        ).unique().all()
-        done = set(session.execute(
-            select(ReturnReminder.request_id, ReturnReminder.kind)
-            .where(ReturnReminder.request_id.in_([request.id for request in due]))).all()) if due else set()
-        wanted = preferences.wanting(session, "return_reminder", {request.requester_id for request in due})
-        queued = 0
-        for request in due:
-            kind = OVERDUE if request.return_by < today else DUE_TOMORROW if request.return_by > today else None
-            out = [(line.issued - line.returned, line.item) for line in request.lines
-                   if line.item.returnable and line.issued > line.returned]
-            if kind is None or not out or (request.id, kind) in done:
-                continue
-            session.add(ReturnReminder(request_id=request.id, kind=kind))
-            if kind == OVERDUE:
-                days = (today - request.return_by).days
-                late = f"{days} day{'s' if days != 1 else ''}"
-                subject = f"Overdue: {request.number}, due back {_when(request.return_by)}"
-                headline = f"The returnables from your request {request.number} are {late} overdue."
-            else:
-                day = ("tomorrow" if request.return_by == add_days(today, 1)
-                       else f"on {request.return_by:%A} {_when(request.return_by)}")
-                subject = f"Due back {day}: {request.number}"
-                headline = f"The returnables from your request {request.number} are due back {day}."
-            if request.requester_id not in wanted:
-                continue
-            queued += _queue(session, request, request.requester.email, subject, "return_reminder", headline,
-                             "Bring them to the stockroom, or ask a manager for more time.", lines=out,
-                             when=f"due back {_when(request.return_by, year=True)}") is not None
+    # Every host runs send-alerts: a second run waits here until the first has committed its
+    # reminders, then finds them done (without the lock both queued on PostgreSQL and the
+    # second died on the unique reminder row, skipping its digest and the sending).
+    lock_job(session, "return-reminders")
+    due = session.scalars(
+        select(Request)
+        .where(Request.status == Status.HANDED_OVER, Request.return_by.is_not(None), Request.return_by <= soon)
+        .options(joinedload(Request.requester),
+                 selectinload(Request.lines).joinedload(RequestLine.item).joinedload(Item.product))
+        .order_by(Request.id)
+    ).unique().all()
+    done = set(session.execute(
+        select(ReturnReminder.request_id, ReturnReminder.kind)
+        .where(ReturnReminder.request_id.in_([request.id for request in due]))).all()) if due else set()
+    wanted = preferences.wanting(session, "return_reminder", {request.requester_id for request in due})
+    queued = 0
+    for request in due:
+        kind = OVERDUE if request.return_by < today else DUE_TOMORROW if request.return_by > today else None
+        out = [(line.issued - line.returned, line.item) for line in request.lines
+               if line.item.returnable and line.issued > line.returned]
+        if kind is None or not out or (request.id, kind) in done:
+            continue
+        session.add(ReturnReminder(request_id=request.id, kind=kind))
+        if kind == OVERDUE:
+            days = (today - request.return_by).days
+            late = f"{days} day{'s' if days != 1 else ''}"
+            subject = f"Overdue: {request.number}, due back {_when(request.return_by)}"
+            headline = f"The returnables from your request {request.number} are {late} overdue."
+        else:
+            day = ("tomorrow" if request.return_by == add_days(today, 1)
+                   else f"on {request.return_by:%A} {_when(request.return_by)}")
+            subject = f"Due back {day}: {request.number}"
+            headline = f"The returnables from your request {request.number} are due back {day}."
+        if request.requester_id not in wanted:
+            continue
+        queued += _queue(session, request, request.requester.email, subject, "return_reminder", headline,
+                         "Bring them to the stockroom, or ask a manager for more time.", lines=out,
+                         when=f"due back {_when(request.return_by, year=True)}") is not None
     return queued

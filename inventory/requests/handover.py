@@ -12,7 +12,7 @@ import re
 from datetime import date, timezone
 from urllib.parse import quote
 
-from ..database import unit_of_work, write_transaction
+from ..database import unit_of_work
 from ..errors import Conflict, InvalidInput
 from ..holds.backorders import fill_backorders
 from ..stock import services as stock
@@ -121,32 +121,31 @@ def hand_over(session, request_id, user, note="", *, collected_by="", carrier=""
     page and the API), a pick-up needs the name and a shipment both; without, a pick-up with no
     name is collected by the requester and a shipment may give neither (callers from before
     hand-overs recorded anything). Bad details: InvalidInput about the field, nothing written."""
-    with write_transaction(session):
-        request = _load_for_update(session, request_id)
-        lifecycle.require(request, Action.HAND_OVER, user)
-        handed_to, shipped_with, number = _details(request, collected_by, carrier, tracking, require)
-        dispatch = dispatch_bin(session)
-        for line in request.lines:
-            if line.picked:
-                issue = stock.book(session, "issue", line.item, from_bin=dispatch, quantity=line.picked, user=user,
-                                   reason=f"Handed over for {request.number}", reference=request.number)
-                # The cost the issue records, on the line too: what its used, lost and damaged
-                # units cost, whatever the price is later.
-                line.issued_unit_cost = issue.unit_cost
-            line.issued += line.picked
-            line.reserved = line.issued if line.item.returnable else 0
-            line.picked = 0
-            line.backordered = 0
-        request.status = Status.HANDED_OVER
-        request.handed_over_to, request.carrier, request.tracking = handed_to, shipped_with, number
-        request.handed_over_at = utcnow()
-        _refuse_clashing_bookings(session, request)
-        typed_note = limited(note, "The note", MAX_NOTE - 200, about="note")  # room for what was recorded
-        _step(session, request, user, "handed_over", _said(request, typed_note))
-        emails.shipped(session, request, typed_note)
-        session.flush()
-        for line in request.lines:
-            fill_backorders(session, line.item)
+    request = _load_for_update(session, request_id)
+    lifecycle.require(request, Action.HAND_OVER, user)
+    handed_to, shipped_with, number = _details(request, collected_by, carrier, tracking, require)
+    dispatch = dispatch_bin(session)
+    for line in request.lines:
+        if line.picked:
+            issue = stock.book(session, "issue", line.item, from_bin=dispatch, quantity=line.picked, user=user,
+                               reason=f"Handed over for {request.number}", reference=request.number)
+            # The cost the issue records, on the line too: what its used, lost and damaged
+            # units cost, whatever the price is later.
+            line.issued_unit_cost = issue.unit_cost
+        line.issued += line.picked
+        line.reserved = line.issued if line.item.returnable else 0
+        line.picked = 0
+        line.backordered = 0
+    request.status = Status.HANDED_OVER
+    request.handed_over_to, request.carrier, request.tracking = handed_to, shipped_with, number
+    request.handed_over_at = utcnow()
+    _refuse_clashing_bookings(session, request)
+    typed_note = limited(note, "The note", MAX_NOTE - 200, about="note")  # room for what was recorded
+    _step(session, request, user, "handed_over", _said(request, typed_note))
+    emails.shipped(session, request, typed_note)
+    session.flush()
+    for line in request.lines:
+        fill_backorders(session, line.item)
     return request
 
 
@@ -185,29 +184,28 @@ def undo_hand_over(session, request_id, manager, reason, *, today=None):
     if not reason:
         raise InvalidInput("Say why the hand-over is undone.", about="reason")
 
-    with write_transaction(session):
-        request = _load_for_update(session, request_id)
-        why_not = undo_refusal(request, manager, today)
-        if why_not:
-            raise UndoRefused(f"The hand-over of {request.number} cannot be undone: {why_not}")
-        dispatch = dispatch_bin(session)
-        back = []
-        for line in request.lines:
-            if not line.issued:
-                continue
-            stock.book(session, UNDO_KIND, line.item, to_bin=dispatch, quantity=line.issued, user=manager,
-                       reason=f"Hand-over of {request.number} undone: {reason}",
-                       reference=request.number, unit_cost=line.issued_unit_cost)
-            back.append(f"{line.issued} × {line.item.sku}")
-            line.picked = line.reserved = line.issued
-            line.issued = 0
-            line.issued_unit_cost = None
-        was = _said(request)
-        emails.hand_over_undone(session, request, reason)  # while it still says what was recorded
-        request.status = Status.READY
-        request.handed_over_to = request.carrier = request.tracking = ""
-        request.handed_over_at = None
-        _refuse_clashing_bookings(session, request)
-        note = f"{reason} (was: {was}; back in DISPATCH: {', '.join(back) or 'nothing'})"
-        _step(session, request, manager, "hand_over_undone", note if len(note) <= MAX_NOTE else note[:MAX_NOTE - 2] + "…)")
+    request = _load_for_update(session, request_id)
+    why_not = undo_refusal(request, manager, today)
+    if why_not:
+        raise UndoRefused(f"The hand-over of {request.number} cannot be undone: {why_not}")
+    dispatch = dispatch_bin(session)
+    back = []
+    for line in request.lines:
+        if not line.issued:
+            continue
+        stock.book(session, UNDO_KIND, line.item, to_bin=dispatch, quantity=line.issued, user=manager,
+                   reason=f"Hand-over of {request.number} undone: {reason}",
+                   reference=request.number, unit_cost=line.issued_unit_cost)
+        back.append(f"{line.issued} × {line.item.sku}")
+        line.picked = line.reserved = line.issued
+        line.issued = 0
+        line.issued_unit_cost = None
+    was = _said(request)
+    emails.hand_over_undone(session, request, reason)  # while it still says what was recorded
+    request.status = Status.READY
+    request.handed_over_to = request.carrier = request.tracking = ""
+    request.handed_over_at = None
+    _refuse_clashing_bookings(session, request)
+    note = f"{reason} (was: {was}; back in DISPATCH: {', '.join(back) or 'nothing'})"
+    _step(session, request, manager, "hand_over_undone", note if len(note) <= MAX_NOTE else note[:MAX_NOTE - 2] + "…)")
     return request

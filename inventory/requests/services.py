@@ -16,7 +16,7 @@ from sqlalchemy.orm import contains_eager, make_transient_to_detached, selectinl
 
 from ..bins.models import DISPATCH_CODE, Bin
 from ..catalog.models import Item
-from ..database import unit_of_work, write_transaction
+from ..database import unit_of_work
 from ..errors import Conflict, DomainError, InvalidInput, NotFound, ShortStock
 from ..events.models import Event
 from ..forecast.changes import items_changed
@@ -137,7 +137,7 @@ def _clean_lines(lines, today):
     return lines
 
 
-@unit_of_work
+@unit_of_work(expire=False)
 def submit(session, requester, lines, *, purpose, needed_by, return_by=None, handoff="pickup", ship_to="",
            note="", event_id=None, allow_partial=False, kit_id=None, kit_count=0, today=None, draft_generation=None):
     """Create a request and reserve all its lines in one transaction.
@@ -160,37 +160,36 @@ def submit(session, requester, lines, *, purpose, needed_by, return_by=None, han
     # loaded them (in here only their ids count: whether an item is returnable and what is free
     # are read afresh under the locks), and the caller can answer from the request as written
     # without loading it again.
-    with write_transaction(session, expire=False):
-        if event_id is not None and session.get(Event, event_id) is None:
-            raise NotFound(f"No event #{event_id}.")
-        if draft_generation is not None:
-            drafts.consume(session, requester, draft_generation, {item.sku: quantity for item, quantity in lines})
-        lock_items(session, [item.id for item, _ in lines])
-        free_now = free_quantities(session, [item.id for item, _ in lines], window)
-        plan, shortages = [], []
-        for item, quantity in lines:
-            free = max(0, free_now.get(item.id, 0))
-            held = min(free, quantity)
-            if held < quantity:
-                shortages.append(Shortage(item.sku, item.name, quantity, free))
-            plan.append((item, quantity, held))
-        if shortages and not allow_partial:
-            raise ShortStock(shortages)
-        now = utcnow()
-        summary = ", ".join(f"{held} × {item.sku}" + (f" (+{q - held} backordered)" if q > held else "")
-                            for item, q, held in plan)
-        request = _insert_request(
-            session,
-            dict(requester_id=requester.id, purpose=purpose, needed_by=needed_by,
-                 return_by=return_by if has_returnables else None, handoff=handoff,
-                 ship_to=(ship_to or "").strip() if handoff == "ship" else "", note=(note or "").strip(),
-                 event_id=event_id, kit_id=kit_id, kit_count=kit_count, status=Status.SUBMITTED, rejection_reason="",
-                 created_at=now, updated_at=now),
-            [dict(item_id=item.id, quantity=quantity, reserved=held, backordered=quantity - held)
-             for item, quantity, held in plan],
-            dict(user_id=requester.id, action="submitted", note=f"Held {summary}.", at=now),
-        )
-        emails.rush(session, request, requester, today)
+    if event_id is not None and session.get(Event, event_id) is None:
+        raise NotFound(f"No event #{event_id}.")
+    if draft_generation is not None:
+        drafts.consume(session, requester, draft_generation, {item.sku: quantity for item, quantity in lines})
+    lock_items(session, [item.id for item, _ in lines])
+    free_now = free_quantities(session, [item.id for item, _ in lines], window)
+    plan, shortages = [], []
+    for item, quantity in lines:
+        free = max(0, free_now.get(item.id, 0))
+        held = min(free, quantity)
+        if held < quantity:
+            shortages.append(Shortage(item.sku, item.name, quantity, free))
+        plan.append((item, quantity, held))
+    if shortages and not allow_partial:
+        raise ShortStock(shortages)
+    now = utcnow()
+    summary = ", ".join(f"{held} × {item.sku}" + (f" (+{q - held} backordered)" if q > held else "")
+                        for item, q, held in plan)
+    request = _insert_request(
+        session,
+        dict(requester_id=requester.id, purpose=purpose, needed_by=needed_by,
+             return_by=return_by if has_returnables else None, handoff=handoff,
+             ship_to=(ship_to or "").strip() if handoff == "ship" else "", note=(note or "").strip(),
+             event_id=event_id, kit_id=kit_id, kit_count=kit_count, status=Status.SUBMITTED, rejection_reason="",
+             created_at=now, updated_at=now),
+        [dict(item_id=item.id, quantity=quantity, reserved=held, backordered=quantity - held)
+         for item, quantity, held in plan],
+        dict(user_id=requester.id, action="submitted", note=f"Held {summary}.", at=now),
+    )
+    emails.rush(session, request, requester, today)
     return request
 
 
@@ -247,15 +246,14 @@ def approve(session, request_id, manager, note="", quantities=None, seen=None):
     quantities and the hold follows, or, when a change cannot be made (not enough free, a bad
     number), nothing is changed and nothing is approved. With `seen`, refuses (RequestChanged)
     when the lines are no longer those the manager saw."""
-    with write_transaction(session):
-        request = _load_for_update(session, request_id)
-        require(request, Action.APPROVE, manager)
-        _check_seen(request, seen)
-        if quantities:
-            _apply_quantities(session, request, quantities, manager)
-        request.status = Status.APPROVED
-        _step(session, request, manager, "approved", (note or "").strip())
-        emails.approved(session, request)
+    request = _load_for_update(session, request_id)
+    require(request, Action.APPROVE, manager)
+    _check_seen(request, seen)
+    if quantities:
+        _apply_quantities(session, request, quantities, manager)
+    request.status = Status.APPROVED
+    _step(session, request, manager, "approved", (note or "").strip())
+    emails.approved(session, request)
     return request
 
 
@@ -279,22 +277,20 @@ def reject(session, request_id, manager, reason):
     reason = limited(reason, "The reason", MAX_REJECTION_REASON, about=(None, "reason"))
     if not reason:
         raise InvalidInput("Say why the request is rejected; the rep will see it.")
-    with write_transaction(session):
-        request = _load_for_update(session, request_id)
-        require(request, Action.REJECT, manager)
-        request.rejection_reason = reason
-        _end(session, request, manager, Status.REJECTED, reason)
-        emails.rejected(session, request)
+    request = _load_for_update(session, request_id)
+    require(request, Action.REJECT, manager)
+    request.rejection_reason = reason
+    _end(session, request, manager, Status.REJECTED, reason)
+    emails.rejected(session, request)
     return request
 
 
 @unit_of_work
 def cancel(session, request_id, user, note=""):
     """The rep (or a manager) cancels before picking starts; the stock held is released."""
-    with write_transaction(session):
-        request = _load_for_update(session, request_id)
-        require(request, Action.CANCEL, user)
-        _end(session, request, user, Status.CANCELLED, (note or "").strip())
+    request = _load_for_update(session, request_id)
+    require(request, Action.CANCEL, user)
+    _end(session, request, user, Status.CANCELLED, (note or "").strip())
     return request
 
 
@@ -313,11 +309,10 @@ def change_quantities(session, request_id, quantities, manager, seen=None):
 
     Refusals name the line at fault: ShortStock's shortages carry their `line_id`, and an
     InvalidInput about one line has its `about` set to the line's id."""
-    with write_transaction(session):
-        request = _load_for_update(session, request_id)
-        require(request, Action.CHANGE_QUANTITIES, manager)
-        _check_seen(request, seen)
-        _apply_quantities(session, request, quantities, manager)
+    request = _load_for_update(session, request_id)
+    require(request, Action.CHANGE_QUANTITIES, manager)
+    _check_seen(request, seen)
+    _apply_quantities(session, request, quantities, manager)
     return request
 
 
@@ -434,35 +429,34 @@ def pick(session, request_id, bin, picks, user):
     """Pick lines of an approved request from `bin`: {line_id: quantity}. Books pick movements
     from the bin into DISPATCH; the units stay held for the request. Zero means not picked
     here. The request is ready once every held unit is picked."""
-    with write_transaction(session):
-        request = _load_for_update(session, request_id)
-        require(request, Action.PICK, user)
-        lines = {line.id: line for line in request.lines}
-        dispatch = dispatch_bin(session)
-        if bin.id == dispatch.id:
-            raise InvalidInput("Pick from a stock bin, not from DISPATCH.")
-        picked_any = []
-        for line_id, quantity in picks.items():
-            with _about(line_id):  # a refusal says which line, so a page can show it there
-                line = lines.get(line_id)
-                if line is None:
-                    raise InvalidInput(f"Line #{line_id} is not on request {request.number}.")
-                if not is_whole_number(quantity) or quantity < 0:
-                    raise InvalidInput(f"{line.item.sku}: a picked quantity must be a whole number, 0 or more.")
-                if quantity > line.to_pick:
-                    raise InvalidInput(f"{line.item.sku}: only {line.to_pick} left to pick, not {quantity}.")
-                if quantity == 0:
-                    continue
-                stock.book(session, "pick", line.item, from_bin=bin, to_bin=dispatch, quantity=quantity, user=user,
-                           reason=f"Picked for {request.number}", reference=request.number)
-            line.picked += quantity
-            picked_any.append(f"{quantity} × {line.item.sku}")
-        if not picked_any:
-            raise InvalidInput("Enter how many you picked of at least one line.")
-        request.status = Status.PICKING
-        _refuse_clashing_bookings(session, request)
-        _step(session, request, user, "picked", f"From {bin.code}: {', '.join(picked_any)}")
-        _ready_if_done(session, request, user)
+    request = _load_for_update(session, request_id)
+    require(request, Action.PICK, user)
+    lines = {line.id: line for line in request.lines}
+    dispatch = dispatch_bin(session)
+    if bin.id == dispatch.id:
+        raise InvalidInput("Pick from a stock bin, not from DISPATCH.")
+    picked_any = []
+    for line_id, quantity in picks.items():
+        with _about(line_id):  # a refusal says which line, so a page can show it there
+            line = lines.get(line_id)
+            if line is None:
+                raise InvalidInput(f"Line #{line_id} is not on request {request.number}.")
+            if not is_whole_number(quantity) or quantity < 0:
+                raise InvalidInput(f"{line.item.sku}: a picked quantity must be a whole number, 0 or more.")
+            if quantity > line.to_pick:
+                raise InvalidInput(f"{line.item.sku}: only {line.to_pick} left to pick, not {quantity}.")
+            if quantity == 0:
+                continue
+            stock.book(session, "pick", line.item, from_bin=bin, to_bin=dispatch, quantity=quantity, user=user,
+                       reason=f"Picked for {request.number}", reference=request.number)
+        line.picked += quantity
+        picked_any.append(f"{quantity} × {line.item.sku}")
+    if not picked_any:
+        raise InvalidInput("Enter how many you picked of at least one line.")
+    request.status = Status.PICKING
+    _refuse_clashing_bookings(session, request)
+    _step(session, request, user, "picked", f"From {bin.code}: {', '.join(picked_any)}")
+    _ready_if_done(session, request, user)
     return request
 
 
@@ -489,49 +483,47 @@ def _ready_if_done(session, request, user):
 def put_back(session, request_id, line_id, bin, quantity, user):
     """Undo a pick: `quantity` of a line goes from DISPATCH back into `bin` and stays held for
     the request (to be picked again, or released). A ready request is picking again."""
-    with write_transaction(session):
-        request = _load_for_update(session, request_id)
-        require(request, Action.PUT_BACK, user)
-        line = next((line for line in request.lines if line.id == line_id), None)
-        if line is None:
-            raise InvalidInput(f"Line #{line_id} is not on request {request.number}.")
-        if not is_whole_number(quantity) or quantity <= 0:
-            raise InvalidInput("How many to put back must be a whole number, more than zero.")
-        if quantity > line.picked:
-            raise InvalidInput(f"Only {line.picked} of {line.item.sku} are picked.")
-        if bin.code == DISPATCH_CODE or bin.archived:
-            raise InvalidInput("Put picked stock back into a stock bin.")
-        stock.book(session, "move", line.item, from_bin=dispatch_bin(session), to_bin=bin, quantity=quantity,
-                   user=user, reason=f"Put back from {request.number}", reference=request.number, put_back=True)
-        line.picked -= quantity
-        request.status = Status.PICKING
-        _step(session, request, user, "put_back", f"{quantity} × {line.item.sku} back into {bin.code}")
+    request = _load_for_update(session, request_id)
+    require(request, Action.PUT_BACK, user)
+    line = next((line for line in request.lines if line.id == line_id), None)
+    if line is None:
+        raise InvalidInput(f"Line #{line_id} is not on request {request.number}.")
+    if not is_whole_number(quantity) or quantity <= 0:
+        raise InvalidInput("How many to put back must be a whole number, more than zero.")
+    if quantity > line.picked:
+        raise InvalidInput(f"Only {line.picked} of {line.item.sku} are picked.")
+    if bin.code == DISPATCH_CODE or bin.archived:
+        raise InvalidInput("Put picked stock back into a stock bin.")
+    stock.book(session, "move", line.item, from_bin=dispatch_bin(session), to_bin=bin, quantity=quantity,
+               user=user, reason=f"Put back from {request.number}", reference=request.number, put_back=True)
+    line.picked -= quantity
+    request.status = Status.PICKING
+    _step(session, request, user, "put_back", f"{quantity} × {line.item.sku} back into {bin.code}")
     return request
 
 
 @unit_of_work
 def release_unpicked(session, request_id, line_ids, user):
     """A short pick: the picker releases what could not be found; it is recorded as short."""
-    with write_transaction(session):
-        request = _load_for_update(session, request_id)
-        require(request, Action.RELEASE_UNPICKED, user)
-        released = []
-        for line in request.lines:
-            if line.id in line_ids and line.to_pick > 0:
-                quantity = line.to_pick
-                line.reserved -= quantity
-                line.short += quantity
-                line.backordered = 0
-                released.append(f"{quantity} × {line.item.sku}")
-        if not released:
-            raise InvalidInput("Nothing left to release.")
-        _step(session, request, user, "short", f"Not found, released: {', '.join(released)}")
-        session.flush()
-        for line in request.lines:
-            fill_backorders(session, line.item)
-        if any(line.picked for line in request.lines):
-            request.status = Status.PICKING
-            _ready_if_done(session, request, user)
+    request = _load_for_update(session, request_id)
+    require(request, Action.RELEASE_UNPICKED, user)
+    released = []
+    for line in request.lines:
+        if line.id in line_ids and line.to_pick > 0:
+            quantity = line.to_pick
+            line.reserved -= quantity
+            line.short += quantity
+            line.backordered = 0
+            released.append(f"{quantity} × {line.item.sku}")
+    if not released:
+        raise InvalidInput("Nothing left to release.")
+    _step(session, request, user, "short", f"Not found, released: {', '.join(released)}")
+    session.flush()
+    for line in request.lines:
+        fill_backorders(session, line.item)
+    if any(line.picked for line in request.lines):
+        request.status = Status.PICKING
+        _ready_if_done(session, request, user)
     return request
 
 
@@ -539,41 +531,40 @@ def release_unpicked(session, request_id, line_ids, user):
 def check_in(session, request_id, bin, outcomes, user):
     """Check returnables back in: {line_id: {"returned": n, "consumed": n, "lost": n, "damaged": n}}
     adding up to what went out. Returned units go back into `bin`; the booking ends."""
-    with write_transaction(session):
-        request = _load_for_update(session, request_id)
-        require(request, Action.CHECK_IN, user)  # and that it has returnables
-        if bin.code == DISPATCH_CODE or bin.archived:
-            raise InvalidInput(f"Put returned units into a stock bin, not {bin.code}"
-                               + (" (archived)." if bin.archived else "."), about="bin")
-        lines = {line.id: line for line in request.lines if line.item.returnable and line.issued}
-        if set(outcomes) != set(lines):
-            raise InvalidInput("Say for every returnable line what came back.")
-        summary = []
-        for line_id, outcome in outcomes.items():
-            line = lines[line_id]
-            counts = {}
-            for key in OUTCOMES:
-                value = outcome.get(key, 0)
-                if not is_whole_number(value) or value < 0:
-                    raise InvalidInput(f"{line.item.sku}: {key} must be a whole number, 0 or more.",
-                                       about=(line_id, key))
-                counts[key] = value
-            if sum(counts.values()) != line.issued:
-                raise InvalidInput(f"{line.item.sku}: {line.issued} went out, but the outcomes add up to "
-                                   f"{sum(counts.values())}.", about=line_id)
-            if counts["returned"]:
-                stock.book(session, "return", line.item, to_bin=bin, quantity=counts["returned"], user=user,
-                           reason=f"Returned from {request.number}", reference=request.number)
-            line.returned, line.consumed, line.lost, line.damaged = (
-                counts["returned"], counts["consumed"], counts["lost"], counts["damaged"])
-            line.reserved = 0
-            summary.append(f"{line.item.sku}: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v))
-        request.status = Status.RETURNED
-        _step(session, request, user, "returned", "; ".join(summary) + f" (into {bin.code})")
-        session.flush()
-        for line in lines.values():
-            shrink_overbooked(session, line.item, user)  # lost, damaged or consumed: fewer to book
-            fill_backorders(session, line.item)
+    request = _load_for_update(session, request_id)
+    require(request, Action.CHECK_IN, user)  # and that it has returnables
+    if bin.code == DISPATCH_CODE or bin.archived:
+        raise InvalidInput(f"Put returned units into a stock bin, not {bin.code}"
+                           + (" (archived)." if bin.archived else "."), about="bin")
+    lines = {line.id: line for line in request.lines if line.item.returnable and line.issued}
+    if set(outcomes) != set(lines):
+        raise InvalidInput("Say for every returnable line what came back.")
+    summary = []
+    for line_id, outcome in outcomes.items():
+        line = lines[line_id]
+        counts = {}
+        for key in OUTCOMES:
+            value = outcome.get(key, 0)
+            if not is_whole_number(value) or value < 0:
+                raise InvalidInput(f"{line.item.sku}: {key} must be a whole number, 0 or more.",
+                                   about=(line_id, key))
+            counts[key] = value
+        if sum(counts.values()) != line.issued:
+            raise InvalidInput(f"{line.item.sku}: {line.issued} went out, but the outcomes add up to "
+                               f"{sum(counts.values())}.", about=line_id)
+        if counts["returned"]:
+            stock.book(session, "return", line.item, to_bin=bin, quantity=counts["returned"], user=user,
+                       reason=f"Returned from {request.number}", reference=request.number)
+        line.returned, line.consumed, line.lost, line.damaged = (
+            counts["returned"], counts["consumed"], counts["lost"], counts["damaged"])
+        line.reserved = 0
+        summary.append(f"{line.item.sku}: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v))
+    request.status = Status.RETURNED
+    _step(session, request, user, "returned", "; ".join(summary) + f" (into {bin.code})")
+    session.flush()
+    for line in lines.values():
+        shrink_overbooked(session, line.item, user)  # lost, damaged or consumed: fewer to book
+        fill_backorders(session, line.item)
     return request
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import contains_eager, selectinload
 
 from ..auth.roles import MANAGERS
 from ..catalog.models import Item
-from ..database import unit_of_work, write_transaction
+from ..database import unit_of_work
 from ..errors import Conflict, Forbidden, InsufficientStock, InvalidInput
 from ..events.models import KitLine, KitTemplate
 from ..forecast.changes import items_changed
@@ -268,32 +268,31 @@ def swap_successor(session, item, user, today=None, backorder_short=False):
     if user.role not in MANAGERS:
         raise Forbidden("Only a marketing manager can swap a successor in.")
     today = today or date.today()
-    with write_transaction(session):
-        old = session.get(Item, item.id, populate_existing=True)
-        successor_id = old.replaced_by_id
-        lock_items(session, [i for i in (old.id, successor_id) if i is not None])
-        session.refresh(old)  # its successor may have changed while we waited for the locks
-        if old.replaced_by_id != successor_id:
-            raise Conflict(f"{old.sku}'s successor changed meanwhile: check the swap page again.")
-        successor = session.get(Item, successor_id, populate_existing=True) if successor_id else None
-        plan = _plan(session, old, successor, today, lock=True)
-        if plan.problem:
-            raise InvalidInput(plan.problem)
-        if plan.short and not backorder_short:
-            raise SuccessorShort(plan)
-        targets = [_move_line(session, use, successor, user) for use in plan.requests]
-        for use in plan.kits:
-            _move_kit_line(session, use, successor)
-        session.flush()
-        waiting = sum(line.backordered for line in set(targets))
-        fill_backorders(session, successor)  # free units serve what waits for it, oldest request first
-        filled = waiting - sum(line.backordered for line in set(targets))
-        fill_backorders(session, old)  # what it held is free again: for requests under way that wait for it
-        items_changed(session, [old.id, successor.id])
-        result = SwapResult(
-            old.sku, successor.sku, tuple(dict.fromkeys(use.request.number for use in plan.requests)),
-            tuple(use.kit.name for use in plan.kits), plan.moved, plan.short, plan.backordered, filled,
-            tuple(dict.fromkeys(request.number for request, _line in plan.underway)))
+    old = session.get(Item, item.id, populate_existing=True)
+    successor_id = old.replaced_by_id
+    lock_items(session, [i for i in (old.id, successor_id) if i is not None])
+    session.refresh(old)  # its successor may have changed while we waited for the locks
+    if old.replaced_by_id != successor_id:
+        raise Conflict(f"{old.sku}'s successor changed meanwhile: check the swap page again.")
+    successor = session.get(Item, successor_id, populate_existing=True) if successor_id else None
+    plan = _plan(session, old, successor, today, lock=True)
+    if plan.problem:
+        raise InvalidInput(plan.problem)
+    if plan.short and not backorder_short:
+        raise SuccessorShort(plan)
+    targets = [_move_line(session, use, successor, user) for use in plan.requests]
+    for use in plan.kits:
+        _move_kit_line(session, use, successor)
+    session.flush()
+    waiting = sum(line.backordered for line in set(targets))
+    fill_backorders(session, successor)  # free units serve what waits for it, oldest request first
+    filled = waiting - sum(line.backordered for line in set(targets))
+    fill_backorders(session, old)  # what it held is free again: for requests under way that wait for it
+    items_changed(session, [old.id, successor.id])
+    result = SwapResult(
+        old.sku, successor.sku, tuple(dict.fromkeys(use.request.number for use in plan.requests)),
+        tuple(use.kit.name for use in plan.kits), plan.moved, plan.short, plan.backordered, filled,
+        tuple(dict.fromkeys(request.number for request, _line in plan.underway)))
     return result
 
 

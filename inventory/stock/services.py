@@ -24,7 +24,7 @@ from sqlalchemy.orm import joinedload
 
 from ..bins.models import DISPATCH_CODE, Bin
 from ..catalog.models import Item, Product
-from ..database import unit_of_work, write_transaction
+from ..database import unit_of_work
 from ..errors import InsufficientStock, InvalidInput
 from ..forecast.changes import items_changed
 from ..holds.availability import reserved_now
@@ -148,12 +148,11 @@ def receive(session, item, bin, quantity, user, reason="", reference=""):
     if len((reference or "").strip()) > MAX_REFERENCE_LENGTH:
         raise InvalidInput(f"A reference can be at most {MAX_REFERENCE_LENGTH} characters.")
 
-    with write_transaction(session):
-        lock_items(session, [item.id])
-        movement = book(session, "receive", item, to_bin=bin, quantity=quantity, user=user, reason=reason,
-                        reference=reference)
-        session.flush()
-        fill_backorders(session, item)  # waiting requests get new stock first, oldest first
+    lock_items(session, [item.id])
+    movement = book(session, "receive", item, to_bin=bin, quantity=quantity, user=user, reason=reason,
+                    reference=reference)
+    session.flush()
+    fill_backorders(session, item)  # waiting requests get new stock first, oldest first
     return movement
 
 
@@ -367,10 +366,9 @@ def move(session, item, from_bin, to_bin, quantity, user, reason=""):
     if from_bin.id == to_bin.id:
         raise InvalidInput("Choose a different bin to move to.")
 
-    with write_transaction(session):
-        lock_items(session, [item.id])  # the item first, then its two rows in (item, bin) order
-        movement = book(session, "move", item, from_bin=from_bin, to_bin=to_bin, quantity=quantity, user=user,
-                        reason=reason)
+    lock_items(session, [item.id])  # the item first, then its two rows in (item, bin) order
+    movement = book(session, "move", item, from_bin=from_bin, to_bin=to_bin, quantity=quantity, user=user,
+                    reason=reason)
     return movement
 
 
@@ -384,10 +382,9 @@ def put_away(session, item, from_bin, to_bin, quantity, user, reason=""):
     if from_bin.id == to_bin.id:
         raise InvalidInput(f"{item.sku} is already in {to_bin.code}: put it away from another bin.")
 
-    with write_transaction(session):
-        lock_items(session, [item.id])  # the item first, then its two rows in (item, bin) order
-        movement = book(session, "put_away", item, from_bin=from_bin, to_bin=to_bin, quantity=quantity, user=user,
-                        reason=reason)
+    lock_items(session, [item.id])  # the item first, then its two rows in (item, bin) order
+    movement = book(session, "put_away", item, from_bin=from_bin, to_bin=to_bin, quantity=quantity, user=user,
+                    reason=reason)
     return movement
 
 
@@ -403,20 +400,19 @@ def adjust(session, item, bin, change, user, reason):
     if not (reason or "").strip():
         raise InvalidInput("Say why the stock is adjusted (damaged, found, given away, ...).")
 
-    with write_transaction(session):
-        lock_items(session, [item.id])
-        if change > 0:
-            movement = book(session, "adjust", item, to_bin=bin, quantity=change, user=user, reason=reason)
-            session.flush()
-            fill_backorders(session, item)
-        else:
-            movement = book(session, "adjust", item, from_bin=bin, quantity=-change, user=user, reason=reason)
-            session.flush()
-            shrink_overbooked(session, item, user)
+    lock_items(session, [item.id])
+    if change > 0:
+        movement = book(session, "adjust", item, to_bin=bin, quantity=change, user=user, reason=reason)
+        session.flush()
+        fill_backorders(session, item)
+    else:
+        movement = book(session, "adjust", item, from_bin=bin, quantity=-change, user=user, reason=reason)
+        session.flush()
+        shrink_overbooked(session, item, user)
     return movement
 
 
-@unit_of_work
+@unit_of_work(expire=False)
 def count(session, bin, counts, user, reason=""):
     """Book a stock count of `bin`: `counts` maps items to the quantity seen (zero included).
 
@@ -445,28 +441,27 @@ def count(session, bin, counts, user, reason=""):
     item_ids = [item.id for item, _counted in counts]
     # Nothing loaded is expired by the commits (as a reservation does): the levels are read afresh
     # under their locks, and reloading 200 items and movements one by one cost more than the count.
-    with write_transaction(session, expire=False):
-        lock_items(session, item_ids)
-        items_changed(session, item_ids)
-        current = _lock_levels(session, bin, item_ids)
-        bookings = []
-        for item, counted in counts:
-            difference = counted - current[item.id]
-            bookings.append(Booking(
-                "count", item, abs(difference),
-                from_bin=bin if difference < 0 else None,
-                to_bin=bin if difference >= 0 else None,
-                reason=reason or f"counted {counted}, expected {current[item.id]}",
-                counted=counted,
-            ))
-        movements = book_many(session, bookings, user,
-                              levels={(item_id, bin.id): quantity for item_id, quantity in current.items()})
-        # Only items that requests hold or wait for can need holds moved or backorders filled.
-        live = _with_live_lines(session, item_ids)
-        for item, _counted in counts:
-            if item.id in live:
-                shrink_overbooked(session, item, user)  # counted short: newest holds become backorders
-                fill_backorders(session, item)  # counted more: waiting requests come first
+    lock_items(session, item_ids)
+    items_changed(session, item_ids)
+    current = _lock_levels(session, bin, item_ids)
+    bookings = []
+    for item, counted in counts:
+        difference = counted - current[item.id]
+        bookings.append(Booking(
+            "count", item, abs(difference),
+            from_bin=bin if difference < 0 else None,
+            to_bin=bin if difference >= 0 else None,
+            reason=reason or f"counted {counted}, expected {current[item.id]}",
+            counted=counted,
+        ))
+    movements = book_many(session, bookings, user,
+                          levels={(item_id, bin.id): quantity for item_id, quantity in current.items()})
+    # Only items that requests hold or wait for can need holds moved or backorders filled.
+    live = _with_live_lines(session, item_ids)
+    for item, _counted in counts:
+        if item.id in live:
+            shrink_overbooked(session, item, user)  # counted short: newest holds become backorders
+            fill_backorders(session, item)  # counted more: waiting requests come first
     # The levels were set by one statement, past the ORM: any the session had loaded are stale.
     for loaded in list(session.identity_map.values()):
         if isinstance(loaded, StockLevel) and inspect(loaded).dict.get("bin_id") == bin.id:  # no load

@@ -12,7 +12,7 @@ import zlib
 
 from sqlalchemy.exc import IntegrityError
 
-from ..database import unit_of_work, write_transaction
+from ..database import unit_of_work
 from ..forecast import stored
 from ..forecast.changes import everything_changed
 from ..errors import Conflict, InvalidInput
@@ -29,25 +29,30 @@ def read_upload(data):
     return decode(data)
 
 
-@unit_of_work
 def import_items(session, text, dry_run=False):
     """Create and update items (and their products and sizes) from CSV text; see transfer.items.
 
-    All rows or none: any bad row refuses the whole file (ImportRefused with the report)."""
+    All rows or none: any bad row refuses the whole file (ImportRefused with the report). A dry
+    run only reads."""
     table = read_table(text, item_import.COLUMNS)
     if dry_run:
         try:
             return item_import.plan(session, table).report
         finally:
             session.rollback()  # end the read; a dry run never writes
+    return _write_items(session, table)
+
+
+@unit_of_work
+def _write_items(session, table):
     try:
-        with write_transaction(session):
-            stored.lock_everything(session)  # many items change: locked first, in the order a projection takes
-            plan = item_import.plan(session, table)
-            if not plan.report.ok:
-                raise ImportRefused(plan.report)
-            item_import.apply(session, plan)
-            everything_changed(session)  # settings of many items at once: the forecast projects all again
+        stored.lock_everything(session)  # many items change: locked first, in the order a projection takes
+        plan = item_import.plan(session, table)
+        if not plan.report.ok:
+            raise ImportRefused(plan.report)
+        item_import.apply(session, plan)
+        everything_changed(session)  # settings of many items at once: the forecast projects all again
+        session.flush()
     except IntegrityError:
         raise Conflict("Someone changed the catalog while this file was imported (a SKU or size was added at "
                        "the same time). Nothing was imported; check the file again.") from None
@@ -55,24 +60,28 @@ def import_items(session, text, dry_run=False):
     return plan.report
 
 
-@unit_of_work
 def import_stock(session, text, user, dry_run=False, create_bins=False):
     """Book what each bin holds from CSV text, as `user`; see transfer.opening_stock.
 
     Empty bins are booked as received (opening stock), others as a count of the difference; with
-    `create_bins`, unknown bins are created on the way. All rows or none."""
+    `create_bins`, unknown bins are created on the way. All rows or none. A dry run only reads."""
     table = read_table(text, opening_stock.COLUMNS)
     if dry_run:
         try:
             return opening_stock.plan(session, table, create_bins=create_bins).report
         finally:
             session.rollback()
+    return _write_stock(session, table, user, create_bins)
+
+
+@unit_of_work
+def _write_stock(session, table, user, create_bins):
     try:
-        with write_transaction(session):
-            plan = opening_stock.plan(session, table, create_bins=create_bins, lock=True)
-            if not plan.report.ok:
-                raise ImportRefused(plan.report)
-            opening_stock.apply(session, plan, user)
+        plan = opening_stock.plan(session, table, create_bins=create_bins, lock=True)
+        if not plan.report.ok:
+            raise ImportRefused(plan.report)
+        opening_stock.apply(session, plan, user)
+        session.flush()
     except IntegrityError:
         raise Conflict("Someone created one of these bins while this file was imported. Nothing was imported; "
                        "check the file again.") from None
