@@ -25,8 +25,12 @@ one of them):
 The reorder flags are re-projected at commit (forecast/stored.py): that locks the items again in
 id order, and finds them locked already when the rule followed 2.
 
+Transactions are opened here only: `unit_of_work` makes a rule one unit (its own transaction
+when called from an entry point, a savepoint inside another unit), `transaction` makes several
+rules one at an entry point; docs/design.md, "Transactions".
+
 Deadlocks that still happen (a path this order misses) and serialization failures are retried by
-`unit_of_work`, around the whole rule; when the retries are used up the user gets errors.Busy
+`unit_of_work`, around the whole outermost unit; when the retries are used up the user gets errors.Busy
 (503: nothing was saved, try again), never a server error.
 """
 import functools
@@ -122,10 +126,11 @@ def _begin_sqlite(connection):
 
 @contextmanager
 def write_transaction(session, expire=True):
-    """Run one business operation in one transaction: commit on success, roll back on error.
+    """The transaction of the outermost unit of work (`unit_of_work`, `transaction`; rules never
+    call this themselves): commit on success, roll back on error.
 
     Inside, take row locks in the global order the module's docstring gives (items by id, then
-    stock levels by (item, bin)); wrap the rule in `unit_of_work` so a deadlock is retried.
+    stock levels by (item, bin)).
 
     Any read-only transaction the caller left open is ended first, so that on SQLite the write
     transaction starts with BEGIN IMMEDIATE and queues behind other writers on the busy timeout.

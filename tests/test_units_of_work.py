@@ -133,3 +133,44 @@ def test_a_rule_on_its_own_commits(session, make_item, make_bin, staff, others):
     a, b = make_bin("A-01"), make_bin("A-02")
     stock.move(session, item, a, b, 4, staff)
     assert (others(item, a), others(item, b)) == (6, 4)
+
+
+def test_the_item_form_saves_the_item_and_its_sizes_together_or_not_at_all(client, login, make_product, session,
+                                                                             monkeypatch):
+    """"Apply to every size" is two rules; a refusal in the second keeps the first from being saved."""
+    from inventory.catalog import views as catalog_views
+    from inventory.catalog.models import Item
+
+    make_product(sizes={"S": 0, "M": 0})
+    real = catalog_views.services.apply_to_all_sizes
+
+    def apply_then_refuse(s, product, **fields):
+        real(s, product, **fields)
+        raise DomainError("Refused after the sizes were written.")
+
+    monkeypatch.setattr(catalog_views.services, "apply_to_all_sizes", apply_then_refuse)
+    login("manager")
+    response = client.post("/i/POLO-NAVY-S/edit", data={
+        "unit": "each", "supplier": "NewThreads", "unit_cost": "12.00", "lead_time_days": "20",
+        "reorder_point": "4", "reorder_quantity": "30", "apply_to_all": "y",
+    })
+    assert response.status_code == 400 and "Refused after the sizes were written." in response.get_data(as_text=True)
+    session.expire_all()
+    suppliers = {item.sku: item.supplier for item in session.query(Item)}
+    assert "NewThreads" not in suppliers.values(), suppliers
+
+
+def test_a_user_created_inactive_is_created_inactive_or_not_at_all(client, login, session, monkeypatch):
+    from inventory.auth import views as auth_views
+    from inventory.auth.models import User
+
+    def refuse(*_args, **_kwargs):
+        raise DomainError("Refused while deactivating.")
+
+    monkeypatch.setattr(auth_views.services, "update_user", refuse)
+    login("admin")
+    response = client.post("/admin/users/new", data={"email": "new@example.com", "name": "New Rep", "role": "rep",
+                                                     "password": "first-password"})  # active unticked
+    assert "Refused while deactivating." in response.get_data(as_text=True)
+    session.expire_all()
+    assert session.query(User).filter_by(email="new@example.com").count() == 0

@@ -4,6 +4,7 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
 from ..core.security import is_local_path
+from ..database import transaction
 from ..errors import DomainError
 from ..extensions import db
 from ..forms import ButtonForm
@@ -195,10 +196,12 @@ def new_user():
     form = NewUserForm()
     if form.validate_on_submit():
         try:
-            user = services.create_user(db.session, form.email.data, form.role.data, form.password.data,
-                                        name=form.name.data)
-            if not form.active.data:
-                services.update_user(db.session, user, email=user.email, name=user.name, role=user.role, active=False)
+            with transaction(db.session):  # created inactive, or not created
+                user = services.create_user(db.session, form.email.data, form.role.data, form.password.data,
+                                            name=form.name.data)
+                if not form.active.data:
+                    services.update_user(db.session, user, email=user.email, name=user.name, role=user.role,
+                                         active=False)
         except DomainError as error:
             flash(error.message, "error")
         else:

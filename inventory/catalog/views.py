@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from ..auth.roles import EVERYONE, MANAGERS, STAFF, can, roles_required
 from ..core.templating import last_segment_url
+from ..database import transaction
 from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..forms import ButtonForm, put_next_to_its_box
@@ -186,11 +187,13 @@ def edit_item(sku):
     form = ItemForm(obj=item)
     if form.validate_on_submit():
         try:
-            services.update_item(db.session, item, replaced_by=form.replaced_by.data, **form.item_values())
-            if form.apply_to_all.data and item.product.has_sizes:
-                shared = {k: v for k, v in form.item_values().items()
-                          if k in ("unit", "supplier", "unit_cost", "lead_time_days", "reorder_quantity", "returnable")}
-                services.apply_to_all_sizes(db.session, item.product, **shared)
+            with transaction(db.session):  # the item and its sizes are saved together, or not at all
+                services.update_item(db.session, item, replaced_by=form.replaced_by.data, **form.item_values())
+                if form.apply_to_all.data and item.product.has_sizes:
+                    shared = {k: v for k, v in form.item_values().items()
+                              if k in ("unit", "supplier", "unit_cost", "lead_time_days", "reorder_quantity",
+                                       "returnable")}
+                    services.apply_to_all_sizes(db.session, item.product, **shared)
         except DomainError as error:
             if not put_next_to_its_box(form, error, []):
                 flash(error.message, "error")
