@@ -22,7 +22,9 @@ from inventory.events import services as events
 from inventory.extensions import db
 from inventory.purchasing import services as purchasing
 from inventory.reports import periods
-from inventory.reports import services as reports
+from inventory.reports.event_costs import usage_by_event
+from inventory.reports.over_time import usage_over_time
+from inventory.reports.usage import usage_by_item, usage_by_rep
 from inventory.requests import services as requests
 from inventory.requests.models import RequestLine
 from inventory.stock import services as stock
@@ -110,12 +112,12 @@ def test_a_price_change_does_not_change_what_a_past_show_cost(client, auth_clien
     (row,) = usage.rows
     assert (row.issued, row.used, row.unit_cost, row.cost) == (100, 100, Decimal("0.85"), Decimal("85.00"))
     assert usage.cost == Decimal("85.00")
-    (entry,) = reports.usage_by_event(session, RECENT).rows
+    (entry,) = usage_by_event(session, RECENT).rows
     assert (entry.event.id, entry.usage.cost) == (event.id, Decimal("85.00"))
-    (item_row,) = reports.usage_by_item(session, RECENT).rows
+    (item_row,) = usage_by_item(session, RECENT).rows
     assert (item_row.usage.unit_cost, item_row.usage.cost) == (Decimal("0.85"), Decimal("85.00"))
-    assert reports.usage_by_rep(session, RECENT).total.cost == Decimal("85.00")
-    assert sum((b.usage.cost for b in reports.usage_over_time(session, RECENT)[1]), Decimal("0")) == Decimal("85.00")
+    assert usage_by_rep(session, RECENT).total.cost == Decimal("85.00")
+    assert sum((b.usage.cost for b in usage_over_time(session, RECENT)[1]), Decimal("0")) == Decimal("85.00")
 
     # The pages, the downloads and the API say the same.
     page = client.get(f"/events/{event.id}").get_data(as_text=True)
@@ -152,10 +154,10 @@ def test_a_new_issue_after_the_change_costs_the_new_price(client, auth_client, s
     # 85.00 + 60.00 = 145.00; on average 145.00 / 150 = 0.9667 -> 0.97 a unit
     assert (row.issued, row.cost, row.unit_costs, row.unit_cost) == (
         150, Decimal("145.00"), {Decimal("0.85"), Decimal("1.20")}, Decimal("0.97"))
-    (item_row,) = reports.usage_by_item(session, RECENT).rows
+    (item_row,) = usage_by_item(session, RECENT).rows
     assert (item_row.usage.cost, item_row.usage.unit_cost, item_row.usage.several_costs) == (
         Decimal("145.00"), Decimal("0.97"), True)
-    assert reports.usage_by_event(session, RECENT).total.cost == Decimal("145.00")
+    assert usage_by_event(session, RECENT).total.cost == Decimal("145.00")
 
     auth_client.login(manager)
     page = client.get(f"/events/{event.id}").get_data(as_text=True)
@@ -181,7 +183,7 @@ def test_lost_and_damaged_returnables_cost_what_they_cost_when_they_went_out(ses
     # 1 lost + 1 damaged, at the 95.00 they went out at (not 120.00 at check-in, not 150.00 now)
     assert (row.returned, row.lost, row.damaged, row.unit_cost, row.cost) == (
         1, 1, 1, Decimal("95.00"), Decimal("190.00"))
-    (entry,) = reports.usage_by_event(session, RECENT).rows
+    (entry,) = usage_by_event(session, RECENT).rows
     assert (entry.usage.lost, entry.usage.damaged, entry.usage.cost) == (1, 1, Decimal("190.00"))
     # The one that came back was booked in at what a banner cost at check-in.
     returned = session.scalar(select(Movement).where(Movement.kind == "return"))
@@ -366,7 +368,7 @@ def test_upgrading_to_0013_gives_the_ledgers_rows_the_items_cost_at_upgrade_time
         period = periods.Period(TODAY - timedelta(days=1), TODAY + timedelta(days=1))
         db.session.execute(sa.text("INSERT INTO request_step (request_id, user_id, action, note, at) "
                                    "VALUES (1, :user, 'handed_over', '', :at)"), {"user": user_id, "at": utcnow()})
-        assert reports.usage_by_item(db.session, period).total.cost == Decimal("16.50")
+        assert usage_by_item(db.session, period).total.cost == Decimal("16.50")
         db.session.rollback()
         db.session.remove()
 

@@ -11,8 +11,9 @@ import pytest
 
 from inventory import timeutil
 from inventory.events.models import Event
-from inventory.forecast import services as forecast
-from inventory.forecast import stored
+from inventory.forecast import projection, stored
+from inventory.forecast.models import EXPEDITE, NOW, PLANNED, SOON
+from inventory.forecast.timing import subtract_working_days
 from inventory.purchasing import services as purchasing
 from inventory.requests import services as requests
 
@@ -55,7 +56,7 @@ def only_flag(session, item, today=TODAY):
     """The item's flags as the pages read them: stored, for TODAY (and then they must be what a
     fresh projection finds: the rules kept them current); computed, for another day."""
     if today != TODAY:
-        return stored.as_rows(session, forecast.compute(session, today, item_ids=[item.id]))
+        return stored.as_rows(session, projection.compute(session, today, item_ids=[item.id]))
     stored.current(session, TODAY)
     assert stored.drift(session) == set(), "the stored flags are not what a fresh projection finds"
     return stored.item_flags(session, item.id)
@@ -78,15 +79,15 @@ def brochure(make_item):
 
 
 def test_working_days_are_counted_without_weekends():
-    assert forecast.subtract_working_days(date(2027, 3, 10), 5) == date(2027, 3, 3)
-    assert forecast.subtract_working_days(date(2027, 2, 14), 5) == date(2027, 2, 8)
+    assert subtract_working_days(date(2027, 3, 10), 5) == date(2027, 3, 3)
+    assert subtract_working_days(date(2027, 2, 14), 5) == date(2027, 2, 8)
 
 
 @pytest.mark.parametrize("today, status", [
-    (date(2027, 2, 1), forecast.PLANNED),     # order-by 3 Mar is 30 days away: known, planned, never "ok"
-    (date(2027, 2, 20), forecast.SOON),       # 11 days away: within the 14-day warning window
-    (date(2027, 3, 3), forecast.NOW),         # the order-by date is today
-    (date(2027, 3, 4), forecast.EXPEDITE),    # it has passed: a normal reorder is too late
+    (date(2027, 2, 1), PLANNED),     # order-by 3 Mar is 30 days away: known, planned, never "ok"
+    (date(2027, 2, 20), SOON),       # 11 days away: within the 14-day warning window
+    (date(2027, 3, 3), NOW),         # the order-by date is today
+    (date(2027, 3, 4), EXPEDITE),    # it has passed: a normal reorder is too late
 ])
 def test_short_for_an_event_with_a_21_day_lead_time(session, brochure, event, need, today, status):
     item = brochure(lead=21)
@@ -97,7 +98,7 @@ def test_short_for_an_event_with_a_21_day_lead_time(session, brochure, event, ne
     assert (flag.shortfall, flag.projected, flag.suggested_quantity) == (200, -200, 1000)
     assert flag.reason.startswith("200 short for Expo West on Wed 31 Mar (200 waiting on R-00001); "
                                   "PrintWorks needs 21 days")
-    if status != forecast.EXPEDITE:
+    if status != EXPEDITE:
         assert flag.reason.endswith("order by Wed 3 Mar")
 
 
@@ -105,7 +106,7 @@ def test_a_45_day_lead_time_means_expedite(session, brochure, event, need):
     item = brochure(lead=45)
     need(item, 700, event())
     (flag,) = only_flag(session, item)
-    assert (flag.status, flag.order_by) == (forecast.EXPEDITE, date(2027, 2, 8))
+    assert (flag.status, flag.order_by) == (EXPEDITE, date(2027, 2, 8))
     assert "already too late: expedite" in flag.reason
 
 
@@ -120,7 +121,7 @@ def test_a_purchase_order_before_the_event_clears_the_flag_one_after_does_not(se
     assert "PO-00001 arrives Fri 2 Apr, after the need on Wed 31 Mar: bring it forward" in flag.reason
     purchasing.reschedule(session, po.id, manager, date(2027, 3, 20), today=TODAY)
     assert only_flag(session, item) == []
-    (result,) = forecast.forecast(session, TODAY, item_ids=[item.id])
+    (result,) = projection.forecast(session, TODAY, item_ids=[item.id])
     assert [(s.day, s.change, s.projected) for s in result.steps] == [
         (TODAY, -500, 0), (date(2027, 3, 20), 200, 200), (SHIP, -200, 0)]
 
@@ -139,7 +140,7 @@ def test_stock_promised_to_an_event_that_leaves_too_little_is_order_now(session,
     item = brochure(on_hand=500, reorder_point=300, reorder_quantity=1000)
     need(item, 400, event())  # all held: 100 available, under 300 (flagged once, not again for the event)
     (flag,) = only_flag(session, item)
-    assert (flag.status, flag.event, flag.projected, flag.suggested_quantity) == (forecast.NOW, None, 100, 1000)
+    assert (flag.status, flag.event, flag.projected, flag.suggested_quantity) == (NOW, None, 100, 1000)
     assert flag.reason.startswith("100 available now (400 held for requests), under the reorder point of 300")
 
 
@@ -149,13 +150,13 @@ def test_a_returnable_short_for_an_event_after_it_crossed_the_reorder_point(sess
     show = event("Dealer Day", ship_by=date(2027, 3, 20), return_by=date(2027, 3, 22))
     need(banners, 3, show, needed_by=show.ship_by, return_by=show.return_by)  # 2 held, 1 backordered
     (flag,) = only_flag(session, banners)
-    assert (flag.event.name, flag.shortfall, flag.status) == ("Dealer Day", 1, forecast.SOON)
+    assert (flag.event.name, flag.shortfall, flag.status) == ("Dealer Day", 1, SOON)
 
 
 def test_stock_already_under_the_reorder_point_is_order_now(session, brochure):
     item = brochure(on_hand=50, reorder_point=100, reorder_quantity=500)
     (flag,) = only_flag(session, item)
-    assert (flag.status, flag.event, flag.order_by, flag.suggested_quantity) == (forecast.NOW, None, TODAY, 500)
+    assert (flag.status, flag.event, flag.order_by, flag.suggested_quantity) == (NOW, None, TODAY, 500)
     assert flag.reason.startswith("50 available now, under the reorder point of 100")
 
 
@@ -183,7 +184,7 @@ def test_flagged_lists_everything_to_act_on_by_urgency_and_groups_by_event(sessi
     stored.current(session, TODAY)
     flags = stored.flags(session)
     assert [(f.item.sku, f.status) for f in flags] == [("BRO-EXPO", "expedite"), ("PEN-1", "order_now")]
-    assert [(e.name if e else None, [f.item.sku for f in group]) for e, group in forecast.by_event(flags)] == [
+    assert [(e.name if e else None, [f.item.sku for f in group]) for e, group in stored.by_event(flags)] == [
         ("Expo West", ["BRO-EXPO"]), (None, ["PEN-1"])]
     assert pens.sku == "PEN-1"
 
@@ -232,9 +233,9 @@ def test_consumables_on_a_request_with_a_return_date_do_not_come_back(session, b
     show = event("Expo West", ship_by=date(2027, 3, 20), return_by=date(2027, 3, 25))
     requests.submit(session, make_user("rep"), [(item, 300), (banner, 1)], purpose="trade_show",
                     needed_by=show.ship_by, return_by=show.return_by, event_id=show.id, today=TODAY)
-    (result,) = forecast.forecast(session, TODAY, item_ids=[item.id])
+    (result,) = projection.forecast(session, TODAY, item_ids=[item.id])
     assert [(s.day, s.change, s.projected) for s in result.steps] == [(TODAY, -300, 200)]  # held now
-    (banner_result,) = forecast.forecast(session, TODAY, item_ids=[banner.id])
+    (banner_result,) = projection.forecast(session, TODAY, item_ids=[banner.id])
     assert [s.change for s in banner_result.steps] == [-1, 1]
 
 

@@ -18,9 +18,8 @@ from inventory import timeutil
 from inventory.auth.services import create_token
 from inventory.events import kits
 from inventory.events import services as events
-from inventory.forecast import services as forecast
 from inventory.forecast import stored
-from inventory.forecast.models import ForecastState, ReorderFlag
+from inventory.forecast.models import EXPEDITE, PLANNED, RETIRE, RETIRING, SHORTFALL, SOON, ForecastState, ReorderFlag
 from inventory.purchasing import services as purchasing
 from inventory.requests import services as requests
 
@@ -83,7 +82,7 @@ def test_under_the_reorder_point_and_short_says_both_and_the_shortfall(session, 
     ask(session, rep, mug, 28, date(2027, 3, 11))
     (flag,) = flags_of(session, mug)
     assert (flag.status, flag.shortfall, flag.order_by, flag.kind) == (
-        forecast.EXPEDITE, 18, date(2027, 2, 15), forecast.SHORTFALL)
+        EXPEDITE, 18, date(2027, 2, 15), SHORTFALL)
     assert "18 backordered for R-00001, needed Thu 11 Mar" in flag.reason
     assert "0 available now, under the reorder point of 24" in flag.reason
     # 18 short and back up to the reorder point of 24: 42, ordered as at least the reorder quantity.
@@ -101,7 +100,7 @@ def test_a_shortfall_a_hundred_days_ahead_is_planned_on_every_page_but_not_maile
     ask(session, rep, brochures, 100, expo.ship_by, expo)
     (flag,) = flags_of(session, brochures)
     assert (flag.status, flag.shortfall, flag.event_id, flag.order_by) == (
-        forecast.PLANNED, 40, expo.id, date(2027, 5, 12))
+        PLANNED, 40, expo.id, date(2027, 5, 12))
     assert flag.reason.startswith("40 short for Spring Expo on Wed 9 Jun")
     (row,) = [r for r in api("/api/v1/reorders")["items"] if r["sku"] == "BRO-SPRING"]
     assert (row["status"], row["shortfall"]) == ("planned", 40)
@@ -119,7 +118,7 @@ def test_a_shortfall_a_hundred_days_ahead_is_planned_on_every_page_but_not_maile
                         ends_on=date(2027, 4, 8), ship_by=date(2027, 4, 7))
     requests_of_expo = events.event_requests(session, expo)
     assert requests_of_expo[0].needed_by == date(2027, 6, 9)  # a request keeps its own date: still planned
-    assert flags_of(session, brochures)[0].status == forecast.PLANNED
+    assert flags_of(session, brochures)[0].status == PLANNED
 
 
 def test_a_draft_po_shows_on_the_flag_and_replaces_raise_po(session, client, login, make_item, rep, manager):
@@ -149,7 +148,7 @@ def test_an_ordered_po_after_the_need_says_expedite_it(session, make_item, rep, 
     po = purchasing.create(session, manager, lines=[("CAP-1", 20, None)])
     purchasing.mark_ordered(session, po.id, manager, date(2027, 3, 19), today=TODAY)
     (flag,) = flags_of(session, caps)
-    assert flag.status == forecast.EXPEDITE and flag.suggested_quantity == 0
+    assert flag.status == EXPEDITE and flag.suggested_quantity == 0
     assert f"{po.number} arrives Fri 19 Mar, after the need on Fri 12 Mar: expedite it" in flag.reason
 
 
@@ -161,7 +160,7 @@ def test_a_print_piece_near_its_date_is_retire_soon_with_its_stock_holds_and_kit
     kits.create_kit(session, manager, name="Booth basics", lines=[("FLY-WEB", 100)])
     (flag,) = flags_of(session, flyer)
     assert (flag.status, flag.kind, flag.need_date, flag.projected) == (
-        forecast.RETIRE, forecast.RETIRING, date(2027, 3, 11), 300)
+        RETIRE, RETIRING, date(2027, 3, 11), 300)
     assert flag.reason == (f"Do not use after Thu 11 Mar (in 10 days); 300 on hand; 50 held by {request.number}; "
                            "in kit Booth basics; no successor named: reprint, or name the piece that replaces it")
     login("manager")
@@ -225,11 +224,11 @@ def test_a_failed_change_leaves_the_flags_as_they_were(session, make_item, rep):
 def test_the_first_read_of_a_new_day_projects_everything_again(session, make_item, rep, monkeypatch):
     mugs = make_item("MUG-2", name="Mug", on_hand=0, supplier="Mugs Inc", lead_time_days=5, reorder_quantity=10)
     ask(session, rep, mugs, 5, date(2027, 3, 22))
-    assert flags_of(session, mugs)[0].status == forecast.SOON  # order by Mon 10 Mar... 17 Mar - 5 wd = 10 Mar
+    assert flags_of(session, mugs)[0].status == SOON  # order by Mon 10 Mar... 17 Mar - 5 wd = 10 Mar
     monkeypatch.setattr(timeutil, "today", lambda: date(2027, 3, 11))
     assert stored.current(session) == date(2027, 3, 11)
     assert session.get(ForecastState, 1).as_of == date(2027, 3, 11)
-    assert stored.item_flags(session, mugs.id)[0].status == forecast.EXPEDITE
+    assert stored.item_flags(session, mugs.id)[0].status == EXPEDITE
 
 
 def test_forecast_refresh_and_check_commands(session, make_item, rep, runner):
@@ -300,7 +299,7 @@ def test_writers_of_one_item_at_the_same_instant_leave_the_flags_a_fresh_project
         assert stored.drift(db.session) == set()
         (flag,) = stored.item_flags(db.session, item_id)
         # 5 on hand, 8 asked: 3 wait; two drafts of 10 are on the flag, not counted as supply.
-        assert (flag.status, flag.shortfall, len(flag.orders)) == (forecast.EXPEDITE, 3, 2)
+        assert (flag.status, flag.shortfall, len(flag.orders)) == (EXPEDITE, 3, 2)
         assert session_count(db.session) == 1
 
 
@@ -350,7 +349,7 @@ def test_a_retiring_piece_with_a_successor_offers_the_swap_and_the_swap_moves_th
         "replaced by BRO-26; nothing holds it any more: recycle what is left")
     assert "Swap in successor" not in client.get("/reorders").get_data(as_text=True)
     (short,) = flags_of(session, new)  # 30 free of the 60 now asked: 30 wait for the new piece
-    assert (short.kind, short.shortfall) == (forecast.SHORTFALL, 30)
+    assert (short.kind, short.shortfall) == (SHORTFALL, 30)
     assert f"30 backordered for {request.number}" in short.reason
 
 

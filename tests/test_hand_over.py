@@ -11,7 +11,8 @@ from inventory.requests import handover
 from inventory.requests import services as requests
 from inventory.requests.models import Request, RequestStep
 from inventory.reports import periods
-from inventory.reports import services as reports
+from inventory.reports.deliveries import service_level
+from inventory.reports.usage import usage_by_item
 from inventory.stock import services as stock
 from inventory.stock.models import Movement
 
@@ -111,8 +112,8 @@ def test_undo_on_the_day_books_the_issues_back_and_everything_agrees_again(sessi
     assert (on_hand(session, pens).on_hand, on_hand(session, pens).available) == (6, 6)  # 10 - 4 out
     assert on_hand(session, banner).on_hand == 1
     around = periods.Period(TODAY - timedelta(days=1), TODAY + timedelta(days=7))
-    assert reports.usage_by_item(session, around).total.issued == 5  # 4 pens + 1 banner out
-    assert reports.service_level(session, around, TODAY).met == 1
+    assert usage_by_item(session, around).total.issued == 5  # 4 pens + 1 banner out
+    assert service_level(session, around, TODAY).met == 1
     handover.undo_hand_over(session, request.id, people["manager"], "Wrong box given")
     session.expire_all()
     request = session.get(Request, request.id)
@@ -133,15 +134,15 @@ def test_undo_on_the_day_books_the_issues_back_and_everything_agrees_again(sessi
     assert (step.action, step.user_id) == ("hand_over_undone", people["manager"].id)
     assert step.note.startswith("Wrong box given (was: Collected by Dana Rep")
     # Nothing is used or spent by an undone hand-over.
-    assert reports.usage_by_item(session, around).total.issued == 0
-    assert reports.usage_by_item(session, around).total.requests == 0
-    level = reports.service_level(session, around, TODAY)
+    assert usage_by_item(session, around).total.issued == 0
+    assert usage_by_item(session, around).total.requests == 0
+    level = service_level(session, around, TODAY)
     assert (level.met, level.pending) == (0, 1)  # ready again, needed in 3 days: not handed over
     # Handed over again, it counts once, as it stands.
     handover.hand_over(session, request.id, people["staff"], collected_by="Dana Rep", require=True)
     session.expire_all()
     assert on_hand(session, pens).on_hand == 6 and stock.check_ledger(session) == []
-    total = reports.usage_by_item(session, around).total
+    total = usage_by_item(session, around).total
     assert (total.issued, total.requests, total.cost) == (5, 1, Decimal("1.60"))  # 4 x 0.40 used; banner still out
 
 

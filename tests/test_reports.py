@@ -15,8 +15,12 @@ from inventory.events import kits
 from inventory.events import services as events
 from inventory.extensions import db
 from inventory.reports import charts, periods
-from inventory.reports import services as reports
+from inventory.reports.deliveries import service_level
 from inventory.reports.downloads import cell
+from inventory.reports.event_costs import usage_by_event
+from inventory.reports.over_time import usage_over_time
+from inventory.reports.shelf import expiring, slow_movers, stock_value
+from inventory.reports.usage import usage_by_item, usage_by_rep
 from inventory.requests import services as requests
 from inventory.requests.models import RequestStep
 from inventory.stock import services as stock
@@ -112,7 +116,7 @@ def usage_numbers(usage):
 # Usage -----------------------------------------------------------------------------------------
 
 def test_cost_per_event_with_its_kits_matches_the_paper_sums(session, history):
-    report = reports.usage_by_event(session, Q1)
+    report = usage_by_event(session, Q1)
     assert [entry.name for entry in report.rows] == ["Expo West", "Summit", "Not for an event"]
     expo, summit, loose = report.rows
     # Expo West: R1 kits 2 x (1 banner + 100 brochures) = 2 banners + 200 brochures; R2 10 polos + 100 pens.
@@ -132,12 +136,12 @@ def test_cost_per_event_with_its_kits_matches_the_paper_sums(session, history):
 
 
 def test_usage_per_rep_and_per_item_add_up_to_the_same_total(session, history):
-    by_rep = reports.usage_by_rep(session, Q1)
+    by_rep = usage_by_rep(session, Q1)
     # Maria (kits, R1) 450.00; Alice R2 160.00 + R4 8.00 = 168.00, 110 + 20 = 130 units; Bob R3 60.00
     assert [(row.rep.name, row.usage.requests, row.usage.issued, row.usage.cost) for row in by_rep.rows] == [
         ("Maria Manager", 1, 202, Decimal("450.00")), ("Alice", 2, 130, Decimal("168.00")),
         ("Bob", 1, 40, Decimal("60.00"))]
-    by_item = reports.usage_by_item(session, Q1)
+    by_item = usage_by_item(session, Q1)
     # BRO-1 (200 + 40) x 1.50 = 360.00; BANNER 1 lost x 150.00 = 150.00 (1 returned: free);
     # POLO-M 10 x 12.00 = 120.00; PEN-1 (100 + 20) x 0.40 = 48.00
     assert [(row.item.sku, row.usage.requests, row.usage.issued, row.usage.returned, row.usage.lost, row.usage.cost)
@@ -156,14 +160,14 @@ def test_a_returnable_not_checked_in_is_still_out_and_not_costed(session, histor
     request = requests.submit(session, history["alice"], [(banner, 1)], purpose="trade_show",
                               needed_by=date(2026, 3, 1), return_by=date(2026, 3, 5), today=date(2026, 2, 20))
     deliver(session, request, manager, staff, make_bin("A-01"), datetime(2026, 3, 2, 8, 0))
-    row = next(row for row in reports.usage_by_item(session, Q1).rows if row.item.sku == "BANNER")
+    row = next(row for row in usage_by_item(session, Q1).rows if row.item.sku == "BANNER")
     # issued 2 (R1) + 1 = 3; still out 1; cost unchanged: only R1's lost banner, 150.00
     assert (row.usage.issued, row.usage.returned, row.usage.lost, row.usage.still_out, row.usage.cost) == (
         3, 1, 1, 1, Decimal("150.00"))
 
 
 def test_usage_over_a_quarter_is_weekly_and_every_week_is_there(session, history):
-    size, buckets = reports.usage_over_time(session, Q1)
+    size, buckets = usage_over_time(session, Q1)
     assert size == "week"
     # 1 Jan 2026 is a Thursday: Thu 1 - Sun 4 Jan, then 13 weeks from Mon 5 Jan; the last is Mon 30 - Tue 31 Mar.
     assert len(buckets) == 14
@@ -178,10 +182,10 @@ def test_usage_over_a_quarter_is_weekly_and_every_week_is_there(session, history
 
 
 def test_over_time_buckets_are_days_for_a_month_and_months_for_a_year(session, history):
-    size, buckets = reports.usage_over_time(session, periods.Period(date(2026, 2, 1), date(2026, 2, 28)))
+    size, buckets = usage_over_time(session, periods.Period(date(2026, 2, 1), date(2026, 2, 28)))
     assert size == "day" and len(buckets) == 28
     assert buckets[3].usage.cost == Decimal("450.00") and buckets[5].usage.cost == Decimal("160.00")
-    size, buckets = reports.usage_over_time(session, periods.preset("this-year", date(2026, 6, 1)))
+    size, buckets = usage_over_time(session, periods.preset("this-year", date(2026, 6, 1)))
     assert size == "month" and len(buckets) == 12
     # January 8.00; February 610.00; March 60.00; April: R8's 40 pens x 0.40 = 16.00
     assert [b.usage.cost for b in buckets[:5]] == [Decimal("8.00"), Decimal("610.00"), Decimal("60.00"),
@@ -191,7 +195,7 @@ def test_over_time_buckets_are_days_for_a_month_and_months_for_a_year(session, h
 # Service level -------------------------------------------------------------------------------------
 
 def test_service_level_is_the_share_handed_over_in_full_by_the_needed_by_day(session, history):
-    level = reports.service_level(session, Q1, AS_OF)
+    level = service_level(session, Q1, AS_OF)
     # Due in Q1: R1 met, R2 late, R3 short, R4 met, R6 overdue and not handed over -> 2 of 5 = 40 %.
     # R5 (needed 25 Mar) is not due on 20 Mar; R7 is cancelled; R8 is needed in April.
     assert (level.due, level.met, level.late, level.short, level.not_handed_over, level.pending) == (5, 2, 1, 1, 1, 1)
@@ -204,19 +208,19 @@ def test_service_level_is_the_share_handed_over_in_full_by_the_needed_by_day(ses
         (r[5].id, ["not handed over (needed by 12 Mar 2026)"]),
     ]
     # Once 25 March has passed, R5 is a miss too: 2 of 6.
-    later = reports.service_level(session, Q1, date(2026, 4, 2))
+    later = service_level(session, Q1, date(2026, 4, 2))
     assert (later.due, later.met, later.pending, later.percent) == (6, 2, 0, 33)   # 33.3 % rounded down
 
 
 def test_service_level_with_nothing_due_has_no_share(session, history):
-    level = reports.service_level(session, periods.Period(date(2025, 1, 1), date(2025, 1, 31)), AS_OF)
+    level = service_level(session, periods.Period(date(2025, 1, 1), date(2025, 1, 31)), AS_OF)
     assert (level.due, level.share, level.misses) == (0, None, [])
 
 
 # Stock value, slow movers, expiring print --------------------------------------------------------
 
 def test_stock_value_on_hand_per_category(session, history):
-    value = reports.stock_value(session)
+    value = stock_value(session)
     by_category = {row.category: (row.items, row.units, row.value) for row in value.rows}
     # print:   BRO-1 500 - 200 - 40 = 260 x 1.50 = 390.00
     # apparel: POLO-M 50 - 10 = 40 x 12.00 = 480.00 (R6's 5 are held, still on hand)
@@ -257,16 +261,16 @@ def test_slow_movers_had_nothing_in_or_out_for_n_days(session, make_item, make_b
     make_item("EMPTY-1", unit_cost="9.00")                                           # nothing on hand
     session.commit()
 
-    page, totals = reports.slow_movers(session, 90, date.today())
+    page, totals = slow_movers(session, 90, date.today())
     # OLD-1 (300 days), MOVED-1 (200 days; the move and count do not count), ADJ-OLD (never, added 150 days ago)
     assert [(row.item.sku, row.on_hand, row.value) for row in page.rows] == [
         ("OLD-1", 10, Decimal("20.00")), ("MOVED-1", 5, Decimal("15.00")), ("ADJ-OLD", 4, Decimal("4.00"))]
     assert page.rows[2].last_moved is None
     # 10 x 2.00 + 5 x 3.00 + 4 x 1.00 = 39.00
     assert (totals.items, totals.units, totals.value) == (3, 19, Decimal("39.00"))
-    page, totals = reports.slow_movers(session, 250, date.today())
+    page, totals = slow_movers(session, 250, date.today())
     assert [row.item.sku for row in page.rows] == ["OLD-1"]
-    second, _ = reports.slow_movers(session, 90, date.today(), page=2, per_page=2)
+    second, _ = slow_movers(session, 90, date.today(), page=2, per_page=2)
     assert [row.item.sku for row in second.rows] == ["ADJ-OLD"] and second.total == 3
 
 
@@ -282,14 +286,14 @@ def test_expiring_print_lists_past_and_near_dates_with_stock(session, make_item,
     requests.submit(session, make_user("rep"), [(soon, 15)], purpose="client_meeting",
                     needed_by=today + timedelta(3))
 
-    page, expired, soon_totals = reports.expiring(session, 30, today)
+    page, expired, soon_totals = expiring(session, 30, today)
     assert [(row.item.sku, row.days_left(today), row.on_hand, row.held, row.bins, row.value) for row in page.rows] == [
         ("FLY-OLD", -10, 100, 0, [("A-01", 60), ("B-02", 40)], Decimal("50.00")),   # 100 x 0.50
         ("FLY-SOON", 20, 40, 15, [("A-01", 40)], Decimal("40.00")),                 # 40 x 1.00
     ]
     assert (expired.items, expired.units, expired.value) == (1, 100, Decimal("50.00"))
     assert (soon_totals.items, soon_totals.units, soon_totals.value) == (1, 40, Decimal("40.00"))
-    page, _expired, soon_totals = reports.expiring(session, 90, today)
+    page, _expired, soon_totals = expiring(session, 90, today)
     assert [row.item.sku for row in page.rows] == ["FLY-OLD", "FLY-SOON", "FLY-LATER"]
     assert soon_totals.value == Decimal("50.00")   # 40.00 + 10 x 1.00
 

@@ -1,13 +1,15 @@
 """JSON API for the reorder forecast: flagged items, and one item's projected timeline."""
+from __future__ import annotations
 
-from flask import current_app, jsonify, request
+from flask import Response, current_app, jsonify, request
 
 from .. import timeutil
 from ..auth.roles import EVERYONE, MANAGERS
 from ..catalog.services import get_item
 from ..extensions import db
-from ..forecast import services as forecast
-from ..forecast import stored
+from ..forecast import projection, stored
+from ..forecast.models import OK, URGENCY, ReorderFlag
+from ..forecast.timing import settings_from
 from .views import ApiError, api_roles, bp
 
 
@@ -22,7 +24,7 @@ def _today():
         raise ApiError(str(error), 400) from None
 
 
-def flag_json(flag):
+def flag_json(flag: ReorderFlag) -> dict:
     return {
         "sku": flag.item.sku,
         "name": flag.item.name,
@@ -50,28 +52,28 @@ def _flags_for(today, item_id=None):
     if today == timeutil.today():
         stored.current(db.session, today)
         return stored.item_flags(db.session, item_id) if item_id is not None else stored.flags(db.session)
-    settings = forecast.settings_from(current_app.config)
-    return stored.as_rows(db.session, forecast.compute(db.session, today, settings,
-                                                       item_ids=[item_id] if item_id is not None else None))
+    settings = settings_from(current_app.config)
+    return stored.as_rows(db.session, projection.compute(db.session, today, settings,
+                                                         item_ids=[item_id] if item_id is not None else None))
 
 
 @bp.get("/reorders")
 @api_roles(MANAGERS)
-def reorders():
+def reorders() -> Response:
     today = _today()
     return jsonify(today=today.isoformat(), items=[flag_json(flag) for flag in _flags_for(today)])
 
 
 @bp.get("/forecast/<sku>")
 @api_roles(EVERYONE)
-def item_forecast(sku):
+def item_forecast(sku: str) -> Response:
     item = get_item(db.session, sku)
     today = _today()
-    (result,) = forecast.forecast(db.session, today, forecast.settings_from(current_app.config), item_ids=[item.id])
+    (result,) = projection.forecast(db.session, today, settings_from(current_app.config), item_ids=[item.id])
     flags = _flags_for(today, item.id)
     return jsonify(
         sku=item.sku, today=today.isoformat(), start=result.start,
-        status=min((flag.status for flag in flags), key=forecast.URGENCY.get, default=forecast.OK),
+        status=min((flag.status for flag in flags), key=URGENCY.get, default=OK),
         timeline=[{"date": s.day.isoformat(), "change": s.change, "projected": s.projected, "cause": s.cause}
                   for s in result.steps],
         flags=[flag_json(flag) for flag in flags],

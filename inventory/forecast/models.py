@@ -1,6 +1,8 @@
 """The stored reorder flags (docs/design.md, "The reorder forecast"): one table that the Reorders page,
 the event pages, the API and the digest all read, kept current by the rules that change supply
 or demand, in their own transaction (forecast/stored.py)."""
+from __future__ import annotations
+
 from datetime import date, datetime
 from types import SimpleNamespace
 
@@ -12,6 +14,17 @@ from ..events.models import Event
 from ..extensions import db
 from ..purchasing.models import order_number
 from ..timeutil import utcnow
+
+# A flag's status, and how urgent it is (`rank`: 0 = most urgent).
+OK, PLANNED, SOON, NOW, EXPEDITE, RETIRE = "ok", "planned", "order_soon", "order_now", "expedite", "retire_soon"
+STATUS_LABELS = {EXPEDITE: "Expedite", NOW: "Order now", SOON: "Order soon", RETIRE: "Retire soon",
+                 PLANNED: "Planned", OK: "OK"}
+URGENCY = {EXPEDITE: 0, NOW: 1, SOON: 2, RETIRE: 3, PLANNED: 4, OK: 5}
+# What a flag is about.
+SHORTFALL, REORDER_POINT, RETIRING = "shortfall", "reorder_point", "retire"
+# Stands for the event's name in a stored reason: the name is read with the flag (ReorderFlag.reason),
+# so renaming an event never leaves an old name in a flag.
+EVENT_NAME = "\u27e8event\u27e9"
 
 
 class ReorderFlag(db.Model):
@@ -35,7 +48,7 @@ class ReorderFlag(db.Model):
     suggested_quantity: Mapped[int]
     # Purchase orders of the item, drafts included: [{"id", "status", "quantity", "expected_on"}].
     orders: Mapped[list] = mapped_column(JSON, default=list)
-    # As projected, with the event's name left to fill in (services.EVENT_NAME): see `reason`.
+    # As projected, with the event's name left to fill in (EVENT_NAME): see `reason`.
     stored_reason: Mapped[str] = mapped_column("reason", Text)
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -43,22 +56,20 @@ class ReorderFlag(db.Model):
     event: Mapped[Event | None] = relationship()
 
     @property
-    def status_label(self):
+    def status_label(self) -> str:
         from .. import timeutil
-        from .services import RETIRE, STATUS_LABELS
         if self.status == RETIRE and self.need_date < timeutil.today():
             return "Retire now"  # its date has passed: it must not be handed out any more
         return STATUS_LABELS.get(self.status, self.status)
 
     @property
-    def reason(self):
+    def reason(self) -> str:
         """The reason in words, with the event's name as it is now."""
-        from .services import EVENT_NAME
         text = self.stored_reason or ""
         return text.replace(EVENT_NAME, self.event.name if self.event is not None else "the event")
 
     @property
-    def purchase_orders(self):
+    def purchase_orders(self) -> list[SimpleNamespace]:
         """The item's open purchase orders, drafts first among equals, as the flag saw them."""
         return [SimpleNamespace(id=o["id"], number=order_number(o["id"]), status=o["status"], quantity=o["quantity"],
                                 expected_on=date.fromisoformat(o["expected_on"]) if o.get("expected_on") else None)

@@ -18,7 +18,12 @@ Kept current three ways:
 A full projection locks every item on PostgreSQL (in id order, as writers lock theirs), so a
 writer's change is never overwritten by a projection that started before it committed.
 """
+from __future__ import annotations
+
 import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date
 
 from flask import current_app, has_app_context
 from sqlalchemy import delete, event, func, insert, select
@@ -26,19 +31,22 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, joinedload
 
 from .. import timeutil
-from ..catalog.models import Item
+from ..catalog.models import Item, Product
 from ..database import unit_of_work
 from ..errors import Busy
 from ..requests.models import Request, RequestLine
-from . import changes, services
+from . import changes, projection
+from .loading import MAX_IN_LIST
 from .models import ForecastState, ReorderFlag
+from .results import Flag
+from .timing import Settings, settings_from
 
 logger = logging.getLogger(__name__)
 _CHUNK = 500  # ids per IN list when deleting rows of many items
 
 
-def settings():
-    return services.settings_from(current_app.config) if has_app_context() else services.Settings()
+def settings() -> Settings:
+    return settings_from(current_app.config) if has_app_context() else Settings()
 
 
 def _is_postgresql(session):
@@ -88,7 +96,7 @@ def _write(session, flags, item_ids=None):
         session.execute(insert(ReorderFlag.__table__), [flag.row(now) for flag in flags])
 
 
-def lock_everything(session):
+def lock_everything(session: Session) -> None:
     """Before a change of many items (a catalog import): the state row, then every item, as a
     full projection takes them, so that the projection at its commit never waits on a writer
     that waits on it."""
@@ -96,12 +104,12 @@ def lock_everything(session):
     _lock_items(session)
 
 
-def project_all(session, today=None, settings_=None):
+def project_all(session: Session, today: date | None = None, settings_: Settings | None = None) -> list[Flag]:
     """Project every item again and store its flags, inside the caller's write transaction."""
     today, settings_ = today or timeutil.today(), settings_ or settings()
     state = _state(session, lock=True)
     _lock_items(session)
-    flags = services.compute(session, today, settings_)
+    flags = projection.compute(session, today, settings_)
     _write(session, flags)
     state.as_of, state.settings, state.computed_at = today, settings_.key, timeutil.utcnow()
     session.flush()
@@ -110,12 +118,12 @@ def project_all(session, today=None, settings_=None):
 
 
 @unit_of_work
-def refresh(session, today=None, settings_=None):
+def refresh(session: Session, today: date | None = None, settings_: Settings | None = None) -> int:
     """Project everything again (the command, send-alerts); the number of flags."""
     return len(project_all(session, today, settings_))
 
 
-def current(session, today=None, settings_=None):
+def current(session: Session, today: date | None = None, settings_: Settings | None = None) -> date | None:
     """Make sure the stored flags are for today (and these settings): the first read of a new
     day projects everything again. Returns the day they are for."""
     today, settings_ = today or timeutil.today(), settings_ or settings()
@@ -134,22 +142,23 @@ def current(session, today=None, settings_=None):
 
 
 @unit_of_work
-def _project_for(session, today, settings_):
+def _project_for(session: Session, today: date, settings_: Settings) -> None:
     state = _state(session, lock=True)
     if not (state.as_of == today and state.settings == settings_.key):  # another host may have just done it
         project_all(session, today, settings_)
 
 
-def reproject(session, item_ids, today=None, settings_=None):
+def reproject(session: Session, item_ids: Iterable[int], today: date | None = None,
+              settings_: Settings | None = None) -> None:
     """Project these items again and replace their rows, inside the caller's transaction."""
     item_ids = set(item_ids)
     if not item_ids:
         return
     today, settings_ = today or timeutil.today(), settings_ or settings()
     _lock_items(session, item_ids)
-    flags, flagged = services.compute_and_flagged(session, today, settings_, item_ids=sorted(item_ids))
+    flags, flagged = projection.compute_and_flagged(session, today, settings_, item_ids=sorted(item_ids))
     # Only the items that have rows lose them (mostly none: nothing to delete, no statement).
-    _write(session, flags, flagged & item_ids if len(item_ids) <= services.MAX_IN_LIST else item_ids)
+    _write(session, flags, flagged & item_ids if len(item_ids) <= MAX_IN_LIST else item_ids)
 
 
 def _items_of_events(session, event_ids):
@@ -192,7 +201,7 @@ def _with_relations(query):
 _ORDER = (ReorderFlag.rank, ReorderFlag.order_by, ReorderFlag.id)
 
 
-def flags(session, statuses=None):
+def flags(session: Session, statuses: Iterable[str] | None = None) -> Sequence[ReorderFlag]:
     """Every stored flag, most urgent first, with its item (and product) and event loaded."""
     query = select(ReorderFlag)
     if statuses is not None:
@@ -200,28 +209,28 @@ def flags(session, statuses=None):
     return session.scalars(_with_relations(query.order_by(*_ORDER))).unique().all()
 
 
-def page_of_flags(session, page, per_page):
+def page_of_flags(session: Session, page: int, per_page: int) -> Sequence[ReorderFlag]:
     return session.scalars(_with_relations(select(ReorderFlag).order_by(*_ORDER)
                                            .offset((page - 1) * per_page).limit(per_page))).unique().all()
 
 
-def counts(session):
+def counts(session: Session) -> dict[str, int]:
     """{status: how many flags}."""
     return dict(session.execute(select(ReorderFlag.status, func.count()).group_by(ReorderFlag.status)).all())
 
 
-def event_flags(session, event_id):
+def event_flags(session: Session, event_id: int) -> Sequence[ReorderFlag]:
     return session.scalars(_with_relations(select(ReorderFlag).where(ReorderFlag.event_id == event_id)
                                            .order_by(*_ORDER))).unique().all()
 
 
-def item_flags(session, item_id):
+def item_flags(session: Session, item_id: int) -> Sequence[ReorderFlag]:
     return session.scalars(_with_relations(select(ReorderFlag).where(ReorderFlag.item_id == item_id)
                                            .order_by(*_ORDER))).unique().all()
 
 
-def as_rows(session, computed):
-    """Computed flags (services.Flag) as unsaved ReorderFlag rows with their items and events
+def as_rows(session: Session, computed: Iterable[Flag]) -> list[ReorderFlag]:
+    """Computed flags (results.Flag) as unsaved ReorderFlag rows with their items and events
     loaded: what a page shows for a day other than the stored one (the API's ?today=)."""
     from ..events.models import Event
     item_ids = {flag.item_id for flag in computed}
@@ -239,7 +248,7 @@ def as_rows(session, computed):
     return rows
 
 
-def drift(session, today=None, settings_=None):
+def drift(session: Session, today: date | None = None, settings_: Settings | None = None) -> set[int] | None:
     """Items whose stored flags differ from what a fresh projection finds (for `check`), or
     None when the flags are for another day (the next read projects them again anyway)."""
     today, settings_ = today or timeutil.today(), settings_ or settings()
@@ -247,7 +256,7 @@ def drift(session, today=None, settings_=None):
     if state is None or state.as_of != today or state.settings != settings_.key:
         return None
     fresh = {}
-    for flag in services.compute(session, today, settings_):
+    for flag in projection.compute(session, today, settings_):
         fresh.setdefault((flag.item_id, flag.event_id, flag.kind), flag)
     stored = {}
     for row in session.scalars(select(ReorderFlag)):
@@ -255,6 +264,25 @@ def drift(session, today=None, settings_=None):
     differ = {key[0] for key in fresh.keys() ^ stored.keys()}
     differ |= {key[0] for key in fresh.keys() & stored.keys() if not fresh[key].same_as(stored[key])}
     return differ
+
+
+def by_event(flags: Iterable[ReorderFlag]) -> list[tuple]:
+    """[(event or None, [flags])]: events in date order, general stock last."""
+    groups = defaultdict(list)
+    for flag in flags:
+        groups[flag.event.id if flag.event else None].append(flag)
+    events = {flag.event.id: flag.event for flag in flags if flag.event}
+    ordered = sorted((e for e in groups if e is not None), key=lambda e: (events[e].ship_by, e))
+    return [(events[e], groups[e]) for e in ordered] + ([(None, groups[None])] if None in groups else [])
+
+
+def item_names(session: Session, item_ids: Iterable[int]) -> dict[int, str]:
+    """{item id: display name}, in one query."""
+    if not item_ids:
+        return {}
+    return {row.id: Item.display_name(row.product, row.size) for row in session.execute(
+        select(Item.id, Item.size, Product.name.label("product")).join(Product, Item.product_id == Product.id)
+        .where(Item.id.in_(item_ids)))}
 
 
 __all__ = ["current", "refresh", "reproject", "flags", "event_flags", "item_flags", "drift"]

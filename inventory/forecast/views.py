@@ -1,24 +1,29 @@
 """The reorder dashboard: what to order, for which event, by when, read from the stored flags."""
+from __future__ import annotations
+
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, g, render_template, url_for
 
 from ..auth.roles import MANAGERS, roles_required
 from .. import timeutil
+from ..catalog.models import Item
+from ..events.models import Event
 from ..extensions import db
 from ..pagination import Page, page_arg
-from . import services as forecast
 from . import stored
+from .models import EXPEDITE, NOW, PLANNED, RETIRE, RETIRING, SOON, STATUS_LABELS, ReorderFlag
 
 bp = Blueprint("forecast", __name__)
 FLAGS_PER_PAGE = 100
 _QUERY_SAFE = "!$'()*,/:;?@"  # what Werkzeug's url_for leaves unquoted in a query string
 # The groups of the page, in the order they are read, with what each means.
-GROUPS = (forecast.EXPEDITE, forecast.NOW, forecast.SOON, forecast.RETIRE, forecast.PLANNED)
+GROUPS = (EXPEDITE, NOW, SOON, RETIRE, PLANNED)
 
 
-def raise_po_url(flags, event=None):
+def raise_po_url(flags: Iterable[ReorderFlag], event: Event | None = None) -> str | None:
     """A link to a new purchase order pre-filled with these flags' items and suggested quantities
     (None while the app has no purchasing pages, or when nothing is left to order)."""
     flags = [f for f in flags if f.suggested_quantity > 0]
@@ -34,7 +39,7 @@ def raise_po_url(flags, event=None):
     return g.new_po_url + "?" + urlencode([(k, v) for k, v in query if v is not None], safe=_QUERY_SAFE)
 
 
-def draft_url(flag):
+def draft_url(flag: ReorderFlag) -> str | None:
     """The page of the flag's first draft purchase order, or None."""
     draft = next((o for o in flag.orders if o["status"] == "draft"), None)
     if draft is None or "purchasing.show" not in current_app.view_functions:
@@ -42,17 +47,17 @@ def draft_url(flag):
     return url_for("purchasing.show", order_id=draft["id"])
 
 
-def by_supplier(flags):
+def by_supplier(flags: Iterable[ReorderFlag]) -> list[tuple[str, list[ReorderFlag]]]:
     groups = defaultdict(list)
     for flag in flags:
-        if flag.kind != forecast.RETIRING:
+        if flag.kind != RETIRING:
             groups[flag.item.supplier or ""].append(flag)
     return sorted(groups.items())
 
 
 @bp.route("/reorders")
 @roles_required(MANAGERS)
-def dashboard():
+def dashboard() -> str:
     today = stored.current(db.session)
     counts = stored.counts(db.session)
     total = sum(counts.values())
@@ -62,39 +67,39 @@ def dashboard():
     for status in GROUPS:
         of_status = [flag for flag in shown if flag.status == status]
         if of_status:
-            groups.append((status, forecast.by_event(of_status)))
+            groups.append((status, stored.by_event(of_status)))
     return render_template("forecast/dashboard.html", groups=groups, page=page, counts=counts, today=today,
                            real_today=timeutil.today(),
                            raise_po_url=raise_po_url, by_supplier=by_supplier,
-                           settings=stored.settings(), labels=forecast.STATUS_LABELS, statuses=GROUPS)
+                           settings=stored.settings(), labels=STATUS_LABELS, statuses=GROUPS)
 
 
 @bp.app_template_global()
-def event_forecast(event):
+def event_forecast(event: Event) -> Sequence[ReorderFlag]:
     """The stored flags of one event (for the event page's projected shortfalls)."""
     stored.current(db.session)
     return stored.event_flags(db.session, event.id)
 
 
 @bp.app_template_global()
-def item_forecast(item):
+def item_forecast(item: Item) -> Sequence[ReorderFlag]:
     """The stored flags of one item (for its page)."""
     stored.current(db.session)
     return stored.item_flags(db.session, item.id)
 
 
 @bp.app_template_global()
-def forecast_raise_po_url(flags, event=None):
+def forecast_raise_po_url(flags: Iterable[ReorderFlag], event: Event | None = None) -> str | None:
     return raise_po_url(flags, event)
 
 
 @bp.app_template_global()
-def forecast_draft_url(flag):
+def forecast_draft_url(flag: ReorderFlag) -> str | None:
     return draft_url(flag)
 
 
 @bp.app_template_global()
-def successor_swap_url(item):
+def successor_swap_url(item: Item) -> str | None:
     """The page that swaps an item's successor into what still holds it, for managers (None
     when the item names no successor)."""
     if getattr(item, "replaced_by_id", None) is None or "catalog.swap_successor" not in current_app.view_functions:

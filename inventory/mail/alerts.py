@@ -11,19 +11,25 @@ then cleared, so a comeback is news again). The whole run happens in one write t
 that first locks the `send-alerts` row of JobLock, so two hosts (or two cron runs) never queue
 the same digest: the second waits, then finds nothing new.
 """
+from __future__ import annotations
+
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from urllib.parse import urlencode
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from ..catalog.models import Item
 from ..database import unit_of_work
 from ..events.models import Event
-from ..forecast import services as forecast
 from ..forecast import stored
+from ..forecast.models import PLANNED, RETIRING, STATUS_LABELS, URGENCY
+from ..forecast.timing import settings_from
 from . import preferences
-from .models import Alert, JobLock
+from .models import Alert, JobLock, OutboxMessage
 from .services import MailNotConfigured, base_url, enqueue
 
 JOB = "send-alerts"
@@ -38,8 +44,8 @@ class DigestLine:
     action: str = "Raise the purchase order"
 
     @property
-    def previous_label(self):
-        return forecast.STATUS_LABELS.get(self.previous_status) if self.previous_status else None
+    def previous_label(self) -> str | None:
+        return STATUS_LABELS.get(self.previous_status) if self.previous_status else None
 
 
 @dataclass
@@ -49,7 +55,7 @@ class ResolvedLine:
     item_url: str
 
 
-def lock_job(session, name):
+def lock_job(session: Session, name: str) -> JobLock:
     """Take the job's row lock for the rest of the transaction (FOR UPDATE on PostgreSQL; on
     SQLite the write transaction, begun IMMEDIATE, already excludes other writers)."""
     locked = session.scalars(select(JobLock).where(JobLock.name == name).with_for_update()).first()
@@ -68,7 +74,7 @@ def _action(base, flag):
     draft = next((o for o in flag.orders if o["status"] == "draft"), None)
     if draft is not None:
         return "Open the draft", f"{base}/purchase-orders/{draft['id']}"
-    if flag.kind == forecast.RETIRING or not flag.suggested_quantity:
+    if flag.kind == RETIRING or not flag.suggested_quantity:
         return "See the item", f"{base}/i/{flag.item.sku}"
     return "Raise the purchase order", _po_url(base, flag)
 
@@ -87,7 +93,7 @@ def _subject(today, groups, resolved):
     count = f"{len(flags)} item{'s' if len(flags) != 1 else ''}"
     names = [event.name if event else "general stock" for event, _lines in groups]
     where = names[0] if len(names) == 1 else (" and ".join(names) if len(names) == 2 else f"{len(names)} events")
-    ordering = [flag for flag in flags if flag.kind != forecast.RETIRING]
+    ordering = [flag for flag in flags if flag.kind != RETIRING]
     if not ordering:
         return f"Retire soon: {count} near their do-not-use-after date"
     earliest = min(flag.order_by for flag in ordering)
@@ -96,7 +102,7 @@ def _subject(today, groups, resolved):
     return f"Order by {earliest.day} {earliest:%b}: {count} for {where}"
 
 
-def digest_recipients(session, config):
+def digest_recipients(session: Session, config: Mapping) -> list[str]:
     """ALERT_RECIPIENTS, then the managers who opted in on their profile, each address once."""
     recipients, seen = [], set()
     for address in [*(config.get("ALERT_RECIPIENTS") or []), *preferences.subscribers(session, "reorder_digest")]:
@@ -107,7 +113,7 @@ def digest_recipients(session, config):
 
 
 @unit_of_work
-def queue_reorder_digest(session, config, today, now):
+def queue_reorder_digest(session: Session, config: Mapping, today: date, now: datetime) -> OutboxMessage | None:
     """Queue at most one digest of new, worse and resolved reorder flags; return it or None.
 
     Raises MailNotConfigured when there is nobody to send it to or no BASE_URL for its links.
@@ -120,20 +126,20 @@ def queue_reorder_digest(session, config, today, now):
     job = lock_job(session, JOB)
     # The date moving on changes flags too: project everything for today first, in this
     # transaction, then read the stored flags the pages show.
-    stored.project_all(session, today, forecast.settings_from(config))
+    stored.project_all(session, today, settings_from(config))
     flags = stored.flags(session)
     previous = {(alert.item_id, alert.event_id, alert.kind): alert for alert in session.scalars(select(Alert))}
     current, news, new_alerts = set(), [], []
     for flag in flags:  # most urgent first: the first flag per (item, event) is the one that counts
         key = (flag.item.id, flag.event.id if flag.event else None,
-               "retire" if flag.kind == forecast.RETIRING else "stock")
+               "retire" if flag.kind == RETIRING else "stock")
         if key in current:
             continue
         current.add(key)
         alert = previous.get(key)
-        if flag.status == forecast.PLANNED:
+        if flag.status == PLANNED:
             continue  # known, and shown on the pages; e-mailed once its order-by date comes near
-        if alert is not None and forecast.URGENCY[flag.status] >= forecast.URGENCY.get(alert.status, 99):
+        if alert is not None and URGENCY[flag.status] >= URGENCY.get(alert.status, 99):
             continue
         action, url = _action(base, flag)
         news.append(DigestLine(flag, alert.status if alert else None, url, f"{base}/i/{flag.item.sku}", action))
@@ -160,7 +166,7 @@ def queue_reorder_digest(session, config, today, now):
         return None
     lines_by_flag = {id(line.flag): line for line in news}
     groups = [(event, [lines_by_flag[id(f)] for f in group if id(f) in lines_by_flag])
-              for event, group in forecast.by_event([line.flag for line in news])]
+              for event, group in stored.by_event([line.flag for line in news])]
     subject = _subject(today, groups, resolved)
     return enqueue(session, recipients, subject, "reorder_digest",
                    {"groups": groups, "resolved": resolved, "today": today,

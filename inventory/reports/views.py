@@ -1,15 +1,18 @@
 """Report pages for managers: each parses the period (or number of days), calls one report
 function and renders it as a page or, at the same address with .csv, as a CSV download."""
+from __future__ import annotations
+
 from datetime import date, timedelta
 
 from flask import Blueprint, Response, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from ..auth.roles import MANAGERS, roles_required
 from ..errors import InvalidInput
 from ..extensions import db
 from ..pagination import Page, page_arg
-from . import charts, downloads, periods
-from . import services as reports
+from . import charts, deliveries, downloads, event_costs, over_time, periods, shelf, usage
+from .common import days_arg
 
 bp = Blueprint("reports", __name__)
 
@@ -79,7 +82,7 @@ def _bucket_title(size, bucket):
 
 @bp.route("/reports")
 @roles_required(MANAGERS)
-def overview():
+def overview() -> ResponseReturnValue:
     """What did we spend on swag for each show this quarter: cost per event, over time, and
     where each of the other reports stands."""
     today = _today()
@@ -87,37 +90,37 @@ def overview():
         period = periods.from_args(request.args, today)
     except InvalidInput as error:
         return _refuse("reports/overview.html", error)
-    by_event = reports.usage_by_event(db.session, period)
-    size, buckets = reports.usage_over_time(db.session, period)
+    by_event = event_costs.usage_by_event(db.session, period)
+    size, buckets = over_time.usage_over_time(db.session, period)
     return render_template(
         "reports/overview.html", period=period, error=None, by_event=by_event, event_bars=_event_bars(by_event),
         size=size, buckets=buckets, time_chart=_time_columns(size, buckets),
-        level=reports.service_level(db.session, period, today), value=reports.stock_value(db.session),
-        slow=reports.slow_movers(db.session, SLOW_DAYS, today, per_page=1)[1],
-        expiring=reports.expiring(db.session, EXPIRING_DAYS, today, per_page=1)[1:],
+        level=deliveries.service_level(db.session, period, today), value=shelf.stock_value(db.session),
+        slow=shelf.slow_movers(db.session, SLOW_DAYS, today, per_page=1)[1],
+        expiring=shelf.expiring(db.session, EXPIRING_DAYS, today, per_page=1)[1:],
         slow_days=SLOW_DAYS, expiring_days=EXPIRING_DAYS, **_common())
 
 
 @bp.route("/reports/over-time.csv")
 @roles_required(MANAGERS)
-def over_time_csv():
+def over_time_csv() -> ResponseReturnValue:
     try:
         period = periods.from_args(request.args, _today())
     except InvalidInput as error:
         return _refuse("reports/overview.html", error)
-    size, buckets = reports.usage_over_time(db.session, period)
+    size, buckets = over_time.usage_over_time(db.session, period)
     return downloads.csv_response(f"usage-per-{size}_{period.slug}.csv", *downloads.over_time(size, buckets))
 
 
 @bp.route("/reports/events")
 @bp.route("/reports/events.csv", endpoint="events_csv")
 @roles_required(MANAGERS)
-def events():
+def events() -> ResponseReturnValue:
     try:
         period = periods.from_args(request.args, _today())
     except InvalidInput as error:
         return _refuse("reports/events.html", error)
-    report = reports.usage_by_event(db.session, period)
+    report = event_costs.usage_by_event(db.session, period)
     if _wants_csv():
         return downloads.csv_response(f"cost-per-event_{period.slug}.csv", *downloads.events(report))
     return render_template("reports/events.html", period=period, error=None, report=report,
@@ -127,12 +130,12 @@ def events():
 @bp.route("/reports/reps")
 @bp.route("/reports/reps.csv", endpoint="reps_csv")
 @roles_required(MANAGERS)
-def reps():
+def reps() -> ResponseReturnValue:
     try:
         period = periods.from_args(request.args, _today())
     except InvalidInput as error:
         return _refuse("reports/reps.html", error)
-    report = reports.usage_by_rep(db.session, period)
+    report = usage.usage_by_rep(db.session, period)
     if _wants_csv():
         return downloads.csv_response(f"usage-per-rep_{period.slug}.csv", *downloads.reps(report))
     bars = charts.bars((row.rep.display_name, row.usage.cost, None, False) for row in report.rows[:10])
@@ -143,12 +146,12 @@ def reps():
 @bp.route("/reports/items")
 @bp.route("/reports/items.csv", endpoint="items_csv")
 @roles_required(MANAGERS)
-def items():
+def items() -> ResponseReturnValue:
     try:
         period = periods.from_args(request.args, _today())
     except InvalidInput as error:
         return _refuse("reports/items.html", error)
-    report = reports.usage_by_item(db.session, period)
+    report = usage.usage_by_item(db.session, period)
     if _wants_csv():
         return downloads.csv_response(f"usage-per-item_{period.slug}.csv", *downloads.items(report))
     return render_template("reports/items.html", period=period, error=None, report=report,
@@ -158,8 +161,8 @@ def items():
 @bp.route("/reports/stock-value")
 @bp.route("/reports/stock-value.csv", endpoint="stock_value_csv")
 @roles_required(MANAGERS)
-def stock_value():
-    value = reports.stock_value(db.session)
+def stock_value() -> ResponseReturnValue:
+    value = shelf.stock_value(db.session)
     if _wants_csv():
         return downloads.csv_response(f"stock-value_{_today().isoformat()}.csv", *downloads.stock_value(value))
     bars = charts.bars((row.label, row.value, None, False) for row in value.rows)
@@ -170,17 +173,17 @@ def stock_value():
 @bp.route("/reports/slow-movers")
 @bp.route("/reports/slow-movers.csv", endpoint="slow_movers_csv")
 @roles_required(MANAGERS)
-def slow_movers():
+def slow_movers() -> ResponseReturnValue:
     today = _today()
     try:
-        days = reports.days_arg(request.args.get("days"), SLOW_DAYS, what="Days without movement")
+        days = days_arg(request.args.get("days"), SLOW_DAYS, what="Days without movement")
     except InvalidInput as error:
         return _refuse("reports/slow_movers.html", error, days=request.args.get("days", ""))
     if _wants_csv():
-        rows, _totals = reports.slow_movers(db.session, days, today, per_page=None)
+        rows, _totals = shelf.slow_movers(db.session, days, today, per_page=None)
         return downloads.csv_response(f"slow-movers-{days}-days_{today.isoformat()}.csv",
                                       *downloads.slow_movers(rows.rows, today))
-    page, totals = reports.slow_movers(db.session, days, today, page=page_arg(), per_page=PER_PAGE)
+    page, totals = shelf.slow_movers(db.session, days, today, page=page_arg(), per_page=PER_PAGE)
     return render_template("reports/slow_movers.html", period=None, error=None, page=page, totals=totals,
                            days=days, today=today, since=today - timedelta(days=days), **_common())
 
@@ -188,17 +191,17 @@ def slow_movers():
 @bp.route("/reports/expiring")
 @bp.route("/reports/expiring.csv", endpoint="expiring_csv")
 @roles_required(MANAGERS)
-def expiring():
+def expiring() -> ResponseReturnValue:
     today = _today()
     try:
-        days = reports.days_arg(request.args.get("days"), EXPIRING_DAYS, what="Days ahead", minimum=0)
+        days = days_arg(request.args.get("days"), EXPIRING_DAYS, what="Days ahead", minimum=0)
     except InvalidInput as error:
         return _refuse("reports/expiring.html", error, days=request.args.get("days", ""))
     if _wants_csv():
-        rows, _expired, _soon = reports.expiring(db.session, days, today, per_page=None)
+        rows, _expired, _soon = shelf.expiring(db.session, days, today, per_page=None)
         return downloads.csv_response(f"expiring-print-{days}-days_{today.isoformat()}.csv",
                                       *downloads.expiring(rows.rows, today))
-    page, expired, soon = reports.expiring(db.session, days, today, page=page_arg(), per_page=PER_PAGE)
+    page, expired, soon = shelf.expiring(db.session, days, today, page=page_arg(), per_page=PER_PAGE)
     return render_template("reports/expiring.html", period=None, error=None, page=page, expired=expired,
                            soon=soon, days=days, today=today, **_common())
 
@@ -206,13 +209,13 @@ def expiring():
 @bp.route("/reports/service-level")
 @bp.route("/reports/service-level.csv", endpoint="service_level_csv")
 @roles_required(MANAGERS)
-def service_level():
+def service_level() -> ResponseReturnValue:
     today = _today()
     try:
         period = periods.from_args(request.args, today)
     except InvalidInput as error:
         return _refuse("reports/service_level.html", error)
-    level = reports.service_level(db.session, period, today)
+    level = deliveries.service_level(db.session, period, today)
     if _wants_csv():
         return downloads.csv_response(f"service-level_{period.slug}.csv", *downloads.service_level(level))
     return render_template("reports/service_level.html", period=period, error=None, level=level,
@@ -221,7 +224,7 @@ def service_level():
 
 @bp.route("/reports/reports.css")
 @roles_required(MANAGERS)
-def stylesheet():
+def stylesheet() -> Response:
     """The reports' styles, kept with their templates (the CSP allows no inline styles)."""
     response = Response(render_template("reports/reports.css"), mimetype="text/css")
     response.headers["Cache-Control"] = "private, max-age=3600"

@@ -233,7 +233,7 @@ def order_now(session, today):
     from sqlalchemy.orm import joinedload
 
     from ..catalog.models import Item
-    from ..forecast import services as forecast
+    from ..forecast import models as forecast
     from ..forecast import stored
     from ..forecast.models import ReorderFlag
 

@@ -5,10 +5,13 @@ Free-text cells (names, suppliers, notes, reasons) go through `csvfile.escape`, 
 never runs them as formulas; the items and stock exports have the import's columns and re-import
 unchanged.
 """
-from datetime import datetime, time, timedelta
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import aliased, contains_eager, selectinload
+from sqlalchemy.orm import Session, aliased, contains_eager, selectinload
 
 from ..auth.models import User
 from ..bins.models import Bin
@@ -18,9 +21,9 @@ from ..purchasing.models import PurchaseOrder, PurchaseOrderLine, order_number
 from ..requests.models import Request, RequestLine, request_number
 from ..stock import services as stock
 from ..stock.models import Movement, StockLevel
+from .chunks import chunks
 from .csvfile import CsvStream, escape, write_csv
 from .fields import show
-from .items import _chunks
 
 ITEM_HEADER = ("sku", "product", "size", "category", "unit", "supplier", "unit_cost", "lead_time_days",
                "reorder_point", "reorder_quantity", "returnable", "do_not_use_after", "notes", "description",
@@ -40,7 +43,7 @@ def _when(moment):
     return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else ""
 
 
-def items_csv(session):
+def items_csv(session: Session) -> str:
     """Every active item, in catalog order, with its stock now: the item import's columns plus
     on_hand, reserved and available (which an import ignores)."""
     items = session.scalars(
@@ -49,7 +52,7 @@ def items_csv(session):
         .order_by(Product.category, func.lower(Product.name), Product.id, Item.size_rank, Item.size, Item.sku)
     ).all()
     levels = {}
-    for chunk in _chunks([item.id for item in items]):
+    for chunk in chunks([item.id for item in items]):
         levels.update(stock.availability(session, chunk))
     rows = []
     for item in items:
@@ -63,7 +66,7 @@ def items_csv(session):
     return write_csv(ITEM_HEADER, rows)
 
 
-def stock_csv(session):
+def stock_csv(session: Session) -> str:
     """What every bin holds now, by bin code: the stock import's columns (re-imports unchanged)."""
     rows = session.execute(
         select(Bin.code, Bin.name, Bin.zone, Item.sku, Product.name, Item.size, StockLevel.quantity)
@@ -75,7 +78,7 @@ def stock_csv(session):
                                     for code, name, zone, sku, product, size, quantity in rows])
 
 
-def ledger_csv(session, first_day, last_day):
+def ledger_csv(session: Session, first_day: date, last_day: date) -> Iterator[str]:
     """The ledger's rows from `first_day` to `last_day` (both included, UTC), oldest first, as
     pieces of CSV text (a long ledger is never held in memory whole)."""
     start = datetime.combine(first_day, time.min)
@@ -102,7 +105,7 @@ def ledger_csv(session, first_day, last_day):
     return CsvStream(LEDGER_HEADER).lines(rows())
 
 
-def requests_csv(session):
+def requests_csv(session: Session) -> Iterator[str]:
     """Every request, newest first, one row per line."""
     requester = aliased(User)
     query = (
@@ -127,7 +130,7 @@ def requests_csv(session):
     return CsvStream(REQUEST_HEADER).lines(rows())
 
 
-def purchase_orders_csv(session):
+def purchase_orders_csv(session: Session) -> Iterator[str]:
     """Every purchase order, newest first, one row per line."""
     creator = aliased(User)
     query = (

@@ -9,28 +9,25 @@ empty means empty (zero, no, no date), as in an export. `replaced_by` names the 
 that takes over from the row's item (in the catalog or in the file), checked as the item edit page
 checks it (catalog/successors.py).
 """
-from collections import defaultdict
-from dataclasses import dataclass, field
+from __future__ import annotations
+
 from decimal import Decimal
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from ..catalog import search
-from ..catalog.models import CATEGORIES, CATEGORY_LABELS, MAX_LEAD_TIME_DAYS, Item, Product, size_rank
-from ..catalog.services import (MAX_DESCRIPTION_LENGTH, MAX_KEYWORDS_LENGTH, SKU_PATTERN, TEXT_LIMITS, normalize_sku,
-                                on_loan_refusal, units_on_loan)
+from ..catalog.models import Item, Product, size_rank
+from ..catalog.services import on_loan_refusal, units_on_loan
 from ..catalog.successors import circle, circle_message, lock_successor_changes
-from ..text import clean
 from ..timeutil import utcnow
 from . import fields as cell
-from .csvfile import Columns
+from .chunks import chunks
+from .csvfile import Columns, Table
+from .item_rows import ITEM_FIELDS, ROW_FIELDS, ItemPlan, parse_row
+from .new_products import plan_new
 from .report import Change, ImportReport, parsed_rows
 
-ITEM_FIELDS = ("unit", "supplier", "unit_cost", "lead_time_days", "reorder_point", "reorder_quantity",
-               "returnable", "do_not_use_after", "notes")
-# The columns of a row's own item: its fields, and the SKU of its successor (written by SKU).
-ROW_FIELDS = ITEM_FIELDS + ("replaced_by",)
 COLUMNS = Columns(
     required=("sku", "product", "category"),
     optional=("size",) + ROW_FIELDS + ("description", "keywords"),
@@ -43,137 +40,16 @@ LABELS = {name: name.replace("_", " ") for name in COLUMNS.known}
 LABELS["do_not_use_after"] = "do not use after"
 
 
-def _successor_sku(cell):
-    sku = normalize_sku(clean(cell))
-    if sku and not SKU_PATTERN.match(sku):
-        raise ValueError(f"replaced by {sku!r} is not a valid SKU")
-    return sku or None
-
-
-def _lead_time(value):
-    days = cell.whole_number(value, "lead time days")
-    if days > MAX_LEAD_TIME_DAYS:
-        raise ValueError(f"lead time days {days:,} is more than {MAX_LEAD_TIME_DAYS:,} (ten years)")
-    return days
-
-
-PARSERS = {
-    "unit": lambda c: cell.text(c, "unit", 20) or "each",
-    "supplier": lambda c: cell.text(c, "supplier", 120),
-    "unit_cost": cell.money,
-    "lead_time_days": _lead_time,
-    "reorder_point": lambda c: cell.whole_number(c, "reorder point"),
-    "reorder_quantity": lambda c: cell.whole_number(c, "reorder quantity"),
-    "returnable": lambda c: cell.yes_no(c, "returnable"),
-    "do_not_use_after": lambda c: cell.day(c, "do not use after"),
-    "notes": lambda c: cell.text(c, "notes", TEXT_LIMITS["notes"]),  # the catalog rule's cap
-    "replaced_by": _successor_sku,
-}
-CHUNK = 500  # ids or names per IN (...) query: well under every database's limit on parameters
-
-
-@dataclass
-class ItemRow:
-    line: int
-    sku: str
-    product: str
-    category: str
-    size: str | None
-    description: str | None          # None when the file has no description column
-    keywords: str | None = None      # None when the file has no keywords column
-    size_given: bool = True          # False when the file has no size column
-    fields: dict = field(default_factory=dict)  # the item fields the file has columns for
-
-
-def _category(value):
-    value = clean(value).lower()
-    for key, label in CATEGORY_LABELS.items():
-        if value in (key, label.lower()):
-            return key
-    if not value:
-        raise ValueError("category is missing")
-    raise ValueError(f"unknown category {value!r} (use {', '.join(CATEGORIES)})")
-
-
-def parse_row(line, cells):
-    """One row's cells -> ItemRow; ValueError naming every problem in the row."""
-    problems = []
-
-    def take(name, parse):
-        try:
-            return parse(cells[name])
-        except ValueError as error:
-            problems.append(str(error))
-
-    sku = normalize_sku(clean(cells["sku"]))
-    if not sku:
-        problems.append("SKU is missing")
-    elif not SKU_PATTERN.match(sku):
-        problems.append(f"SKU {sku!r} is not valid (letters, digits, dashes and dots, up to 40 characters)")
-    product = take("product", lambda c: cell.text(c, "product name", 120))
-    if product == "":
-        problems.append("product name is missing")
-    category = take("category", _category)
-    size = None
-    if "size" in cells:
-        size = clean(cells["size"]).upper() or None
-        if size and not (len(size) <= 12 and size.isalnum() and size.isascii()):
-            problems.append(f"size {size!r} is not valid (letters and digits, like M or 2XL)")
-    description = take("description", lambda c: cell.text(c, "description", MAX_DESCRIPTION_LENGTH)) if "description" in cells else None
-    keywords = take("keywords", lambda c: cell.text(c, "keywords", MAX_KEYWORDS_LENGTH)) if "keywords" in cells else None
-    values = {name: take(name, PARSERS[name]) for name in ROW_FIELDS if name in cells}
-    if problems:
-        raise ValueError("; ".join(problems))
-    return ItemRow(line, sku, product, category, size, description, keywords, "size" in cells, values)
-
-
-def _chunks(values):
-    values = list(values)
-    for start in range(0, len(values), CHUNK):
-        yield values[start:start + CHUNK]
-
-
 def _existing_items(session, skus):
     found = {}
-    for chunk in _chunks(skus):
+    for chunk in chunks(skus):
         for item in session.scalars(select(Item).where(Item.sku.in_(chunk))
                                     .options(selectinload(Item.product), selectinload(Item.replaced_by))):
             found[item.sku] = item
     return found
 
 
-def _sized_products_named(session, names):
-    """Products with sizes, by lower-cased name (SQLite's lower() folds only ASCII: match both ways)."""
-    found = defaultdict(list)
-    wanted = {name.lower(): name for name in names}
-    for chunk in _chunks(wanted):
-        raw = [wanted[key] for key in chunk]
-        products = session.scalars(
-            select(Product).where(Product.archived.is_(False),
-                                  or_(Product.name.in_(raw), func.lower(Product.name).in_(chunk)))
-            .options(selectinload(Product.items))
-        ).all()
-        for product in products:
-            if product.name.lower() in wanted and any(item.size for item in product.items) \
-                    and product not in found[product.name.lower()]:
-                found[product.name.lower()].append(product)
-    return found
-
-
-@dataclass
-class ItemPlan:
-    report: ImportReport
-    item_changes: list = field(default_factory=list)      # (item, {field: value}); replaced_by is a SKU
-    product_changes: dict = field(default_factory=dict)   # product -> {field: value}
-    new_products: list = field(default_factory=list)      # ({name, category, description, keywords}, [ItemRow])
-    new_sizes: list = field(default_factory=list)         # (product, ItemRow)
-
-    def new_rows(self):
-        """Every ItemRow that becomes a new item."""
-        return [row for _fields, rows in self.new_products for row in rows] + [row for _p, row in self.new_sizes]
-
-
-def plan(session, table):
+def plan(session: Session, table: Table) -> ItemPlan:
     """Check every row against the file and the catalog; say what importing would do. Reads only."""
     report = ImportReport("items", rows=len(table.rows))
     result = ItemPlan(report)
@@ -189,17 +65,9 @@ def plan(session, table):
     rows = _check_successors(session, report, rows, existing)
     on_loan = units_on_loan(session, [item.id for item in existing.values() if item.returnable])
     _plan_updates(result, [row for row in rows if row.sku in existing], existing, on_loan)
-    _plan_new(session, result, [row for row in rows if row.sku not in existing])
+    plan_new(session, result, [row for row in rows if row.sku not in existing])
     report.in_file_order()
     return result
-
-
-def _product_target(result, product):
-    """The product's name, category, description and keywords once this import is done."""
-    target = {"name": product.name, "category": product.category, "description": product.description,
-              "keywords": product.keywords}
-    target.update(result.product_changes.get(product, {}))
-    return target
 
 
 def _plan_updates(result, rows, existing, on_loan):
@@ -297,97 +165,12 @@ def _check_successors(session, report, rows, existing):
 def _archived_of(session, skus, existing):
     """{sku: archived} for the file's items and the catalog's items among `skus`."""
     found = {sku: item.archived for sku, item in existing.items()}
-    for chunk in _chunks(skus):
+    for chunk in chunks(skus):
         found.update(session.execute(select(Item.sku, Item.archived).where(Item.sku.in_(chunk))).all())
     return found
 
 
-def _plan_new(session, result, rows):
-    report = result.report
-    sized = defaultdict(list)
-    for row in rows:
-        if row.size:
-            sized[row.product.lower()].append(row)
-        else:
-            result.new_products.append(({"name": row.product, "category": row.category,
-                                         "description": row.description or "", "keywords": row.keywords or ""},
-                                        [row]))
-            report.counts["new_products"] += 1
-            report.counts["new_items"] += 1
-            report.changes.append(Change(row.line, row.sku, "new", (f"new product {row.product} ({row.category})",)))
-    candidates = _sized_products_named(session, [group[0].product for group in sized.values()])
-    for key, group in sized.items():
-        products = candidates.get(key, [])
-        if len(products) > 1:
-            for row in group:
-                report.bad(row.line, row.sku, f"{len(products)} products with sizes are called {row.product!r}; "
-                                              "add this size on the right product's page in the catalog")
-            continue
-        if products:
-            _plan_sizes_of(result, products[0], group)
-        else:
-            _plan_sized_product(result, group)
-
-
-def _plan_sizes_of(result, product, group):
-    """New sizes for a product already in the catalog."""
-    report = result.report
-    target = _product_target(result, product)
-    taken = {item.size: item.sku for item in product.items if item.size}
-    seen = {}
-    for row in group:
-        if row.category != target["category"]:
-            report.bad(row.line, row.sku, f"{product.name} is {target['category']} in the catalog; "
-                                          f"this row says {row.category}")
-        elif row.description and row.description != target["description"]:
-            report.bad(row.line, row.sku, f"the description differs from {product.name}'s in the catalog "
-                                          "(leave it empty, or change it on a row of an existing size)")
-        elif row.keywords and row.keywords != target["keywords"]:
-            report.bad(row.line, row.sku, f"the keywords differ from {product.name}'s in the catalog "
-                                          "(leave them empty, or change them on a row of an existing size)")
-        elif row.size in taken:
-            report.bad(row.line, row.sku, f"{product.name} already has size {row.size} (SKU {taken[row.size]})")
-        elif row.size in seen:
-            report.bad(row.line, row.sku, f"size {row.size} of {product.name} is also on line {seen[row.size]}")
-        else:
-            seen[row.size] = row.line
-            result.new_sizes.append((product, row))
-            report.counts["new_sizes"] += 1
-            report.changes.append(Change(row.line, row.sku, "new", (f"new size {row.size} of {product.name}",)))
-
-
-def _plan_sized_product(result, group):
-    """A new product whose sizes are the group's rows: they must agree on the product."""
-    report = result.report
-    first = group[0]
-    seen, good = {}, []
-    for row in group:
-        if row.category != first.category:
-            report.bad(row.line, row.sku, f"category {row.category} differs from line {first.line} "
-                                          f"({first.category}) for another size of {first.product}")
-        elif (row.description or "") != (first.description or ""):
-            report.bad(row.line, row.sku, f"description differs from line {first.line} "
-                                          f"for another size of {first.product}")
-        elif (row.keywords or "") != (first.keywords or ""):
-            report.bad(row.line, row.sku, f"keywords differ from line {first.line} "
-                                          f"for another size of {first.product}")
-        elif row.size in seen:
-            report.bad(row.line, row.sku, f"size {row.size} of {first.product} is also on line {seen[row.size]}")
-        else:
-            seen[row.size] = row.line
-            good.append(row)
-    if not good:
-        return
-    result.new_products.append(({"name": first.product, "category": first.category,
-                                 "description": first.description or "", "keywords": first.keywords or ""}, good))
-    report.counts["new_products"] += 1
-    report.counts["new_items"] += len(good)
-    for row in good:
-        report.changes.append(Change(row.line, row.sku, "new", (f"new product {first.product} ({first.category}), "
-                                                                f"size {row.size}",)))
-
-
-def apply(session, result):
+def apply(session: Session, result: ItemPlan) -> None:
     """Write a plan without bad rows, inside the caller's write transaction. New products and items
     go in as multi-row INSERTs (building 10,000 ORM objects took most of an import's time); every
     product written gets its search words again (catalog/search.py)."""
@@ -430,7 +213,7 @@ def _write_successors(session, successors):
     if not successors:
         return
     ids = {}
-    for chunk in _chunks({sku for sku in successors.values() if sku}):
+    for chunk in chunks({sku for sku in successors.values() if sku}):
         ids.update(session.execute(select(Item.sku, Item.id).where(Item.sku.in_(chunk))).all())
     item = Item.__table__
     session.execute(update(item).where(item.c.sku == bindparam("b_sku")).values(replaced_by_id=bindparam("b_id")),

@@ -6,10 +6,14 @@ difference is booked, as a stock count would book it; an equal quantity books no
 ledger stays the source of truth (`flask check` agrees), and importing the same file twice, or
 re-importing the stock export, changes nothing.
 """
+from __future__ import annotations
+
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from ..auth.models import User
 from ..bins.models import CODE_PATTERN, DISPATCH_CODE, Bin, normalize_code
 from ..catalog.models import Item
 from ..catalog.services import normalize_sku
@@ -20,8 +24,8 @@ from ..stock import services as stock
 from ..stock.models import StockLevel
 from ..text import clean
 from . import fields as cell
-from .csvfile import Columns
-from .items import _chunks
+from .chunks import chunks
+from .csvfile import Columns, Table
 from .report import Change, ImportReport, parsed_rows
 
 COLUMNS = Columns(
@@ -51,7 +55,7 @@ class StockPlan:
     items: dict = field(default_factory=dict)         # item id -> Item
 
 
-def parse_row(line, cells):
+def parse_row(line: int, cells: dict[str, str]) -> StockRow:
     problems = []
     sku = normalize_sku(clean(cells["sku"]))
     if not sku:
@@ -81,7 +85,7 @@ def parse_row(line, cells):
 def _current_levels(session, item_ids, lock):
     """(item id, bin id) -> quantity for these items; with `lock`, the rows are locked (PostgreSQL)."""
     levels = {}
-    for chunk in _chunks(sorted(item_ids)):
+    for chunk in chunks(sorted(item_ids)):
         query = select(StockLevel.item_id, StockLevel.bin_id, StockLevel.quantity).where(StockLevel.item_id.in_(chunk))
         if lock:
             # (item, bin) order, after the items (inventory/database.py)
@@ -91,7 +95,7 @@ def _current_levels(session, item_ids, lock):
     return levels
 
 
-def plan(session, table, create_bins=False, lock=False):
+def plan(session: Session, table: Table, create_bins: bool = False, lock: bool = False) -> StockPlan:
     """Check every row against the file, the catalog and the bins; say what importing would book.
     Reads only (with `lock`, inside a write transaction, it locks the items and their levels)."""
     report = ImportReport("stock", rows=len(table.rows))
@@ -107,13 +111,13 @@ def plan(session, table, create_bins=False, lock=False):
         rows.append(row)
 
     items = {}
-    for chunk in _chunks({row.sku for row in rows}):
+    for chunk in chunks({row.sku for row in rows}):
         items.update({item.sku: item for item in session.scalars(select(Item).where(Item.sku.in_(chunk)))})
     bins = {}
-    for chunk in _chunks({row.bin_code for row in rows}):
+    for chunk in chunks({row.bin_code for row in rows}):
         bins.update({bin.code: bin for bin in session.scalars(select(Bin).where(Bin.code.in_(chunk)))})
     if lock:
-        for chunk in _chunks(sorted(item.id for item in items.values())):
+        for chunk in chunks(sorted(item.id for item in items.values())):
             lock_items(session, chunk)  # ascending ids across chunks too: two imports never deadlock
     levels = _current_levels(session, [item.id for item in items.values()], lock)
     result.items = {item.id: item for item in items.values()}
@@ -167,7 +171,7 @@ def plan(session, table, create_bins=False, lock=False):
     return result
 
 
-def apply(session, result, user):
+def apply(session: Session, result: StockPlan, user: User) -> None:
     """Book a plan without bad rows, inside the caller's write transaction (which `plan` ran in with
     lock=True), through stock.book_many: the same refusals, ledger rows and stock levels as
     `stock.services.receive` and `count`, in batches of statements, not one per row, so that
@@ -177,7 +181,7 @@ def apply(session, result, user):
         bins[code] = Bin(code=code, name=name, zone=zone, archived=False)
         session.add(bins[code])
     session.flush()
-    for chunk in _chunks({code for _row, _item, code, _current in result.bookings} - set(bins)):
+    for chunk in chunks({code for _row, _item, code, _current in result.bookings} - set(bins)):
         bins.update({bin.code: bin for bin in session.scalars(select(Bin).where(Bin.code.in_(chunk)))})
 
     bookings, levels = [], {}
@@ -206,7 +210,7 @@ def apply(session, result, user):
 
 def _with_backorders(session, item_ids):
     found = set()
-    for chunk in _chunks(sorted(item_ids)):
+    for chunk in chunks(sorted(item_ids)):
         found.update(session.scalars(
             select(RequestLine.item_id).join(Request, RequestLine.request_id == Request.id)
             .where(RequestLine.item_id.in_(chunk), RequestLine.backordered > 0, Request.status.in_(OPEN))
