@@ -30,7 +30,7 @@ def queue() -> ResponseReturnValue:
     status = request.args.get("status") or None
     if status not in STATUSES:
         status = None
-    page = queries.queue_page(db.session, status=status, page=page_arg(), per_page=current_app.config["PAGE_SIZE"])
+    page = queries.queue(db.session, status=status, page=page_arg(), per_page=current_app.config["PAGE_SIZE"])
     # The next ones to be filled; a big stockroom may have a thousand lines waiting.
     backorders, waiting = queries.backorders(db.session, limit=BACKORDERS_SHOWN)
     more = waiting - len(backorders)
