@@ -86,7 +86,7 @@ def _request_page(shown: Request, status: int = 200, *, typed: dict[int, str] | 
     as typed and what is wrong with it)."""
     actions = lifecycle.allowed_actions(shown, current_user)  # the buttons the page shows
     editable = Action.CHANGE_QUANTITIES in actions
-    return render_template("requests/show.html", r=shown, actions=actions, Action=Action, Status=Status,
+    return render_template("requests/show.html", r=shown, actions=actions, Action=Action,
                            editable=editable,
                            free=services.more_free(db.session, shown) if editable else {},
                            typed=typed or {}, line_errors=line_errors or {}, page_error=page_error,
