@@ -146,6 +146,33 @@ def test_roles_on_the_requests_api(client, token_for, make_item):
     assert call(client, "GET", "/api/v1/requests?status=bogus", manager_token)[0] == 400
 
 
+def test_the_api_lists_the_queue_as_its_page_does(client, session, login, token_for, make_item, make_user):
+    """One query for the queue (queries.queue): the API's pages hold the requests the manager's
+    queue page shows, in its order (soonest needed first), with the same totals and statuses."""
+    from inventory.requests import services as requests
+
+    items = [make_item(f"PEN-{n}", name=f"Pen {n}", on_hand=20) for n in range(3)]
+    reps = [make_user("rep") for _ in range(2)]
+    made = [requests.submit(session, reps[n % 2], [(items[n % 3], 1 + n % 2)], purpose="client_meeting",
+                            needed_by=date.today() + timedelta(days=(7 * n) % 5 + 1)) for n in range(7)]
+    manager, token = token_for("manager")
+    requests.approve(session, made[2].id, manager)
+    requests.cancel(session, made[4].id, made[4].requester)  # closed: in neither list
+    login("manager")
+    html = client.get("/requests").get_data(as_text=True)
+    shown = sorted((r for r in made if r.number in html), key=lambda r: html.index(r.number))
+    listed, url = [], "/api/v1/requests?per_page=2"
+    while url:
+        status, body = call(client, "GET", url, token)
+        assert status == 200 and body["total"] == 6
+        listed += body["requests"]
+        url = body["next"]
+    assert [r["number"] for r in listed] == [r.number for r in shown] and len(shown) == 6
+    assert [r["needed_by"] for r in listed] == sorted(r["needed_by"] for r in listed)
+    _status, approved = call(client, "GET", "/api/v1/requests?status=approved", token)
+    assert [r["number"] for r in approved["requests"]] == [made[2].number] and approved["total"] == 1
+    assert listed[0]["lines"][0]["sku"].startswith("PEN-") and listed[0]["requester"].endswith("@example.com")
+
 def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

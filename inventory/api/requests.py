@@ -1,7 +1,11 @@
 """JSON API for requests: reserve, read, list, cancel, the manager's approve/reject, the
 stockroom's hand-over and the manager's undo of it."""
+from __future__ import annotations
+
+from datetime import date
 
 from flask import g, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
 
 from ..auth.roles import EVERYONE, MANAGERS, STAFF
 from ..catalog.services import get_item
@@ -11,7 +15,7 @@ from ..limits import check_line_count
 from ..pagination import MAX_PAGE
 from ..requests import handover, queries
 from ..requests import services as requests
-from ..requests.models import STATUSES
+from ..requests.models import STATUSES, Request
 from ..text import is_whole_number
 from ..timeutil import parse_date
 from .views import ApiError, _field, _int_arg, _paged, api_roles, bp
@@ -21,7 +25,7 @@ MAX_ID = 2**31 - 1  # INTEGER primary keys on PostgreSQL
 REQUEST_URL = f"/requests/<int(max={MAX_ID}):request_id>"
 
 
-def request_json(r):
+def request_json(r: Request) -> dict:
     return {
         "id": r.id,
         "number": r.number,
@@ -52,7 +56,7 @@ def request_json(r):
     }
 
 
-def _date(data, name, required=True):
+def _date(data: dict, name: str, required: bool = True) -> date | None:
     value = _field(data, name, required=required)
     if value is None:
         return None
@@ -62,7 +66,7 @@ def _date(data, name, required=True):
     return day
 
 
-def _visible(r):
+def _visible(r: Request) -> Request:
     if r.requester_id != g.api_user.id and g.api_user.role not in STAFF:
         raise ApiError("You can only see your own requests.", 403)
     return r
@@ -70,7 +74,7 @@ def _visible(r):
 
 @bp.post("/requests")
 @api_roles(EVERYONE)
-def create_request():
+def create_request() -> ResponseReturnValue:
     """Reserve: 201 with what is held; 409 with per-line availability when short (nothing held)."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
@@ -111,7 +115,7 @@ def create_request():
 
 @bp.get("/requests")
 @api_roles(EVERYONE)
-def list_requests():
+def list_requests() -> ResponseReturnValue:
     status = request.args.get("status") or None
     if status and status not in STATUSES:
         raise ApiError(f"status must be one of: {', '.join(STATUSES)}.", 400)
@@ -122,13 +126,15 @@ def list_requests():
     per_page = _int_arg("per_page", 50, maximum=200)
     if mine:
         page = queries.requests_of(db.session, g.api_user, page=page_number, per_page=per_page, status=status)
-    else:
+        rows = page.rows
+    else:  # the queue as its page lists it, then those requests whole for their JSON
         page = queries.queue(db.session, status=status, page=page_number, per_page=per_page)
+        rows = queries.loaded(db.session, [r.id for r in page.rows])
     args = {k: v for k, v in {"status": status, "mine": "1" if mine else None}.items() if v}
-    return _paged(page, "requests", [request_json(r) for r in page.rows], "api.list_requests", **args)
+    return _paged(page, "requests", [request_json(r) for r in rows], "api.list_requests", **args)
 
 
-def _get(request_id):
+def _get(request_id: int) -> Request:
     try:
         return _visible(requests.get_request(db.session, request_id))
     except NotFound:
@@ -137,13 +143,13 @@ def _get(request_id):
 
 @bp.get(REQUEST_URL)
 @api_roles(EVERYONE)
-def get_request(request_id):
+def get_request(request_id: int) -> ResponseReturnValue:
     return jsonify(request_json(_get(request_id)))
 
 
 @bp.post(REQUEST_URL + "/cancel")
 @api_roles(EVERYONE)
-def cancel_request(request_id):
+def cancel_request(request_id: int) -> ResponseReturnValue:
     _get(request_id)
     requests.cancel(db.session, request_id, g.api_user)
     return jsonify(request_json(requests.get_request(db.session, request_id)))
@@ -151,7 +157,7 @@ def cancel_request(request_id):
 
 @bp.post(REQUEST_URL + "/approve")
 @api_roles(MANAGERS)
-def approve_request(request_id):
+def approve_request(request_id: int) -> ResponseReturnValue:
     _get(request_id)
     requests.approve(db.session, request_id, g.api_user)
     return jsonify(request_json(requests.get_request(db.session, request_id)))
@@ -159,14 +165,14 @@ def approve_request(request_id):
 
 @bp.post(REQUEST_URL + "/reject")
 @api_roles(MANAGERS)
-def reject_request(request_id):
+def reject_request(request_id: int) -> ResponseReturnValue:
     _get(request_id)
     data = request.get_json(silent=True) or {}
     requests.reject(db.session, request_id, g.api_user, _field(data, "reason") if isinstance(data, dict) else "")
     return jsonify(request_json(requests.get_request(db.session, request_id)))
 
 
-def _body():
+def _body() -> dict:
     data = request.get_json(silent=True)
     if data is None:
         return {}
@@ -177,7 +183,7 @@ def _body():
 
 @bp.post(REQUEST_URL + "/hand-over")
 @api_roles(STAFF)
-def hand_over_request(request_id):
+def hand_over_request(request_id: int) -> ResponseReturnValue:
     """Hand a ready request over: `collected_by` (a pick-up; the requester when left out) or, to
     ship, `carrier` and `tracking` (both required); `note` optional. 400 on bad input."""
     shown = _get(request_id)
@@ -192,7 +198,7 @@ def hand_over_request(request_id):
 
 @bp.post(REQUEST_URL + "/undo-hand-over")
 @api_roles(MANAGERS)
-def undo_hand_over_request(request_id):
+def undo_hand_over_request(request_id: int) -> ResponseReturnValue:
     """A manager undoes today's hand-over: {"reason": "..."} required. 409 when it may not be
     undone (not on the day, checked in already), with the reason."""
     _get(request_id)

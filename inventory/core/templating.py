@@ -1,17 +1,21 @@
-"""What every template can use: the navigation for the user's role, dates in words, money."""
+"""What every template can use: the navigation for the user's role, dates in words, money, and
+the request statuses to compare with (`r.status == Status.READY`)."""
+from __future__ import annotations
+
 from datetime import datetime
 
-from flask import current_app, g, request, url_for
+from flask import Flask, current_app, g, request, url_for
 from flask_login import current_user
 
 from ..auth.roles import MANAGERS, STAFF
 from ..forms import ButtonForm
 from ..purchasing.models import order_number
+from ..requests.lifecycle import Status
 from ..requests.models import request_number
 from ..timeutil import utcnow
 from . import money
 
-def last_segment_url(endpoint, name, value, placeholder):
+def last_segment_url(endpoint: str, name: str, value: int | str, placeholder: int | str) -> str:
     """url_for(endpoint, **{name: value}) for an endpoint whose URL ends in that value, at a
     fraction of the cost: url_for runs once per request and endpoint (with `placeholder`, which
     must come out unchanged in the URL) and the value is appended from then on. Only for values
@@ -107,7 +111,7 @@ def _entry(label, endpoint, icon=None):
     return entry
 
 
-def navigation(where=PHONE):
+def navigation(where: str = PHONE) -> list[dict]:
     """The phone's bottom bar for the current user: [{label, url, icon, active, badge}]."""
     if not current_user.is_authenticated:
         return []
@@ -125,7 +129,7 @@ def navigation(where=PHONE):
     return entries
 
 
-def top_bar():
+def top_bar() -> list[dict]:
     """The laptop's top bar for the current user: links ({label, url, active, badge}) and menus
     ({label, entries, active})."""
     if not current_user.is_authenticated:
@@ -147,14 +151,14 @@ def top_bar():
     return shown
 
 
-def unsent_draft():
+def unsent_draft() -> tuple[int, int] | None:
     """(lines, units) of the current user's request not sent yet, or None: for the pages that say so."""
     if not current_user.is_authenticated or not _draft_lines():
         return None
     return len(_draft_lines()), _draft_units()
 
 
-def ago(moment):
+def ago(moment: datetime | None) -> str:
     """'3 min ago', 'yesterday', '12 Mar 2026' for a naive-UTC datetime."""
     if moment is None:
         return ""
@@ -172,13 +176,15 @@ def ago(moment):
     return moment.strftime("%-d %b %Y")
 
 
-def init_app(app):
+def init_app(app: Flask) -> None:
     money.init_app(app)  # the `money` and `number` filters, one formatter for the app
     app.jinja_env.filters["ago"] = ago
     # {{ r.id|request_number }} and {{ o.id|order_number }}: the formats the models use, for rows that are not models
     app.jinja_env.filters["request_number"] = request_number
     app.jinja_env.filters["order_number"] = order_number
     app.jinja_env.filters["utc"] = lambda m: m.strftime("%Y-%m-%d %H:%M UTC") if isinstance(m, datetime) else ""
+    # A request's status, named: {% if r.status == Status.READY %} (a StrEnum, equal to the stored string).
+    app.jinja_env.globals["Status"] = Status
 
     @app.context_processor
     def _globals():

@@ -1,6 +1,10 @@
-"""Lists of requests for the pages, with their lines and people loaded on purpose."""
-from sqlalchemy import Integer, bindparam, func, select, true
-from sqlalchemy.orm import selectinload
+"""Lists of requests for the pages and the API, with their lines and people loaded on purpose."""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import ColumnElement, Integer, Row, Select, bindparam, func, select, true
+from sqlalchemy.orm import Session, selectinload
 
 from ..auth.models import User
 from ..catalog.models import Item, Product
@@ -9,14 +13,14 @@ from .lifecycle import Status
 from .models import OPEN, Request, RequestLine, ShownRequest
 
 
-def _with_lines(query):
+def _with_lines(query: Select) -> Select:
     return query.options(
         selectinload(Request.lines).selectinload(RequestLine.item).selectinload(Item.product),
         selectinload(Request.requester),
     )
 
 
-def _page(session, conditions, order, page, per_page):
+def _page(session: Session, conditions: list, order: list, page: int, per_page: int) -> Page:
     total = session.scalar(select(func.count(Request.id)).where(*conditions))
     rows = session.scalars(
         _with_lines(select(Request).where(*conditions).order_by(*order)).limit(per_page).offset((page - 1) * per_page)
@@ -24,20 +28,14 @@ def _page(session, conditions, order, page, per_page):
     return Page(rows, page, per_page, total)
 
 
-def requests_of(session, user, page=1, per_page=25, status=None):
+def requests_of(session: Session, user: User, page: int = 1, per_page: int = 25, status: str | None = None) -> Page:
     conditions = [Request.requester_id == user.id]
     if status:
         conditions.append(Request.status == status)
     return _page(session, conditions, [Request.created_at.desc(), Request.id.desc()], page, per_page)
 
 
-def queue(session, status=None, page=1, per_page=50):
-    """Marketing's queue: open requests (or one status), soonest needed first."""
-    conditions = [Request.status == status] if status else [Request.status.in_(OPEN)]
-    return _page(session, conditions, [Request.needed_by, Request.created_at, Request.id], page, per_page)
-
-
-def to_pick(session):
+def to_pick(session: Session) -> Sequence[Request]:
     return session.scalars(
         _with_lines(select(Request).where(Request.status.in_((Status.APPROVED, Status.PICKING, Status.READY))))
         .order_by(Request.needed_by, Request.id)
@@ -49,14 +47,16 @@ def to_pick(session):
 # as ORM objects (with their lines, items, products and requesters) cost several times what the
 # statements do. The statements below read just what the pages show, on the tables (Core), into
 # the light rows that follow: one for a page of requests with their lines, requesters and the
-# total; one for the backordered lines with their count.
+# total; one for the backordered lines with their count. The API lists the queue with the same
+# statement, so the page and the API cannot disagree on which requests, in what order, on which
+# page; it then loads those requests whole for their JSON (`loaded`).
 
 class Named:
     """An item or a person as the lists name them."""
 
     __slots__ = ("name", "display_name")
 
-    def __init__(self, name):
+    def __init__(self, name: str) -> None:
         self.name = self.display_name = name
 
 
@@ -65,7 +65,8 @@ class QueueLine:
 
     __slots__ = ("request_id", "quantity", "reserved", "backordered", "item", "request", "id")
 
-    def __init__(self, request_id, quantity, reserved, backordered, item, request=None, line_id=None):
+    def __init__(self, request_id: int, quantity: int, reserved: int, backordered: int, item: Named,
+                 request: QueueRow | None = None, line_id: int | None = None) -> None:
         self.request_id, self.quantity, self.reserved, self.backordered = request_id, quantity, reserved, backordered
         self.item, self.request, self.id = item, request, line_id
 
@@ -75,7 +76,7 @@ class QueueRow(ShownRequest):
 
     __slots__ = ("id", "status", "purpose", "handoff", "needed_by", "return_by", "requester", "lines")
 
-    def __init__(self, row, requester=None):
+    def __init__(self, row: Row, requester: Named | None = None) -> None:
         self.id, self.status, self.purpose, self.handoff = row.id, row.status, row.purpose, row.handoff
         self.needed_by, self.return_by, self.requester, self.lines = row.needed_by, row.return_by, requester, []
 
@@ -85,7 +86,7 @@ _request, _line, _item, _product, _user = (Request.__table__, RequestLine.__tabl
 _statuses = bindparam("statuses", expanding=True)
 
 
-def _listing(condition, order):
+def _listing(condition: ColumnElement[bool], order: Callable[..., tuple]) -> Select:
     """One statement for a page of requests (those matching `condition`, in `order`) with their
     lines, requesters and the total: one row per line. The total rides along as a one-row
     subquery that the page is left-joined to, so a page past the end still answers it (a row
@@ -126,17 +127,28 @@ _BACKORDERS = (
 )
 
 
-def queue_page(session, status=None, page=1, per_page=25):
-    """queue() for the page: the same requests in the same order, as QueueRows with their lines."""
+def queue(session: Session, status: str | None = None, page: int = 1, per_page: int = 25) -> Page:
+    """Marketing's queue: open requests (or one status), soonest needed first, a page of them as
+    QueueRows with their lines, and the total. The one query of the queue, for its page and the
+    API (which loads those requests whole: `loaded`)."""
     return _rows_page(session, _QUEUE_PAGE, {"statuses": [status] if status else list(OPEN)}, page, per_page)
 
 
-def requests_of_page(session, user, page=1, per_page=25):
+def loaded(session: Session, request_ids: list[int]) -> list[Request]:
+    """The requests of these ids, in that order, with their lines, items, products and requesters
+    loaded: a page of a list (such as `queue`) whole, for what shows more of each request."""
+    if not request_ids:
+        return []
+    found = {r.id: r for r in session.scalars(_with_lines(select(Request).where(Request.id.in_(request_ids)))).all()}
+    return [found[request_id] for request_id in request_ids if request_id in found]
+
+
+def requests_of_page(session: Session, user: User, page: int = 1, per_page: int = 25) -> Page:
     """requests_of() for the page (My requests): the same requests in the same order, as QueueRows."""
     return _rows_page(session, _MINE_PAGE, {"requester_id": user.id}, page, per_page)
 
 
-def _rows_page(session, statement, parameters, page, per_page):
+def _rows_page(session: Session, statement: Select, parameters: dict, page: int, per_page: int) -> Page:
     rows, total, shown = [], 0, None
     result = session.connection().execute(statement, dict(parameters, limit=per_page, offset=(page - 1) * per_page))
     for row in result:  # one row per line, the page's requests in order
@@ -152,7 +164,7 @@ def _rows_page(session, statement, parameters, page, per_page):
     return Page(rows, page, per_page, total)
 
 
-def backorders(session, limit):
+def backorders(session: Session, limit: int) -> tuple[list[QueueLine], int]:
     """Lines waiting for stock, in the order they will be filled: (the first `limit` of them, how
     many there are in all)."""
     lines, requests, total = [], {}, 0
