@@ -1,4 +1,6 @@
 """Limits the rules share, so that the pages, the JSON API and the commands refuse the same input."""
+from decimal import Decimal
+
 from .errors import InvalidInput
 from .text import is_whole_number
 
@@ -8,6 +10,8 @@ MAX_LINES = 200
 # Quantities are INTEGER columns (at most 2,147,483,647 on PostgreSQL, 2**63 - 1 on SQLite): a
 # larger number from a typo or a script must be refused as bad input, not fail in the database.
 MAX_QUANTITY = 1_000_000
+# Unit costs are Numeric(10, 2) columns (an item's, a purchase order line's): at most this.
+MAX_UNIT_COST = Decimal("99999999.99")
 
 
 def check_line_count(lines, what):

@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..database import unit_of_work
 from ..errors import DuplicateCode, InvalidInput, UnknownItem
 from ..forecast.changes import items_changed
+from ..limits import MAX_UNIT_COST
 from ..pagination import Page
 from ..stock.models import StockLevel
 from ..text import MAX_INTEGER, clean, contains, is_whole_number, limited
@@ -29,7 +30,6 @@ TEXT_LIMITS = {"unit": 20, "supplier": 120, "notes": 2000}
 MAX_NAME_LENGTH = 120  # Product.name is VARCHAR(120)
 MAX_DESCRIPTION_LENGTH = 2000
 MAX_KEYWORDS_LENGTH = 500
-MAX_UNIT_COST = Decimal("99999999.99")  # Numeric(10, 2)
 FIELD_WORDS = {"unit": "The unit", "supplier": "The supplier", "notes": "The notes"}
 
 

@@ -29,13 +29,13 @@ from ..requests.models import OPEN, Request, RequestLine
 from ..holds.backorders import fill_backorders
 from ..stock import services as stock
 from ..limits import MAX_LINES, check_line_count, positive_quantity  # noqa: F401 (MAX_LINES: the pages read it here)
+from ..limits import MAX_UNIT_COST
 from ..text import is_whole_number
 from ..timeutil import add_days, utcnow
 from .models import PurchaseOrder, PurchaseOrderLine
 
 MAX_SUPPLIER_LENGTH = 120  # PurchaseOrder.supplier is VARCHAR(120)
 MAX_NOTE_LENGTH = 2000
-MAX_UNIT_COST = Decimal("99999999.99")  # Numeric(10, 2)
 MAX_ID = 2**31 - 1  # INTEGER primary keys on PostgreSQL: a bigger number names nothing
 
 

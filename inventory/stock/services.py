@@ -391,7 +391,7 @@ def put_away(session, item, from_bin, to_bin, quantity, user, reason=""):
 @unit_of_work
 def adjust(session, item, bin, change, user, reason):
     """Correct the quantity in a bin by `change` (positive or negative); a reason is required."""
-    if isinstance(change, bool) or not isinstance(change, int):
+    if not is_whole_number(change):
         raise InvalidInput("An adjustment must be a whole number.")
     if change == 0:
         raise InvalidInput("An adjustment of zero changes nothing.")
