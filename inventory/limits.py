@@ -1,4 +1,7 @@
 """Limits the rules share, so that the pages, the JSON API and the commands refuse the same input."""
+from __future__ import annotations
+
+from collections.abc import Sized
 from decimal import Decimal
 
 from .errors import InvalidInput
@@ -14,7 +17,7 @@ MAX_QUANTITY = 1_000_000
 MAX_UNIT_COST = Decimal("99999999.99")
 
 
-def check_line_count(lines, what):
+def check_line_count(lines: Sized, what: str) -> Sized:
     """Refuse more than MAX_LINES lines: `what` names the whole, e.g. "A count"."""
     count = len(lines)
     if count > MAX_LINES:
@@ -23,7 +26,7 @@ def check_line_count(lines, what):
     return lines
 
 
-def positive_quantity(value, what="Quantity"):
+def positive_quantity(value: object, what: str = "Quantity") -> int:
     """`value` when it is a whole number from 1 to MAX_QUANTITY; InvalidInput otherwise, its message
     starting with `what` ("Quantity of PEN-1 must be more than zero."). The one check of a quantity
     to receive, move, pick, order or request."""

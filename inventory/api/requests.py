@@ -9,8 +9,7 @@ from ..errors import InvalidInput, NotFound, ShortStock
 from ..extensions import db
 from ..limits import check_line_count
 from ..pagination import MAX_PAGE
-from ..requests import handover, queries
-from ..requests import services as requests
+from ..requests import carriers, handover, queries, review, submission
 from ..requests.models import STATUSES
 from ..text import is_whole_number
 from ..timeutil import parse_date
@@ -40,7 +39,7 @@ def request_json(r):
         "handed_over_to": r.handed_over_to or "",
         "carrier": r.carrier or "",
         "tracking": r.tracking or "",
-        "tracking_url": handover.tracking_url(r.carrier, r.tracking),
+        "tracking_url": carriers.tracking_url(r.carrier, r.tracking),
         "handed_over_at": r.handed_over_at.isoformat() + "Z" if r.handed_over_at else None,
         "lines": [
             {"id": line.id, "sku": line.item.sku, "name": line.item.name, "qty": line.quantity,
@@ -93,7 +92,7 @@ def create_request():
     if not isinstance(allow_partial, bool):
         raise InvalidInput("'allow_partial' must be true or false.")
     try:
-        made = requests.submit(
+        made = submission.submit(
             db.session, g.api_user, parsed,
             purpose=_field(data, "purpose", required=False) or "other",
             needed_by=_date(data, "needed_by"), return_by=_date(data, "return_by", required=False),
@@ -130,7 +129,7 @@ def list_requests():
 
 def _get(request_id):
     try:
-        return _visible(requests.get_request(db.session, request_id))
+        return _visible(queries.get_request(db.session, request_id))
     except NotFound:
         raise ApiError(f"No request #{request_id}.", 404) from None
 
@@ -145,16 +144,16 @@ def get_request(request_id):
 @api_roles(EVERYONE)
 def cancel_request(request_id):
     _get(request_id)
-    requests.cancel(db.session, request_id, g.api_user)
-    return jsonify(request_json(requests.get_request(db.session, request_id)))
+    review.cancel(db.session, request_id, g.api_user)
+    return jsonify(request_json(queries.get_request(db.session, request_id)))
 
 
 @bp.post(REQUEST_URL + "/approve")
 @api_roles(MANAGERS)
 def approve_request(request_id):
     _get(request_id)
-    requests.approve(db.session, request_id, g.api_user)
-    return jsonify(request_json(requests.get_request(db.session, request_id)))
+    review.approve(db.session, request_id, g.api_user)
+    return jsonify(request_json(queries.get_request(db.session, request_id)))
 
 
 @bp.post(REQUEST_URL + "/reject")
@@ -162,8 +161,8 @@ def approve_request(request_id):
 def reject_request(request_id):
     _get(request_id)
     data = request.get_json(silent=True) or {}
-    requests.reject(db.session, request_id, g.api_user, _field(data, "reason") if isinstance(data, dict) else "")
-    return jsonify(request_json(requests.get_request(db.session, request_id)))
+    review.reject(db.session, request_id, g.api_user, _field(data, "reason") if isinstance(data, dict) else "")
+    return jsonify(request_json(queries.get_request(db.session, request_id)))
 
 
 def _body():
@@ -187,7 +186,7 @@ def hand_over_request(request_id):
                        carrier=_field(data, "carrier", required=False) or "",
                        tracking=_field(data, "tracking", required=False) or "",
                        require=shown.handoff == "ship")
-    return jsonify(request_json(requests.get_request(db.session, request_id)))
+    return jsonify(request_json(queries.get_request(db.session, request_id)))
 
 
 @bp.post(REQUEST_URL + "/undo-hand-over")
@@ -197,4 +196,4 @@ def undo_hand_over_request(request_id):
     undone (not on the day, checked in already), with the reason."""
     _get(request_id)
     handover.undo_hand_over(db.session, request_id, g.api_user, _field(_body(), "reason"))
-    return jsonify(request_json(requests.get_request(db.session, request_id)))
+    return jsonify(request_json(queries.get_request(db.session, request_id)))

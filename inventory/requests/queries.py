@@ -1,12 +1,31 @@
-"""Lists of requests for the pages, with their lines and people loaded on purpose."""
-from sqlalchemy import Integer, bindparam, func, select, true
-from sqlalchemy.orm import selectinload
+"""Lists of requests for the pages, and one request with all it shows, with their lines and
+people loaded on purpose."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Integer, Row, bindparam, func, select, true
+from sqlalchemy.orm import Session, selectinload
 
 from ..auth.models import User
 from ..catalog.models import Item, Product
+from ..errors import NotFound
 from ..pagination import Page
 from .lifecycle import Status
-from .models import OPEN, Request, RequestLine, ShownRequest
+from .models import OPEN, Request, RequestLine, RequestStep, ShownRequest
+
+
+def get_request(session: Session, request_id: int) -> Request:
+    request = session.scalar(
+        select(Request).where(Request.id == request_id).options(
+            selectinload(Request.lines).selectinload(RequestLine.item).selectinload(Item.product),
+            selectinload(Request.steps).selectinload(RequestStep.user),
+            selectinload(Request.requester),
+        )
+    )
+    if request is None:
+        raise NotFound(f"No request #{request_id}.")
+    return request
 
 
 def _with_lines(query):
@@ -24,20 +43,20 @@ def _page(session, conditions, order, page, per_page):
     return Page(rows, page, per_page, total)
 
 
-def requests_of(session, user, page=1, per_page=25, status=None):
+def requests_of(session: Session, user: User, page: int = 1, per_page: int = 25, status: str | None = None) -> Page:
     conditions = [Request.requester_id == user.id]
     if status:
         conditions.append(Request.status == status)
     return _page(session, conditions, [Request.created_at.desc(), Request.id.desc()], page, per_page)
 
 
-def queue(session, status=None, page=1, per_page=50):
+def queue(session: Session, status: str | None = None, page: int = 1, per_page: int = 50) -> Page:
     """Marketing's queue: open requests (or one status), soonest needed first."""
     conditions = [Request.status == status] if status else [Request.status.in_(OPEN)]
     return _page(session, conditions, [Request.needed_by, Request.created_at, Request.id], page, per_page)
 
 
-def to_pick(session):
+def to_pick(session: Session) -> Sequence[Request]:
     return session.scalars(
         _with_lines(select(Request).where(Request.status.in_((Status.APPROVED, Status.PICKING, Status.READY))))
         .order_by(Request.needed_by, Request.id)
@@ -56,7 +75,7 @@ class Named:
 
     __slots__ = ("name", "display_name")
 
-    def __init__(self, name):
+    def __init__(self, name: str) -> None:
         self.name = self.display_name = name
 
 
@@ -65,7 +84,8 @@ class QueueLine:
 
     __slots__ = ("request_id", "quantity", "reserved", "backordered", "item", "request", "id")
 
-    def __init__(self, request_id, quantity, reserved, backordered, item, request=None, line_id=None):
+    def __init__(self, request_id: int, quantity: int, reserved: int, backordered: int, item: Named,
+                 request: QueueRow | None = None, line_id: int | None = None) -> None:
         self.request_id, self.quantity, self.reserved, self.backordered = request_id, quantity, reserved, backordered
         self.item, self.request, self.id = item, request, line_id
 
@@ -75,7 +95,7 @@ class QueueRow(ShownRequest):
 
     __slots__ = ("id", "status", "purpose", "handoff", "needed_by", "return_by", "requester", "lines")
 
-    def __init__(self, row, requester=None):
+    def __init__(self, row: Row, requester: Named | None = None) -> None:
         self.id, self.status, self.purpose, self.handoff = row.id, row.status, row.purpose, row.handoff
         self.needed_by, self.return_by, self.requester, self.lines = row.needed_by, row.return_by, requester, []
 
@@ -126,12 +146,12 @@ _BACKORDERS = (
 )
 
 
-def queue_page(session, status=None, page=1, per_page=25):
+def queue_page(session: Session, status: str | None = None, page: int = 1, per_page: int = 25) -> Page:
     """queue() for the page: the same requests in the same order, as QueueRows with their lines."""
     return _rows_page(session, _QUEUE_PAGE, {"statuses": [status] if status else list(OPEN)}, page, per_page)
 
 
-def requests_of_page(session, user, page=1, per_page=25):
+def requests_of_page(session: Session, user: User, page: int = 1, per_page: int = 25) -> Page:
     """requests_of() for the page (My requests): the same requests in the same order, as QueueRows."""
     return _rows_page(session, _MINE_PAGE, {"requester_id": user.id}, page, per_page)
 
@@ -152,7 +172,7 @@ def _rows_page(session, statement, parameters, page, per_page):
     return Page(rows, page, per_page, total)
 
 
-def backorders(session, limit):
+def backorders(session: Session, limit: int) -> tuple[list[QueueLine], int]:
     """Lines waiting for stock, in the order they will be filled: (the first `limit` of them, how
     many there are in all)."""
     lines, requests, total = [], {}, 0

@@ -17,10 +17,11 @@ from ..events import services as event_services
 from ..extensions import db
 from ..forms import SCAN_OR_TYPE_BIN, ButtonForm
 from ..pagination import page_arg
+from ..stock import queries as stock_queries
 from ..stock import services as stock
 from ..text import is_digits, to_int, whole_number
 from ..timeutil import date_arg, parse_date
-from . import drafts, handover, lifecycle, loans, queries, services
+from . import carriers, drafts, fulfilment, handover, lifecycle, loans, queries, review, submission
 from ..holds.availability import Window, free_quantity
 from .forms import RejectForm, RequestDetailsForm
 from .lifecycle import Action, Status
@@ -238,7 +239,7 @@ def new():
               "Check it, then send it again.", "error")
         return redirect(url_for("requests.new"))
     try:
-        made = services.submit(
+        made = submission.submit(
             db.session, current_user, [(line.item, line.quantity) for line in lines],
             purpose=form.purpose.data, needed_by=form.needed_by.data, return_by=form.return_by.data,
             handoff=form.handoff.data, ship_to=form.ship_to.data, note=form.note.data,
@@ -356,7 +357,7 @@ def picking():
 
 def _load(request_id):
     try:
-        loaded = services.get_request(db.session, request_id)
+        loaded = queries.get_request(db.session, request_id)
     except NotFound:
         abort(404)
     if loaded.requester_id != current_user.id and not can(current_user, STAFF):
@@ -379,7 +380,7 @@ def _request_page(shown, status=200, *, typed=None, line_errors=None, page_error
     editable = Action.CHANGE_QUANTITIES in actions
     return render_template("requests/show.html", r=shown, actions=actions, Action=Action, Status=Status,
                            editable=editable,
-                           free=services.more_free(db.session, shown) if editable else {},
+                           free=review.more_free(db.session, shown) if editable else {},
                            typed=typed or {}, line_errors=line_errors or {}, page_error=page_error,
                            button_form=ButtonForm(), reject_form=reject_form or RejectForm(), today=date.today(),
                            just_submitted=just_submitted, hand_over=_hand_over_shown(shown),
@@ -394,7 +395,7 @@ def _hand_over_shown(shown):
     step = next((step for step in reversed(shown.steps) if step.action == "handed_over"), None)
     return {"at": handover.local_time(shown.handed_over_at) if shown.handed_over_at else None,
             "by": step.user.display_name if step else None,
-            "link": handover.tracking_url(shown.carrier, shown.tracking),
+            "link": carriers.tracking_url(shown.carrier, shown.tracking),
             "undo_refusal": handover.undo_refusal(shown, current_user) if can(current_user, MANAGERS) else None}
 
 
@@ -474,7 +475,7 @@ def _act(rule, request_id, *args, success):
 @bp.route(REQUEST_URL + "/cancel", methods=["POST"])
 @roles_required(EVERYONE)
 def cancel(request_id):
-    return _act(services.cancel, request_id, current_user, success="Request cancelled; its stock is released.")
+    return _act(review.cancel, request_id, current_user, success="Request cancelled; its stock is released.")
 
 
 @bp.route(REQUEST_URL + "/approve", methods=["POST"])
@@ -492,11 +493,11 @@ def approve(request_id):
         return _request_page(shown, 400, typed=typed, line_errors=wrong,
                              page_error="Nothing was approved: check the quantities below.")
     try:
-        services.approve(db.session, request_id, current_user, quantities=quantities, seen=_seen())
+        review.approve(db.session, request_id, current_user, quantities=quantities, seen=_seen())
     except DomainError as error:
         if error.status == 403:
             abort(403)
-        if quantities or isinstance(error, services.RequestChanged):
+        if quantities or isinstance(error, review.RequestChanged):
             return _refused(request_id, error, typed)
         flash(error.message, "error")
     else:
@@ -508,8 +509,8 @@ def approve(request_id):
 def _approve_from_queue(request_id):
     """The queue's one-tap Approve: as the request is, then back to the same page of the queue."""
     try:
-        approved = services.approve(db.session, request_id, current_user, seen=_seen())
-    except services.RequestChanged as error:
+        approved = review.approve(db.session, request_id, current_user, seen=_seen())
+    except review.RequestChanged as error:
         flash(error.message + " Nothing was approved.", "error")
         return redirect(url_for("requests.show", request_id=request_id))
     except DomainError as error:
@@ -535,7 +536,7 @@ def reject(request_id):
         shown = _load(request_id)
         _changed, typed, _wrong = _typed_quantities(shown)
         return _request_page(shown, 400, typed=typed, reject_form=form)
-    return _act(services.reject, request_id, current_user, form.reason.data,
+    return _act(review.reject, request_id, current_user, form.reason.data,
                 success="Rejected; its stock is released.")
 
 
@@ -554,7 +555,7 @@ def change(request_id):
         flash("No quantity was changed.", "info")
         return redirect(url_for("requests.show", request_id=request_id))
     try:
-        services.change_quantities(db.session, request_id, quantities, current_user, seen=_seen())
+        review.change_quantities(db.session, request_id, quantities, current_user, seen=_seen())
     except DomainError as error:
         if error.status == 403:
             abort(403)
@@ -564,7 +565,7 @@ def change(request_id):
 
 
 def _pick_page(shown, code="", errors=None, status=200):
-    plan = services.pick_list(db.session, shown)
+    plan = fulfilment.pick_list(db.session, shown)
     return render_template("requests/pick.html", r=shown, plan=plan, code=code, errors=errors or {},
                            button_form=ButtonForm()), status
 
@@ -597,7 +598,7 @@ def pick_bin(request_id, code):
         bin = get_bin(db.session, code)
     except NotFound:
         return render_template("bins/unknown.html", code=code, can_create=True), 404
-    in_bin = {level.item_id: level.quantity for level in stock.levels_in_bin(db.session, bin)}
+    in_bin = {level.item_id: level.quantity for level in stock_queries.levels_in_bin(db.session, bin)}
     lines = [line for line in shown.lines if line.to_pick > 0 and line.item_id in in_bin]
     # errors: {line id or None (the whole pick): message}; entered: what was typed, kept on a refusal
     errors, entered = {}, {}
@@ -614,13 +615,13 @@ def pick_bin(request_id, code):
                 picks[line.id] = number
         if not errors:
             try:
-                services.pick(db.session, request_id, bin, picks, current_user)
+                fulfilment.pick(db.session, request_id, bin, picks, current_user)
             except DomainError as error:
                 if error.status == 403:
                     abort(403)
                 errors[error.about if error.about in entered else None] = error.message
             else:
-                done = services.get_request(db.session, request_id)
+                done = queries.get_request(db.session, request_id)
                 flash(f"Picked from {bin.code}. " + ("Everything is picked: ready." if done.status == Status.READY else
                                                      "More to pick from other bins."), "success")
                 return redirect(url_for("requests.pick", request_id=request_id))
@@ -643,7 +644,7 @@ def release(request_id):
         line_ids = {number for number in (_int(v) for v in wanted) if number}
     code = (request.form.get("bin") or "").strip()[:300]
     try:
-        services.release_unpicked(db.session, request_id, line_ids, current_user)
+        fulfilment.release_unpicked(db.session, request_id, line_ids, current_user)
     except DomainError as error:
         if error.status == 403:
             abort(403)
@@ -661,7 +662,7 @@ def put_back(request_id):
         abort(400)
     try:
         bin = get_bin(db.session, request.form.get("bin", ""))
-        services.put_back(db.session, request_id, line_id, bin, quantity, current_user)
+        fulfilment.put_back(db.session, request_id, line_id, bin, quantity, current_user)
     except DomainError as error:
         flash(error.message, "error")
     else:
@@ -674,7 +675,7 @@ def _hand_over_page(shown, entered=None, errors=None, status=200):
     if "collected_by" not in entered:
         entered["collected_by"] = shown.requester.display_name  # who usually collects it
     return render_template("requests/hand_over.html", r=shown, entered=entered, errors=errors or {},
-                           carriers=list(handover.CARRIERS), other=handover.OTHER_CARRIER,
+                           carriers=list(carriers.CARRIERS), other=carriers.OTHER_CARRIER,
                            lines=[line for line in shown.lines if line.picked], button_form=ButtonForm()), status
 
 
@@ -698,7 +699,7 @@ def hand_over(request_id):
     # and tracking number), from a script too: nothing leaves the stockroom unrecorded.
     entered = {box: request.form.get(box, "") for box in HAND_OVER_BOXES}
     carrier = entered["carrier"]
-    if carrier == handover.OTHER_CARRIER:
+    if carrier == carriers.OTHER_CARRIER:
         carrier = entered["carrier_other"]
         if not carrier.strip():
             return _hand_over_page(shown, entered, {"carrier_other": "Type the carrier's name."}, 400)
@@ -709,7 +710,7 @@ def hand_over(request_id):
         if error.status == 403:
             abort(403)
         about = error.about
-        if about == "carrier" and entered["carrier"] == handover.OTHER_CARRIER:
+        if about == "carrier" and entered["carrier"] == carriers.OTHER_CARRIER:
             about = "carrier_other"
         return _hand_over_page(_load(request_id), entered,
                                {about if about in HAND_OVER_BOXES else None: error.message}, error.status)
@@ -775,7 +776,7 @@ def check_in(request_id):
                 errors["bin"] = error.message
         if not errors:
             try:
-                services.check_in(db.session, request_id, bin, outcomes, current_user)
+                fulfilment.check_in(db.session, request_id, bin, outcomes, current_user)
             except DomainError as error:
                 if error.status == 403:
                     abort(403)
