@@ -170,39 +170,39 @@ def demo_logins():
 
 def _seed_requests(session, users, items, bin_rows):
     """A queue with something in every state: new, rush, approved, picked, out, backordered."""
-    from .requests import services as requests
+    from .requests import fulfilment, queries, review, submission
 
     rep, manager, staff = users["rep"], users["manager"], users["staff"]
     today = date.today()
-    meeting = requests.submit(session, rep, [(items["POLO-NAVY-M"], 10), (items["POLO-NAVY-L"], 10),
-                                             (items["POLO-NAVY-XL"], 5), (items["BRO-ATLAS-26"], 50)],
-                              purpose="client_meeting", needed_by=today + timedelta(days=6),
-                              note="Acme Corp quarterly review: polos for their team")
-    requests.submit(session, rep, [(items["FLY-NIMBUS"], 100), (items["PEN-LOGO"], 50)], purpose="other",
-                    needed_by=today + timedelta(days=1), note="Nimbus lunch-and-learn tomorrow")
-    show = requests.submit(session, rep, [(items["BANNER-ROLLUP"], 1), (items["BRO-NIMBUS-26"], 300),
-                                          (items["TOTE-CANVAS"], 40)],
-                           purpose="trade_show", needed_by=today + timedelta(days=12),
-                           return_by=today + timedelta(days=16), handoff="ship",
-                           ship_to="Hall B, Booth 214\nMesse Nord\nHamburg", note="Regional dealer fair")
-    requests.approve(session, show.id, manager)
-    requests.approve(session, meeting.id, manager)
-    plan = requests.pick_list(session, requests.get_request(session, meeting.id))
+    meeting = submission.submit(session, rep, [(items["POLO-NAVY-M"], 10), (items["POLO-NAVY-L"], 10),
+                                               (items["POLO-NAVY-XL"], 5), (items["BRO-ATLAS-26"], 50)],
+                                purpose="client_meeting", needed_by=today + timedelta(days=6),
+                                note="Acme Corp quarterly review: polos for their team")
+    submission.submit(session, rep, [(items["FLY-NIMBUS"], 100), (items["PEN-LOGO"], 50)], purpose="other",
+                      needed_by=today + timedelta(days=1), note="Nimbus lunch-and-learn tomorrow")
+    show = submission.submit(session, rep, [(items["BANNER-ROLLUP"], 1), (items["BRO-NIMBUS-26"], 300),
+                                            (items["TOTE-CANVAS"], 40)],
+                             purpose="trade_show", needed_by=today + timedelta(days=12),
+                             return_by=today + timedelta(days=16), handoff="ship",
+                             ship_to="Hall B, Booth 214\nMesse Nord\nHamburg", note="Regional dealer fair")
+    review.approve(session, show.id, manager)
+    review.approve(session, meeting.id, manager)
+    plan = fulfilment.pick_list(session, queries.get_request(session, meeting.id))
     for bin, lines in plan[:1]:
-        requests.pick(session, meeting.id, bin, {line.id: quantity for line, quantity in lines}, staff)
+        fulfilment.pick(session, meeting.id, bin, {line.id: quantity for line, quantity in lines}, staff)
     # Picked and waiting in DISPATCH: the stockroom's Today offers its hand-over.
     from .auth.models import User
 
     rep2 = session.query(User).filter_by(email="rep2@example.com").one()
-    desk = requests.submit(session, rep2, [(items["BRO-ATLAS-26"], 25), (items["PEN-LOGO"], 20)],
-                           purpose="client_meeting", needed_by=today + timedelta(days=2),
-                           note="Atlas partner visit at their office on Monday")
-    requests.approve(session, desk.id, manager)
-    for bin, lines in requests.pick_list(session, requests.get_request(session, desk.id)):
-        requests.pick(session, desk.id, bin, {line.id: quantity for line, quantity in lines}, staff)
-    usb = requests.submit(session, rep, [(items["USB-32"], 60)], purpose="trade_show",
-                          needed_by=today + timedelta(days=20), allow_partial=True,
-                          note="USB drives with the product videos")
+    desk = submission.submit(session, rep2, [(items["BRO-ATLAS-26"], 25), (items["PEN-LOGO"], 20)],
+                             purpose="client_meeting", needed_by=today + timedelta(days=2),
+                             note="Atlas partner visit at their office on Monday")
+    review.approve(session, desk.id, manager)
+    for bin, lines in fulfilment.pick_list(session, queries.get_request(session, desk.id)):
+        fulfilment.pick(session, desk.id, bin, {line.id: quantity for line, quantity in lines}, staff)
+    usb = submission.submit(session, rep, [(items["USB-32"], 60)], purpose="trade_show",
+                            needed_by=today + timedelta(days=20), allow_partial=True,
+                            note="USB drives with the product videos")
     return meeting, show, usb
 
 
@@ -210,7 +210,7 @@ def _seed_loans(session, users, items):
     """Returnables out on loan: the pop-up display at a client's showroom, due back in three
     days, and a booth-in-a-box two days overdue (the item, bin and Today pages show both)."""
     from .auth.models import User
-    from .requests import services as requests
+    from .requests import fulfilment, handover, queries, review, submission
 
     staff, manager = users["staff"], users["manager"]
     rep2 = session.query(User).filter_by(email="rep2@example.com").one()
@@ -219,13 +219,13 @@ def _seed_loans(session, users, items):
         (users["rep"], "DISPLAY-POPUP", -4, 3, "Acme showroom week: our display in their lobby", ""),
         (rep2, "KIT-BOOTH", -6, -2, "Nimbus partner breakfast in Potsdam", "Kim from the Potsdam office"),
     ):
-        loan = requests.submit(session, rep, [(items[sku], 1)], purpose="client_meeting",
-                               needed_by=today + timedelta(days=out), return_by=today + timedelta(days=back),
-                               today=today + timedelta(days=out - 3), note=note)
-        requests.approve(session, loan.id, manager)
-        for bin, picks in requests.pick_list(session, requests.get_request(session, loan.id)):
-            requests.pick(session, loan.id, bin, {line.id: quantity for line, quantity in picks}, staff)
-        requests.hand_over(session, loan.id, staff, collected_by=collected_by)
+        loan = submission.submit(session, rep, [(items[sku], 1)], purpose="client_meeting",
+                                 needed_by=today + timedelta(days=out), return_by=today + timedelta(days=back),
+                                 today=today + timedelta(days=out - 3), note=note)
+        review.approve(session, loan.id, manager)
+        for bin, picks in fulfilment.pick_list(session, queries.get_request(session, loan.id)):
+            fulfilment.pick(session, loan.id, bin, {line.id: quantity for line, quantity in picks}, staff)
+        handover.hand_over(session, loan.id, staff, collected_by=collected_by)
 
 
 def _seed_purchase_orders(session, users, bin_rows):
@@ -273,7 +273,7 @@ def _seed_events(session, users, items, bin_rows):
     from .auth.models import User
     from .events import kits
     from .events import services as events
-    from .requests import services as requests
+    from .requests import fulfilment, handover, queries, review, submission
 
     manager, staff, rep = users["manager"], users["staff"], users["rep"]
     rep2 = session.query(User).filter_by(email="rep2@example.com").one()
@@ -286,22 +286,22 @@ def _seed_events(session, users, items, bin_rows):
     past = events.create_event(session, manager, name="Autumn partner day", place="Congress Center, Leipzig",
                                starts_on=on(-24), ends_on=on(-23), ship_by=on(-26), return_by=on(-20),
                                notes="Partner booth with two roll-ups; brochures and polos for the partner team.")
-    went = requests.submit(session, rep, [(items["BANNER-ROLLUP"], 2), (items["BRO-COMPANY"], 120),
-                                          (items["POLO-BLACK-L"], 4), (items["PEN-LOGO"], 150)],
-                           purpose="trade_show", needed_by=past.ship_by, return_by=past.return_by,
-                           event_id=past.id, today=on(-30), note="Partner day booth")
-    requests.approve(session, went.id, manager)
-    for bin, picks in requests.pick_list(session, requests.get_request(session, went.id)):
-        requests.pick(session, went.id, bin, {line.id: quantity for line, quantity in picks}, staff)
-    requests.hand_over(session, went.id, staff)
+    went = submission.submit(session, rep, [(items["BANNER-ROLLUP"], 2), (items["BRO-COMPANY"], 120),
+                                            (items["POLO-BLACK-L"], 4), (items["PEN-LOGO"], 150)],
+                             purpose="trade_show", needed_by=past.ship_by, return_by=past.return_by,
+                             event_id=past.id, today=on(-30), note="Partner day booth")
+    review.approve(session, went.id, manager)
+    for bin, picks in fulfilment.pick_list(session, queries.get_request(session, went.id)):
+        fulfilment.pick(session, went.id, bin, {line.id: quantity for line, quantity in picks}, staff)
+    handover.hand_over(session, went.id, staff)
     banner_line = next(line for line in went.lines if line.item.sku == "BANNER-ROLLUP")
-    requests.check_in(session, went.id, bin_rows["B-03-1"], {banner_line.id: {"returned": 1, "lost": 1}}, staff)
+    fulfilment.check_in(session, went.id, bin_rows["B-03-1"], {banner_line.id: {"returned": 1, "lost": 1}}, staff)
 
     roadshow = events.create_event(session, manager, name="Nimbus roadshow", place="Hotel am Markt, Berlin",
                                    starts_on=on(6), ends_on=on(7), ship_by=on(4), owner_id=rep2.id,
                                    notes="Two customer breakfasts; Jordan runs it.")
-    requests.submit(session, rep2, [(items["FLY-NIMBUS"], 150), (items["MUG-LOGO"], 24)], purpose="trade_show",
-                    needed_by=roadshow.ship_by, event_id=roadshow.id, note="Handouts for the breakfasts")
+    submission.submit(session, rep2, [(items["FLY-NIMBUS"], 150), (items["MUG-LOGO"], 24)], purpose="trade_show",
+                      needed_by=roadshow.ship_by, event_id=roadshow.id, note="Handouts for the breakfasts")
 
     expo = events.create_event(session, manager, name="Expo Nord 2027", place="Messe Nord, Hall B, Hamburg",
                                starts_on=on(35), ends_on=on(37), ship_by=on(28), return_by=on(41),
@@ -320,9 +320,9 @@ def _seed_events(session, users, items, bin_rows):
                      ship_to="Messe Nord, Hall B, Booth B-214\nHamburg")
     # Visitors' handouts: more Nimbus brochures than the shelf holds, so the rest waits as a
     # backorder and the Reorders page says when to order more from the printer.
-    requests.submit(session, users["rep"], [(items["BRO-NIMBUS-26"], 2000), (items["FLY-NIMBUS"], 400)],
-                    purpose="trade_show", needed_by=expo.ship_by, event_id=expo.id, allow_partial=True,
-                    note="Visitor handouts for the Nimbus launch at the booth")
+    submission.submit(session, users["rep"], [(items["BRO-NIMBUS-26"], 2000), (items["FLY-NIMBUS"], 400)],
+                      purpose="trade_show", needed_by=expo.ship_by, event_id=expo.id, allow_partial=True,
+                      note="Visitor handouts for the Nimbus launch at the booth")
 
     events.create_event(session, manager, name="Developer summit", place="Online and Munich office",
                         starts_on=on(60), ends_on=on(61), ship_by=on(55), return_by=on(63),

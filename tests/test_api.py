@@ -9,6 +9,7 @@ from inventory.auth import services as auth
 from inventory.auth.models import ApiToken
 from inventory.bins import services as bins
 from inventory.extensions import db
+from inventory.stock import queries as stock_queries
 from inventory.stock import services as stock
 from inventory.stock.models import Movement, StockLevel
 
@@ -164,11 +165,11 @@ def test_items_list_on_hand_reserved_and_available(api, make_item, make_bin, ses
 def test_reserved_is_what_requests_hold_and_available_is_the_rest(api, make_item, make_user, session):
     from datetime import date, timedelta
 
-    from inventory.requests import services as requests
+    from inventory.requests import submission
 
     pen = make_item("PEN-1", on_hand=10)
-    requests.submit(session, make_user("rep"), [(pen, 4)], purpose="client_meeting",
-                    needed_by=date.today() + timedelta(days=5))
+    submission.submit(session, make_user("rep"), [(pen, 4)], purpose="client_meeting",
+                      needed_by=date.today() + timedelta(days=5))
     caller = api("rep")
     listed = caller.get("/api/v1/items?sku=PEN-1").get_json()["items"][0]
     detail = caller.get("/api/v1/items/PEN-1").get_json()
@@ -372,7 +373,7 @@ def test_staff_moves_stock_between_bins(api, make_item, make_bin, session):
                               {"sku": "PEN-1", "bin": "B-02", "quantity": 4}]
     assert body["movements"][0]["from_bin"] == "A-01" and body["movements"][0]["to_bin"] == "B-02"
     assert body["movements"][0]["reason"] == "tidy up"
-    assert (stock.level(session, pen, make_bin("A-01")), stock.level(session, pen, make_bin("B-02"))) == (6, 4)
+    assert (stock_queries.level(session, pen, make_bin("A-01")), stock_queries.level(session, pen, make_bin("B-02"))) == (6, 4)
     assert caller.get("/api/v1/items/PEN-1").get_json()["on_hand"] == 10  # a move does not change the total
 
 

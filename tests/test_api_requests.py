@@ -149,15 +149,15 @@ def test_roles_on_the_requests_api(client, token_for, make_item):
 def test_the_api_lists_the_queue_as_its_page_does(client, session, login, token_for, make_item, make_user):
     """One query for the queue (queries.queue): the API's pages hold the requests the manager's
     queue page shows, in its order (soonest needed first), with the same totals and statuses."""
-    from inventory.requests import services as requests
+    from inventory.requests import review, submission
 
     items = [make_item(f"PEN-{n}", name=f"Pen {n}", on_hand=20) for n in range(3)]
     reps = [make_user("rep") for _ in range(2)]
-    made = [requests.submit(session, reps[n % 2], [(items[n % 3], 1 + n % 2)], purpose="client_meeting",
-                            needed_by=date.today() + timedelta(days=(7 * n) % 5 + 1)) for n in range(7)]
+    made = [submission.submit(session, reps[n % 2], [(items[n % 3], 1 + n % 2)], purpose="client_meeting",
+                              needed_by=date.today() + timedelta(days=(7 * n) % 5 + 1)) for n in range(7)]
     manager, token = token_for("manager")
-    requests.approve(session, made[2].id, manager)
-    requests.cancel(session, made[4].id, made[4].requester)  # closed: in neither list
+    review.approve(session, made[2].id, manager)
+    review.cancel(session, made[4].id, made[4].requester)  # closed: in neither list
     login("manager")
     html = client.get("/requests").get_data(as_text=True)
     shown = sorted((r for r in made if r.number in html), key=lambda r: html.index(r.number))

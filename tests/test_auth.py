@@ -193,7 +193,7 @@ def test_every_route_declares_who_may_use_it(app):
 def test_a_post_without_csrf_token_is_refused(database_url, tmp_path, make_user, make_item, make_bin):
     """With CSRF on (as in production), a form POST without its token changes nothing."""
     from inventory.extensions import db
-    from inventory.stock import services as stock
+    from inventory.stock import queries as stock_queries
 
     item = make_item("PEN-1", on_hand=5, bin="A-01")
     make_bin("A-02")
@@ -209,7 +209,7 @@ def test_a_post_without_csrf_token_is_refused(database_url, tmp_path, make_user,
         response = client.post("/stock/move", data={"sku": "PEN-1", "from_bin": "A-01", "to_bin": "A-02",
                                                     "quantity": "2"})
         assert response.status_code == 400 and "expired" in response.get_data(as_text=True)
-        assert stock.level(db.session, item, make_bin("A-01")) == 5
+        assert stock_queries.level(db.session, item, make_bin("A-01")) == 5
         assert client.post("/logout").status_code == 400
 
 

@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 
 from inventory.bins import services as bins
 from inventory.errors import Conflict, DuplicateCode, InvalidInput, UnknownBin
+from inventory.stock import queries as stock_queries
 from inventory.stock import services as stock
 from inventory.stock.models import Movement
 
@@ -87,7 +88,7 @@ def test_staff_moves_stock_and_sees_the_new_quantities(client, login, make_item,
                            follow_redirects=True)
     html = response.get_data(as_text=True)
     assert "Moved 4 × PEN-1 from A-01 to A-02. A-01 now holds 6, A-02 holds 4." in html
-    assert stock.level(session, item, bin=bins.get_bin(session, "A-02")) == 4
+    assert stock_queries.level(session, item, bin=bins.get_bin(session, "A-02")) == 4
 
 
 def test_a_suggestion_answered_after_a_move_does_not_wipe_its_confirmation(app, client, login, make_item, make_bin):
@@ -135,7 +136,7 @@ def test_a_bad_move_is_refused_on_the_form_and_changes_nothing(client, login, ma
     response = client.post("/stock/move", data=form)
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
-    assert stock.level(session, item, bins.get_bin(session, "A-01")) == 10
+    assert stock_queries.level(session, item, bins.get_bin(session, "A-01")) == 10
     assert session.scalar(select(func.count(Movement.id)).where(Movement.kind == "move")) == 0
 
 
@@ -153,7 +154,7 @@ def test_receive_and_adjust_pages(client, login, make_item, make_bin, session):
     done = client.post("/stock/adjust", data={"sku": "PEN-1", "bin": "A-01", "change": "-5", "reason": "damaged"},
                        follow_redirects=True)
     assert "by -5; it now holds 45" in done.get_data(as_text=True)
-    assert stock.level(session, item, bin) == 45
+    assert stock_queries.level(session, item, bin) == 45
 
 
 def test_count_page_books_differences_and_found_items(client, login, make_item, make_bin, session):
@@ -167,7 +168,7 @@ def test_count_page_books_differences_and_found_items(client, login, make_item, 
         f"count-{pens.id}": "9", f"count-{mugs.id}": "0", "extra_sku": ["tote-1", ""], "extra_count": ["2", ""],
     }, follow_redirects=True)
     assert "Count of A-01 booked (3 differences)" in response.get_data(as_text=True)
-    assert [stock.level(session, i, bin) for i in (pens, mugs, totes)] == [9, 0, 2]
+    assert [stock_queries.level(session, i, bin) for i in (pens, mugs, totes)] == [9, 0, 2]
 
 
 def test_count_page_refuses_a_missing_or_bad_count_whole(client, login, make_item, make_bin, session):

@@ -1,4 +1,4 @@
-"""The booking primitive (stock.book, stock.book_many): every refusal in one place, directly and
+"""The booking primitive (booking.book, booking.book_many): every refusal in one place, directly and
 through each rule that books stock (receive, put-away, move, adjust, count, PO receipt, pick,
 put-back, check-in, the opening-stock import), the API and the receive page. A refusal writes
 nothing: no ledger row, no stock level changed."""
@@ -15,7 +15,9 @@ from inventory.database import write_transaction
 from inventory.errors import InsufficientStock, InvalidInput
 from inventory.extensions import db
 from inventory.purchasing import services as purchasing
-from inventory.requests import services as requests
+from inventory.requests import fulfilment, review, submission
+from inventory.stock import booking
+from inventory.stock import queries as stock_queries
 from inventory.stock import services as stock
 from inventory.stock.models import Movement, StockLevel
 from inventory.transfer import services as transfer
@@ -37,12 +39,12 @@ def ledger(session):
 def shelf(session, make_item, make_bin, make_user):
     """10 pens in A-01, an empty A-02, the DISPATCH bin, a staff user."""
     pens = make_item("PEN-1", on_hand=10, bin="A-01")
-    return pens, make_bin("A-01"), make_bin("A-02"), requests.dispatch_bin(session), make_user("staff")
+    return pens, make_bin("A-01"), make_bin("A-02"), fulfilment.dispatch_bin(session), make_user("staff")
 
 
 def booked(session, kind, item, **how):
     with write_transaction(session):
-        return stock.book(session, kind, item, **how)
+        return booking.book(session, kind, item, **how)
 
 
 # book, directly -----------------------------------------------------------------------------
@@ -101,7 +103,7 @@ def test_book_lets_the_request_kinds_through_dispatch(session, shelf):
     with pytest.raises(InvalidInput, match="DISPATCH holds picked stock"):
         stock.count(session, dispatch, {pens: 3}, staff)
     session.expire_all()
-    assert [stock.level(session, pens, each) for each in (a01, a02, dispatch)] == [5, 1, 2]
+    assert [stock_queries.level(session, pens, each) for each in (a01, a02, dispatch)] == [5, 1, 2]
     assert stock.check_ledger(session) == []
 
 
@@ -145,7 +147,7 @@ def test_book_writes_the_ledger_row_with_the_cost_given_or_the_items_cost_now(se
     assert (moved.kind, moved.from_bin_id, moved.to_bin_id, moved.quantity, moved.reason, moved.reference) == (
         "move", a01.id, a02.id, 3, "tidy", "R-1")
     assert str(received.unit_cost) == "1.25"
-    assert [stock.level(session, pens, each) for each in (a01, a02)] == [7, 5]
+    assert [stock_queries.level(session, pens, each) for each in (a01, a02)] == [7, 5]
     assert stock.check_ledger(session) == []
 
 
@@ -156,19 +158,19 @@ def test_book_many_refuses_the_whole_batch_for_one_bad_row(session, shelf, make_
     mugs = make_item("MUG-1", on_hand=4, bin="A-01")
     before = ledger(session)
     batches = [
-        ([stock.Booking("receive", pens, 5, to_bin=a02), stock.Booking("receive", mugs, 5, to_bin=dispatch)],
+        ([booking.Booking("receive", pens, 5, to_bin=a02), booking.Booking("receive", mugs, 5, to_bin=dispatch)],
          InvalidInput, INTO_DISPATCH),
-        ([stock.Booking("receive", pens, 5, to_bin=a02), stock.Booking("receive", mugs, 0, to_bin=a02)],
+        ([booking.Booking("receive", pens, 5, to_bin=a02), booking.Booking("receive", mugs, 0, to_bin=a02)],
          InvalidInput, "Quantity must be more than zero."),
-        ([stock.Booking("move", pens, 6, from_bin=a01, to_bin=a02), stock.Booking("move", pens, 6, from_bin=a01,
+        ([booking.Booking("move", pens, 6, from_bin=a01, to_bin=a02), booking.Booking("move", pens, 6, from_bin=a01,
                                                                                  to_bin=a02)],
          InsufficientStock, "Bin A-01 holds 10 of PEN-1; cannot take 12."),
-        ([stock.Booking("count", pens, 1, to_bin=a01, counted=stock.MAX_QUANTITY + 1)],
+        ([booking.Booking("count", pens, 1, to_bin=a01, counted=stock.MAX_QUANTITY + 1)],
          InvalidInput, "A counted quantity must be at most"),
     ]
     for bookings, error, message in batches:
         with pytest.raises(error, match=re.escape(message)), write_transaction(session):
-            stock.book_many(session, bookings, staff)
+            booking.book_many(session, bookings, staff)
         assert ledger(session) == before
 
 
@@ -178,7 +180,7 @@ def test_book_many_reads_archived_bins_as_they_are_now(session, shelf, make_bin)
     db.session.execute(Bin.__table__.update().where(Bin.id == stale.id).values(archived=True))
     assert stale.archived is False  # the object still says it is in use
     with pytest.raises(InvalidInput, match="Bin Z-99 is archived"), write_transaction(session, expire=False):
-        stock.book_many(session, [stock.Booking("receive", pens, 1, to_bin=stale)], staff)
+        booking.book_many(session, [booking.Booking("receive", pens, 1, to_bin=stale)], staff)
 
 
 # Through each rule ----------------------------------------------------------------------------
@@ -265,17 +267,17 @@ def test_a_po_receipt_goes_through_the_same_refusals(session, shelf, make_user, 
 def test_request_rules_book_through_dispatch_and_no_further(session, shelf, make_user, make_bin):
     pens, a01, a02, dispatch, staff = shelf
     rep, manager = make_user("rep"), make_user("manager")
-    request = requests.submit(session, rep, [(pens, 4)], purpose="client_meeting", needed_by=SOON)
-    requests.approve(session, request.id, manager)
+    request = submission.submit(session, rep, [(pens, 4)], purpose="client_meeting", needed_by=SOON)
+    review.approve(session, request.id, manager)
     line_id = request.lines[0].id
     with pytest.raises(InvalidInput, match="Pick from a stock bin, not from DISPATCH."):
-        requests.pick(session, request.id, dispatch, {line_id: 4}, staff)
-    requests.pick(session, request.id, a01, {line_id: 4}, staff)
+        fulfilment.pick(session, request.id, dispatch, {line_id: 4}, staff)
+    fulfilment.pick(session, request.id, a01, {line_id: 4}, staff)
     with pytest.raises(InvalidInput, match="Put picked stock back into a stock bin."):
-        requests.put_back(session, request.id, line_id, dispatch, 1, staff)
-    requests.put_back(session, request.id, line_id, a02, 1, staff)
+        fulfilment.put_back(session, request.id, line_id, dispatch, 1, staff)
+    fulfilment.put_back(session, request.id, line_id, a02, 1, staff)
     session.expire_all()
-    assert [stock.level(session, pens, each) for each in (a01, a02, dispatch)] == [6, 1, 3]
+    assert [stock_queries.level(session, pens, each) for each in (a01, a02, dispatch)] == [6, 1, 3]
     kinds = session.scalars(select(Movement.kind).where(Movement.reference == request.number)
                             .order_by(Movement.id)).all()
     assert kinds == ["pick", "move"]
@@ -302,7 +304,7 @@ def test_the_stock_import_books_through_book_many(session, shelf, make_user):
     rows = session.execute(select(Movement.kind, Movement.quantity, Movement.counted, Movement.reference)
                            .where(Movement.user_id == manager.id).order_by(Movement.id)).all()
     assert sorted(tuple(row) for row in rows) == [("count", 3, 7, "CSV import"), ("receive", 3, None, "CSV import")]
-    assert stock.level(session, pens, a01) == 7
+    assert stock_queries.level(session, pens, a01) == 7
     assert stock.check_ledger(session) == []
 
 

@@ -6,10 +6,11 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from inventory.catalog import queries as catalog_queries
 from inventory.catalog import services as catalog
 from inventory.catalog.models import Item, Product
 from inventory.errors import DuplicateCode, InvalidInput
-from inventory.requests import services as requests
+from inventory.requests import submission
 from inventory.stock import services as stock
 
 
@@ -58,7 +59,7 @@ def test_search_matches_name_sku_and_supplier_and_filters_by_category(session, m
     make_product()
     make_item("BRO-ATLAS", name="Atlas brochure", category="print", supplier="PrintWorks")
     make_item("PEN-1", name="Logo pen", category="promo")
-    names = lambda **kw: [p.name for p in catalog.search_products(session, **kw).rows]  # noqa: E731
+    names = lambda **kw: [p.name for p in catalog_queries.search_products(session, **kw).rows]  # noqa: E731
     assert names(q="atlas") == ["Atlas brochure"]
     assert names(q="printworks") == ["Atlas brochure"]
     assert names(q="polo-navy-m") == ["Navy polo"]
@@ -69,8 +70,8 @@ def test_search_matches_name_sku_and_supplier_and_filters_by_category(session, m
 def test_archived_products_leave_lists_but_keep_history(session, client, login, make_item):
     item = make_item("OLD-BRO", name="Old brochure", category="print", on_hand=5)
     catalog.set_archived(session, item=item)
-    assert catalog.search_products(session, q="old").rows == []
-    assert [p.name for p in catalog.search_products(session, archived=True).rows] == ["Old brochure"]
+    assert catalog_queries.search_products(session, q="old").rows == []
+    assert [p.name for p in catalog_queries.search_products(session, archived=True).rows] == ["Old brochure"]
     login("rep")
     assert b"Old brochure" not in client.get("/catalog").data
     page = client.get("/i/OLD-BRO")
@@ -110,19 +111,19 @@ def test_catalog_page_reads_what_search_products_finds(session, make_item, make_
     pen = make_item("PEN-POLO", name="Pen", on_hand=7)
     banner = make_item("BAN-POLO", name="Banner", category="display", on_hand=2, returnable=True)
     rep, today = make_user("rep"), date.today()
-    requests.submit(session, rep, [(navy.items[1], 5), (pen, 2)], purpose="client_meeting", needed_by=today + timedelta(days=3))
-    requests.submit(session, rep, [(banner, 1)], purpose="trade_show", needed_by=today, return_by=today + timedelta(days=2))
-    requests.submit(session, rep, [(banner, 1)], purpose="trade_show", needed_by=today + timedelta(days=5),
-                    return_by=today + timedelta(days=6))
+    submission.submit(session, rep, [(navy.items[1], 5), (pen, 2)], purpose="client_meeting", needed_by=today + timedelta(days=3))
+    submission.submit(session, rep, [(banner, 1)], purpose="trade_show", needed_by=today, return_by=today + timedelta(days=2))
+    submission.submit(session, rep, [(banner, 1)], purpose="trade_show", needed_by=today + timedelta(days=5),
+                      return_by=today + timedelta(days=6))
     make_item("BRO-1", name="Brochure polo", category="print", on_hand=4)
     make_item("MUG-1", name="Mug", supplier="POLOWARE")
     make_item("CAP-1", name="Cap")
     for q, category, per_page in [("polo", None, 25), ("polo", None, 2), ("", None, 3), ("polo", "apparel", 1),
                                   ("nothing", None, 5), ("", "kit", 5)]:
         for page in (1, 2, 3, 9):
-            expected = catalog.search_products(session, q=q, category=category, page=page, per_page=per_page)
-            got, on_hand, held_ids = catalog.catalog_page(session, q=q, category=category, page=page,
-                                                          per_page=per_page)
+            expected = catalog_queries.search_products(session, q=q, category=category, page=page, per_page=per_page)
+            got, on_hand, held_ids = catalog_queries.catalog_page(session, q=q, category=category, page=page,
+                                                                  per_page=per_page)
             assert (got.page, got.per_page, got.total) == (expected.page, expected.per_page, expected.total)
             assert [(p.id, p.name, p.category_label, p.photo, p.has_sizes) for p in got.rows] == [
                 (p.id, p.name, p.category_label, p.photo, p.has_sizes) for p in expected.rows]
@@ -133,7 +134,7 @@ def test_catalog_page_reads_what_search_products_finds(session, make_item, make_
             active = [i.id for p in expected.rows for i in p.active_items]
             assert on_hand == stock.on_hand(session, active)
             assert stock.with_reservations(session, on_hand, held_ids) == stock.availability(session, active)
-    page, on_hand, held_ids = catalog.catalog_page(session, q="polo", per_page=25)
+    page, on_hand, held_ids = catalog_queries.catalog_page(session, q="polo", per_page=25)
     assert page.total == 6 and sorted(held_ids) == sorted([navy.items[1].id, pen.id, banner.id])
     levels = stock.with_reservations(session, on_hand, held_ids)
     assert (levels[navy.items[1].id].available, levels[pen.id].available, levels[banner.id].available) == (7, 5, 1)

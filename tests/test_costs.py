@@ -25,7 +25,7 @@ from inventory.reports import periods
 from inventory.reports.event_costs import usage_by_event
 from inventory.reports.over_time import usage_over_time
 from inventory.reports.usage import usage_by_item, usage_by_rep
-from inventory.requests import services as requests
+from inventory.requests import fulfilment, handover, queries, review, submission
 from inventory.requests.models import RequestLine
 from inventory.stock import services as stock
 from inventory.stock.models import Movement
@@ -65,14 +65,14 @@ def show(session, people, make_item):
 def ask_and_hand_over(session, people, event, lines):
     """A rep's request for the show (made before it), approved, picked and handed over now."""
     manager, staff, rep = people
-    request = requests.submit(session, rep, lines, purpose="trade_show", needed_by=event.ship_by,
-                              return_by=event.return_by if any(item.returnable for item, _ in lines) else None,
-                              event_id=event.id, today=days(-8))
-    requests.approve(session, request.id, manager)
-    for bin, picks in requests.pick_list(session, requests.get_request(session, request.id)):
-        requests.pick(session, request.id, bin, {line.id: qty for line, qty in picks}, staff)
-    requests.hand_over(session, request.id, staff)
-    return requests.get_request(session, request.id)
+    request = submission.submit(session, rep, lines, purpose="trade_show", needed_by=event.ship_by,
+                                return_by=event.return_by if any(item.returnable for item, _ in lines) else None,
+                                event_id=event.id, today=days(-8))
+    review.approve(session, request.id, manager)
+    for bin, picks in fulfilment.pick_list(session, queries.get_request(session, request.id)):
+        fulfilment.pick(session, request.id, bin, {line.id: qty for line, qty in picks}, staff)
+    handover.hand_over(session, request.id, staff)
+    return queries.get_request(session, request.id)
 
 
 def change_price_on_the_page(client, sku, price):
@@ -175,8 +175,8 @@ def test_lost_and_damaged_returnables_cost_what_they_cost_when_they_went_out(ses
     request = ask_and_hand_over(session, people, event, [(banner, 3)])   # out at 95.00
     catalog.update_item(session, banner, unit_cost="120.00")              # the price goes up while they are out
     (line,) = request.lines
-    requests.check_in(session, request.id, make_bin("A-01"), {line.id: {"returned": 1, "lost": 1, "damaged": 1}},
-                      staff)
+    fulfilment.check_in(session, request.id, make_bin("A-01"), {line.id: {"returned": 1, "lost": 1, "damaged": 1}},
+                        staff)
     catalog.update_item(session, banner, unit_cost="150.00")              # and again afterwards
 
     (row,) = event_usage(session, event).rows
@@ -223,7 +223,7 @@ def test_picks_issues_and_returns_record_the_cost_of_their_moment(session, peopl
     request = ask_and_hand_over(session, people, event, [(brochure, 10), (banner, 1)])
     catalog.update_item(session, banner, unit_cost="99.00")
     banner_line = next(line for line in request.lines if line.item_id == banner.id)
-    requests.check_in(session, request.id, make_bin("A-01"), {banner_line.id: {"returned": 1}}, staff)
+    fulfilment.check_in(session, request.id, make_bin("A-01"), {banner_line.id: {"returned": 1}}, staff)
     recorded = session.execute(
         select(Movement.kind, Movement.item_id, Movement.unit_cost)
         .where(Movement.reference == request.number).order_by(Movement.id)).all()

@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 from inventory.auth import services as auth
 from inventory.auth.services import create_token
 from inventory.errors import Conflict, Forbidden, InvalidInput
-from inventory.events import feed, services
+from inventory.events import feed, months, services
 from inventory.events.models import Event
 from inventory.extensions import db
 from inventory.querycount import count_queries
-from inventory.requests import services as requests
+from inventory.requests import fulfilment, handover, queries, review, submission
 from inventory.requests.models import Request
 
 TODAY = date.today()
@@ -106,26 +106,26 @@ def test_only_managers_plan_events(session, make_user, make_event):
 
 def test_month_grid_places_events_on_their_days_monday_first():
     show = Event(id=1, name="Show", starts_on=date(2026, 11, 30), ends_on=date(2026, 12, 2), ship_by=date(2026, 11, 25))
-    weeks = services.month_grid(2026, 12, [show], date(2026, 12, 1))
+    weeks = months.month_grid(2026, 12, [show], date(2026, 12, 1))
     assert weeks[0][0].day == date(2026, 11, 30) and not weeks[0][0].in_month  # Monday 30 Nov
     on = [d.day for week in weeks for d in week if show in d.events]
     assert on == [date(2026, 11, 30), date(2026, 12, 1), date(2026, 12, 2)]
     assert [d for week in weeks for d in week if d.today][0].day == date(2026, 12, 1)
-    nov = services.month_grid(2026, 11, [show], date(2026, 12, 1))
+    nov = months.month_grid(2026, 11, [show], date(2026, 12, 1))
     assert [d.day for week in nov for d in week if show in d.ships] == [date(2026, 11, 25)]
-    assert services.shift_month(2026, 12, 1) == (2027, 1) and services.shift_month(2027, 1, -1) == (2026, 12)
-    assert services.month_arg("2027-02", TODAY) == (2027, 2) and services.month_arg("junk", TODAY) == (
+    assert months.shift_month(2026, 12, 1) == (2027, 1) and months.shift_month(2027, 1, -1) == (2026, 12)
+    assert months.month_arg("2027-02", TODAY) == (2027, 2) and months.month_arg("junk", TODAY) == (
         TODAY.year, TODAY.month)
 
 
 # After the event: used, returned, lost, cost ------------------------------------------------
 
 def _hand_over(session, request, manager, staff):
-    requests.approve(session, request.id, manager)
-    for bin, picks in requests.pick_list(session, requests.get_request(session, request.id)):
-        requests.pick(session, request.id, bin, {line.id: qty for line, qty in picks}, staff)
-    requests.hand_over(session, request.id, staff)
-    return requests.get_request(session, request.id)
+    review.approve(session, request.id, manager)
+    for bin, picks in fulfilment.pick_list(session, queries.get_request(session, request.id)):
+        fulfilment.pick(session, request.id, bin, {line.id: qty for line, qty in picks}, staff)
+    handover.hand_over(session, request.id, staff)
+    return queries.get_request(session, request.id)
 
 
 @pytest.fixture
@@ -151,19 +151,19 @@ def past_show(session, manager, make_user, make_item, make_bin):
     then = days(-13)  # the requests were made before the show
 
     def submit(who, lines):
-        return requests.submit(session, who, lines, purpose="trade_show", needed_by=event.ship_by,
-                               return_by=event.return_by, event_id=event.id, today=then)
+        return submission.submit(session, who, lines, purpose="trade_show", needed_by=event.ship_by,
+                                 return_by=event.return_by, event_id=event.id, today=then)
 
     r1 = _hand_over(session, submit(rep, [(bro, 300), (banner, 2)]), manager, staff)
     r2 = _hand_over(session, submit(manager, [(bro, 100), (polo, 10)]), manager, staff)
     r3 = _hand_over(session, submit(rep, [(banner, 1)]), manager, staff)
     r4 = _hand_over(session, submit(rep, [(cloth, 4)]), manager, staff)
     r5 = submit(rep, [(bro, 50)])
-    requests.cancel(session, r5.id, rep)
+    review.cancel(session, r5.id, rep)
     back = make_bin("A-01")
     line = {l.item.sku: l.id for l in r1.lines}
-    requests.check_in(session, r1.id, back, {line["BANNER-1"]: {"returned": 1, "damaged": 1}}, staff)
-    requests.check_in(session, r4.id, back, {r4.lines[0].id: {"returned": 2, "consumed": 1, "lost": 1}}, staff)
+    fulfilment.check_in(session, r1.id, back, {line["BANNER-1"]: {"returned": 1, "damaged": 1}}, staff)
+    fulfilment.check_in(session, r4.id, back, {r4.lines[0].id: {"returned": 2, "consumed": 1, "lost": 1}}, staff)
     return event, rep, [r1, r2, r3, r4, r5]
 
 
@@ -213,8 +213,8 @@ def test_the_event_page_has_no_query_per_request(client, login, past_show, sessi
     pen = make_item("PEN-9", on_hand=100)
     for n in range(5):
         other = make_item(f"MUG-{n}", on_hand=10)
-        requests.submit(session, rep, [(pen, 1), (other, 1)], purpose="trade_show", needed_by=event.ship_by,
-                        event_id=event.id, today=days(-13))
+        submission.submit(session, rep, [(pen, 1), (other, 1)], purpose="trade_show", needed_by=event.ship_by,
+                          event_id=event.id, today=days(-13))
     client.get(url)
     with count_queries(db.engine) as many:
         assert client.get(url).status_code == 200
@@ -249,8 +249,8 @@ def test_month_view_is_a_real_grid_with_previous_and_next(client, login, make_ev
     grid = html.split('<table class="month">')[1].split("</table>")[0]
     assert grid.count("<tr>") >= 5 and "Grid show" in grid and "Ship: Grid show" in html
     year, mon = show.starts_on.year, show.starts_on.month
-    assert "month=%04d-%02d" % services.shift_month(year, mon, -1) in html
-    assert "month=%04d-%02d" % services.shift_month(year, mon, 1) in html
+    assert "month=%04d-%02d" % months.shift_month(year, mon, -1) in html
+    assert "month=%04d-%02d" % months.shift_month(year, mon, 1) in html
     assert show.starts_on.strftime("%B %Y") in html
 
 
@@ -410,14 +410,14 @@ def test_a_cancelled_events_unpicked_requests_are_cancelled_in_one_go(session, c
     rep, staff = make_user("rep"), make_user("staff")
 
     def ask(quantity):
-        return requests.submit(session, rep, [(item, quantity)], purpose="trade_show", needed_by=days(20),
-                               event_id=event.id)
+        return submission.submit(session, rep, [(item, quantity)], purpose="trade_show", needed_by=days(20),
+                                 event_id=event.id)
 
     waiting, approved, picking = ask(3), ask(4), ask(5)
-    requests.approve(session, approved.id, manager)
-    requests.approve(session, picking.id, manager)
-    requests.pick(session, picking.id, make_bin("A-01"), {picking.lines[0].id: 2}, staff)
-    unrelated = requests.submit(session, rep, [(item, 1)], purpose="client_meeting", needed_by=days(20))
+    review.approve(session, approved.id, manager)
+    review.approve(session, picking.id, manager)
+    fulfilment.pick(session, picking.id, make_bin("A-01"), {picking.lines[0].id: 2}, staff)
+    unrelated = submission.submit(session, rep, [(item, 1)], purpose="client_meeting", needed_by=days(20))
 
     with pytest.raises(Conflict, match="not cancelled"):
         services.cancel_event_requests(session, event.id, manager)

@@ -15,7 +15,7 @@ from inventory.forecast import projection, stored
 from inventory.forecast.models import EXPEDITE, NOW, PLANNED, SOON
 from inventory.forecast.timing import subtract_working_days
 from inventory.purchasing import services as purchasing
-from inventory.requests import services as requests
+from inventory.requests import submission
 
 TODAY = date(2027, 3, 1)
 SHIP = date(2027, 3, 31)
@@ -45,9 +45,9 @@ def need(session, make_user):
     rep = make_user("rep")
 
     def make(item, quantity, event=None, needed_by=SHIP, return_by=None):
-        return requests.submit(session, rep, [(item, quantity)], purpose="trade_show", needed_by=needed_by,
-                               return_by=return_by, event_id=event.id if event else None, allow_partial=True,
-                               today=TODAY)
+        return submission.submit(session, rep, [(item, quantity)], purpose="trade_show", needed_by=needed_by,
+                                 return_by=return_by, event_id=event.id if event else None, allow_partial=True,
+                                 today=TODAY)
 
     return make
 
@@ -196,8 +196,8 @@ def test_dashboard_page_and_api(client, login, session, brochure, event, need, m
 
     item = brochure(lead=45)
     show = event("Expo West", ship_by=TODAY + timedelta(days=30))
-    requests.submit(session, make_user("rep"), [(item, 700)], purpose="trade_show", needed_by=show.ship_by,
-                    event_id=show.id, allow_partial=True, today=TODAY)
+    submission.submit(session, make_user("rep"), [(item, 700)], purpose="trade_show", needed_by=show.ship_by,
+                      event_id=show.id, allow_partial=True, today=TODAY)
     login("manager")
     html = client.get("/reorders").get_data(as_text=True)
     assert "Expo West" in html and "Expo brochure" in html and "Expedite" in html and "200 short for Expo West" in html
@@ -231,8 +231,8 @@ def test_consumables_on_a_request_with_a_return_date_do_not_come_back(session, b
     item = brochure(on_hand=500)
     banner = make_item("BANNER-9", category="display", on_hand=1, returnable=True)
     show = event("Expo West", ship_by=date(2027, 3, 20), return_by=date(2027, 3, 25))
-    requests.submit(session, make_user("rep"), [(item, 300), (banner, 1)], purpose="trade_show",
-                    needed_by=show.ship_by, return_by=show.return_by, event_id=show.id, today=TODAY)
+    submission.submit(session, make_user("rep"), [(item, 300), (banner, 1)], purpose="trade_show",
+                      needed_by=show.ship_by, return_by=show.return_by, event_id=show.id, today=TODAY)
     (result,) = projection.forecast(session, TODAY, item_ids=[item.id])
     assert [(s.day, s.change, s.projected) for s in result.steps] == [(TODAY, -300, 200)]  # held now
     (banner_result,) = projection.forecast(session, TODAY, item_ids=[banner.id])

@@ -13,7 +13,7 @@ from inventory.events import kits
 from inventory.events import services as events
 from inventory.forecast import stored, changes
 from inventory.purchasing import services as purchasing
-from inventory.requests import services as requests
+from inventory.requests import fulfilment, handover, queries, review, submission
 from inventory.requests.successors import swap_successor
 from inventory.stock import services as stock
 from inventory.transfer import services as transfer
@@ -41,9 +41,9 @@ def fresh(session):
 
 
 def ask(session, rep, items, needed_by, event=None, return_by=None, today=None):
-    return requests.submit(session, rep, items, purpose="client_meeting", needed_by=needed_by,
-                           return_by=return_by, event_id=event.id if event else None, allow_partial=True,
-                           today=today)
+    return submission.submit(session, rep, items, purpose="client_meeting", needed_by=needed_by,
+                             return_by=return_by, event_id=event.id if event else None, allow_partial=True,
+                             today=today)
 
 
 def test_drift_after_every_rule(session, make_item, make_bin, stock_user, rep, manager):
@@ -68,7 +68,7 @@ def test_drift_after_every_rule(session, make_item, make_bin, stock_user, rep, m
     results["submit"] = fresh(session)
     r2 = ask(session, rep, [(banner, 2)], d(3), return_by=d(6))
     ask(session, rep, [(fly, 10)], d(4))
-    step("approve", lambda: requests.approve(session, r1.id, manager))
+    step("approve", lambda: review.approve(session, r1.id, manager))
     step("move", lambda: stock.move(session, caps, a1, b2, 1, staff))
     step("put_away", lambda: stock.put_away(session, caps, b2, a1, 1, staff))
     step("count", lambda: stock.count(session, a1, [(caps, 2)], staff))
@@ -95,13 +95,13 @@ def test_drift_after_every_rule(session, make_item, make_bin, stock_user, rep, m
                                                          lead_time_days=30))
     step("item_update", lambda: catalog.update_item(session, session.get(type(caps), caps.id), reorder_point=8))
     step("swap", lambda: swap_successor(session, session.get(type(fly), fly.id), manager, backorder_short=True))
-    step("change_q", lambda: requests.approve(session, r2.id, manager))
-    step("pick", lambda: requests.pick(session, r2.id, a1, {requests.get_request(session, r2.id).lines[0].id: 2},
-                                       staff))
-    step("hand_over", lambda: requests.hand_over(session, r2.id, staff))
-    lid = requests.get_request(session, r2.id).lines[0].id
-    step("check_in", lambda: requests.check_in(session, r2.id, a1, {lid: {"returned": 1, "lost": 1}}, staff))
-    step("cancel", lambda: requests.cancel(session, r1.id, manager))
+    step("change_q", lambda: review.approve(session, r2.id, manager))
+    step("pick", lambda: fulfilment.pick(session, r2.id, a1, {queries.get_request(session, r2.id).lines[0].id: 2},
+                                         staff))
+    step("hand_over", lambda: handover.hand_over(session, r2.id, staff))
+    lid = queries.get_request(session, r2.id).lines[0].id
+    step("check_in", lambda: fulfilment.check_in(session, r2.id, a1, {lid: {"returned": 1, "lost": 1}}, staff))
+    step("cancel", lambda: review.cancel(session, r1.id, manager))
     csv = "sku,product,category,reorder_point,lead_time_days\nCAP-1,Item CAP-1,promo,40,3\n"
     step("import_items", lambda: transfer.import_items(session, csv))
     step("import_stock", lambda: transfer.import_stock(session, "sku,bin,quantity\nCAP-1,A-01,1\n", staff))
@@ -135,10 +135,10 @@ def test_overdue_returnable_backorder_is_not_flagged(session, make_item, make_bi
     staff = stock_user()
     booth = make_item("BOOTH-1", on_hand=2, returnable=True, supplier="Booths", lead_time_days=30)
     past = ask(session, rep, [(booth, 2)], d(-9), return_by=d(-5), today=d(-10))
-    requests.approve(session, past.id, manager)
-    line = requests.get_request(session, past.id).lines[0]
-    requests.pick(session, past.id, make_bin("A-01"), {line.id: 2}, staff)
-    requests.hand_over(session, past.id, staff)   # 2 out, due back 5 days ago: overdue
+    review.approve(session, past.id, manager)
+    line = queries.get_request(session, past.id).lines[0]
+    fulfilment.pick(session, past.id, make_bin("A-01"), {line.id: 2}, staff)
+    handover.hand_over(session, past.id, staff)   # 2 out, due back 5 days ago: overdue
     later = ask(session, rep, [(booth, 2)], d(3), return_by=d(6))
     _held, waiting = later.lines[0].reserved, later.lines[0].backordered
     assert waiting == 2
@@ -149,8 +149,8 @@ def test_early_picked_returnable_backorder_is_not_flagged(session, make_item, ma
     staff = stock_user()
     booth = make_item("BOOTH-2", on_hand=1, returnable=True, supplier="Booths", lead_time_days=30)
     a = ask(session, rep, [(booth, 1)], d(10), return_by=d(12))
-    requests.approve(session, a.id, manager)
-    requests.pick(session, a.id, make_bin("A-01"), {requests.get_request(session, a.id).lines[0].id: 1}, staff)
+    review.approve(session, a.id, manager)
+    fulfilment.pick(session, a.id, make_bin("A-01"), {queries.get_request(session, a.id).lines[0].id: 1}, staff)
     b = ask(session, rep, [(booth, 1)], d(1), return_by=d(3))
     assert b.lines[0].backordered == 1
     assert _flags(session, booth), "1 backordered, the only unit is picked for another request: no flag"
@@ -227,9 +227,9 @@ def test_po_receive_deadlocks_with_a_reservation(app, session, make_item, make_b
     def reserver():
         with app.app_context():
             try:
-                requests.submit(db.session, db.session.get(User, ids["rep"]),
-                                [(db.session.get(Item, ids["low"]), 1), (db.session.get(Item, ids["high"]), 1)],
-                                purpose="client_meeting", needed_by=d(3))
+                submission.submit(db.session, db.session.get(User, ids["rep"]),
+                                  [(db.session.get(Item, ids["low"]), 1), (db.session.get(Item, ids["high"]), 1)],
+                                  purpose="client_meeting", needed_by=d(3))
             except Exception as error:  # noqa
                 errors.append(("submit", repr(error)[:200]))
             finally:
@@ -438,8 +438,8 @@ def test_event_rename_races_a_reservation_for_it(app, session, make_item, rep, m
     t.start()
     assert paused.wait(10)
     with app.app_context():
-        requests.submit(db.session, db.session.get(User, ids["rep"]), [(db.session.get(Item, ids["z"]), 5)],
-                        purpose="client_meeting", needed_by=d(30), event_id=ids["show"], allow_partial=True)
+        submission.submit(db.session, db.session.get(User, ids["rep"]), [(db.session.get(Item, ids["z"]), 5)],
+                          purpose="client_meeting", needed_by=d(30), event_id=ids["show"], allow_partial=True)
         db.session.remove()
     go.set()
     t.join(30)

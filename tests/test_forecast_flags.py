@@ -21,7 +21,7 @@ from inventory.events import services as events
 from inventory.forecast import stored
 from inventory.forecast.models import EXPEDITE, PLANNED, RETIRE, RETIRING, SHORTFALL, SOON, ForecastState, ReorderFlag
 from inventory.purchasing import services as purchasing
-from inventory.requests import services as requests
+from inventory.requests import submission
 
 TODAY = date(2027, 3, 1)
 
@@ -54,8 +54,8 @@ def manager(make_user):
 
 
 def ask(session, rep, item, quantity, needed_by, event=None):
-    return requests.submit(session, rep, [(item, quantity)], purpose="client_meeting", needed_by=needed_by,
-                           event_id=event.id if event else None, allow_partial=True, today=TODAY)
+    return submission.submit(session, rep, [(item, quantity)], purpose="client_meeting", needed_by=needed_by,
+                             event_id=event.id if event else None, allow_partial=True, today=TODAY)
 
 
 def flags_of(session, item):
@@ -216,8 +216,8 @@ def test_a_failed_change_leaves_the_flags_as_they_were(session, make_item, rep):
     pens = make_item("PEN-8", name="Pen", on_hand=0, reorder_point=10, reorder_quantity=100)
     before = [(f.status, f.reason) for f in flags_of(session, pens)]
     with pytest.raises(Exception):
-        requests.submit(session, rep, [(pens, -3)], purpose="client_meeting", needed_by=date(2027, 3, 5),
-                        today=TODAY)
+        submission.submit(session, rep, [(pens, -3)], purpose="client_meeting", needed_by=date(2027, 3, 5),
+                          today=TODAY)
     assert [(f.status, f.reason) for f in flags_of(session, pens)] == before
 
 

@@ -12,8 +12,8 @@ from inventory.catalog.services import get_item
 from inventory.errors import UnknownBin, UnknownItem
 from inventory.events.kits import create_kit
 from inventory.purchasing.models import PurchaseOrder
-from inventory.requests import services as requests
-from inventory.stock import services as stock
+from inventory.requests import fulfilment, handover, review, submission
+from inventory.stock import queries as stock_queries
 from inventory.stock.models import Movement
 
 
@@ -81,7 +81,7 @@ def test_adjust_takes_a_typed_sign_and_has_no_digits_only_pattern(client, login,
     response = client.post("/stock/adjust", data={"sku": "PEN-1", "bin": "A-01", "change": typed,
                                                   "reason": "counted again"})
     assert response.status_code == 302
-    assert stock.level(session, pens, get_bin(session, "A-01")) == level
+    assert stock_queries.level(session, pens, get_bin(session, "A-01")) == level
 
 
 def test_a_refused_adjustment_keeps_what_was_typed(client, login, make_item):
@@ -99,9 +99,9 @@ def approved(session, make_user, make_item, make_bin):
     pens = make_item("PEN-1", on_hand=4)
     mugs = make_item("MUG-1", on_hand=2)
     make_bin("A-02")
-    made = requests.submit(session, rep, [(pens, 3), (mugs, 2)], purpose="client_meeting",
-                           needed_by=date.today() + timedelta(days=3))
-    requests.approve(session, made.id, manager)
+    made = submission.submit(session, rep, [(pens, 3), (mugs, 2)], purpose="client_meeting",
+                             needed_by=date.today() + timedelta(days=3))
+    review.approve(session, made.id, manager)
     return made
 
 
@@ -149,11 +149,11 @@ def test_picking_says_a_bad_box_next_to_it_and_keeps_the_others(client, auth_cli
 def test_check_in_says_an_empty_bin_next_to_its_box(client, auth_client, session, make_user, make_item):
     staff, rep, manager = make_user("staff", email="staff@example.com"), make_user("rep"), make_user("manager")
     banner = make_item("BANNER-1", category="display", on_hand=1, bin="B-01", returnable=True)
-    made = requests.submit(session, rep, [(banner, 1)], purpose="trade_show", needed_by=date.today() + timedelta(days=1),
-                           return_by=date.today() + timedelta(days=5))
-    requests.approve(session, made.id, manager)
-    requests.pick(session, made.id, get_bin(session, "B-01"), {made.lines[0].id: 1}, staff)
-    requests.hand_over(session, made.id, staff)
+    made = submission.submit(session, rep, [(banner, 1)], purpose="trade_show", needed_by=date.today() + timedelta(days=1),
+                             return_by=date.today() + timedelta(days=5))
+    review.approve(session, made.id, manager)
+    fulfilment.pick(session, made.id, get_bin(session, "B-01"), {made.lines[0].id: 1}, staff)
+    handover.hand_over(session, made.id, staff)
     auth_client.login(staff)
     line = made.lines[0].id
     response = client.post(f"/requests/{made.id}/check-in", data={f"returned-{line}": "0", f"lost-{line}": "1",

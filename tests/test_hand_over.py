@@ -7,12 +7,12 @@ import pytest
 from sqlalchemy import select
 
 from inventory.errors import Forbidden, InvalidInput
-from inventory.requests import handover
-from inventory.requests import services as requests
+from inventory.requests import carriers, fulfilment, handover, review, submission
 from inventory.requests.models import Request, RequestStep
 from inventory.reports import periods
 from inventory.reports.deliveries import service_level
 from inventory.reports.usage import usage_by_item
+from inventory.stock import queries as stock_queries
 from inventory.stock import services as stock
 from inventory.stock.models import Movement
 
@@ -29,11 +29,11 @@ def people(make_user):
 def ready(session, people, lines, *, handoff="pickup", return_by=None, bin=None):
     """A request taken through approval and picking by the real rules: ready to hand over."""
     details = {"return_by": return_by} if return_by else {}
-    request = requests.submit(session, people["rep"], lines, purpose="client_meeting",
-                              needed_by=TODAY + timedelta(days=3), handoff=handoff,
-                              ship_to="Acme Corp, 1 Main St" if handoff == "ship" else "", **details)
-    requests.approve(session, request.id, people["manager"])
-    requests.pick(session, request.id, bin, {line.id: line.reserved for line in request.lines}, people["staff"])
+    request = submission.submit(session, people["rep"], lines, purpose="client_meeting",
+                                needed_by=TODAY + timedelta(days=3), handoff=handoff,
+                                ship_to="Acme Corp, 1 Main St" if handoff == "ship" else "", **details)
+    review.approve(session, request.id, people["manager"])
+    fulfilment.pick(session, request.id, bin, {line.id: line.reserved for line in request.lines}, people["staff"])
     return request
 
 
@@ -62,7 +62,7 @@ def test_without_a_name_the_rule_takes_the_requester_but_the_page_rule_refuses(s
         handover.hand_over(session, request.id, people["staff"], collected_by="  ", require=True)
     assert refused.value.about == "collected_by"
     assert session.get(Request, request.id).status == "ready"  # nothing written
-    requests.hand_over(session, request.id, people["staff"])  # old callers: the requester collected it
+    handover.hand_over(session, request.id, people["staff"])  # old callers: the requester collected it
     assert session.get(Request, request.id).handed_over_to == "Dana Rep"
 
 
@@ -73,8 +73,8 @@ def test_a_shipment_keeps_the_carrier_and_a_normalised_tracking_number_with_its_
     handover.hand_over(session, request.id, people["staff"], carrier="ups", tracking="1z 999-aa1 0123", require=True)
     request = session.get(Request, request.id)
     assert (request.carrier, request.tracking) == ("UPS", "1Z999-AA10123")
-    assert handover.tracking_url(request.carrier, request.tracking) == "https://www.ups.com/track?tracknum=1Z999-AA10123"
-    assert handover.tracking_url("Bike courier", "ABCD") is None
+    assert carriers.tracking_url(request.carrier, request.tracking) == "https://www.ups.com/track?tracknum=1Z999-AA10123"
+    assert carriers.tracking_url("Bike courier", "ABCD") is None
     assert request.steps[-1].note == "Shipped with UPS, tracking 1Z999-AA10123"
 
 
@@ -97,7 +97,7 @@ def test_bad_shipping_details_are_refused_about_their_box_and_change_nothing(ses
     session.expire_all()
     assert session.get(Request, request.id).status == "ready"
     assert on_hand(session, pens).on_hand == 10  # still in DISPATCH: nothing issued
-    assert handover.normal_carrier("Bike Courier Ltd") == "Bike Courier Ltd"  # another carrier, as typed
+    assert carriers.normal_carrier("Bike Courier Ltd") == "Bike Courier Ltd"  # another carrier, as typed
 
 
 def test_undo_on_the_day_books_the_issues_back_and_everything_agrees_again(session, people, make_item, make_bin):
@@ -124,8 +124,8 @@ def test_undo_on_the_day_books_the_issues_back_and_everything_agrees_again(sessi
     assert (banner_line.picked, banner_line.reserved, banner_line.issued) == (1, 1, 0)
     # Back on hand (in DISPATCH) and held again: 10 on hand, 6 free, as before the hand-over.
     assert (on_hand(session, pens).on_hand, on_hand(session, pens).available) == (10, 6)
-    dispatch = requests.dispatch_bin(session)
-    assert stock.level(session, pens, dispatch) == 4 and stock.level(session, banner, dispatch) == 1
+    dispatch = fulfilment.dispatch_bin(session)
+    assert stock_queries.level(session, pens, dispatch) == 4 and stock_queries.level(session, banner, dispatch) == 1
     undone = session.scalars(select(Movement).where(Movement.kind == "undo_issue").order_by(Movement.id)).all()
     assert [(m.item_id, m.quantity, m.from_bin_id, m.to_bin_id, m.unit_cost) for m in undone] == [
         (pens.id, 4, None, dispatch.id, Decimal("0.40")), (banner.id, 1, None, dispatch.id, Decimal("150.00"))]
@@ -161,7 +161,7 @@ def test_undo_only_by_a_manager_on_the_day_and_before_check_in(session, people, 
     shown = session.get(Request, request.id)
     assert handover.undo_refusal(shown, people["manager"], TODAY + timedelta(days=1)) == "Only on the day of the hand-over."
     assert handover.undo_refusal(shown, people["manager"]) is None
-    requests.check_in(session, request.id, shelf, {request.lines[0].id: {"returned": 1}}, people["staff"])
+    fulfilment.check_in(session, request.id, shelf, {request.lines[0].id: {"returned": 1}}, people["staff"])
     with pytest.raises(handover.UndoRefused, match="returned, not handed over"):
         handover.undo_hand_over(session, request.id, people["manager"], "too late")
     assert session.scalar(select(Movement).where(Movement.kind == "undo_issue")) is None
@@ -278,7 +278,7 @@ def test_after_check_in_the_page_says_what_came_back_not_out(client, auth_client
     banner = make_item("BANNER-1", category="display", on_hand=2, returnable=True)
     request = ready(session, people, [(banner, 2)], return_by=TODAY + timedelta(days=6), bin=shelf)
     handover.hand_over(session, request.id, people["staff"])
-    requests.check_in(session, request.id, shelf, {request.lines[0].id: {"returned": 1, "lost": 1}}, people["staff"])
+    fulfilment.check_in(session, request.id, shelf, {request.lines[0].id: {"returned": 1, "lost": 1}}, people["staff"])
     auth_client.login(people["staff"])
     page = client.get(f"/requests/{request.id}").get_data(as_text=True)
     assert "Out <strong>" not in page

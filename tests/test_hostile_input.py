@@ -35,8 +35,7 @@ from inventory.extensions import db
 from inventory.forecast import stored
 from inventory.mail.models import OutboxMessage
 from inventory.purchasing import services as purchasing
-from inventory.requests import drafts
-from inventory.requests import services as requests
+from inventory.requests import drafts, fulfilment, handover, queries, review, submission
 from inventory.stock import services as stock
 from inventory.transfer import services as transfer
 
@@ -112,23 +111,23 @@ def world(app):
     kits.set_kit_archived(s, old_kit.id, manager)
 
     def ask(lines, **fields):
-        return requests.submit(s, users["rep"], lines, purpose="client_meeting",
-                               needed_by=date.fromisoformat(_today(fields.pop("days", 10))), **fields)
+        return submission.submit(s, users["rep"], lines, purpose="client_meeting",
+                                 needed_by=date.fromisoformat(_today(fields.pop("days", 10))), **fields)
 
     def pick_all(request_id):
-        for bin_, picks in requests.pick_list(s, requests.get_request(s, request_id)):
-            requests.pick(s, request_id, bin_, {line.id: quantity for line, quantity in picks}, staff)
+        for bin_, picks in fulfilment.pick_list(s, queries.get_request(s, request_id)):
+            fulfilment.pick(s, request_id, bin_, {line.id: quantity for line, quantity in picks}, staff)
 
     submitted = ask([(pen, 5), (polo.items[1], 2)])
     approved = ask([(pen, 3)])
-    requests.approve(s, approved.id, manager)
+    review.approve(s, approved.id, manager)
     ready = ask([(pen, 4)])
-    requests.approve(s, ready.id, manager)
+    review.approve(s, ready.id, manager)
     pick_all(ready.id)
     out = ask([(banner, 1)], days=1, return_by=date.fromisoformat(_today(5)))
-    requests.approve(s, out.id, manager)
+    review.approve(s, out.id, manager)
     pick_all(out.id)
-    requests.hand_over(s, out.id, staff)
+    handover.hand_over(s, out.id, staff)
     draft_po = purchasing.create(s, manager, lines=[("PEN-1", 100, None)], supplier="Acme")
     ordered_po = purchasing.create(s, manager, lines=[("PEN-1", 100, None), ("POLO-S", 10, "12.00")], supplier="Acme")
     purchasing.mark_ordered(s, ordered_po.id, manager, date.fromisoformat(_today(7)))

@@ -25,8 +25,9 @@ from inventory.limits import MAX_LINES
 from inventory.purchasing import services as purchasing
 from inventory.purchasing.models import PurchaseOrder
 from inventory.querycount import count_queries
-from inventory.requests import services as requests
+from inventory.requests import submission
 from inventory.requests.models import Request
+from inventory.stock import queries as stock_queries
 from inventory.stock import services as stock
 from inventory.stock.models import Movement
 from inventory.transfer import services as transfer
@@ -275,7 +276,7 @@ def test_every_rule_with_lines_takes_at_most_200(session, manager, make_item, ma
     with pytest.raises(InvalidInput, match="A count can have at most 200 lines"):
         stock.count(session, make_bin("A-01"), [(pen, 1)] * too_many, stock_user())
     with pytest.raises(InvalidInput, match="A request can have at most 200 lines"):
-        requests.submit(session, manager, [(pen, 1)] * too_many, purpose="other", needed_by=TODAY)
+        submission.submit(session, manager, [(pen, 1)] * too_many, purpose="other", needed_by=TODAY)
     with pytest.raises(InvalidInput, match="A kit can have at most 200 lines"):
         kits.create_kit(session, manager, name="Huge", lines=[("PEN-1", 1)] * too_many)
     with pytest.raises(InvalidInput, match="A purchase order can have at most 200 lines"):
@@ -306,7 +307,7 @@ def test_a_count_refuses_the_same_sku_twice_in_any_case(api, session, make_item,
     assert response.get_json()["error"] == "PEN-LOGO is counted twice: give it one line."
     with pytest.raises(InvalidInput, match="PEN-LOGO is counted twice"):
         stock.count(session, bin, [(pen, 3), (catalog.get_item(session, "pen-logo"), 9)], stock_user())
-    assert count(session, Movement) == 1 and stock.level(session, pen, bin) == 10
+    assert count(session, Movement) == 1 and stock_queries.level(session, pen, bin) == 10
 
 
 def test_a_count_of_200_lines_books_every_line_in_a_few_statements(api, session, make_product, make_bin):

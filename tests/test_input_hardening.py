@@ -324,7 +324,7 @@ def test_a_long_user_name_is_refused_by_the_rule(app):
 def test_the_calendar_month_argument_takes_ascii_digits_only():
     from datetime import date
 
-    from inventory.events.services import month_arg
+    from inventory.events.months import month_arg
 
     today = date(2026, 5, 1)
     assert month_arg("2027-02", today) == (2027, 2)

@@ -12,7 +12,7 @@ from inventory.errors import Conflict, DuplicateCode, Forbidden, InvalidInput, S
 from inventory.events import kits, services
 from inventory.events.kits import KitShort
 from inventory.events.models import KitTemplate
-from inventory.requests import services as requests
+from inventory.requests import queries, submission
 from inventory.requests.availability import Window, free_quantity
 from inventory.requests.models import Request, RequestLine
 from inventory.stock import services as stock
@@ -137,8 +137,8 @@ def test_kit_availability_follows_the_window_for_returnables(session, manager, s
                                                              make_user):
     rep = make_user("rep")
     # Two of the three banners are out from day 5 up to day 12: they overlap a window from day 10.
-    requests.submit(session, rep, [(stockroom["banner"], 2)], purpose="client_meeting", needed_by=days(5),
-                    return_by=days(12))
+    submission.submit(session, rep, [(stockroom["banner"], 2)], purpose="client_meeting", needed_by=days(5),
+                      return_by=days(12))
     kit = kits.create_kit(session, manager, name="Banner only", lines=[("BANNER-1", 2)])
     assert kits.availability(session, kit, kits.event_window(make_event())).buildable == 0
     later = make_event("Later show", ship=12, starts=13, ends=14, back=15)  # starts the day they are back
@@ -155,7 +155,7 @@ def test_reserving_kits_holds_exactly_their_components(session, manager, standar
     stock.receive(session, get_item(session, "POLO-NAVY-M"), make_bin("A-01"), 1, stock_user())  # 8: two kits
     event = make_event()
     made = kits.reserve_kit(session, manager, event.id, standard_kit.id, 2)
-    request = requests.get_request(session, made.id)
+    request = queries.get_request(session, made.id)
     assert {line.item.sku: (line.quantity, line.reserved, line.backordered) for line in request.lines} == {
         sku: (qty * 2, qty * 2, 0) for sku, qty in STANDARD}
     assert (request.kit_id, request.kit_count, request.event_id, request.purpose) == (
@@ -197,8 +197,8 @@ def test_two_overlapping_bookings_of_the_booth_in_a_box_are_refused_touching_win
     assert "Not one whole kit" in refused.value.message
     # The physical kit is a returnable item: a plain request for it is refused the same way.
     with pytest.raises(ShortStock):
-        requests.submit(session, make_user("rep"), [(stockroom["booth"], 1)], purpose="trade_show",
-                        needed_by=days(13), return_by=days(20))
+        submission.submit(session, make_user("rep"), [(stockroom["booth"], 1)], purpose="trade_show",
+                          needed_by=days(13), return_by=days(20))
     made = kits.reserve_kit(session, manager, touching.id, booth_kit.id, 1)
     assert made.kit_count == 1
     assert session.scalar(select(func.count(Request.id))) == 2

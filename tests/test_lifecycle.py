@@ -6,8 +6,7 @@ from datetime import date, timedelta
 import pytest
 
 from inventory.errors import InvalidInput
-from inventory.requests import handover, lifecycle
-from inventory.requests import services as requests
+from inventory.requests import fulfilment, handover, lifecycle, queries, review, submission
 from inventory.requests.lifecycle import SAME, TRANSITIONS, Action, Status
 from inventory.requests.models import CANCELLABLE, HOLDING, OPEN, STATUSES, Request
 from tests.conftest import AuthActions
@@ -55,27 +54,27 @@ def make_request(session, people, stock, status, *, returnables=True):
     through the rules."""
     manager, staff = people["manager"], people["staff"]
     lines = [(stock["pens"], 2)] + ([(stock["banner"], 1)] if returnables else [])
-    request = requests.submit(session, people["requester"], lines, purpose="client_meeting", needed_by=TODAY,
-                              return_by=TODAY + timedelta(days=3) if returnables else None)
+    request = submission.submit(session, people["requester"], lines, purpose="client_meeting", needed_by=TODAY,
+                                return_by=TODAY + timedelta(days=3) if returnables else None)
     if status == Status.CANCELLED:
-        requests.cancel(session, request.id, people["requester"])
+        review.cancel(session, request.id, people["requester"])
     elif status == Status.REJECTED:
-        requests.reject(session, request.id, manager, "No budget this quarter")
+        review.reject(session, request.id, manager, "No budget this quarter")
     elif status != Status.SUBMITTED:
-        requests.approve(session, request.id, manager)
+        review.approve(session, request.id, manager)
         if status != Status.APPROVED:
-            request = requests.get_request(session, request.id)
+            request = queries.get_request(session, request.id)
             pens = line_of(request, "PEN-1")
             picks = {pens.id: 1} if status == Status.PICKING else {line.id: line.to_pick for line in request.lines}
-            requests.pick(session, request.id, stock["bin"], picks, staff)
+            fulfilment.pick(session, request.id, stock["bin"], picks, staff)
         if status in (Status.HANDED_OVER, Status.RETURNED):
             handover.hand_over(session, request.id, staff)
         if status == Status.RETURNED:
-            request = requests.get_request(session, request.id)
-            requests.check_in(session, request.id, stock["bin"], {line_of(request, "BANNER-1").id: {"returned": 1}},
-                              staff)
+            request = queries.get_request(session, request.id)
+            fulfilment.check_in(session, request.id, stock["bin"], {line_of(request, "BANNER-1").id: {"returned": 1}},
+                                staff)
     session.expire_all()
-    request = requests.get_request(session, request.id)
+    request = queries.get_request(session, request.id)
     assert request.status == status
     return request
 
@@ -84,28 +83,28 @@ def take(session, action, request, user, stock):
     """Take `action` on `request` as `user` through its rule, with input the rule accepts."""
     first = request.lines[0]
     if action == Action.APPROVE:
-        return requests.approve(session, request.id, user)
+        return review.approve(session, request.id, user)
     if action == Action.CHANGE_QUANTITIES:
-        return requests.change_quantities(session, request.id, {line_of(request, "PEN-1").id: 1}, user)
+        return review.change_quantities(session, request.id, {line_of(request, "PEN-1").id: 1}, user)
     if action == Action.REJECT:
-        return requests.reject(session, request.id, user, "No budget this quarter")
+        return review.reject(session, request.id, user, "No budget this quarter")
     if action == Action.CANCEL:
-        return requests.cancel(session, request.id, user)
+        return review.cancel(session, request.id, user)
     if action == Action.PICK:
         picks = {line.id: line.to_pick for line in request.lines if line.to_pick} or {first.id: 1}
-        return requests.pick(session, request.id, stock["bin"], picks, user)
+        return fulfilment.pick(session, request.id, stock["bin"], picks, user)
     if action == Action.RELEASE_UNPICKED:
-        return requests.release_unpicked(session, request.id, {line.id for line in request.lines}, user)
+        return fulfilment.release_unpicked(session, request.id, {line.id for line in request.lines}, user)
     if action == Action.PUT_BACK:
         line = next((line for line in request.lines if line.picked), first)
-        return requests.put_back(session, request.id, line.id, stock["bin"], 1, user)
+        return fulfilment.put_back(session, request.id, line.id, stock["bin"], 1, user)
     if action == Action.HAND_OVER:
         return handover.hand_over(session, request.id, user)
     if action == Action.UNDO_HAND_OVER:
         return handover.undo_hand_over(session, request.id, user, "Handed to the wrong rep")
     if action == Action.CHECK_IN:
         outcomes = {line.id: {"returned": line.issued or 1} for line in request.lines if line.item.returnable}
-        return requests.check_in(session, request.id, stock["bin"], outcomes, user)
+        return fulfilment.check_in(session, request.id, stock["bin"], outcomes, user)
     raise AssertionError(f"no way to take {action}")
 
 
@@ -155,7 +154,7 @@ def test_every_step_in_every_status_for_everyone_is_taken_or_refused_as_the_tabl
                 assert action not in lifecycle.allowed_actions(request, user)
                 session.expire_all()
                 assert session.get(Request, request.id).status == status, f"{case} changed the status"
-                request = requests.get_request(session, request.id)
+                request = queries.get_request(session, request.id)
 
 
 def test_the_table_says_what_the_rules_said_before_it():
@@ -200,7 +199,7 @@ def test_check_in_needs_returnables(session, people, stock):
     request = make_request(session, people, stock, Status.HANDED_OVER, returnables=False)
     assert Action.CHECK_IN not in lifecycle.allowed_actions(request, people["staff"])
     with pytest.raises(InvalidInput, match="This request has nothing to return."):
-        requests.check_in(session, request.id, stock["bin"], {}, people["staff"])
+        fulfilment.check_in(session, request.id, stock["bin"], {}, people["staff"])
 
 
 # The request page: the buttons (or links) of each step, as they are in templates/requests/show.html.

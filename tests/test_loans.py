@@ -8,8 +8,9 @@ from sqlalchemy import func, select
 
 from inventory.bins.services import get_bin
 from inventory.querycount import count_queries
+from inventory.requests import fulfilment, handover, queries, review, submission
 from inventory.requests import loans as loan_rules
-from inventory.requests import services as requests
+from inventory.stock import queries as stock_queries
 from inventory.stock import services as stock
 from inventory.stock.models import Movement
 
@@ -30,13 +31,13 @@ def lend(session, people, make_bin):
 
     def do(item, units=1, bin="B-01", return_by=None, rep=None, past=False):
         today = d(-10) if past else None
-        made = requests.submit(session, rep or people["rep"], [(item, units)], purpose="trade_show",
-                               needed_by=d(-9) if past else d(1), return_by=return_by or d(5), today=today)
-        requests.approve(session, made.id, people["manager"])
-        line = requests.get_request(session, made.id).lines[0]
-        requests.pick(session, made.id, get_bin(session, bin), {line.id: units}, people["staff"])
-        requests.hand_over(session, made.id, people["staff"])
-        return requests.get_request(session, made.id)
+        made = submission.submit(session, rep or people["rep"], [(item, units)], purpose="trade_show",
+                                 needed_by=d(-9) if past else d(1), return_by=return_by or d(5), today=today)
+        review.approve(session, made.id, people["manager"])
+        line = queries.get_request(session, made.id).lines[0]
+        fulfilment.pick(session, made.id, get_bin(session, bin), {line.id: units}, people["staff"])
+        handover.hand_over(session, made.id, people["staff"])
+        return queries.get_request(session, made.id)
 
     return do
 
@@ -74,9 +75,9 @@ def test_checked_in_reserved_and_consumable_lines_are_no_loans(session, make_ite
     flyer = make_item("FLY-1", category="print", on_hand=50, bin="B-01")
     back = lend(booth, 1)
     lend(flyer, 10)
-    requests.check_in(session, back.id, make_bin("B-01"), {back.lines[0].id: {"returned": 1}}, people["staff"])
+    fulfilment.check_in(session, back.id, make_bin("B-01"), {back.lines[0].id: {"returned": 1}}, people["staff"])
     # Reserved for later, not handed over: booked, but not out.
-    requests.submit(session, people["rep"], [(booth, 1)], purpose="trade_show", needed_by=d(20), return_by=d(25))
+    submission.submit(session, people["rep"], [(booth, 1)], purpose="trade_show", needed_by=d(20), return_by=d(25))
     assert loan_rules.loans_of_items(session, [booth.id, flyer.id]) == {}
     assert loan_rules.loans_of_item(session, flyer) == []
 
@@ -234,7 +235,7 @@ def test_check_in_for_an_item_fills_in_its_bin_and_lands_on_the_item(client, aut
     assert done.status_code == 302 and done.location == "/i/BOOTH-1?page=1"
     session.expire_all()
     assert loan_rules.loans_of_item(session, booth) == []
-    assert stock.level(session, booth, get_bin(session, "B-07")) == 1
+    assert stock_queries.level(session, booth, get_bin(session, "B-07")) == 1
 
 
 def test_check_in_without_an_item_is_as_before(client, auth_client, booth, lend, people):
@@ -293,7 +294,7 @@ def test_receiving_a_loaned_display_asks_first_and_keeps_what_was_typed(client, 
     no = client.post(url, data={**typed, "quantity": "2", "loan_answer": "new"})
     assert no.status_code == 302
     assert movements_of(session, "receive") == before + 1
-    assert stock.level(session, booth, get_bin(session, "B-02")) == 2
+    assert stock_queries.level(session, booth, get_bin(session, "B-02")) == 2
     assert loan_rules.loans_of_item(session, booth)  # still out: a new unit is not the loaned one
 
 
@@ -357,7 +358,7 @@ def test_the_product_page_lists_the_sizes_out_on_loan(client, auth_client, make_
 def test_a_check_in_link_kept_after_the_check_in_says_nothing_is_out(client, auth_client, session, booth, lend,
                                                                      people):
     out = lend(booth, 1)
-    requests.check_in(session, out.id, get_bin(session, "B-01"), {out.lines[0].id: {"returned": 1}}, people["staff"])
+    fulfilment.check_in(session, out.id, get_bin(session, "B-01"), {out.lines[0].id: {"returned": 1}}, people["staff"])
     auth_client.login(people["staff"])
     html = client.get(f"/requests/{out.id}/check-in?item=BOOTH-1").get_data(as_text=True)
     assert 'id="check-in-item"' not in html

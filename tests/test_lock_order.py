@@ -23,8 +23,10 @@ from inventory.catalog.models import Item
 from inventory.errors import Busy
 from inventory.extensions import db
 from inventory.forecast import stored
-from inventory.requests import services as requests
+from inventory.requests import fulfilment, handover, queries, review, submission
 from inventory.requests.models import Request
+from inventory.stock import booking
+from inventory.stock import queries as stock_queries
 from inventory.stock import services as stock
 from inventory.stock.models import Movement
 
@@ -114,7 +116,7 @@ def manager(make_user):
 
 
 def level(session, item_id, bin_id):
-    return stock.level(session, session.get(Item, item_id), session.get(Bin, bin_id))
+    return stock_queries.level(session, session.get(Item, item_id), session.get(Bin, bin_id))
 
 
 # The races (PostgreSQL) ----------------------------------------------------------------------
@@ -198,7 +200,7 @@ def test_multi_line_requests_with_lines_in_opposite_orders(app, session, make_it
     reps = [make_user("rep", email=f"rep{n}@example.com") for n in range(2)]
     ids = dict(x=x.id, y=y.id, shelf=shelf.id, spare=spare.id, staff=staff.id, manager=manager.id,
                reps=[r.id for r in reps])
-    requests.dispatch_bin(session)
+    fulfilment.dispatch_bin(session)
     session.commit()
     db.session.remove()
     rounds = ROUNDS // 4
@@ -210,7 +212,7 @@ def test_multi_line_requests_with_lines_in_opposite_orders(app, session, make_it
             rep = s.get(User, ids["reps"][n])
 
             def go():
-                made[n] = requests.submit(s, rep, lines, purpose="client_meeting", needed_by=d(3)).id
+                made[n] = submission.submit(s, rep, lines, purpose="client_meeting", needed_by=d(3)).id
             return go
         return work
 
@@ -220,15 +222,15 @@ def test_multi_line_requests_with_lines_in_opposite_orders(app, session, make_it
         return work
 
     def approve(s, request_id):
-        requests.approve(s, request_id, s.get(User, ids["manager"]))
+        review.approve(s, request_id, s.get(User, ids["manager"]))
 
     def pick(s, request_id):
-        request = requests.get_request(s, request_id)
+        request = queries.get_request(s, request_id)
         picks = {line.id: line.to_pick for line in request.lines}
-        requests.pick(s, request_id, s.get(Bin, ids["shelf"]), picks, s.get(User, ids["staff"]))
+        fulfilment.pick(s, request_id, s.get(Bin, ids["shelf"]), picks, s.get(User, ids["staff"]))
 
     def hand_over(s, request_id):
-        requests.hand_over(s, request_id, s.get(User, ids["staff"]))
+        handover.hand_over(s, request_id, s.get(User, ids["staff"]))
 
     def shuffler(order):
         def work(s, round_):
@@ -272,7 +274,7 @@ def no_pause(monkeypatch):
     monkeypatch.setattr(database, "_JITTER", (0, 0))
 
 
-def _failing(monkeypatch, times, target=stock, name="_record"):
+def _failing(monkeypatch, times, target=booking, name="_record"):
     """Make `target.name` raise a fake deadlock its first `times` calls (after the rule wrote its
     stock levels, so the rollback has something to undo); returns the list of calls."""
     real, calls = getattr(target, name), []
@@ -294,7 +296,7 @@ def test_a_deadlock_runs_the_whole_rule_again(session, make_item, make_bin, staf
     movement = stock.move(session, item, source, target, 4, staff)
     assert len(calls) == 2
     assert movement.id is not None
-    assert (stock.level(session, item, source), stock.level(session, item, target)) == (6, 4)
+    assert (stock_queries.level(session, item, source), stock_queries.level(session, item, target)) == (6, 4)
     assert session.scalar(select(func.count()).select_from(Movement).where(Movement.kind == "move")) == 1
     sound(session)
 
@@ -308,7 +310,7 @@ def test_a_deadlock_at_commit_in_the_forecast_hook_is_retried_with_the_marks_aga
     calls = _failing(monkeypatch, 1, target=stored, name="reproject")
     stock.adjust(session, item, make_bin("A-01"), -18, staff, "damaged")
     assert len(calls) == 2
-    assert stock.level(session, item, make_bin("A-01")) == 2
+    assert stock_queries.level(session, item, make_bin("A-01")) == 2
     assert item.id in {flag.item_id for flag in stored.flags(session)}  # low now: flagged at that commit
     sound(session)
 
@@ -316,11 +318,11 @@ def test_a_deadlock_at_commit_in_the_forecast_hook_is_retried_with_the_marks_aga
 def test_a_deadlock_in_a_request_rule_is_retried(session, make_item, make_user, monkeypatch, no_pause):
     rep = make_user("rep")
     x, y = make_item("X-1", on_hand=5), make_item("Y-1", on_hand=5)
-    calls = _failing(monkeypatch, 2, target=requests, name="_insert_request")
-    request = requests.submit(session, rep, [(y, 2), (x, 3)], purpose="client_meeting", needed_by=d(2))
+    calls = _failing(monkeypatch, 2, target=submission, name="_insert_request")
+    request = submission.submit(session, rep, [(y, 2), (x, 3)], purpose="client_meeting", needed_by=d(2))
     assert len(calls) == 3
     assert session.scalar(select(func.count()).select_from(Request)) == 1
-    assert sorted((line.item_id, line.reserved) for line in requests.get_request(session, request.id).lines) \
+    assert sorted((line.item_id, line.reserved) for line in queries.get_request(session, request.id).lines) \
         == sorted([(x.id, 3), (y.id, 2)])
     sound(session)
 
@@ -335,13 +337,13 @@ def test_a_nested_rule_leaves_the_retry_to_the_outer_one(session, make_item, mak
 
     @database.unit_of_work
     def outer(s):
-        runs.append(stock.level(s, item, a))
+        runs.append(stock_queries.level(s, item, a))
         return stock.move(s, item, a, b, 1, staff)
 
     calls = _failing(monkeypatch, 1)
     outer(session)
     assert runs == [10, 10] and len(calls) == 2  # the outer ran twice; the inner did not retry alone
-    assert (stock.level(session, item, a), stock.level(session, item, b)) == (9, 1)
+    assert (stock_queries.level(session, item, a), stock_queries.level(session, item, b)) == (9, 1)
     sound(session)
 
 
@@ -354,7 +356,7 @@ def test_when_the_retries_are_used_up_the_rule_refuses_busy(session, make_item, 
         stock.move(session, item, source, target, 4, staff)
     assert refused.value.status == 503 and refused.value.message == BUSY
     assert len(calls) == database.ATTEMPTS
-    assert (stock.level(session, item, source), stock.level(session, item, target)) == (10, 0)
+    assert (stock_queries.level(session, item, source), stock_queries.level(session, item, target)) == (10, 0)
 
 
 def test_busy_on_the_move_page_and_in_the_api(app, client, session, login, make_item, make_bin, monkeypatch,
@@ -372,7 +374,7 @@ def test_busy_on_the_move_page_and_in_the_api(app, client, session, login, make_
                            json={"kind": "move", "sku": "PEN-1", "from_bin": "A-01", "to_bin": "A-02", "quantity": 2})
     assert response.status_code == 503
     assert response.get_json() == {"error": BUSY}
-    assert stock.level(session, item, make_bin("A-01")) == 10
+    assert stock_queries.level(session, item, make_bin("A-01")) == 10
 
 
 def test_other_database_errors_are_not_retried(session, make_item, make_bin, staff, monkeypatch, no_pause):
@@ -383,7 +385,7 @@ def test_other_database_errors_are_not_retried(session, make_item, make_bin, sta
         calls.append(1)
         raise OperationalError("INSERT ...", {}, Exception("disk full"))
 
-    monkeypatch.setattr(stock, "_record", broken)
+    monkeypatch.setattr(booking, "_record", broken)
     with pytest.raises(OperationalError):
         stock.move(session, item, make_bin("A-01"), make_bin("A-02"), 1, staff)
     assert len(calls) == 1

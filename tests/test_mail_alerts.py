@@ -15,7 +15,7 @@ from inventory.extensions import db
 from inventory.mail import alerts
 from inventory.mail import services as mail
 from inventory.mail.models import QUEUED, SENT, Alert, OutboxMessage
-from inventory.requests import services as requests
+from inventory.requests import review, submission
 from inventory.timeutil import utcnow
 
 TODAY = date(2027, 3, 1)
@@ -40,8 +40,8 @@ def expo(session, make_item, make_user):
     tote = make_item("TOTE-1", name="Tote bag", on_hand=10, supplier="Bags & Co", lead_time_days=10,
                      reorder_quantity=50)
     rep = make_user("rep")
-    request = requests.submit(session, rep, [(brochure, 700), (tote, 30)], purpose="trade_show", needed_by=SHIP,
-                              event_id=event.id, allow_partial=True, today=TODAY)
+    request = submission.submit(session, rep, [(brochure, 700), (tote, 30)], purpose="trade_show", needed_by=SHIP,
+                                event_id=event.id, allow_partial=True, today=TODAY)
     return {"event": event, "brochure": brochure, "tote": tote, "request": request, "rep": rep}
 
 
@@ -94,7 +94,7 @@ def test_an_item_is_alerted_again_when_worse_and_resolved_once_cleared(app, sess
     assert "EXPEDITE: BRO-EXPO (Expo brochure) (was Order soon)" in text
     assert "TOTE-1" not in text  # unchanged: not repeated
 
-    requests.cancel(session, expo["request"].id, expo["rep"])
+    review.cancel(session, expo["request"].id, expo["rep"])
     send_alerts(runner, TODAY + timedelta(days=3))
     assert len(smtp.messages) == 3
     assert smtp.messages[2]["Subject"] == "Reorders: 2 items resolved"

@@ -13,8 +13,7 @@ from inventory.extensions import db
 from inventory.mail import preferences
 from inventory.mail import services as mail
 from inventory.mail.models import MailPreference, OutboxMessage, ReturnReminder
-from inventory.requests import emails
-from inventory.requests import services as requests
+from inventory.requests import emails, fulfilment, handover, review, submission
 from inventory.timeutil import utcnow
 
 TODAY = date.today()
@@ -41,11 +40,11 @@ def outbox(session):
 def handed_over(session, people, item, bin, *, handoff="pickup", ship_to="", return_by=None, note="", days=5):
     """A request taken through approval, picking and hand-over by the real rules."""
     details = {"return_by": return_by} if return_by else {}
-    request = requests.submit(session, people["rep"], [(item, 2)], purpose="client_meeting",
-                              needed_by=TODAY + timedelta(days=days), handoff=handoff, ship_to=ship_to, **details)
-    requests.approve(session, request.id, people["manager"])
-    requests.pick(session, request.id, bin, {request.lines[0].id: 2}, people["staff"])
-    return requests.hand_over(session, request.id, people["staff"], note=note)
+    request = submission.submit(session, people["rep"], [(item, 2)], purpose="client_meeting",
+                                needed_by=TODAY + timedelta(days=days), handoff=handoff, ship_to=ship_to, **details)
+    review.approve(session, request.id, people["manager"])
+    fulfilment.pick(session, request.id, bin, {request.lines[0].id: 2}, people["staff"])
+    return handover.hand_over(session, request.id, people["staff"], note=note)
 
 
 def link_in(message, path_start):
@@ -83,12 +82,12 @@ def test_a_rep_who_turned_approval_mails_off_gets_none_but_still_hears_of_a_reje
                                                                                    make_item):
     preferences.save(session, people["rep"], {"request_approved": False})
     item = make_item("PEN-1", on_hand=10)
-    first = requests.submit(session, people["rep"], [(item, 1)], purpose="client_meeting",
-                            needed_by=TODAY + timedelta(days=7))
-    requests.approve(session, first.id, people["manager"])
-    second = requests.submit(session, people["rep"], [(item, 1)], purpose="client_meeting",
-                             needed_by=TODAY + timedelta(days=7))
-    requests.reject(session, second.id, people["manager"], "Duplicate")
+    first = submission.submit(session, people["rep"], [(item, 1)], purpose="client_meeting",
+                              needed_by=TODAY + timedelta(days=7))
+    review.approve(session, first.id, people["manager"])
+    second = submission.submit(session, people["rep"], [(item, 1)], purpose="client_meeting",
+                               needed_by=TODAY + timedelta(days=7))
+    review.reject(session, second.id, people["manager"], "Duplicate")
     assert [m.kind for m in outbox(session)] == ["request_rejected"]
     deliver(session, app)
     assert [m["Subject"] for m in smtp.messages] == [f"Rejected: {second.number}: Duplicate"]
@@ -97,8 +96,8 @@ def test_a_rep_who_turned_approval_mails_off_gets_none_but_still_hears_of_a_reje
 def test_a_manager_who_turned_rush_mails_off_is_left_out(app, session, smtp, people, make_user, make_item):
     other = make_user("manager", email="other-boss@example.com")
     preferences.save(session, other, {"rush_request": False})
-    requests.submit(session, people["rep"], [(make_item("PEN-1", on_hand=10), 1)], purpose="client_meeting",
-                    needed_by=TODAY + timedelta(days=1))
+    submission.submit(session, people["rep"], [(make_item("PEN-1", on_hand=10), 1)], purpose="client_meeting",
+                      needed_by=TODAY + timedelta(days=1))
     deliver(session, app)
     assert smtp.envelopes == [["boss@example.com"]]
 
@@ -137,8 +136,8 @@ def short_for_a_show(session, make_item, people):
     session.commit()
     tote = make_item("TOTE-1", name="Tote bag", on_hand=10, supplier="Bags & Co", lead_time_days=30,
                      reorder_quantity=50)
-    requests.submit(session, people["rep"], [(tote, 30)], purpose="trade_show", needed_by=ship, event_id=event.id,
-                    allow_partial=True)
+    submission.submit(session, people["rep"], [(tote, 30)], purpose="trade_show", needed_by=ship, event_id=event.id,
+                      allow_partial=True)
     return event
 
 
@@ -245,7 +244,7 @@ def test_returned_requests_get_no_reminder_and_opted_out_reps_get_none(app, runn
     # Recorded as done, so turning reminders back on never sends a stale one.
     assert session.scalars(select(ReturnReminder.kind)).all() == ["due_tomorrow"]
     line = loaned_banner.lines[0]
-    requests.check_in(session, loaned_banner.id, make_bin("A-01"), {line.id: {"returned": 2}}, people["staff"])
+    fulfilment.check_in(session, loaned_banner.id, make_bin("A-01"), {line.id: {"returned": 2}}, people["staff"])
     preferences.save(session, people["rep"], {"return_reminder": True})
     assert run_alerts(runner, DUE + timedelta(days=9)).exit_code == 0
     assert smtp.messages == []
@@ -311,9 +310,9 @@ def test_a_rejection_reason_with_line_breaks_still_reaches_the_rep(app, session,
     """The reason goes into the subject: a line break there (a reason pasted into the form or
     sent by the API) made the message unsendable, and the rep never heard of the rejection."""
     item = make_item("PEN-1", on_hand=10)
-    request = requests.submit(session, people["rep"], [(item, 1)], purpose="client_meeting",
-                              needed_by=TODAY + timedelta(days=7))
-    requests.reject(session, request.id, people["manager"], "Duplicate\r\nBcc: someone@example.org\nsee R-1")
+    request = submission.submit(session, people["rep"], [(item, 1)], purpose="client_meeting",
+                                needed_by=TODAY + timedelta(days=7))
+    review.reject(session, request.id, people["manager"], "Duplicate\r\nBcc: someone@example.org\nsee R-1")
     result = deliver(session, app)
     assert result.sent == 1 and result.retrying == 0
     assert [m["Subject"] for m in smtp.messages] == [

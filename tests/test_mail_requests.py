@@ -10,7 +10,7 @@ from sqlalchemy import select
 from inventory.errors import Conflict
 from inventory.mail import services as mail
 from inventory.mail.models import QUEUED, OutboxMessage
-from inventory.requests import services as requests
+from inventory.requests import fulfilment, review, submission
 from inventory.timeutil import utcnow
 
 TODAY = date.today()
@@ -24,8 +24,8 @@ def people(make_user):
 
 
 def submit(session, rep, item, quantity=5, days=7, **details):
-    return requests.submit(session, rep, [(item, quantity)], purpose="client_meeting",
-                           needed_by=TODAY + timedelta(days=days), **details)
+    return submission.submit(session, rep, [(item, quantity)], purpose="client_meeting",
+                             needed_by=TODAY + timedelta(days=days), **details)
 
 
 def deliver(session, app):
@@ -41,7 +41,7 @@ def test_approval_mails_the_rep_with_a_link_that_opens_the_request(app, session,
                                                                  make_item):
     request = submit(session, people["rep"], make_item("PEN-1", on_hand=10))
     assert outbox(session) == []  # needed in a week: not a rush
-    requests.approve(session, request.id, people["manager"])
+    review.approve(session, request.id, people["manager"])
     assert deliver(session, app).sent == 1
     (message,) = smtp.messages
     assert smtp.envelopes[0] == ["rep@example.com"]
@@ -58,7 +58,7 @@ def test_approval_mails_the_rep_with_a_link_that_opens_the_request(app, session,
 
 def test_rejection_mails_the_reason(app, session, smtp, people, make_item):
     request = submit(session, people["rep"], make_item("PEN-1", on_hand=10))
-    requests.reject(session, request.id, people["manager"], "Out of budget this quarter")
+    review.reject(session, request.id, people["manager"], "Out of budget this quarter")
     deliver(session, app)
     (message,) = smtp.messages
     assert message["Subject"] == f"Rejected: {request.number}: Out of budget this quarter"
@@ -67,10 +67,10 @@ def test_rejection_mails_the_reason(app, session, smtp, people, make_item):
 
 def test_ready_mails_the_rep_once_the_last_line_is_picked(app, session, smtp, people, make_item, make_bin):
     request = submit(session, people["rep"], make_item("PEN-1", on_hand=10))
-    requests.approve(session, request.id, people["manager"])
-    requests.pick(session, request.id, make_bin("A-01"), {request.lines[0].id: 2}, people["staff"])
+    review.approve(session, request.id, people["manager"])
+    fulfilment.pick(session, request.id, make_bin("A-01"), {request.lines[0].id: 2}, people["staff"])
     assert [m.kind for m in outbox(session)] == ["request_approved"]
-    requests.pick(session, request.id, make_bin("A-01"), {request.lines[0].id: 3}, people["staff"])
+    fulfilment.pick(session, request.id, make_bin("A-01"), {request.lines[0].id: 3}, people["staff"])
     assert [m.kind for m in outbox(session)] == ["request_approved", "request_ready"]
     deliver(session, app)
     assert smtp.messages[-1]["Subject"] == f"Ready for pick-up: {request.number}"
@@ -89,22 +89,22 @@ def test_a_rush_request_mails_every_active_manager(app, session, smtp, people, m
 
 def test_a_refused_rule_queues_no_mail(app, session, smtp, people, make_item):
     request = submit(session, people["rep"], make_item("PEN-1", on_hand=10))
-    requests.approve(session, request.id, people["manager"])
+    review.approve(session, request.id, people["manager"])
     with pytest.raises(Conflict):
-        requests.approve(session, request.id, people["manager"])
+        review.approve(session, request.id, people["manager"])
     assert [m.kind for m in outbox(session)] == ["request_approved"]
 
 
 def test_without_mail_settings_nothing_is_queued(app, session, people, make_item):
     app.config.update(MAIL_SERVER="", MAIL_FROM="", BASE_URL="https://stock.example.com")
     request = submit(session, people["rep"], make_item("PEN-1", on_hand=10), days=1)
-    requests.approve(session, request.id, people["manager"])
+    review.approve(session, request.id, people["manager"])
     assert outbox(session) == []
 
 
 def test_server_down_keeps_request_mail_queued_and_delivers_it_once_later(app, session, smtp, people, make_item):
     request = submit(session, people["rep"], make_item("PEN-1", on_hand=10))
-    requests.approve(session, request.id, people["manager"])
+    review.approve(session, request.id, people["manager"])
     smtp.stop()
     assert deliver(session, app).retrying == 1
     (row,) = outbox(session)

@@ -17,8 +17,9 @@ from inventory.events.models import Event
 from inventory.extensions import db
 from inventory.purchasing import services as purchasing
 from inventory.purchasing.models import PurchaseOrder, PurchaseOrderLine
-from inventory.requests import services as requests
-from inventory.requests.services import dispatch_bin
+from inventory.requests import submission
+from inventory.requests.fulfilment import dispatch_bin
+from inventory.stock import queries as stock_queries
 from inventory.stock import services as stock
 from inventory.stock.models import Movement
 
@@ -224,8 +225,8 @@ def test_partial_receipts_then_complete_lines_receive_the_order(session, staff, 
     order = session.get(PurchaseOrder, order.id)
     assert order.status == "received"
     assert [line.outstanding for line in order.lines] == [0, 0]
-    assert (stock.level(session, brochure, b01), stock.level(session, brochure, b02)) == (400, 200)
-    assert stock.level(session, flyer, b02) == 1000
+    assert (stock_queries.level(session, brochure, b01), stock_queries.level(session, brochure, b02)) == (400, 200)
+    assert stock_queries.level(session, flyer, b02) == 1000
     assert stock.check_ledger(session) == []
 
 
@@ -301,11 +302,11 @@ def test_receiving_fills_backorders_first_in_request_order(session, make_user, s
     """Three reps wait for mugs; each receipt serves the oldest request first."""
     mug = make_item("MUG-1", name="Mug", on_hand=5, bin="A-01", supplier="PromoHub")
     first, second, third = make_user("rep"), make_user("rep"), make_user("rep")
-    one = requests.submit(session, first, [(mug, 8)], purpose="client_meeting", needed_by=day(5), allow_partial=True)
-    two = requests.submit(session, second, [(mug, 4)], purpose="client_meeting", needed_by=day(2),
-                          allow_partial=True)
-    three = requests.submit(session, third, [(mug, 2)], purpose="client_meeting", needed_by=day(1),
+    one = submission.submit(session, first, [(mug, 8)], purpose="client_meeting", needed_by=day(5), allow_partial=True)
+    two = submission.submit(session, second, [(mug, 4)], purpose="client_meeting", needed_by=day(2),
                             allow_partial=True)
+    three = submission.submit(session, third, [(mug, 2)], purpose="client_meeting", needed_by=day(1),
+                              allow_partial=True)
     assert [r.lines[0].backordered for r in (one, two, three)] == [3, 4, 2]
     order = purchasing.create(session, manager, lines=[("MUG-1", 10, None)])
     purchasing.mark_ordered(session, order.id, manager, day(7))

@@ -59,7 +59,7 @@ def _lend_a_returnable(rep):
     from datetime import timedelta
 
     from inventory.errors import DomainError
-    from inventory.requests import services as requests
+    from inventory.requests import fulfilment, handover, queries, review, submission
 
     manager = db.session.scalar(select(User).where(User.email == "manager@example.com"))
     staff = db.session.scalar(select(User).where(User.email == "staff@example.com"))
@@ -71,12 +71,12 @@ def _lend_a_returnable(rep):
     today = date.today()
     for item, bin in candidates:
         try:
-            made = requests.submit(db.session, rep, [(item, 1)], purpose="trade_show", needed_by=today,
-                                   return_by=today + timedelta(days=3))
-            requests.approve(db.session, made.id, manager)
-            line = requests.get_request(db.session, made.id).lines[0]
-            requests.pick(db.session, made.id, bin, {line.id: 1}, staff)
-            requests.hand_over(db.session, made.id, staff)
+            made = submission.submit(db.session, rep, [(item, 1)], purpose="trade_show", needed_by=today,
+                                     return_by=today + timedelta(days=3))
+            review.approve(db.session, made.id, manager)
+            line = queries.get_request(db.session, made.id).lines[0]
+            fulfilment.pick(db.session, made.id, bin, {line.id: 1}, staff)
+            handover.hand_over(db.session, made.id, staff)
         except DomainError:
             continue
         return item.sku, bin.code

@@ -21,7 +21,7 @@ from inventory.reports.event_costs import usage_by_event
 from inventory.reports.over_time import usage_over_time
 from inventory.reports.shelf import expiring, slow_movers, stock_value
 from inventory.reports.usage import usage_by_item, usage_by_rep
-from inventory.requests import services as requests
+from inventory.requests import fulfilment, handover, review, submission
 from inventory.requests.models import RequestStep
 from inventory.stock import services as stock
 from inventory.stock.models import Movement
@@ -41,13 +41,13 @@ def handed_over_at(session, request, moment):
 def deliver(session, request, manager, staff, bin, moment, picks=None):
     """Approve, pick everything held (or `picks` {item: quantity}, releasing the rest) and hand
     over at `moment`."""
-    requests.approve(session, request.id, manager)
+    review.approve(session, request.id, manager)
     quantities = {line.id: (picks or {}).get(line.item, line.reserved) for line in request.lines}
-    requests.pick(session, request.id, bin, quantities, staff)
+    fulfilment.pick(session, request.id, bin, quantities, staff)
     unpicked = [line.id for line in request.lines if line.to_pick > 0]
     if unpicked:
-        requests.release_unpicked(session, request.id, unpicked, staff)
-    requests.hand_over(session, request.id, staff)
+        fulfilment.release_unpicked(session, request.id, unpicked, staff)
+    handover.hand_over(session, request.id, staff)
     handed_over_at(session, request, moment)
 
 
@@ -83,13 +83,13 @@ def history(session, make_user, make_item, make_bin):
     booth = kits.create_kit(session, manager, name="Booth kit", lines=[("BANNER", 1), ("BRO-1", 100)])
 
     def ask(user, lines, needed_by, **details):
-        return requests.submit(session, user, lines, purpose="client_meeting", needed_by=needed_by,
-                               today=date(2026, 1, 1) if needed_by.year == 2026 else needed_by, **details)
+        return submission.submit(session, user, lines, purpose="client_meeting", needed_by=needed_by,
+                                 today=date(2026, 1, 1) if needed_by.year == 2026 else needed_by, **details)
 
     r1 = kits.reserve_kit(session, manager, expo.id, booth.id, 2, today=date(2026, 1, 20))
     deliver(session, r1, manager, staff, shelf, datetime(2026, 2, 4, 9, 0))
     banner_line = next(line for line in r1.lines if line.item_id == banner.id)
-    requests.check_in(session, r1.id, shelf, {banner_line.id: {"returned": 1, "lost": 1}}, staff)
+    fulfilment.check_in(session, r1.id, shelf, {banner_line.id: {"returned": 1, "lost": 1}}, staff)
 
     r2 = ask(alice, [(polo, 10), (pen, 100)], date(2026, 2, 5), event_id=expo.id)
     deliver(session, r2, manager, staff, shelf, datetime(2026, 2, 6, 16, 30))
@@ -99,9 +99,9 @@ def history(session, make_user, make_item, make_bin):
     deliver(session, r4, manager, staff, shelf, datetime(2026, 1, 1, 0, 0))
     r5 = ask(bob, [(pen, 30)], date(2026, 3, 25))
     r6 = ask(bob, [(polo, 5)], date(2026, 3, 12))
-    requests.approve(session, r6.id, manager)
+    review.approve(session, r6.id, manager)
     r7 = ask(alice, [(pen, 10)], date(2026, 2, 1))
-    requests.cancel(session, r7.id, alice)
+    review.cancel(session, r7.id, alice)
     r8 = ask(alice, [(pen, 40)], date(2026, 4, 1))
     deliver(session, r8, manager, staff, shelf, datetime(2026, 4, 1, 0, 0))
     return dict(manager=manager, alice=alice, bob=bob, expo=expo, summit=summit, booth=booth,
@@ -157,8 +157,8 @@ def test_a_returnable_not_checked_in_is_still_out_and_not_costed(session, histor
     manager, staff = history["manager"], make_user("staff")
     banner = session.query(Item).filter_by(sku="BANNER").one()
     # 2 banners on the shelf now (3 - 2 out + 1 back); Alice takes 1 and has not brought it back yet.
-    request = requests.submit(session, history["alice"], [(banner, 1)], purpose="trade_show",
-                              needed_by=date(2026, 3, 1), return_by=date(2026, 3, 5), today=date(2026, 2, 20))
+    request = submission.submit(session, history["alice"], [(banner, 1)], purpose="trade_show",
+                                needed_by=date(2026, 3, 1), return_by=date(2026, 3, 5), today=date(2026, 2, 20))
     deliver(session, request, manager, staff, make_bin("A-01"), datetime(2026, 3, 2, 8, 0))
     row = next(row for row in usage_by_item(session, Q1).rows if row.item.sku == "BANNER")
     # issued 2 (R1) + 1 = 3; still out 1; cost unchanged: only R1's lost banner, 150.00
@@ -283,8 +283,8 @@ def test_expiring_print_lists_past_and_near_dates_with_stock(session, make_item,
     make_item("FLY-LATER", category="print", on_hand=10, unit_cost="1.00", do_not_use_after=today + timedelta(60))
     make_item("FLY-GONE", category="print", unit_cost="1.00", do_not_use_after=today - timedelta(5))
     make_item("PEN-1", on_hand=10)
-    requests.submit(session, make_user("rep"), [(soon, 15)], purpose="client_meeting",
-                    needed_by=today + timedelta(3))
+    submission.submit(session, make_user("rep"), [(soon, 15)], purpose="client_meeting",
+                      needed_by=today + timedelta(3))
 
     page, expired, soon_totals = expiring(session, 30, today)
     assert [(row.item.sku, row.days_left(today), row.on_hand, row.held, row.bins, row.value) for row in page.rows] == [
@@ -417,7 +417,7 @@ def test_csv_neutralises_names_that_look_like_formulas(client, login, session, m
     staff = make_user("staff")
     sneaky = make_user("rep", name='=HYPERLINK("http://evil.example","click")')
     pens = make_item("PEN-1", on_hand=10, unit_cost="1.00")
-    request = requests.submit(session, sneaky, [(pens, 2)], purpose="client_meeting", needed_by=date.today())
+    request = submission.submit(session, sneaky, [(pens, 2)], purpose="client_meeting", needed_by=date.today())
     deliver(session, request, manager, staff, make_bin("A-01"), datetime.combine(date.today(), datetime.min.time()))
     rows = read_csv(client.get("/reports/reps.csv?period=last-30-days"))
     assert rows[1][0] == '\'=HYPERLINK("http://evil.example","click")'
@@ -430,8 +430,8 @@ def test_names_in_charts_are_escaped(client, login, session, make_user, make_ite
     event = events.create_event(session, manager, name="<b>Launch</b>", starts_on=date.today() + timedelta(5),
                                 ends_on=date.today() + timedelta(5), ship_by=date.today() + timedelta(1))
     pens = make_item("PEN-1", on_hand=10, unit_cost="1.00")
-    request = requests.submit(session, make_user("rep"), [(pens, 2)], purpose="trade_show",
-                              needed_by=date.today() + timedelta(1), event_id=event.id)
+    request = submission.submit(session, make_user("rep"), [(pens, 2)], purpose="trade_show",
+                                needed_by=date.today() + timedelta(1), event_id=event.id)
     deliver(session, request, manager, make_user("staff"), make_bin("A-01"),
             datetime.combine(date.today(), datetime.min.time()))
     html = client.get("/reports?period=last-30-days").get_data(as_text=True)
@@ -479,11 +479,11 @@ def test_report_pages_send_as_many_statements_for_a_long_history_as_for_a_short_
         show = events.create_event(session, manager, name=f"Show {n}", starts_on=today, ends_on=today, ship_by=today)
         pens = make_item(f"PEN-{n}", on_hand=50, unit_cost="1.00")
         flag = make_item(f"FLAG-{n}", on_hand=2, unit_cost="40.00", returnable=True)
-        request = requests.submit(session, make_user("rep"), [(pens, 10), (flag, 1)], purpose="trade_show",
-                                  needed_by=today, return_by=today, event_id=show.id)
+        request = submission.submit(session, make_user("rep"), [(pens, 10), (flag, 1)], purpose="trade_show",
+                                    needed_by=today, return_by=today, event_id=show.id)
         deliver(session, request, manager, staff, shelf, now)
         line = next(line for line in request.lines if line.item_id == flag.id)
-        requests.check_in(session, request.id, shelf, {line.id: {"returned": 1}}, staff)
+        fulfilment.check_in(session, request.id, shelf, {line.id: {"returned": 1}}, staff)
         make_item(f"FLY-{n}", category="print", on_hand=30, unit_cost="0.50", do_not_use_after=today + timedelta(9))
         backdate_movements(session, make_item(f"OLD-{n}", on_hand=3, unit_cost="2.00"), now - timedelta(days=200))
 

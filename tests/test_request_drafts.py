@@ -7,8 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from inventory.errors import InvalidInput, ShortStock
-from inventory.requests import drafts
-from inventory.requests import services as requests
+from inventory.requests import drafts, submission
 from inventory.requests.models import Request, RequestDraft
 
 SOON = date.today() + timedelta(days=4)
@@ -16,8 +15,8 @@ SOON = date.today() + timedelta(days=4)
 
 def _send(session, rep, draft, **extra):
     items = {line.item.sku: line.item for line in drafts.page_lines(session, draft)}
-    return requests.submit(session, rep, [(items[sku], q) for sku, q in draft.lines.items()], purpose="client_meeting",
-                           needed_by=SOON, draft_generation=draft.generation, **extra)
+    return submission.submit(session, rep, [(items[sku], q) for sku, q in draft.lines.items()], purpose="client_meeting",
+                             needed_by=SOON, draft_generation=draft.generation, **extra)
 
 
 def test_save_sets_removes_and_swaps_lines_in_their_order(session, make_user):
@@ -274,7 +273,7 @@ def test_a_draft_changed_between_its_save_and_its_send_is_not_sent_and_keeps_the
     draft = drafts.save(session, rep, quantities={"PEN-1": 2})
     drafts.save(session, rep, quantities={"MUG-1": 1})  # another tab, just then
     with pytest.raises(drafts.DraftChanged):
-        requests.submit(session, rep, [(pens, 2)], purpose="client_meeting", needed_by=SOON,
-                        draft_generation=draft.generation)
+        submission.submit(session, rep, [(pens, 2)], purpose="client_meeting", needed_by=SOON,
+                          draft_generation=draft.generation)
     assert session.scalar(select(func.count(Request.id))) == 0
     assert drafts.get(session, rep).lines == {"PEN-1": 2, "MUG-1": 1}

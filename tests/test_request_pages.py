@@ -4,6 +4,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from inventory.requests.models import Request
+from inventory.stock import queries as stock_queries
 from inventory.stock import services as stock
 
 SOON = (date.today() + timedelta(days=4)).isoformat()
@@ -156,21 +157,21 @@ def test_staff_picks_by_bin_hands_over_and_checks_in(client, login, auth_client,
     client.post(f"/requests/{request.id}/check-in", data={f"returned-{banner_line.id}": "1", "bin": "B-01"})
     session.expire_all()
     assert request.status == "returned"
-    assert stock.level(session, banner_line.item, make_bin("B-01")) == 1
+    assert stock_queries.level(session, banner_line.item, make_bin("B-01")) == 1
     steps = [step.action for step in request.steps]
     assert steps[:2] == ["submitted", "approved"] and steps[-2:] == ["handed_over", "returned"]
     assert stock.check_ledger(session) == []
 
 
 def test_staff_put_picked_stock_back_from_the_request_page(client, login, make_item, make_bin, session, make_user):
-    from inventory.requests import services as request_rules
+    from inventory.requests import fulfilment, review, submission
 
     pens = make_item("PEN-1", on_hand=5, bin="A-01")
     make_bin("A-02")
-    made = request_rules.submit(session, make_user("rep"), [(pens, 2)], purpose="other",
-                                needed_by=date.today() + timedelta(days=2))
-    request_rules.approve(session, made.id, make_user("manager"))
-    request_rules.pick(session, made.id, make_bin("A-01"), {made.lines[0].id: 2}, make_user("staff"))
+    made = submission.submit(session, make_user("rep"), [(pens, 2)], purpose="other",
+                             needed_by=date.today() + timedelta(days=2))
+    review.approve(session, made.id, make_user("manager"))
+    fulfilment.pick(session, made.id, make_bin("A-01"), {made.lines[0].id: 2}, make_user("staff"))
     login("staff")
     assert "Put picked stock back" in client.get(f"/requests/{made.id}").get_data(as_text=True)
     done = client.post(f"/requests/{made.id}/put-back", data={"line": made.lines[0].id, "quantity": "2", "bin": "a-02"},
@@ -218,14 +219,14 @@ def test_a_request_refuses_more_different_items_than_it_holds_and_keeps_what_it_
 
 
 def test_a_request_past_its_needed_by_date_is_flagged_not_called_rush(client, login, make_item, make_user, session):
-    from inventory.requests import services as requests
+    from inventory.requests import submission
 
     today = date.today()
     item = make_item("MUG-1", name="Mug", on_hand=4)
     rep = make_user("rep")
-    late = requests.submit(session, rep, [(item, 2)], purpose="client_meeting", needed_by=today - timedelta(days=3),
-                           today=today - timedelta(days=10))
-    rush = requests.submit(session, rep, [(item, 1)], purpose="client_meeting", needed_by=today + timedelta(days=1))
+    late = submission.submit(session, rep, [(item, 2)], purpose="client_meeting", needed_by=today - timedelta(days=3),
+                             today=today - timedelta(days=10))
+    rush = submission.submit(session, rep, [(item, 1)], purpose="client_meeting", needed_by=today + timedelta(days=1))
     login("manager")
     queue = client.get("/requests").get_data(as_text=True)
     late_row = queue[queue.index(late.number):queue.index("</li>", queue.index(late.number))]
@@ -239,20 +240,19 @@ def test_a_request_past_its_needed_by_date_is_flagged_not_called_rush(client, lo
 def test_my_requests_lists_only_my_own_newest_first_with_their_lines(client, login, make_item, make_user, session):
     """My requests reads light rows (queries.requests_of_page): the same requests, in the same
     order and pages, as the ORM listing the API uses."""
-    from inventory.requests import queries
-    from inventory.requests import services as requests
+    from inventory.requests import queries, submission
 
     items = [make_item(f"PEN-{n}", name=f"Pen {n}", on_hand=10) for n in range(5)]
     rep = login("rep")
     other = make_user("rep")
-    mine = [requests.submit(session, rep, [(items[n % 5], 1)], purpose="client_meeting",
-                            needed_by=date.today() + timedelta(days=4)) for n in range(3)]
-    mine.append(requests.submit(session, rep, [(item, 2) for item in items], purpose="trade_show",
-                                needed_by=date.today() + timedelta(days=9)))
-    mine.append(requests.submit(session, rep, [(items[0], 15)], purpose="client_meeting", allow_partial=True,
-                                needed_by=date.today() + timedelta(days=5)))
-    theirs = requests.submit(session, other, [(items[1], 1)], purpose="client_meeting",
-                             needed_by=date.today() + timedelta(days=4))
+    mine = [submission.submit(session, rep, [(items[n % 5], 1)], purpose="client_meeting",
+                              needed_by=date.today() + timedelta(days=4)) for n in range(3)]
+    mine.append(submission.submit(session, rep, [(item, 2) for item in items], purpose="trade_show",
+                                  needed_by=date.today() + timedelta(days=9)))
+    mine.append(submission.submit(session, rep, [(items[0], 15)], purpose="client_meeting", allow_partial=True,
+                                  needed_by=date.today() + timedelta(days=5)))
+    theirs = submission.submit(session, other, [(items[1], 1)], purpose="client_meeting",
+                               needed_by=date.today() + timedelta(days=4))
     html = client.get("/requests/mine").get_data(as_text=True)
     numbers = [r.number for r in reversed(mine)]
     assert [html.index(n) for n in numbers] == sorted(html.index(n) for n in numbers)  # newest first

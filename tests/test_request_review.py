@@ -10,7 +10,8 @@ from inventory.auth.services import create_token
 from inventory.catalog.models import Item
 from inventory.errors import Conflict, InvalidInput, ShortStock
 from inventory.extensions import db
-from inventory.requests import services as requests
+from inventory.holds.availability import request_window
+from inventory.requests import common, emails, fulfilment, handover, review, submission
 from inventory.requests.availability import free_quantity
 from inventory.requests.models import Request, RequestStep
 from inventory.stock import services as stock
@@ -25,7 +26,7 @@ def day(n):
 def submit(session, user, lines, **details):
     details.setdefault("purpose", "client_meeting")
     details.setdefault("needed_by", day(5))
-    return requests.submit(session, user, lines, **details)
+    return submission.submit(session, user, lines, **details)
 
 
 def available(session, item):
@@ -43,9 +44,9 @@ def count_requests(session):
 
 
 def hand_over_whole(session, request, staff, bin):
-    requests.approve(session, request.id, staff_manager(session, staff))
-    requests.pick(session, request.id, bin, {line.id: line.reserved for line in request.lines}, staff)
-    return requests.hand_over(session, request.id, staff)
+    review.approve(session, request.id, staff_manager(session, staff))
+    fulfilment.pick(session, request.id, bin, {line.id: line.reserved for line in request.lines}, staff)
+    return handover.hand_over(session, request.id, staff)
 
 
 def staff_manager(session, staff):
@@ -81,9 +82,9 @@ def test_a_returnable_lost_at_check_in_moves_later_bookings_to_backorder(session
     second = submit(session, rep, [(banner, 1)], needed_by=day(30), return_by=day(32))
     hand_over_whole(session, trip, staff, make_bin("B-01"))
     line = trip.lines[0]
-    requests.check_in(session, trip.id, make_bin("B-01"), {line.id: {"lost": 1}}, staff)
+    fulfilment.check_in(session, trip.id, make_bin("B-01"), {line.id: {"lost": 1}}, staff)
     session.expire_all()
-    assert free_quantity(session, banner, requests._window(first)) >= 0
+    assert free_quantity(session, banner, request_window(first)) >= 0
     assert (first.lines[0].reserved, second.lines[0].reserved, second.lines[0].backordered) == (1, 0, 1)
 
 
@@ -221,7 +222,7 @@ def _many_requests(session, user_id, item_ids, n, approve=False):
     for i in range(n):
         made = submit(session, user, [(items[i % len(items)], 1), (items[(i + 1) % len(items)], 1)])
         if approve:
-            requests.approve(session, made.id, user)
+            review.approve(session, made.id, user)
 
 
 @pytest.mark.parametrize("path", ["/requests", "/requests/mine", "/requests/picking"])
@@ -244,7 +245,7 @@ def test_the_pick_list_and_request_page_take_the_same_number_of_queries_for_2_or
     many = submit(session, rep, [(item, 1) for item in items])
     few_id, many_id = few.id, many.id
     for request_id in (few_id, many_id):
-        requests.approve(session, request_id, manager)
+        review.approve(session, request_id, manager)
     for path in ("/requests/{}/pick", "/requests/{}"):
         assert (statements_for(client, statements, path.format(few_id))
                 == statements_for(client, statements, path.format(many_id)))
@@ -258,14 +259,14 @@ def test_counting_dispatch_short_never_leaves_available_below_zero(session, peop
     rep, staff, manager = people
     pens = make_item("PEN-1", on_hand=10, bin="A-01")
     request = submit(session, rep, [(pens, 10)])
-    requests.approve(session, request.id, manager)
-    requests.pick(session, request.id, make_bin("A-01"), {request.lines[0].id: 10}, staff)
-    stock.count(session, requests.dispatch_bin(session), {pens: 6}, staff)
+    review.approve(session, request.id, manager)
+    fulfilment.pick(session, request.id, make_bin("A-01"), {request.lines[0].id: 10}, staff)
+    stock.count(session, fulfilment.dispatch_bin(session), {pens: 6}, staff)
     session.expire_all()
     line = request.lines[0]
     assert available(session, pens) == 0
     assert (line.reserved, line.picked, line.backordered) == (6, 6, 4)
-    requests.hand_over(session, request.id, staff)
+    handover.hand_over(session, request.id, staff)
     session.expire_all()
     assert (line.issued, line.reserved) == (6, 0)
     assert stock.check_ledger(session) == []
@@ -276,15 +277,15 @@ def test_a_returnable_cannot_be_picked_early_while_another_booking_needs_it(sess
     banner = make_item("BANNER-1", category="display", on_hand=1, returnable=True, bin="B-01")
     today = submit(session, rep, [(banner, 1)], needed_by=TODAY, return_by=day(2))
     later = submit(session, rep, [(banner, 1)], needed_by=day(5), return_by=day(7))
-    requests.approve(session, later.id, manager)
+    review.approve(session, later.id, manager)
     with pytest.raises(Conflict, match="booked for another request"):
-        requests.pick(session, later.id, make_bin("B-01"), {later.lines[0].id: 1}, staff)
+        fulfilment.pick(session, later.id, make_bin("B-01"), {later.lines[0].id: 1}, staff)
     session.expire_all()
     assert later.status == "approved" and later.lines[0].picked == 0
     # The booking for today goes out as planned.
-    requests.approve(session, today.id, manager)
-    requests.pick(session, today.id, make_bin("B-01"), {today.lines[0].id: 1}, staff)
-    requests.hand_over(session, today.id, staff)
+    review.approve(session, today.id, manager)
+    fulfilment.pick(session, today.id, make_bin("B-01"), {today.lines[0].id: 1}, staff)
+    handover.hand_over(session, today.id, staff)
     assert stock.check_ledger(session) == []
 
 
@@ -295,14 +296,14 @@ def test_a_returnable_whose_booking_has_passed_cannot_go_out_over_a_newer_bookin
     rep, staff, manager = people
     banner = make_item("BANNER-1", category="display", on_hand=1, returnable=True, bin="B-01")
     stale = submit(session, rep, [(banner, 1)], needed_by=TODAY, return_by=day(1))
-    requests.approve(session, stale.id, manager)
+    review.approve(session, stale.id, manager)
     session.execute(Request.__table__.update().where(Request.id == stale.id)
                     .values(needed_by=day(-7), return_by=day(-5)))
     session.commit()
     current = submit(session, rep, [(banner, 1)], needed_by=TODAY, return_by=day(2))
     assert current.lines[0].reserved == 1
     with pytest.raises(Conflict, match="booked for another request"):
-        requests.pick(session, stale.id, make_bin("B-01"), {stale.lines[0].id: 1}, staff)
+        fulfilment.pick(session, stale.id, make_bin("B-01"), {stale.lines[0].id: 1}, staff)
 
 
 def test_handing_over_releases_holds_that_were_never_picked_to_the_next_in_line(session, people, make_item,
@@ -314,13 +315,13 @@ def test_handing_over_releases_holds_that_were_never_picked_to_the_next_in_line(
     banner = make_item("BANNER-1", category="display", on_hand=1, returnable=True, bin="B-01")
     first = submit(session, rep, [(pens, 10), (banner, 1)], needed_by=TODAY, return_by=day(2), allow_partial=True)
     pen_line, banner_line = first.lines
-    requests.approve(session, first.id, manager)
-    requests.pick(session, first.id, make_bin("A-01"), {pen_line.id: 6}, staff)
-    requests.pick(session, first.id, make_bin("B-01"), {banner_line.id: 1}, staff)
+    review.approve(session, first.id, manager)
+    fulfilment.pick(session, first.id, make_bin("A-01"), {pen_line.id: 6}, staff)
+    fulfilment.pick(session, first.id, make_bin("B-01"), {banner_line.id: 1}, staff)
     assert session.get(Request, first.id).status == "ready"
     second = submit(session, rep, [(pens, 3)], allow_partial=True)
     stock.receive(session, pens, make_bin("A-01"), 4, staff)  # the older request is served first
-    requests.hand_over(session, first.id, staff)
+    handover.hand_over(session, first.id, staff)
     session.expire_all()
     assert (pen_line.issued, pen_line.reserved, banner_line.reserved) == (6, 0, 1)
     assert (second.lines[0].reserved, second.lines[0].backordered) == (3, 0)
@@ -341,7 +342,7 @@ def test_a_rule_sees_lines_another_transaction_changed_while_it_waited_for_the_l
     pens, mugs = make_item("PEN-1", on_hand=10), make_item("MUG-1", on_hand=10)
     request = submit(session, rep, [(pens, 2), (mugs, 2)])
     pen_line_id, mug_line_id = (line.id for line in request.lines)
-    real_lock = requests.lock_items
+    real_lock = common.lock_items
 
     def lock_after_the_other_manager(session_, item_ids):
         other = create_engine(database_url)
@@ -350,8 +351,8 @@ def test_a_rule_sees_lines_another_transaction_changed_while_it_waited_for_the_l
         other.dispose()
         return real_lock(session_, item_ids)
 
-    monkeypatch.setattr(requests, "lock_items", lock_after_the_other_manager)
-    requests.change_quantities(session, request.id, {pen_line_id: 3}, manager)
+    monkeypatch.setattr(common, "lock_items", lock_after_the_other_manager)
+    review.change_quantities(session, request.id, {pen_line_id: 3}, manager)
     session.expire_all()
     assert [(line.id, line.quantity, line.reserved) for line in session.get(Request, request.id).lines] == [
         (pen_line_id, 3, 3)]
@@ -382,12 +383,12 @@ def test_returned_units_go_back_into_a_stock_bin(session, people, make_item, mak
     banner = make_item("BANNER-1", category="display", on_hand=1, returnable=True, bin="B-01")
     request = submit(session, rep, [(banner, 1)], needed_by=TODAY, return_by=day(2))
     hand_over_whole(session, request, staff, make_bin("B-01"))
-    target = requests.dispatch_bin(session) if code == "DISPATCH" else make_bin(code)
+    target = fulfilment.dispatch_bin(session) if code == "DISPATCH" else make_bin(code)
     if code == "OLD-1":
         set_archived(session, target)
     line_id = request.lines[0].id
     with pytest.raises(InvalidInput, match="stock bin"):
-        requests.check_in(session, request.id, target, {line_id: {"returned": 1}}, staff)
+        fulfilment.check_in(session, request.id, target, {line_id: {"returned": 1}}, staff)
     assert session.get(Request, request.id).status == "handed_over"
 
 
@@ -413,7 +414,7 @@ def test_approve_with_quantities_changes_and_approves_in_one_transaction(session
 
     event.listen(session, "after_commit", count)
     try:
-        requests.approve(session, request.id, manager, quantities={pen_line.id: 5, mug_line.id: 4})
+        review.approve(session, request.id, manager, quantities={pen_line.id: 5, mug_line.id: 4})
     finally:
         event.remove(session, "after_commit", count)
     assert len(commits) == 1
@@ -431,7 +432,7 @@ def test_a_change_that_cannot_be_held_approves_nothing_and_changes_no_line(sessi
     request = submit(session, rep, [(pens, 7), (mugs, 1)])
     pen_line, mug_line = request.lines
     with pytest.raises(ShortStock) as refused:
-        requests.approve(session, request.id, manager, quantities={pen_line.id: 5, mug_line.id: 9})
+        review.approve(session, request.id, manager, quantities={pen_line.id: 5, mug_line.id: 9})
     assert [(s.line_id, s.sku, s.requested, s.available) for s in refused.value.shortages] == [
         (mug_line.id, "MUG-1", 9, 4)]
     session.expire_all()
@@ -449,7 +450,7 @@ def test_a_bad_quantity_approves_nothing_and_names_its_line(session, people, mak
     request = submit(session, rep, [(pens, 7), (mugs, 1)])
     mug_line = request.lines[1]
     with pytest.raises(InvalidInput, match=message) as refused:
-        requests.approve(session, request.id, manager, quantities={mug_line.id: quantity})
+        review.approve(session, request.id, manager, quantities={mug_line.id: quantity})
     assert refused.value.about == mug_line.id
     session.expire_all()
     assert request.status == "submitted" and request.lines[1].quantity == 1
@@ -464,9 +465,9 @@ def test_if_approving_fails_after_the_change_the_change_is_undone_too(session, p
     def mail_server_on_fire(*_args):
         raise RuntimeError("no mail today")
 
-    monkeypatch.setattr(requests.emails, "approved", mail_server_on_fire)
+    monkeypatch.setattr(emails, "approved", mail_server_on_fire)
     with pytest.raises(RuntimeError):
-        requests.approve(session, request.id, manager, quantities={request.lines[0].id: 5})
+        review.approve(session, request.id, manager, quantities={request.lines[0].id: 5})
     session.expire_all()
     assert (request.status, request.lines[0].quantity, request.lines[0].reserved) == ("submitted", 7, 7)
     assert available(session, pens) == 3
@@ -478,7 +479,7 @@ def test_approving_with_less_serves_the_backorders_in_the_same_transaction(sessi
     first = submit(session, rep, [(pens, 8)])
     second = submit(session, rep, [(pens, 5)], allow_partial=True)
     assert (second.lines[0].reserved, second.lines[0].backordered) == (2, 3)
-    requests.approve(session, first.id, manager, quantities={first.lines[0].id: 6})
+    review.approve(session, first.id, manager, quantities={first.lines[0].id: 6})
     session.expire_all()
     assert (first.status, first.lines[0].reserved) == ("approved", 6)
     assert (second.lines[0].reserved, second.lines[0].backordered) == (4, 1)
@@ -491,7 +492,7 @@ def test_change_quantities_still_reports_every_short_line_with_its_id(session, p
     request = submit(session, rep, [(pens, 2), (mugs, 1)])
     pen_line, mug_line = request.lines
     with pytest.raises(ShortStock) as refused:
-        requests.change_quantities(session, request.id, {pen_line.id: 9, mug_line.id: 9}, manager)
+        review.change_quantities(session, request.id, {pen_line.id: 9, mug_line.id: 9}, manager)
     assert {s.line_id: s.available for s in refused.value.shortages} == {pen_line.id: 3, mug_line.id: 4}
     session.expire_all()
     assert [line.quantity for line in request.lines] == [2, 1]
@@ -673,7 +674,7 @@ def test_the_rep_and_staff_see_no_boxes_and_the_rep_can_still_cancel(client, aut
     html = client.get(f"/requests/{request.id}").get_data(as_text=True)
     assert 'name="qty-' not in html and "Cancel request" not in html and 'class="request-form"' not in html
     auth_client.logout()
-    requests.approve(session, request.id, manager)
+    review.approve(session, request.id, manager)
     auth_client.login(rep)
     assert f'formaction="/requests/{request.id}/cancel"' in one_form(
         client.get(f"/requests/{request.id}").get_data(as_text=True))
@@ -686,7 +687,7 @@ def test_an_approved_request_shows_the_manager_reject_and_cancel_but_no_boxes(cl
                                                                             seven_pens):
     _rep, _staff, manager = people
     request, _pens, _mugs = seven_pens
-    requests.approve(session, request.id, manager)
+    review.approve(session, request.id, manager)
     login("manager")
     form = one_form(client.get(f"/requests/{request.id}").get_data(as_text=True))
     assert 'name="qty-' not in form and "Approve" not in form
@@ -701,7 +702,7 @@ def test_the_queue_approves_a_submitted_request_in_one_tap_and_comes_back(client
     rep, _staff, manager = people
     pens = make_item("PEN-1", on_hand=100)
     first, second = submit(session, rep, [(pens, 7)]), submit(session, rep, [(pens, 2)], needed_by=day(6))
-    requests.approve(session, second.id, manager)
+    review.approve(session, second.id, manager)
     login("manager")
     queue = client.get("/requests?status=submitted").get_data(as_text=True)
     assert f'action="/requests/{first.id}/approve?from=queue&amp;status=submitted&amp;seen={first.lines[0].id}:' in queue
@@ -739,7 +740,7 @@ def test_a_manager_approves_only_what_they_saw(client, login, session, make_user
     assert f'name="seen" value="{drawn}"' in page
     queue = client.get("/requests").get_data(as_text=True)
     assert f"seen={drawn}".replace(",", "%2C") in queue or f"seen={drawn}" in queue
-    requests.change_quantities(session, request.id, {mug_line.id: 0}, make_user("manager"))  # meanwhile
+    review.change_quantities(session, request.id, {mug_line.id: 0}, make_user("manager"))  # meanwhile
     refused = client.post(f"/requests/{request.id}/approve",
                           data={"seen": drawn, f"qty-{pen_line.id}": "7", f"qty-{mug_line.id}": "3"})
     assert refused.status_code == 409 and "changed since you opened it" in refused.get_data(as_text=True)

@@ -8,9 +8,10 @@ from sqlalchemy import func, select
 
 from inventory.errors import Conflict, Forbidden, InvalidInput, ShortStock
 from inventory.extensions import db
-from inventory.requests import services as requests
+from inventory.requests import fulfilment, handover, review, submission
 from inventory.requests.availability import Window, free_quantities, free_quantity
 from inventory.requests.models import Request, RequestLine
+from inventory.stock import queries as stock_queries
 from inventory.stock import services as stock
 
 TODAY = date.today()
@@ -24,7 +25,7 @@ def day(n):
 def submit(session, user, lines, **details):
     details.setdefault("purpose", "client_meeting")
     details.setdefault("needed_by", SOON)
-    return requests.submit(session, user, lines, **details)
+    return submission.submit(session, user, lines, **details)
 
 
 def available(session, item):
@@ -96,15 +97,15 @@ def test_cancel_and_reject_release_the_stock(session, make_user, make_item):
     pens = make_item("PEN-1", on_hand=10)
     first = submit(session, rep, [(pens, 6)])
     with pytest.raises(Forbidden):
-        requests.cancel(session, first.id, other)
-    requests.cancel(session, first.id, rep)
+        review.cancel(session, first.id, other)
+    review.cancel(session, first.id, rep)
     assert available(session, pens) == 10
     second = submit(session, rep, [(pens, 6)])
     with pytest.raises(InvalidInput, match="why"):
-        requests.reject(session, second.id, manager, "  ")
+        review.reject(session, second.id, manager, "  ")
     with pytest.raises(Forbidden):
-        requests.reject(session, second.id, rep, "no")
-    requests.reject(session, second.id, manager, "Use the new flyer instead")
+        review.reject(session, second.id, rep, "no")
+    review.reject(session, second.id, manager, "Use the new flyer instead")
     assert available(session, pens) == 10
     assert session.get(Request, second.id).rejection_reason == "Use the new flyer instead"
 
@@ -114,11 +115,11 @@ def test_a_rep_cannot_approve_and_cannot_cancel_once_picking_started(session, ma
     pens = make_item("PEN-1", on_hand=10, bin="A-01")
     request = submit(session, rep, [(pens, 4)])
     with pytest.raises(Forbidden):
-        requests.approve(session, request.id, rep)
-    requests.approve(session, request.id, manager)
-    requests.pick(session, request.id, make_bin("A-01"), {request.lines[0].id: 2}, staff)
+        review.approve(session, request.id, rep)
+    review.approve(session, request.id, manager)
+    fulfilment.pick(session, request.id, make_bin("A-01"), {request.lines[0].id: 2}, staff)
     with pytest.raises(Conflict, match="picking"):
-        requests.cancel(session, request.id, rep)
+        review.cancel(session, request.id, rep)
 
 
 def test_manager_changes_quantities_before_approval_and_the_hold_follows(session, make_user, make_item):
@@ -126,15 +127,15 @@ def test_manager_changes_quantities_before_approval_and_the_hold_follows(session
     pens = make_item("PEN-1", on_hand=10)
     request = submit(session, rep, [(pens, 4)])
     line_id = request.lines[0].id
-    requests.change_quantity(session, line_id, 7, manager)
+    review.change_quantity(session, line_id, 7, manager)
     assert available(session, pens) == 3
     with pytest.raises(ShortStock):
-        requests.change_quantity(session, line_id, 11, manager)
-    requests.change_quantity(session, line_id, 2, manager)
+        review.change_quantity(session, line_id, 11, manager)
+    review.change_quantity(session, line_id, 2, manager)
     assert available(session, pens) == 8
-    requests.approve(session, request.id, manager)
+    review.approve(session, request.id, manager)
     with pytest.raises(Conflict):
-        requests.change_quantity(session, line_id, 3, manager)
+        review.change_quantity(session, line_id, 3, manager)
 
 
 @pytest.mark.parametrize("details, message", [
@@ -213,20 +214,20 @@ def test_pick_hand_over_and_check_in_a_whole_request(session, make_user, make_it
     stock.receive(session, pens, make_bin("A-02"), 5, staff)
     banner = make_item("BANNER-1", category="display", on_hand=1, returnable=True, bin="B-01")
     request = submit(session, rep, [(pens, 32), (banner, 1)], needed_by=TODAY, return_by=day(3))
-    requests.approve(session, request.id, manager)
-    plan = requests.pick_list(session, request)
+    review.approve(session, request.id, manager)
+    plan = fulfilment.pick_list(session, request)
     assert [(b.code, [(line.item.sku, q) for line, q in lines]) for b, lines in plan] == [
         ("A-01", [("PEN-1", 30)]), ("A-02", [("PEN-1", 2)]), ("B-01", [("BANNER-1", 1)])]
     pen_line, banner_line = request.lines
     with pytest.raises(InvalidInput, match="only 32 left"):
-        requests.pick(session, request.id, make_bin("A-01"), {pen_line.id: 33}, staff)
-    requests.pick(session, request.id, make_bin("A-01"), {pen_line.id: 30}, staff)
-    requests.pick(session, request.id, make_bin("A-02"), {pen_line.id: 2}, staff)
+        fulfilment.pick(session, request.id, make_bin("A-01"), {pen_line.id: 33}, staff)
+    fulfilment.pick(session, request.id, make_bin("A-01"), {pen_line.id: 30}, staff)
+    fulfilment.pick(session, request.id, make_bin("A-02"), {pen_line.id: 2}, staff)
     assert session.get(Request, request.id).status == "picking"
-    requests.pick(session, request.id, make_bin("B-01"), {banner_line.id: 1}, staff)
+    fulfilment.pick(session, request.id, make_bin("B-01"), {banner_line.id: 1}, staff)
     assert session.get(Request, request.id).status == "ready"
     assert available(session, pens) == 3  # picked units are still held until handed over
-    requests.hand_over(session, request.id, staff)
+    handover.hand_over(session, request.id, staff)
     session.expire_all()
     assert stock.availability(session, [pens.id])[pens.id].on_hand == 3 and available(session, pens) == 3
     assert (pen_line.issued, pen_line.reserved, banner_line.issued, banner_line.reserved) == (32, 0, 1, 1)
@@ -234,12 +235,12 @@ def test_pick_hand_over_and_check_in_a_whole_request(session, make_user, make_it
     with pytest.raises(ShortStock):
         submit(session, rep, [(banner, 1)], needed_by=day(1), return_by=day(2))
     with pytest.raises(InvalidInput, match="add up"):
-        requests.check_in(session, request.id, make_bin("B-01"), {banner_line.id: {"returned": 2}}, staff)
-    requests.check_in(session, request.id, make_bin("B-01"), {banner_line.id: {"returned": 1}}, staff)
+        fulfilment.check_in(session, request.id, make_bin("B-01"), {banner_line.id: {"returned": 2}}, staff)
+    fulfilment.check_in(session, request.id, make_bin("B-01"), {banner_line.id: {"returned": 1}}, staff)
     assert session.get(Request, request.id).status == "returned"
     submit(session, rep, [(banner, 1)], needed_by=day(1), return_by=day(2))
     assert stock.check_ledger(session) == []
-    kinds = [m.kind for m in stock.history(session, item=banner)]
+    kinds = [m.kind for m in stock_queries.history(session, item=banner)]
     assert kinds[:3] == ["return", "issue", "pick"]
 
 
@@ -247,12 +248,12 @@ def test_a_short_pick_can_keep_or_release_the_rest(session, make_user, make_item
     rep, manager, staff = make_user("rep"), make_user("manager"), make_user("staff")
     pens = make_item("PEN-1", on_hand=10, bin="A-01")
     request = submit(session, rep, [(pens, 8)])
-    requests.approve(session, request.id, manager)
+    review.approve(session, request.id, manager)
     line = request.lines[0]
-    requests.pick(session, request.id, make_bin("A-01"), {line.id: 5}, staff)
+    fulfilment.pick(session, request.id, make_bin("A-01"), {line.id: 5}, staff)
     assert session.get(Request, request.id).status == "picking"
     assert available(session, pens) == 2  # the rest stays reserved
-    requests.release_unpicked(session, request.id, {line.id}, staff)
+    fulfilment.release_unpicked(session, request.id, {line.id}, staff)
     session.expire_all()
     assert (line.reserved, line.picked, line.short) == (5, 5, 3)
     assert session.get(Request, request.id).status == "ready"
@@ -315,19 +316,19 @@ def test_picked_stock_leaves_dispatch_only_by_hand_over_or_put_back(session, mak
     rep, manager, staff = make_user("rep"), make_user("manager"), make_user("staff")
     pens = make_item("PEN-1", on_hand=10, bin="A-01")
     request = submit(session, rep, [(pens, 4)])
-    requests.approve(session, request.id, manager)
+    review.approve(session, request.id, manager)
     line_id = request.lines[0].id
-    requests.pick(session, request.id, make_bin("A-01"), {line_id: 4}, staff)
-    dispatch = requests.dispatch_bin(session)
+    fulfilment.pick(session, request.id, make_bin("A-01"), {line_id: 4}, staff)
+    dispatch = fulfilment.dispatch_bin(session)
     with pytest.raises(InvalidInput, match="DISPATCH"):
         stock.move(session, pens, dispatch, make_bin("A-02"), 4, staff)
     with pytest.raises(InvalidInput, match="DISPATCH"):
         stock.move(session, pens, make_bin("A-01"), dispatch, 1, staff)
     with pytest.raises(InvalidInput, match="Only 4"):
-        requests.put_back(session, request.id, line_id, make_bin("A-02"), 5, staff)
-    requests.put_back(session, request.id, line_id, make_bin("A-02"), 3, staff)
+        fulfilment.put_back(session, request.id, line_id, make_bin("A-02"), 5, staff)
+    fulfilment.put_back(session, request.id, line_id, make_bin("A-02"), 3, staff)
     session.expire_all()
     assert (request.status, request.lines[0].picked, request.lines[0].reserved) == ("picking", 1, 4)
-    assert stock.level(session, pens, make_bin("A-02")) == 3
+    assert stock_queries.level(session, pens, make_bin("A-02")) == 3
     assert available(session, pens) == 6
     assert stock.check_ledger(session) == []

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from inventory.bins import services as bins
 from inventory.errors import InsufficientStock, InvalidInput
 from inventory.labels.services import ForeignCode, LabelRef, read_label
+from inventory.stock import queries as stock_queries
 from inventory.stock import services as stock
 from inventory.stock.models import Movement
 from tests.conftest import carry_session
@@ -146,7 +147,7 @@ def test_put_away_from_the_bin_page_books_arriving_stock(client, login, make_ite
                            follow_redirects=True)
     assert response.request.path == "/b/A-01"
     assert "Put away 12 × PEN-1 into A-01; it now holds 12." in response.get_data(as_text=True)
-    assert stock.level(session, item, bin) == 12
+    assert stock_queries.level(session, item, bin) == 12
 
 
 def test_put_away_from_a_receiving_area_is_its_own_kind(client, login, make_item, make_bin, session):
@@ -167,7 +168,7 @@ def test_put_away_rule(session, make_item, make_bin, make_user):
     recv, shelf = make_bin("RECV"), make_bin("A-01")
     movement = stock.put_away(session, item, recv, shelf, 3, user)
     assert (movement.kind, movement.quantity, movement.from_bin_id, movement.to_bin_id) == ("put_away", 3, recv.id, shelf.id)
-    assert (stock.level(session, item, recv), stock.level(session, item, shelf)) == (1, 3)
+    assert (stock_queries.level(session, item, recv), stock_queries.level(session, item, shelf)) == (1, 3)
     with pytest.raises(InsufficientStock):
         stock.put_away(session, item, recv, shelf, 2, user)
     with pytest.raises(InvalidInput, match="already in A-01"):
@@ -212,7 +213,7 @@ def test_move_to_a_scanned_bin_from_the_item_page(app, client, login, make_item,
                                                 "quantity": "4", "back": "item"}, follow_redirects=True)
     assert response.request.path == "/i/PEN-1"
     assert "Moved 4 × PEN-1 from A-01 to A-02. A-01 now holds 6, A-02 holds 4." in response.get_data(as_text=True)
-    assert stock.level(session, item, bins.get_bin(session, "A-02")) == 4
+    assert stock_queries.level(session, item, bins.get_bin(session, "A-02")) == 4
 
 
 @pytest.mark.parametrize("to_bin, message", [
@@ -231,7 +232,7 @@ def test_a_move_to_the_same_or_a_foreign_bin_is_refused_and_writes_nothing(app, 
     response = client.post("/stock/move", data={"sku": "PEN-1", "from_bin": "A-01", "to_bin": to_bin, "quantity": "3"})
     assert response.status_code == 400 and message in response.get_data(as_text=True)
     assert movements(session, "move") == 0
-    assert stock.level(session, item, bins.get_bin(session, "A-01")) == 10
+    assert stock_queries.level(session, item, bins.get_bin(session, "A-01")) == 10
 
 
 # Count ----------------------------------------------------------------------------------------
@@ -254,8 +255,8 @@ def test_a_count_books_exactly_the_differences(client, login, make_item, make_bi
     assert changes == {"PEN-1": -1, "MUG-1": -4, "CAP-1": 0, "TOTE-1": 2}
     assert {m.item.sku: m.counted for m in booked} == {"PEN-1": 9, "MUG-1": 0, "CAP-1": 3, "TOTE-1": 2}
     assert movements(session) == before + 4
-    assert [stock.level(session, i, bin) for i in (pens, mugs, caps, totes)] == [9, 0, 3, 2]
-    assert stock.level(session, totes, bins.get_bin(session, "B-01")) == 7
+    assert [stock_queries.level(session, i, bin) for i in (pens, mugs, caps, totes)] == [9, 0, 3, 2]
+    assert stock_queries.level(session, totes, bins.get_bin(session, "B-01")) == 7
     assert stock.check_ledger(session) == []
 
 
@@ -282,7 +283,7 @@ def test_a_bad_count_is_refused_whole_and_writes_nothing(client, login, make_ite
     assert message in html
     assert 'value="%s"' % counts["pen"] in html  # what was typed is kept
     assert movements(session) == before
-    assert stock.level(session, pens, bins.get_bin(session, "A-01")) == 10
+    assert stock_queries.level(session, pens, bins.get_bin(session, "A-01")) == 10
 
 
 def test_counting_one_item_from_the_item_page(client, login, make_item, make_bin, session):
@@ -294,7 +295,7 @@ def test_counting_one_item_from_the_item_page(client, login, make_item, make_bin
                            follow_redirects=True)
     assert response.request.path == "/i/PEN-1"
     assert "Count of A-01 booked (1 difference): PEN-1 10 → 12." in response.get_data(as_text=True)
-    assert stock.level(session, mugs, bins.get_bin(session, "A-01")) == 4  # not counted, not touched
+    assert stock_queries.level(session, mugs, bins.get_bin(session, "A-01")) == 4  # not counted, not touched
     # An item the bin is not expected to hold is counted from its expected zero.
     make_bin("B-02")
     assert "expected 0" in client.get("/stock/count/B-02?sku=PEN-1").get_data(as_text=True)

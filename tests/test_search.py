@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from inventory.auth import services as auth
+from inventory.catalog import queries as catalog_queries
 from inventory.catalog import search
 from inventory.catalog import services as catalog
 from inventory.catalog.models import Product
@@ -34,7 +35,7 @@ def shelf(make_item, make_product):
 
 
 def names(session, q, **kwargs):
-    return [product.name for product in catalog.search_products(session, q=q, **kwargs).rows]
+    return [product.name for product in catalog_queries.search_products(session, q=q, **kwargs).rows]
 
 
 # The words --------------------------------------------------------------------------------------
@@ -125,9 +126,9 @@ def test_exact_sku_first_then_name_matches_then_the_rest(session, make_item, mak
     assert names(session, "") == ["Cap", "Navy polo", "Strap"]  # the catalog's order
     assert names(session, "navy") == ["Strap", "Navy polo", "Cap"]
     assert names(session, "polo-navy-m") == ["Navy polo"]
-    page, _on_hand, _held = catalog.catalog_page(session, q="navy")
+    page, _on_hand, _held = catalog_queries.catalog_page(session, q="navy")
     assert [p.name for p in page.rows] == ["Strap", "Navy polo", "Cap"] and page.total == 3
-    page, _on_hand, _held = catalog.catalog_page(session, q="navy", per_page=1, page=2)
+    page, _on_hand, _held = catalog_queries.catalog_page(session, q="navy", per_page=1, page=2)
     assert [p.name for p in page.rows] == ["Navy polo"] and page.total == 3
 
 
@@ -135,8 +136,8 @@ def test_catalog_page_and_search_products_agree_for_any_number_of_words(session,
     for q in ["", "polo", "navy polos", "a b c", "atlas product brochure 2026", "nothing at all", "%", "POLO-NAVY-M",
               "one two three four five six seven eight nine ten"]:
         for category in (None, "print"):
-            expected = catalog.search_products(session, q=q, category=category)
-            page, _on_hand, _held = catalog.catalog_page(session, q=q, category=category)
+            expected = catalog_queries.search_products(session, q=q, category=category)
+            page, _on_hand, _held = catalog_queries.catalog_page(session, q=q, category=category)
             assert [p.id for p in page.rows] == [p.id for p in expected.rows], q
             assert page.total == expected.total
 
@@ -173,7 +174,7 @@ def test_the_migration_backfill_writes_what_the_rules_write(session, shelf):
 
 def test_did_you_mean_offers_a_search_made_of_the_catalogs_words(session, shelf):
     def help_for(q, category=None):
-        return catalog.empty_search_help(session, q, category)
+        return catalog_queries.empty_search_help(session, q, category)
 
     assert help_for("flyr")[0] == "flyer"
     assert help_for("polp navy")[0] == "polo navy"
@@ -238,9 +239,9 @@ def test_the_api_q_searches_as_the_catalog_page_does(client, session, make_user,
 
 
 def test_code_box_suggestions_use_the_same_search(session, shelf):
-    assert catalog.suggest_items(session, "navy-m")[0].sku == "POLO-NAVY-M"
-    assert [item.sku for item in catalog.suggest_items(session, "brochures nimbus")] == ["BRO-NIMBUS-26"]
-    assert catalog.suggest_items(session, "  ") == []
+    assert catalog_queries.suggest_items(session, "navy-m")[0].sku == "POLO-NAVY-M"
+    assert [item.sku for item in catalog_queries.suggest_items(session, "brochures nimbus")] == ["BRO-NIMBUS-26"]
+    assert catalog_queries.suggest_items(session, "  ") == []
 
 
 def test_the_product_forms_take_keywords(client, login, session):

@@ -6,6 +6,7 @@ from sqlalchemy import select, text, update
 
 from inventory.errors import InsufficientStock, InvalidInput
 from inventory.extensions import db
+from inventory.stock import queries as stock_queries
 from inventory.stock import services as stock
 from inventory.stock.models import Movement, StockLevel
 
@@ -15,7 +16,7 @@ def test_receive_books_a_ledger_row_and_the_level(session, make_item, make_bin, 
     bin = make_bin("A-01")
     staff = make_user("staff")
     movement = stock.receive(session, item, bin, 25, staff, reference="Delivery 7")
-    assert stock.level(session, item, bin) == 25
+    assert stock_queries.level(session, item, bin) == 25
     assert (movement.kind, movement.quantity, movement.to_bin_id, movement.user_id) == ("receive", 25, bin.id, staff.id)
     assert movement.reference == "Delivery 7" and movement.created_at is not None
     assert stock.check_ledger(session) == []
@@ -28,14 +29,14 @@ def test_receive_refuses_a_quantity_that_is_not_a_positive_whole_number(session,
     with pytest.raises(InvalidInput):
         stock.receive(session, item, bin, quantity, make_user("staff"))
     assert session.scalar(select(Movement.id)) is None
-    assert stock.level(session, item, bin) == 0
+    assert stock_queries.level(session, item, bin) == 0
 
 
 def test_move_takes_from_one_bin_and_puts_into_another(session, make_item, make_bin, make_user):
     item = make_item("PEN-1", on_hand=10, bin="A-01")
     source, target = make_bin("A-01"), make_bin("B-02")
     stock.move(session, item, source, target, 4, make_user("staff"), reason="tidy up")
-    assert (stock.level(session, item, source), stock.level(session, item, target)) == (6, 4)
+    assert (stock_queries.level(session, item, source), stock_queries.level(session, item, target)) == (6, 4)
     assert stock.on_hand(session, [item.id]) == {item.id: 10}
     assert stock.check_ledger(session) == []
 
@@ -45,7 +46,7 @@ def test_moving_more_than_the_bin_holds_is_refused_with_a_clear_message(session,
     source, target = make_bin("A-01"), make_bin("B-02")
     with pytest.raises(InsufficientStock, match="A-01 holds 3 of PEN-1; cannot take 5"):
         stock.move(session, item, source, target, 5, make_user("staff"))
-    assert (stock.level(session, item, source), stock.level(session, item, target)) == (3, 0)
+    assert (stock_queries.level(session, item, source), stock_queries.level(session, item, target)) == (3, 0)
     assert session.scalar(select(Movement.id).where(Movement.kind == "move")) is None
 
 
@@ -63,10 +64,10 @@ def test_adjust_needs_a_reason_and_never_goes_below_zero(session, make_item, mak
         stock.adjust(session, item, bin, -6, staff, reason="broken")
     with pytest.raises(InvalidInput):
         stock.adjust(session, item, bin, 0, staff, reason="nothing")
-    assert stock.level(session, item, bin) == 5
+    assert stock_queries.level(session, item, bin) == 5
     stock.adjust(session, item, bin, -2, staff, reason="two broken in the box")
     stock.adjust(session, item, bin, 7, staff, reason="carton found")
-    assert stock.level(session, item, bin) == 10
+    assert stock_queries.level(session, item, bin) == 10
     kinds = session.scalars(select(Movement.reason).where(Movement.kind == "adjust").order_by(Movement.id)).all()
     assert kinds == ["two broken in the box", "carton found"]
 
@@ -75,7 +76,7 @@ def test_count_books_every_difference_in_one_go(session, make_item, make_bin, ma
     bin = make_bin("A-01")
     pens, mugs, totes = make_item("PEN-1", on_hand=10), make_item("MUG-1", on_hand=4), make_item("TOTE-1")
     movements = stock.count(session, bin, {pens: 8, mugs: 4, totes: 3}, make_user("staff"))
-    assert [stock.level(session, i, bin) for i in (pens, mugs, totes)] == [8, 4, 3]
+    assert [stock_queries.level(session, i, bin) for i in (pens, mugs, totes)] == [8, 4, 3]
     by_sku = {m.item.sku: m for m in movements}
     assert (by_sku["PEN-1"].quantity, by_sku["PEN-1"].from_bin_id) == (2, bin.id)
     assert (by_sku["MUG-1"].quantity, by_sku["MUG-1"].counted) == (0, 4)  # counted as expected: still recorded
@@ -89,7 +90,7 @@ def test_a_count_with_one_bad_line_writes_nothing(session, make_item, make_bin, 
     pens, mugs = make_item("PEN-1", on_hand=10), make_item("MUG-1", on_hand=4)
     with pytest.raises(InvalidInput):
         stock.count(session, bin, [(pens, 3), (mugs, -1)], make_user("staff"))
-    assert [stock.level(session, i, bin) for i in (pens, mugs)] == [10, 4]
+    assert [stock_queries.level(session, i, bin) for i in (pens, mugs)] == [10, 4]
     assert session.scalar(select(Movement.id).where(Movement.kind == "count")) is None
 
 
@@ -144,10 +145,10 @@ def test_history_shows_who_what_when_why_newest_first(session, make_item, make_b
     item = make_item("PEN-1", on_hand=10, bin="A-01")
     staff = make_user("staff", name="Sam")
     stock.move(session, item, make_bin("A-01"), make_bin("A-02"), 3, staff, reason="overflow")
-    rows = stock.history(session, item=item)
+    rows = stock_queries.history(session, item=item)
     assert [r.kind for r in rows] == ["move", "receive"]
     assert rows[0].user.name == "Sam" and rows[0].reason == "overflow"
-    assert [r.kind for r in stock.history(session, bin=make_bin("A-02"))] == ["move"]
+    assert [r.kind for r in stock_queries.history(session, bin=make_bin("A-02"))] == ["move"]
 
 
 def test_concurrent_takes_of_the_last_units_never_oversell(app, session, make_item, make_bin, make_user):
@@ -184,5 +185,5 @@ def test_concurrent_takes_of_the_last_units_never_oversell(app, session, make_it
         t.join(60)
     assert sorted(outcomes) == ["ok"] * 3 + ["short"] * 5
     db.session.remove()
-    assert (stock.level(db.session, item, source), stock.level(db.session, item, target)) == (1, 9)
+    assert (stock_queries.level(db.session, item, source), stock_queries.level(db.session, item, target)) == (1, 9)
     assert stock.check_ledger(db.session) == []

@@ -5,10 +5,10 @@ from datetime import date, timedelta
 
 import pytest
 
+from inventory.catalog import queries as catalog_queries
 from inventory.catalog import services as catalog
 from inventory.forecast import stored
-from inventory.requests import handover
-from inventory.requests import services as requests
+from inventory.requests import fulfilment, handover, review, submission
 from inventory.requests.models import Request
 from inventory.stock import services as stock
 from inventory.today import services as today_rules
@@ -22,7 +22,7 @@ people, ready = hand_over_tests.people, hand_over_tests.ready
 
 
 def names(session, q):
-    return [product.name for product in catalog.search_products(session, q=q).rows]
+    return [product.name for product in catalog_queries.search_products(session, q=q).rows]
 
 
 # --- Today -------------------------------------------------------------------------------------
@@ -108,12 +108,12 @@ def test_a_request_whose_returnable_was_short_picked_is_no_loan_on_today(session
     shelf = make_bin("A-01")
     banner = make_item("BANNER-1", category="display", on_hand=2, returnable=True)
     brochures = make_item("BRO-1", category="print", on_hand=500)
-    request = requests.submit(session, people["rep"], [(banner, 1), (brochures, 200)], purpose="client_meeting",
-                              needed_by=TODAY + timedelta(days=1), return_by=TODAY + timedelta(days=3))
-    requests.approve(session, request.id, people["manager"])
+    request = submission.submit(session, people["rep"], [(banner, 1), (brochures, 200)], purpose="client_meeting",
+                                needed_by=TODAY + timedelta(days=1), return_by=TODAY + timedelta(days=3))
+    review.approve(session, request.id, people["manager"])
     banner_line, brochure_line = request.lines
-    requests.pick(session, request.id, shelf, {brochure_line.id: 200}, people["staff"])
-    requests.release_unpicked(session, request.id, [banner_line.id], people["staff"])
+    fulfilment.pick(session, request.id, shelf, {brochure_line.id: 200}, people["staff"])
+    fulfilment.release_unpicked(session, request.id, [banner_line.id], people["staff"])
     assert session.get(Request, request.id).status == "ready"
     handover.hand_over(session, request.id, people["staff"], collected_by="Dana Rep", require=True)
     shown = session.get(Request, request.id)
@@ -129,9 +129,9 @@ def test_a_request_whose_returnable_was_short_picked_is_no_loan_on_today(session
 def test_a_request_all_on_backorder_is_not_on_the_pick_list_until_stock_comes(session, people, make_item, make_bin):
     shelf = make_bin("A-01")
     usb = make_item("USB-1", category="promo", on_hand=0)
-    request = requests.submit(session, people["rep"], [(usb, 20)], purpose="client_meeting",
-                              needed_by=TODAY + timedelta(days=5), allow_partial=True)
-    requests.approve(session, request.id, people["manager"])
+    request = submission.submit(session, people["rep"], [(usb, 20)], purpose="client_meeting",
+                                needed_by=TODAY + timedelta(days=5), allow_partial=True)
+    review.approve(session, request.id, people["manager"])
     assert today_rules.to_pick(session, TODAY)[1] == 0  # nothing on a shelf to pick
     stock.receive(session, usb, shelf, 20, people["staff"])  # fills the backorder
     rows, total = today_rules.to_pick(session, TODAY)

@@ -9,7 +9,7 @@ from inventory.auth.models import User
 from inventory.catalog import services as catalog
 from inventory.catalog.models import Item
 from inventory.events import kits
-from inventory.requests import services as requests
+from inventory.requests import submission
 from inventory.requests.models import Request
 from inventory.stock import services as stock
 from inventory.transfer import exports, services as transfer
@@ -35,7 +35,7 @@ def held(session, pieces, make_user):
     """A rep's request holds 40 of the old piece; a kit template lists 200 of it."""
     old, _new = pieces
     rep, manager = make_user("rep", name="Riley Rep"), make_user("manager", email="boss@example.com")
-    request = requests.submit(session, rep, [(old, 40)], purpose="client_meeting", needed_by=day(5))
+    request = submission.submit(session, rep, [(old, 40)], purpose="client_meeting", needed_by=day(5))
     kit = kits.create_kit(session, manager, name="Booth kit", lines=[("BRO-ATLAS-25", 200)])
     return request, kit
 
@@ -263,8 +263,8 @@ def test_the_import_refuses_successors_the_edit_form_refuses(session, pieces, ma
 def test_the_swap_page_says_backorders_are_served_from_what_the_successor_has_left(client, login, session, pieces,
                                                                                    make_user):
     old, _new = pieces
-    request = requests.submit(session, make_user("rep"), [(old, 320)], purpose="client_meeting", needed_by=day(5),
-                              allow_partial=True)
+    request = submission.submit(session, make_user("rep"), [(old, 320)], purpose="client_meeting", needed_by=day(5),
+                                allow_partial=True)
     login("manager")
     page = client.get("/i/BRO-ATLAS-25/successor").get_data(as_text=True)
     assert "300 held · 20 backordered" in page

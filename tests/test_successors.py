@@ -15,8 +15,7 @@ from inventory.errors import Forbidden, InvalidInput, ShortStock
 from inventory.events import kits
 from inventory.events.models import KitLine
 from inventory.extensions import db
-from inventory.requests import services as requests
-from inventory.requests import successors
+from inventory.requests import fulfilment, queries, review, submission, successors
 from inventory.requests.models import Request, RequestLine, RequestStep
 from inventory.requests.successors import SuccessorShort
 from inventory.stock import services as stock
@@ -40,7 +39,7 @@ def lines_of(session, request_id):
 
 
 def submit(session, user, lines, needed_by=None, **details):
-    return requests.submit(session, user, lines, purpose="client_meeting", needed_by=needed_by or day(5), **details)
+    return submission.submit(session, user, lines, purpose="client_meeting", needed_by=needed_by or day(5), **details)
 
 
 @pytest.fixture
@@ -111,7 +110,7 @@ def test_the_swap_moves_holds_and_backorders_onto_the_successor_and_says_so_on_e
     monkeypatch.setattr(successors, "items_changed", lambda _session, ids: changed.extend(ids))
     first = submit(session, rep, [(old, 40)])
     second = submit(session, rep, [(old, 280)], allow_partial=True, needed_by=day(8))  # 260 held, 20 backordered
-    requests.approve(session, second.id, manager)
+    review.approve(session, second.id, manager)
     assert (available(session, old), available(session, new)) == (0, 500)
 
     result = successors.swap_successor(session, old, manager)
@@ -211,8 +210,8 @@ def test_requests_already_picked_keep_the_old_piece_and_are_named(session, piece
     rep, manager, staff = people
     waiting = submit(session, rep, [(old, 10)])
     picked = submit(session, rep, [(old, 30)])
-    requests.approve(session, picked.id, manager)
-    requests.pick(session, picked.id, make_bin("A-01"), {picked.lines[0].id: 30}, staff)
+    review.approve(session, picked.id, manager)
+    fulfilment.pick(session, picked.id, make_bin("A-01"), {picked.lines[0].id: 30}, staff)
     result = successors.swap_successor(session, old, manager)
     assert result.left == (picked.number,) and result.requests == (waiting.number,)
     assert lines_of(session, picked.id) == [("BRO-ATLAS-25", 30, 30, 0)]
@@ -351,8 +350,8 @@ def test_a_manager_approving_a_request_while_it_is_swapped_waits_and_approves_th
     def approve(s):
         from inventory.auth.models import User
         assert locked.wait(10)
-        assert [line.item_id for line in requests.get_request(s, request_id).lines] == [old_id]  # the page's read
-        return requests.approve(s, request_id, s.get(User, manager_id), note="ok")
+        assert [line.item_id for line in queries.get_request(s, request_id).lines] == [old_id]  # the page's read
+        return review.approve(s, request_id, s.get(User, manager_id), note="ok")
 
     outcomes = _at_once(app, [swap, approve])
     assert not any(isinstance(o, BaseException) for o in outcomes), outcomes

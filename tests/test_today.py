@@ -7,7 +7,7 @@ import pytest
 from inventory.bins.services import get_bin
 from inventory.catalog.services import get_item
 from inventory.extensions import db
-from inventory.requests import services as requests
+from inventory.requests import fulfilment, queries, submission
 from inventory.stock import services as stock
 from inventory.today import services as today_rules
 from tests.today_data import PASSWORD, build
@@ -99,7 +99,7 @@ def test_marketing_sees_rush_requests_approvals_and_what_to_order_now(day):
 def test_a_section_shows_ten_rows_and_counts_them_all(day):
     rep, medium = _user("rep@example.com"), get_item(db.session, "POLO-NAVY-M")
     for n in range(11):
-        requests.submit(db.session, rep, [(medium, 1)], purpose="other", needed_by=T + timedelta(days=30 + n), today=T)
+        submission.submit(db.session, rep, [(medium, 1)], purpose="other", needed_by=T + timedelta(days=30 + n), today=T)
     approve = _sections(today_rules.for_manager(db.session, T))["approve"]
     assert len(approve.rows) == today_rules.LIMIT == 10 and approve.total == 12 and approve.more == 2
     assert approve.rows[0].id == day["rush"]
@@ -174,9 +174,9 @@ def test_the_laptop_top_bar_is_grouped_into_a_few_menus(day, client):
 
 def test_a_picked_request_is_one_tap_from_its_hand_over(day, client):
     staff = _user("staff@example.com")
-    shown = requests.get_request(db.session, day["to_pick"])
-    for bin, picks in requests.pick_list(db.session, shown):
-        requests.pick(db.session, shown.id, bin, {line.id: quantity for line, quantity in picks}, staff)
+    shown = queries.get_request(db.session, day["to_pick"])
+    for bin, picks in fulfilment.pick_list(db.session, shown):
+        fulfilment.pick(db.session, shown.id, bin, {line.id: quantity for line, quantity in picks}, staff)
     page = _page(client, "staff@example.com")
     assert f'href="/requests/{day["to_pick"]}/hand-over"' in page and "Hand over ›" in page
     assert "Nothing to pick." in page

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from inventory.catalog.models import Item, Product
+from inventory.stock import queries as stock_queries
 from inventory.stock import services as stock
 from inventory.stock.models import Movement
 from inventory.transfer import exports, services
@@ -224,8 +225,8 @@ def test_opening_stock_is_received_counted_and_bins_created_through_the_ledger(s
 
     b01 = get_bin(session, "B-01")
     assert (b01.name, b01.zone) == ("Pens overflow", "Stockroom B")
-    assert stock.level(session, pen, get_bin(session, "A-01")) == 10
-    assert stock.level(session, pen, b01) == 5 and stock.level(session, cap, b01) == 7
+    assert stock_queries.level(session, pen, get_bin(session, "A-01")) == 10
+    assert stock_queries.level(session, pen, b01) == 5 and stock_queries.level(session, cap, b01) == 7
     assert stock.check_ledger(session) == []
     kinds = session.execute(select(Movement.kind, Movement.quantity, Movement.reason, Movement.user_id)
                             .where(Movement.user_id == manager.id).order_by(Movement.id)).all()
@@ -257,12 +258,12 @@ def test_stock_export_reimports_unchanged(session, make_item, make_product, mana
 
 def test_stock_import_counted_short_moves_holds_to_backorder_and_fills_them_when_more_arrives(
         session, make_item, make_user, manager):
-    from inventory.requests import services as requests
+    from inventory.requests import submission
     from inventory.requests.models import RequestLine
 
     pen = make_item("PEN-1", on_hand=10, bin="A-01")
     rep = make_user("rep")
-    requests.submit(session, rep, [(pen, 8)], purpose="client_meeting", needed_by=date.today() + timedelta(days=5))
+    submission.submit(session, rep, [(pen, 8)], purpose="client_meeting", needed_by=date.today() + timedelta(days=5))
     services.import_stock(session, "sku,bin,quantity\nPEN-1,A-01,5", manager)
     line = session.scalar(select(RequestLine))
     assert (line.reserved, line.backordered) == (5, 3)
@@ -412,12 +413,12 @@ def test_exports_download_for_staff_and_managers(client, login, make_item):
 
 def test_requests_and_purchase_orders_export_one_row_per_line(client, login, session, make_item):
     from inventory.purchasing import services as purchasing
-    from inventory.requests import services as requests
+    from inventory.requests import submission
 
     pen = make_item("PEN-1", on_hand=10)
     manager = login("manager")
-    requests.submit(session, manager, [(pen, 4)], purpose="trade_show", needed_by=date.today() + timedelta(days=9),
-                    note="=for the booth")
+    submission.submit(session, manager, [(pen, 4)], purpose="trade_show", needed_by=date.today() + timedelta(days=9),
+                      note="=for the booth")
     purchasing.create(session, manager, lines=[("PEN-1", 100, Decimal("0.40"))], supplier="=PenCo")
     lines = client.get("/transfer/export/requests.csv").get_data(as_text=True).lstrip("\ufeff").splitlines()
     assert lines[0].startswith("request,created_utc,requester,status")
@@ -500,15 +501,15 @@ def test_import_stock_command_creates_bins_as_the_given_user(runner, session, ma
 def test_a_returnable_out_on_loan_cannot_be_made_consumable(session, make_item, make_user, make_bin):
     from inventory.catalog import services as catalog
     from inventory.errors import InvalidInput
-    from inventory.requests import services as requests
+    from inventory.requests import fulfilment, handover, review, submission
 
     banner = make_item("BANNER-1", name="Roll-up banner", category="display", on_hand=3, returnable=True)
     rep, manager, staff = make_user("rep"), make_user("manager"), make_user("staff")
-    loan = requests.submit(session, rep, [(banner, 2)], purpose="trade_show", needed_by=date.today(),
-                           return_by=date.today() + timedelta(days=5))
-    requests.approve(session, loan.id, manager)
-    requests.pick(session, loan.id, make_bin("A-01"), {loan.lines[0].id: 2}, staff)
-    requests.hand_over(session, loan.id, staff)
+    loan = submission.submit(session, rep, [(banner, 2)], purpose="trade_show", needed_by=date.today(),
+                             return_by=date.today() + timedelta(days=5))
+    review.approve(session, loan.id, manager)
+    fulfilment.pick(session, loan.id, make_bin("A-01"), {loan.lines[0].id: 2}, staff)
+    handover.hand_over(session, loan.id, staff)
 
     text = "sku,product,category,returnable\nBANNER-1,Roll-up banner,display,no\n"
     report = services.import_items(session, text, dry_run=True)
@@ -521,7 +522,7 @@ def test_a_returnable_out_on_loan_cannot_be_made_consumable(session, make_item, 
     session.expire_all()
     assert session.get(Item, banner.id).returnable is True
 
-    requests.check_in(session, loan.id, make_bin("A-01"), {loan.lines[0].id: {"returned": 2}}, staff)
+    fulfilment.check_in(session, loan.id, make_bin("A-01"), {loan.lines[0].id: {"returned": 2}}, staff)
     assert services.import_items(session, text, dry_run=True).ok
     catalog.update_item(session, session.get(Item, banner.id), returnable=False)
     assert session.get(Item, banner.id).returnable is False

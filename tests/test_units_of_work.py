@@ -14,6 +14,7 @@ from sqlalchemy import create_engine
 from inventory import database
 from inventory.errors import DomainError
 from inventory.extensions import db
+from inventory.stock import queries as stock_queries
 from inventory.stock import services as stock
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent / "inventory"
@@ -94,7 +95,7 @@ def test_a_refusal_in_the_second_rule_rolls_back_the_first(session, make_item, m
         both(session)
     assert (others(item, a), others(item, b)) == (10, 0)
     session.expire_all()
-    assert stock.level(session, item, a) == 10
+    assert stock_queries.level(session, item, a) == 10
 
 
 def test_a_caught_refusal_undoes_only_that_rule(session, make_item, make_bin, staff, others):

@@ -8,7 +8,7 @@ from inventory.bins import services as bins
 from inventory.catalog import services as catalog
 from inventory.events import services as events
 from inventory.purchasing import services as purchasing
-from inventory.requests import services as requests
+from inventory.requests import fulfilment, handover, review, submission
 from inventory.stock import services as stock
 
 PASSWORD = "correct horse battery"
@@ -40,16 +40,16 @@ def build(session, today=None, password=PASSWORD):
     event = events.create_event(session, users["manager"], name="Expo Nord", place="Hamburg",
                                 starts_on=today + timedelta(days=20), ends_on=today + timedelta(days=22),
                                 ship_by=today + timedelta(days=15), return_by=today + timedelta(days=25))
-    rush = requests.submit(session, users["rep"], [(medium, 5)], purpose="client_meeting",
-                           needed_by=today + timedelta(days=1), today=today)
-    to_pick = requests.submit(session, users["rep"], [(medium, 4), (brochure, 50)], purpose="trade_show",
-                              needed_by=today + timedelta(days=10), event_id=event.id, today=today)
-    requests.approve(session, to_pick.id, users["manager"])
-    loan = requests.submit(session, users["rep"], [(banner, 1)], purpose="trade_show", needed_by=today,
-                           return_by=today, today=today)
-    requests.approve(session, loan.id, users["manager"])
-    requests.pick(session, loan.id, racks, {loan.lines[0].id: 1}, users["staff"])
-    requests.hand_over(session, loan.id, users["staff"])
+    rush = submission.submit(session, users["rep"], [(medium, 5)], purpose="client_meeting",
+                             needed_by=today + timedelta(days=1), today=today)
+    to_pick = submission.submit(session, users["rep"], [(medium, 4), (brochure, 50)], purpose="trade_show",
+                                needed_by=today + timedelta(days=10), event_id=event.id, today=today)
+    review.approve(session, to_pick.id, users["manager"])
+    loan = submission.submit(session, users["rep"], [(banner, 1)], purpose="trade_show", needed_by=today,
+                             return_by=today, today=today)
+    review.approve(session, loan.id, users["manager"])
+    fulfilment.pick(session, loan.id, racks, {loan.lines[0].id: 1}, users["staff"])
+    handover.hand_over(session, loan.id, users["staff"])
     order = purchasing.create(session, users["manager"], lines=[("BANNER-1", 2, None)], supplier="Displays Co")
     purchasing.mark_ordered(session, order.id, users["manager"], today, today=today)
     return {"rush": rush.id, "to_pick": to_pick.id, "loan": loan.id, "event": event.id, "order": order.id,

@@ -10,7 +10,7 @@ from ..core.money import currency
 from ..errors import InvalidInput, NotFound
 from ..events import kits, services
 from ..extensions import db
-from ..requests.services import get_request
+from ..requests.queries import get_request
 from ..text import is_digits, is_whole_number, whole_number
 from .requests import _date, request_json
 from .views import ApiError, _field, _int_arg, _paged, api_roles, bp

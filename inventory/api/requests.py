@@ -13,8 +13,7 @@ from ..errors import InvalidInput, NotFound, ShortStock
 from ..extensions import db
 from ..limits import check_line_count
 from ..pagination import MAX_PAGE
-from ..requests import handover, queries
-from ..requests import services as requests
+from ..requests import carriers, handover, queries, review, submission
 from ..requests.models import STATUSES, Request
 from ..text import is_whole_number
 from ..timeutil import parse_date
@@ -44,7 +43,7 @@ def request_json(r: Request) -> dict:
         "handed_over_to": r.handed_over_to or "",
         "carrier": r.carrier or "",
         "tracking": r.tracking or "",
-        "tracking_url": handover.tracking_url(r.carrier, r.tracking),
+        "tracking_url": carriers.tracking_url(r.carrier, r.tracking),
         "handed_over_at": r.handed_over_at.isoformat() + "Z" if r.handed_over_at else None,
         "lines": [
             {"id": line.id, "sku": line.item.sku, "name": line.item.name, "qty": line.quantity,
@@ -97,7 +96,7 @@ def create_request() -> ResponseReturnValue:
     if not isinstance(allow_partial, bool):
         raise InvalidInput("'allow_partial' must be true or false.")
     try:
-        made = requests.submit(
+        made = submission.submit(
             db.session, g.api_user, parsed,
             purpose=_field(data, "purpose", required=False) or "other",
             needed_by=_date(data, "needed_by"), return_by=_date(data, "return_by", required=False),
@@ -136,7 +135,7 @@ def list_requests() -> ResponseReturnValue:
 
 def _get(request_id: int) -> Request:
     try:
-        return _visible(requests.get_request(db.session, request_id))
+        return _visible(queries.get_request(db.session, request_id))
     except NotFound:
         raise ApiError(f"No request #{request_id}.", 404) from None
 
@@ -151,16 +150,16 @@ def get_request(request_id: int) -> ResponseReturnValue:
 @api_roles(EVERYONE)
 def cancel_request(request_id: int) -> ResponseReturnValue:
     _get(request_id)
-    requests.cancel(db.session, request_id, g.api_user)
-    return jsonify(request_json(requests.get_request(db.session, request_id)))
+    review.cancel(db.session, request_id, g.api_user)
+    return jsonify(request_json(queries.get_request(db.session, request_id)))
 
 
 @bp.post(REQUEST_URL + "/approve")
 @api_roles(MANAGERS)
 def approve_request(request_id: int) -> ResponseReturnValue:
     _get(request_id)
-    requests.approve(db.session, request_id, g.api_user)
-    return jsonify(request_json(requests.get_request(db.session, request_id)))
+    review.approve(db.session, request_id, g.api_user)
+    return jsonify(request_json(queries.get_request(db.session, request_id)))
 
 
 @bp.post(REQUEST_URL + "/reject")
@@ -168,8 +167,8 @@ def approve_request(request_id: int) -> ResponseReturnValue:
 def reject_request(request_id: int) -> ResponseReturnValue:
     _get(request_id)
     data = request.get_json(silent=True) or {}
-    requests.reject(db.session, request_id, g.api_user, _field(data, "reason") if isinstance(data, dict) else "")
-    return jsonify(request_json(requests.get_request(db.session, request_id)))
+    review.reject(db.session, request_id, g.api_user, _field(data, "reason") if isinstance(data, dict) else "")
+    return jsonify(request_json(queries.get_request(db.session, request_id)))
 
 
 def _body() -> dict:
@@ -193,7 +192,7 @@ def hand_over_request(request_id: int) -> ResponseReturnValue:
                        carrier=_field(data, "carrier", required=False) or "",
                        tracking=_field(data, "tracking", required=False) or "",
                        require=shown.handoff == "ship")
-    return jsonify(request_json(requests.get_request(db.session, request_id)))
+    return jsonify(request_json(queries.get_request(db.session, request_id)))
 
 
 @bp.post(REQUEST_URL + "/undo-hand-over")
@@ -203,4 +202,4 @@ def undo_hand_over_request(request_id: int) -> ResponseReturnValue:
     undone (not on the day, checked in already), with the reason."""
     _get(request_id)
     handover.undo_hand_over(db.session, request_id, g.api_user, _field(_body(), "reason"))
-    return jsonify(request_json(requests.get_request(db.session, request_id)))
+    return jsonify(request_json(queries.get_request(db.session, request_id)))

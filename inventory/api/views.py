@@ -11,11 +11,13 @@ from ..auth.roles import EVERYONE, STAFF
 from ..auth.services import token_for
 from ..bins.services import get_bin, search_bins
 from ..catalog.models import CATEGORIES
-from ..catalog.services import get_item, get_items, search_items
+from ..catalog.queries import search_items
+from ..catalog.services import get_item, get_items
 from ..errors import DomainError, InvalidInput
 from ..extensions import db
 from ..limits import check_line_count
 from ..pagination import MAX_PAGE
+from ..stock import queries as stock_queries
 from ..stock import services as stock
 from ..text import MAX_INTEGER, is_whole_number, whole_number
 from . import idempotency
@@ -118,7 +120,7 @@ def item(sku):
     item = get_item(db.session, sku)
     levels = stock.availability(db.session, [item.id])
     data = item_json(item, levels[item.id])
-    data["bins"] = [{"code": level.bin.code, "quantity": level.quantity} for level in stock.levels_of_item(db.session, item)]
+    data["bins"] = [{"code": level.bin.code, "quantity": level.quantity} for level in stock_queries.levels_of_item(db.session, item)]
     return jsonify(data)
 
 
@@ -139,7 +141,7 @@ def bin(code):
     data = bin_json(bin)
     data["contents"] = [
         {"sku": level.item.sku, "name": level.item.name, "quantity": level.quantity}
-        for level in stock.levels_in_bin(db.session, bin)
+        for level in stock_queries.levels_in_bin(db.session, bin)
     ]
     return jsonify(data)
 
@@ -150,7 +152,7 @@ def movements():
     item = get_item(db.session, request.args["sku"]) if request.args.get("sku") else None
     bin = get_bin(db.session, request.args["bin"]) if request.args.get("bin") else None
     limit = _int_arg("limit", 50, maximum=MAX_PER_PAGE)
-    return jsonify(movements=[movement_json(m) for m in stock.history(db.session, item=item, bin=bin, limit=limit)])
+    return jsonify(movements=[movement_json(m) for m in stock_queries.history(db.session, item=item, bin=bin, limit=limit)])
 
 
 def _field(data, name, kind=str, required=True):
@@ -222,10 +224,10 @@ def create_movement():
     else:
         raise ApiError("'kind' must be one of: receive, put_away, move, adjust, count.", 400)
     if kind == "count":  # up to MAX_LINES lines: their levels in one query
-        now = stock.quantities_in_bin(db.session, bin, [item.id for item, _bin in touched])
+        now = stock_queries.quantities_in_bin(db.session, bin, [item.id for item, _bin in touched])
         levels = [{"sku": item.sku, "bin": bin.code, "quantity": now[item.id]} for item, bin in touched]
     else:
-        levels = [{"sku": item.sku, "bin": bin.code, "quantity": stock.level(db.session, item, bin)}
+        levels = [{"sku": item.sku, "bin": bin.code, "quantity": stock_queries.level(db.session, item, bin)}
                   for item, bin in touched]
     return jsonify(movements=[movement_json(m) for m in made], levels=levels), 201
 

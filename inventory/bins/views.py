@@ -8,7 +8,7 @@ from ..extensions import db
 from ..forms import ButtonForm
 from ..pagination import page_arg
 from ..requests import loans as loan_rules
-from ..stock import services as stock
+from ..stock import queries as stock_queries
 from . import services
 from .forms import BinEditForm, BinForm
 from .models import normalize_code
@@ -39,11 +39,11 @@ def show(code):
                                can_create=can(current_user, STAFF)), 404
     if bin.code != code:
         return redirect(url_for("bins.show", code=bin.code))
-    levels = stock.levels_in_bin(db.session, bin)
+    levels = stock_queries.levels_in_bin(db.session, bin)
     # Returnables in this bin that also have units out: each row says where the others are.
     loans = loan_rules.loans_of_items(db.session, [row.item.id for row in levels if row.item.returnable])
     return render_template("bins/show.html", bin=bin, levels=levels, loans=loans,
-                           history=stock.history(db.session, bin=bin), button_form=ButtonForm())
+                           history=stock_queries.history(db.session, bin=bin), button_form=ButtonForm())
 
 
 @bp.route("/bins/new", methods=["GET", "POST"])

@@ -23,7 +23,11 @@ CATEGORY_LABELS = {"apparel": "Apparel", "print": "Print", "promo": "Promo", "di
 SIZE_ORDER = ("XXS", "XS", "S", "M", "L", "XL", "XXL", "2XL", "3XL", "XXXL", "4XL")
 
 
-def size_rank(size):
+def normalize_sku(sku: str | None) -> str:
+    return (sku or "").strip().upper()
+
+
+def size_rank(size: str | None) -> int:
     if not size:
         return 0
     upper = size.upper()
@@ -50,15 +54,15 @@ class Product(db.Model):
     )
 
     @property
-    def has_sizes(self):
+    def has_sizes(self) -> bool:
         return any(item.size for item in self.items)
 
     @property
-    def active_items(self):
+    def active_items(self) -> list["Item"]:
         return [item for item in self.items if not item.archived]
 
     @property
-    def category_label(self):
+    def category_label(self) -> str:
         return CATEGORY_LABELS.get(self.category, self.category)
 
 
@@ -98,22 +102,22 @@ class Item(db.Model):
     replaced_by: Mapped["Item | None"] = relationship(remote_side=[id], foreign_keys=[replaced_by_id])
 
     @property
-    def name(self):
+    def name(self) -> str:
         return self.display_name(self.product.name, self.size)
 
     @staticmethod
-    def display_name(product_name, size):
+    def display_name(product_name: str, size: str | None) -> str:
         """An item's name from its product's name and its size (for rows read without the ORM)."""
         return f"{product_name} — {size}" if size else product_name
 
     @property
-    def category(self):
+    def category(self) -> str:
         return self.product.category
 
-    def expired(self, today=None):
+    def expired(self, today: date | None = None) -> bool:
         """True when a dated print piece must no longer be handed out."""
         today = today or date.today()
         return self.do_not_use_after is not None and self.do_not_use_after < today
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<Item {self.sku}>"

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import aliased
 
 from ..errors import InvalidInput
-from .models import Item
+from .models import Item, normalize_sku
 
 # The form box (and import column) a refusal is about, for put_next_to_its_box.
 ABOUT = (None, "replaced_by")
@@ -59,8 +59,6 @@ def check_successor(session, item, sku):
     write transaction: takes lock_successor_changes first. Refusals are InvalidInput about the
     "replaced_by" box. A successor that is already the item's own stays, whatever became of it
     since (archived, say), so that editing another setting never trips over it."""
-    from .services import normalize_sku  # services calls this module
-
     sku = normalize_sku(sku)
     if not sku:
         return None

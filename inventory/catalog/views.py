@@ -16,9 +16,10 @@ from ..forms import ButtonForm, put_next_to_its_box
 from ..pagination import page_arg
 from ..requests import drafts, successors
 from ..requests import loans as loan_rules
+from ..stock import queries as stock_queries
 from ..stock import services as stock
 from ..timeutil import add_days
-from . import services
+from . import queries, services
 from .forms import AddSizeForm, ItemForm, NewProductForm, ProductForm
 from .models import CATEGORIES, CATEGORY_LABELS
 from .photos import photo_dir, save_photo
@@ -33,11 +34,11 @@ def index():
     category = request.args.get("category") or None
     if category not in CATEGORIES:
         category = None
-    page, on_hand, held_ids = services.catalog_page(db.session, q=q, category=category, page=page_arg(),
-                                                    per_page=current_app.config["PAGE_SIZE"])
+    page, on_hand, held_ids = queries.catalog_page(db.session, q=q, category=category, page=page_arg(),
+                                                   per_page=current_app.config["PAGE_SIZE"])
     levels = stock.with_reservations(db.session, on_hand, held_ids)
     # Nothing found: what to try next (a close search, the categories that have it or any).
-    suggestion, elsewhere, everything = (services.empty_search_help(db.session, q, category)
+    suggestion, elsewhere, everything = (queries.empty_search_help(db.session, q, category)
                                          if not page.rows and page.page == 1 else (None, {}, {}))
     return render_template("catalog/index.html", page=page, q=q, category=category, levels=levels,
                            categories=CATEGORIES, category_labels=CATEGORY_LABELS, suggestion=suggestion,
@@ -88,7 +89,7 @@ def item(sku):
         return render_template("catalog/unknown_item.html", sku=sku), 404
     if item.sku != sku:
         return redirect(url_for("catalog.item", sku=item.sku, page=request.args.get("page")))
-    bins = stock.levels_of_item(db.session, item)
+    bins = stock_queries.levels_of_item(db.session, item)
     loans = loan_rules.loans_of_item(db.session, item)
     units = loan_rules.Units.of(bins, loans) if item.returnable else None
     returning = loan_rules.loan_for_check_in(loans)
@@ -102,7 +103,7 @@ def item(sku):
                else (0, 0))
     return render_template(
         "catalog/item.html", item=item, siblings=siblings, levels=levels,
-        bins=bins, loans=loans, units=units, history=stock.history(db.session, item=item),
+        bins=bins, loans=loans, units=units, history=stock_queries.history(db.session, item=item),
         in_request=drafts.get(db.session, current_user).lines, button_form=ButtonForm(),
         expires_soon=expires_soon(item), holders=holders,
     )
@@ -264,8 +265,8 @@ def photo(name):
 @bp.route("/catalog/archived")
 @roles_required(MANAGERS)
 def archived():
-    page = services.search_products(db.session, q=request.args.get("q", ""), page=page_arg(),
-                                    archived=True, per_page=current_app.config["PAGE_SIZE"])
+    page = queries.search_products(db.session, q=request.args.get("q", ""), page=page_arg(),
+                                   archived=True, per_page=current_app.config["PAGE_SIZE"])
     return render_template("catalog/archived.html", page=page)
 
 

@@ -20,16 +20,22 @@ The feed carries what the events page shows everyone (name, place, dates, ship-b
 a link to the event page); notes stay in the app, since a subscribed calendar copies the feed
 onto servers outside it.
 """
+from __future__ import annotations
+
 import base64
 import hashlib
 import hmac
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime, timezone
 
 import icalendar
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ..auth.models import User
 from ..text import MAX_INTEGER, is_digits, whole_number
 from ..timeutil import add_days
+from .models import Event
 
 _PURPOSE = b"inventory events.ics feed key v1"
 
@@ -46,12 +52,12 @@ def _mac(user_id, feed_secret, secret_key):
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def feed_token(user, secret_key):
+def feed_token(user: User, secret_key: str | bytes) -> str:
     """The user's personal feed token: stable until *New link*, deactivation or a new SECRET_KEY."""
     return f"{user.id}.{_mac(user.id, user.feed_secret, secret_key)}"
 
 
-def user_for_feed_token(session, token, secret_key):
+def user_for_feed_token(session: Session, token: str | None, secret_key: str | bytes) -> User | None:
     """The active user a feed token belongs to, or None (compared in constant time)."""
     user_id, _, mac = (token or "").partition(".")
     user_id = whole_number(user_id) if is_digits(user_id) else None  # "²" and "٣" are no ids
@@ -65,7 +71,8 @@ def user_for_feed_token(session, token, secret_key):
     return user if user.active else None
 
 
-def calendar(events, event_url, host, now=None):
+def calendar(events: Iterable[Event], event_url: Callable[[Event], str], host: str,
+             now: datetime | None = None) -> bytes:
     """An iCalendar (RFC 5545) document of all-day events. `event_url(event)` gives each event's
     page; `host` makes the UIDs unique to this installation. Cancelled events stay in the feed with
     STATUS:CANCELLED, so that subscribed calendars mark them rather than keep a stale copy."""
@@ -98,3 +105,11 @@ def calendar(events, event_url, host, now=None):
         entry.add("url", url)
         cal.add_component(entry)
     return cal.to_ical()
+
+
+def events_for_feed(session: Session, today: date, days_back: int = 180) -> Sequence[Event]:
+    """What the calendar feed serves: the last half year and everything ahead."""
+    return session.scalars(
+        select(Event).where(Event.ends_on >= add_days(today, -days_back))
+        .order_by(Event.starts_on, Event.id)
+    ).all()

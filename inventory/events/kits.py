@@ -3,7 +3,7 @@ can be built for a date window, and reserve N kits for an event.
 
 A kit template is a list: 1 roll-up banner, 200 brochures, 10 polos as M 4, L 4, XL 2 (one line
 per size). Reserving N kits for an event is one request whose lines are the components x N,
-made by `requests.services.submit`: all or nothing, under the same rules and locks as any
+made by `requests.submission.submit`: all or nothing, under the same rules and locks as any
 request, consumables held until handed over, returnables booked from the event's ship-by day up
 to its return-by day.
 
@@ -18,13 +18,12 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from ..catalog.models import Item
-from ..catalog.services import normalize_sku
+from ..catalog.models import Item, normalize_sku
 from ..database import unit_of_work
 from ..limits import check_line_count
 from ..pagination import Page
 from ..errors import Conflict, DuplicateCode, InvalidInput, NotFound, ShortStock
-from ..requests import services as requests
+from ..requests import submission
 from ..holds.availability import Window, free_quantity
 from ..holds.locks import lock_items
 from ..requests.models import Request
@@ -291,10 +290,10 @@ def reserve_kit(session, user, event_id, kit_id, count, *, handoff="pickup", shi
     lines = [(line.item, line.quantity * count) for line in kit.lines]
     note = clean(note) or f"{count} × {kit.name} for {event.name}"
     try:
-        return requests.submit(session, user, lines, purpose="trade_show", needed_by=event.ship_by,
-                               return_by=event.window_end, handoff=handoff, ship_to=clean(ship_to), note=note,
-                               event_id=event.id, kit_id=kit.id, kit_count=count, today=today,
-                               allow_partial=allow_partial)
+        return submission.submit(session, user, lines, purpose="trade_show", needed_by=event.ship_by,
+                                 return_by=event.window_end, handoff=handoff, ship_to=clean(ship_to), note=note,
+                                 event_id=event.id, kit_id=kit.id, kit_count=count, today=today,
+                                 allow_partial=allow_partial)
     except ShortStock as error:
         raise KitShort(kit, count, error.shortages, {line.item.sku: line.quantity for line in kit.lines}) from None
 

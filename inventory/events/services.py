@@ -1,19 +1,21 @@
-"""Event rules: plan, change, cancel and reinstate trade shows and campaigns; find them by month
-and upcoming first; gather an event's requests; and once it is over, what it used and what that
-cost (at the unit costs recorded when things went out).
+"""Event rules: plan, change, cancel and reinstate trade shows and campaigns; find them,
+upcoming first; gather an event's requests; and once it is over, what it used and what that
+cost (at the unit costs recorded when things went out). The events by month and the month grid
+are months.py; what the calendar feed serves is feed.py.
 
 An event's dates obey three rules (the database checks the first too):
 ends_on >= starts_on, ship_by <= starts_on (things leave before the show opens), and
 return_by >= ends_on when a return date is set (returnables cannot be back before it closes).
 """
-import calendar
-import re
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from ..auth.models import User
 from ..auth.roles import MANAGERS
@@ -24,7 +26,7 @@ from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..pagination import Page
 from ..requests.models import HOLDING, Request, RequestLine
 from ..text import clean, is_whole_number
-from ..timeutil import add_days, plan_limit
+from ..timeutil import plan_limit
 from .models import Event
 
 MAX_ID = 2**31 - 1  # INTEGER primary keys on PostgreSQL: a bigger number names nothing
@@ -33,17 +35,17 @@ MAX_NOTES = 4000
 ENDED_UNUSED = ("cancelled", "rejected")
 
 
-def require_manager(user):
+def require_manager(user: User) -> None:
     if user.role not in MANAGERS:
         raise Forbidden("Only a marketing manager can plan events and kits.")
 
 
-def is_id(value):
+def is_id(value: object) -> bool:
     """A whole number that can name a row (larger ones would fail in the database, not match)."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
-def get_event(session, event_id):
+def get_event(session: Session, event_id: int) -> Event:
     event = session.get(Event, event_id, options=[selectinload(Event.owner)]) if is_id(event_id) else None
     if event is None:
         raise NotFound(f"No event #{event_id}.")
@@ -71,7 +73,8 @@ def _date(value, what, required=True):
     return value
 
 
-def validate_event(*, name, place="", starts_on, ends_on, ship_by, return_by=None, notes="", today=None):
+def validate_event(*, name: str, place: str = "", starts_on: date, ends_on: date, ship_by: date,
+                   return_by: date | None = None, notes: str = "", today: date | None = None) -> dict:
     """Clean and check an event's fields; returns them as a dict, or raises InvalidInput.
     Planned at most five years out (as requests and kit reservations are)."""
     values = {
@@ -107,8 +110,9 @@ def _owner(session, owner_id):
 
 
 @unit_of_work
-def create_event(session, user, *, name, starts_on, ends_on, ship_by, place="", return_by=None, owner_id=None,
-                 notes=""):
+def create_event(session: Session, user: User, *, name: str, starts_on: date, ends_on: date, ship_by: date,
+                 place: str = "", return_by: date | None = None, owner_id: int | None = None,
+                 notes: str = "") -> Event:
     """Plan an event. The owner defaults to the manager who creates it."""
     require_manager(user)
     values = validate_event(name=name, place=place, starts_on=starts_on, ends_on=ends_on, ship_by=ship_by,
@@ -120,8 +124,9 @@ def create_event(session, user, *, name, starts_on, ends_on, ship_by, place="", 
 
 
 @unit_of_work
-def update_event(session, event_id, user, *, name, starts_on, ends_on, ship_by, place="", return_by=None,
-                 owner_id=None, notes=""):
+def update_event(session: Session, event_id: int, user: User, *, name: str, starts_on: date, ends_on: date,
+                 ship_by: date, place: str = "", return_by: date | None = None, owner_id: int | None = None,
+                 notes: str = "") -> Event:
     """Change an event. Requests already made for it keep their own dates (see
     `requests_off_dates`): moving a show does not silently move anyone's reservation."""
     require_manager(user)
@@ -138,7 +143,7 @@ def update_event(session, event_id, user, *, name, starts_on, ends_on, ship_by, 
 
 
 @unit_of_work
-def cancel_event(session, event_id, user):
+def cancel_event(session: Session, event_id: int, user: User) -> Event:
     """Mark the event cancelled. Its requests are not touched: each still holds its stock until
     it is cancelled, one by one or all those not yet picked with `cancel_event_requests` (the
     event page lists them and offers that)."""
@@ -151,11 +156,11 @@ def cancel_event(session, event_id, user):
     return event
 
 
-def cancel_event_requests(session, event_id, user):
+def cancel_event_requests(session: Session, event_id: int, user: User) -> tuple[list[Request], list[Request]]:
     """For a cancelled event: cancel each of its requests that picking has not started on, so
     their stock is free for others. Returns (cancelled, left): requests being picked, ready or
     out need the stockroom (put back, check in) and are left as they are."""
-    from ..requests import services as requests
+    from ..requests import review
     from ..requests.models import CANCELLABLE, OPEN
 
     require_manager(user)
@@ -165,14 +170,14 @@ def cancel_event_requests(session, event_id, user):
     cancelled, left = [], []
     for request in event_requests(session, event):
         if request.status in CANCELLABLE:
-            cancelled.append(requests.cancel(session, request.id, user, note=f"{event.name} was cancelled."))
+            cancelled.append(review.cancel(session, request.id, user, note=f"{event.name} was cancelled."))
         elif request.status in OPEN:
             left.append(request)
     return cancelled, left
 
 
 @unit_of_work
-def reinstate_event(session, event_id, user):
+def reinstate_event(session: Session, event_id: int, user: User) -> Event:
     require_manager(user)
     event = get_event(session, event_id)
     if not event.cancelled:
@@ -184,7 +189,7 @@ def reinstate_event(session, event_id, user):
 
 # Finding events ----------------------------------------------------------------------------
 
-def upcoming(session, today, limit=200):
+def upcoming(session: Session, today: date, limit: int = 200) -> Sequence[Event]:
     """Events not over yet (ending today or later), soonest first; cancelled ones included so
     that a show that disappeared from the plan is seen as cancelled, not missed."""
     return session.scalars(
@@ -193,7 +198,7 @@ def upcoming(session, today, limit=200):
     ).all()
 
 
-def past(session, today, page=1, per_page=25):
+def past(session: Session, today: date, page: int = 1, per_page: int = 25) -> Page:
     conditions = [Event.ends_on < today]
     total = session.scalar(select(func.count(Event.id)).where(*conditions))
     rows = session.scalars(
@@ -203,7 +208,7 @@ def past(session, today, page=1, per_page=25):
     return Page(rows, page, per_page, total)
 
 
-def listing(session, page=1, per_page=50, since=None):
+def listing(session: Session, page: int = 1, per_page: int = 50, since: date | None = None) -> Page:
     """All events (or those ending on or after `since`), by start date: for the API."""
     conditions = [Event.ends_on >= since] if since else []
     total = session.scalar(select(func.count(Event.id)).where(*conditions))
@@ -214,64 +219,7 @@ def listing(session, page=1, per_page=50, since=None):
     return Page(rows, page, per_page, total)
 
 
-def by_month(events):
-    """[(first day of month, [events])] in the order given: the phone's calendar-like list."""
-    groups = []
-    for event in events:
-        month = event.starts_on.replace(day=1)
-        if not groups or groups[-1][0] != month:
-            groups.append((month, []))
-        groups[-1][1].append(event)
-    return groups
-
-
-def in_month(session, year, month):
-    """Events that touch any day of the month, from their ship-by day to their last day (a show
-    from 30 Nov to 2 Dec is in both months; one shipping on 28 Jan for 3 Feb is in January too)."""
-    first = date(year, month, 1)
-    last = date(year, month, calendar.monthrange(year, month)[1])
-    return session.scalars(
-        select(Event).where(Event.ship_by <= last, Event.ends_on >= first)
-        .order_by(Event.starts_on, Event.ends_on.desc(), Event.id)
-    ).all()
-
-
-@dataclass
-class Day:
-    day: date
-    in_month: bool
-    today: bool
-    events: list = field(default_factory=list)   # on during this day
-    ships: list = field(default_factory=list)    # must leave the stockroom this day (before they start)
-
-
-def month_grid(year, month, events, today):
-    """The month as weeks of seven Days, Monday first, each with the events on that day and those
-    that ship that day."""
-    weeks = []
-    for week in calendar.Calendar(firstweekday=0).monthdatescalendar(year, month):
-        weeks.append([Day(d, d.month == month, d == today,
-                          [e for e in events if e.starts_on <= d <= e.ends_on],
-                          [e for e in events if e.ship_by == d and e.ship_by < e.starts_on]) for d in week])
-    return weeks
-
-
-def month_arg(value, today):
-    """'2026-12' -> (2026, 12); anything else means the current month."""
-    match = re.fullmatch(r"([0-9]{4})-([0-9]{1,2})", (value or "").strip(), re.ASCII)  # no "٢٠٢٦-١٢"
-    if match:
-        year, month = int(match.group(1)), int(match.group(2))
-        if 1 <= month <= 12 and 1900 < year < 3000:
-            return year, month
-    return today.year, today.month
-
-
-def shift_month(year, month, by):
-    index = year * 12 + (month - 1) + by
-    return index // 12, index % 12 + 1
-
-
-def request_counts(session, event_ids):
+def request_counts(session: Session, event_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
     """{event_id: (requests, kits)} for a list of events in one query: requests still going
     ahead (not cancelled or rejected) and the kits reserved through them."""
     event_ids = list(event_ids)
@@ -288,7 +236,7 @@ def request_counts(session, event_ids):
     return counts
 
 
-def event_requests(session, event):
+def event_requests(session: Session, event: Event) -> Sequence[Request]:
     """The event's requests with their lines, items, requester and kit loaded up front (the event
     page lists them all: no query per row)."""
     return session.scalars(
@@ -300,7 +248,7 @@ def event_requests(session, event):
     ).all()
 
 
-def requests_off_dates(event, requests):
+def requests_off_dates(event: Event, requests: Iterable[Request]) -> list[Request]:
     """Requests still holding stock whose dates no longer match the event's ship-by and return-by
     (the event was moved after they were made)."""
     return [r for r in requests if r.status in HOLDING and r.kit_id is not None
@@ -325,11 +273,11 @@ class UsageRow:
     unit_costs: set = field(default_factory=set)
 
     @property
-    def written_off(self):
+    def written_off(self) -> int:
         return self.used + self.lost + self.damaged
 
     @property
-    def unit_cost(self):
+    def unit_cost(self) -> Decimal:
         """The unit cost recorded when the item went out for the event; when its requests went
         out at different costs, their average per unit issued, to the cent."""
         if len(self.unit_costs) == 1:
@@ -337,7 +285,7 @@ class UsageRow:
         return (self.issued_value / self.issued).quantize(Decimal("0.01")) if self.issued else Decimal("0.00")
 
     @property
-    def several_costs(self):
+    def several_costs(self) -> bool:
         return len(self.unit_costs) > 1
 
 
@@ -346,18 +294,18 @@ class Usage:
     rows: list
 
     @property
-    def cost(self):
+    def cost(self) -> Decimal:
         return sum((row.cost for row in self.rows), Decimal("0.00"))
 
     @property
-    def still_out(self):
+    def still_out(self) -> int:
         return sum(row.still_out for row in self.rows)
 
-    def total(self, name):
+    def total(self, name: str) -> int | Decimal:
         return sum(getattr(row, name) for row in self.rows)
 
 
-def usage(requests):
+def usage(requests: Iterable[Request]) -> Usage:
     """What an event's requests used, returned and lost, per item, and what it cost.
 
     From the request lines alone (already loaded, no query): consumables handed over are used
@@ -391,13 +339,5 @@ def usage(requests):
     return Usage(sorted(rows.values(), key=lambda r: (r.item.product.name, r.item.size_rank, r.item.sku)))
 
 
-def is_over(event, today):
+def is_over(event: Event, today: date) -> bool:
     return event.ends_on < today
-
-
-def events_for_feed(session, today, days_back=180):
-    """What the calendar feed serves: the last half year and everything ahead."""
-    return session.scalars(
-        select(Event).where(Event.ends_on >= add_days(today, -days_back))
-        .order_by(Event.starts_on, Event.id)
-    ).all()

@@ -17,7 +17,7 @@ from ..extensions import db, login_manager
 from ..forms import ButtonForm
 from ..pagination import page_arg
 from ..requests.models import CANCELLABLE, OPEN
-from . import feed, kits, services
+from . import feed, kits, months, services
 from .forms import EventForm, ReserveKitForm
 
 bp = Blueprint("events", __name__)
@@ -50,15 +50,15 @@ def _flash_error(error):
 @roles_required(EVERYONE)
 def index():
     today = _today()
-    year, month = services.month_arg(request.args.get("month"), today)
+    year, month = months.month_arg(request.args.get("month"), today)
     upcoming = services.upcoming(db.session, today)
-    month_events = services.in_month(db.session, year, month)
+    month_events = months.in_month(db.session, year, month)
     counts = services.request_counts(db.session, [e.id for e in upcoming])
     return render_template(
-        "events/index.html", groups=services.by_month(upcoming), counts=counts, today=today,
-        weeks=services.month_grid(year, month, month_events, today), month=date(year, month, 1),
-        prev_month="%04d-%02d" % services.shift_month(year, month, -1),
-        next_month="%04d-%02d" % services.shift_month(year, month, 1),
+        "events/index.html", groups=months.by_month(upcoming), counts=counts, today=today,
+        weeks=months.month_grid(year, month, month_events, today), month=date(year, month, 1),
+        prev_month="%04d-%02d" % months.shift_month(year, month, -1),
+        next_month="%04d-%02d" % months.shift_month(year, month, 1),
         feed_url=_base_url() + url_for("events.feed", token=feed.feed_token(current_user,
                                                                             current_app.config["SECRET_KEY"])),
         button_form=ButtonForm(),
@@ -283,7 +283,7 @@ def new_feed_link():
 @feed_auth(EVERYONE)
 def calendar_feed():
     base = _base_url()
-    body = feed.calendar(services.events_for_feed(db.session, _today()),
+    body = feed.calendar(feed.events_for_feed(db.session, _today()),
                          lambda e: base + url_for("events.show", event_id=e.id),
                          urlsplit(base).hostname or "localhost")
     return body, 200, {"Content-Type": "text/calendar; charset=utf-8",

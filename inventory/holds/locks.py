@@ -20,7 +20,7 @@ def lock_items(session, item_ids):
 
     Items come second in the global lock order (inventory/database.py): lock every item a rule
     touches here, in one call where it can, before writing any of their stock levels (by (item,
-    bin), stock.services.lock_levels) or request lines."""
+    bin), stock.booking.lock_levels) or request lines."""
     ids = sorted(set(item_ids))
     items_changed(session, ids)  # locked to be changed: the forecast projects them again at commit
     if ids and session.get_bind().dialect.name != "sqlite":

@@ -10,8 +10,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..bins.models import CODE_PATTERN, Bin, normalize_code
-from ..catalog.models import CATEGORIES, CATEGORY_LABELS, Item, Product
-from ..catalog.services import SKU_PATTERN, normalize_sku
+from ..catalog.models import CATEGORIES, CATEGORY_LABELS, Item, Product, normalize_sku
+from ..catalog.services import SKU_PATTERN
 from ..text import clean, contains
 from ..errors import InvalidInput, NotFound, UnknownBin, UnknownItem
 

@@ -7,7 +7,7 @@ from ..catalog.models import Item
 from ..errors import NotFound
 from ..pagination import Page
 from ..stock.models import Movement
-from ..stock.services import levels_of_item
+from ..stock.queries import levels_of_item
 from .models import PO_STATUSES, PurchaseOrder, PurchaseOrderLine
 from .services import is_id
 

@@ -10,15 +10,21 @@ ever adds stock, so no stock level can go negative.
 Every status change appends a dated line to the order's note saying who did it (and why, for a
 cancellation or a new date); receipts are in the ledger under the PO's number.
 """
+from __future__ import annotations
+
+from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from ..auth.models import User
 from ..auth.roles import MANAGERS
 from ..bins.models import Bin
+from ..catalog.models import Item
 from ..catalog.services import get_item
 from ..database import unit_of_work
 from ..forecast.changes import items_changed
@@ -27,19 +33,20 @@ from ..events.models import Event
 from ..holds.locks import lock_items
 from ..requests.models import OPEN, Request, RequestLine
 from ..holds.backorders import fill_backorders
-from ..stock import services as stock
+from ..stock import booking
+from ..stock import queries as stock_queries
 from ..limits import MAX_LINES, check_line_count, positive_quantity  # noqa: F401 (MAX_LINES: the pages read it here)
+from ..limits import MAX_UNIT_COST
 from ..text import is_whole_number
 from ..timeutil import add_days, utcnow
 from .models import PurchaseOrder, PurchaseOrderLine
 
 MAX_SUPPLIER_LENGTH = 120  # PurchaseOrder.supplier is VARCHAR(120)
 MAX_NOTE_LENGTH = 2000
-MAX_UNIT_COST = Decimal("99999999.99")  # Numeric(10, 2)
 MAX_ID = 2**31 - 1  # INTEGER primary keys on PostgreSQL: a bigger number names nothing
 
 
-def is_id(value):
+def is_id(value: object) -> bool:
     """True for a whole number that can be a row's id (so a lookup cannot overflow the column)."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
@@ -133,7 +140,7 @@ def _about(index, name):
         raise
 
 
-def supplier_of(items):
+def supplier_of(items: Iterable[Item]) -> str:
     """The supplier the items share, or "" when they have none or several."""
     suppliers = {item.supplier.strip() for item in items if (item.supplier or "").strip()}
     return suppliers.pop() if len(suppliers) == 1 else ""
@@ -200,7 +207,8 @@ def _need_status(order, allowed, action):
 # Rules --------------------------------------------------------------------------------------------
 
 @unit_of_work
-def create(session, user, *, lines, supplier="", note="", event_id=None):
+def create(session: Session, user: User, *, lines: Iterable[tuple], supplier: str = "", note: str = "",
+           event_id: int | None = None) -> PurchaseOrder:
     """Raise a draft purchase order: lines of (SKU, quantity, unit cost or None for the item's
     own). The supplier defaults to the one the items share. Written whole or not at all."""
     _manager_only(user, "raise")
@@ -217,7 +225,8 @@ def create(session, user, *, lines, supplier="", note="", event_id=None):
 
 
 @unit_of_work
-def update_draft(session, order_id, user, *, lines, supplier="", note="", event_id=None):
+def update_draft(session: Session, order_id: int, user: User, *, lines: Iterable[tuple], supplier: str = "",
+                 note: str = "", event_id: int | None = None) -> PurchaseOrder:
     """Change a draft: supplier, event, note, and its lines (replaced by `lines`). Only a draft
     can change this way; once ordered, the supplier has the order."""
     _manager_only(user, "change")
@@ -241,7 +250,8 @@ def update_draft(session, order_id, user, *, lines, supplier="", note="", event_
 
 
 @unit_of_work
-def mark_ordered(session, order_id, user, expected_on, today=None):
+def mark_ordered(session: Session, order_id: int, user: User, expected_on: date,
+                 today: date | None = None) -> PurchaseOrder:
     """The order went to the supplier: it is expected on `expected_on` (today or later) and
     from now on counts in the forecast as stock arriving that day."""
     _manager_only(user, "place")
@@ -255,7 +265,8 @@ def mark_ordered(session, order_id, user, expected_on, today=None):
 
 
 @unit_of_work
-def reschedule(session, order_id, user, expected_on, reason="", today=None):
+def reschedule(session: Session, order_id: int, user: User, expected_on: date, reason: str = "",
+               today: date | None = None) -> PurchaseOrder:
     """The supplier gave a new arrival date (today or later) for an ordered PO."""
     _manager_only(user, "reschedule")
     today = today or date.today()
@@ -273,7 +284,7 @@ def reschedule(session, order_id, user, expected_on, reason="", today=None):
 
 
 @unit_of_work
-def cancel(session, order_id, user, reason=""):
+def cancel(session: Session, order_id: int, user: User, reason: str = "") -> PurchaseOrder:
     """Cancel a draft or an ordered PO. Refused once anything was received: that stock is in
     the ledger under this PO's number."""
     _manager_only(user, "cancel")
@@ -289,7 +300,7 @@ def cancel(session, order_id, user, reason=""):
     return order
 
 
-def find_line(order, line_id=None, sku=None):
+def find_line(order: PurchaseOrder, line_id: int | None = None, sku: str | None = None) -> PurchaseOrderLine:
     """The order's line by its id, or by its item's SKU (any case)."""
     for line in order.lines:
         if line_id is not None and line.id == line_id:
@@ -301,7 +312,7 @@ def find_line(order, line_id=None, sku=None):
 
 
 @unit_of_work
-def receive(session, order_id, line_id, bin, quantity, user):
+def receive(session: Session, order_id: int, line_id: int, bin: Bin, quantity: int, user: User) -> Receipt:
     """Receive `quantity` of one line of an ordered PO into `bin`.
 
     In one transaction: a `receive` ledger row (reference: the PO number), the bin's stock
@@ -330,9 +341,9 @@ def receive(session, order_id, line_id, bin, quantity, user):
     lock_items(session, [item.id])
     # The same refusals, in the same words, as a plain receipt (archived, DISPATCH); the
     # receipt records what the PO line costs, not the catalog's price.
-    movement = stock.book(session, "receive", item, to_bin=bin, quantity=quantity, user=user,
-                          reason=f"Purchase order from {order.supplier}", reference=order.number,
-                          unit_cost=line.unit_cost)
+    movement = booking.book(session, "receive", item, to_bin=bin, quantity=quantity, user=user,
+                            reason=f"Purchase order from {order.supplier}", reference=order.number,
+                            unit_cost=line.unit_cost)
     line.received += quantity
     if all(each.outstanding == 0 for each in order.lines):
         order.status = "received"
@@ -341,7 +352,7 @@ def receive(session, order_id, line_id, bin, quantity, user):
     fill_backorders(session, item)  # waiting requests get the new stock first, oldest first
     filled = [FilledBackorder(line_.request_id, line_.request.number, before - line_.backordered)
               for line_, before in waiting if line_.backordered < before]
-    bin_quantity = stock.level(session, item, bin)
+    bin_quantity = stock_queries.level(session, item, bin)
     return Receipt(order, line, bin, quantity, movement, bin_quantity, filled)
 
 
@@ -355,12 +366,12 @@ def _backordered(session, item):
     return [(line, line.backordered) for line in lines]
 
 
-def total_cost(order):
+def total_cost(order: PurchaseOrder) -> Decimal:
     """What the order costs: quantity × unit cost over its lines."""
     return sum((line.quantity * (line.unit_cost or Decimal("0")) for line in order.lines), Decimal("0.00"))
 
 
-def suggested_expected_on(order, today=None):
+def suggested_expected_on(order: PurchaseOrder, today: date | None = None) -> date:
     """A first guess at the arrival date: today plus the longest supplier lead time on the order."""
     today = today or date.today()
     return add_days(today, max((line.item.lead_time_days or 0 for line in order.lines), default=0))

@@ -12,9 +12,8 @@ from werkzeug.routing import BuildError
 from ..auth.roles import MANAGERS, STAFF, can, roles_required
 from ..bins.models import DISPATCH_CODE
 from ..bins.services import get_bin
-from ..catalog.models import Item
-from ..catalog.services import normalize_sku
-from ..catalog.services import suggest_items as matching_items
+from ..catalog.models import Item, normalize_sku
+from ..catalog.queries import suggest_items as matching_items
 from ..core.money import money
 from ..errors import Conflict, DomainError, InvalidInput, NotFound
 from ..events.models import Event
@@ -22,6 +21,7 @@ from ..extensions import db
 from ..forms import put_next_to_its_box
 from ..labels.services import label_bases, read_label
 from ..pagination import page_arg
+from ..stock import queries as stock_queries
 from ..stock import services as stock
 from ..text import whole_number
 from . import queries, services
@@ -348,7 +348,7 @@ def received(order_id, movement_id):
     except NotFound:
         abort(404)
     line = next((each for each in order.lines if each.item_id == movement.item_id), None)
-    bin_quantity = stock.level(db.session, movement.item, movement.to_bin)
+    bin_quantity = stock_queries.level(db.session, movement.item, movement.to_bin)
     outstanding = [each for each in order.lines if each.outstanding]
     return render_template("purchasing/received.html", order=order, movement=movement, line=line,
                            bin_quantity=bin_quantity, outstanding=outstanding)

@@ -2,7 +2,7 @@
 
 A draft holds no stock. It is what the request page shows, saved on every change and by every
 button the rep presses, so leaving the page, pressing the wrong button or coming back on another
-device never loses a quantity or a half-typed date. Sending it (`services.submit` with the
+device never loses a quantity or a half-typed date. Sending it (`submission.submit` with the
 draft's generation) empties it and bumps its generation in the same transaction as the
 reservation, so a page opened before, a second tap on *Submit* or an autosave still on its way
 cannot send it twice or bring the sent lines back.

@@ -21,6 +21,7 @@ from ..mail import preferences
 from ..mail.models import ReturnReminder
 from ..mail.services import MailNotConfigured, base_url, enqueue
 from ..timeutil import add_days
+from .carriers import tracking_url
 from .lifecycle import Status
 from .models import Request, RequestLine
 
@@ -92,8 +93,6 @@ def shipped(session, request, note=""):
     """A request handed over: shipped (with its carrier, tracking number and tracking link), or
     collected by someone other than the requester (who hears who took it). A rep who collected
     it themselves gets no e-mail: they were there."""
-    from .handover import tracking_url  # handover.py uses this module
-
     if request.handoff == "ship":
         subject, headline = f"Shipped: {request.number}", f"Your request {request.number} is on its way."
         detail = f"Shipped to: {request.ship_to}"

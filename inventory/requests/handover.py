@@ -7,93 +7,50 @@ back in DISPATCH, picked and held for the request, which is ready again), clears
 hand-over recorded and keeps its history in the steps: the ledger, the forecast (the stock rules
 tell it which items changed), the reports (which count only hand-overs that stand) and the line's
 recorded unit cost all agree again.
-"""
-import re
-from datetime import date, timezone
-from urllib.parse import quote
 
+The carriers and the checks on a tracking number are carriers.py; picking, putting back and
+checking in are fulfilment.py.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from sqlalchemy.orm import Session
+
+from ..auth.models import User
 from ..database import unit_of_work
 from ..errors import Conflict, InvalidInput
 from ..holds.backorders import fill_backorders
-from ..stock import services as stock
+from ..stock import booking
 from ..text import limited
 from ..timeutil import utcnow
 from . import emails, lifecycle
+from .carriers import normal_carrier, normal_tracking
+from .common import MAX_NOTE, _load_for_update, _step
+from .fulfilment import _refuse_clashing_bookings, dispatch_bin
 from .lifecycle import Action, Status
-from .services import MAX_NOTE, _load_for_update, _refuse_clashing_bookings, _step, dispatch_bin
+from .models import Request
 
 MAX_COLLECTED_BY = 120   # Request.handed_over_to
-MAX_CARRIER = 40         # Request.carrier
-MIN_TRACKING, MAX_TRACKING = 4, 40
 MAX_UNDO_REASON = 300
-OTHER_CARRIER = "Other"
 UNDO_KIND = "undo_issue"  # the ledger's reverse of an issue
-
-# The carriers the page offers, each with its public tracking page ({} is the tracking number).
-CARRIERS = {
-    "UPS": "https://www.ups.com/track?tracknum={}",
-    "FedEx": "https://www.fedex.com/fedextrack/?trknbr={}",
-    "DHL": "https://www.dhl.com/global-en/home/tracking.html?tracking-id={}",
-    "USPS": "https://tools.usps.com/go/TrackConfirmAction?tLabels={}",
-    "DPD": "https://tracking.dpd.de/status/en_US/parcel/{}",
-    "GLS": "https://gls-group.com/GROUP/en/parcel-tracking?match={}",
-    "PostNL": "https://jouw.postnl.nl/track-and-trace/{}",
-    "Royal Mail": "https://www.royalmail.com/track-your-item#/tracking-results/{}",
-    "La Poste/Colissimo": "https://www.laposte.fr/outils/suivre-vos-envois?code={}",
-}
-_KNOWN = {name.lower(): name for name in CARRIERS}
-_TRACKING = re.compile(r"[A-Za-z0-9 -]+", re.ASCII)
 
 
 class UndoRefused(Conflict):
     """An undo the rules do not allow (not a manager's, not on the day, something checked in)."""
 
 
-def normal_carrier(carrier):
-    """A known carrier in its own spelling ("ups" -> "UPS"), another carrier's name as typed
-    (1-40 characters), or InvalidInput about "carrier"."""
-    carrier = limited(carrier, "The carrier", MAX_CARRIER, about="carrier")
-    if not carrier:
-        raise InvalidInput("Choose the carrier.", about="carrier")
-    if carrier.lower() == OTHER_CARRIER.lower():
-        raise InvalidInput("Type the carrier's name.", about="carrier")
-    return _KNOWN.get(carrier.lower(), carrier)
-
-
-def normal_tracking(tracking):
-    """A tracking number in upper case without spaces: 4-40 letters, digits and dashes as typed
-    (spaces allowed), or InvalidInput about "tracking"."""
-    if tracking is not None and not isinstance(tracking, str):
-        raise InvalidInput("The tracking number must be text.", about="tracking")
-    typed = (tracking or "").strip()
-    if not typed:
-        raise InvalidInput("Enter the tracking number.", about="tracking")
-    if not _TRACKING.fullmatch(typed):
-        raise InvalidInput("A tracking number has only letters, digits, spaces and dashes.", about="tracking")
-    number = typed.replace(" ", "").upper()
-    if not MIN_TRACKING <= len(number) <= MAX_TRACKING:
-        raise InvalidInput(f"A tracking number has {MIN_TRACKING} to {MAX_TRACKING} characters "
-                           f"(not counting spaces); this one has {len(number)}.", about="tracking")
-    return number
-
-
-def tracking_url(carrier, tracking):
-    """The carrier's public tracking page for this number, or None (another carrier, no number)."""
-    pattern = CARRIERS.get(carrier or "")
-    return pattern.format(quote(tracking, safe="")) if pattern and tracking else None
-
-
-def local_time(at):
+def local_time(at: datetime) -> datetime:
     """A naive UTC time in the server's local time (the clock date.today() goes by)."""
     return at.replace(tzinfo=timezone.utc).astimezone()
 
 
-def local_day(at):
+def local_day(at: datetime) -> date:
     """The server's local calendar day of a naive UTC time (the day date.today() names)."""
     return local_time(at).date()
 
 
-def _details(request, collected_by, carrier, tracking, require):
+def _details(request: Request, collected_by: str, carrier: str, tracking: str, require: bool) -> tuple[str, str, str]:
     """(handed_over_to, carrier, tracking) for this request's hand-off, validated."""
     if request.handoff == "ship":
         if not require and not (carrier or "").strip() and not (tracking or "").strip():
@@ -109,7 +66,8 @@ def _details(request, collected_by, carrier, tracking, require):
 
 
 @unit_of_work
-def hand_over(session, request_id, user, note="", *, collected_by="", carrier="", tracking="", require=False):
+def hand_over(session: Session, request_id: int, user: User, note: str = "", *, collected_by: str = "",
+              carrier: str = "", tracking: str = "", require: bool = False) -> Request:
     """Hand the picked stock to the rep (or ship it): consumables are issued and their holds
     end; returnables go out and stay booked until they are checked in. Anything held but not
     picked (a backorder filled after the request was ready) is released to the next in line.
@@ -127,8 +85,8 @@ def hand_over(session, request_id, user, note="", *, collected_by="", carrier=""
     dispatch = dispatch_bin(session)
     for line in request.lines:
         if line.picked:
-            issue = stock.book(session, "issue", line.item, from_bin=dispatch, quantity=line.picked, user=user,
-                               reason=f"Handed over for {request.number}", reference=request.number)
+            issue = booking.book(session, "issue", line.item, from_bin=dispatch, quantity=line.picked, user=user,
+                                 reason=f"Handed over for {request.number}", reference=request.number)
             # The cost the issue records, on the line too: what its used, lost and damaged
             # units cost, whatever the price is later.
             line.issued_unit_cost = issue.unit_cost
@@ -149,7 +107,7 @@ def hand_over(session, request_id, user, note="", *, collected_by="", carrier=""
     return request
 
 
-def _said(request, note=""):
+def _said(request: Request, note: str = "") -> str:
     """The hand-over step's note: what was recorded, then the stockroom's note."""
     if request.handoff == "ship":
         said = f"Shipped with {request.carrier}, tracking {request.tracking}" if request.carrier else "Shipped"
@@ -158,7 +116,7 @@ def _said(request, note=""):
     return f"{said}. {note}" if note else said
 
 
-def undo_refusal(request, user, today=None):
+def undo_refusal(request: Request, user: User, today: date | None = None) -> str | None:
     """Why `user` may not undo this request's hand-over now, in words, or None when they may.
     The page shows it beside the button; undo_hand_over refuses with the same words."""
     refused = lifecycle.refusal(request, Action.UNDO_HAND_OVER, user)  # who, and the status: the table's
@@ -172,7 +130,8 @@ def undo_refusal(request, user, today=None):
 
 
 @unit_of_work
-def undo_hand_over(session, request_id, manager, reason, *, today=None):
+def undo_hand_over(session: Session, request_id: int, manager: User, reason: str, *,
+                   today: date | None = None) -> Request:
     """Undo today's hand-over (a manager, on the day it was handed over, nothing checked in):
     each issue is booked back into DISPATCH at the unit cost it recorded, the lines are picked
     and held again (holds released at the hand-over stay released; a consumable's hold comes
@@ -193,9 +152,9 @@ def undo_hand_over(session, request_id, manager, reason, *, today=None):
     for line in request.lines:
         if not line.issued:
             continue
-        stock.book(session, UNDO_KIND, line.item, to_bin=dispatch, quantity=line.issued, user=manager,
-                   reason=f"Hand-over of {request.number} undone: {reason}",
-                   reference=request.number, unit_cost=line.issued_unit_cost)
+        booking.book(session, UNDO_KIND, line.item, to_bin=dispatch, quantity=line.issued, user=manager,
+                     reason=f"Hand-over of {request.number} undone: {reason}",
+                     reference=request.number, unit_cost=line.issued_unit_cost)
         back.append(f"{line.issued} × {line.item.sku}")
         line.picked = line.reserved = line.issued
         line.issued = 0

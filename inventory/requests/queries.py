@@ -1,4 +1,5 @@
-"""Lists of requests for the pages and the API, with their lines and people loaded on purpose."""
+"""Lists of requests for the pages, and one request with all it shows, with their lines and
+people loaded on purpose."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -8,9 +9,23 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..auth.models import User
 from ..catalog.models import Item, Product
+from ..errors import NotFound
 from ..pagination import Page
 from .lifecycle import Status
-from .models import OPEN, Request, RequestLine, ShownRequest
+from .models import OPEN, Request, RequestLine, RequestStep, ShownRequest
+
+
+def get_request(session: Session, request_id: int) -> Request:
+    request = session.scalar(
+        select(Request).where(Request.id == request_id).options(
+            selectinload(Request.lines).selectinload(RequestLine.item).selectinload(Item.product),
+            selectinload(Request.steps).selectinload(RequestStep.user),
+            selectinload(Request.requester),
+        )
+    )
+    if request is None:
+        raise NotFound(f"No request #{request_id}.")
+    return request
 
 
 def _with_lines(query: Select) -> Select:

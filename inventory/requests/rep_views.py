@@ -24,7 +24,7 @@ from ..pagination import page_arg
 from ..stock import services as stock
 from ..text import to_int
 from ..timeutil import date_arg, parse_date
-from . import drafts, queries, services
+from . import drafts, queries, review, submission
 from .forms import RequestDetailsForm
 from .views import REQUEST_URL, _act, _int, _whole, bp
 
@@ -207,7 +207,7 @@ def new() -> ResponseReturnValue:
               "Check it, then send it again.", "error")
         return redirect(url_for("requests.new"))
     try:
-        made = services.submit(
+        made = submission.submit(
             db.session, current_user, [(line.item, line.quantity) for line in lines],
             purpose=form.purpose.data, needed_by=form.needed_by.data, return_by=form.return_by.data,
             handoff=form.handoff.data, ship_to=form.ship_to.data, note=form.note.data,
@@ -297,7 +297,7 @@ def mine() -> ResponseReturnValue:
 @bp.route(REQUEST_URL + "/cancel", methods=["POST"])
 @roles_required(EVERYONE)
 def cancel(request_id: int) -> ResponseReturnValue:
-    return _act(services.cancel, request_id, current_user, success="Request cancelled; its stock is released.")
+    return _act(review.cancel, request_id, current_user, success="Request cancelled; its stock is released.")
 
 
 @bp.route("/request/availability/<sku>")

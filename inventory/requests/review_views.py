@@ -16,7 +16,7 @@ from ..errors import DomainError, ShortStock
 from ..extensions import db
 from ..forms import ButtonForm
 from ..pagination import page_arg
-from . import handover, queries, services
+from . import handover, queries, review
 from .forms import RejectForm
 from .models import STATUSES, Request
 from .views import REQUEST_URL, _act, _load, _request_page, _seen, _whole, bp
@@ -96,11 +96,11 @@ def approve(request_id: int) -> ResponseReturnValue:
         return _request_page(shown, 400, typed=typed, line_errors=wrong,
                              page_error="Nothing was approved: check the quantities below.")
     try:
-        services.approve(db.session, request_id, current_user, quantities=quantities, seen=_seen())
+        review.approve(db.session, request_id, current_user, quantities=quantities, seen=_seen())
     except DomainError as error:
         if error.status == 403:
             abort(403)
-        if quantities or isinstance(error, services.RequestChanged):
+        if quantities or isinstance(error, review.RequestChanged):
             return _refused(request_id, error, typed)
         flash(error.message, "error")
     else:
@@ -112,8 +112,8 @@ def approve(request_id: int) -> ResponseReturnValue:
 def _approve_from_queue(request_id: int) -> ResponseReturnValue:
     """The queue's one-tap Approve: as the request is, then back to the same page of the queue."""
     try:
-        approved = services.approve(db.session, request_id, current_user, seen=_seen())
-    except services.RequestChanged as error:
+        approved = review.approve(db.session, request_id, current_user, seen=_seen())
+    except review.RequestChanged as error:
         flash(error.message + " Nothing was approved.", "error")
         return redirect(url_for("requests.show", request_id=request_id))
     except DomainError as error:
@@ -139,7 +139,7 @@ def reject(request_id: int) -> ResponseReturnValue:
         shown = _load(request_id)
         _changed, typed, _wrong = _typed_quantities(shown)
         return _request_page(shown, 400, typed=typed, reject_form=form)
-    return _act(services.reject, request_id, current_user, form.reason.data,
+    return _act(review.reject, request_id, current_user, form.reason.data,
                 success="Rejected; its stock is released.")
 
 
@@ -158,7 +158,7 @@ def change(request_id: int) -> ResponseReturnValue:
         flash("No quantity was changed.", "info")
         return redirect(url_for("requests.show", request_id=request_id))
     try:
-        services.change_quantities(db.session, request_id, quantities, current_user, seen=_seen())
+        review.change_quantities(db.session, request_id, quantities, current_user, seen=_seen())
     except DomainError as error:
         if error.status == 403:
             abort(403)

@@ -15,9 +15,9 @@ from ..bins.services import get_bin
 from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..forms import SCAN_OR_TYPE_BIN, ButtonForm
-from ..stock import services as stock
+from ..stock import queries as stock_queries
 from ..text import whole_number
-from . import handover, lifecycle, loans, queries, services
+from . import carriers, fulfilment, handover, lifecycle, loans, queries
 from .lifecycle import Action, Status
 from .models import OUTCOMES, Request, RequestLine
 from .views import REQUEST_URL, _int, _load, _whole, bp
@@ -32,7 +32,7 @@ def picking() -> ResponseReturnValue:
 
 def _pick_page(shown: Request, code: str = "", errors: dict[str, str] | None = None,
                status: int = 200) -> tuple[str, int]:
-    plan = services.pick_list(db.session, shown)
+    plan = fulfilment.pick_list(db.session, shown)
     return render_template("requests/pick.html", r=shown, plan=plan, code=code, errors=errors or {},
                            button_form=ButtonForm()), status
 
@@ -65,7 +65,7 @@ def pick_bin(request_id: int, code: str) -> ResponseReturnValue:
         bin = get_bin(db.session, code)
     except NotFound:
         return render_template("bins/unknown.html", code=code, can_create=True), 404
-    in_bin = {level.item_id: level.quantity for level in stock.levels_in_bin(db.session, bin)}
+    in_bin = {level.item_id: level.quantity for level in stock_queries.levels_in_bin(db.session, bin)}
     lines = [line for line in shown.lines if line.to_pick > 0 and line.item_id in in_bin]
     # errors: {line id or None (the whole pick): message}; entered: what was typed, kept on a refusal
     errors, entered = {}, {}
@@ -82,13 +82,13 @@ def pick_bin(request_id: int, code: str) -> ResponseReturnValue:
                 picks[line.id] = number
         if not errors:
             try:
-                services.pick(db.session, request_id, bin, picks, current_user)
+                fulfilment.pick(db.session, request_id, bin, picks, current_user)
             except DomainError as error:
                 if error.status == 403:
                     abort(403)
                 errors[error.about if error.about in entered else None] = error.message
             else:
-                done = services.get_request(db.session, request_id)
+                done = queries.get_request(db.session, request_id)
                 flash(f"Picked from {bin.code}. " + ("Everything is picked: ready." if done.status == Status.READY else
                                                      "More to pick from other bins."), "success")
                 return redirect(url_for("requests.pick", request_id=request_id))
@@ -111,7 +111,7 @@ def release(request_id: int) -> ResponseReturnValue:
         line_ids = {number for number in (_int(v) for v in wanted) if number}
     code = (request.form.get("bin") or "").strip()[:300]
     try:
-        services.release_unpicked(db.session, request_id, line_ids, current_user)
+        fulfilment.release_unpicked(db.session, request_id, line_ids, current_user)
     except DomainError as error:
         if error.status == 403:
             abort(403)
@@ -129,7 +129,7 @@ def put_back(request_id: int) -> ResponseReturnValue:
         abort(400)
     try:
         bin = get_bin(db.session, request.form.get("bin", ""))
-        services.put_back(db.session, request_id, line_id, bin, quantity, current_user)
+        fulfilment.put_back(db.session, request_id, line_id, bin, quantity, current_user)
     except DomainError as error:
         flash(error.message, "error")
     else:
@@ -143,7 +143,7 @@ def _hand_over_page(shown: Request, entered: dict[str, str] | None = None, error
     if "collected_by" not in entered:
         entered["collected_by"] = shown.requester.display_name  # who usually collects it
     return render_template("requests/hand_over.html", r=shown, entered=entered, errors=errors or {},
-                           carriers=list(handover.CARRIERS), other=handover.OTHER_CARRIER,
+                           carriers=list(carriers.CARRIERS), other=carriers.OTHER_CARRIER,
                            lines=[line for line in shown.lines if line.picked], button_form=ButtonForm()), status
 
 
@@ -167,7 +167,7 @@ def hand_over(request_id: int) -> ResponseReturnValue:
     # and tracking number), from a script too: nothing leaves the stockroom unrecorded.
     entered = {box: request.form.get(box, "") for box in HAND_OVER_BOXES}
     carrier = entered["carrier"]
-    if carrier == handover.OTHER_CARRIER:
+    if carrier == carriers.OTHER_CARRIER:
         carrier = entered["carrier_other"]
         if not carrier.strip():
             return _hand_over_page(shown, entered, {"carrier_other": "Type the carrier's name."}, 400)
@@ -178,7 +178,7 @@ def hand_over(request_id: int) -> ResponseReturnValue:
         if error.status == 403:
             abort(403)
         about = error.about
-        if about == "carrier" and entered["carrier"] == handover.OTHER_CARRIER:
+        if about == "carrier" and entered["carrier"] == carriers.OTHER_CARRIER:
             about = "carrier_other"
         return _hand_over_page(_load(request_id), entered,
                                {about if about in HAND_OVER_BOXES else None: error.message}, error.status)
@@ -226,7 +226,7 @@ def check_in(request_id: int) -> ResponseReturnValue:
                 errors["bin"] = error.message
         if not errors:
             try:
-                services.check_in(db.session, request_id, bin, outcomes, current_user)
+                fulfilment.check_in(db.session, request_id, bin, outcomes, current_user)
             except DomainError as error:
                 if error.status == 403:
                     abort(403)

@@ -20,7 +20,7 @@ from ..extensions import db
 from ..forms import ButtonForm
 from ..limits import MAX_QUANTITY
 from ..text import is_digits, to_int, whole_number
-from . import handover, lifecycle, services
+from . import carriers, handover, lifecycle, queries, review
 from .forms import RejectForm
 from .lifecycle import Action, Status
 from .models import Request
@@ -63,7 +63,7 @@ def _whole(raw: str | None, empty: int | str,
 
 def _load(request_id: int) -> Request:
     try:
-        loaded = services.get_request(db.session, request_id)
+        loaded = queries.get_request(db.session, request_id)
     except NotFound:
         abort(404)
     if loaded.requester_id != current_user.id and not can(current_user, STAFF):
@@ -88,7 +88,7 @@ def _request_page(shown: Request, status: int = 200, *, typed: dict[int, str] | 
     editable = Action.CHANGE_QUANTITIES in actions
     return render_template("requests/show.html", r=shown, actions=actions, Action=Action,
                            editable=editable,
-                           free=services.more_free(db.session, shown) if editable else {},
+                           free=review.more_free(db.session, shown) if editable else {},
                            typed=typed or {}, line_errors=line_errors or {}, page_error=page_error,
                            button_form=ButtonForm(), reject_form=reject_form or RejectForm(), today=date.today(),
                            just_submitted=just_submitted, hand_over=_hand_over_shown(shown),
@@ -103,7 +103,7 @@ def _hand_over_shown(shown: Request) -> dict | None:
     step = next((step for step in reversed(shown.steps) if step.action == "handed_over"), None)
     return {"at": handover.local_time(shown.handed_over_at) if shown.handed_over_at else None,
             "by": step.user.display_name if step else None,
-            "link": handover.tracking_url(shown.carrier, shown.tracking),
+            "link": carriers.tracking_url(shown.carrier, shown.tracking),
             "undo_refusal": handover.undo_refusal(shown, current_user) if can(current_user, MANAGERS) else None}
 
 

@@ -3,7 +3,7 @@ from wtforms import HiddenField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..forms import SCAN_OR_TYPE_BIN, SCAN_OR_TYPE_SKU, WholeNumberField
-from .services import MAX_REASON_LENGTH
+from .booking import MAX_REASON_LENGTH
 
 # type="text" with a numeric keypad, not type="number": a number box that the browser cannot
 # parse ("1-", "2e") submits as empty, so what was typed would be lost and the message wrong.

@@ -11,14 +11,14 @@ from ..auth.roles import STAFF, roles_required
 from ..bins.services import get_bin
 from ..bins.services import suggest_bins as matching_bins
 from ..catalog.services import get_item
-from ..catalog.services import suggest_items as matching_items
+from ..catalog.queries import suggest_items as matching_items
 from ..errors import DomainError, InvalidInput, NotFound
 from ..extensions import db
 from ..forms import ButtonForm
 from ..labels.services import label_bases, read_label
 from ..requests import loans as loan_rules
 from ..text import whole_number
-from . import services
+from . import queries, services
 from .forms import AdjustForm, MoveForm, PutAwayForm, ReceiveForm
 
 bp = Blueprint("stock", __name__, url_prefix="/stock")
@@ -75,7 +75,7 @@ def _held(sku, code):
     if not (sku and code):
         return None
     try:
-        return services.level(db.session, get_item(db.session, _code(sku, "item")), get_bin(db.session, _code(code, "bin")))
+        return queries.level(db.session, get_item(db.session, _code(sku, "item")), get_bin(db.session, _code(code, "bin")))
     except DomainError:
         return None
 
@@ -131,12 +131,12 @@ def put_away():
                 _box(error, form.quantity, bin=form.bin, from_bin=form.from_bin if source is not None else None,
                      already_in=form.from_bin if source is not None else None)
             else:
-                now = services.level(db.session, item, bin)
+                now = queries.level(db.session, item, bin)
                 if source is None:
                     message = f"Put away {quantity} × {item.sku} into {bin.code}; it now holds {now}."
                 else:
                     message = (f"Put away {quantity} × {item.sku} from {source.code} into {bin.code}. "
-                               f"{bin.code} now holds {now}, {source.code} holds {services.level(db.session, item, source)}.")
+                               f"{bin.code} now holds {now}, {source.code} holds {queries.level(db.session, item, source)}.")
                 return _done(message, bin, item, form.back.data)
     status = 400 if request.method == "POST" else 200
     return render_template("stock/put_away.html", form=form, fixed_bin=request.args.get("bin", "").upper(),
@@ -162,7 +162,7 @@ def receive():
                 _box(error, form.quantity, bin=form.bin)
             else:
                 return _done(f"Received {form.quantity.data} × {item.sku} into {bin.code}; "
-                             f"it now holds {services.level(db.session, item, bin)}.", bin, item, form.back.data)
+                             f"it now holds {queries.level(db.session, item, bin)}.", bin, item, form.back.data)
     status = 400 if request.method == "POST" else 200
     return render_template("stock/receive.html", form=form), status
 
@@ -185,8 +185,8 @@ def move():
             else:
                 return _done(
                     f"Moved {form.quantity.data} × {item.sku} from {source.code} to {target.code}. "
-                    f"{source.code} now holds {services.level(db.session, item, source)}, "
-                    f"{target.code} holds {services.level(db.session, item, target)}.", source, item, form.back.data)
+                    f"{source.code} now holds {queries.level(db.session, item, source)}, "
+                    f"{target.code} holds {queries.level(db.session, item, target)}.", source, item, form.back.data)
     status = 400 if request.method == "POST" else 200
     return render_template("stock/move.html", form=form, held=_held(form.sku.data, form.from_bin.data)), status
 
@@ -205,7 +205,7 @@ def adjust():
                 _box(error, form.change, bin=form.bin)
             else:
                 return _done(f"Adjusted {item.sku} in {bin.code} by {form.change.data:+d}; "
-                             f"it now holds {services.level(db.session, item, bin)}.", bin, item, form.back.data)
+                             f"it now holds {queries.level(db.session, item, bin)}.", bin, item, form.back.data)
     status = 400 if request.method == "POST" else 200
     return render_template("stock/adjust.html", form=form), status
 
@@ -225,8 +225,8 @@ def _count_rows(bin, only=None):
     """What the count form lists: the bin's items with their expected quantities, or one item
     (counted from the item page), expected quantity zero included."""
     if only is None:
-        return [(level.item, level.quantity) for level in services.levels_in_bin(db.session, bin)]
-    return [(only, services.level(db.session, only, bin))]
+        return [(level.item, level.quantity) for level in queries.levels_in_bin(db.session, bin)]
+    return [(only, queries.level(db.session, only, bin))]
 
 
 def _count_summary(bin, movements):

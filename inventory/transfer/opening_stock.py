@@ -15,12 +15,11 @@ from sqlalchemy.orm import Session
 
 from ..auth.models import User
 from ..bins.models import CODE_PATTERN, DISPATCH_CODE, Bin, normalize_code
-from ..catalog.models import Item
-from ..catalog.services import normalize_sku
+from ..catalog.models import Item, normalize_sku
 from ..holds.backorders import fill_backorders, shrink_overbooked
 from ..holds.locks import lock_items
 from ..requests.models import OPEN, Request, RequestLine
-from ..stock import services as stock
+from ..stock import booking
 from ..stock.models import StockLevel
 from ..text import clean
 from . import fields as cell
@@ -148,8 +147,8 @@ def plan(session: Session, table: Table, create_bins: bool = False, lock: bool =
         if item.archived:
             report.bad(row.line, where, f"{row.sku} is archived; restore it before booking stock into it")
             continue
-        # The rest are the booking's own refusals (stock.booking_refusal), in its words.
-        refusal = bin is not None and stock.booking_refusal(
+        # The rest are the booking's own refusals (booking.booking_refusal), in its words.
+        refusal = bin is not None and booking.booking_refusal(
             "receive" if current == 0 else "count", item, quantity=abs(row.quantity - current),
             counted=None if current == 0 else row.quantity,
             **({"to_bin": bin} if row.quantity > current else {"from_bin": bin}))
@@ -173,7 +172,7 @@ def plan(session: Session, table: Table, create_bins: bool = False, lock: bool =
 
 def apply(session: Session, result: StockPlan, user: User) -> None:
     """Book a plan without bad rows, inside the caller's write transaction (which `plan` ran in with
-    lock=True), through stock.book_many: the same refusals, ledger rows and stock levels as
+    lock=True), through booking.book_many: the same refusals, ledger rows and stock levels as
     `stock.services.receive` and `count`, in batches of statements, not one per row, so that
     10,000 rows take seconds."""
     bins = {}
@@ -190,17 +189,17 @@ def apply(session: Session, result: StockPlan, user: User) -> None:
         bin = bins[code]
         levels[(item.id, bin.id)] = current  # read under its lock by plan (0: no row yet)
         if current == 0:
-            bookings.append(stock.Booking("receive", item, row.quantity, to_bin=bin, reason="opening stock",
-                                          reference=REFERENCE))
+            bookings.append(booking.Booking("receive", item, row.quantity, to_bin=bin, reason="opening stock",
+                                            reference=REFERENCE))
             more.add(item.id)
         else:
             difference = row.quantity - current
-            bookings.append(stock.Booking(
+            bookings.append(booking.Booking(
                 "count", item, abs(difference), counted=row.quantity, reference=REFERENCE,
                 reason=f"stock import: counted {row.quantity}, expected {current}",
                 **({"to_bin": bin} if difference > 0 else {"from_bin": bin})))
             (more if difference > 0 else less).add(item.id)
-    stock.book_many(session, bookings, user, levels=levels, objects=False)
+    booking.book_many(session, bookings, user, levels=levels, objects=False)
     session.flush()
     for item_id in sorted(less):
         shrink_overbooked(session, result.items[item_id], user)  # counted short: newest holds wait again

@@ -2,7 +2,7 @@
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ..catalog.services import normalize_sku
+from ..catalog.models import normalize_sku
 from ..errors import DomainError
 from ..text import clean
 

@@ -15,6 +15,7 @@ from inventory.auth import services as auth
 from inventory.bins import services as bins
 from inventory.catalog import services as catalog
 from inventory.extensions import db
+from inventory.stock import queries as stock_queries
 from inventory.stock import services as stock
 from tests.conftest import PASSWORD, empty_database, make_test_app
 
@@ -206,7 +207,7 @@ class DataFactory:
 
     def level(self, sku, code):
         with self.app.app_context():
-            return stock.level(db.session, catalog.get_item(db.session, sku), bins.get_bin(db.session, code))
+            return stock_queries.level(db.session, catalog.get_item(db.session, sku), bins.get_bin(db.session, code))
 
     def ledger_drift(self):
         with self.app.app_context():

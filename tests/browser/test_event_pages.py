@@ -11,7 +11,7 @@ from inventory.auth.services import user_by_email
 from inventory.catalog.services import get_item
 from inventory.events import kits, services as events
 from inventory.extensions import db
-from inventory.requests import services as requests
+from inventory.requests import fulfilment, handover, queries, review, submission
 from tests.browser.conftest import TIMEOUT_MS, assert_no_horizontal_scroll, log_in
 
 expect.set_options(timeout=TIMEOUT_MS)
@@ -49,25 +49,25 @@ def show_floor(data, live_server):
                                    starts_on=on(35), ends_on=on(37), ship_by=on(28), return_by=on(41),
                                    notes="Biggest show of the year.")
         kits.reserve_kit(session, manager, expo.id, kit.id, 1)
-        requests.submit(session, rep, [(get_item(session, "BRO-ATLAS-26"), 50)], purpose="trade_show",
-                        needed_by=expo.ship_by, event_id=expo.id)
+        submission.submit(session, rep, [(get_item(session, "BRO-ATLAS-26"), 50)], purpose="trade_show",
+                          needed_by=expo.ship_by, event_id=expo.id)
         events.create_event(session, manager, name="Roadshow", place="Berlin", starts_on=on(6), ends_on=on(7),
                             ship_by=on(4))
         fair = events.create_event(session, manager, name="Autumn partner day", place="Leipzig",
                                    starts_on=on(-24), ends_on=on(-23), ship_by=on(-26), return_by=on(-20))
-        went = requests.submit(session, rep, [(get_item(session, "BANNER-ROLLUP"), 2),
-                                              (get_item(session, "BRO-ATLAS-26"), 120)],
-                               purpose="trade_show", needed_by=fair.ship_by, return_by=fair.return_by,
-                               event_id=fair.id, today=on(-30))
-        requests.approve(session, went.id, manager)
-        for bin, picks in requests.pick_list(session, requests.get_request(session, went.id)):
-            requests.pick(session, went.id, bin, {line.id: q for line, q in picks}, staff)
-        requests.hand_over(session, went.id, staff)
+        went = submission.submit(session, rep, [(get_item(session, "BANNER-ROLLUP"), 2),
+                                                (get_item(session, "BRO-ATLAS-26"), 120)],
+                                 purpose="trade_show", needed_by=fair.ship_by, return_by=fair.return_by,
+                                 event_id=fair.id, today=on(-30))
+        review.approve(session, went.id, manager)
+        for bin, picks in fulfilment.pick_list(session, queries.get_request(session, went.id)):
+            fulfilment.pick(session, went.id, bin, {line.id: q for line, q in picks}, staff)
+        handover.hand_over(session, went.id, staff)
         banner = next(line for line in went.lines if line.item.sku == "BANNER-ROLLUP")
         from inventory.bins.services import get_bin
 
-        requests.check_in(session, went.id, get_bin(session, "B-03-1"), {banner.id: {"returned": 1, "lost": 1}},
-                          staff)
+        fulfilment.check_in(session, went.id, get_bin(session, "B-03-1"), {banner.id: {"returned": 1, "lost": 1}},
+                            staff)
         return {"kit": kit.id, "expo": expo.id, "fair": fair.id}
 
 

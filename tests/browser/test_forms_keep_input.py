@@ -16,7 +16,7 @@ from inventory.events.kits import create_kit, get_kit
 from inventory.events.models import Event, KitTemplate
 from inventory.extensions import db
 from inventory.purchasing.models import PurchaseOrder
-from inventory.requests import services as requests
+from inventory.requests import fulfilment, handover, review, submission
 from inventory.requests.models import Request
 from tests.browser.conftest import TIMEOUT_MS, assert_no_horizontal_scroll, log_in
 
@@ -143,10 +143,10 @@ def approved(live_server, data, people):
         from inventory.stock import services as stock
         stock.receive(db.session, get_item(db.session, "PEN-1"), get_bin(db.session, "A-02"), 5,
                       _user("staff@example.com"))
-        made = requests.submit(db.session, _user("rep@example.com"),
-                               [(get_item(db.session, "PEN-1"), 6), (get_item(db.session, "MUG-1"), 2)],
-                               purpose="client_meeting", needed_by=date.today() + timedelta(days=4))
-        requests.approve(db.session, made.id, _user("manager@example.com"))
+        made = submission.submit(db.session, _user("rep@example.com"),
+                                 [(get_item(db.session, "PEN-1"), 6), (get_item(db.session, "MUG-1"), 2)],
+                                 purpose="client_meeting", needed_by=date.today() + timedelta(days=4))
+        review.approve(db.session, made.id, _user("manager@example.com"))
         return made.id, {line.item.sku: line.id for line in made.lines}
 
 
@@ -217,12 +217,12 @@ def test_check_in_keeps_every_outcome_and_the_bin_on_a_refusal(live_server, data
     data.product("Booth banner", "BANNER-1", category="display", on_hand=2, bin="B-01", returnable=True)
     with live_server.app.app_context():
         staff = _user("staff@example.com")
-        made = requests.submit(db.session, _user("rep@example.com"), [(get_item(db.session, "BANNER-1"), 2)],
-                               purpose="trade_show", needed_by=date.today() + timedelta(days=1),
-                               return_by=date.today() + timedelta(days=6))
-        requests.approve(db.session, made.id, _user("manager@example.com"))
-        requests.pick(db.session, made.id, get_bin(db.session, "B-01"), {made.lines[0].id: 2}, staff)
-        requests.hand_over(db.session, made.id, staff)
+        made = submission.submit(db.session, _user("rep@example.com"), [(get_item(db.session, "BANNER-1"), 2)],
+                                 purpose="trade_show", needed_by=date.today() + timedelta(days=1),
+                                 return_by=date.today() + timedelta(days=6))
+        review.approve(db.session, made.id, _user("manager@example.com"))
+        fulfilment.pick(db.session, made.id, get_bin(db.session, "B-01"), {made.lines[0].id: 2}, staff)
+        handover.hand_over(db.session, made.id, staff)
         request_id, line = made.id, made.lines[0].id
     page = small_phone
     log_in(page, live_server.url, "staff@example.com")

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from inventory.auth.services import user_by_email
 from inventory.catalog.services import get_item
 from inventory.extensions import db
-from inventory.requests import services as requests
+from inventory.requests import fulfilment, queries, review, submission
 from tests.browser.conftest import TIMEOUT_MS, assert_no_horizontal_scroll, log_in
 
 expect.set_options(timeout=TIMEOUT_MS)
@@ -26,12 +26,12 @@ def picked(data, live_server):
     with live_server.app.app_context():
         session = db.session
         manager, staff = user_by_email(session, "manager@example.com"), user_by_email(session, "staff@example.com")
-        made = requests.submit(session, user_by_email(session, "rep@example.com"),
-                               [(get_item(session, "BRO-ATLAS"), 5)], purpose="client_meeting",
-                               needed_by=date.today() + timedelta(days=2))
-        requests.approve(session, made.id, manager)
-        for bin, picks in requests.pick_list(session, requests.get_request(session, made.id)):
-            requests.pick(session, made.id, bin, {line.id: q for line, q in picks}, staff)
+        made = submission.submit(session, user_by_email(session, "rep@example.com"),
+                                 [(get_item(session, "BRO-ATLAS"), 5)], purpose="client_meeting",
+                                 needed_by=date.today() + timedelta(days=2))
+        review.approve(session, made.id, manager)
+        for bin, picks in fulfilment.pick_list(session, queries.get_request(session, made.id)):
+            fulfilment.pick(session, made.id, bin, {line.id: q for line, q in picks}, staff)
         return made.id
 
 

@@ -10,7 +10,7 @@ from inventory.auth.models import User
 from inventory.bins import services as bins
 from inventory.catalog import services as catalog
 from inventory.extensions import db
-from inventory.requests import services as requests
+from inventory.requests import fulfilment, handover, queries, review, submission
 from tests.browser.conftest import TIMEOUT_MS, assert_no_horizontal_scroll, log_in
 
 expect.set_options(timeout=TIMEOUT_MS)
@@ -32,13 +32,13 @@ def loaned_display(live_server, data):
     with live_server.app.app_context():
         session = db.session
         booth = catalog.get_item(session, "BOOTH-1")
-        made = requests.submit(session, _user("dana@example.com"), [(booth, 1)], purpose="trade_show",
-                               needed_by=date.today() + timedelta(days=1), return_by=date.today() + timedelta(days=6))
-        requests.approve(session, made.id, _user("manager@example.com"))
-        line = requests.get_request(session, made.id).lines[0]
+        made = submission.submit(session, _user("dana@example.com"), [(booth, 1)], purpose="trade_show",
+                                 needed_by=date.today() + timedelta(days=1), return_by=date.today() + timedelta(days=6))
+        review.approve(session, made.id, _user("manager@example.com"))
+        line = queries.get_request(session, made.id).lines[0]
         staff = _user("staff@example.com")
-        requests.pick(session, made.id, bins.get_bin(session, "B-07"), {line.id: 1}, staff)
-        requests.hand_over(session, made.id, staff)
+        fulfilment.pick(session, made.id, bins.get_bin(session, "B-07"), {line.id: 1}, staff)
+        handover.hand_over(session, made.id, staff)
         return made.id
 
 

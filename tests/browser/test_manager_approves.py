@@ -11,7 +11,7 @@ from sqlalchemy import select
 from inventory.auth.models import User
 from inventory.catalog.services import get_item
 from inventory.extensions import db
-from inventory.requests import services as requests
+from inventory.requests import queries, submission
 from tests.browser.conftest import TIMEOUT_MS, assert_no_horizontal_scroll, log_in
 
 expect.set_options(timeout=TIMEOUT_MS)
@@ -22,15 +22,15 @@ def submit(app, email, quantities):
     with app.app_context():
         rep = db.session.scalar(select(User).where(User.email == email))
         lines = [(get_item(db.session, sku), quantity) for sku, quantity in quantities.items()]
-        made = requests.submit(db.session, rep, lines, purpose="client_meeting",
-                               needed_by=date.today() + timedelta(days=5))
+        made = submission.submit(db.session, rep, lines, purpose="client_meeting",
+                                 needed_by=date.today() + timedelta(days=5))
         return made.id, {line.item.sku: line.id for line in made.lines}
 
 
 def state(app, request_id):
     """(status, {sku: (asked, held)}) as the database has it."""
     with app.app_context():
-        shown = requests.get_request(db.session, request_id)
+        shown = queries.get_request(db.session, request_id)
         return shown.status, {line.item.sku: (line.quantity, line.reserved) for line in shown.lines}
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from inventory.auth.models import User
 from inventory.catalog.services import get_item
 from inventory.extensions import db
-from inventory.requests import services as requests
+from inventory.requests import submission
 from inventory.requests.models import RequestLine
 from tests.browser.camera import camera_browser, label_video
 from tests.browser.conftest import PHONE, TIMEOUT_MS, assert_no_horizontal_scroll, log_in
@@ -35,9 +35,9 @@ def stockroom(data, live_server):
                  unit_cost=Decimal("0.12"), lead_time_days=14)
     with live_server.app.app_context():  # a rep waits for 50 brochures
         rep = db.session.scalar(select(User).where(User.email == "rep@example.com"))
-        waiting = requests.submit(db.session, rep, [(get_item(db.session, "BRO-ATLAS-26"), 150)],
-                                  purpose="trade_show", needed_by=date.today() + timedelta(days=20),
-                                  allow_partial=True)
+        waiting = submission.submit(db.session, rep, [(get_item(db.session, "BRO-ATLAS-26"), 150)],
+                                    purpose="trade_show", needed_by=date.today() + timedelta(days=20),
+                                    allow_partial=True)
         return waiting.id
 
 

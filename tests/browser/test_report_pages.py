@@ -11,7 +11,7 @@ from inventory.bins.services import get_bin
 from inventory.catalog.services import get_item
 from inventory.events import services as events
 from inventory.extensions import db
-from inventory.requests import services as requests
+from inventory.requests import fulfilment, handover, review, submission
 from tests.browser.conftest import TIMEOUT_MS, assert_no_horizontal_scroll, log_in
 
 expect.set_options(timeout=TIMEOUT_MS)
@@ -36,11 +36,11 @@ def spent(data, live_server):
         for name, quantity in (("International Trade Expo Nord with a very long name", 300), ("Roadshow", 100)):
             show = events.create_event(session, manager, name=name, place="Hamburg", starts_on=today,
                                        ends_on=today, ship_by=today)
-            request = requests.submit(session, rep, [(brochure, quantity)], purpose="trade_show", needed_by=today,
-                                      event_id=show.id)
-            requests.approve(session, request.id, manager)
-            requests.pick(session, request.id, shelf, {request.lines[0].id: quantity}, staff)
-            requests.hand_over(session, request.id, staff)
+            request = submission.submit(session, rep, [(brochure, quantity)], purpose="trade_show", needed_by=today,
+                                        event_id=show.id)
+            review.approve(session, request.id, manager)
+            fulfilment.pick(session, request.id, shelf, {request.lines[0].id: quantity}, staff)
+            handover.hand_over(session, request.id, staff)
 
 
 def test_a_manager_sees_the_cost_per_event_chart_on_a_phone(live_server, small_phone, spent):

@@ -9,8 +9,7 @@ from sqlalchemy import select
 
 from inventory.auth.models import User
 from inventory.extensions import db
-from inventory.requests import drafts
-from inventory.requests import services as requests
+from inventory.requests import drafts, submission
 from inventory.catalog import services as catalog
 from inventory.requests.models import Request
 from tests.browser.conftest import TIMEOUT_MS, assert_no_horizontal_scroll, log_in
@@ -215,8 +214,8 @@ def test_a_returnables_availability_follows_the_dates_as_they_are_typed(live_ser
     start = date.today() + timedelta(days=10)
     with live_server.app.app_context():  # the only banner is booked for days 10 to 13
         user = db.session.scalar(select(User).where(User.email == other))
-        requests.submit(db.session, user, [(catalog.get_item(db.session, "BANNER-1"), 1)], purpose="trade_show",
-                        needed_by=start, return_by=start + timedelta(days=3))
+        submission.submit(db.session, user, [(catalog.get_item(db.session, "BANNER-1"), 1)], purpose="trade_show",
+                          needed_by=start, return_by=start + timedelta(days=3))
     base, page = live_server.url, small_phone
     log_in(page, base, "rep@example.com")
     _add(page, base, "BANNER-1", 1)

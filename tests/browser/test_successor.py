@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from inventory.catalog import services as catalog
 from inventory.extensions import db
-from inventory.requests import services as requests
+from inventory.requests import submission
 from tests.browser.conftest import TIMEOUT_MS, assert_no_horizontal_scroll, log_in
 
 expect.set_options(timeout=TIMEOUT_MS)
@@ -30,8 +30,8 @@ def brochures(data, live_server):
         old = catalog.get_item(db.session, "BRO-ATLAS-25")
         catalog.update_item(db.session, old, replaced_by="BRO-ATLAS-26")
         rep = db.session.query(User).filter_by(email="rep@example.com").one()
-        made = requests.submit(db.session, rep, [(catalog.get_item(db.session, "BRO-ATLAS-25"), 40)],
-                               purpose="client_meeting", needed_by=date.today() + timedelta(days=5))
+        made = submission.submit(db.session, rep, [(catalog.get_item(db.session, "BRO-ATLAS-25"), 40)],
+                                 purpose="client_meeting", needed_by=date.today() + timedelta(days=5))
         return made.number
 
 
