@@ -312,15 +312,15 @@ def send_pending(session, config, now, batch=50, max_run=MAX_RUN):
                                         f"({_describe(error)}); not sent again")
                         result.sent += 1
                     else:
-                        error = _MaybeSent(error)
-                        _record_failure(session, message, now, error, result, claimer=claimer)
+                        _record_failure(session, message, now, _MaybeSent(error), result, claimer=claimer)
                 else:
                     _record_failure(session, message, now, error, result, claimer=claimer)
-                if isinstance(error, (OSError, smtplib.SMTPServerDisconnected, _MaybeSent)):
+                if isinstance(error, (OSError, smtplib.SMTPServerDisconnected)):
                     smtp.close()
                     smtp = _reconnect_or_none(config)
                     if smtp is None:
                         for rest in messages[position + 1:]:
+                            # Not "maybe sent": these never reached the server.
                             _record_failure(session, rest, now, error, result, claimer=claimer)
                         return result
                 continue
