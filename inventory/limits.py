@@ -1,4 +1,9 @@
 """Limits the rules share, so that the pages, the JSON API and the commands refuse the same input."""
+from __future__ import annotations
+
+from collections.abc import Sized
+from typing import TypeVar
+
 from .errors import InvalidInput
 from .text import is_whole_number
 
@@ -9,8 +14,10 @@ MAX_LINES = 200
 # larger number from a typo or a script must be refused as bad input, not fail in the database.
 MAX_QUANTITY = 1_000_000
 
+L = TypeVar("L", bound=Sized)
 
-def check_line_count(lines, what):
+
+def check_line_count(lines: L, what: str) -> L:
     """Refuse more than MAX_LINES lines: `what` names the whole, e.g. "A count"."""
     count = len(lines)
     if count > MAX_LINES:
@@ -19,7 +26,7 @@ def check_line_count(lines, what):
     return lines
 
 
-def positive_quantity(value, what="Quantity"):
+def positive_quantity(value: object, what: str = "Quantity") -> int:
     """`value` when it is a whole number from 1 to MAX_QUANTITY; InvalidInput otherwise, its message
     starting with `what` ("Quantity of PEN-1 must be more than zero."). The one check of a quantity
     to receive, move, pick, order or request."""
