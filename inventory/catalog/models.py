@@ -4,13 +4,15 @@ Every item belongs to a product. A plain item ("Expo brochure 2026") is a produc
 item and no size; apparel ("Navy polo") is a product with one item per size, so stock is
 kept per size while reps and managers see the product as one thing.
 """
+from __future__ import annotations
+
 from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from ..timeutil import utcnow
 
 CATEGORIES = ("apparel", "print", "promo", "display", "kit")
@@ -23,14 +25,14 @@ CATEGORY_LABELS = {"apparel": "Apparel", "print": "Print", "promo": "Promo", "di
 SIZE_ORDER = ("XXS", "XS", "S", "M", "L", "XL", "XXL", "2XL", "3XL", "XXXL", "4XL")
 
 
-def size_rank(size):
+def size_rank(size: str | None) -> int:
     if not size:
         return 0
     upper = size.upper()
     return SIZE_ORDER.index(upper) + 1 if upper in SIZE_ORDER else 100
 
 
-class Product(db.Model):
+class Product(Model):
     __tablename__ = "product"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -50,19 +52,19 @@ class Product(db.Model):
     )
 
     @property
-    def has_sizes(self):
+    def has_sizes(self) -> bool:
         return any(item.size for item in self.items)
 
     @property
-    def active_items(self):
+    def active_items(self) -> list[Item]:
         return [item for item in self.items if not item.archived]
 
     @property
-    def category_label(self):
+    def category_label(self) -> str:
         return CATEGORY_LABELS.get(self.category, self.category)
 
 
-class Item(db.Model):
+class Item(Model):
     """One stock-keeping unit: what is counted, reserved, reordered."""
 
     __tablename__ = "item"
@@ -98,22 +100,22 @@ class Item(db.Model):
     replaced_by: Mapped["Item | None"] = relationship(remote_side=[id], foreign_keys=[replaced_by_id])
 
     @property
-    def name(self):
+    def name(self) -> str:
         return self.display_name(self.product.name, self.size)
 
     @staticmethod
-    def display_name(product_name, size):
+    def display_name(product_name: str, size: str | None) -> str:
         """An item's name from its product's name and its size (for rows read without the ORM)."""
         return f"{product_name} — {size}" if size else product_name
 
     @property
-    def category(self):
+    def category(self) -> str:
         return self.product.category
 
-    def expired(self, today=None):
+    def expired(self, today: date | None = None) -> bool:
         """True when a dated print piece must no longer be handed out."""
         today = today or date.today()
         return self.do_not_use_after is not None and self.do_not_use_after < today
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<Item {self.sku}>"

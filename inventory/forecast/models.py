@@ -1,6 +1,8 @@
 """The stored reorder flags (docs/design.md, "The reorder forecast"): one table that the Reorders page,
 the event pages, the API and the digest all read, kept current by the rules that change supply
 or demand, in their own transaction (forecast/stored.py)."""
+from __future__ import annotations
+
 from datetime import date, datetime
 from types import SimpleNamespace
 
@@ -9,12 +11,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..catalog.models import Item
 from ..events.models import Event
-from ..extensions import db
+from ..extensions import Model
 from ..purchasing.models import order_number
 from ..timeutil import utcnow
 
 
-class ReorderFlag(db.Model):
+class ReorderFlag(Model):
     """One thing to act on for an item: a shortfall or a reorder point for one event (or for no
     event), or a print piece about to expire. `rank` orders by urgency (0 = most urgent)."""
     __tablename__ = "reorder_flag"
@@ -43,7 +45,7 @@ class ReorderFlag(db.Model):
     event: Mapped[Event | None] = relationship()
 
     @property
-    def status_label(self):
+    def status_label(self) -> str:
         from .. import timeutil
         from .services import RETIRE, STATUS_LABELS
         if self.status == RETIRE and self.need_date < timeutil.today():
@@ -51,21 +53,21 @@ class ReorderFlag(db.Model):
         return STATUS_LABELS.get(self.status, self.status)
 
     @property
-    def reason(self):
+    def reason(self) -> str:
         """The reason in words, with the event's name as it is now."""
         from .services import EVENT_NAME
         text = self.stored_reason or ""
         return text.replace(EVENT_NAME, self.event.name if self.event is not None else "the event")
 
     @property
-    def purchase_orders(self):
+    def purchase_orders(self) -> list[SimpleNamespace]:
         """The item's open purchase orders, drafts first among equals, as the flag saw them."""
         return [SimpleNamespace(id=o["id"], number=order_number(o["id"]), status=o["status"], quantity=o["quantity"],
                                 expected_on=date.fromisoformat(o["expected_on"]) if o.get("expected_on") else None)
                 for o in self.orders or ()]
 
 
-class ForecastState(db.Model):
+class ForecastState(Model):
     """One row: the day and the settings the stored flags were projected for. A read on another
     day (or with other settings) projects everything again first; its row lock keeps two hosts
     from doing so at once."""
