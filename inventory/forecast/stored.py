@@ -18,16 +18,21 @@ Kept current three ways:
 A full projection locks every item on PostgreSQL (in id order, as writers lock theirs), so a
 writer's change is never overwritten by a projection that started before it committed.
 """
+from __future__ import annotations
+
 import logging
+from collections.abc import Collection, Iterable, Sequence
+from datetime import date
+from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import delete, event, func, insert, select
+from sqlalchemy import Select, delete, event, func, insert, select
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, SessionTransaction, joinedload
 
 from .. import timeutil
 from ..catalog.models import Item
-from ..database import unit_of_work
+from ..database import SessionLike, unit_of_work
 from ..errors import Busy
 from ..requests.models import Request, RequestLine
 from . import changes, services
@@ -37,15 +42,15 @@ logger = logging.getLogger(__name__)
 _CHUNK = 500  # ids per IN list when deleting rows of many items
 
 
-def settings():
+def settings() -> services.Settings:
     return services.settings_from(current_app.config) if has_app_context() else services.Settings()
 
 
-def _is_postgresql(session):
+def _is_postgresql(session: SessionLike) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _state(session, lock=False):
+def _state(session: SessionLike, lock: bool = False) -> ForecastState:
     query = select(ForecastState).where(ForecastState.id == 1)
     if lock:
         query = query.with_for_update()
@@ -57,7 +62,7 @@ def _state(session, lock=False):
     return state
 
 
-def _lock_items(session, item_ids=None):
+def _lock_items(session: SessionLike, item_ids: Iterable[int] | None = None) -> None:
     """Row locks on these items (every item when None), in id order, on PostgreSQL: FOR NO KEY
     UPDATE, as holds/locks.lock_items takes them, which a foreign key's key-share lock
     (a new order line of the item, written earlier in the transaction) does not block."""
@@ -74,7 +79,7 @@ def _lock_items(session, item_ids=None):
     changes.note_locked(session, wanted)
 
 
-def _write(session, flags, item_ids=None):
+def _write(session: SessionLike, flags: Sequence[services.Flag], item_ids: Collection[int] | None = None) -> None:
     """Replace the rows of these items (all rows when None) by `flags`."""
     if item_ids is None:
         session.execute(delete(ReorderFlag))
@@ -85,10 +90,11 @@ def _write(session, flags, item_ids=None):
     if flags:
         now = timeutil.utcnow()
         # Core on the table (one executemany), not the ORM bulk path (batches of INSERT ... VALUES).
-        session.execute(insert(ReorderFlag.__table__), [flag.row(now) for flag in flags])
+        table = ReorderFlag.__table__  # a Table, typed FromClause on the declarative base
+        session.execute(insert(table), [flag.row(now) for flag in flags])  # type: ignore[arg-type]
 
 
-def lock_everything(session):
+def lock_everything(session: SessionLike) -> None:
     """Before a change of many items (a catalog import): the state row, then every item, as a
     full projection takes them, so that the projection at its commit never waits on a writer
     that waits on it."""
@@ -96,7 +102,8 @@ def lock_everything(session):
     _lock_items(session)
 
 
-def project_all(session, today=None, settings_=None):
+def project_all(session: SessionLike, today: date | None = None,
+                settings_: services.Settings | None = None) -> list[services.Flag]:
     """Project every item again and store its flags, inside the caller's write transaction."""
     today, settings_ = today or timeutil.today(), settings_ or settings()
     state = _state(session, lock=True)
@@ -110,12 +117,13 @@ def project_all(session, today=None, settings_=None):
 
 
 @unit_of_work
-def refresh(session, today=None, settings_=None):
+def refresh(session: SessionLike, today: date | None = None, settings_: services.Settings | None = None) -> int:
     """Project everything again (the command, send-alerts); the number of flags."""
     return len(project_all(session, today, settings_))
 
 
-def current(session, today=None, settings_=None):
+def current(session: SessionLike, today: date | None = None,
+            settings_: services.Settings | None = None) -> date | None:
     """Make sure the stored flags are for today (and these settings): the first read of a new
     day projects everything again. Returns the day they are for."""
     today, settings_ = today or timeutil.today(), settings_ or settings()
@@ -134,13 +142,14 @@ def current(session, today=None, settings_=None):
 
 
 @unit_of_work
-def _project_for(session, today, settings_):
+def _project_for(session: SessionLike, today: date, settings_: services.Settings) -> None:
     state = _state(session, lock=True)
     if not (state.as_of == today and state.settings == settings_.key):  # another host may have just done it
         project_all(session, today, settings_)
 
 
-def reproject(session, item_ids, today=None, settings_=None):
+def reproject(session: SessionLike, item_ids: Iterable[int], today: date | None = None,
+              settings_: services.Settings | None = None) -> None:
     """Project these items again and replace their rows, inside the caller's transaction."""
     item_ids = set(item_ids)
     if not item_ids:
@@ -152,13 +161,13 @@ def reproject(session, item_ids, today=None, settings_=None):
     _write(session, flags, flagged & item_ids if len(item_ids) <= services.MAX_IN_LIST else item_ids)
 
 
-def _items_of_events(session, event_ids):
+def _items_of_events(session: SessionLike, event_ids: Iterable[int]) -> set[int]:
     return set(session.scalars(select(RequestLine.item_id).join(Request, RequestLine.request_id == Request.id)
                                .where(Request.event_id.in_(event_ids)).distinct()))
 
 
 @event.listens_for(Session, "before_commit")
-def _reproject(session):
+def _reproject(session: Session) -> None:
     if session.in_nested_transaction():
         return
     items, events, everything = changes.take(session)
@@ -176,7 +185,7 @@ def _reproject(session):
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _done(session, transaction):
+def _done(session: Session, transaction: SessionTransaction) -> None:
     """The session's transaction ended (committed, its flags with it; or rolled back): forget
     what it marked. A savepoint ending leaves the marks for its transaction's commit."""
     if transaction.parent is None and not transaction.nested:
@@ -185,14 +194,14 @@ def _done(session, transaction):
 
 # Reading -----------------------------------------------------------------------------------------
 
-def _with_relations(query):
+def _with_relations(query: Select[Any]) -> Select[Any]:
     return query.options(joinedload(ReorderFlag.item).joinedload(Item.product), joinedload(ReorderFlag.event))
 
 
 _ORDER = (ReorderFlag.rank, ReorderFlag.order_by, ReorderFlag.id)
 
 
-def flags(session, statuses=None):
+def flags(session: SessionLike, statuses: Iterable[str] | None = None) -> Sequence[ReorderFlag]:
     """Every stored flag, most urgent first, with its item (and product) and event loaded."""
     query = select(ReorderFlag)
     if statuses is not None:
@@ -200,27 +209,27 @@ def flags(session, statuses=None):
     return session.scalars(_with_relations(query.order_by(*_ORDER))).unique().all()
 
 
-def page_of_flags(session, page, per_page):
+def page_of_flags(session: SessionLike, page: int, per_page: int) -> Sequence[ReorderFlag]:
     return session.scalars(_with_relations(select(ReorderFlag).order_by(*_ORDER)
                                            .offset((page - 1) * per_page).limit(per_page))).unique().all()
 
 
-def counts(session):
+def counts(session: SessionLike) -> dict[str, int]:
     """{status: how many flags}."""
-    return dict(session.execute(select(ReorderFlag.status, func.count()).group_by(ReorderFlag.status)).all())
+    return dict(session.execute(select(ReorderFlag.status, func.count()).group_by(ReorderFlag.status)).tuples().all())
 
 
-def event_flags(session, event_id):
+def event_flags(session: SessionLike, event_id: int) -> Sequence[ReorderFlag]:
     return session.scalars(_with_relations(select(ReorderFlag).where(ReorderFlag.event_id == event_id)
                                            .order_by(*_ORDER))).unique().all()
 
 
-def item_flags(session, item_id):
+def item_flags(session: SessionLike, item_id: int) -> Sequence[ReorderFlag]:
     return session.scalars(_with_relations(select(ReorderFlag).where(ReorderFlag.item_id == item_id)
                                            .order_by(*_ORDER))).unique().all()
 
 
-def as_rows(session, computed):
+def as_rows(session: SessionLike, computed: Iterable[services.Flag]) -> list[ReorderFlag]:
     """Computed flags (services.Flag) as unsaved ReorderFlag rows with their items and events
     loaded: what a page shows for a day other than the stored one (the API's ?today=)."""
     from ..events.models import Event
@@ -234,22 +243,23 @@ def as_rows(session, computed):
         values = flag.row(timeutil.utcnow())
         values["stored_reason"] = values.pop("reason")
         row = ReorderFlag(**values)
-        row.item, row.event = items[flag.item_id], events.get(flag.event_id)
+        row.item, row.event = items[flag.item_id], events.get(flag.event_id) if flag.event_id is not None else None
         rows.append(row)
     return rows
 
 
-def drift(session, today=None, settings_=None):
+def drift(session: SessionLike, today: date | None = None,
+          settings_: services.Settings | None = None) -> set[int] | None:
     """Items whose stored flags differ from what a fresh projection finds (for `check`), or
     None when the flags are for another day (the next read projects them again anyway)."""
     today, settings_ = today or timeutil.today(), settings_ or settings()
     state = session.execute(select(ForecastState.as_of, ForecastState.settings).where(ForecastState.id == 1)).first()
     if state is None or state.as_of != today or state.settings != settings_.key:
         return None
-    fresh = {}
+    fresh: dict[tuple[int, int | None, str], services.Flag] = {}  # by (item id, event id, kind)
     for flag in services.compute(session, today, settings_):
         fresh.setdefault((flag.item_id, flag.event_id, flag.kind), flag)
-    stored = {}
+    stored: dict[tuple[int, int | None, str], ReorderFlag] = {}
     for row in session.scalars(select(ReorderFlag)):
         stored.setdefault((row.item_id, row.event_id, row.kind), row)
     differ = {key[0] for key in fresh.keys() ^ stored.keys()}

@@ -11,19 +11,25 @@ then cleared, so a comeback is news again). The whole run happens in one write t
 that first locks the `send-alerts` row of JobLock, so two hosts (or two cron runs) never queue
 the same digest: the second waits, then finds nothing new.
 """
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..catalog.models import Item
-from ..database import unit_of_work
+from ..database import SessionLike, unit_of_work
 from ..events.models import Event
 from ..forecast import services as forecast
 from ..forecast import stored
+from ..forecast.models import ReorderFlag
 from . import preferences
-from .models import Alert, JobLock
+from .models import Alert, JobLock, OutboxMessage
 from .services import MailNotConfigured, base_url, enqueue
 
 JOB = "send-alerts"
@@ -31,14 +37,14 @@ JOB = "send-alerts"
 
 @dataclass
 class DigestLine:
-    flag: object
+    flag: ReorderFlag
     previous_status: str | None
     po_url: str | None  # what to do about it: raise a PO, open the draft, or (None) nothing to order
     item_url: str
     action: str = "Raise the purchase order"
 
     @property
-    def previous_label(self):
+    def previous_label(self) -> str | None:
         return forecast.STATUS_LABELS.get(self.previous_status) if self.previous_status else None
 
 
@@ -49,7 +55,7 @@ class ResolvedLine:
     item_url: str
 
 
-def lock_job(session, name):
+def lock_job(session: SessionLike, name: str) -> JobLock:
     """Take the job's row lock for the rest of the transaction (FOR UPDATE on PostgreSQL; on
     SQLite the write transaction, begun IMMEDIATE, already excludes other writers)."""
     locked = session.scalars(select(JobLock).where(JobLock.name == name).with_for_update()).first()
@@ -63,7 +69,7 @@ def lock_job(session, name):
     return session.scalars(select(JobLock).where(JobLock.name == name).with_for_update()).one()
 
 
-def _action(base, flag):
+def _action(base: str, flag: ReorderFlag) -> tuple[str, str]:
     """(what to do, its link) for a flag: open its draft, raise a PO, or look at the item."""
     draft = next((o for o in flag.orders if o["status"] == "draft"), None)
     if draft is not None:
@@ -73,14 +79,16 @@ def _action(base, flag):
     return "Raise the purchase order", _po_url(base, flag)
 
 
-def _po_url(base, flag):
-    query = [("supplier", flag.item.supplier), ("line", f"{flag.item.sku}:{flag.suggested_quantity}")]
+def _po_url(base: str, flag: ReorderFlag) -> str:
+    query: list[tuple[str, object]] = [("supplier", flag.item.supplier),
+                                       ("line", f"{flag.item.sku}:{flag.suggested_quantity}")]
     if flag.event is not None:
         query.append(("event_id", flag.event.id))
     return f"{base}/purchase-orders/new?{urlencode(query)}"
 
 
-def _subject(today, groups, resolved):
+def _subject(today: date, groups: Sequence[tuple[Event | None, Sequence[DigestLine]]],
+             resolved: Sequence[ResolvedLine]) -> str:
     flags = [line.flag for _event, lines in groups for line in lines]
     if not flags:
         return f"Reorders: {len(resolved)} item{'s' if len(resolved) != 1 else ''} resolved"
@@ -96,7 +104,7 @@ def _subject(today, groups, resolved):
     return f"Order by {earliest.day} {earliest:%b}: {count} for {where}"
 
 
-def digest_recipients(session, config):
+def digest_recipients(session: SessionLike, config: Mapping[str, Any]) -> list[str]:
     """ALERT_RECIPIENTS, then the managers who opted in on their profile, each address once."""
     recipients, seen = [], set()
     for address in [*(config.get("ALERT_RECIPIENTS") or []), *preferences.subscribers(session, "reorder_digest")]:
@@ -107,7 +115,8 @@ def digest_recipients(session, config):
 
 
 @unit_of_work
-def queue_reorder_digest(session, config, today, now):
+def queue_reorder_digest(session: SessionLike, config: Mapping[str, Any], today: date,
+                         now: datetime) -> OutboxMessage | None:
     """Queue at most one digest of new, worse and resolved reorder flags; return it or None.
 
     Raises MailNotConfigured when there is nobody to send it to or no BASE_URL for its links.
@@ -142,7 +151,8 @@ def queue_reorder_digest(session, config, today, now):
         else:
             alert.status, alert.sent_at = flag.status, now
     if new_alerts:  # one multi-row INSERT, not one per flag: a first run may flag thousands
-        session.execute(insert(Alert.__table__), new_alerts)
+        table = Alert.__table__  # a Table, typed FromClause on the declarative base
+        session.execute(insert(table), new_alerts)  # type: ignore[arg-type]
     gone = [alert for key, alert in previous.items() if key not in current]
     if gone:  # load what the resolved lines name in two queries; session.get below finds them loaded
         session.scalars(select(Item).where(Item.id.in_({alert.item_id for alert in gone}))).all()
@@ -151,7 +161,7 @@ def queue_reorder_digest(session, config, today, now):
     for key, alert in sorted(previous.items(), key=lambda pair: (pair[0][1] or 0, pair[0][0])):
         if key in current:
             continue
-        item = session.get(Item, alert.item_id)
+        item = session.get_one(Item, alert.item_id)  # loaded above (the alert's foreign key: it exists)
         resolved.append(ResolvedLine(item, session.get(Event, alert.event_id) if alert.event_id else None,
                                      f"{base}/i/{item.sku}"))
         session.delete(alert)

@@ -10,17 +10,23 @@ ever adds stock, so no stock level can go negative.
 Every status change appends a dated line to the order's note saying who did it (and why, for a
 cancellation or a new date); receipts are in the ledger under the PO's number.
 """
+from __future__ import annotations
+
+from collections.abc import Container, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from sqlalchemy import select
 
+from ..auth.models import User
 from ..auth.roles import MANAGERS
 from ..bins.models import Bin
+from ..catalog.models import Item
 from ..catalog.services import get_item
-from ..database import unit_of_work
+from ..database import SessionLike, unit_of_work
 from ..forecast.changes import items_changed
 from ..errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from ..events.models import Event
@@ -28,6 +34,7 @@ from ..holds.locks import lock_items
 from ..requests.models import OPEN, Request, RequestLine
 from ..holds.backorders import fill_backorders
 from ..stock import services as stock
+from ..stock.models import Movement
 from ..limits import MAX_LINES, check_line_count, positive_quantity  # noqa: F401 (MAX_LINES: the pages read it here)
 from ..text import is_whole_number
 from ..timeutil import add_days, utcnow
@@ -39,7 +46,7 @@ MAX_UNIT_COST = Decimal("99999999.99")  # Numeric(10, 2)
 MAX_ID = 2**31 - 1  # INTEGER primary keys on PostgreSQL: a bigger number names nothing
 
 
-def is_id(value):
+def is_id(value: object) -> bool:
     """True for a whole number that can be a row's id (so a lookup cannot overflow the column)."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
@@ -59,14 +66,14 @@ class Receipt:
     line: PurchaseOrderLine
     bin: Bin
     quantity: int
-    movement: object
+    movement: Movement
     bin_quantity: int
-    backorders_filled: list = field(default_factory=list)
+    backorders_filled: list[FilledBackorder] = field(default_factory=list)
 
 
 # Checking input ---------------------------------------------------------------------------------
 
-def _text(value, what, limit):
+def _text(value: str | None, what: str, limit: int) -> str:
     value = (value or "").strip()
     if "\x00" in value:
         raise InvalidInput(f"{what} must not contain NUL characters.")
@@ -75,7 +82,7 @@ def _text(value, what, limit):
     return value
 
 
-def _unit_cost(value, item):
+def _unit_cost(value: object, item: Item) -> Decimal:
     """The cost per unit: the item's own unit cost when none is given. Refuses fractions of a
     cent rather than round them away: the PO keeps costs to the cent."""
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -97,7 +104,7 @@ def _unit_cost(value, item):
     return cost.quantize(Decimal("0.01"))
 
 
-def _clean_lines(session, lines):
+def _clean_lines(session: SessionLike, lines: Iterable[Sequence[Any]] | None) -> list[tuple[Item, int, Decimal]]:
     """[(sku, quantity, unit_cost or None)] -> [(Item, quantity, Decimal)], each SKU once, none
     archived. Unknown SKUs raise UnknownItem (404)."""
     lines = list(lines or [])
@@ -124,7 +131,7 @@ def _clean_lines(session, lines):
 
 
 @contextmanager
-def _about(index, name):
+def _about(index: int | None, name: str) -> Iterator[None]:
     try:
         yield
     except DomainError as error:
@@ -133,13 +140,13 @@ def _about(index, name):
         raise
 
 
-def supplier_of(items):
+def supplier_of(items: Iterable[Item]) -> str:
     """The supplier the items share, or "" when they have none or several."""
     suppliers = {item.supplier.strip() for item in items if (item.supplier or "").strip()}
     return suppliers.pop() if len(suppliers) == 1 else ""
 
 
-def _clean_supplier(supplier, items):
+def _clean_supplier(supplier: str | None, items: Iterable[Item]) -> str:
     with _about(None, "supplier"):
         supplier = _text(supplier, "The supplier", MAX_SUPPLIER_LENGTH) or supplier_of(items)
     if not supplier:
@@ -147,7 +154,7 @@ def _clean_supplier(supplier, items):
     return supplier
 
 
-def _check_event(session, event_id):
+def _check_event(session: SessionLike, event_id: object) -> int | None:
     if event_id is None:
         return None
     if not is_whole_number(event_id):
@@ -157,7 +164,7 @@ def _check_event(session, event_id):
     return event_id
 
 
-def _check_expected(expected_on, today):
+def _check_expected(expected_on: object, today: date) -> date:
     if not isinstance(expected_on, date):
         raise InvalidInput("Say when the delivery is expected (the supplier's arrival date).")
     if expected_on < today:
@@ -165,18 +172,18 @@ def _check_expected(expected_on, today):
     return expected_on
 
 
-def _manager_only(user, action):
+def _manager_only(user: User, action: str) -> None:
     if user.role not in MANAGERS:
         raise Forbidden(f"Only a marketing manager can {action} purchase orders.")
 
 
-def _log(order, user, text):
+def _log(order: PurchaseOrder, user: User, text: str) -> None:
     """Append a dated line to the order's note: who changed it, and why."""
     entry = f"{utcnow():%Y-%m-%d} {user.display_name}: {text}"
     order.note = f"{order.note.rstrip()}\n{entry}" if (order.note or "").strip() else entry
 
 
-def _lock_order(session, order_id, also=()):
+def _lock_order(session: SessionLike, order_id: object, also: Iterable[int] = ()) -> PurchaseOrder:
     """The order, locked against concurrent changes (a row lock on PostgreSQL; SQLite's write
     transaction already serializes writers), with its lines read after the lock."""
     if not is_id(order_id):
@@ -192,7 +199,7 @@ def _lock_order(session, order_id, also=()):
     return order
 
 
-def _need_status(order, allowed, action):
+def _need_status(order: PurchaseOrder, allowed: Container[str], action: str) -> None:
     if order.status not in allowed:
         raise Conflict(f"{order.number} is {order.status_label.lower()}; it cannot be {action}.")
 
@@ -200,7 +207,8 @@ def _need_status(order, allowed, action):
 # Rules --------------------------------------------------------------------------------------------
 
 @unit_of_work
-def create(session, user, *, lines, supplier="", note="", event_id=None):
+def create(session: SessionLike, user: User, *, lines: Iterable[Sequence[Any]] | None, supplier: str | None = "",
+           note: str | None = "", event_id: object = None) -> PurchaseOrder:
     """Raise a draft purchase order: lines of (SKU, quantity, unit cost or None for the item's
     own). The supplier defaults to the one the items share. Written whole or not at all."""
     _manager_only(user, "raise")
@@ -217,7 +225,8 @@ def create(session, user, *, lines, supplier="", note="", event_id=None):
 
 
 @unit_of_work
-def update_draft(session, order_id, user, *, lines, supplier="", note="", event_id=None):
+def update_draft(session: SessionLike, order_id: int, user: User, *, lines: Iterable[Sequence[Any]] | None,
+                 supplier: str | None = "", note: str | None = "", event_id: object = None) -> PurchaseOrder:
     """Change a draft: supplier, event, note, and its lines (replaced by `lines`). Only a draft
     can change this way; once ordered, the supplier has the order."""
     _manager_only(user, "change")
@@ -241,7 +250,8 @@ def update_draft(session, order_id, user, *, lines, supplier="", note="", event_
 
 
 @unit_of_work
-def mark_ordered(session, order_id, user, expected_on, today=None):
+def mark_ordered(session: SessionLike, order_id: int, user: User, expected_on: date,
+                 today: date | None = None) -> PurchaseOrder:
     """The order went to the supplier: it is expected on `expected_on` (today or later) and
     from now on counts in the forecast as stock arriving that day."""
     _manager_only(user, "place")
@@ -255,7 +265,8 @@ def mark_ordered(session, order_id, user, expected_on, today=None):
 
 
 @unit_of_work
-def reschedule(session, order_id, user, expected_on, reason="", today=None):
+def reschedule(session: SessionLike, order_id: int, user: User, expected_on: date, reason: str | None = "",
+               today: date | None = None) -> PurchaseOrder:
     """The supplier gave a new arrival date (today or later) for an ordered PO."""
     _manager_only(user, "reschedule")
     today = today or date.today()
@@ -273,7 +284,7 @@ def reschedule(session, order_id, user, expected_on, reason="", today=None):
 
 
 @unit_of_work
-def cancel(session, order_id, user, reason=""):
+def cancel(session: SessionLike, order_id: int, user: User, reason: str | None = "") -> PurchaseOrder:
     """Cancel a draft or an ordered PO. Refused once anything was received: that stock is in
     the ledger under this PO's number."""
     _manager_only(user, "cancel")
@@ -289,7 +300,7 @@ def cancel(session, order_id, user, reason=""):
     return order
 
 
-def find_line(order, line_id=None, sku=None):
+def find_line(order: PurchaseOrder, line_id: int | None = None, sku: str | None = None) -> PurchaseOrderLine:
     """The order's line by its id, or by its item's SKU (any case)."""
     for line in order.lines:
         if line_id is not None and line.id == line_id:
@@ -301,7 +312,7 @@ def find_line(order, line_id=None, sku=None):
 
 
 @unit_of_work
-def receive(session, order_id, line_id, bin, quantity, user):
+def receive(session: SessionLike, order_id: int, line_id: int, bin: Bin, quantity: int, user: User) -> Receipt:
     """Receive `quantity` of one line of an ordered PO into `bin`.
 
     In one transaction: a `receive` ledger row (reference: the PO number), the bin's stock
@@ -345,7 +356,7 @@ def receive(session, order_id, line_id, bin, quantity, user):
     return Receipt(order, line, bin, quantity, movement, bin_quantity, filled)
 
 
-def _backordered(session, item):
+def _backordered(session: SessionLike, item: Item) -> list[tuple[RequestLine, int]]:
     """[(request line, backordered now)] for `item`, to tell afterwards what a receipt filled."""
     lines = session.scalars(
         select(RequestLine).join(Request)
@@ -355,12 +366,12 @@ def _backordered(session, item):
     return [(line, line.backordered) for line in lines]
 
 
-def total_cost(order):
+def total_cost(order: PurchaseOrder) -> Decimal:
     """What the order costs: quantity × unit cost over its lines."""
     return sum((line.quantity * (line.unit_cost or Decimal("0")) for line in order.lines), Decimal("0.00"))
 
 
-def suggested_expected_on(order, today=None):
+def suggested_expected_on(order: PurchaseOrder, today: date | None = None) -> date:
     """A first guess at the arrival date: today plus the longest supplier lead time on the order."""
     today = today or date.today()
     return add_days(today, max((line.item.lead_time_days or 0 for line in order.lines), default=0))

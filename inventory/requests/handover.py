@@ -8,11 +8,14 @@ hand-over recorded and keeps its history in the steps: the ledger, the forecast 
 tell it which items changed), the reports (which count only hand-overs that stand) and the line's
 recorded unit cost all agree again.
 """
+from __future__ import annotations
+
 import re
-from datetime import date, timezone
+from datetime import date, datetime, timezone
 from urllib.parse import quote
 
-from ..database import unit_of_work
+from ..auth.models import User
+from ..database import SessionLike, unit_of_work
 from ..errors import Conflict, InvalidInput
 from ..holds.backorders import fill_backorders
 from ..stock import services as stock
@@ -20,6 +23,7 @@ from ..text import limited
 from ..timeutil import utcnow
 from . import emails, lifecycle
 from .lifecycle import Action, Status
+from .models import Request
 from .services import MAX_NOTE, _load_for_update, _refuse_clashing_bookings, _step, dispatch_bin
 
 MAX_COLLECTED_BY = 120   # Request.handed_over_to
@@ -49,7 +53,7 @@ class UndoRefused(Conflict):
     """An undo the rules do not allow (not a manager's, not on the day, something checked in)."""
 
 
-def normal_carrier(carrier):
+def normal_carrier(carrier: object) -> str:
     """A known carrier in its own spelling ("ups" -> "UPS"), another carrier's name as typed
     (1-40 characters), or InvalidInput about "carrier"."""
     carrier = limited(carrier, "The carrier", MAX_CARRIER, about="carrier")
@@ -60,7 +64,7 @@ def normal_carrier(carrier):
     return _KNOWN.get(carrier.lower(), carrier)
 
 
-def normal_tracking(tracking):
+def normal_tracking(tracking: object) -> str:
     """A tracking number in upper case without spaces: 4-40 letters, digits and dashes as typed
     (spaces allowed), or InvalidInput about "tracking"."""
     if tracking is not None and not isinstance(tracking, str):
@@ -77,23 +81,24 @@ def normal_tracking(tracking):
     return number
 
 
-def tracking_url(carrier, tracking):
+def tracking_url(carrier: str | None, tracking: str | None) -> str | None:
     """The carrier's public tracking page for this number, or None (another carrier, no number)."""
     pattern = CARRIERS.get(carrier or "")
     return pattern.format(quote(tracking, safe="")) if pattern and tracking else None
 
 
-def local_time(at):
+def local_time(at: datetime) -> datetime:
     """A naive UTC time in the server's local time (the clock date.today() goes by)."""
     return at.replace(tzinfo=timezone.utc).astimezone()
 
 
-def local_day(at):
+def local_day(at: datetime) -> date:
     """The server's local calendar day of a naive UTC time (the day date.today() names)."""
     return local_time(at).date()
 
 
-def _details(request, collected_by, carrier, tracking, require):
+def _details(request: Request, collected_by: str | None, carrier: str | None, tracking: str | None,
+             require: bool) -> tuple[str, str, str]:
     """(handed_over_to, carrier, tracking) for this request's hand-off, validated."""
     if request.handoff == "ship":
         if not require and not (carrier or "").strip() and not (tracking or "").strip():
@@ -109,7 +114,9 @@ def _details(request, collected_by, carrier, tracking, require):
 
 
 @unit_of_work
-def hand_over(session, request_id, user, note="", *, collected_by="", carrier="", tracking="", require=False):
+def hand_over(session: SessionLike, request_id: int, user: User, note: str | None = "", *,
+              collected_by: str | None = "", carrier: str | None = "", tracking: str | None = "",
+              require: bool = False) -> Request:
     """Hand the picked stock to the rep (or ship it): consumables are issued and their holds
     end; returnables go out and stay booked until they are checked in. Anything held but not
     picked (a backorder filled after the request was ready) is released to the next in line.
@@ -149,7 +156,7 @@ def hand_over(session, request_id, user, note="", *, collected_by="", carrier=""
     return request
 
 
-def _said(request, note=""):
+def _said(request: Request, note: str = "") -> str:
     """The hand-over step's note: what was recorded, then the stockroom's note."""
     if request.handoff == "ship":
         said = f"Shipped with {request.carrier}, tracking {request.tracking}" if request.carrier else "Shipped"
@@ -158,7 +165,7 @@ def _said(request, note=""):
     return f"{said}. {note}" if note else said
 
 
-def undo_refusal(request, user, today=None):
+def undo_refusal(request: Request, user: User, today: date | None = None) -> str | None:
     """Why `user` may not undo this request's hand-over now, in words, or None when they may.
     The page shows it beside the button; undo_hand_over refuses with the same words."""
     refused = lifecycle.refusal(request, Action.UNDO_HAND_OVER, user)  # who, and the status: the table's
@@ -172,7 +179,8 @@ def undo_refusal(request, user, today=None):
 
 
 @unit_of_work
-def undo_hand_over(session, request_id, manager, reason, *, today=None):
+def undo_hand_over(session: SessionLike, request_id: int, manager: User, reason: str | None, *,
+                   today: date | None = None) -> Request:
     """Undo today's hand-over (a manager, on the day it was handed over, nothing checked in):
     each issue is booked back into DISPATCH at the unit cost it recorded, the lines are picked
     and held again (holds released at the hand-over stay released; a consumable's hold comes

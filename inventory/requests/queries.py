@@ -1,43 +1,51 @@
 """Lists of requests for the pages, with their lines and people loaded on purpose."""
-from sqlalchemy import Integer, bindparam, func, select, true
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import BindParameter, ColumnElement, Integer, Row, Select, bindparam, func, select, true
 from sqlalchemy.orm import selectinload
 
 from ..auth.models import User
 from ..catalog.models import Item, Product
+from ..database import SessionLike
 from ..pagination import Page
 from .lifecycle import Status
 from .models import OPEN, Request, RequestLine, ShownRequest
 
 
-def _with_lines(query):
+def _with_lines(query: Select[Any]) -> Select[Any]:
     return query.options(
         selectinload(Request.lines).selectinload(RequestLine.item).selectinload(Item.product),
         selectinload(Request.requester),
     )
 
 
-def _page(session, conditions, order, page, per_page):
-    total = session.scalar(select(func.count(Request.id)).where(*conditions))
+def _page(session: SessionLike, conditions: Sequence[ColumnElement[bool]], order: Sequence[Any], page: int,
+          per_page: int) -> Page:
+    total = session.execute(select(func.count(Request.id)).where(*conditions)).scalar_one()
     rows = session.scalars(
         _with_lines(select(Request).where(*conditions).order_by(*order)).limit(per_page).offset((page - 1) * per_page)
     ).all()
     return Page(rows, page, per_page, total)
 
 
-def requests_of(session, user, page=1, per_page=25, status=None):
-    conditions = [Request.requester_id == user.id]
+def requests_of(session: SessionLike, user: User, page: int = 1, per_page: int = 25,
+                status: str | None = None) -> Page:
+    conditions: list[ColumnElement[bool]] = [Request.requester_id == user.id]
     if status:
         conditions.append(Request.status == status)
     return _page(session, conditions, [Request.created_at.desc(), Request.id.desc()], page, per_page)
 
 
-def queue(session, status=None, page=1, per_page=50):
+def queue(session: SessionLike, status: str | None = None, page: int = 1, per_page: int = 50) -> Page:
     """Marketing's queue: open requests (or one status), soonest needed first."""
     conditions = [Request.status == status] if status else [Request.status.in_(OPEN)]
     return _page(session, conditions, [Request.needed_by, Request.created_at, Request.id], page, per_page)
 
 
-def to_pick(session):
+def to_pick(session: SessionLike) -> Sequence[Request]:
     return session.scalars(
         _with_lines(select(Request).where(Request.status.in_((Status.APPROVED, Status.PICKING, Status.READY))))
         .order_by(Request.needed_by, Request.id)
@@ -56,7 +64,7 @@ class Named:
 
     __slots__ = ("name", "display_name")
 
-    def __init__(self, name):
+    def __init__(self, name: str) -> None:
         self.name = self.display_name = name
 
 
@@ -65,7 +73,8 @@ class QueueLine:
 
     __slots__ = ("request_id", "quantity", "reserved", "backordered", "item", "request", "id")
 
-    def __init__(self, request_id, quantity, reserved, backordered, item, request=None, line_id=None):
+    def __init__(self, request_id: int, quantity: int, reserved: int, backordered: int, item: Named,
+                 request: QueueRow | None = None, line_id: int | None = None) -> None:
         self.request_id, self.quantity, self.reserved, self.backordered = request_id, quantity, reserved, backordered
         self.item, self.request, self.id = item, request, line_id
 
@@ -75,17 +84,17 @@ class QueueRow(ShownRequest):
 
     __slots__ = ("id", "status", "purpose", "handoff", "needed_by", "return_by", "requester", "lines")
 
-    def __init__(self, row, requester=None):
+    def __init__(self, row: Row[Any], requester: Named | None = None) -> None:
         self.id, self.status, self.purpose, self.handoff = row.id, row.status, row.purpose, row.handoff
         self.needed_by, self.return_by, self.requester, self.lines = row.needed_by, row.return_by, requester, []
 
 
 _request, _line, _item, _product, _user = (Request.__table__, RequestLine.__table__, Item.__table__,
                                            Product.__table__, User.__table__)
-_statuses = bindparam("statuses", expanding=True)
+_statuses: BindParameter[Any] = bindparam("statuses", expanding=True)
 
 
-def _listing(condition, order):
+def _listing(condition: ColumnElement[bool], order: Callable[[Any], tuple[Any, ...]]) -> Select[Any]:
     """One statement for a page of requests (those matching `condition`, in `order`) with their
     lines, requesters and the total: one row per line. The total rides along as a one-row
     subquery that the page is left-joined to, so a page past the end still answers it (a row
@@ -126,17 +135,18 @@ _BACKORDERS = (
 )
 
 
-def queue_page(session, status=None, page=1, per_page=25):
+def queue_page(session: SessionLike, status: str | None = None, page: int = 1, per_page: int = 25) -> Page:
     """queue() for the page: the same requests in the same order, as QueueRows with their lines."""
     return _rows_page(session, _QUEUE_PAGE, {"statuses": [status] if status else list(OPEN)}, page, per_page)
 
 
-def requests_of_page(session, user, page=1, per_page=25):
+def requests_of_page(session: SessionLike, user: User, page: int = 1, per_page: int = 25) -> Page:
     """requests_of() for the page (My requests): the same requests in the same order, as QueueRows."""
     return _rows_page(session, _MINE_PAGE, {"requester_id": user.id}, page, per_page)
 
 
-def _rows_page(session, statement, parameters, page, per_page):
+def _rows_page(session: SessionLike, statement: Select[Any], parameters: dict[str, Any], page: int,
+               per_page: int) -> Page:
     rows, total, shown = [], 0, None
     result = session.connection().execute(statement, dict(parameters, limit=per_page, offset=(page - 1) * per_page))
     for row in result:  # one row per line, the page's requests in order
@@ -152,10 +162,11 @@ def _rows_page(session, statement, parameters, page, per_page):
     return Page(rows, page, per_page, total)
 
 
-def backorders(session, limit):
+def backorders(session: SessionLike, limit: int) -> tuple[list[QueueLine], int]:
     """Lines waiting for stock, in the order they will be filled: (the first `limit` of them, how
     many there are in all)."""
-    lines, requests, total = [], {}, 0
+    lines, total = [], 0
+    requests: dict[int, QueueRow] = {}
     for row in session.connection().execute(_BACKORDERS, {"limit": limit}):
         total = row.total
         request = requests.get(row.id) or requests.setdefault(row.id, QueueRow(row))
