@@ -20,41 +20,46 @@ The feed carries what the events page shows everyone (name, place, dates, ship-b
 a link to the event page); notes stay in the app, since a subscribed calendar copies the feed
 onto servers outside it.
 """
+from __future__ import annotations
+
 import base64
 import hashlib
 import hmac
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 
 import icalendar
 
 from ..auth.models import User
+from ..database import SessionLike
 from ..text import MAX_INTEGER, is_digits, whole_number
 from ..timeutil import add_days
+from .models import Event
 
 _PURPOSE = b"inventory events.ics feed key v1"
 
 
-def _key(secret_key):
+def _key(secret_key: str | bytes) -> bytes:
     secret = secret_key.encode() if isinstance(secret_key, str) else bytes(secret_key)
     return hmac.new(secret, _PURPOSE, hashlib.sha256).digest()
 
 
-def _mac(user_id, feed_secret, secret_key):
+def _mac(user_id: int, feed_secret: str | None, secret_key: str | bytes) -> str:
     # Users from before feed secrets (None) keep the link they had until they ask for a new one.
     message = f"user:{user_id}" if feed_secret is None else f"user:{user_id}:{feed_secret}"
     digest = hmac.new(_key(secret_key), message.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def feed_token(user, secret_key):
+def feed_token(user: User, secret_key: str | bytes) -> str:
     """The user's personal feed token: stable until *New link*, deactivation or a new SECRET_KEY."""
     return f"{user.id}.{_mac(user.id, user.feed_secret, secret_key)}"
 
 
-def user_for_feed_token(session, token, secret_key):
+def user_for_feed_token(session: SessionLike, token: str | None, secret_key: str | bytes) -> User | None:
     """The active user a feed token belongs to, or None (compared in constant time)."""
-    user_id, _, mac = (token or "").partition(".")
-    user_id = whole_number(user_id) if is_digits(user_id) else None  # "²" and "٣" are no ids
+    digits, _, mac = (token or "").partition(".")
+    user_id = whole_number(digits) if is_digits(digits) else None  # "²" and "٣" are no ids
     if user_id is None or user_id > MAX_INTEGER or not mac:
         return None
     user = session.get(User, user_id)
@@ -65,7 +70,8 @@ def user_for_feed_token(session, token, secret_key):
     return user if user.active else None
 
 
-def calendar(events, event_url, host, now=None):
+def calendar(events: Iterable[Event], event_url: Callable[[Event], str], host: str,
+             now: datetime | None = None) -> bytes:
     """An iCalendar (RFC 5545) document of all-day events. `event_url(event)` gives each event's
     page; `host` makes the UIDs unique to this installation. Cancelled events stay in the feed with
     STATUS:CANCELLED, so that subscribed calendars mark them rather than keep a stale copy."""

@@ -5,7 +5,10 @@ Free-text cells (names, suppliers, notes, reasons) go through `csvfile.escape`, 
 never runs them as formulas; the items and stock exports have the import's columns and re-import
 unchanged.
 """
-from datetime import datetime, time, timedelta
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased, contains_eager, selectinload
@@ -13,6 +16,7 @@ from sqlalchemy.orm import aliased, contains_eager, selectinload
 from ..auth.models import User
 from ..bins.models import Bin
 from ..catalog.models import Item, Product
+from ..database import SessionLike
 from ..events.models import Event
 from ..purchasing.models import PurchaseOrder, PurchaseOrderLine, order_number
 from ..requests.models import Request, RequestLine, request_number
@@ -36,11 +40,11 @@ PO_HEADER = ("purchase_order", "supplier", "status", "expected_on", "ordered_utc
 BATCH = 1000
 
 
-def _when(moment):
+def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else ""
 
 
-def items_csv(session):
+def items_csv(session: SessionLike) -> str:
     """Every active item, in catalog order, with its stock now: the item import's columns plus
     on_hand, reserved and available (which an import ignores)."""
     items = session.scalars(
@@ -63,7 +67,7 @@ def items_csv(session):
     return write_csv(ITEM_HEADER, rows)
 
 
-def stock_csv(session):
+def stock_csv(session: SessionLike) -> str:
     """What every bin holds now, by bin code: the stock import's columns (re-imports unchanged)."""
     rows = session.execute(
         select(Bin.code, Bin.name, Bin.zone, Item.sku, Product.name, Item.size, StockLevel.quantity)
@@ -75,7 +79,7 @@ def stock_csv(session):
                                     for code, name, zone, sku, product, size, quantity in rows])
 
 
-def ledger_csv(session, first_day, last_day):
+def ledger_csv(session: SessionLike, first_day: date, last_day: date) -> Iterator[str]:
     """The ledger's rows from `first_day` to `last_day` (both included, UTC), oldest first, as
     pieces of CSV text (a long ledger is never held in memory whole)."""
     start = datetime.combine(first_day, time.min)
@@ -92,7 +96,7 @@ def ledger_csv(session, first_day, last_day):
         .order_by(Movement.created_at, Movement.id)
     )
 
-    def rows():
+    def rows() -> Iterator[tuple[object, ...]]:
         for (id, when, kind, sku, product, size, from_bin, to_bin, quantity, counted, reason, reference,
              email, unit_cost) in session.execute(query.execution_options(yield_per=BATCH)):
             yield (id, _when(when), kind, sku, escape(product), size or "", from_bin or "", to_bin or "", quantity,
@@ -102,7 +106,7 @@ def ledger_csv(session, first_day, last_day):
     return CsvStream(LEDGER_HEADER).lines(rows())
 
 
-def requests_csv(session):
+def requests_csv(session: SessionLike) -> Iterator[str]:
     """Every request, newest first, one row per line."""
     requester = aliased(User)
     query = (
@@ -117,7 +121,7 @@ def requests_csv(session):
         .order_by(Request.id.desc(), RequestLine.id)
     )
 
-    def rows():
+    def rows() -> Iterator[tuple[object, ...]]:
         for row in session.execute(query.execution_options(yield_per=BATCH)):
             (id, created, email, status, purpose, event, needed_by, return_by, handoff, sku, product, size,
              *numbers, note) = row
@@ -127,7 +131,7 @@ def requests_csv(session):
     return CsvStream(REQUEST_HEADER).lines(rows())
 
 
-def purchase_orders_csv(session):
+def purchase_orders_csv(session: SessionLike) -> Iterator[str]:
     """Every purchase order, newest first, one row per line."""
     creator = aliased(User)
     query = (
@@ -141,7 +145,7 @@ def purchase_orders_csv(session):
         .order_by(PurchaseOrder.id.desc(), PurchaseOrderLine.id)
     )
 
-    def rows():
+    def rows() -> Iterator[tuple[object, ...]]:
         for (id, supplier, status, expected_on, ordered_at, email, event, sku, product, size, quantity, received,
              unit_cost) in session.execute(query.execution_options(yield_per=BATCH)):
             yield (order_number(id), escape(supplier), status, show(expected_on), _when(ordered_at), escape(email),

@@ -6,13 +6,18 @@ difference is booked, as a stock count would book it; an equal quantity books no
 ledger stays the source of truth (`flask check` agrees), and importing the same file twice, or
 re-importing the stock export, changes nothing.
 """
+from __future__ import annotations
+
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from ..auth.models import User
 from ..bins.models import CODE_PATTERN, DISPATCH_CODE, Bin, normalize_code
 from ..catalog.models import Item
 from ..catalog.services import normalize_sku
+from ..database import SessionLike
 from ..holds.backorders import fill_backorders, shrink_overbooked
 from ..holds.locks import lock_items
 from ..requests.models import OPEN, Request, RequestLine
@@ -20,7 +25,7 @@ from ..stock import services as stock
 from ..stock.models import StockLevel
 from ..text import clean
 from . import fields as cell
-from .csvfile import Columns
+from .csvfile import Columns, Table
 from .items import _chunks
 from .report import Change, ImportReport, parsed_rows
 
@@ -46,12 +51,13 @@ class StockRow:
 @dataclass
 class StockPlan:
     report: ImportReport
-    new_bins: dict = field(default_factory=dict)      # code -> (name, zone)
-    bookings: list = field(default_factory=list)      # (row, item, bin code, current quantity)
-    items: dict = field(default_factory=dict)         # item id -> Item
+    new_bins: dict[str, tuple[str, str]] = field(default_factory=dict)  # code -> (name, zone)
+    # (row, item, bin code, current quantity)
+    bookings: list[tuple[StockRow, Item, str, int]] = field(default_factory=list)
+    items: dict[int, Item] = field(default_factory=dict)  # item id -> Item
 
 
-def parse_row(line, cells):
+def parse_row(line: int, cells: dict[str, str]) -> StockRow:
     problems = []
     sku = normalize_sku(clean(cells["sku"]))
     if not sku:
@@ -73,14 +79,14 @@ def parse_row(line, cells):
     except ValueError as error:
         problems.append(str(error))
         name = zone = ""
-    if problems:
+    if problems or quantity is None:  # (no quantity is a problem)
         raise ValueError("; ".join(problems))
     return StockRow(line, sku, code, quantity, name, zone)
 
 
-def _current_levels(session, item_ids, lock):
+def _current_levels(session: SessionLike, item_ids: Iterable[int], lock: bool) -> dict[tuple[int, int], int]:
     """(item id, bin id) -> quantity for these items; with `lock`, the rows are locked (PostgreSQL)."""
-    levels = {}
+    levels: dict[tuple[int, int], int] = {}
     for chunk in _chunks(sorted(item_ids)):
         query = select(StockLevel.item_id, StockLevel.bin_id, StockLevel.quantity).where(StockLevel.item_id.in_(chunk))
         if lock:
@@ -91,12 +97,13 @@ def _current_levels(session, item_ids, lock):
     return levels
 
 
-def plan(session, table, create_bins=False, lock=False):
+def plan(session: SessionLike, table: Table, create_bins: bool = False, lock: bool = False) -> StockPlan:
     """Check every row against the file, the catalog and the bins; say what importing would book.
     Reads only (with `lock`, inside a write transaction, it locks the items and their levels)."""
     report = ImportReport("stock", rows=len(table.rows))
     result = StockPlan(report)
-    rows, first_line = [], {}
+    rows: list[StockRow] = []
+    first_line: dict[tuple[str, str], int] = {}
     for line, row in parsed_rows(table, report, parse_row):
         key = (row.sku, row.bin_code)
         if key in first_line:
@@ -128,7 +135,7 @@ def plan(session, table, create_bins=False, lock=False):
             problems.append(f"unknown bin {row.bin_code} (tick 'create bins' to create it)")
         elif bin is None and not CODE_PATTERN.match(row.bin_code):
             problems.append(f"bin code {row.bin_code!r} is not valid (up to 20 letters, digits, dashes or dots)")
-        if problems:
+        if problems or item is None:  # (an unknown SKU is a problem)
             report.bad(row.line, where, "; ".join(problems))
             continue
         current = levels.get((item.id, bin.id), 0) if bin is not None else 0
@@ -167,7 +174,7 @@ def plan(session, table, create_bins=False, lock=False):
     return result
 
 
-def apply(session, result, user):
+def apply(session: SessionLike, result: StockPlan, user: User) -> None:
     """Book a plan without bad rows, inside the caller's write transaction (which `plan` ran in with
     lock=True), through stock.book_many: the same refusals, ledger rows and stock levels as
     `stock.services.receive` and `count`, in batches of statements, not one per row, so that
@@ -181,7 +188,8 @@ def apply(session, result, user):
         bins.update({bin.code: bin for bin in session.scalars(select(Bin).where(Bin.code.in_(chunk)))})
 
     bookings, levels = [], {}
-    more, less = set(), set()
+    more: set[int] = set()
+    less: set[int] = set()
     for row, item, code, current in result.bookings:
         bin = bins[code]
         levels[(item.id, bin.id)] = current  # read under its lock by plan (0: no row yet)
@@ -204,8 +212,8 @@ def apply(session, result, user):
         fill_backorders(session, result.items[item_id])  # new stock goes to waiting requests first
 
 
-def _with_backorders(session, item_ids):
-    found = set()
+def _with_backorders(session: SessionLike, item_ids: Iterable[int]) -> set[int]:
+    found: set[int] = set()
     for chunk in _chunks(sorted(item_ids)):
         found.update(session.scalars(
             select(RequestLine.item_id).join(Request, RequestLine.request_id == Request.id)
