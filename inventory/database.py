@@ -17,7 +17,7 @@ one of them):
    request lines locks all the items it touches here, before it changes any of their rows;
 3. **stock levels, by (item_id, bin_id)**: a rule touching several rows of `stock_level` (a move,
    a put-away, a pick into DISPATCH, a count of several items in one bin) writes or locks them in
-   that order (`stock.services._transfer` / `lock_levels`), a missing destination row being
+   that order (`stock.booking._transfer` / `lock_levels`), a missing destination row being
    inserted in its turn;
 4. then the rows that belong to those items (request lines, steps, ledger rows, flags), which
    nobody locks before their item.
@@ -33,25 +33,33 @@ Deadlocks that still happen (a path this order misses) and serialization failure
 `unit_of_work`, around the whole outermost unit; when the retries are used up the user gets errors.Busy
 (503: nothing was saved, try again), never a server error.
 """
+from __future__ import annotations
+
 import functools
 import logging
 import random
 import sqlite3
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any, Concatenate, ParamSpec, TypeAlias, TypeVar, overload
 
 from flask import g, has_request_context
 from sqlalchemy import event, inspect
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, scoped_session
+
+# What rules take as `session`: a Session, or Flask-SQLAlchemy's `db.session` (a scoped_session,
+# which passes every call on to the request's Session).
+SessionLike: TypeAlias = "Session | scoped_session[Any]"
 
 _immediate = ContextVar("sqlite_begin_immediate", default=False)
 
 
 @event.listens_for(Engine, "connect")
-def _configure_sqlite(dbapi_connection, _record):
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
     # Let SQLAlchemy, not the sqlite3 module, decide when a transaction begins.
@@ -65,7 +73,7 @@ def _configure_sqlite(dbapi_connection, _record):
 
 
 @event.listens_for(Engine, "connect")
-def _no_statement_timeout_in_commands(dbapi_connection, _record):
+def _no_statement_timeout_in_commands(dbapi_connection: Any, _record: Any) -> None:
     """The statement timeout is for requests; a command run from the shell may take its time."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         return
@@ -81,27 +89,28 @@ def _no_statement_timeout_in_commands(dbapi_connection, _record):
 # Did this request commit a write? After a commit, a failure can no longer say "nothing was
 # saved": the error page asks to reload and check instead (core/errors.py).
 @event.listens_for(Engine, "after_cursor_execute")
-def _note_write(connection, _cursor, _statement, _parameters, context, _executemany):
+def _note_write(connection: Connection, _cursor: Any, _statement: str, _parameters: Any, context: Any,
+                _executemany: bool) -> None:
     if (context.isinsert or context.isupdate or context.isdelete) and not connection.info.get("quiet"):
         if has_request_context():
             g.pending_write = True
 
 
 @event.listens_for(Session, "after_commit")
-def _note_commit(_session):
+def _note_commit(_session: Session) -> None:
     if has_request_context() and g.pop("pending_write", False):
         g.committed_a_write = True
 
 
 @event.listens_for(Session, "after_rollback")
-def _forget_writes(_session):
+def _forget_writes(_session: Session) -> None:
     if has_request_context():
         g.pop("pending_write", None)
 
 
 @event.listens_for(Engine, "commit")
 @event.listens_for(Engine, "rollback")
-def _end_quiet(connection):
+def _end_quiet(connection: Connection) -> None:
     # Never raise here: a hook that fails inside a rollback turns a lost connection into a bare
     # error page. An invalidated connection's record is thrown away with its info anyway.
     if connection.invalidated or connection.closed:
@@ -112,20 +121,20 @@ def _end_quiet(connection):
         pass
 
 
-def quietly(session):
+def quietly(session: SessionLike) -> None:
     """Mark the session's transaction as bookkeeping (last seen, last used): its writes do not
     count as the request having saved something."""
     session.connection().info["quiet"] = True
 
 
 @event.listens_for(Engine, "begin")
-def _begin_sqlite(connection):
+def _begin_sqlite(connection: Connection) -> None:
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
 
 
 @contextmanager
-def write_transaction(session, expire=True):
+def write_transaction(session: SessionLike, expire: bool = True) -> Iterator[Session]:
     """The transaction of the outermost unit of work (`unit_of_work`, `transaction`; rules never
     call this themselves): commit on success, roll back on error.
 
@@ -145,8 +154,7 @@ def write_transaction(session, expire=True):
     when it starts, so what the rule reads after taking its row locks is as fresh either way;
     only a failure now rolls back the caller's reads too, which changes nothing.
     """
-    if isinstance(session, scoped_session):
-        session = session()
+    session = _real(session)
     expire_on_commit = session.expire_on_commit
     session.expire_on_commit = expire_on_commit and expire
     try:
@@ -177,7 +185,7 @@ _UNIT = "unit_of_work_depth"
 logger = logging.getLogger(__name__)
 
 
-def retryable(error):
+def retryable(error: BaseException) -> str | None:
     """The SQLSTATE of a PostgreSQL deadlock or serialization failure behind `error`, else None."""
     if not isinstance(error, DBAPIError):
         return None
@@ -185,11 +193,26 @@ def retryable(error):
     return state if state in RETRIED_SQLSTATES else None
 
 
-def _real(session):
+def _real(session: SessionLike) -> Session:
     return session() if isinstance(session, scoped_session) else session
 
 
-def unit_of_work(rule=None, *, expire=True):
+S = TypeVar("S", bound=SessionLike)
+P = ParamSpec("P")
+R = TypeVar("R")
+Rule: TypeAlias = Callable[Concatenate[S, P], R]
+
+
+@overload
+def unit_of_work(rule: Rule[S, P, R], *, expire: bool = True) -> Rule[S, P, R]: ...
+
+
+@overload
+def unit_of_work(rule: None = None, *, expire: bool = True) -> Callable[[Rule[S, P, R]], Rule[S, P, R]]: ...
+
+
+def unit_of_work(rule: Rule[S, P, R] | None = None, *,
+                 expire: bool = True) -> Rule[S, P, R] | Callable[[Rule[S, P, R]], Rule[S, P, R]]:
     """Make `rule(session, ...)` one unit of work: the transaction is opened here, never inside
     the rule, so rules compose.
 
@@ -210,10 +233,12 @@ def unit_of_work(rule=None, *, expire=True):
     `expire=False`: see write_transaction (for rules that answer from the objects they wrote).
     Use as `@unit_of_work` or `@unit_of_work(expire=False)`."""
     if rule is None:
-        return functools.partial(unit_of_work, expire=expire)
+        def decorate(rule: Rule[S, P, R]) -> Rule[S, P, R]:
+            return unit_of_work(rule, expire=expire)
+        return decorate
 
     @functools.wraps(rule)
-    def run(session, *args, **kwargs):
+    def run(session: S, *args: P.args, **kwargs: P.kwargs) -> R:
         real = _real(session)
         depth = real.info.get(_UNIT, 0)
         real.info[_UNIT] = depth + 1
@@ -238,6 +263,7 @@ def unit_of_work(rule=None, *, expire=True):
                     logger.info("%s: %s, running it again (attempt %d).", rule.__qualname__,
                                 RETRIED_SQLSTATES[state], attempt + 1)
                     time.sleep(random.uniform(*_JITTER) * attempt)
+            raise AssertionError("unreachable: the last attempt returns or raises")
         finally:
             if depth:
                 real.info[_UNIT] = depth
@@ -248,7 +274,7 @@ def unit_of_work(rule=None, *, expire=True):
 
 
 @contextmanager
-def transaction(session, expire=True):
+def transaction(session: SessionLike, expire: bool = True) -> Iterator[Session]:
     """One transaction for an entry point that calls several rules as one (`with transaction(s):`):
     each rule joins it in a savepoint, and it commits when the block ends (rolls back when it
     raises). Inside another unit it is a savepoint itself. It cannot run the block again after a
@@ -277,14 +303,14 @@ def transaction(session, expire=True):
             real.info.pop(_UNIT, None)
 
 
-def _can_go_on(session):
+def _can_go_on(session: Session) -> bool:
     """True on PostgreSQL when the session's open transaction has nothing unflushed (and the
     rules flush only inside write transactions, so it has written nothing either)."""
     return (session.get_bind().dialect.name != "sqlite"
             and not (session.new or session.dirty or session.deleted))
 
 
-def schema_state(engine, script_directory):
+def schema_state(engine: Engine, script_directory: str) -> tuple[str | None, str | None]:
     """Return (current_revision, head_revision) of the database behind `engine`."""
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
@@ -302,7 +328,7 @@ def schema_state(engine, script_directory):
 UNAVAILABLE, UNWRITABLE, BUSY, TOO_SLOW = "unavailable", "unwritable", "busy", "too slow"
 
 
-def failure_kind(error):
+def failure_kind(error: BaseException) -> str | None:
     """What a database error means for the user, or None for an error that is our bug (a
     constraint, bad SQL): UNAVAILABLE (cannot be reached, connection lost), UNWRITABLE (disk full,
     read-only), BUSY (a deadlock or lock wait that could not be resolved), TOO_SLOW (the
@@ -337,13 +363,14 @@ def failure_kind(error):
     return None
 
 
-def engine_options(url, statement_timeout_seconds=15, connect_timeout_seconds=5):
+def engine_options(url: str, statement_timeout_seconds: float = 15,
+                   connect_timeout_seconds: float = 5) -> dict[str, Any]:
     """SQLAlchemy engine options: connections checked before use (a database restart costs only
     the requests in flight), and on PostgreSQL timeouts that keep every request well inside
     gunicorn's worker timeout: connecting (5 s), a statement (15 s), and TCP keepalives with a
     user timeout, so a connection whose packets are dropped fails in about 10 s instead of
     hanging until the kernel gives up (15 minutes)."""
-    options = {"pool_pre_ping": True}
+    options: dict[str, Any] = {"pool_pre_ping": True}
     if url.startswith("postgresql"):
         # Commands (`flask db upgrade`, `seed-demo`, `forecast-refresh`) may run longer than a
         # request should: _no_statement_timeout_in_commands lifts it for them.

@@ -1,5 +1,9 @@
 """Domain exceptions. Rules raise them; views, the API and commands turn them into a flash
 message, a JSON error with its status code, or a non-zero exit."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 
 class DomainError(Exception):
@@ -9,9 +13,9 @@ class DomainError(Exception):
     # What the message is about, when a page can show it next to that input: a rule checking
     # many lines says which one, e.g. (2, "quantity") for the third line's quantity, or a
     # request line's id. None: the whole operation.
-    about = None
+    about: Any = None
 
-    def __init__(self, message, about=None):
+    def __init__(self, message: str, about: Any = None) -> None:
         super().__init__(message)
         self.message = message
         if about is not None:
@@ -57,7 +61,7 @@ class LoginThrottled(DomainError):
 class ShortStock(InsufficientStock):
     """A reservation could not be made whole. `shortages` says, per line, what is available."""
 
-    def __init__(self, shortages):
+    def __init__(self, shortages: Sequence[Any]) -> None:
         self.shortages = shortages
         parts = [f"{s.sku}: asked {s.requested}, {s.available} available" for s in shortages]
         super().__init__("Not enough stock: " + "; ".join(parts) + ".")
@@ -73,5 +77,5 @@ class Busy(DomainError):
 
     status = 503
 
-    def __init__(self, message="The stock database was busy and nothing was saved. Try again."):
+    def __init__(self, message: str = "The stock database was busy and nothing was saved. Try again.") -> None:
         super().__init__(message)

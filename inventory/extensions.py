@@ -1,4 +1,6 @@
 """Flask extensions, created once and bound to the app in `create_app`."""
+from typing import TYPE_CHECKING
+
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -23,6 +25,13 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+# The models' base class, db.Model (Flask-SQLAlchemy's subclass of Base). mypy cannot take an
+# attribute of `db` as a base class, so it is told Base, whose columns and types are the same.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
+
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()

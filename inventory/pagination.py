@@ -1,5 +1,7 @@
 """One page of a list that grows (catalog, bins), shared by pages and the API."""
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from flask import request
 
@@ -8,7 +10,7 @@ from .text import to_int
 
 @dataclass
 class Page:
-    rows: list
+    rows: Sequence[Any]
     page: int
     per_page: int
     total: int

@@ -1,5 +1,8 @@
 """Text from users, made safe for queries, and whole numbers read from it."""
+from __future__ import annotations
+
 import re
+from typing import TypeGuard
 
 from .errors import InvalidInput
 
@@ -15,12 +18,12 @@ _SIGNED = re.compile(r"[-+]?[0-9]+", re.ASCII)
 TOO_LARGE = 10**12  # what whole_number() answers for a longer run of digits: past every cap
 
 
-def clean(text):
+def clean(text: str | None) -> str:
     """Strip spaces and NUL characters (PostgreSQL cannot store or compare text with NUL)."""
     return (text or "").replace("\x00", "").strip()
 
 
-def limited(text, what, max_length, about=None):
+def limited(text: object, what: str, max_length: int, about: object = None) -> str:
     """`text` cleaned (see clean), refused with InvalidInput when longer than `max_length`
     characters: the column's length, or a cap on free text (a 7 MB movement reason was taken).
     `what` starts the message ("The reason"); `about` says which box it is about (see DomainError)."""
@@ -32,30 +35,30 @@ def limited(text, what, max_length, about=None):
     return value
 
 
-def escape_like(text):
+def escape_like(text: str) -> str:
     """`text` with LIKE's wildcards (% and _) and the escape character taken literally.
     Use with `.like(pattern, escape="\\\\")`."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def contains(text):
+def contains(text: str | None) -> str:
     """A LIKE pattern matching `text` anywhere, lower-cased, with % and _ taken literally.
     Use with `.like(pattern, escape="\\\\")`."""
     return f"%{escape_like(clean(text).lower())}%"
 
 
-def is_digits(text):
+def is_digits(text: object) -> bool:
     """True when `text` is one or more ASCII digits 0-9 and nothing else."""
     return isinstance(text, str) and _WHOLE.fullmatch(text) is not None
 
 
-def is_whole_number(value):
+def is_whole_number(value: object) -> TypeGuard[int]:
     """True when `value` (from JSON or a caller) is an int, and not a bool: JSON's true is no number.
     The one check every rule makes before it reads a quantity, an id or a count."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def whole_number(text, signed=False):
+def whole_number(text: object, signed: bool = False) -> int | None:
     """The whole number `text` spells in ASCII digits (with a leading - or + when `signed`), or
     None when it spells none. Surrounding spaces are allowed. A number of more than 12 digits
     comes back as ±TOO_LARGE, so the caller's bound check refuses it as too large."""
@@ -67,10 +70,11 @@ def whole_number(text, signed=False):
     return sign * (TOO_LARGE if len(digits) > 12 else int(digits))
 
 
-def to_int(value):
+def to_int(value: object) -> int:
     """int() for input: ASCII digits only (with a leading minus), within ±MAX_INTEGER; ValueError
     otherwise. An int passes as it is. Fits `type=` of request.args.get and `coerce=` of a
     SelectField, which both turn the ValueError into "not given" / "not a valid choice"."""
+    number: int | None
     if is_whole_number(value):
         number = value
     else:

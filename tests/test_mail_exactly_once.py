@@ -57,6 +57,20 @@ def test_a_confirmation_too_late_is_tried_once_more_with_the_same_message_id_and
     assert len(ids) == 1 and ids.pop().startswith(f"<outbox-{row.id}.")
 
 
+def test_what_a_run_could_not_send_after_a_confirmation_too_late_is_no_maybe_sent(app, session, smtp, monkeypatch):
+    """Only the message the server took without confirming is "maybe sent": the ones after it,
+    put back when the server cannot be reached again, never got there (a later unconfirmed try
+    must not mark them sent)."""
+    queue(session, 2)
+    smtp.delay = 2
+    app.config["MAIL_TIMEOUT"] = 1
+    monkeypatch.setattr(mail, "_reconnect_or_none", lambda config: None)
+    assert mail.send_pending(session, app.config, NOW).retrying == 2
+    first, second = rows(session)
+    assert first.last_error.startswith("maybe sent: ")
+    assert second.status == QUEUED and not second.last_error.startswith("maybe sent")
+
+
 def test_a_refusal_after_the_message_is_not_taken_for_maybe_sent(app, session, smtp):
     """A server that answers 5xx to the message said no: that is not 'maybe sent'."""
     queue(session)

@@ -1,4 +1,6 @@
 """Users, their roles, their signed-in sessions, API tokens and the failed-login record."""
+from __future__ import annotations
+
 import hashlib
 from datetime import datetime
 
@@ -6,14 +8,14 @@ from flask_login import UserMixin
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from ..timeutil import utcnow
 
 ROLES = ("rep", "staff", "manager", "admin")
 ROLE_LABELS = {"rep": "Sales rep", "staff": "Stockroom staff", "manager": "Marketing manager", "admin": "Admin"}
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "user"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -30,22 +32,22 @@ class User(UserMixin, db.Model):
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user", order_by="ApiToken.id")
 
     @property
-    def is_active(self):
+    def is_active(self) -> bool:
         return self.active
 
     @property
-    def role_label(self):
+    def role_label(self) -> str:
         return ROLE_LABELS.get(self.role, self.role)
 
     @property
-    def display_name(self):
+    def display_name(self) -> str:
         return self.name or self.email
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"
 
 
-class UserSession(db.Model):
+class UserSession(Model):
     """One signed-in browser. The session cookie carries a random key; only its SHA-256 is
     stored, and every request looks the row up, so ending the row ends the session at once
     wherever the cookie is (logout, a password or role change, deactivation, *Sign out*)."""
@@ -64,11 +66,11 @@ class UserSession(db.Model):
     user: Mapped[User] = relationship()
 
     @staticmethod
-    def hash(key):
+    def hash(key: str) -> str:
         return hashlib.sha256(key.encode()).hexdigest()
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A bearer token for the JSON API. Only a SHA-256 of the token is stored."""
 
     __tablename__ = "api_token"
@@ -85,11 +87,11 @@ class ApiToken(db.Model):
     user: Mapped[User] = relationship(back_populates="tokens")
 
     @staticmethod
-    def hash(token):
+    def hash(token: str) -> str:
         return hashlib.sha256(token.encode()).hexdigest()
 
 
-class LoginAttempt(db.Model):
+class LoginAttempt(Model):
     """Failed logins, kept to rate-limit guessing per account and per address.
 
     Stored in the database rather than process memory so the limit holds across gunicorn

@@ -1,8 +1,10 @@
 """User rules: passwords (argon2id), login with rate limiting, users, API tokens, feed links."""
+from __future__ import annotations
+
 import re
 import secrets
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -10,7 +12,7 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload
 
-from ..database import quietly, unit_of_work
+from ..database import SessionLike, quietly, unit_of_work
 from ..errors import DuplicateCode, InvalidInput, LoginRefused, LoginThrottled, NotFound
 from ..text import clean, limited
 from ..timeutil import utcnow
@@ -18,29 +20,29 @@ from . import sessions
 from .models import ROLES, ApiToken, LoginAttempt, User
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-_DUMMY_HASH = None
+_DUMMY_HASH: str | None = None
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024  # a passphrase fits; megabytes of "password" to hash do not
 TOKEN_PREFIX = "inv_"
 
 
-def hash_password(password):
+def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def _verify(password_hash, password):
+def _verify(password_hash: str, password: str) -> bool:
     try:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
 
-def normalize_email(email):
+def normalize_email(email: str | None) -> str:
     return (email or "").strip().lower()
 
 
-def _clean_email(email):
+def _clean_email(email: str | None) -> str:
     email = normalize_email(email)
     if len(email) > 254:  # User.email is VARCHAR(254)
         raise InvalidInput("An e-mail address is 254 characters at most.")
@@ -49,25 +51,26 @@ def _clean_email(email):
     return email
 
 
-def _clean_name(name):
+def _clean_name(name: str | None) -> str:
     return limited(name, "The name", 120, about=(None, "name"))  # User.name is VARCHAR(120)
 
 
-def _clean_role(role):
+def _clean_role(role: str) -> str:
     if role not in ROLES:
         raise InvalidInput(f"Role must be one of: {', '.join(ROLES)}.")
     return role
 
 
-def _clean_password(password):
-    if len(password or "") < MIN_PASSWORD_LENGTH:
+def _clean_password(password: str | None) -> str:
+    password = password or ""
+    if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
     if len(password) > MAX_PASSWORD_LENGTH:
         raise InvalidInput(f"A password can have at most {MAX_PASSWORD_LENGTH:,} characters.")
     return password
 
 
-def _dummy_hash():
+def _dummy_hash() -> str:
     """A hash of a random password, verified when the e-mail is unknown so that both answers
     take the same time and do not reveal which accounts exist. Made at the first such login
     (with the hasher in use then), not at import."""
@@ -77,8 +80,9 @@ def _dummy_hash():
     return _DUMMY_HASH
 
 
-def authenticate(session, email, password, address, *, max_per_pair=5, max_per_address=20,
-                 slow_after=5, slow_seconds=2.0, window=timedelta(minutes=15)):
+def authenticate(session: SessionLike, email: str | None, password: str | None, address: str | None, *,
+                 max_per_pair: int = 5, max_per_address: int = 20, slow_after: int = 5,
+                 slow_seconds: float = 2.0, window: timedelta = timedelta(minutes=15)) -> User:
     """Return the user for a correct e-mail and password.
 
     A procedure of three units of work, not one rule: each try is written down (and committed)
@@ -127,7 +131,7 @@ def authenticate(session, email, password, address, *, max_per_pair=5, max_per_a
 
 
 @unit_of_work
-def _write_try(session, email, address):
+def _write_try(session: SessionLike, email: str, address: str) -> int:
     attempt = LoginAttempt(email=email, address=address)
     session.add(attempt)
     session.flush()
@@ -135,12 +139,12 @@ def _write_try(session, email, address):
 
 
 @unit_of_work
-def _forget_try(session, attempt_id):
+def _forget_try(session: SessionLike, attempt_id: int) -> None:
     session.execute(delete(LoginAttempt).where(LoginAttempt.id == attempt_id))
 
 
 @unit_of_work
-def _logged_in(session, user, password, email, address):
+def _logged_in(session: SessionLike, user: User, password: str, email: str, address: str) -> None:
     """A successful login clears the failures of its e-mail and address (and rehashes an old hash)."""
     session.execute(delete(LoginAttempt).where(LoginAttempt.email == email, LoginAttempt.address == address))
     if _hasher.check_needs_rehash(user.password_hash):
@@ -148,7 +152,8 @@ def _logged_in(session, user, password, email, address):
 
 
 @unit_of_work
-def create_user(session, email, role, password, name=""):
+def create_user(session: SessionLike, email: str | None, role: str, password: str | None,
+                name: str | None = "") -> User:
     email = _clean_email(email)
     role = _clean_role(role)
     password = _clean_password(password)
@@ -161,7 +166,8 @@ def create_user(session, email, role, password, name=""):
 
 
 @unit_of_work
-def update_user(session, user, *, email, name, role, active):
+def update_user(session: SessionLike, user: User, *, email: str | None, name: str | None, role: str,
+                active: bool) -> User:
     email = _clean_email(email)
     role = _clean_role(role)
     user = session.merge(user)
@@ -183,7 +189,7 @@ def update_user(session, user, *, email, name, role, active):
 
 
 @unit_of_work
-def set_password(session, user, password, keep_session=None):
+def set_password(session: SessionLike, user: User, password: str | None, keep_session: int | None = None) -> int:
     """Set a new password and end the user's sessions: all of them when an admin sets it, all
     but `keep_session` (the one the user is changing it from) when they change their own."""
     password = _clean_password(password)
@@ -191,7 +197,8 @@ def set_password(session, user, password, keep_session=None):
     return sessions.end_all(session, user, keep=keep_session)
 
 
-def change_own_password(session, user, current_password, new_password, keep_session=None):
+def change_own_password(session: SessionLike, user: User, current_password: str | None, new_password: str | None,
+                        keep_session: int | None = None) -> int:
     """Returns how many other sessions were signed out."""
     if not _verify(user.password_hash, current_password or ""):
         raise InvalidInput("The current password is not right.", about=(None, "current_password"))
@@ -199,12 +206,12 @@ def change_own_password(session, user, current_password, new_password, keep_sess
 
 
 @unit_of_work
-def new_feed_link(session, user):
+def new_feed_link(session: SessionLike, user: User) -> None:
     """A new secret for the user's calendar feed link: the old link stops working."""
     session.merge(user).feed_secret = secrets.token_urlsafe(32)
 
 
-def user_by_email(session, email):
+def user_by_email(session: SessionLike, email: str | None) -> User:
     user = session.scalar(select(User).where(User.email == normalize_email(email)))
     if user is None:
         raise NotFound(f"No user has the e-mail {email!r}.")
@@ -212,7 +219,7 @@ def user_by_email(session, email):
 
 
 @unit_of_work
-def create_token(session, user, label="API token"):
+def create_token(session: SessionLike, user: User, label: str | None = "API token") -> tuple[ApiToken, str]:
     """Create an API token for `user`; returns (token row, the token). Only its hash is kept,
     so the token itself can be shown once and never again."""
     label = (label or "").strip()[:80] or "API token"
@@ -223,7 +230,7 @@ def create_token(session, user, label="API token"):
 
 
 @unit_of_work
-def revoke_token(session, user, token_id):
+def revoke_token(session: SessionLike, user: User, token_id: int) -> ApiToken:
     row = session.scalar(select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id))
     if row is None:
         raise NotFound("No such token.")
@@ -237,13 +244,13 @@ _TOKEN_WITH_USER = select(ApiToken).where(ApiToken.token_hash == bindparam("toke
     joinedload(ApiToken.user))
 
 
-def user_for_token(session, token):
+def user_for_token(session: SessionLike, token: str | None) -> User | None:
     """The active user behind a bearer token, or None."""
     row = token_for(session, token)
     return row.user if row is not None else None
 
 
-def token_for(session, token):
+def token_for(session: SessionLike, token: str | None) -> ApiToken | None:
     """The live API token row (its user loaded) for a bearer token, or None when the token is
     unknown, revoked, or its user is deactivated."""
     if not token or not token.startswith(TOKEN_PREFIX):
@@ -265,6 +272,6 @@ def token_for(session, token):
 
 
 @unit_of_work(expire=False)
-def _note_use(session, token_id, now):
+def _note_use(session: SessionLike, token_id: int, now: datetime) -> None:
     quietly(session)
     session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))

@@ -13,18 +13,21 @@ together with its user (one query), so a session ends everywhere the moment its 
 A session also ends after `lifetime` without a request (PERMANENT_SESSION_LIFETIME, 14 days),
 whatever the cookie says.
 """
+from __future__ import annotations
+
 import re
 import secrets
-from datetime import timedelta
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import contains_eager
 
-from ..database import quietly, unit_of_work
+from ..database import SessionLike, quietly, unit_of_work
 from ..errors import NotFound
 from ..timeutil import utcnow
-from .models import UserSession
+from .models import User, UserSession
 
 # How stale `last_seen_at` may get before a request writes it again: a page load per second
 # should not turn every read into a write.
@@ -32,7 +35,8 @@ SEEN_EVERY = timedelta(minutes=5)
 
 
 @unit_of_work
-def start(session, user, *, user_agent="", address="", lifetime=timedelta(days=14)):
+def start(session: SessionLike, user: User, *, user_agent: str | None = "", address: str | None = "",
+          lifetime: timedelta = timedelta(days=14)) -> str:
     """A new session for `user`; returns the key for the cookie (only its hash is stored).
     The user's sessions that ended or expired are cleared away at the same time."""
     key = secrets.token_urlsafe(32)
@@ -46,7 +50,7 @@ def start(session, user, *, user_agent="", address="", lifetime=timedelta(days=1
     return key
 
 
-def _printable(text):
+def _printable(text: str | None) -> str:
     """A header's text as it can be stored: no NUL (PostgreSQL refuses it) or lone surrogates."""
     return "".join(c for c in (text or "") if c != "\x00" and not "\ud800" <= c <= "\udfff")
 
@@ -57,7 +61,8 @@ _SESSION_WITH_USER = (
     .where(UserSession.key_hash == bindparam("key_hash"), UserSession.ended_at.is_(None)))
 
 
-def find(session, key, user_id, *, lifetime=timedelta(days=14)):
+def find(session: SessionLike, key: object, user_id: object, *,
+         lifetime: timedelta = timedelta(days=14)) -> UserSession | None:
     """The live session row for a cookie's key, with its user loaded, or None when the session
     was ended, has expired, belongs to someone else or its user is deactivated. Notes when it
     was last seen, at most every SEEN_EVERY, and never fails the request for it (a database
@@ -76,7 +81,7 @@ def find(session, key, user_id, *, lifetime=timedelta(days=14)):
     return row
 
 
-def _touch(session, session_id, now):
+def _touch(session: SessionLike, session_id: int, now: datetime) -> None:
     """Best effort: a database that takes no writes still lets a signed-in user read."""
     try:
         _write_last_seen(session, session_id, now)
@@ -85,13 +90,13 @@ def _touch(session, session_id, now):
 
 
 @unit_of_work(expire=False)
-def _write_last_seen(session, session_id, now):
+def _write_last_seen(session: SessionLike, session_id: int, now: datetime) -> None:
     quietly(session)
     session.execute(update(UserSession).where(UserSession.id == session_id).values(last_seen_at=now))
 
 
 @unit_of_work
-def end(session, user, session_id):
+def end(session: SessionLike, user: User, session_id: int) -> UserSession:
     """End one of `user`'s sessions (the *Sign out* on the profile page, and logout)."""
     row = session.scalar(select(UserSession).where(UserSession.id == session_id,
                                                    UserSession.user_id == user.id))
@@ -102,7 +107,7 @@ def end(session, user, session_id):
     return row
 
 
-def end_all(session, user, keep=None):
+def end_all(session: SessionLike, user: User, keep: int | None = None) -> int:
     """End every session of `user` but `keep` (a session id, or None for all). Returns how many
     ended. Runs inside the caller's transaction when there is one, so that a role change and the
     sign-out it causes commit together."""
@@ -111,15 +116,16 @@ def end_all(session, user, keep=None):
                  .values(ended_at=utcnow()))
     if keep is not None:
         statement = statement.where(UserSession.id != keep)
-    return session.execute(statement.execution_options(synchronize_session=False)).rowcount
+    # An UPDATE's result is a CursorResult, which has rowcount; Session.execute is typed Result.
+    return session.execute(statement.execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
 
 
 @unit_of_work
-def sign_out_everywhere(session, user, keep=None):
+def sign_out_everywhere(session: SessionLike, user: User, keep: int | None = None) -> int:
     return end_all(session, user, keep=keep)
 
 
-def active(session, user, *, lifetime=timedelta(days=14)):
+def active(session: SessionLike, user: User, *, lifetime: timedelta = timedelta(days=14)) -> Sequence[UserSession]:
     """The user's live sessions, most recently seen first."""
     return session.scalars(
         select(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None),
@@ -127,7 +133,8 @@ def active(session, user, *, lifetime=timedelta(days=14)):
         .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())).all()
 
 
-def active_counts(session, user_ids, *, lifetime=timedelta(days=14)):
+def active_counts(session: SessionLike, user_ids: Collection[int], *,
+                  lifetime: timedelta = timedelta(days=14)) -> dict[int, int]:
     """{user id: number of live sessions} for the admin's user list, in one query."""
     if not user_ids:
         return {}
@@ -135,7 +142,7 @@ def active_counts(session, user_ids, *, lifetime=timedelta(days=14)):
         select(UserSession.user_id, func.count(UserSession.id))
         .where(UserSession.user_id.in_(user_ids), UserSession.ended_at.is_(None),
                UserSession.last_seen_at >= utcnow() - lifetime)
-        .group_by(UserSession.user_id)).all()
+        .group_by(UserSession.user_id)).tuples().all()
     return dict(rows)
 
 
@@ -146,15 +153,15 @@ _SYSTEMS = (("iPhone", "iPhone"), ("iPad", "iPad"), ("Android", "Android"), ("Wi
             ("Mac OS X", "Mac"), ("Macintosh", "Mac"), ("CrOS", "ChromeOS"), ("Linux", "Linux"))
 
 
-def device(user_agent):
+def device(user_agent: str | None) -> str:
     """A short name for the device a session was made on, e.g. "Chrome on Android"."""
     user_agent = user_agent or ""
     browser = next((name for mark, name in _BROWSERS if mark in user_agent), None)
     system = next((name for mark, name in _SYSTEMS if mark in user_agent), None)
-    if browser and system:
-        return f"{browser} on {system}"
-    if browser or system:
-        return browser or system
+    if browser:
+        return f"{browser} on {system}" if system else browser
+    if system:
+        return system
     words = re.findall(r"[A-Za-z][\w./-]*", user_agent)
     return words[0][:40] if words else "Unknown device"
 

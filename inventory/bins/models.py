@@ -1,11 +1,13 @@
 """Bins: labelled places that hold stock. A bin's code is printed on its QR label forever."""
+from __future__ import annotations
+
 import re
 from datetime import datetime
 
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model
 from ..timeutil import utcnow
 
 # The bin where picked stock waits for its hand-over. Stock enters it only by picking and leaves it by
@@ -16,12 +18,12 @@ DISPATCH_CODE = "DISPATCH"
 CODE_PATTERN = re.compile(r"^[A-Z0-9](?:[A-Z0-9.-]{0,18}[A-Z0-9])?$")
 
 
-def normalize_code(code):
+def normalize_code(code: str | None) -> str:
     """Bin codes are stored upper-case so lookups are case-insensitive."""
     return (code or "").strip().upper()
 
 
-class Bin(db.Model):
+class Bin(Model):
     __tablename__ = "bin"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -31,5 +33,5 @@ class Bin(db.Model):
     archived: Mapped[bool] = mapped_column(default=False, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<Bin {self.code}>"

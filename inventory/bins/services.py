@@ -1,7 +1,11 @@
 """Bin rules: create, edit, archive (only when empty), find."""
-from sqlalchemy import exists, func, or_, select
+from __future__ import annotations
 
-from ..database import unit_of_work
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, exists, func, or_, select
+
+from ..database import SessionLike, unit_of_work
 from ..errors import Conflict, DuplicateCode, InvalidInput, UnknownBin
 from ..pagination import Page
 from ..stock.models import StockLevel
@@ -9,7 +13,7 @@ from ..text import clean, contains, limited
 from .models import CODE_PATTERN, Bin, normalize_code
 
 
-def get_bin(session, code):
+def get_bin(session: SessionLike, code: str | None) -> Bin:
     """The bin with this code (any case), or UnknownBin."""
     wanted = normalize_code(code)
     if not wanted:
@@ -22,7 +26,7 @@ def get_bin(session, code):
     return bin
 
 
-def clean_code(code):
+def clean_code(code: str | None) -> str:
     code = normalize_code(code)
     if not CODE_PATTERN.match(code):
         raise InvalidInput(
@@ -31,16 +35,16 @@ def clean_code(code):
     return code
 
 
-def _name(name):
+def _name(name: str | None) -> str:
     return limited(name, "The bin's name", 120, about=(None, "name"))  # Bin.name is VARCHAR(120)
 
 
-def _zone(zone):
+def _zone(zone: str | None) -> str:
     return limited(zone, "The zone", 60, about=(None, "zone"))  # Bin.zone is VARCHAR(60)
 
 
 @unit_of_work
-def create_bin(session, code, name="", zone=""):
+def create_bin(session: SessionLike, code: str | None, name: str | None = "", zone: str | None = "") -> Bin:
     """Create a bin. Its code can never change afterwards: it is printed on the label."""
     code = clean_code(code)
     if session.scalar(select(exists().where(Bin.code == code))):
@@ -51,14 +55,14 @@ def create_bin(session, code, name="", zone=""):
 
 
 @unit_of_work
-def update_bin(session, bin, name="", zone=""):
+def update_bin(session: SessionLike, bin: Bin, name: str | None = "", zone: str | None = "") -> Bin:
     bin = session.merge(bin)
     bin.name, bin.zone = _name(name), _zone(zone)
     return bin
 
 
 @unit_of_work
-def set_archived(session, bin, archived=True):
+def set_archived(session: SessionLike, bin: Bin, archived: bool = True) -> Bin:
     """Archive a bin (refused while it holds stock) or restore it."""
     bin = session.merge(bin)
     if archived:
@@ -71,14 +75,15 @@ def set_archived(session, bin, archived=True):
     return bin
 
 
-def zones(session):
+def zones(session: SessionLike) -> Sequence[str]:
     return session.scalars(
         select(Bin.zone).where(Bin.archived.is_(False), Bin.zone != "").distinct().order_by(Bin.zone)
     ).all()
 
 
-def search_bins(session, q="", zone=None, page=1, per_page=50, include_archived=False):
-    conditions = []
+def search_bins(session: SessionLike, q: str | None = "", zone: str | None = None, page: int = 1, per_page: int = 50,
+                include_archived: bool = False) -> Page:
+    conditions: list[ColumnElement[bool]] = []
     if not include_archived:
         conditions.append(Bin.archived.is_(False))
     if zone:
@@ -87,19 +92,19 @@ def search_bins(session, q="", zone=None, page=1, per_page=50, include_archived=
     if q:
         like = contains(q)
         conditions.append(or_(func.lower(Bin.code).like(like, escape="\\"), func.lower(Bin.name).like(like, escape="\\")))
-    total = session.scalar(select(func.count(Bin.id)).where(*conditions))
+    total = session.execute(select(func.count(Bin.id)).where(*conditions)).scalar_one()
     page = max(1, page)
     rows = session.scalars(
         select(Bin).where(*conditions).order_by(Bin.code).limit(per_page).offset((page - 1) * per_page)
     ).all()
-    totals = dict(session.execute(
+    totals: dict[int, int] = dict(session.execute(
         select(StockLevel.bin_id, func.sum(StockLevel.quantity))
         .where(StockLevel.bin_id.in_([b.id for b in rows])).group_by(StockLevel.bin_id)
-    ).all()) if rows else {}
+    ).tuples().all()) if rows else {}
     return Page([(b, int(totals.get(b.id) or 0)) for b in rows], page, per_page, total)
 
 
-def suggest_bins(session, q, limit=15):
+def suggest_bins(session: SessionLike, q: str | None, limit: int = 15) -> Sequence[Bin]:
     """Active bins whose code or name contains `q`, for a code box's suggestions."""
     if not clean(q):
         return []

@@ -5,14 +5,19 @@ An upload is untrusted: Pillow opens only the three photo formats (a PostScript 
 must never reach Pillow's Ghostscript plugin), the pixel count is checked from the header before
 anything is decoded (a 17 KB PNG can declare 12000 x 12000 pixels, hundreds of MB once decoded),
 and oversized text chunks are refused. Each refusal is InvalidInput (400) with a message."""
+from __future__ import annotations
+
 import os
 import secrets
 import threading
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import IO
 
 from flask import current_app
 from PIL import Image, ImageFile, UnidentifiedImageError
+from werkzeug.datastructures import FileStorage
 
 from ..errors import InvalidInput
 
@@ -26,7 +31,7 @@ TOO_LARGE = (f"That photo is too large: at most {MAX_PIXELS // 1_000_000} megapi
 TOO_MUCH_TEXT = "That photo carries too much embedded text or metadata to read; export it again and try once more."
 
 
-def photo_dir():
+def photo_dir() -> str:
     path = os.path.join(current_app.instance_path, "photos")
     os.makedirs(path, exist_ok=True)
     return path
@@ -36,7 +41,7 @@ _strict = threading.Lock()
 
 
 @contextmanager
-def _strict_decoding():
+def _strict_decoding() -> Iterator[None]:
     """Pillow's strict mode while an upload is decoded. WeasyPrint (the label PDFs) switches on
     ImageFile.LOAD_TRUNCATED_IMAGES for the whole process when it is imported, after which Pillow
     quietly drops an oversized text chunk and reads half an image; an upload must get the same
@@ -50,7 +55,7 @@ def _strict_decoding():
             ImageFile.LOAD_TRUNCATED_IMAGES = before
 
 
-def open_photo(stream):
+def open_photo(stream: IO[bytes]) -> Image.Image:
     """The upload decoded as a Pillow image, or InvalidInput saying why it is refused."""
     try:
         with _strict_decoding(), warnings.catch_warnings():
@@ -76,7 +81,7 @@ def open_photo(stream):
     return image
 
 
-def save_photo(upload):
+def save_photo(upload: FileStorage | None) -> str | None:
     """Store an uploaded photo; returns its file name, or None when nothing was uploaded."""
     if upload is None or not getattr(upload, "filename", ""):
         return None

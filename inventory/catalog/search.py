@@ -13,12 +13,16 @@ up to NAME_END (" ~", which no word contains): `LIKE '% polo%~%'` is "a word of 
 with polo", which ranks name matches above the others. The query's words go through the same
 `words`, so stored and typed text always meet in the same form.
 """
+from __future__ import annotations
+
 import difflib
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
 
-from sqlalchemy import and_, bindparam, case, func, or_, select, update
+from sqlalchemy import BindParameter, Case, ColumnElement, and_, bindparam, case, func, or_, select, update
 
+from ..database import SessionLike
 from ..text import clean, contains, escape_like
 from .models import CATEGORY_LABELS, Item, Product
 
@@ -30,14 +34,14 @@ _NOT_A_LETTER = re.compile(r"[\W_]+")
 _KEEP = frozenset({"series", "species", "news", "lens", "plus", "yes", "its", "this", "thus", "always"})
 
 
-def normal(text):
+def normal(text: str | None) -> str:
     """Lower case, accents folded (é → e), every run of punctuation or spaces one space."""
     text = unicodedata.normalize("NFKD", clean(text).casefold())
     text = "".join(char for char in text if not unicodedata.combining(char))
     return _NOT_A_LETTER.sub(" ", text).strip()
 
 
-def stem(word):
+def stem(word: str) -> str:
     """A word's plural folded to its singular: polos → polo, boxes → box, flies → fly. Words in
     -ie meet their plurals the same way (hoodie and hoodies → hoody, beanie(s) → beany), so
     either finds the other. Applied alike to stored and typed words; a word it leaves alone is
@@ -53,17 +57,18 @@ def stem(word):
     return word[:-1]
 
 
-def words(text):
+def words(text: str | None) -> list[str]:
     """The stems of the words of `text`, in order, each once."""
     return list(dict.fromkeys(stem(word) for word in normal(text).split()))
 
 
-def query_words(q):
+def query_words(q: str | None) -> list[str]:
     """The words of a search, at most MAX_WORDS."""
     return words(q)[:MAX_WORDS]
 
 
-def product_words(name, category, description, keywords, items):
+def product_words(name: str, category: str, description: str | None, keywords: str | None,
+                  items: Iterable[tuple[str, str | None]]) -> str:
     """The search_words of a product; `items` are (sku, supplier) pairs."""
     named = words(name)
     rest = []
@@ -75,7 +80,7 @@ def product_words(name, category, description, keywords, items):
     return "".join(f" {word}" for word in named) + NAME_END + "".join(f" {word}" for word in rest)
 
 
-def refresh(session, product_ids):
+def refresh(session: SessionLike, product_ids: Iterable[int | None]) -> None:
     """Write search_words of these products from what they and their items hold now (flushed
     first), in the caller's transaction: a few statements per 500 products, whatever their number."""
     ids = sorted({product_id for product_id in product_ids if product_id is not None})
@@ -85,7 +90,7 @@ def refresh(session, product_ids):
     product, item = Product.__table__, Item.__table__
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
-        pairs = {}
+        pairs: dict[int, list[tuple[str, str | None]]] = {}
         for product_id, sku, supplier in session.execute(
                 select(item.c.product_id, item.c.sku, item.c.supplier).where(item.c.product_id.in_(chunk))
                 .order_by(item.c.product_id, item.c.size_rank, item.c.size, item.c.sku)):
@@ -96,7 +101,8 @@ def refresh(session, product_ids):
                     select(product.c.id, product.c.name, product.c.category, product.c.description,
                            product.c.keywords).where(product.c.id.in_(chunk)))]
         if rows:
-            session.execute(update(product).where(product.c.id == bindparam("b_id"))
+            # the table is a Table, typed FromClause on the declarative base
+            session.execute(update(product).where(product.c.id == bindparam("b_id"))  # type: ignore[arg-type]
                             .values(search_words=bindparam("b_words")), rows)
     # The ORM's copies of these products do not know of the UPDATE: read it again when asked.
     wanted = set(ids)
@@ -107,17 +113,17 @@ def refresh(session, product_ids):
 
 # --- the query --------------------------------------------------------------------------------
 
-def word_pattern(word):
+def word_pattern(word: str) -> str:
     """LIKE pattern: a stored word starting with `word`."""
     return f"% {escape_like(word)}%"
 
 
-def name_pattern(word):
+def name_pattern(word: str) -> str:
     """LIKE pattern: a word of the name (before NAME_END) starting with `word`."""
     return f"% {escape_like(word)}%~%"
 
 
-def params(q):
+def params(q: str | None) -> dict[str, str]:
     """The bind parameters of `matching(len(query_words(q)))` and `rank(...)` for the search `q`."""
     found = query_words(q)
     values = {"exact_sku": clean(q).upper(), "contains": contains(q)}
@@ -127,28 +133,28 @@ def params(q):
     return values
 
 
-def _like(n, prefix):
+def _like(n: int, prefix: str) -> ColumnElement[bool]:
     return Product.search_words.like(bindparam(f"{prefix}{n}"), escape="\\")
 
 
-def _exact_sku():
+def _exact_sku() -> ColumnElement[bool]:
     return Product.id.in_(select(Item.product_id).where(Item.sku == bindparam("exact_sku")))
 
 
-def matching(count):
+def matching(count: int) -> ColumnElement[bool]:
     """The WHERE clause of a search of `count` words (bind parameters from `params`): every word
     starts a word of the product's words, or the text is one of its SKUs. No words (only
     punctuation was typed, "%" or "_"): the text as it is, anywhere in the name, a SKU or a
     supplier (so "%" finds the "100% cotton tee")."""
     if not count:
-        like = bindparam("contains")
+        like: BindParameter[str] = bindparam("contains")
         return or_(func.lower(Product.name).like(like, escape="\\"), Product.id.in_(
             select(Item.product_id).where(or_(func.lower(Item.sku).like(like, escape="\\"),
                                               func.lower(Item.supplier).like(like, escape="\\")))))
     return or_(and_(*[_like(n, "w") for n in range(count)]), _exact_sku())
 
 
-def rank(count, exact=None):
+def rank(count: int, exact: ColumnElement[bool] | None = None) -> Case[int]:
     """0 for the product (or item: `exact` is its own SKU test) whose SKU is what was typed,
     1 when every word is in the name, 2 for the others."""
     whens = [(_exact_sku() if exact is None else exact, 0)]
@@ -157,21 +163,21 @@ def rank(count, exact=None):
     return case(*whens, else_=2)
 
 
-def resolved(q):
+def resolved(q: str | None) -> tuple[list[str] | None, dict[str, str]]:
     """(words, bind parameters) for a typed search; ([], {}) when nothing was typed."""
     if not clean(q):
         return None, {}
     return query_words(q), params(q)
 
 
-def did_you_mean(session, q, has_matches):
+def did_you_mean(session: SessionLike, q: str | None, has_matches: Callable[[str], bool]) -> str | None:
     """A search close to `q` made of the catalog's own words ('flyr' → 'flyer'), or None when no
     word needs changing or the changed search would find nothing either. `has_matches(text)`
     says whether a search finds anything. One query for the catalog's words."""
     typed = query_words(q)
     if not typed:
         return None
-    vocabulary = set()
+    vocabulary: set[str] = set()
     for (stored,) in session.execute(select(Product.search_words).where(Product.archived.is_(False))):
         # Words, not numbers or SKUs run together ("polonavym"): those are no one's typo.
         vocabulary.update(word for word in stored.split() if word != "~" and not any(c.isdigit() for c in word))
@@ -191,11 +197,11 @@ def did_you_mean(session, q, has_matches):
     return suggestion if has_matches(suggestion) else None
 
 
-def category_counts(session, q):
+def category_counts(session: SessionLike, q: str | None) -> dict[str, int]:
     """{category: products} for a search over every category (`q` empty: the whole catalog),
     active products only, in one query."""
     found, values = resolved(q)
     statement = select(Product.category, func.count(Product.id)).where(Product.archived.is_(False))
     if found is not None:
         statement = statement.where(matching(len(found)))
-    return dict(session.execute(statement.group_by(Product.category), values).all())
+    return dict(session.execute(statement.group_by(Product.category), values).tuples().all())

@@ -7,9 +7,14 @@ a swap moves what holds A onto B, and a circle would send it back again. The ite
 the item import both check through here; swapping the successor in is
 requests/successors.py.
 """
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import aliased
 
+from ..database import SessionLike
 from ..errors import InvalidInput
 from .models import Item, normalize_sku
 
@@ -19,7 +24,7 @@ ABOUT = (None, "replaced_by")
 _SUCCESSOR_LOCK = 0x53554343
 
 
-def lock_successor_changes(session):
+def lock_successor_changes(session: SessionLike) -> None:
     """Serialize every change of successors until the transaction ends. Two managers naming
     A→B and B→A at the same instant each see no circle under READ COMMITTED, so on PostgreSQL
     they take turns on an advisory lock (rare writes: one lock for all of them is plenty); on
@@ -28,7 +33,7 @@ def lock_successor_changes(session):
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SUCCESSOR_LOCK})
 
 
-def circle(sku, successor_sku, successor_of):
+def circle(sku: str, successor_sku: str | None, successor_of: Callable[[str], str | None]) -> list[str] | None:
     """The SKUs [sku, successor_sku, ..., sku] when naming `successor_sku` as the successor of
     `sku` would go round in a circle, else None. `successor_of(a_sku)` is that SKU's successor's
     SKU (or None), as it will be."""
@@ -43,18 +48,18 @@ def circle(sku, successor_sku, successor_of):
     return None
 
 
-def circle_message(path):
+def circle_message(path: Sequence[str]) -> str:
     return f"That would go round in a circle ({' → '.join(path)}): a piece cannot replace one that replaces it."
 
 
-def _successor_sku_in_catalog(session):
+def _successor_sku_in_catalog(session: SessionLike) -> Callable[[str], str | None]:
     successor = aliased(Item)
     statement = (select(successor.sku).select_from(Item).join(successor, Item.replaced_by_id == successor.id)
                  .where(Item.sku == bindparam("sku")))
     return lambda sku: session.scalar(statement, {"sku": sku})
 
 
-def check_successor(session, item, sku):
+def check_successor(session: SessionLike, item: Item, sku: str | None) -> Item | None:
     """The item that `sku` names as the successor of `item`, or None for an empty box. Inside a
     write transaction: takes lock_successor_changes first. Refusals are InvalidInput about the
     "replaced_by" box. A successor that is already the item's own stays, whatever became of it

@@ -1,4 +1,6 @@
 """Events (trade shows, campaigns) and kit templates (a trade-show kit's bill of materials)."""
+from __future__ import annotations
+
 from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
@@ -6,11 +8,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
 from ..catalog.models import Item
-from ..extensions import db
+from ..extensions import Model
 from ..timeutil import utcnow
 
 
-class Event(db.Model):
+class Event(Model):
     __tablename__ = "event"
     __table_args__ = (
         CheckConstraint("ends_on >= starts_on", name="ends_after_start"),
@@ -33,12 +35,12 @@ class Event(db.Model):
     owner: Mapped[User | None] = relationship()
 
     @property
-    def window_end(self):
+    def window_end(self) -> date:
         """The day returnables are back (the end of the event if no return date is set)."""
         return self.return_by or self.ends_on
 
 
-class KitTemplate(db.Model):
+class KitTemplate(Model):
     """A bill of materials: 1 booth banner, 200 brochures, 10 polos by size, ..."""
 
     __tablename__ = "kit_template"
@@ -53,7 +55,7 @@ class KitTemplate(db.Model):
                                                   cascade="all, delete-orphan")
 
 
-class KitLine(db.Model):
+class KitLine(Model):
     __tablename__ = "kit_line"
     __table_args__ = (
         UniqueConstraint("kit_id", "item_id", name="uq_kit_line_kit_id_item_id"),

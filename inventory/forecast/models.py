@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..catalog.models import Item
 from ..events.models import Event
-from ..extensions import db
+from ..extensions import Model
 from ..purchasing.models import order_number
 from ..timeutil import utcnow
 
@@ -27,7 +27,7 @@ SHORTFALL, REORDER_POINT, RETIRING = "shortfall", "reorder_point", "retire"
 EVENT_NAME = "\u27e8event\u27e9"
 
 
-class ReorderFlag(db.Model):
+class ReorderFlag(Model):
     """One thing to act on for an item: a shortfall or a reorder point for one event (or for no
     event), or a print piece about to expire. `rank` orders by urgency (0 = most urgent)."""
     __tablename__ = "reorder_flag"
@@ -76,7 +76,7 @@ class ReorderFlag(db.Model):
                 for o in self.orders or ()]
 
 
-class ForecastState(db.Model):
+class ForecastState(Model):
     """One row: the day and the settings the stored flags were projected for. A read on another
     day (or with other settings) projects everything again first; its row lock keeps two hosts
     from doing so at once."""

@@ -6,12 +6,17 @@ that ends on the day another starts does not clash with it. Once its units are o
 (picked or handed over), a booking holds them from today whatever its dates say, and a
 returnable out past its return date (overdue) is held until it is checked in.
 """
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import bindparam, case, func, select
+from sqlalchemy import Row, bindparam, case, func, select
 
 from ..catalog.models import Item
+from ..database import SessionLike
 from ..requests.lifecycle import Status
 from ..requests.models import HOLDING, Request, RequestLine
 from ..stock.models import StockLevel
@@ -27,16 +32,16 @@ class Window:
     end: date  # exclusive
 
     @classmethod
-    def of(cls, out, back=None):
+    def of(cls, out: date, back: date | None = None) -> Window:
         """The days a booking holds units: from `out` up to (not including) `back`, one day at least."""
         back = back or out
         return cls(out, max(back, add_days(out, 1)))  # on 9999-12-31: that day, held to the calendar's end
 
-    def overlaps(self, other):
+    def overlaps(self, other: Window) -> bool:
         return self.start < other.end and other.start < self.end
 
 
-def booking_window(status, out, back, today=None):
+def booking_window(status: str, out: date, back: date | None, today: date | None = None) -> Window:
     """The days a returnable booking holds its units, given the request's status.
 
     Booked: [out, back). Picked or handed over early, the units are gone from the shelf now, so
@@ -52,18 +57,19 @@ def booking_window(status, out, back, today=None):
 
 
 
-def request_window(request, today=None):
+def request_window(request: Request, today: date | None = None) -> Window:
     """The days a request's returnables hold their units now (booking_window of its status and dates)."""
     return booking_window(request.status, request.needed_by, request.return_by, today)
 
 # The two statements every reservation sends, built once, on the tables (Core): run on the
 # session's connection they skip the ORM's execution path, which costs more CPU than they do.
 _item, _stock, _line, _request = Item.__table__, StockLevel.__table__, RequestLine.__table__, Request.__table__
-def _on_hand(session, item_id):
-    return session.scalar(select(func.coalesce(func.sum(StockLevel.quantity), 0)).where(StockLevel.item_id == item_id))
+def _on_hand(session: SessionLike, item_id: int) -> int:
+    return session.execute(select(func.coalesce(func.sum(StockLevel.quantity), 0))
+                           .where(StockLevel.item_id == item_id)).scalar_one()
 
 
-def _holding_lines(session, item_id, exclude_line_id=None):
+def _holding_lines(session: SessionLike, item_id: int, exclude_line_id: int | None = None) -> Sequence[Row[Any]]:
     query = (select(RequestLine.id, RequestLine.reserved, RequestLine.issued, Request.status, Request.needed_by,
                     Request.return_by, Request.created_at, Request.id.label("request_id"))
              .join(Request, RequestLine.request_id == Request.id)
@@ -73,17 +79,17 @@ def _holding_lines(session, item_id, exclude_line_id=None):
     return session.execute(query).all()
 
 
-def owned_returnable(session, item_id):
+def owned_returnable(session: SessionLike, item_id: int) -> int:
     """Units of a returnable that exist: on the shelf plus out with reps."""
-    out = session.scalar(
+    out = session.execute(
         select(func.coalesce(func.sum(RequestLine.issued), 0))
         .join(Request, RequestLine.request_id == Request.id)
         .where(RequestLine.item_id == item_id, Request.status == Status.HANDED_OVER)
-    )
+    ).scalar_one()
     return _on_hand(session, item_id) + out
 
 
-def peak_booked(bookings, window):
+def peak_booked(bookings: Iterable[tuple[Window, int]], window: Window) -> int:
     """Most units booked at any one moment within `window` by (Window, quantity) bookings."""
     points = []
     for booked_window, quantity in bookings:
@@ -97,7 +103,8 @@ def peak_booked(bookings, window):
     return peak
 
 
-def free_quantity(session, item, window=None, exclude_line_id=None):
+def free_quantity(session: SessionLike, item: Item, window: Window | None = None,
+                  exclude_line_id: int | None = None) -> int:
     """Units of `item` that a new reservation may take (for returnables: within `window`)."""
     lines = _holding_lines(session, item.id, exclude_line_id)
     if not item.returnable:
@@ -105,14 +112,15 @@ def free_quantity(session, item, window=None, exclude_line_id=None):
     return _free_returnable(session, item.id, lines, window)
 
 
-def bookings_of(session, item_id, today=None):
+def bookings_of(session: SessionLike, item_id: int, today: date | None = None) -> list[tuple[Window, int]]:
     """[(Window, units)]: every booking that holds units of a returnable, as free_quantity counts them."""
     today = today or date.today()
     return [(booking_window(line.status, line.needed_by, line.return_by, today), line.reserved)
             for line in _holding_lines(session, item_id)]
 
 
-def _free_returnable(session, item_id, lines, window=None):
+def _free_returnable(session: SessionLike, item_id: int, lines: Sequence[Row[Any]],
+                     window: Window | None = None) -> int:
     today = date.today()
     window = window or Window.of(today)
     bookings = [(booking_window(line.status, line.needed_by, line.return_by, today), line.reserved) for line in lines]
@@ -131,7 +139,7 @@ _FREE_NOW = select(
 ).where(_item.c.id.in_(bindparam("ids", expanding=True)))
 
 
-def free_quantities(session, item_ids, window=None):
+def free_quantities(session: SessionLike, item_ids: Iterable[int], window: Window | None = None) -> dict[int, int]:
     """{item id: units a new reservation may take}, as free_quantity for each item (returnables
     within `window`), in at most three statements however many items: one for every item's on
     hand and (consumables) held, and for the returnables among them one for their bookings and
@@ -163,14 +171,14 @@ _OUT_MANY = (
     .group_by(_line.c.item_id))
 
 
-def _free_returnables(session, on_hand, window=None):
+def _free_returnables(session: SessionLike, on_hand: dict[int, int], window: Window | None = None) -> dict[int, int]:
     """{item id: free within `window`} for returnables, given {item id: units on hand}: as
     _free_returnable for each, in two statements for all of them."""
     today = date.today()
     window = window or Window.of(today)
     ids = sorted(on_hand)
     connection = session.connection()
-    bookings = {item_id: [] for item_id in ids}
+    bookings: dict[int, list[tuple[Window, int]]] = {item_id: [] for item_id in ids}
     for row in connection.execute(_HOLDING_MANY, {"ids": ids}):
         bookings[row.item_id].append((booking_window(row.status, row.needed_by, row.return_by, today), row.reserved))
     out = {item_id: int(issued or 0) for item_id, issued in connection.execute(_OUT_MANY, {"ids": ids})}
@@ -178,7 +186,7 @@ def _free_returnables(session, on_hand, window=None):
             for item_id in ids}
 
 
-def reserved_now(session, item_ids, today=None):
+def reserved_now(session: SessionLike, item_ids: Iterable[int], today: date | None = None) -> dict[int, int]:
     """Units held per item id today, for many items in two queries (list pages, the API).
 
     Consumables: everything held by open requests. Returnables: units on the shelf that a

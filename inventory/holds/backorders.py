@@ -4,14 +4,19 @@ that what is held always fits what exists (available never stays below zero).
 
 Both run inside the caller's write transaction, with the item locked (holds.locks.lock_items).
 """
+from __future__ import annotations
+
 from sqlalchemy import select
 
+from ..auth.models import User
+from ..catalog.models import Item
+from ..database import SessionLike
 from ..requests.lifecycle import Status
 from ..requests.models import OPEN, Request, RequestLine, RequestStep
 from .availability import free_quantity, request_window
 
 
-def fill_backorders(session, item):
+def fill_backorders(session: SessionLike, item: Item) -> None:
     """Hold newly free stock for backordered lines, oldest request first.
 
     Call inside a write transaction with the item locked (receive, release, check-in do).
@@ -32,7 +37,7 @@ def fill_backorders(session, item):
             session.flush()
 
 
-def shrink_overbooked(session, item, user):
+def shrink_overbooked(session: SessionLike, item: Item, user: User) -> None:
     """After stock was lost or counted short, move the newest holds to backorder until what is
     held fits what exists again (available never stays below zero). Inside a write transaction.
 

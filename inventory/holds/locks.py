@@ -1,8 +1,13 @@
 """Locks on items: reservations are serialized per item (the second in the global lock order of
 inventory/database.py, after the document)."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
 from sqlalchemy import bindparam, select
 
 from ..catalog.models import Item
+from ..database import SessionLike
 from ..forecast.changes import items_changed, note_locked
 
 _item = Item.__table__
@@ -13,7 +18,7 @@ _LOCK_ITEMS = (select(_item.c.id).where(_item.c.id.in_(bindparam("ids", expandin
                .with_for_update(key_share=True))
 
 
-def lock_items(session, item_ids):
+def lock_items(session: SessionLike, item_ids: Iterable[int]) -> None:
     """Serialize reservations per item: row locks on PostgreSQL (in id order, so two
     transactions never deadlock); on SQLite the write transaction's BEGIN IMMEDIATE already
     serializes writers, so no statement is sent there (it would lock nothing).

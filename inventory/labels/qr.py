@@ -6,6 +6,8 @@ torn label. Codes are cached: a label URL never changes meaning (docs/design.md,
 choosing the best mask is the slow part of making a code (about 3 ms each), so a second
 sheet of the same 300 bins renders without making any code again.
 """
+from __future__ import annotations
+
 import io
 from functools import lru_cache
 
@@ -20,7 +22,7 @@ MAX_PNG_SCALE = 40
 
 
 @lru_cache(maxsize=8192)
-def matrix(text):
+def matrix(text: str) -> tuple[tuple[bool, ...], ...]:
     """The QR code of `text` as rows of booleans (True = dark), quiet zone included."""
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_Q, border=QUIET_ZONE, box_size=1)
     code.add_data(text)
@@ -29,7 +31,7 @@ def matrix(text):
 
 
 @lru_cache(maxsize=8192)
-def svg_path(text):
+def svg_path(text: str) -> tuple[int, str]:
     """(size, d): the code as one SVG path in a `size` x `size` module grid, to be drawn with a
     stroke one module wide (`stroke-width="1"`, butt caps: the default).
 
@@ -55,7 +57,7 @@ def svg_path(text):
 SVG_PATH_ATTRIBUTES = 'fill="none" stroke="#000" stroke-width="1"'
 
 
-def svg(text, pixels_per_module=8):
+def svg(text: str, pixels_per_module: int = 8) -> str:
     """A standalone SVG document of the code, on a white background (it may be embedded on
     any colour) with the quiet zone included."""
     size, d = svg_path(text)
@@ -69,17 +71,17 @@ def svg(text, pixels_per_module=8):
 
 
 @lru_cache(maxsize=1024)
-def png(text, scale=PNG_SCALE):
+def png(text: str, scale: int = PNG_SCALE) -> bytes:
     """The code as a black-and-white PNG, `scale` pixels per module."""
     rows = matrix(text)
     size = len(rows)
     image = Image.new("1", (size, size), 1)
     image.putdata([0 if dark else 1 for row in rows for dark in row])
-    image = image.resize((size * scale, size * scale), Image.NEAREST)
+    image = image.resize((size * scale, size * scale), Image.Resampling.NEAREST)
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)
     return out.getvalue()
 
 
-def _escape(text):
+def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

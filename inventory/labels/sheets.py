@@ -4,10 +4,14 @@ The geometry lives here, once: templates/labels/sheet.css turns it into CSS at r
 or mm) for the browser and for WeasyPrint alike, so the HTML sheet and the PDF cannot drift
 apart.
 """
+from __future__ import annotations
+
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..errors import InvalidInput
 from ..text import is_whole_number
+from .services import Label
 
 
 @dataclass(frozen=True)
@@ -33,24 +37,24 @@ class Sheet:
     name_pt: float = 8
 
     @property
-    def per_page(self):
+    def per_page(self) -> int:
         return self.columns * self.rows
 
     @property
-    def qr_size(self):
+    def qr_size(self) -> float:
         return round(self.qr or self.label_height - 2 * self.padding, 4)
 
-    def length(self, value):
+    def length(self, value: float) -> str:
         """A CSS length in this sheet's unit."""
         return f"{round(value, 4):g}{self.unit}"
 
     @property
-    def code_sizes(self):
+    def code_sizes(self) -> list[float]:
         """Type sizes (pt) for codes of up to 7, 10, 14 and 40 characters: long codes get smaller
         type so that they still fit beside the QR code."""
         return [round(self.code_pt * factor, 1) for factor in (1, 0.78, 0.62, 0.5)]
 
-    def check(self):
+    def check(self) -> Sheet:
         """The labels fit on the page (a guard for whoever adds a sheet)."""
         width = self.margin_left + self.columns * self.label_width + (self.columns - 1) * self.column_gap
         height = self.margin_top + self.rows * self.label_height + (self.rows - 1) * self.row_gap
@@ -78,20 +82,20 @@ SHEETS = {sheet.key: sheet.check() for sheet in (
 DEFAULT_SHEET = "avery-5160"
 
 
-def code_tier(code):
+def code_tier(code: str) -> int:
     """Which of `Sheet.code_sizes` a code is printed in."""
     n = len(code)
     return 0 if n <= 7 else 1 if n <= 10 else 2 if n <= 14 else 3
 
 
-def get_sheet(key):
+def get_sheet(key: str) -> Sheet:
     try:
         return SHEETS[key]
     except KeyError:
         raise InvalidInput(f"No label sheet called {key!r}; choose one of: {', '.join(SHEETS)}.") from None
 
 
-def layout(labels, sheet, first_position=1):
+def layout(labels: Iterable[Label], sheet: Sheet, first_position: object = 1) -> list[list[Label | None]]:
     """Pages of label positions, left to right and top to bottom. Positions before
     `first_position` on the first page are left blank (None), so that a sheet whose first
     labels were already used can go through the printer again."""

@@ -1,8 +1,14 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SubmitField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from ..auth.services import EMAIL_PATTERN
+from .preferences import Kind
 
 
 class TestMailForm(FlaskForm):
@@ -11,7 +17,7 @@ class TestMailForm(FlaskForm):
         Regexp(EMAIL_PATTERN, message="Enter an e-mail address like name@example.com.")])
 
 
-def preferences_form(kinds, **kwargs):
+def preferences_form(kinds: Iterable[Kind], **kwargs: Any) -> FlaskForm:
     """A form with one checkbox per kind of e-mail the user can get (kinds depend on the role)."""
 
     class MailPreferencesForm(FlaskForm):

@@ -1,16 +1,18 @@
 """The outbox, the reorder alerts already sent, and the lock that lets one host run the alerts."""
+from __future__ import annotations
+
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model
 from ..timeutil import utcnow
 
 QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Model):
     """One e-mail, written with the change that caused it and sent later by `send_pending`."""
 
     __tablename__ = "outbox_message"
@@ -32,11 +34,11 @@ class OutboxMessage(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property
-    def recipients(self):
+    def recipients(self) -> list[str]:
         return [address.strip() for address in self.to.split(",") if address.strip()]
 
 
-class Alert(db.Model):
+class Alert(Model):
     """A reorder flag that was e-mailed, with the status it had: it is sent again only when worse."""
 
     __tablename__ = "alert"
@@ -52,7 +54,7 @@ class Alert(db.Model):
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class JobLock(db.Model):
+class JobLock(Model):
     """One row per scheduled job; a run locks its row so two hosts never run the job at once."""
 
     __tablename__ = "job_lock"
@@ -61,7 +63,7 @@ class JobLock(db.Model):
     last_run_at: Mapped[datetime | None]
 
 
-class MailPreference(db.Model):
+class MailPreference(Model):
     """A user's choice for one kind of e-mail; without a row the kind's default applies
     (see inventory.mail.preferences)."""
 
@@ -74,7 +76,7 @@ class MailPreference(db.Model):
     enabled: Mapped[bool]
 
 
-class ReturnReminder(db.Model):
+class ReturnReminder(Model):
     """A reminder that a request's returnables are due back tomorrow, or overdue, was queued:
     each is sent once per request."""
 

@@ -1,14 +1,17 @@
 """Which e-mails each user gets. Every kind has a default; a user's choice on the profile page
 is stored as a MailPreference row and wins over it. Request e-mails are on unless turned off;
 the reorder digest is off unless a manager opts in (ALERT_RECIPIENTS always get it)."""
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..auth.models import User
 from ..auth.roles import EVERYONE, MANAGERS
-from ..database import unit_of_work
+from ..database import SessionLike, unit_of_work
 from .models import MailPreference
 
 
@@ -17,7 +20,7 @@ class Kind:
     key: str
     label: str
     hint: str
-    roles: tuple
+    roles: tuple[str, ...]
     default: bool
 
 
@@ -35,19 +38,19 @@ KINDS = (
 BY_KEY = {kind.key: kind for kind in KINDS}
 
 
-def kinds_for(user):
+def kinds_for(user: User) -> list[Kind]:
     """The kinds of e-mail a user with this role can get, in the order the profile shows them."""
     return [kind for kind in KINDS if user.role in kind.roles]
 
 
-def choices(session, user):
+def choices(session: SessionLike, user: User) -> dict[str, bool]:
     """{kind key: on?} for every kind the user can get, defaults filled in."""
     stored = dict(session.execute(
-        select(MailPreference.kind, MailPreference.enabled).where(MailPreference.user_id == user.id)).all())
+        select(MailPreference.kind, MailPreference.enabled).where(MailPreference.user_id == user.id)).tuples().all())
     return {kind.key: stored.get(kind.key, kind.default) for kind in kinds_for(user)}
 
 
-def wants(session, user, key):
+def wants(session: SessionLike, user: User, key: str) -> bool:
     """Does this user get e-mails of kind `key`? False for a kind their role cannot get."""
     kind = BY_KEY[key]
     if user.role not in kind.roles or not user.active:
@@ -57,7 +60,7 @@ def wants(session, user, key):
     return kind.default if stored is None else stored
 
 
-def _wanting(session, key, *conditions):
+def _wanting(session: SessionLike, key: str, *conditions: ColumnElement[bool]) -> list[tuple[int, str]]:
     """(id, email) of the active users who get kind `key`, among those meeting `conditions`."""
     kind = BY_KEY[key]
     rows = session.execute(
@@ -69,18 +72,18 @@ def _wanting(session, key, *conditions):
     return [(user_id, email) for user_id, email, enabled in rows if (kind.default if enabled is None else enabled)]
 
 
-def subscribers(session, key):
+def subscribers(session: SessionLike, key: str) -> list[str]:
     """The e-mail addresses of active users who get kind `key` (one query)."""
     return [email for _id, email in _wanting(session, key)]
 
 
-def wanting(session, key, user_ids):
+def wanting(session: SessionLike, key: str, user_ids: Collection[int]) -> set[int]:
     """The ids, among `user_ids`, of the users who get kind `key` (one query)."""
     return {user_id for user_id, _email in _wanting(session, key, User.id.in_(set(user_ids)))} if user_ids else set()
 
 
 @unit_of_work
-def save(session, user, chosen):
+def save(session: SessionLike, user: User, chosen: Mapping[str, object]) -> None:
     """Store the user's choices: `chosen` is {kind key: bool} for the kinds their role can get.
     Kinds not in it are left as they were; unknown or other roles' kinds are ignored."""
     allowed = {kind.key for kind in kinds_for(user)}

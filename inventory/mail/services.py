@@ -18,20 +18,24 @@ A timeout after the message was handed over (the server took DATA but never conf
 it arrived: such a message is tried once more, with the same Message-ID so that receivers can
 drop the copy, and never a third time.
 """
+from __future__ import annotations
+
 import smtplib
 import socket
 import ssl
 import time
 import uuid
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import or_, select, update
 
-from ..database import unit_of_work
+from ..database import SessionLike, unit_of_work
 from ..errors import Conflict, DomainError, NotFound
 from .models import FAILED, QUEUED, SENDING, SENT, OutboxMessage
 
@@ -50,7 +54,7 @@ class MailNotConfigured(DomainError):
     pass
 
 
-def base_url(config):
+def base_url(config: Mapping[str, Any]) -> str:
     """The public address for links in e-mails: BASE_URL, else SERVER_NAME, else refuse."""
     if config.get("BASE_URL"):
         return config["BASE_URL"].rstrip("/")
@@ -59,7 +63,7 @@ def base_url(config):
     raise MailNotConfigured("Set BASE_URL (e.g. https://stock.example.com): e-mails need absolute links.")
 
 
-def check_settings(config):
+def check_settings(config: Mapping[str, Any]) -> None:
     """Refuse at once, in words, when the settings a sender needs are missing."""
     missing = [name for name in ("MAIL_SERVER", "MAIL_FROM") if not config.get(name)]
     if missing:
@@ -67,7 +71,8 @@ def check_settings(config):
                                 "(and MAIL_PORT, MAIL_USE_TLS, MAIL_USERNAME, MAIL_PASSWORD as your server needs).")
 
 
-def enqueue(session, to, subject, template, context, kind):
+def enqueue(session: SessionLike, to: str | Iterable[str], subject: str, template: str, context: Mapping[str, Any],
+            kind: str) -> OutboxMessage:
     """Add one e-mail to the caller's session (it commits with the caller's transaction).
 
     `template` names a pair under templates/mail/: `<template>.txt` and `<template>.html`;
@@ -88,7 +93,7 @@ def enqueue(session, to, subject, template, context, kind):
     return message
 
 
-def _render(name, context):
+def _render(name: str, context: Mapping[str, Any]) -> str:
     # The app's Jinja environment (HTML autoescaped, text not), without the page context
     # processors: an e-mail is rendered outside any web request, often from the command line.
     return current_app.jinja_env.get_template(name).render(**context)
@@ -101,12 +106,12 @@ class SendResult:
     failed: int = 0
 
 
-def backoff(attempts):
+def backoff(attempts: int) -> timedelta:
     """1, 2, 4, ... minutes after the 1st, 2nd, 3rd failure, never more than an hour."""
     return min(timedelta(minutes=2 ** (attempts - 1)), MAX_BACKOFF)
 
 
-def _claim(session, now, batch, claimer):
+def _claim(session: SessionLike, now: datetime, batch: int, claimer: str) -> Sequence[OutboxMessage]:
     """Claim up to `batch` due messages for this run (committed before any is sent); the claimed ones."""
     if not _claim_ids(session, now, batch, claimer):
         return []
@@ -118,7 +123,7 @@ def _claim(session, now, batch, claimer):
 
 
 @unit_of_work
-def _claim_ids(session, now, batch, claimer):
+def _claim_ids(session: SessionLike, now: datetime, batch: int, claimer: str) -> Sequence[int]:
     candidates = (
         select(OutboxMessage.id)
         .where(or_(
@@ -149,11 +154,12 @@ class _SMTP(smtplib.SMTP):
 
     handed_over = False
 
-    def sendmail(self, from_addr, to_addrs, msg, mail_options=(), rcpt_options=()):
+    def sendmail(self, from_addr: str, to_addrs: str | Sequence[str], msg: Any, mail_options: Sequence[str] = (),
+                 rcpt_options: Sequence[str] = ()) -> dict[str, tuple[int, bytes]]:
         self.handed_over = False  # for this message: a refusal at MAIL or RCPT took nothing
         return super().sendmail(from_addr, to_addrs, msg, mail_options, rcpt_options)
 
-    def send(self, s):
+    def send(self, s: Any) -> None:
         super().send(s)
         # Only a message body ends with CRLF "." CRLF (smtplib's data() sends it whole, dots
         # quoted); a command never does. From here the server has the message.
@@ -161,7 +167,7 @@ class _SMTP(smtplib.SMTP):
             self.handed_over = True
 
 
-def _connect(config):
+def _connect(config: Mapping[str, Any]) -> _SMTP:
     smtp = _SMTP(config["MAIL_SERVER"], int(config.get("MAIL_PORT") or 25),
                  timeout=config.get("MAIL_TIMEOUT", 60))
     try:
@@ -175,7 +181,7 @@ def _connect(config):
     return smtp
 
 
-def _email(message, config):
+def _email(message: OutboxMessage, config: Mapping[str, Any]) -> EmailMessage:
     email = EmailMessage()
     email["From"] = config["MAIL_FROM"]
     email["To"] = message.to
@@ -187,7 +193,7 @@ def _email(message, config):
     return email
 
 
-def message_id(message, config):
+def message_id(message: OutboxMessage, config: Mapping[str, Any]) -> str:
     """The same Message-ID every time a row is sent, so that a copy sent again after a lost
     confirmation can be recognised (and dropped) by the receiving side."""
     if not message.id:
@@ -197,7 +203,7 @@ def message_id(message, config):
     return f"<outbox-{message.id}.{stamp}@{domain}>"
 
 
-def _describe(error):
+def _describe(error: BaseException) -> str:
     if isinstance(error, _MaybeSent):
         return str(error)[:2000]
     detail = str(error)
@@ -205,7 +211,8 @@ def _describe(error):
 
 
 @unit_of_work
-def _record_failure(session, message, now, error, result, give_up=False, claimer=None):
+def _record_failure(session: SessionLike, message: OutboxMessage, now: datetime, error: BaseException,
+                    result: SendResult, give_up: bool = False, claimer: str | None = None) -> None:
     if claimer is not None:
         # Only under this run's claim: a run that outlived it must not put back in the queue
         # (or fail) a message another sender has taken over, or already sent.
@@ -231,19 +238,19 @@ def _record_failure(session, message, now, error, result, give_up=False, claimer
 
 
 @unit_of_work(expire=False)
-def _still_mine(session, message, claimer, at):
+def _still_mine(session: SessionLike, message: OutboxMessage, claimer: str, at: datetime) -> bool:
     """Renew this sender's claim on `message`; False when another sender has it now (this run
     outlived its claim) or it is no longer being sent."""
     renewed = session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message.id, OutboxMessage.claimed_by == claimer,
                OutboxMessage.status == SENDING)
-        .values(claimed_at=at).execution_options(synchronize_session=False)).rowcount
-    return renewed == 1
+        .values(claimed_at=at).execution_options(synchronize_session=False))
+    return renewed.rowcount == 1  # type: ignore[attr-defined]  # an UPDATE answers a CursorResult
 
 
 @unit_of_work(expire=False)
-def _mark_sent(session, message, claimer, at, note=""):
+def _mark_sent(session: SessionLike, message: OutboxMessage, claimer: str, at: datetime, note: str = "") -> None:
     session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message.id, OutboxMessage.claimed_by == claimer)
@@ -252,7 +259,7 @@ def _mark_sent(session, message, claimer, at, note=""):
 
 
 @unit_of_work(expire=False)
-def _hand_back(session, messages, claimer):
+def _hand_back(session: SessionLike, messages: Sequence[OutboxMessage], claimer: str) -> None:
     """Put claimed messages this run did not get to back in the queue, untried."""
     ids = [m.id for m in messages]
     if not ids:
@@ -263,7 +270,8 @@ def _hand_back(session, messages, claimer):
         .values(status=QUEUED, claimed_by=None, claimed_at=None).execution_options(synchronize_session=False))
 
 
-def send_pending(session, config, now, batch=50, max_run=MAX_RUN):
+def send_pending(session: SessionLike, config: Mapping[str, Any], now: datetime, batch: int = 50,
+                 max_run: timedelta = MAX_RUN) -> SendResult:
     """Send up to `batch` due messages; return a SendResult.
 
     Each message is marked sent in its own transaction right after the server accepted it, so a
@@ -279,7 +287,7 @@ def send_pending(session, config, now, batch=50, max_run=MAX_RUN):
         return result
     started = time.monotonic()
 
-    def clock():  # `now` moved on by the time this run has taken
+    def clock() -> datetime:  # `now` moved on by the time this run has taken
         return now + timedelta(seconds=time.monotonic() - started)
 
     try:
@@ -288,6 +296,7 @@ def send_pending(session, config, now, batch=50, max_run=MAX_RUN):
         for message in messages:
             _record_failure(session, message, now, error, result, claimer=claimer)
         return result
+    closed = False
     try:
         for position, message in enumerate(messages):
             if clock() - now >= max_run:
@@ -312,22 +321,23 @@ def send_pending(session, config, now, batch=50, max_run=MAX_RUN):
                                         f"({_describe(error)}); not sent again")
                         result.sent += 1
                     else:
-                        error = _MaybeSent(error)
-                        _record_failure(session, message, now, error, result, claimer=claimer)
+                        _record_failure(session, message, now, _MaybeSent(error), result, claimer=claimer)
                 else:
                     _record_failure(session, message, now, error, result, claimer=claimer)
-                if isinstance(error, (OSError, smtplib.SMTPServerDisconnected, _MaybeSent)):
+                if isinstance(error, (OSError, smtplib.SMTPServerDisconnected)):
                     smtp.close()
-                    smtp = _reconnect_or_none(config)
-                    if smtp is None:
+                    if (reconnected := _reconnect_or_none(config)) is None:
+                        closed = True  # nothing to quit
                         for rest in messages[position + 1:]:
+                            # Not "maybe sent": these never reached the server.
                             _record_failure(session, rest, now, error, result, claimer=claimer)
                         return result
+                    smtp = reconnected
                 continue
             _mark_sent(session, message, claimer, clock())
             result.sent += 1
     finally:
-        if smtp is not None:
+        if not closed:
             try:
                 smtp.quit()
             except (OSError, smtplib.SMTPException):
@@ -338,15 +348,15 @@ def send_pending(session, config, now, batch=50, max_run=MAX_RUN):
 class _MaybeSent(Exception):
     """The server took the message but its confirmation never came."""
 
-    def __init__(self, error):
+    def __init__(self, error: BaseException) -> None:
         super().__init__(f"{MAYBE_SENT}no confirmation after the message was handed over ({_describe(error)}); "
                          "tried once more with the same Message-ID")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.args[0]
 
 
-def _reconnect_or_none(config):
+def _reconnect_or_none(config: Mapping[str, Any]) -> _SMTP | None:
     try:
         return _connect(config)
     except (OSError, smtplib.SMTPException):
@@ -354,7 +364,7 @@ def _reconnect_or_none(config):
 
 
 @unit_of_work
-def resend(session, message_id, now):
+def resend(session: SessionLike, message_id: int, now: datetime) -> OutboxMessage:
     """Put a failed message back in the queue, its attempts counted afresh; the next sender
     run sends it. Only a failed message: a queued one is on its way and a sent one arrived."""
     message = session.get(OutboxMessage, message_id, with_for_update=True)
@@ -367,7 +377,7 @@ def resend(session, message_id, now):
     return message
 
 
-def send_test(config, to, requested_by):
+def send_test(config: Mapping[str, Any], to: str, requested_by: str) -> None:
     """Send one test e-mail straight away, not through the outbox, so an admin sees at once
     whether the mail settings work. Raises MailNotConfigured, or DomainError with the server's
     answer in words."""

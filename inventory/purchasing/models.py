@@ -1,4 +1,6 @@
 """Purchase orders: reorders placed with a supplier, received into bins line by line."""
+from __future__ import annotations
+
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -7,18 +9,18 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
 from ..catalog.models import Item
-from ..extensions import db
+from ..extensions import Model
 from ..timeutil import utcnow
 
 PO_STATUSES = {"draft": "Draft", "ordered": "Ordered", "received": "Received", "cancelled": "Cancelled"}
 
 
 
-def order_number(order_id):
+def order_number(order_id: int) -> str:
     """A purchase order's number as people say it and print it: PO-00042. One format everywhere."""
     return f"PO-{order_id:05d}"
 
-class PurchaseOrder(db.Model):
+class PurchaseOrder(Model):
     __tablename__ = "purchase_order"
     __table_args__ = (Index("ix_purchase_order_status_expected_on", "status", "expected_on"),)
 
@@ -37,15 +39,15 @@ class PurchaseOrder(db.Model):
                                                             cascade="all, delete-orphan")
 
     @property
-    def number(self):
+    def number(self) -> str:
         return order_number(self.id)
 
     @property
-    def status_label(self):
+    def status_label(self) -> str:
         return PO_STATUSES.get(self.status, self.status)
 
 
-class PurchaseOrderLine(db.Model):
+class PurchaseOrderLine(Model):
     __tablename__ = "purchase_order_line"
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
@@ -63,5 +65,5 @@ class PurchaseOrderLine(db.Model):
     item: Mapped[Item] = relationship()
 
     @property
-    def outstanding(self):
+    def outstanding(self) -> int:
         return max(0, self.quantity - self.received)

@@ -5,7 +5,11 @@ No JavaScript and no build step. Bars are SVG rectangles scaled to the width of 
 them, so they stay readable on a 360 px phone and wrap instead of shrinking. Labels pass through
 Jinja's escaping like any other text.
 """
+from __future__ import annotations
+
+from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 
 
 @dataclass(frozen=True)
@@ -17,7 +21,7 @@ class Bar:
     muted: bool = False
 
 
-def bars(entries):
+def bars(entries: Iterable[tuple[str, Decimal | int, str | None, bool]]) -> list[Bar]:
     """Horizontal bars from [(label, value, href, muted)], in the order given. A value above zero
     always shows at least a sliver, so that "small" never reads as "none"."""
     entries = list(entries)
@@ -40,15 +44,15 @@ class Column:
 
 @dataclass(frozen=True)
 class ColumnChart:
-    columns: list
+    columns: list[Column]
     top: object         # the tallest column's value (the chart's scale)
 
     @property
-    def width(self):
+    def width(self) -> int:
         return 10 * len(self.columns)
 
 
-def columns(entries, max_labels=7):
+def columns(entries: Iterable[tuple[str, str, Decimal | int]], max_labels: int = 7) -> ColumnChart:
     """Vertical columns over time from [(label, title, value)], oldest first. At most
     `max_labels` labels are shown under the columns (evenly spaced; every column keeps its
     title)."""

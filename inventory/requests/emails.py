@@ -8,17 +8,22 @@ They are written only when mail is configured (MAIL_SERVER, MAIL_FROM and BASE_U
 SERVER_NAME): an install without mail keeps working as before, and a missing BASE_URL never
 blocks approving a request (it is logged; `send-alerts` refuses it in words).
 """
+from __future__ import annotations
+
 import logging
+from collections.abc import Mapping, Sequence
 from datetime import date
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
+from ..auth.models import User
 from ..catalog.models import Item
-from ..database import unit_of_work
+from ..database import SessionLike, unit_of_work
 from ..mail import preferences
-from ..mail.models import ReturnReminder
+from ..mail.models import OutboxMessage, ReturnReminder
 from ..mail.services import MailNotConfigured, base_url, enqueue
 from ..timeutil import add_days
 from .carriers import tracking_url
@@ -29,7 +34,7 @@ log = logging.getLogger(__name__)
 DUE_TOMORROW, OVERDUE = "due_tomorrow", "overdue"
 
 
-def _mail_configured(config):
+def _mail_configured(config: Mapping[str, Any]) -> bool:
     if not (config.get("MAIL_SERVER") and config.get("MAIL_FROM")):
         return False
     try:
@@ -40,7 +45,9 @@ def _mail_configured(config):
     return True
 
 
-def _queue(session, request, to, subject, kind, headline, detail="", lines=None, when=None):
+def _queue(session: SessionLike, request: Request, to: str | Sequence[str], subject: str, kind: str, headline: str,
+           detail: str = "", lines: Sequence[tuple[int, Item]] | None = None,
+           when: str | None = None) -> OutboxMessage | None:
     config = current_app.config
     if not to or not _mail_configured(config):
         return None
@@ -56,32 +63,33 @@ def _queue(session, request, to, subject, kind, headline, detail="", lines=None,
                     "request_url": f"{base_url(config)}/requests/{request.id}"}, kind=kind)
 
 
-def _to_requester(session, request, kind, subject, headline, detail="", **extra):
+def _to_requester(session: SessionLike, request: Request, kind: str, subject: str, headline: str, detail: str = "",
+                  **extra: Any) -> OutboxMessage | None:
     """Queue a notice to the request's requester, unless they turned this kind off."""
     if not preferences.wants(session, request.requester, kind):
         return None
     return _queue(session, request, request.requester.email, subject, kind, headline, detail, **extra)
 
 
-def _when(day, year=False):
+def _when(day: date, year: bool = False) -> str:
     return f"{day.day} {day:%b %Y}" if year else f"{day.day} {day:%b}"
 
 
-def approved(session, request):
+def approved(session: SessionLike, request: Request) -> OutboxMessage | None:
     return _to_requester(session, request, "request_approved",
                          f"Approved: {request.number}, needed by {_when(request.needed_by)}",
                          f"Your request {request.number} is approved.",
                          "The stockroom will pick it; you will hear when it is ready.")
 
 
-def rejected(session, request):
+def rejected(session: SessionLike, request: Request) -> OutboxMessage | None:
     reason = request.rejection_reason or ""
     short = reason if len(reason) <= 60 else reason[:57] + "..."
     return _to_requester(session, request, "request_rejected", f"Rejected: {request.number}: {short}",
                          f"Your request {request.number} was rejected.", f"Reason: {reason}")
 
 
-def ready(session, request):
+def ready(session: SessionLike, request: Request) -> OutboxMessage | None:
     how = "Ready for pick-up" if request.handoff == "pickup" else "Ready to ship"
     detail = ("Collect it from the stockroom." if request.handoff == "pickup"
               else f"It will be shipped to: {request.ship_to}")
@@ -89,7 +97,7 @@ def ready(session, request):
                          f"{how}: your request {request.number}.", detail)
 
 
-def shipped(session, request, note=""):
+def shipped(session: SessionLike, request: Request, note: str = "") -> OutboxMessage | None:
     """A request handed over: shipped (with its carrier, tracking number and tracking link), or
     collected by someone other than the requester (who hears who took it). A rep who collected
     it themselves gets no e-mail: they were there."""
@@ -113,13 +121,13 @@ def shipped(session, request, note=""):
     return _to_requester(session, request, "request_shipped", subject, headline, detail, lines=lines)
 
 
-def told_of_hand_over(request):
+def told_of_hand_over(request: Request) -> bool:
     """Whether `shipped` told the requester of this request's hand-over."""
     return request.handoff == "ship" or bool(
         request.handed_over_to and request.handed_over_to != request.requester.display_name)
 
 
-def hand_over_undone(session, request, reason):
+def hand_over_undone(session: SessionLike, request: Request, reason: str) -> OutboxMessage | None:
     """A manager undid a hand-over the rep was told of (call it before the hand-over's details
     are cleared): it did not go out after all, and why."""
     if not told_of_hand_over(request):
@@ -129,7 +137,7 @@ def hand_over_undone(session, request, reason):
                          f"Reason: {reason}\nIt is ready again in the stockroom.")
 
 
-def rush(session, request, requester, today):
+def rush(session: SessionLike, request: Request, requester: User, today: date) -> OutboxMessage | None:
     if not request.is_rush(today) or not _mail_configured(current_app.config):
         return None
     who = requester.name or requester.email
@@ -139,7 +147,7 @@ def rush(session, request, requester, today):
                   "It is waiting for approval.")
 
 
-def next_working_day(day):
+def next_working_day(day: date) -> date:
     """The day after `day`, skipping Saturday and Sunday (alerts usually run on working days)."""
     day = add_days(day, 1)
     while day.weekday() >= 5 and day < date.max:
@@ -148,7 +156,7 @@ def next_working_day(day):
 
 
 @unit_of_work
-def queue_return_reminders(session, today):
+def queue_return_reminders(session: SessionLike, today: date) -> int:
     """Queue, once per request, "due back tomorrow" when a request's returnables are due on the
     next working day (on a Friday, that covers a Monday return) and "overdue" once the date has
     passed; return how many e-mails were queued.
@@ -175,25 +183,28 @@ def queue_return_reminders(session, today):
     wanted = preferences.wanting(session, "return_reminder", {request.requester_id for request in due})
     queued = 0
     for request in due:
-        kind = OVERDUE if request.return_by < today else DUE_TOMORROW if request.return_by > today else None
+        return_by = request.return_by
+        if return_by is None:  # the query takes only those with one
+            continue
+        kind = OVERDUE if return_by < today else DUE_TOMORROW if return_by > today else None
         out = [(line.issued - line.returned, line.item) for line in request.lines
                if line.item.returnable and line.issued > line.returned]
         if kind is None or not out or (request.id, kind) in done:
             continue
         session.add(ReturnReminder(request_id=request.id, kind=kind))
         if kind == OVERDUE:
-            days = (today - request.return_by).days
+            days = (today - return_by).days
             late = f"{days} day{'s' if days != 1 else ''}"
-            subject = f"Overdue: {request.number}, due back {_when(request.return_by)}"
+            subject = f"Overdue: {request.number}, due back {_when(return_by)}"
             headline = f"The returnables from your request {request.number} are {late} overdue."
         else:
-            day = ("tomorrow" if request.return_by == add_days(today, 1)
-                   else f"on {request.return_by:%A} {_when(request.return_by)}")
+            day = ("tomorrow" if return_by == add_days(today, 1)
+                   else f"on {return_by:%A} {_when(return_by)}")
             subject = f"Due back {day}: {request.number}"
             headline = f"The returnables from your request {request.number} are due back {day}."
         if request.requester_id not in wanted:
             continue
         queued += _queue(session, request, request.requester.email, subject, "return_reminder", headline,
                          "Bring them to the stockroom, or ask a manager for more time.", lines=out,
-                         when=f"due back {_when(request.return_by, year=True)}") is not None
+                         when=f"due back {_when(return_by, year=True)}") is not None
     return queued

@@ -14,12 +14,20 @@ string it names, so code comparing with "approved" keeps working.
 This module imports nothing of the requests package (models import it for the groups); it
 reads a request's `status`, `requester_id`, `number` and, for its guards, `lines`.
 """
+from __future__ import annotations
+
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from ..auth.roles import MANAGERS, STAFF
 from ..errors import Conflict, DomainError, Forbidden, InvalidInput
+
+if TYPE_CHECKING:
+    from ..auth.models import User
+
+# A `request` here is a requests.models.Request, typed Any: that module imports this one.
 
 
 class Status(enum.StrEnum):
@@ -96,7 +104,7 @@ class Guard:
     """A condition besides the status: `holds(request)`, else `error(message)` (the rule's
     refusal, a page hides the button)."""
 
-    holds: Callable[[object], bool]
+    holds: Callable[[Any], bool]
     message: str
     error: type[DomainError] = InvalidInput
 
@@ -117,7 +125,7 @@ class Transition:
     wrong_status: str = _WRONG_STATUS
     guards: tuple[Guard, ...] = field(default=())
 
-    def may(self, user, request=None) -> bool:
+    def may(self, user: User, request: Any = None) -> bool:
         """Whether `user` may take this step (on `request`: the requester may, when it says so)."""
         if user.role in self.roles:
             return True
@@ -167,7 +175,7 @@ HOLDING = tuple(status for status in Status if status.holds_stock)
 CANCELLABLE = TRANSITIONS[Action.CANCEL].source
 
 
-def refusal(request, action: Action, user) -> DomainError | None:
+def refusal(request: Any, action: Action, user: User) -> DomainError | None:
     """Why `user` may not take `action` on `request` now, as the error the rule raises, or None.
     Who comes first (Forbidden), then the status (Conflict), then the step's guards."""
     transition = TRANSITIONS[action]
@@ -182,7 +190,7 @@ def refusal(request, action: Action, user) -> DomainError | None:
     return None
 
 
-def require(request, action: Action, user) -> Transition:
+def require(request: Any, action: Action, user: User) -> Transition:
     """Refuse (raise the table's reason) unless `user` may take `action` on `request` now."""
     error = refusal(request, action, user)
     if error is not None:
@@ -190,7 +198,7 @@ def require(request, action: Action, user) -> Transition:
     return TRANSITIONS[action]
 
 
-def require_role(action: Action, user) -> None:
+def require_role(action: Action, user: User) -> None:
     """Refuse a user who may never take `action` (before a request is loaded; the requester
     rule needs the request, so this refuses only by role and for steps no requester may take)."""
     transition = TRANSITIONS[action]
@@ -198,12 +206,12 @@ def require_role(action: Action, user) -> None:
         raise Forbidden(transition.forbidden)
 
 
-def status_allows(request, action: Action) -> bool:
+def status_allows(request: Any, action: Action) -> bool:
     """Whether the request's status is one `action` starts from (whoever asks)."""
     return request.status in TRANSITIONS[action].source
 
 
-def allowed_actions(request, user) -> tuple[Action, ...]:
+def allowed_actions(request: Any, user: User) -> tuple[Action, ...]:
     """The steps `user` may take on `request` now, in the table's order: what its page offers."""
     return tuple(action for action in TRANSITIONS if refusal(request, action, user) is None)
 

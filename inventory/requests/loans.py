@@ -4,15 +4,20 @@ The item and bin pages, the label URL and the receive form ask these questions: 
 unit of a display, with whom, due back when, and is a display "arriving" really a loaned one
 coming back. Read-only; one query for any number of items (no query per row).
 """
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ScalarSelect, func, select
 
 from ..auth.models import User
 from ..bins.models import DISPATCH_CODE, Bin
 from ..catalog.models import Item
-from ..stock.models import Movement
+from ..database import SessionLike
+from ..stock.models import Movement, StockLevel
 from .lifecycle import Status
 from .models import Request, RequestLine, request_number
 
@@ -22,7 +27,7 @@ UNITS_OUT = (RequestLine.issued - RequestLine.returned - RequestLine.consumed - 
              - RequestLine.damaged)
 
 
-def lines_out(request_id_column):
+def lines_out(request_id_column: Any) -> ScalarSelect[int]:
     """A scalar subquery: how many of a request's returnable lines have units out (0 when
     nothing has to come back: only consumables went out, or the returnable was short-picked)."""
     return (select(func.count(RequestLine.id)).join(Item, RequestLine.item_id == Item.id)
@@ -43,22 +48,22 @@ class Loan:
     today: date
 
     @property
-    def number(self):
+    def number(self) -> str:
         return request_number(self.request_id)
 
     @property
-    def days_overdue(self):
+    def days_overdue(self) -> int:
         """Whole days past the return date (0 when not overdue or no return date)."""
         if self.return_by is None or self.return_by >= self.today:
             return 0
         return (self.today - self.return_by).days
 
     @property
-    def overdue(self):
+    def overdue(self) -> bool:
         return self.days_overdue > 0
 
     @property
-    def due_words(self):
+    def due_words(self) -> str:
         """'due back Tue 8 Dec', 'due back today', '3 days overdue (due Sat 5 Dec)', 'no return date'."""
         if self.return_by is None:
             return "no return date"
@@ -71,7 +76,7 @@ class Loan:
         return f"due back {day}"
 
 
-def loans_of_items(session, item_ids, today=None):
+def loans_of_items(session: SessionLike, item_ids: Iterable[int], today: date | None = None) -> dict[int, list[Loan]]:
     """{item id: [Loan, ...]} for the returnable items among `item_ids` that have units out,
     most overdue (earliest return date) first; items with none are left out. One query."""
     item_ids = set(item_ids)
@@ -89,21 +94,21 @@ def loans_of_items(session, item_ids, today=None):
                out > 0)
         .order_by(Request.return_by.is_(None), Request.return_by, Request.id, RequestLine.id)
     ).all()
-    loans = {}
+    loans: dict[int, list[Loan]] = {}
     for item_id, line_id, request_id, return_by, user_id, name, email, units in rows:
         loans.setdefault(item_id, []).append(
             Loan(item_id, line_id, request_id, user_id, name or email, int(units), return_by, today))
     return loans
 
 
-def loans_of_item(session, item, today=None):
+def loans_of_item(session: SessionLike, item: Item, today: date | None = None) -> list[Loan]:
     """[Loan, ...] of one item (empty for a consumable or when none are out)."""
     if not item.returnable:
         return []
     return loans_of_items(session, [item.id], today).get(item.id, [])
 
 
-def units_out(loans):
+def units_out(loans: Iterable[Loan]) -> int:
     return sum(loan.units for loan in loans)
 
 
@@ -116,20 +121,20 @@ class Units:
     out: int
 
     @classmethod
-    def of(cls, levels, loans):
+    def of(cls, levels: Iterable[StockLevel], loans: Iterable[Loan]) -> Units:
         """From the item's stock levels (levels_of_item) and its loans."""
         picked = sum(level.quantity for level in levels if level.bin.code == DISPATCH_CODE)
         in_bins = sum(level.quantity for level in levels) - picked
         return cls(in_bins, picked, units_out(loans))
 
     @property
-    def total(self):
+    def total(self) -> int:
         return self.in_bins + self.picked + self.out
 
     @property
-    def words(self):
+    def words(self) -> str:
         """'3 units: 2 in bins, 1 out on loan'."""
-        def n(count, one, many):
+        def n(count: int, one: str, many: str) -> str:
             return f"{count} {one if count == 1 else many}"
 
         parts = [n(self.in_bins, "in a bin", "in bins")]
@@ -140,13 +145,13 @@ class Units:
         return f"{n(self.total, 'unit', 'units')}: " + ", ".join(parts)
 
 
-def loan_for_check_in(loans):
+def loan_for_check_in(loans: Sequence[Loan]) -> Loan | None:
     """The one request a scanned returned unit must have come back from, or None when there is
     no loan or more than one request has the item out (then the person has to choose)."""
     return loans[0] if len({loan.request_id for loan in loans}) == 1 else None
 
 
-def usual_bin(session, item, recent=20):
+def usual_bin(session: SessionLike, item: Item, recent: int = 20) -> Bin | None:
     """The stock bin `item` was last in (where it was picked from, received or put away into),
     for a returned unit's check-in; None when its recent history names none still in use."""
     rows = session.execute(

@@ -5,8 +5,11 @@ moment the request is submitted. For a consumable they are held until handed ove
 issued) or released; for a returnable they are booked for the request's window (out on the
 needed-by date, back on the return date) until the line is checked in.
 """
+from __future__ import annotations
+
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -14,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..auth.models import User
 from ..catalog.models import Item
 from ..events.models import Event, KitTemplate  # noqa: F401  (relationship targets)
-from ..extensions import db
+from ..extensions import Model
 from ..timeutil import utcnow
 # The statuses and their groups come from the lifecycle (lifecycle.py: the statuses and the one
 # table of who may move a request where); HOLDING, OPEN and CANCELLABLE are imported from here too.
@@ -29,7 +32,7 @@ OUTCOMES = ("returned", "consumed", "lost", "damaged")
 
 
 
-def request_number(request_id):
+def request_number(request_id: int) -> str:
     """A request's number as people say it and print it: R-00042. One format everywhere (pages,
     e-mails, ledger references, exports, the forecast's reasons)."""
     return f"R-{request_id:05d}"
@@ -40,43 +43,51 @@ class ShownRequest:
     without the ORM (queries.QueueRow)."""
 
     __slots__ = ()
+    if TYPE_CHECKING:  # what the model and QueueRow give it
+        id: int
+        status: str
+        purpose: str
+        handoff: str
+        needed_by: date
+        return_by: date | None
+        lines: list[Any]  # RequestLine, or queries.QueueLine
 
     @property
-    def status_label(self):
+    def status_label(self) -> str:
         return STATUSES.get(self.status, self.status)
 
     @property
-    def purpose_label(self):
+    def purpose_label(self) -> str:
         return PURPOSES.get(self.purpose, self.purpose)
 
     @property
-    def handoff_label(self):
+    def handoff_label(self) -> str:
         return HANDOFFS.get(self.handoff, self.handoff)
 
     @property
-    def number(self):
+    def number(self) -> str:
         return request_number(self.id)
 
-    def is_rush(self, today=None):
+    def is_rush(self, today: date | None = None) -> bool:
         """Needed within two days, and not yet handed over."""
         today = today or date.today()
         return self.status in OPEN and (self.needed_by - today).days <= 2
 
-    def is_late(self, today=None):
+    def is_late(self, today: date | None = None) -> bool:
         """Its needed-by date has passed and it is still open (holding stock nobody collected)."""
         return self.status in OPEN and self.needed_by < (today or date.today())
 
-    def is_overdue(self, today=None):
+    def is_overdue(self, today: date | None = None) -> bool:
         """Handed over with returnables whose return date has passed."""
         return (self.status == Status.HANDED_OVER and self.return_by is not None
                 and self.return_by < (today or date.today()))
 
     @property
-    def backordered(self):
+    def backordered(self) -> int:
         return sum(line.backordered for line in self.lines)
 
 
-class Request(ShownRequest, db.Model):
+class Request(ShownRequest, Model):
     __tablename__ = "request"
     __table_args__ = (
         # The queue's order within a status, so a page of it is read in order (migration 0008).
@@ -119,14 +130,14 @@ class Request(ShownRequest, db.Model):
                                                       cascade="all, delete-orphan")
 
     @property
-    def has_returnables(self):
+    def has_returnables(self) -> bool:
         return any(line.item.returnable for line in self.lines)
 
 
 _LIVE = "reserved > 0 OR backordered > 0"
 
 
-class RequestLine(db.Model):
+class RequestLine(Model):
     __tablename__ = "request_line"
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
@@ -165,11 +176,11 @@ class RequestLine(db.Model):
     item: Mapped[Item] = relationship()
 
     @property
-    def to_pick(self):
+    def to_pick(self) -> int:
         return self.reserved - self.picked
 
 
-class RequestStep(db.Model):
+class RequestStep(Model):
     """The request's history: each step with time, person and a note."""
 
     __tablename__ = "request_step"
@@ -189,7 +200,7 @@ class RequestStep(db.Model):
     user: Mapped[User] = relationship()
 
 
-class RequestDraft(db.Model):
+class RequestDraft(Model):
     """The request a user is putting together, before it is sent: its lines and the details as
     typed (raw text, so a half-typed date is never lost). One per user, kept in the database so
     it survives leaving the page, a lost session and a change of device. It holds no stock."""

@@ -15,15 +15,18 @@ piece that replaces it (Item.replaced_by), all or nothing, in one write transact
 When the successor has too few free units for everything held, the swap is refused whole,
 unless the manager chose to swap anyway with the rest backordered (`backorder_short`).
 """
+from __future__ import annotations
+
 from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager, selectinload
 
+from ..auth.models import User
 from ..auth.roles import MANAGERS
 from ..catalog.models import Item
-from ..database import unit_of_work
+from ..database import SessionLike, unit_of_work
 from ..errors import Conflict, Forbidden, InsufficientStock, InvalidInput
 from ..events.models import KitLine, KitTemplate
 from ..forecast.changes import items_changed
@@ -49,15 +52,15 @@ class RequestUse:
     moved: int = 0                   # of what the line holds, what the successor holds instead
 
     @property
-    def held(self):
+    def held(self) -> int:
         return self.line.reserved
 
     @property
-    def backordered(self):
+    def backordered(self) -> int:
         return self.line.backordered
 
     @property
-    def short(self):
+    def short(self) -> int:
         """Held units the successor cannot cover: backordered when the manager chose so."""
         return self.held - self.moved
 
@@ -70,7 +73,7 @@ class KitUse:
     merge_into: KitLine | None  # the template's own line of the successor, when it has one
 
     @property
-    def quantity(self):
+    def quantity(self) -> int:
         return self.line.quantity
 
 
@@ -79,40 +82,42 @@ class SwapPlan:
     """What swapping the successor in would do now: the swap page shows it, the rule does it."""
     item: Item
     successor: Item | None
-    requests: list = field(default_factory=list)   # RequestUse, needed-by date first
-    kits: list = field(default_factory=list)       # KitUse, by kit name
-    underway: list = field(default_factory=list)   # (Request, RequestLine): already picked, left as they are
+    requests: list[RequestUse] = field(default_factory=list)  # needed-by date first
+    kits: list[KitUse] = field(default_factory=list)  # by kit name
+    underway: list[tuple[Request, RequestLine]] = field(default_factory=list)  # already picked, left as they are
     free: int = 0              # what the successor has free now (a returnable: today)
     problem: str | None = None  # why it cannot be swapped at all
 
     @property
-    def held(self):
+    def held(self) -> int:
         return sum(use.held for use in self.requests)
 
     @property
-    def moved(self):
+    def moved(self) -> int:
         return sum(use.moved for use in self.requests)
 
     @property
-    def short(self):
+    def short(self) -> int:
         return sum(use.short for use in self.requests)
 
     @property
-    def backordered(self):
+    def backordered(self) -> int:
         return sum(use.backordered for use in self.requests)
 
     @property
-    def left_free(self):
+    def left_free(self) -> int | None:
         """What the successor has free once the holds are moved: it serves the backorders first."""
+        assert self.successor is not None, "asked only of a plan without a problem"
         return max(0, self.free - self.moved) if not self.successor.returnable else None
 
     @property
-    def count(self):
+    def count(self) -> int:
         """Requests and kit templates the swap changes."""
         return len(self.requests) + len(self.kits)
 
-    def shortage_message(self):
+    def shortage_message(self) -> str:
         successor = self.successor
+        assert successor is not None, "asked only of a plan without a problem"
         free = f"{self.moved} free" + (" for those requests' dates" if successor.returnable else "")
         return (f"{successor.name} has {free}; the open requests hold {self.held} of the old one. "
                 "Receive or count the new piece first, or swap with the rest backordered.")
@@ -121,7 +126,7 @@ class SwapPlan:
 class SuccessorShort(InsufficientStock):
     """The successor cannot hold everything the old piece holds: nothing was swapped."""
 
-    def __init__(self, plan):
+    def __init__(self, plan: SwapPlan) -> None:
         self.plan = plan
         super().__init__(plan.shortage_message())
 
@@ -131,15 +136,15 @@ class SwapResult:
     """What a swap did (plain values: the lines it moved are gone)."""
     old_sku: str
     successor_sku: str
-    requests: tuple        # numbers of the requests swapped
-    kits: tuple            # names of the kit templates swapped
+    requests: tuple[str, ...]  # numbers of the requests swapped
+    kits: tuple[str, ...]      # names of the kit templates swapped
     units_moved: int       # units held of the old piece, now held of the successor
     units_backordered: int  # units held of the old piece the successor could not cover: now backordered
     backorders_moved: int  # units that waited for the old piece, now backordered on the successor
     backorders_filled: int  # of those, held at once from what the successor had left
-    left: tuple            # numbers of requests already picked (or handed over): not swapped
+    left: tuple[str, ...]  # numbers of requests already picked (or handed over): not swapped
 
-    def summary(self):
+    def summary(self) -> str:
         """One sentence a manager reads."""
         counted = [f"{len(self.requests)} request{'s' if len(self.requests) != 1 else ''}",
                    f"{len(self.kits)} kit template{'s' if len(self.kits) != 1 else ''}"]
@@ -156,7 +161,7 @@ class SwapResult:
         return text
 
 
-def _check_successor(item, successor, today):
+def _check_successor(item: Item, successor: Item | None, today: date | None) -> str | None:
     """Why `successor` cannot take over from `item` in requests and kits, or None."""
     if successor is None:
         return f"{item.sku} names no successor: set “Replaced by” on its edit page first."
@@ -176,7 +181,7 @@ class _Free:
     """What the successor has free, handed out line by line as the swap moves holds onto it:
     a consumable's free units go down; a returnable gains a booking for each request's window."""
 
-    def __init__(self, session, item, today):
+    def __init__(self, session: SessionLike, item: Item, today: date) -> None:
         self.item, self.today = item, today
         if item.returnable:
             self.owned = owned_returnable(session, item.id)
@@ -184,12 +189,12 @@ class _Free:
         else:
             self.left = free_quantities(session, [item.id])[item.id]
 
-    def now(self, window=None):
+    def now(self, window: Window | None = None) -> int:
         if self.item.returnable:
             return self.owned - peak_booked(self.bookings, window or Window.of(self.today))
         return self.left
 
-    def take(self, wanted, window):
+    def take(self, wanted: int, window: Window) -> int:
         taken = max(0, min(wanted, self.now(window)))
         if self.item.returnable:
             self.bookings.append((window, taken))
@@ -198,7 +203,7 @@ class _Free:
         return taken
 
 
-def _plan(session, item, successor, today, lock=False):
+def _plan(session: SessionLike, item: Item, successor: Item | None, today: date, lock: bool = False) -> SwapPlan:
     plan = SwapPlan(item, successor)
     lines = session.scalars(
         select(RequestLine).join(RequestLine.request)
@@ -219,11 +224,11 @@ def _plan(session, item, successor, today, lock=False):
     kit_lines = select(KitLine).join(KitLine.kit).where(KitLine.item_id == item.id)
     if lock:  # a template edited at the same instant waits for the swap (or the swap for it)
         kit_lines = kit_lines.with_for_update(of=KitLine)
-    for line in session.scalars(
+    for kit_line in session.scalars(
             kit_lines.options(contains_eager(KitLine.kit).selectinload(KitTemplate.lines))
             .order_by(KitTemplate.name, KitTemplate.id)).all():
-        merge = next((other for other in line.kit.lines if successor and other.item_id == successor.id), None)
-        plan.kits.append(KitUse(line.kit, line, merge))
+        kit_merge = next((other for other in kit_line.kit.lines if successor and other.item_id == successor.id), None)
+        plan.kits.append(KitUse(kit_line.kit, kit_line, kit_merge))
     plan.problem = _check_successor(item, successor, today)
     if plan.problem is None and not plan.count:
         plan.problem = (f"Nothing holds {item.sku} that can be swapped: no open request before picking, "
@@ -237,24 +242,25 @@ def _plan(session, item, successor, today, lock=False):
     return plan
 
 
-def swap_plan(session, item, today=None):
+def swap_plan(session: SessionLike, item: Item, today: date | None = None) -> SwapPlan:
     """What swap_successor would do now, for the swap page (reads only)."""
     today = today or date.today()
     return _plan(session, item, item.replaced_by, today)
 
 
-def holders(session, item):
+def holders(session: SessionLike, item: Item) -> tuple[int, int]:
     """(open requests not yet picked, kit templates) that list `item`: for the item page's
     button to the swap page. Two counts."""
-    requests = session.scalar(
+    requests = session.execute(
         select(func.count(func.distinct(RequestLine.request_id))).join(RequestLine.request)
-        .where(RequestLine.item_id == item.id, Request.status.in_(SWAPPABLE)))
-    kits = session.scalar(select(func.count(KitLine.id)).where(KitLine.item_id == item.id))
+        .where(RequestLine.item_id == item.id, Request.status.in_(SWAPPABLE))).scalar_one()
+    kits = session.execute(select(func.count(KitLine.id)).where(KitLine.item_id == item.id)).scalar_one()
     return requests, kits
 
 
 @unit_of_work
-def swap_successor(session, item, user, today=None, backorder_short=False):
+def swap_successor(session: SessionLike, item: Item, user: User, today: date | None = None,
+                   backorder_short: bool = False) -> SwapResult:
     """Swap `item`'s successor (item.replaced_by) into every open request not yet picked and
     every kit template that holds `item`, in one transaction; return a SwapResult.
 
@@ -268,7 +274,7 @@ def swap_successor(session, item, user, today=None, backorder_short=False):
     if user.role not in MANAGERS:
         raise Forbidden("Only a marketing manager can swap a successor in.")
     today = today or date.today()
-    old = session.get(Item, item.id, populate_existing=True)
+    old = session.get_one(Item, item.id, populate_existing=True)
     successor_id = old.replaced_by_id
     lock_items(session, [i for i in (old.id, successor_id) if i is not None])
     session.refresh(old)  # its successor may have changed while we waited for the locks
@@ -278,6 +284,7 @@ def swap_successor(session, item, user, today=None, backorder_short=False):
     plan = _plan(session, old, successor, today, lock=True)
     if plan.problem:
         raise InvalidInput(plan.problem)
+    assert successor is not None  # a missing successor is a problem (_check_successor)
     if plan.short and not backorder_short:
         raise SuccessorShort(plan)
     targets = [_move_line(session, use, successor, user) for use in plan.requests]
@@ -296,7 +303,7 @@ def swap_successor(session, item, user, today=None, backorder_short=False):
     return result
 
 
-def _move_line(session, use, successor, user):
+def _move_line(session: SessionLike, use: RequestUse, successor: Item, user: User) -> RequestLine:
     """The old line goes; its units join the request's line of the successor (a new line when it
     has none: a new line id, so a page opened before the swap cannot approve it unseen)."""
     line, request = use.line, use.request
@@ -322,7 +329,7 @@ def _move_line(session, use, successor, user):
     return target
 
 
-def _move_kit_line(session, use, successor):
+def _move_kit_line(session: SessionLike, use: KitUse, successor: Item) -> None:
     if use.merge_into is None:
         use.line.item = successor
     else:

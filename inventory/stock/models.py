@@ -11,6 +11,8 @@ cost is kept on its request line too (`RequestLine.issued_unit_cost`, written wi
 where the reports and event pages read what was spent: changing an item's price later does not
 rewrite what last year's shows cost.
 """
+from __future__ import annotations
+
 from datetime import datetime
 from decimal import Decimal
 
@@ -20,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..auth.models import User
 from ..bins.models import Bin
 from ..catalog.models import Item
-from ..extensions import db
+from ..extensions import Model
 from ..timeutil import utcnow
 
 MOVEMENT_KINDS = ("receive", "put_away", "move", "pick", "issue", "undo_issue", "return", "adjust", "count")
@@ -37,7 +39,7 @@ KIND_LABELS = {
 }
 
 
-class StockLevel(db.Model):
+class StockLevel(Model):
     """Quantity of an item in a bin. A cache of the ledger: only the stock rules write it."""
 
     __tablename__ = "stock_level"
@@ -59,7 +61,7 @@ class StockLevel(db.Model):
 COUNTS = "kind = 'count'"
 
 
-class Movement(db.Model):
+class Movement(Model):
     """One append-only ledger row: what moved, where, who did it, when and why."""
 
     __tablename__ = "movement"
@@ -100,10 +102,10 @@ class Movement(db.Model):
     user: Mapped[User] = relationship()
 
     @property
-    def kind_label(self):
+    def kind_label(self) -> str:
         return KIND_LABELS.get(self.kind, self.kind)
 
-    def signed_quantity_for(self, bin_id):
+    def signed_quantity_for(self, bin_id: int) -> int:
         """The change this movement made to `bin_id`'s level (for a bin's history)."""
         if self.to_bin_id == bin_id and self.from_bin_id != bin_id:
             return self.quantity

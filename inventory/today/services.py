@@ -8,18 +8,26 @@ Counts due: the app keeps no count schedule, so a bin is due for a count when it
 its last count (a `count` movement in the ledger, booked even when nothing differed) is older than
 COUNT_EVERY_DAYS days (config, 90 by default), or it was never counted. Oldest first.
 """
-from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from __future__ import annotations
 
-from sqlalchemy import case, func, literal_column, or_, select
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement, Row, ScalarSelect, Select, case, func, literal_column, or_, select
 
 from ..auth.models import User
 from ..bins.models import DISPATCH_CODE, Bin
+from ..database import SessionLike
 from ..events.models import Event
 from ..purchasing.models import PurchaseOrder, PurchaseOrderLine
 from ..requests.models import OPEN, Request, RequestDraft, RequestLine
 from ..requests.loans import lines_out
 from ..stock.models import Movement, StockLevel
+
+if TYPE_CHECKING:
+    from ..forecast.models import ReorderFlag
 
 LIMIT = 10
 RUSH_DAYS = 2  # as Request.is_rush: needed within two days
@@ -30,6 +38,8 @@ NEXT_STEP = {  # what happens next to a rep's request, in the rep's words
     "ready": "Ready: collect it from the stockroom",
 }
 NEXT_STEP_SHIP = "Ready: being shipped to you"
+# What a section's query answers: (its first rows, how many rows it has in all).
+Capped = tuple[Sequence[Row[Any]], int]
 
 
 @dataclass
@@ -38,24 +48,24 @@ class Section:
     an empty list shows."""
     key: str
     title: str
-    rows: list
+    rows: Sequence[Any]
     total: int
     empty: str
     more_endpoint: str | None = None
-    more_args: dict = field(default_factory=dict)
+    more_args: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def more(self):
+    def more(self) -> int:
         return self.total - len(self.rows)
 
 
-def _capped(session, statement, limit=LIMIT):
+def _capped(session: SessionLike, statement: Select[Any], limit: int = LIMIT) -> Capped:
     """(the first `limit` rows of `statement`, how many rows it has in all), in one statement."""
     rows = session.execute(statement.add_columns(func.count().over().label("total_rows")).limit(limit)).all()
     return rows, (rows[0].total_rows if rows else 0)
 
 
-def _requests(*conditions, loans=False):
+def _requests(*conditions: ColumnElement[bool], loans: bool = False) -> Select[Any]:
     """Requests with their requester's name, how many lines and how many units to pick or on
     backorder. With `loans`, only requests with returnable units out, and `lines` counts the
     lines that have to come back."""
@@ -78,7 +88,7 @@ def _requests(*conditions, loans=False):
 
 # The stockroom ------------------------------------------------------------------------------------
 
-def to_pick(session, today):
+def to_pick(session: SessionLike, today: date) -> Capped:
     """Approved requests and those being picked, soonest needed first (each opens its pick list,
     which goes bin by bin)."""
     statement = _requests(Request.status.in_(("approved", "picking")))
@@ -87,12 +97,12 @@ def to_pick(session, today):
                    .order_by(Request.needed_by, Request.id))
 
 
-def to_hand_over(session, today):
+def to_hand_over(session: SessionLike, today: date) -> Capped:
     """Picked requests waiting in DISPATCH for the rep (or the courier)."""
     return _capped(session, _requests(Request.status == "ready").order_by(Request.needed_by, Request.id))
 
 
-def _orders_expected(session, today, overdue_only=False):
+def _orders_expected(session: SessionLike, today: date, overdue_only: bool = False) -> Capped:
     """Ordered purchase orders expected by today (or only those past their date), oldest expected
     first, with how many units are still to receive."""
     outstanding = (select(func.coalesce(func.sum(PurchaseOrderLine.quantity - PurchaseOrderLine.received), 0))
@@ -105,12 +115,12 @@ def _orders_expected(session, today, overdue_only=False):
                    .order_by(PurchaseOrder.expected_on, PurchaseOrder.id))
 
 
-def deliveries_due(session, today):
+def deliveries_due(session: SessionLike, today: date) -> Capped:
     """Ordered purchase orders expected today or before (overdue), oldest expected first."""
     return _orders_expected(session, today)
 
 
-def returns_due(session, today, overdue_only=False, requester=None):
+def returns_due(session: SessionLike, today: date, overdue_only: bool = False, requester: User | None = None) -> Capped:
     """Handed-over requests with returnables to come back by today (or only those past their
     date), soonest due first."""
     conditions = [Request.status == "handed_over", Request.return_by.is_not(None),
@@ -120,7 +130,7 @@ def returns_due(session, today, overdue_only=False, requester=None):
     return _capped(session, _requests(*conditions, loans=True).order_by(Request.return_by, Request.id))
 
 
-def _last_count(bin_column):
+def _last_count(bin_column: Any) -> tuple[ScalarSelect[Any], ScalarSelect[Any]]:
     """A bin's last count movement (a count books up into the bin or down out of it), each side
     one seek in its partial index of count movements (migration 0019). The kind is a literal,
     not a parameter, so that the partial indexes match it."""
@@ -130,7 +140,7 @@ def _last_count(bin_column):
     return into, out
 
 
-def counts_due(session, today, every_days):
+def counts_due(session: SessionLike, today: date, every_days: int) -> Capped:
     """Bins holding stock whose last count is older than `every_days` days, or never counted;
     the longest uncounted first."""
     cutoff = datetime.combine(today - timedelta(days=every_days), time.min)
@@ -148,7 +158,7 @@ def counts_due(session, today, every_days):
                    .order_by(case((counted_at.is_(None), 0), else_=1), counted_at, bins.c.code))
 
 
-def for_staff(session, today, count_every_days=90):
+def for_staff(session: SessionLike, today: date, count_every_days: int = 90) -> list[Section]:
     rows, total = to_pick(session, today)
     sections = [Section("pick", "To pick", rows, total, "Nothing to pick.", "requests.picking")]
     rows, total = to_hand_over(session, today)
@@ -167,27 +177,27 @@ def for_staff(session, today, count_every_days=90):
 
 # A sales rep --------------------------------------------------------------------------------------
 
-def next_step(row):
+def next_step(row: Any) -> str:
     """What happens next to a rep's open request, in words."""
     if row.status == "ready" and row.handoff == "ship":
         return NEXT_STEP_SHIP
     return NEXT_STEP.get(row.status, "")
 
 
-def my_open_requests(session, user, today):
+def my_open_requests(session: SessionLike, user: User, today: date) -> Capped:
     """The rep's requests not yet handed over, soonest needed first."""
     return _capped(session, _requests(Request.requester_id == user.id, Request.status.in_(OPEN))
                    .order_by(Request.needed_by, Request.id))
 
 
-def my_loans(session, user, today):
+def my_loans(session: SessionLike, user: User, today: date) -> Capped:
     """What the rep has out that must come back (handed over with a return date), soonest due first."""
     return _capped(session, _requests(Request.requester_id == user.id, Request.status == "handed_over",
                                       Request.return_by.is_not(None), loans=True)
                    .order_by(Request.return_by, Request.id))
 
 
-def my_events(session, user, today):
+def my_events(session: SessionLike, user: User, today: date) -> Capped:
     """Upcoming (or running) events the rep is on: those they own or that one of their requests
     is for, soonest first."""
     mine = select(Request.event_id).where(Request.requester_id == user.id, Request.event_id.is_not(None),
@@ -198,14 +208,14 @@ def my_events(session, user, today):
                    .order_by(Event.starts_on, Event.id))
 
 
-def draft(session, user):
+def draft(session: SessionLike, user: User) -> tuple[int, int] | None:
     """(lines, units) of the rep's request not yet sent, or None when it holds nothing."""
     lines = session.scalar(select(RequestDraft.lines).where(RequestDraft.user_id == user.id)) or []
     units = sum(quantity for _sku, quantity in lines)
     return (len(lines), units) if lines else None
 
 
-def for_rep(session, user, today):
+def for_rep(session: SessionLike, user: User, today: date) -> list[Section]:
     rows, total = my_open_requests(session, user, today)
     sections = [Section("mine", "My open requests", rows, total, "No open requests.", "requests.mine")]
     rows, total = my_loans(session, user, today)
@@ -217,17 +227,17 @@ def for_rep(session, user, today):
 
 # Marketing ----------------------------------------------------------------------------------------
 
-def waiting_for_approval(session, today):
+def waiting_for_approval(session: SessionLike, today: date) -> Capped:
     return _capped(session, _requests(Request.status == "submitted").order_by(Request.needed_by, Request.id))
 
 
-def rush(session, today):
+def rush(session: SessionLike, today: date) -> Capped:
     """Open requests needed within RUSH_DAYS days (or already late), soonest first."""
     return _capped(session, _requests(Request.status.in_(OPEN), Request.needed_by <= today + timedelta(days=RUSH_DAYS))
                    .order_by(Request.needed_by, Request.id))
 
 
-def order_now(session, today):
+def order_now(session: SessionLike, today: date) -> tuple[list[ReorderFlag], int]:
     """The stored reorder flags that say order now (or expedite), most urgent first, with their
     items loaded."""
     from sqlalchemy.orm import joinedload
@@ -245,19 +255,19 @@ def order_now(session, today):
     return [row[0] for row in rows], (rows[0].total_rows if rows else 0)
 
 
-def overdue_orders(session, today):
+def overdue_orders(session: SessionLike, today: date) -> Capped:
     """Ordered purchase orders whose expected day has passed."""
     return _orders_expected(session, today, overdue_only=True)
 
 
-def for_manager(session, today):
+def for_manager(session: SessionLike, today: date) -> list[Section]:
     rows, total = rush(session, today)
     sections = [Section("rush", "Rush", rows, total, "No rush requests.", "requests.queue")]
     rows, total = waiting_for_approval(session, today)
     sections.append(Section("approve", "Waiting for approval", rows, total, "Nothing to approve.",
                             "requests.queue", {"status": "submitted"}))
-    rows, total = order_now(session, today)
-    sections.append(Section("order", "Order now", rows, total, "Nothing to order now.", "forecast.dashboard"))
+    flags, total = order_now(session, today)
+    sections.append(Section("order", "Order now", flags, total, "Nothing to order now.", "forecast.dashboard"))
     rows, total = overdue_orders(session, today)
     sections.append(Section("late_orders", "Overdue purchase orders", rows, total, "No purchase order is late.",
                             "purchasing.index"))

@@ -11,9 +11,12 @@ text as typed). Imports take that apostrophe off again, and `escape`/`unescape` 
 (a text that itself starts with an apostrophe before such a character gets a second one), so an
 export re-imports to the same text.
 """
+from __future__ import annotations
+
 import csv
 import io
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from ..errors import InvalidInput
@@ -24,7 +27,7 @@ DELIMITERS = (",", ";", "\t")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def escape(text):
+def escape(text: str | None) -> str:
     """Make free text safe to open in a spreadsheet (see the module docstring)."""
     text = text or ""
     if text.startswith(FORMULA_STARTS) or (text.startswith("'") and text[1:2] in FORMULA_STARTS + ("'",)
@@ -33,14 +36,14 @@ def escape(text):
     return text
 
 
-def unescape(text):
+def unescape(text: str) -> str:
     """The inverse of `escape`: the apostrophe an export put before a formula character goes."""
     if len(text) > 1 and text[0] == "'" and text[1] in FORMULA_STARTS + ("'",):
         return text[1:]
     return text
 
 
-def decode(data):
+def decode(data: bytes) -> str:
     """Bytes of an uploaded file -> text, refusing what is not UTF-8 (the BOM is dropped)."""
     if len(data) > MAX_IMPORT_BYTES:
         raise InvalidInput(f"The file is too big: {MAX_IMPORT_BYTES // (1024 * 1024)} MB at most. "
@@ -53,7 +56,7 @@ def decode(data):
     return text
 
 
-def header_name(cell):
+def header_name(cell: str) -> str:
     """'Unit cost' / 'unit-cost' / ' UNIT_COST ' -> 'unit_cost'."""
     return re.sub(r"[\s\-]+", "_", cell.strip().lower()).strip("_")
 
@@ -63,35 +66,35 @@ class Columns:
     """The columns one kind of file has: required, optional, accepted and ignored (read-only
     columns an export adds), and other spellings of their names."""
 
-    required: tuple
-    optional: tuple
-    ignored: tuple = ()
-    aliases: dict = None
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    ignored: tuple[str, ...] = ()
+    aliases: dict[str, str] | None = None
 
     @property
-    def known(self):
+    def known(self) -> tuple[str, ...]:
         return self.required + self.optional + self.ignored
 
-    def canonical(self, cell):
+    def canonical(self, cell: str) -> str:
         name = header_name(cell)
         return (self.aliases or {}).get(name, name)
 
 
 @dataclass
 class Table:
-    columns: list          # canonical column names, in file order
-    rows: list             # (line number, {column: cell text})
+    columns: list[str]                      # canonical column names, in file order
+    rows: list[tuple[int, dict[str, str]]]  # (line number, {column: cell text})
     delimiter: str
 
 
-def _first_line(text):
+def _first_line(text: str) -> str:
     for line in text.splitlines():
         if line.strip():
             return line
     return ""
 
 
-def _pick_delimiter(text, columns):
+def _pick_delimiter(text: str, columns: Columns) -> str:
     first = _first_line(text)
     best, best_score = ",", (-1, -1)
     for delimiter in DELIMITERS:
@@ -103,7 +106,7 @@ def _pick_delimiter(text, columns):
     return best
 
 
-def read_table(text, columns):
+def read_table(text: str | None, columns: Columns) -> Table:
     """Parse CSV/TSV text into a Table, refusing a file whose header is wrong in words a user
     can act on. Blank lines are skipped; each row keeps the line number it starts on."""
     text = (text or "").lstrip("\ufeff").replace("\x00", "")
@@ -133,12 +136,12 @@ def read_table(text, columns):
                 raise InvalidInput(f"The file has more than {MAX_IMPORT_ROWS:,} rows; split it into smaller files.")
     except csv.Error as error:
         raise InvalidInput(f"Line {reader.line_num} cannot be read as CSV: {error}.") from None
-    if not rows:
+    if header is None or not rows:  # no header: no rows either
         raise InvalidInput("The file has no rows below its header line.")
     return Table(header, rows, delimiter)
 
 
-def _check_header(cells, columns):
+def _check_header(cells: list[str], columns: Columns) -> list[str]:
     names = [columns.canonical(cell) for cell in cells]
     while names and not names[-1]:  # trailing empty cells of a spreadsheet export
         names.pop()
@@ -159,7 +162,7 @@ def _check_header(cells, columns):
     return names
 
 
-def write_csv(header, rows):
+def write_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     """CSV text for a spreadsheet: UTF-8 with a byte-order mark (so Excel reads accents right),
     commas, Windows line ends."""
     out = io.StringIO()
@@ -173,10 +176,10 @@ def write_csv(header, rows):
 class CsvStream:
     """Rows turned into CSV text piece by piece, for exports too long to build in memory."""
 
-    def __init__(self, header):
+    def __init__(self, header: Sequence[str]) -> None:
         self.header = header
 
-    def lines(self, rows):
+    def lines(self, rows: Iterable[Sequence[object]]) -> Iterator[str]:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         buffer.write("\ufeff")

@@ -1,5 +1,7 @@
 """Cell values -> typed values, each refusal a reason a person can act on ("unit cost 'abc' is not a
 number"). Raises ValueError with that reason; the caller adds the line number."""
+from __future__ import annotations
+
 import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -15,14 +17,14 @@ FALSE = {"no", "n", "false", "0", "", "consumable"}
 MAX_COST = Decimal("99999999.99")  # Numeric(10, 2)
 
 
-def text(cell, what, max_length=None):
+def text(cell: str | None, what: str, max_length: int | None = None) -> str:
     value = unescape(clean(cell))
     if max_length and len(value) > max_length:
         raise ValueError(f"{what} is {len(value)} characters long; {max_length} at most")
     return value
 
 
-def whole_number(cell, what, allow_zero=True):
+def whole_number(cell: str | None, what: str, allow_zero: bool = True) -> int:
     value = clean(cell).replace("\u00a0", "").replace(" ", "")
     if value == "":
         return 0
@@ -36,7 +38,7 @@ def whole_number(cell, what, allow_zero=True):
     return number
 
 
-def money(cell, what="unit cost"):
+def money(cell: str | None, what: str = "unit cost") -> Decimal:
     value = clean(cell).replace("\u00a0", "").replace(" ", "")
     if value == "":
         return Decimal("0.00")
@@ -55,7 +57,7 @@ def money(cell, what="unit cost"):
     return number.quantize(Decimal("0.01"))
 
 
-def yes_no(cell, what):
+def yes_no(cell: str | None, what: str) -> bool:
     value = clean(cell).lower()
     if value in TRUE:
         return True
@@ -64,7 +66,7 @@ def yes_no(cell, what):
     raise ValueError(f"{what} {clean(cell)!r} must be yes or no")
 
 
-def day(cell, what):
+def day(cell: str | None, what: str) -> date | None:
     value = clean(cell)
     if not value:
         return None
@@ -78,7 +80,7 @@ def day(cell, what):
     raise ValueError(f"{what} {value!r} is not a date like 2027-03-31")
 
 
-def show(value):
+def show(value: object) -> str:
     """A typed value as the CSV writes it (and the dry run shows it)."""
     if isinstance(value, bool):
         return "yes" if value else "no"

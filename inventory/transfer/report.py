@@ -1,10 +1,17 @@
 """What an import found: the rows it would create or change, and every bad row with its reason."""
+from __future__ import annotations
+
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from ..catalog.models import normalize_sku
 from ..errors import DomainError
 from ..text import clean
+from .csvfile import Table
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -19,9 +26,9 @@ class Change:
     line: int
     key: str
     action: str   # "new" or "changed"
-    details: tuple = ()  # ("unit cost", "2.50", "2.80"), ... for a change; words for a new row
+    details: tuple[Any, ...] = ()  # ("unit cost", "2.50", "2.80"), ... for a change; words for a new row
 
-    def describe(self):
+    def describe(self) -> str:
         if self.action == "new":
             return "; ".join(self.details)
         return "; ".join(f"{what}: {old or '(empty)'} → {new or '(empty)'}" for what, old, new in self.details)
@@ -31,25 +38,25 @@ class Change:
 class ImportReport:
     kind: str                 # "items" or "stock"
     rows: int = 0
-    bad_rows: list = field(default_factory=list)
-    changes: list = field(default_factory=list)
-    counts: Counter = field(default_factory=Counter)
+    bad_rows: list[BadRow] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
     written: bool = False
 
     @property
-    def ok(self):
+    def ok(self) -> bool:
         return not self.bad_rows
 
-    def bad(self, line, key, reason):
+    def bad(self, line: int, key: str, reason: str) -> None:
         self.bad_rows.append(BadRow(line, key, reason))
 
-    def in_file_order(self):
+    def in_file_order(self) -> ImportReport:
         """Sort bad rows and changes by line (they are found group by group)."""
         self.bad_rows.sort(key=lambda bad: bad.line)
         self.changes.sort(key=lambda change: change.line)
         return self
 
-    def summary(self):
+    def summary(self) -> str:
         """One sentence a person reads: what was (or would be) done."""
         c = self.counts
         if self.kind == "items":
@@ -70,12 +77,13 @@ class ImportRefused(DomainError):
 
     status = 400
 
-    def __init__(self, report):
+    def __init__(self, report: ImportReport) -> None:
         self.report = report
         super().__init__(f"Nothing was imported: {len(report.bad_rows)} bad row(s). Fix them and try again.")
 
 
-def parsed_rows(table, report, parse_row):
+def parsed_rows(table: Table, report: ImportReport,
+                parse_row: Callable[[int, dict[str, str]], R]) -> Iterator[tuple[int, R]]:
     """(line, row) for each row of `table` that `parse_row` takes; every other row goes into
     `report` as bad, with its line number and reason."""
     for line, cells in table.rows:

@@ -6,30 +6,33 @@ bad row (line number and reason). Without `dry_run` the same checks run again in
 transaction, against the database as it is then (a preview may be stale), and either everything
 is written or, when any row is bad, nothing (ImportRefused carries the report).
 """
+from __future__ import annotations
+
 import base64
 import binascii
 import zlib
 
 from sqlalchemy.exc import IntegrityError
 
-from ..database import unit_of_work
+from ..auth.models import User
+from ..database import SessionLike, unit_of_work
 from ..forecast import stored
 from ..forecast.changes import everything_changed
 from ..errors import Conflict, InvalidInput
 from . import items as item_import
 from . import opening_stock
-from .csvfile import MAX_IMPORT_BYTES, decode, read_table
+from .csvfile import MAX_IMPORT_BYTES, Table, decode, read_table
 from .report import ImportRefused, ImportReport  # noqa: F401  (part of this module's interface)
 
 KINDS = {"items": item_import, "stock": opening_stock}
 
 
-def read_upload(data):
+def read_upload(data: bytes) -> str:
     """An uploaded file's bytes -> text (UTF-8, with or without BOM), or InvalidInput."""
     return decode(data)
 
 
-def import_items(session, text, dry_run=False):
+def import_items(session: SessionLike, text: str | None, dry_run: bool = False) -> ImportReport:
     """Create and update items (and their products and sizes) from CSV text; see transfer.items.
 
     All rows or none: any bad row refuses the whole file (ImportRefused with the report). A dry
@@ -44,7 +47,7 @@ def import_items(session, text, dry_run=False):
 
 
 @unit_of_work
-def _write_items(session, table):
+def _write_items(session: SessionLike, table: Table) -> ImportReport:
     try:
         stored.lock_everything(session)  # many items change: locked first, in the order a projection takes
         plan = item_import.plan(session, table)
@@ -60,7 +63,8 @@ def _write_items(session, table):
     return plan.report
 
 
-def import_stock(session, text, user, dry_run=False, create_bins=False):
+def import_stock(session: SessionLike, text: str | None, user: User, dry_run: bool = False,
+                 create_bins: bool = False) -> ImportReport:
     """Book what each bin holds from CSV text, as `user`; see transfer.opening_stock.
 
     Empty bins are booked as received (opening stock), others as a count of the difference; with
@@ -75,7 +79,7 @@ def import_stock(session, text, user, dry_run=False, create_bins=False):
 
 
 @unit_of_work
-def _write_stock(session, table, user, create_bins):
+def _write_stock(session: SessionLike, table: Table, user: User, create_bins: bool) -> ImportReport:
     try:
         plan = opening_stock.plan(session, table, create_bins=create_bins, lock=True)
         if not plan.report.ok:
@@ -92,11 +96,11 @@ def _write_stock(session, table, user, create_bins):
 # The file between the dry run and the confirmation travels in the page itself (a hidden field),
 # compressed: no server-side state, so any worker on any host can take the confirmation.
 
-def pack(text):
+def pack(text: str) -> str:
     return base64.urlsafe_b64encode(zlib.compress(text.encode("utf-8"), 6)).decode("ascii")
 
 
-def unpack(packed):
+def unpack(packed: str | None) -> str:
     try:
         data = base64.urlsafe_b64decode((packed or "").encode("ascii"))
         inflater = zlib.decompressobj()
