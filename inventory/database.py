@@ -240,9 +240,7 @@ def unit_of_work(rule: Rule[S, P, R] | None = None, *,
     @functools.wraps(rule)
     def run(session: S, *args: P.args, **kwargs: P.kwargs) -> R:
         real = _real(session)
-        depth = real.info.get(_UNIT, 0)
-        real.info[_UNIT] = depth + 1
-        try:
+        with _one_unit_deeper(real) as depth:
             if depth:
                 with real.begin_nested():
                     return rule(session, *args, **kwargs)
@@ -264,13 +262,23 @@ def unit_of_work(rule: Rule[S, P, R] | None = None, *,
                                 RETRIED_SQLSTATES[state], attempt + 1)
                     time.sleep(random.uniform(*_JITTER) * attempt)
             raise AssertionError("unreachable: the last attempt returns or raises")
-        finally:
-            if depth:
-                real.info[_UNIT] = depth
-            else:
-                real.info.pop(_UNIT, None)
 
     return run
+
+
+@contextmanager
+def _one_unit_deeper(real: Session) -> Iterator[int]:
+    """Count one more open unit on the session while the block runs; yields how many were open
+    before it (0: this is the outermost, which owns the transaction)."""
+    depth = real.info.get(_UNIT, 0)
+    real.info[_UNIT] = depth + 1
+    try:
+        yield depth
+    finally:
+        if depth:
+            real.info[_UNIT] = depth
+        else:
+            real.info.pop(_UNIT, None)
 
 
 @contextmanager
@@ -281,9 +289,7 @@ def transaction(session: SessionLike, expire: bool = True) -> Iterator[Session]:
     deadlock, so that ends as errors.Busy (nothing saved, try again); an entry point that wants
     the retry puts the block in a function decorated with @unit_of_work instead."""
     real = _real(session)
-    depth = real.info.get(_UNIT, 0)
-    real.info[_UNIT] = depth + 1
-    try:
+    with _one_unit_deeper(real) as depth:
         if depth:
             with real.begin_nested():
                 yield real
@@ -296,11 +302,6 @@ def transaction(session: SessionLike, expire: bool = True) -> Iterator[Session]:
                 raise
             from .errors import Busy
             raise Busy() from error
-    finally:
-        if depth:
-            real.info[_UNIT] = depth
-        else:
-            real.info.pop(_UNIT, None)
 
 
 def _can_go_on(session: Session) -> bool:
