@@ -3,11 +3,13 @@ set-based queries whatever the size of the catalog."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeAlias
 
-from sqlalchemy import Date, Integer, String, bindparam, case, func, literal_column, null, select, true, union_all
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import (BindParameter, ColumnElement, CompoundSelect, Date, Integer, Row, Select, String, bindparam,
+                        case, func, literal_column, null, select, true, union_all)
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from ..catalog.models import Item
 from ..events.models import Event, KitLine, KitTemplate
@@ -18,6 +20,11 @@ from ..timeutil import add_days
 from .timing import Settings
 
 MAX_IN_LIST = 10_000
+
+# An open purchase order line as the projection reads it: (item id, outstanding, status, expected on,
+# order id), a row of the orders statement or a tuple taken from the flows statement's.
+OrderLine: TypeAlias = Sequence[Any]
+_Statement: TypeAlias = "Select[Any] | CompoundSelect[Any]"
 
 # What the projection reads of an item.
 # A request line that holds or waits for stock (the others are history): it has a partial index.
@@ -34,14 +41,14 @@ class _EventName(NamedTuple):
 # The statements of a projection. Built once for the items given by id (`bindparam` "ids"): every
 # rule that changes an item projects it again in its own transaction, and building the statements
 # cost more than running them. `ids` None means every item.
-_IDS = bindparam("ids", expanding=True)
+_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
 
 
-def _in(column, ids):
+def _in(column: InstrumentedAttribute[int], ids: BindParameter[list[int]] | None) -> ColumnElement[bool]:
     return column.in_(ids) if ids is not None else true()
 
 
-def _demand_statement(ids):
+def _demand_statement(ids: BindParameter[list[int]] | None) -> Select[Any]:
     """Open requests whatever their date (what they hold is held now), and handed-over
     returnables (they come back). Lines that hold or wait only: a partial index of their own."""
     return (select(RequestLine.item_id, RequestLine.reserved, RequestLine.backordered, RequestLine.issued,
@@ -56,7 +63,7 @@ def _demand_statement(ids):
                    LIVE_LINE))
 
 
-def _orders_statement(ids):
+def _orders_statement(ids: BindParameter[list[int]] | None) -> Select[Any]:
     return (select(PurchaseOrderLine.item_id, PurchaseOrderLine.quantity - PurchaseOrderLine.received,
                    PurchaseOrder.status, PurchaseOrder.expected_on, PurchaseOrder.id)
             .join(PurchaseOrder, PurchaseOrderLine.order_id == PurchaseOrder.id)
@@ -65,7 +72,7 @@ def _orders_statement(ids):
             .order_by(PurchaseOrder.id))
 
 
-def _items_statement(ids):
+def _items_statement(ids: BindParameter[list[int]] | None) -> Select[Any]:
     """The items with what they have on hand and their successor's SKU, in one query."""
     stock = (select(StockLevel.item_id, func.sum(StockLevel.quantity).label("quantity"))
              .where(_in(StockLevel.item_id, ids)).group_by(StockLevel.item_id).subquery())
@@ -78,7 +85,7 @@ def _items_statement(ids):
             .where(_in(Item.id, ids)))
 
 
-def _kits_statement(ids):
+def _kits_statement(ids: BindParameter[list[int]] | None) -> Select[tuple[int, str]]:
     """The kit templates that list the print pieces near their date (`warn_until`)."""
     return (select(KitLine.item_id, KitTemplate.name).join(KitTemplate, KitLine.kit_id == KitTemplate.id)
             .join(Item, KitLine.item_id == Item.id)
@@ -87,7 +94,7 @@ def _kits_statement(ids):
             .order_by(KitTemplate.name))
 
 
-def _flows_statement(ids):
+def _flows_statement(ids: BindParameter[list[int]] | None) -> CompoundSelect[Any]:
     """Demand and purchase orders in one statement (one round trip fewer in every rule's
     re-projection): the demand's columns, and each order line in them as ("o", item, outstanding,
     -, -, status, expected on, -, order id)."""
@@ -102,10 +109,10 @@ def _flows_statement(ids):
     return union_all(demand, orders)
 
 
-_BY_ID = {}
+_BY_ID: dict[str, _Statement] = {}
 
 
-def _statements(by_id):
+def _statements(by_id: bool) -> dict[str, _Statement]:
     if not by_id:
         return {name: build(None) for name, build in _BUILDERS.items()}
     if not _BY_ID:
@@ -114,12 +121,21 @@ def _statements(by_id):
     return _BY_ID
 
 
-_BUILDERS = {"demand": _demand_statement, "orders": _orders_statement, "items": _items_statement,
-             "kits": _kits_statement}
+_BUILDERS: dict[str, Callable[[BindParameter[list[int]] | None], _Statement]] = {
+    "demand": _demand_statement, "orders": _orders_statement, "items": _items_statement, "kits": _kits_statement}
 
 
 class Loaded:
     """What the projection reads, for some items, in a handful of set-based queries."""
+    demand: Sequence[Row[Any]]  # rows of the demand statement
+    orders: Sequence[OrderLine]  # by order id
+    events: dict[int, _EventName]
+    items: list[Row[Any]]  # rows of the items statement: the items that can be flagged
+    left_out: list[Row[Any]]  # the items asked about by id that cannot be
+    on_hand: dict[int, int]
+    kits: defaultdict[int, list[str]]  # {item id: names of the kits that list it}
+    flagged: set[int]
+    successors: dict[int, str]  # {item id: its SKU}, of the items that replace those read
 
     def __init__(self, session: Session, today: date, settings: Settings, ids: list[int] | None = None) -> None:
         self.today, self.settings = today, settings
@@ -130,14 +146,17 @@ class Loaded:
         statements = _statements(by_id)
         connection = session.connection()  # Core: the ORM's execution path costs more than these rows
 
-        def run(name, **params):
+        def run(name: str, **params: Any) -> Sequence[Row[Any]]:
             if by_id:
-                params["ids"] = list(candidates if name in ("items", "kits") else ids)
+                given = candidates if name in ("items", "kits") else ids
+                assert given is not None  # by id: `ids` were given, and `candidates` are they
+                params["ids"] = list(given)
             return connection.execute(statements[name], params).all()
 
-        candidates = set(ids) if by_id else None
+        candidates = set(ids) if by_id and ids is not None else None
         if by_id:
-            demand, orders = [], []
+            demand: list[Row[Any]] = []
+            orders: list[OrderLine] = []
             for row in run("flows"):
                 if row.source == "d":
                     demand.append(row)
@@ -145,10 +164,10 @@ class Loaded:
                     orders.append((row.item_id, row.reserved, row.status, row.needed_by, row.request_id))
             self.demand, self.orders = demand, sorted(orders, key=lambda o: o[4])
         else:
-            demand = run("demand")
-            self.demand = demand if ids is None else [row for row in demand if row.item_id in ids]
-            orders = run("orders")
-            self.orders = orders if ids is None else [row for row in orders if row[0] in ids]
+            all_demand = run("demand")
+            self.demand = all_demand if ids is None else [row for row in all_demand if row.item_id in ids]
+            all_orders = run("orders")
+            self.orders = all_orders if ids is None else [row for row in all_orders if row[0] in ids]
         self.events = {row.event_id: _EventName(row.event_id, row.event_name)
                        for row in self.demand if row.event_id}
         # Items that can be flagged: demand, under the reorder point, or a print piece near its date.
@@ -180,26 +199,25 @@ class Loaded:
         self.successors = {row.replaced_by_id: row.successor for row in self.items if row.replaced_by_id}
 
 
-def _under_reorder_point(session, item_ids=None):
+def _under_reorder_point(session: Session, item_ids: Iterable[int] | None = None) -> set[int]:
     """Ids of the items whose stock plus what is on order is under their reorder point."""
-    only = item_ids is not None
     stock = (select(StockLevel.item_id, func.sum(StockLevel.quantity).label("quantity"))
-             .where(StockLevel.item_id.in_(item_ids) if only else True)
+             .where(StockLevel.item_id.in_(item_ids) if item_ids is not None else true())
              .group_by(StockLevel.item_id).subquery())
     ordered = (select(PurchaseOrderLine.item_id,
                       func.sum(PurchaseOrderLine.quantity - PurchaseOrderLine.received).label("quantity"))
                .join(PurchaseOrder, PurchaseOrderLine.order_id == PurchaseOrder.id)
-               .where(PurchaseOrderLine.item_id.in_(item_ids) if only else True,
+               .where(PurchaseOrderLine.item_id.in_(item_ids) if item_ids is not None else true(),
                       PurchaseOrder.status == "ordered", PurchaseOrderLine.quantity > PurchaseOrderLine.received)
                .group_by(PurchaseOrderLine.item_id).subquery())
     return set(session.scalars(
         select(Item.id)
         .outerjoin(stock, stock.c.item_id == Item.id).outerjoin(ordered, ordered.c.item_id == Item.id)
-        .where(Item.id.in_(item_ids) if only else True, Item.reorder_point > 0,
+        .where(Item.id.in_(item_ids) if item_ids is not None else true(), Item.reorder_point > 0,
                Item.reorder_point > func.coalesce(stock.c.quantity, 0) + func.coalesce(ordered.c.quantity, 0))))
 
 
-def _retiring(session, warn_until, item_ids=None):
+def _retiring(session: Session, warn_until: date, item_ids: Iterable[int] | None = None) -> set[int]:
     return set(session.scalars(select(Item.id).where(
-        Item.id.in_(item_ids) if item_ids is not None else True, Item.archived.is_(False),
+        Item.id.in_(item_ids) if item_ids is not None else true(), Item.archived.is_(False),
         Item.do_not_use_after.is_not(None), Item.do_not_use_after <= warn_until)))

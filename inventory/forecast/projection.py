@@ -30,7 +30,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
+from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from ..holds.availability import booking_window
@@ -38,7 +40,7 @@ from ..purchasing.models import order_number
 from ..requests.models import request_number
 from ..timeutil import add_days
 from . import reasons
-from .loading import Loaded
+from .loading import Loaded, OrderLine
 from .models import URGENCY
 from .results import Flag, ItemForecast, Need, Step
 from .suggestions import suggest_all
@@ -66,13 +68,13 @@ def forecast(session: Session, today: date, settings: Settings = Settings(),
     return _project_all(loaded, every_item=item_ids is not None)
 
 
-def _project_all(loaded, every_item=False):
-    demand = defaultdict(list)
+def _project_all(loaded: Loaded, every_item: bool = False) -> list[ItemForecast]:
+    demand: defaultdict[int, list[Row[Any]]] = defaultdict(list)
     for row in loaded.demand:
         demand[row.item_id].append(row)
-    orders = defaultdict(list)
-    for row in loaded.orders:
-        orders[row[0]].append(row)
+    orders: defaultdict[int, list[OrderLine]] = defaultdict(list)
+    for order in loaded.orders:
+        orders[order[0]].append(order)
     items = loaded.items
     if every_item:  # asked about by id: an archived item too gets its timeline, from its real stock
         items = items + loaded.left_out
@@ -80,13 +82,15 @@ def _project_all(loaded, every_item=False):
             for item in items]
 
 
-def _project(item, start, demand, orders, loaded):
+def _project(item: Row[Any], start: int, demand: list[Row[Any]], orders: list[OrderLine],
+             loaded: Loaded) -> ItemForecast:
     today = loaded.today
     result = ItemForecast(item=item, start=start)
     unit = "" if item.unit in ("each", "") else f" {item.unit}"
-    changes = []  # (day, order, change, event_id, request_id): order 0 back, 1 arrives, 2 held, 3 waits
+    # (day, order, change, event_id, request_id): order 0 back, 1 arrives, 2 held, 3 waits
+    changes: list[tuple[date, int, int, int | None, int]] = []
     held = 0
-    held_by = []
+    held_by: list[str] = []
     for row in demand:
         if item.returnable:
             # The days the booking holds its units, as availability counts them: picked or out
@@ -123,7 +127,7 @@ def _project(item, start, demand, orders, loaded):
     level = available_now
     if held:
         result.steps.append(Step(today, -held, level, f"held for {reasons.listing(held_by)}"))
-    needs = {}  # event id or None -> what the projection says of it
+    needs: dict[int | None, Need] = {}  # event id or None -> what the projection says of it
     # Every change counts, however far ahead (a known backorder is never left out); the timeline
     # shows the horizon's.
     for day, order, change, event_id, ref in changes:
@@ -157,7 +161,7 @@ def _project(item, start, demand, orders, loaded):
     orders_json = [{"id": o[4], "status": o[2], "quantity": int(o[1]),
                     "expected_on": o[3].isoformat() if o[3] else None} for o in orders]
     # Not to be ordered again: archived, or a print piece that may not be used by the time an order came.
-    stop = None
+    stop: str | None = None
     if item.archived:
         stop = "the item is archived: restore it to order more, or release what waits for it"
     elif item.do_not_use_after is not None and \

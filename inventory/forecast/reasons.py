@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from typing import Any
 
 from sqlalchemy import Row
 
 from ..purchasing.models import order_number
 from ..requests.models import request_number
-from .loading import Loaded
+from .loading import Loaded, OrderLine
 from .models import EVENT_NAME, EXPEDITE, NOW, OK, PLANNED, REORDER_POINT, RETIRE, RETIRING, SHORTFALL, SOON, URGENCY
 from .results import Flag, Need
-from .timing import lead_time, order_by_date
+from .timing import Settings, lead_time, order_by_date
 
 
 def fmt_day(day: date) -> str:
@@ -27,7 +28,7 @@ def listing(names: Iterable[str], most: int = 3) -> str:
     return f"{', '.join(names[:most])} and {len(names) - most} more"
 
 
-def _status_by_date(order_by, today, settings, shortfall):
+def _status_by_date(order_by: date, today: date, settings: Settings, shortfall: bool) -> str:
     if order_by < today:
         return EXPEDITE if shortfall else NOW
     if order_by == today:
@@ -37,14 +38,15 @@ def _status_by_date(order_by, today, settings, shortfall):
     return PLANNED if shortfall else OK
 
 
-def _supplier(item):
+def _supplier(item: Row[Any]) -> str:
     return item.supplier or "the supplier"
 
 
-def shortfall_flag(item: Row, need: Need, loaded: Loaded, unit: str, ordered: list, below_now: bool, available_now: int,
-                   on_order: int, orders_json: list) -> Flag:
+def shortfall_flag(item: Row[Any], need: Need, loaded: Loaded, unit: str, ordered: list[OrderLine], below_now: bool,
+                   available_now: int, on_order: int, orders_json: list[dict[str, Any]]) -> Flag:
     today, settings = loaded.today, loaded.settings
-    event = loaded.events.get(need.event_id)
+    assert need.day is not None  # a need that is short has its day: the projection sets both at once
+    event = loaded.events.get(need.event_id) if need.event_id is not None else None
     order_by = order_by_date(need.day, item.lead_time_days, settings)
     status = _status_by_date(order_by, today, settings, shortfall=True)
     if below_now and URGENCY[status] > URGENCY[NOW]:
@@ -80,8 +82,10 @@ def shortfall_flag(item: Row, need: Need, loaded: Loaded, unit: str, ordered: li
                 0, orders_json, "; ".join(parts), needed=needed, covered=sum(o[1] for o in late))
 
 
-def crossing_flag(item: Row, need: Need, loaded: Loaded, unit: str, orders_json: list) -> Flag | None:
+def crossing_flag(item: Row[Any], need: Need, loaded: Loaded, unit: str,
+                  orders_json: list[dict[str, Any]]) -> Flag | None:
     today, settings = loaded.today, loaded.settings
+    assert need.crossed is not None  # the projection asks only for a need that crossed the reorder point
     day, projected = need.crossed
     order_by = order_by_date(day, item.lead_time_days, settings)
     status = _status_by_date(order_by, today, settings, shortfall=False)
@@ -94,8 +98,8 @@ def crossing_flag(item: Row, need: Need, loaded: Loaded, unit: str, orders_json:
                 needed=item.reorder_point - projected)
 
 
-def below_now_flag(item: Row, loaded: Loaded, unit: str, available_now: int, on_order: int, held: int,
-                   orders_json: list) -> Flag:
+def below_now_flag(item: Row[Any], loaded: Loaded, unit: str, available_now: int, on_order: int, held: int,
+                   orders_json: list[dict[str, Any]]) -> Flag:
     notes = [f"{held} held for requests"] if held else []
     if on_order:
         notes.append(f"{on_order} on order")
@@ -106,7 +110,8 @@ def below_now_flag(item: Row, loaded: Loaded, unit: str, available_now: int, on_
                 reason, needed=item.reorder_point - available_now - on_order)
 
 
-def retire_flag(item: Row, start: int, held: int, demand: list[Row], loaded: Loaded, unit: str) -> Flag | None:
+def retire_flag(item: Row[Any], start: int, held: int, demand: list[Row[Any]], loaded: Loaded,
+                unit: str) -> Flag | None:
     """A print piece whose do-not-use-after date falls within the warning window (or has passed)
     while stock, requests or kits still have it."""
     last = item.do_not_use_after

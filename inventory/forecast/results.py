@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Row
 
 from .models import OK, STATUS_LABELS, URGENCY, ReorderFlag
 
@@ -30,7 +33,7 @@ class Flag:
     projected: int
     shortfall: int
     suggested_quantity: int
-    orders: list
+    orders: list[dict[str, Any]]  # the item's purchase orders, as ReorderFlag.orders holds them
     reason: str
     needed: int = 0  # what the projection is missing at the need, earlier needs included
     covered: int = 0  # what late orders bring for it
@@ -43,7 +46,7 @@ class Flag:
     def status_label(self) -> str:
         return STATUS_LABELS[self.status]
 
-    def row(self, now: datetime) -> dict:
+    def row(self, now: datetime) -> dict[str, Any]:
         """The flag as a row of the reorder_flag table (keys are its columns)."""
         return dict(item_id=self.item_id, event_id=self.event_id, kind=self.kind, status=self.status, rank=self.rank,
                     need_date=self.need_date, order_by=self.order_by, projected=self.projected,
@@ -59,19 +62,26 @@ class Flag:
 
 @dataclass
 class ItemForecast:
-    item: object
+    item: Row[Any]  # a row of the items statement (forecast/loading.py)
     start: int
-    steps: list = field(default_factory=list)
-    flags: list = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
 
     @property
     def status(self) -> str:
-        return min((f.status for f in self.flags), key=URGENCY.get, default=OK)
+        return min((f.status for f in self.flags), key=URGENCY.__getitem__, default=OK)  # every flag's status is ranked
 
 
 class Need:
     """What the projection found for one event (or for requests with no event) of an item."""
     __slots__ = ("event_id", "day", "projected", "short", "requests", "waiting", "crossed")
+    event_id: int | None
+    day: date | None  # the first day it is short: set with `short`
+    projected: int
+    short: int
+    requests: list[int]  # the ids of the requests short there
+    waiting: defaultdict[int, int]  # {request id: units it waits for (backordered) that are short}
+    crossed: tuple[date, int] | None  # (day, level) where it first crosses the reorder point, before any shortfall
 
     def __init__(self, event_id: int | None) -> None:
         self.event_id, self.day, self.projected, self.short = event_id, None, 0, 0

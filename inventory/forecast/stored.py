@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date
+from typing import TYPE_CHECKING, cast
 
 from flask import current_app, has_app_context
-from sqlalchemy import delete, event, func, insert, select
+from sqlalchemy import Select, Table, delete, event, func, insert, select
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, SessionTransaction, joinedload
 
 from .. import timeutil
 from ..catalog.models import Item, Product
@@ -41,6 +42,9 @@ from .models import ForecastState, ReorderFlag
 from .results import Flag
 from .timing import Settings, settings_from
 
+if TYPE_CHECKING:
+    from ..events.models import Event
+
 logger = logging.getLogger(__name__)
 _CHUNK = 500  # ids per IN list when deleting rows of many items
 
@@ -49,11 +53,11 @@ def settings() -> Settings:
     return settings_from(current_app.config) if has_app_context() else Settings()
 
 
-def _is_postgresql(session):
+def _is_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _state(session, lock=False):
+def _state(session: Session, lock: bool = False) -> ForecastState:
     query = select(ForecastState).where(ForecastState.id == 1)
     if lock:
         query = query.with_for_update()
@@ -65,7 +69,7 @@ def _state(session, lock=False):
     return state
 
 
-def _lock_items(session, item_ids=None):
+def _lock_items(session: Session, item_ids: Iterable[int] | None = None) -> None:
     """Row locks on these items (every item when None), in id order, on PostgreSQL: FOR NO KEY
     UPDATE, as holds/locks.lock_items takes them, which a foreign key's key-share lock
     (a new order line of the item, written earlier in the transaction) does not block."""
@@ -82,7 +86,7 @@ def _lock_items(session, item_ids=None):
     changes.note_locked(session, wanted)
 
 
-def _write(session, flags, item_ids=None):
+def _write(session: Session, flags: Sequence[Flag], item_ids: Collection[int] | None = None) -> None:
     """Replace the rows of these items (all rows when None) by `flags`."""
     if item_ids is None:
         session.execute(delete(ReorderFlag))
@@ -93,7 +97,7 @@ def _write(session, flags, item_ids=None):
     if flags:
         now = timeutil.utcnow()
         # Core on the table (one executemany), not the ORM bulk path (batches of INSERT ... VALUES).
-        session.execute(insert(ReorderFlag.__table__), [flag.row(now) for flag in flags])
+        session.execute(insert(cast(Table, ReorderFlag.__table__)), [flag.row(now) for flag in flags])
 
 
 def lock_everything(session: Session) -> None:
@@ -161,13 +165,13 @@ def reproject(session: Session, item_ids: Iterable[int], today: date | None = No
     _write(session, flags, flagged & item_ids if len(item_ids) <= MAX_IN_LIST else item_ids)
 
 
-def _items_of_events(session, event_ids):
+def _items_of_events(session: Session, event_ids: Iterable[int]) -> set[int]:
     return set(session.scalars(select(RequestLine.item_id).join(Request, RequestLine.request_id == Request.id)
                                .where(Request.event_id.in_(event_ids)).distinct()))
 
 
 @event.listens_for(Session, "before_commit")
-def _reproject(session):
+def _reproject(session: Session) -> None:
     if session.in_nested_transaction():
         return
     items, events, everything = changes.take(session)
@@ -185,7 +189,7 @@ def _reproject(session):
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _done(session, transaction):
+def _done(session: Session, transaction: SessionTransaction) -> None:
     """The session's transaction ended (committed, its flags with it; or rolled back): forget
     what it marked. A savepoint ending leaves the marks for its transaction's commit."""
     if transaction.parent is None and not transaction.nested:
@@ -194,7 +198,7 @@ def _done(session, transaction):
 
 # Reading -----------------------------------------------------------------------------------------
 
-def _with_relations(query):
+def _with_relations(query: Select[tuple[ReorderFlag]]) -> Select[tuple[ReorderFlag]]:
     return query.options(joinedload(ReorderFlag.item).joinedload(Item.product), joinedload(ReorderFlag.event))
 
 
@@ -216,7 +220,7 @@ def page_of_flags(session: Session, page: int, per_page: int) -> Sequence[Reorde
 
 def counts(session: Session) -> dict[str, int]:
     """{status: how many flags}."""
-    return dict(session.execute(select(ReorderFlag.status, func.count()).group_by(ReorderFlag.status)).all())
+    return dict(session.execute(select(ReorderFlag.status, func.count()).group_by(ReorderFlag.status)).tuples().all())
 
 
 def event_flags(session: Session, event_id: int) -> Sequence[ReorderFlag]:
@@ -238,12 +242,13 @@ def as_rows(session: Session, computed: Iterable[Flag]) -> list[ReorderFlag]:
     items = {item.id: item for item in session.scalars(
         select(Item).where(Item.id.in_(item_ids)).options(joinedload(Item.product)))} if item_ids else {}
     events = {e.id: e for e in session.scalars(select(Event).where(Event.id.in_(event_ids)))} if event_ids else {}
-    rows = []
+    rows: list[ReorderFlag] = []
     for flag in sorted(computed, key=lambda f: (f.rank, f.order_by)):
         values = flag.row(timeutil.utcnow())
         values["stored_reason"] = values.pop("reason")
         row = ReorderFlag(**values)
-        row.item, row.event = items[flag.item_id], events.get(flag.event_id)
+        row.item = items[flag.item_id]
+        row.event = events.get(flag.event_id) if flag.event_id is not None else None
         rows.append(row)
     return rows
 
@@ -255,10 +260,10 @@ def drift(session: Session, today: date | None = None, settings_: Settings | Non
     state = session.execute(select(ForecastState.as_of, ForecastState.settings).where(ForecastState.id == 1)).first()
     if state is None or state.as_of != today or state.settings != settings_.key:
         return None
-    fresh = {}
+    fresh: dict[tuple[int, int | None, str], Flag] = {}
     for flag in projection.compute(session, today, settings_):
         fresh.setdefault((flag.item_id, flag.event_id, flag.kind), flag)
-    stored = {}
+    stored: dict[tuple[int, int | None, str], ReorderFlag] = {}
     for row in session.scalars(select(ReorderFlag)):
         stored.setdefault((row.item_id, row.event_id, row.kind), row)
     differ = {key[0] for key in fresh.keys() ^ stored.keys()}
@@ -266,9 +271,9 @@ def drift(session: Session, today: date | None = None, settings_: Settings | Non
     return differ
 
 
-def by_event(flags: Iterable[ReorderFlag]) -> list[tuple]:
+def by_event(flags: Collection[ReorderFlag]) -> list[tuple[Event | None, list[ReorderFlag]]]:
     """[(event or None, [flags])]: events in date order, general stock last."""
-    groups = defaultdict(list)
+    groups: defaultdict[int | None, list[ReorderFlag]] = defaultdict(list)
     for flag in flags:
         groups[flag.event.id if flag.event else None].append(flag)
     events = {flag.event.id: flag.event for flag in flags if flag.event}

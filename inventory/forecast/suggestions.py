@@ -3,13 +3,16 @@ need leaves missing, at least the reorder quantity, less what drafts, late order
 earlier flags already bring."""
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Row
 
 from ..purchasing.models import order_number
+from .loading import OrderLine
 from .results import Flag
 
 
-def suggest_all(item: Row, flags: list[Flag], drafts: list, unit: str, stop: str | None) -> None:
+def suggest_all(item: Row[Any], flags: list[Flag], drafts: list[OrderLine], unit: str, stop: str | None) -> None:
     """What each flag should order, earliest need first: what its need leaves missing (the
     projection is cumulative, so a later need's counts the earlier ones too), ordered as at least
     the reorder quantity, less what drafts and late orders bring and what the earlier flags already
@@ -29,7 +32,7 @@ def suggest_all(item: Row, flags: list[Flag], drafts: list, unit: str, stop: str
             flag.reason += f"; {stop}"
 
 
-def _drafts_note(drafts, unit, covering_need=None):
+def _drafts_note(drafts: list[OrderLine], unit: str, covering_need: bool | None = None) -> str:
     if not drafts:
         return ""
     names = ", ".join(f"draft {order_number(o[4])} for {o[1]}{unit}" for o in drafts[:3])

@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, cast
 from urllib.parse import urlencode
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,7 +27,7 @@ from ..catalog.models import Item
 from ..database import unit_of_work
 from ..events.models import Event
 from ..forecast import stored
-from ..forecast.models import PLANNED, RETIRING, STATUS_LABELS, URGENCY
+from ..forecast.models import PLANNED, RETIRING, STATUS_LABELS, URGENCY, ReorderFlag
 from ..forecast.timing import settings_from
 from . import preferences
 from .models import Alert, JobLock, OutboxMessage
@@ -37,7 +38,7 @@ JOB = "send-alerts"
 
 @dataclass
 class DigestLine:
-    flag: object
+    flag: ReorderFlag
     previous_status: str | None
     po_url: str | None  # what to do about it: raise a PO, open the draft, or (None) nothing to order
     item_url: str
@@ -69,7 +70,7 @@ def lock_job(session: Session, name: str) -> JobLock:
     return session.scalars(select(JobLock).where(JobLock.name == name).with_for_update()).one()
 
 
-def _action(base, flag):
+def _action(base: str, flag: ReorderFlag) -> tuple[str, str]:
     """(what to do, its link) for a flag: open its draft, raise a PO, or look at the item."""
     draft = next((o for o in flag.orders if o["status"] == "draft"), None)
     if draft is not None:
@@ -79,14 +80,15 @@ def _action(base, flag):
     return "Raise the purchase order", _po_url(base, flag)
 
 
-def _po_url(base, flag):
-    query = [("supplier", flag.item.supplier), ("line", f"{flag.item.sku}:{flag.suggested_quantity}")]
+def _po_url(base: str, flag: ReorderFlag) -> str:
+    query: list[tuple[str, str | int]] = [("supplier", flag.item.supplier),
+                                          ("line", f"{flag.item.sku}:{flag.suggested_quantity}")]
     if flag.event is not None:
         query.append(("event_id", flag.event.id))
     return f"{base}/purchase-orders/new?{urlencode(query)}"
 
 
-def _subject(today, groups, resolved):
+def _subject(today: date, groups: list[tuple[Event | None, list[DigestLine]]], resolved: list[ResolvedLine]) -> str:
     flags = [line.flag for _event, lines in groups for line in lines]
     if not flags:
         return f"Reorders: {len(resolved)} item{'s' if len(resolved) != 1 else ''} resolved"
@@ -104,7 +106,8 @@ def _subject(today, groups, resolved):
 
 def digest_recipients(session: Session, config: Mapping) -> list[str]:
     """ALERT_RECIPIENTS, then the managers who opted in on their profile, each address once."""
-    recipients, seen = [], set()
+    recipients: list[str] = []
+    seen: set[str] = set()
     for address in [*(config.get("ALERT_RECIPIENTS") or []), *preferences.subscribers(session, "reorder_digest")]:
         if address.lower() not in seen:
             seen.add(address.lower())
@@ -129,7 +132,9 @@ def queue_reorder_digest(session: Session, config: Mapping, today: date, now: da
     stored.project_all(session, today, settings_from(config))
     flags = stored.flags(session)
     previous = {(alert.item_id, alert.event_id, alert.kind): alert for alert in session.scalars(select(Alert))}
-    current, news, new_alerts = set(), [], []
+    current: set[tuple[int, int | None, str]] = set()
+    news: list[DigestLine] = []
+    new_alerts: list[dict[str, Any]] = []
     for flag in flags:  # most urgent first: the first flag per (item, event) is the one that counts
         key = (flag.item.id, flag.event.id if flag.event else None,
                "retire" if flag.kind == RETIRING else "stock")
@@ -148,16 +153,17 @@ def queue_reorder_digest(session: Session, config: Mapping, today: date, now: da
         else:
             alert.status, alert.sent_at = flag.status, now
     if new_alerts:  # one multi-row INSERT, not one per flag: a first run may flag thousands
-        session.execute(insert(Alert.__table__), new_alerts)
+        session.execute(insert(cast(Table, Alert.__table__)), new_alerts)
     gone = [alert for key, alert in previous.items() if key not in current]
     if gone:  # load what the resolved lines name in two queries; session.get below finds them loaded
         session.scalars(select(Item).where(Item.id.in_({alert.item_id for alert in gone}))).all()
         session.scalars(select(Event).where(Event.id.in_({a.event_id for a in gone if a.event_id}))).all()
-    resolved = []
+    resolved: list[ResolvedLine] = []
     for key, alert in sorted(previous.items(), key=lambda pair: (pair[0][1] or 0, pair[0][0])):
         if key in current:
             continue
         item = session.get(Item, alert.item_id)
+        assert item is not None  # alert.item_id is a foreign key to the item
         resolved.append(ResolvedLine(item, session.get(Event, alert.event_id) if alert.event_id else None,
                                      f"{base}/i/{item.sku}"))
         session.delete(alert)
