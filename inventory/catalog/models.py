@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from ..timeutil import utcnow
 
 CATEGORIES = ("apparel", "print", "promo", "display", "kit")
@@ -34,7 +34,7 @@ def size_rank(size: str | None) -> int:
     return SIZE_ORDER.index(upper) + 1 if upper in SIZE_ORDER else 100
 
 
-class Product(db.Model):
+class Product(Model):
     __tablename__ = "product"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -66,7 +66,7 @@ class Product(db.Model):
         return CATEGORY_LABELS.get(self.category, self.category)
 
 
-class Item(db.Model):
+class Item(Model):
     """One stock-keeping unit: what is counted, reserved, reordered."""
 
     __tablename__ = "item"

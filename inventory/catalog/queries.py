@@ -7,8 +7,10 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
-from sqlalchemy import bindparam, case, exists, func, literal, or_, select
+from sqlalchemy import (BindParameter, Case, ColumnElement, ColumnExpressionArgument, Select, bindparam, case, exists,
+                        func, literal, or_, select)
 from sqlalchemy.orm import Session, selectinload
 
 from ..pagination import Page
@@ -18,7 +20,8 @@ from . import search
 from .models import Item, Product, normalize_sku
 
 
-def _search_conditions(q, category, archived):
+def _search_conditions(q: str | None, category: str | None,
+                       archived: bool) -> tuple[list[ColumnElement[bool]], Case[int] | None, dict[str, str]]:
     """(WHERE clauses, rank or None, bind parameters) of a search and category."""
     found, values = search.resolved(q)
     count = None if found is None else len(found)
@@ -26,11 +29,12 @@ def _search_conditions(q, category, archived):
     return conditions, (None if count is None else search.rank(count)), values
 
 
-def _conditions(words, category, archived):
+def _conditions(words: int | None, category: str | BindParameter[str] | None,
+                archived: bool) -> list[ColumnElement[bool]]:
     """The search's WHERE clauses: `words` is the number of search words (None: no search; the
     words' patterns are bind parameters, see search.params), `category` a value or a bind
     parameter, None to leave that filter out."""
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if archived:
         conditions.append(or_(Product.archived.is_(True),
                               Product.id.in_(select(Item.product_id).where(Item.archived.is_(True)))))
@@ -68,9 +72,10 @@ def search_products(session: Session, q: str = "", category: str | None = None, 
     return Page([row[0] for row in rows], page, per_page, total)
 
 
-def _count_past_the_end(session, conditions, values, page):
+def _count_past_the_end(session: Session, conditions: Sequence[ColumnElement[bool]], values: dict[str, str],
+                        page: int) -> int:
     """The number of matches when the page asked for has none: 0 on page 1, else a count."""
-    return 0 if page == 1 else session.scalar(select(func.count(Product.id)).where(*conditions), values)
+    return 0 if page == 1 else session.execute(select(func.count(Product.id)).where(*conditions), values).scalar_one()
 
 
 @dataclass(slots=True)
@@ -95,7 +100,7 @@ class ListedProduct:
     name: str
     category: str
     photo: str | None
-    items: list = field(default_factory=list)
+    items: list[ListedItem] = field(default_factory=list)
 
     has_sizes = Product.has_sizes
     active_items = Product.active_items
@@ -108,7 +113,7 @@ _ON_HAND = (select(func.coalesce(func.sum(_stock.c.quantity), 0)).where(_stock.c
 
 
 @functools.cache
-def _catalog_statement(words, filtering):
+def _catalog_statement(words: int | None, filtering: bool) -> Select[Any]:
     """The catalog list's statement, for a search of `words` words (None: no search) and with or
     without a category, built once per shape (building it and its cache key costs more CPU than
     SQLite takes to run it)."""
@@ -149,13 +154,18 @@ def catalog_page(session: Session, q: str = "", category: str | None = None, pag
         params["category"] = category
     statement = _catalog_statement(None if found is None else len(found), bool(category))
     rows = session.connection().execute(statement, params).all()
-    products, on_hand, held, product = [], {}, [], None
-    for product_id, name, category_, photo, _total, item_id, *item, archived, units, holds in rows:
+    products: list[ListedProduct] = []
+    on_hand: dict[int, int] = {}
+    held: list[int] = []
+    product: ListedProduct | None = None
+    for (product_id, name, category_, photo, _total, item_id, sku, size, unit, reorder_point, returnable,
+         do_not_use_after, archived, units, holds) in rows:
         if product is None or product.id != product_id:
             product = ListedProduct(product_id, name, category_, photo)
             products.append(product)
         if item_id is not None:
-            product.items.append(ListedItem(item_id, *item, archived))
+            product.items.append(ListedItem(item_id, sku, size, unit, reorder_point, returnable, do_not_use_after,
+                                            archived))
             if not archived:
                 on_hand[item_id] = int(units)
                 if holds:
@@ -168,7 +178,8 @@ def catalog_page(session: Session, q: str = "", category: str | None = None, pag
     return Page(products, page, per_page, total), on_hand, held
 
 
-def _item_search(q):
+def _item_search(q: str | None) -> tuple[list[ColumnElement[bool]], list[ColumnExpressionArgument[Any]],
+                                          dict[str, str]]:
     """(WHERE clauses, ORDER BY, bind parameters) of a search for items: the catalog's search on
     their products, the item whose SKU was typed first, then those whose name has every word."""
     found, values = search.resolved(q)
@@ -185,7 +196,7 @@ def search_items(session: Session, q: str = "", category: str | None = None, sku
                  per_page: int = 50) -> Page:
     """Items (not archived) for the API: filter by exact SKU, search text (as the catalog page
     searches, see search_products; exact SKU first, then name matches, then by SKU) or category."""
-    conditions = [Item.archived.is_(False)]
+    conditions: list[ColumnElement[bool]] = [Item.archived.is_(False)]
     query = select(Item).join(Item.product)
     if sku:
         conditions.append(Item.sku == normalize_sku(sku))
@@ -193,7 +204,7 @@ def search_items(session: Session, q: str = "", category: str | None = None, sku
         conditions.append(Product.category == category)
     matches, order, values = _item_search(q)
     conditions += matches
-    total = session.scalar(select(func.count(Item.id)).join(Item.product).where(*conditions), values)
+    total = session.execute(select(func.count(Item.id)).join(Item.product).where(*conditions), values).scalar_one()
     rows = session.scalars(
         query.where(*conditions).options(selectinload(Item.product), selectinload(Item.replaced_by))
         .order_by(*order).limit(per_page).offset((max(1, page) - 1) * per_page), values
@@ -221,9 +232,9 @@ def empty_search_help(session: Session, q: str,
     elsewhere = search.category_counts(session, q) if clean(q) else {}
     everything = {} if elsewhere else search.category_counts(session, "")
 
-    def has_matches(text):
+    def has_matches(text: str) -> bool:
         conditions, _rank, values = _search_conditions(text, category, False)
-        return session.scalar(select(exists().where(*conditions)), values)
+        return session.execute(select(exists().where(*conditions)), values).scalar_one()
 
     suggestion = search.did_you_mean(session, q, has_matches) if clean(q) else None
     return suggestion, elsewhere, everything

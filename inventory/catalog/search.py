@@ -19,8 +19,9 @@ import difflib
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
+from typing import cast
 
-from sqlalchemy import BindParameter, Case, ColumnElement, and_, bindparam, case, func, or_, select, update
+from sqlalchemy import BindParameter, Case, ColumnElement, Table, and_, bindparam, case, func, or_, select, update
 
 from ..database import SessionLike
 from ..text import clean, contains, escape_like
@@ -87,7 +88,8 @@ def refresh(session: SessionLike, product_ids: Iterable[int | None]) -> None:
     if not ids:
         return
     session.flush()
-    product, item = Product.__table__, Item.__table__
+    # A Table (the declarative base types __table__ as a FromClause, which update() does not take).
+    product, item = cast(Table, Product.__table__), Item.__table__
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         pairs: dict[int, list[tuple[str, str | None]]] = {}
@@ -101,8 +103,7 @@ def refresh(session: SessionLike, product_ids: Iterable[int | None]) -> None:
                     select(product.c.id, product.c.name, product.c.category, product.c.description,
                            product.c.keywords).where(product.c.id.in_(chunk)))]
         if rows:
-            # the table is a Table, typed FromClause on the declarative base
-            session.execute(update(product).where(product.c.id == bindparam("b_id"))  # type: ignore[arg-type]
+            session.execute(update(product).where(product.c.id == bindparam("b_id"))
                             .values(search_words=bindparam("b_words")), rows)
     # The ORM's copies of these products do not know of the UPDATE: read it again when asked.
     wanted = set(ids)

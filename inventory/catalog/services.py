@@ -2,10 +2,12 @@
 Finding them (the catalog page, search, suggestions) is catalog/queries.py."""
 from __future__ import annotations
 
+import enum
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Final
 
 from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -55,7 +57,7 @@ def get_items(session: Session, skus: Iterable[str]) -> list[Item]:
     """The items with these SKUs (any case), in the order given, in one query; UnknownItem names
     the first SKU no item has."""
     wanted = [normalize_sku(sku) for sku in skus]
-    found = {}
+    found: dict[str, Item] = {}
     clean_skus = [sku for sku in wanted if sku and "\x00" not in sku]
     if clean_skus:
         found = {item.sku: item for item in session.scalars(
@@ -73,7 +75,7 @@ def get_product(session: Session, product_id: int) -> Product:
     return product
 
 
-def _clean_sku(sku):
+def _clean_sku(sku: str | None) -> str:
     sku = normalize_sku(sku)
     if not SKU_PATTERN.match(sku):
         raise InvalidInput(
@@ -82,8 +84,8 @@ def _clean_sku(sku):
     return sku
 
 
-def _clean_sizes(sizes):
-    cleaned = []
+def _clean_sizes(sizes: Iterable[str] | None) -> list[str]:
+    cleaned: list[str] = []
     for size in sizes or []:
         size = size.strip().upper()
         if not size:
@@ -101,8 +103,8 @@ def parse_sizes(text: str | None) -> list[str]:
     return _clean_sizes(re.split(r"[\s,;/]+", text or ""))
 
 
-def _clean_item_fields(fields):
-    values = {}
+def _clean_item_fields(fields: Mapping[str, object]) -> dict[str, object]:
+    values: dict[str, object] = {}
     for name in ITEM_FIELDS:
         if name not in fields or fields[name] is None and name not in ("do_not_use_after",):
             continue
@@ -138,7 +140,7 @@ def _clean_item_fields(fields):
     return values
 
 
-def _clean_product(name, category):
+def _clean_product(name: object, category: str) -> str:
     name = limited(name, "The name", MAX_NAME_LENGTH, about=(None, "name"))
     if not name:
         raise InvalidInput("Give the item a name.")
@@ -147,16 +149,16 @@ def _clean_product(name, category):
     return name
 
 
-def _description(description):
+def _description(description: object) -> str:
     return limited(description, "The description", MAX_DESCRIPTION_LENGTH, about=(None, "description"))
 
 
-def _keywords(keywords):
+def _keywords(keywords: object) -> str:
     return limited(keywords, "The keywords", MAX_KEYWORDS_LENGTH, about=(None, "keywords"))
 
 
-def _sku_taken(session, sku):
-    return session.scalar(select(exists().where(Item.sku == sku)))
+def _sku_taken(session: Session, sku: str) -> bool:
+    return session.execute(select(exists().where(Item.sku == sku))).scalar_one()
 
 
 @unit_of_work
@@ -179,7 +181,8 @@ def create_product(session: Session, *, name: str, category: str, sku: str, size
     product = Product(name=name, category=category, description=description, keywords=keywords,
                       photo=photo)
     session.add(product)
-    for candidate, size in zip(skus, sizes or [None]):
+    item_sizes: list[str | None] = [*sizes] or [None]  # no sizes: one item without a size
+    for candidate, size in zip(skus, item_sizes):
         session.add(Item(sku=candidate, size=size, size_rank=size_rank(size), product=product, **fields))
     session.flush()
     search.refresh(session, [product.id])
@@ -187,12 +190,17 @@ def create_product(session: Session, *, name: str, category: str, sku: str, size
     return product
 
 
-_KEEP = object()
+class _Keep(enum.Enum):
+    """The value of an argument left out: the field stays as it is."""
+    KEEP = enum.auto()
+
+
+_KEEP: Final = _Keep.KEEP
 
 
 @unit_of_work
 def update_product(session: Session, product: Product, *, name: str, category: str, description: str = "",
-                   keywords: str | object = _KEEP, photo: str | None = None) -> Product:
+                   keywords: str | _Keep = _KEEP, photo: str | None = None) -> Product:
     """Change a product's name, category, description, keywords (left out: as they are) and photo."""
     name = _clean_product(name, category)
     description = _description(description)
@@ -219,7 +227,7 @@ def units_on_loan(session: Session, item_ids: Iterable[int]) -> dict[int, int]:
         select(RequestLine.item_id, func.sum(RequestLine.issued))
         .join(Request, RequestLine.request_id == Request.id)
         .where(Request.status == "handed_over", RequestLine.item_id.in_(set(item_ids)), RequestLine.issued > 0)
-        .group_by(RequestLine.item_id)).all())
+        .group_by(RequestLine.item_id)).tuples().all())
 
 
 def on_loan_refusal(item: Item, units: int) -> str:
@@ -227,7 +235,7 @@ def on_loan_refusal(item: Item, units: int) -> str:
             "(a consumable cannot be checked back in).")
 
 
-def _refuse_consumable_while_on_loan(session, items, fields):
+def _refuse_consumable_while_on_loan(session: Session, items: Sequence[Item], fields: Mapping[str, object]) -> None:
     if fields.get("returnable") is False:
         flipping = [item for item in items if item.returnable]
         out = units_on_loan(session, [item.id for item in flipping])
@@ -237,7 +245,7 @@ def _refuse_consumable_while_on_loan(session, items, fields):
 
 
 @unit_of_work
-def update_item(session: Session, item: Item, replaced_by: str | None | object = _KEEP, **item_fields: object) -> Item:
+def update_item(session: Session, item: Item, replaced_by: str | None | _Keep = _KEEP, **item_fields: object) -> Item:
     """Change an item's settings. `replaced_by` is the SKU of the piece that takes over from it
     ("" or None: none; left out: as it is), checked by successors.check_successor: refusals say
     they are about the "replaced_by" box. All or nothing."""
@@ -271,9 +279,10 @@ def apply_to_all_sizes(session: Session, product: Product, **item_fields: object
 @unit_of_work
 def add_size(session: Session, product: Product, size: str, sku: str | None = None, **item_fields: object) -> Item:
     """Add a size to a product; its other fields are copied from an existing size."""
-    (size,) = _clean_sizes([size]) or (None,)
-    if not size:
+    cleaned = _clean_sizes([size])
+    if not cleaned:
         raise InvalidInput("Give the new size, like XL.")
+    (size,) = cleaned
     product = session.merge(product)
     template = product.items[0] if product.items else None
     if template is not None and not template.size:

@@ -40,12 +40,12 @@ from .models import Event
 _PURPOSE = b"inventory events.ics feed key v1"
 
 
-def _key(secret_key):
+def _key(secret_key: str | bytes) -> bytes:
     secret = secret_key.encode() if isinstance(secret_key, str) else bytes(secret_key)
     return hmac.new(secret, _PURPOSE, hashlib.sha256).digest()
 
 
-def _mac(user_id, feed_secret, secret_key):
+def _mac(user_id: int, feed_secret: str | None, secret_key: str | bytes) -> str:
     # Users from before feed secrets (None) keep the link they had until they ask for a new one.
     message = f"user:{user_id}" if feed_secret is None else f"user:{user_id}:{feed_secret}"
     digest = hmac.new(_key(secret_key), message.encode(), hashlib.sha256).digest()
@@ -59,8 +59,8 @@ def feed_token(user: User, secret_key: str | bytes) -> str:
 
 def user_for_feed_token(session: Session, token: str | None, secret_key: str | bytes) -> User | None:
     """The active user a feed token belongs to, or None (compared in constant time)."""
-    user_id, _, mac = (token or "").partition(".")
-    user_id = whole_number(user_id) if is_digits(user_id) else None  # "²" and "٣" are no ids
+    digits, _, mac = (token or "").partition(".")
+    user_id = whole_number(digits) if is_digits(digits) else None  # "²" and "٣" are no ids
     if user_id is None or user_id > MAX_INTEGER or not mac:
         return None
     user = session.get(User, user_id)

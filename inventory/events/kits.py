@@ -11,15 +11,17 @@ A physical, pre-assembled kit (a booth-in-a-box with its own QR label) is not a 
 returnable catalog item (category "kit") and is booked by date window like any returnable. A
 template may list it as a component.
 """
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session, selectinload
 
+from ..auth.models import User
 from ..catalog.models import Item, normalize_sku
-from ..database import unit_of_work
+from ..database import SessionLike, unit_of_work
 from ..limits import check_line_count
 from ..pagination import Page
 from ..errors import Conflict, DuplicateCode, InvalidInput, NotFound, ShortStock
@@ -27,15 +29,16 @@ from ..requests import submission
 from ..holds.availability import Window, free_quantity
 from ..holds.locks import lock_items
 from ..requests.models import Request
+from ..requests.submission import Shortage
 from ..text import clean, is_whole_number
-from .models import KitLine, KitTemplate
+from .models import Event, KitLine, KitTemplate
 from .services import get_event, is_id, require_manager
 
 MAX_KITS = 1000          # kits reserved at once: a typo guard
 MAX_LINE_QUANTITY = 100_000
 
 
-def get_kit(session, kit_id):
+def get_kit(session: Session, kit_id: int) -> KitTemplate:
     kit = session.scalar(
         select(KitTemplate).where(KitTemplate.id == kit_id).options(
             selectinload(KitTemplate.lines).selectinload(KitLine.item).options(
@@ -46,7 +49,7 @@ def get_kit(session, kit_id):
     return kit
 
 
-def list_kits(session, include_archived=False):
+def list_kits(session: Session, include_archived: bool = False) -> Sequence[KitTemplate]:
     """Kit templates with their lines and items loaded (list pages and the API)."""
     query = select(KitTemplate).options(
         selectinload(KitTemplate.lines).selectinload(KitLine.item).selectinload(Item.product)
@@ -56,10 +59,10 @@ def list_kits(session, include_archived=False):
     return session.scalars(query).all()
 
 
-def kits_page(session, page=1, per_page=50, include_archived=False):
+def kits_page(session: Session, page: int = 1, per_page: int = 50, include_archived: bool = False) -> Page:
     """One page of kit templates, by name, with their lines loaded (the API's list)."""
-    conditions = [] if include_archived else [KitTemplate.archived.is_(False)]
-    total = session.scalar(select(func.count(KitTemplate.id)).where(*conditions))
+    conditions: list[ColumnElement[bool]] = [] if include_archived else [KitTemplate.archived.is_(False)]
+    total = session.execute(select(func.count(KitTemplate.id)).where(*conditions)).scalar_one()
     rows = session.scalars(
         select(KitTemplate).where(*conditions).options(
             selectinload(KitTemplate.lines).selectinload(KitLine.item).selectinload(Item.product))
@@ -68,12 +71,12 @@ def kits_page(session, page=1, per_page=50, include_archived=False):
     return Page(rows, page, per_page, total)
 
 
-def kit_cost(kit):
+def kit_cost(kit: KitTemplate) -> Decimal:
     """What the consumables and returnables of one kit are worth at unit cost."""
     return sum((line.quantity * (line.item.unit_cost or Decimal("0")) for line in kit.lines), Decimal("0.00"))
 
 
-def _resolve(session, sku):
+def _resolve(session: Session, sku: str | None) -> Item:
     sku = normalize_sku(clean(sku))
     item = session.scalar(select(Item).where(Item.sku == sku).options(selectinload(Item.product)))
     if item is not None:
@@ -87,10 +90,11 @@ def _resolve(session, sku):
     raise InvalidInput(f"No item has the SKU {sku}." if sku else "Give the item's SKU.")
 
 
-def _clean_lines(session, lines):
+def _clean_lines(session: Session, lines: Iterable[tuple[str | None, object]]) -> list[tuple[Item, int]]:
     """[(sku, quantity)] -> [(Item, quantity)]: known, not archived, each SKU once. A refusal says
     which line and box it is about, e.g. (2, "quantity"), so a page can show it there."""
-    cleaned, seen = [], set()
+    cleaned: list[tuple[Item, int]] = []
+    seen: set[int] = set()
     lines = list(lines)
     check_line_count([line for line in lines if clean(line[0]) or line[1] not in (None, "", 0)], "A kit")
     for index, (sku, quantity) in enumerate(lines):
@@ -120,7 +124,8 @@ def _clean_lines(session, lines):
     return cleaned
 
 
-def _clean_kit(session, name, description, kit_id=None):
+def _clean_kit(session: Session, name: str | None, description: str | None,
+               kit_id: int | None = None) -> tuple[str, str]:
     name = clean(name)
     if not name:
         raise InvalidInput("Give the kit a name.", about=(None, "name"))
@@ -137,7 +142,8 @@ def _clean_kit(session, name, description, kit_id=None):
 
 
 @unit_of_work
-def create_kit(session, user, *, name, description="", lines):
+def create_kit(session: Session, user: User, *, name: str, description: str = "",
+               lines: Iterable[tuple[str | None, object]]) -> KitTemplate:
     """A new kit template. `lines` is [(sku, quantity)]."""
     require_manager(user)
     name, description = _clean_kit(session, name, description)
@@ -153,7 +159,8 @@ def create_kit(session, user, *, name, description="", lines):
 
 
 @unit_of_work
-def update_kit(session, kit_id, user, *, name, description="", lines):
+def update_kit(session: Session, kit_id: int, user: User, *, name: str, description: str = "",
+               lines: Iterable[tuple[str | None, object]]) -> KitTemplate:
     """Change a template. Lines are updated in place (kit, item) so that a kept item keeps its
     row. Kits already reserved are not changed: their requests hold what was reserved then."""
     require_manager(user)
@@ -174,7 +181,7 @@ def update_kit(session, kit_id, user, *, name, description="", lines):
 
 
 @unit_of_work
-def set_kit_archived(session, kit_id, user, archived=True):
+def set_kit_archived(session: Session, kit_id: int, user: User, archived: bool = True) -> KitTemplate:
     """Archived kits leave the lists and cannot be reserved; their reservations keep their link."""
     require_manager(user)
     kit = get_kit(session, kit_id)
@@ -184,7 +191,7 @@ def set_kit_archived(session, kit_id, user, archived=True):
 
 
 @unit_of_work
-def delete_kit(session, kit_id, user):
+def delete_kit(session: Session, kit_id: int, user: User) -> None:
     """Delete a template that was never reserved (otherwise archive it: requests point to it)."""
     require_manager(user)
     kit = get_kit(session, kit_id)
@@ -203,7 +210,7 @@ class Component:
     free: int
 
     @property
-    def kits(self):
+    def kits(self) -> int:
         """Whole kits this component alone allows."""
         return max(0, self.free) // self.per_kit
 
@@ -212,24 +219,24 @@ class Component:
 class KitAvailability:
     kit: KitTemplate
     window: Window
-    components: list
+    components: list[Component]
 
     @property
-    def buildable(self):
+    def buildable(self) -> int:
         return min((c.kits for c in self.components), default=0)
 
     @property
-    def limiting(self):
+    def limiting(self) -> Component | None:
         """The component that runs out first (fewest whole kits; the first such line on a tie)."""
         return min(self.components, key=lambda c: c.kits) if self.components else None
 
 
-def event_window(event):
+def event_window(event: Event) -> Window:
     """The days a kit reserved for `event` is held: from ship-by up to return-by (or the end)."""
     return Window.of(event.ship_by, event.window_end)
 
 
-def availability(session, kit, window):
+def availability(session: SessionLike, kit: KitTemplate, window: Window) -> KitAvailability:
     """How many whole kits can be built for `window`, and which component runs out first.
 
     Per component: what a new reservation could take (free_quantity: consumables now,
@@ -244,7 +251,7 @@ class KitShort(ShortStock):
     """N kits cannot be built whole: nothing was held. `component` is the short component that
     runs out first, `buildable` how many whole kits could be reserved instead."""
 
-    def __init__(self, kit, count, shortages, per_kit):
+    def __init__(self, kit: KitTemplate, count: int, shortages: Sequence[Shortage], per_kit: dict[str, int]) -> None:
         super().__init__(shortages)
         self.kit, self.count = kit, count
         by_kits = [(s.available // per_kit[s.sku], s) for s in shortages]
@@ -260,8 +267,8 @@ class KitShort(ShortStock):
 
 
 @unit_of_work
-def reserve_kit(session, user, event_id, kit_id, count, *, handoff="pickup", ship_to="", note="", today=None,
-                allow_partial=False):
+def reserve_kit(session: Session, user: User, event_id: int, kit_id: int, count: int, *, handoff: str = "pickup",
+                ship_to: str = "", note: str = "", today: date | None = None, allow_partial: bool = False) -> Request:
     """Reserve `count` kits for an event: one request holding every component x count, needed by
     the event's ship-by date and (for returnables) back by its return-by date.
 
@@ -298,7 +305,7 @@ def reserve_kit(session, user, event_id, kit_id, count, *, handoff="pickup", shi
         raise KitShort(kit, count, error.shortages, {line.item.sku: line.quantity for line in kit.lines}) from None
 
 
-def kits_of_event(requests_of_event):
+def kits_of_event(requests_of_event: Iterable[Request]) -> list[tuple[Request, KitTemplate | None, int]]:
     """The kits reserved for an event, from its (loaded) requests: [(request, kit, count)]."""
     return [(r, r.kit, r.kit_count) for r in requests_of_event if r.kit_id is not None]
 

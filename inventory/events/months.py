@@ -16,7 +16,7 @@ from .models import Event
 
 def by_month(events: Iterable[Event]) -> list[tuple[date, list[Event]]]:
     """[(first day of month, [events])] in the order given: the phone's calendar-like list."""
-    groups = []
+    groups: list[tuple[date, list[Event]]] = []
     for event in events:
         month = event.starts_on.replace(day=1)
         if not groups or groups[-1][0] != month:
@@ -41,8 +41,8 @@ class Day:
     day: date
     in_month: bool
     today: bool
-    events: list = field(default_factory=list)   # on during this day
-    ships: list = field(default_factory=list)    # must leave the stockroom this day (before they start)
+    events: list[Event] = field(default_factory=list)   # on during this day
+    ships: list[Event] = field(default_factory=list)    # must leave the stockroom this day (before they start)
 
 
 def month_grid(year: int, month: int, events: Sequence[Event], today: date) -> list[list[Day]]:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Literal, TypedDict, overload
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
@@ -52,7 +53,7 @@ def get_event(session: Session, event_id: int) -> Event:
     return event
 
 
-def _text(value, what, limit, required=False):
+def _text(value: object, what: str, limit: int, required: bool = False) -> str:
     if value is not None and not isinstance(value, str):
         raise InvalidInput(f"{what} must be text.")
     value = clean(value)
@@ -63,7 +64,15 @@ def _text(value, what, limit, required=False):
     return value
 
 
-def _date(value, what, required=True):
+@overload
+def _date(value: object, what: str, required: Literal[True] = True) -> date: ...
+
+
+@overload
+def _date(value: object, what: str, required: bool) -> date | None: ...
+
+
+def _date(value: object, what: str, required: bool = True) -> date | None:
     if value is None:
         if required:
             raise InvalidInput(f"Say the {what}.")
@@ -73,11 +82,22 @@ def _date(value, what, required=True):
     return value
 
 
+class EventFields(TypedDict):
+    """An event's fields as validate_event cleaned them."""
+    name: str
+    place: str
+    starts_on: date
+    ends_on: date
+    ship_by: date
+    return_by: date | None
+    notes: str
+
+
 def validate_event(*, name: str, place: str = "", starts_on: date, ends_on: date, ship_by: date,
-                   return_by: date | None = None, notes: str = "", today: date | None = None) -> dict:
+                   return_by: date | None = None, notes: str = "", today: date | None = None) -> EventFields:
     """Clean and check an event's fields; returns them as a dict, or raises InvalidInput.
     Planned at most five years out (as requests and kit reservations are)."""
-    values = {
+    values: EventFields = {
         "name": _text(name, "Name", 120, required=True),
         "place": _text(place, "Place", 200),
         "starts_on": _date(starts_on, "start date"),
@@ -98,7 +118,7 @@ def validate_event(*, name: str, place: str = "", starts_on: date, ends_on: date
     return values
 
 
-def _owner(session, owner_id):
+def _owner(session: Session, owner_id: int | None) -> User | None:
     if owner_id is None:
         return None
     if not is_whole_number(owner_id):
@@ -200,7 +220,7 @@ def upcoming(session: Session, today: date, limit: int = 200) -> Sequence[Event]
 
 def past(session: Session, today: date, page: int = 1, per_page: int = 25) -> Page:
     conditions = [Event.ends_on < today]
-    total = session.scalar(select(func.count(Event.id)).where(*conditions))
+    total = session.execute(select(func.count(Event.id)).where(*conditions)).scalar_one()
     rows = session.scalars(
         select(Event).where(*conditions).options(selectinload(Event.owner))
         .order_by(Event.starts_on.desc(), Event.id.desc()).limit(per_page).offset((page - 1) * per_page)
@@ -211,7 +231,7 @@ def past(session: Session, today: date, page: int = 1, per_page: int = 25) -> Pa
 def listing(session: Session, page: int = 1, per_page: int = 50, since: date | None = None) -> Page:
     """All events (or those ending on or after `since`), by start date: for the API."""
     conditions = [Event.ends_on >= since] if since else []
-    total = session.scalar(select(func.count(Event.id)).where(*conditions))
+    total = session.execute(select(func.count(Event.id)).where(*conditions)).scalar_one()
     rows = session.scalars(
         select(Event).where(*conditions).options(selectinload(Event.owner))
         .order_by(Event.starts_on, Event.id).limit(per_page).offset((page - 1) * per_page)
@@ -270,7 +290,7 @@ class UsageRow:
     # recorded when it was handed over (see `usage`).
     cost: Decimal = Decimal("0.00")
     issued_value: Decimal = Decimal("0.00")   # what went out, at those recorded costs
-    unit_costs: set = field(default_factory=set)
+    unit_costs: set[Decimal] = field(default_factory=set)
 
     @property
     def written_off(self) -> int:
@@ -291,7 +311,7 @@ class UsageRow:
 
 @dataclass
 class Usage:
-    rows: list
+    rows: list[UsageRow]
 
     @property
     def cost(self) -> Decimal:
@@ -314,7 +334,7 @@ def usage(requests: Iterable[Request]) -> Usage:
     Cost = (used + lost + damaged) x the unit cost recorded when the line was handed over: a
     later price change does not change what a past event cost.
     """
-    rows = {}
+    rows: dict[int, UsageRow] = {}
     for request in requests:
         for line in request.lines:
             if not line.issued:

@@ -12,11 +12,12 @@ cancellation or a new date); receipts are in the ledger under the PO's number.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,6 +36,7 @@ from ..requests.models import OPEN, Request, RequestLine
 from ..holds.backorders import fill_backorders
 from ..stock import booking
 from ..stock import queries as stock_queries
+from ..stock.models import Movement
 from ..limits import MAX_LINES, check_line_count, positive_quantity  # noqa: F401 (MAX_LINES: the pages read it here)
 from ..limits import MAX_UNIT_COST
 from ..text import is_whole_number
@@ -66,14 +68,14 @@ class Receipt:
     line: PurchaseOrderLine
     bin: Bin
     quantity: int
-    movement: object
+    movement: Movement
     bin_quantity: int
-    backorders_filled: list = field(default_factory=list)
+    backorders_filled: list[FilledBackorder] = field(default_factory=list)
 
 
 # Checking input ---------------------------------------------------------------------------------
 
-def _text(value, what, limit):
+def _text(value: str | None, what: str, limit: int) -> str:
     value = (value or "").strip()
     if "\x00" in value:
         raise InvalidInput(f"{what} must not contain NUL characters.")
@@ -82,7 +84,7 @@ def _text(value, what, limit):
     return value
 
 
-def _unit_cost(value, item):
+def _unit_cost(value: object, item: Item) -> Decimal:
     """The cost per unit: the item's own unit cost when none is given. Refuses fractions of a
     cent rather than round them away: the PO keeps costs to the cent."""
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -104,14 +106,15 @@ def _unit_cost(value, item):
     return cost.quantize(Decimal("0.01"))
 
 
-def _clean_lines(session, lines):
+def _clean_lines(session: Session, lines: Iterable[tuple[Any, ...]] | None) -> list[tuple[Item, int, Decimal]]:
     """[(sku, quantity, unit_cost or None)] -> [(Item, quantity, Decimal)], each SKU once, none
     archived. Unknown SKUs raise UnknownItem (404)."""
     lines = list(lines or [])
     if not lines:
         raise InvalidInput("Add at least one line: an item and how many to order.")
     check_line_count(lines, "A purchase order")
-    cleaned, seen = [], set()
+    cleaned: list[tuple[Item, int, Decimal]] = []
+    seen: set[int] = set()
     for index, line in enumerate(lines):
         sku, quantity, *rest = line
         # A refusal says which line and box it is about ((index, "sku")), so a page shows it there.
@@ -131,7 +134,7 @@ def _clean_lines(session, lines):
 
 
 @contextmanager
-def _about(index, name):
+def _about(index: int | None, name: str) -> Iterator[None]:
     try:
         yield
     except DomainError as error:
@@ -146,7 +149,7 @@ def supplier_of(items: Iterable[Item]) -> str:
     return suppliers.pop() if len(suppliers) == 1 else ""
 
 
-def _clean_supplier(supplier, items):
+def _clean_supplier(supplier: str | None, items: Iterable[Item]) -> str:
     with _about(None, "supplier"):
         supplier = _text(supplier, "The supplier", MAX_SUPPLIER_LENGTH) or supplier_of(items)
     if not supplier:
@@ -154,7 +157,7 @@ def _clean_supplier(supplier, items):
     return supplier
 
 
-def _check_event(session, event_id):
+def _check_event(session: Session, event_id: int | None) -> int | None:
     if event_id is None:
         return None
     if not is_whole_number(event_id):
@@ -164,7 +167,7 @@ def _check_event(session, event_id):
     return event_id
 
 
-def _check_expected(expected_on, today):
+def _check_expected(expected_on: object, today: date) -> date:
     if not isinstance(expected_on, date):
         raise InvalidInput("Say when the delivery is expected (the supplier's arrival date).")
     if expected_on < today:
@@ -172,18 +175,18 @@ def _check_expected(expected_on, today):
     return expected_on
 
 
-def _manager_only(user, action):
+def _manager_only(user: User, action: str) -> None:
     if user.role not in MANAGERS:
         raise Forbidden(f"Only a marketing manager can {action} purchase orders.")
 
 
-def _log(order, user, text):
+def _log(order: PurchaseOrder, user: User, text: str) -> None:
     """Append a dated line to the order's note: who changed it, and why."""
     entry = f"{utcnow():%Y-%m-%d} {user.display_name}: {text}"
     order.note = f"{order.note.rstrip()}\n{entry}" if (order.note or "").strip() else entry
 
 
-def _lock_order(session, order_id, also=()):
+def _lock_order(session: Session, order_id: int, also: Iterable[int] = ()) -> PurchaseOrder:
     """The order, locked against concurrent changes (a row lock on PostgreSQL; SQLite's write
     transaction already serializes writers), with its lines read after the lock."""
     if not is_id(order_id):
@@ -199,7 +202,7 @@ def _lock_order(session, order_id, also=()):
     return order
 
 
-def _need_status(order, allowed, action):
+def _need_status(order: PurchaseOrder, allowed: Container[str], action: str) -> None:
     if order.status not in allowed:
         raise Conflict(f"{order.number} is {order.status_label.lower()}; it cannot be {action}.")
 
@@ -240,7 +243,7 @@ def update_draft(session: Session, order_id: int, user: User, *, lines: Iterable
     order.note = note
     existing = {line.item_id: line for line in order.lines}
     items_changed(session, [item.id for item, _q, _c in cleaned])
-    kept = []
+    kept: list[PurchaseOrderLine] = []
     for item, quantity, cost in cleaned:
         line = existing.pop(item.id, None) or PurchaseOrderLine(item_id=item.id, received=0)
         line.quantity, line.unit_cost = quantity, cost
@@ -356,7 +359,7 @@ def receive(session: Session, order_id: int, line_id: int, bin: Bin, quantity: i
     return Receipt(order, line, bin, quantity, movement, bin_quantity, filled)
 
 
-def _backordered(session, item):
+def _backordered(session: Session, item: Item) -> list[tuple[RequestLine, int]]:
     """[(request line, backordered now)] for `item`, to tell afterwards what a receipt filled."""
     lines = session.scalars(
         select(RequestLine).join(Request)
