@@ -135,6 +135,7 @@ def register_blueprints(app):
     from .api.views import bp as api_bp
     from .auth.views import bp as auth_bp
     from .bins.views import bp as bins_bp
+    from .budgets import models as _budget_models  # noqa: F401  (tables known to Alembic)
     from .catalog.views import bp as catalog_bp
     from .core.views import bp as core_bp
     from .events import models as _event_models  # noqa: F401  (tables known to Alembic)

@@ -4,6 +4,7 @@ import secrets
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+from .budgets.periods import period_kind
 from .core.money import currency_code, locale_name
 
 
@@ -77,6 +78,8 @@ def from_environment(instance_path):
         "FORECAST_SAFETY_WORKING_DAYS": _int(env.get("FORECAST_SAFETY_WORKING_DAYS"), 5),
         "FORECAST_WARNING_DAYS": _int(env.get("FORECAST_WARNING_DAYS"), 14),
         "COUNT_EVERY_DAYS": _int(env.get("COUNT_EVERY_DAYS"), 90),
+        # The period a team's budget covers: quarter, month or year.
+        "BUDGET_PERIOD": period_kind(env.get("BUDGET_PERIOD")),
     }
 
 
@@ -103,6 +106,7 @@ DEFAULTS = {
     "FORECAST_WARNING_DAYS": 14,
     # The stockroom's Today page asks for a count of each bin holding stock not counted for this many days.
     "COUNT_EVERY_DAYS": 90,
+    "BUDGET_PERIOD": "quarter",
 }
 
 

@@ -37,3 +37,52 @@ def positive_quantity(value: object, what: str = "Quantity") -> int:
     if value > MAX_QUANTITY:
         raise InvalidInput(f"{what} must be at most {MAX_QUANTITY:,}.")
     return value
+
+# Budgets and spend limits are Numeric(12, 2) money columns: at most this, two decimals, never negative.
+MAX_MONEY = Decimal("10000000")
+
+
+def money_amount(value: object, what: str, about: object = None) -> Decimal | None:
+    """A budget or a spend limit: None when blank; else an amount of money from 0 to MAX_MONEY
+    with at most two decimals ("2,000", "2000.50", "1 500,5" with a decimal comma). InvalidInput in
+    words otherwise, its message starting with `what` ("The budget must be ...")."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise InvalidInput(f"{what} must be an amount of money, like 2,000 or 2000.50.", about)
+    if isinstance(value, (int, Decimal)):
+        amount = Decimal(value)
+    else:
+        text = str(value).strip().replace("€", "").replace("$", "").replace("£", "").strip()
+        if not text:
+            return None
+        text = text.replace(" ", "").replace("\u00a0", "").replace("'", "")
+        if "," in text and "." not in text and len(text.rsplit(",", 1)[1]) != 3:
+            text = text.replace(",", ".")  # a decimal comma: 1500,50
+        text = text.replace(",", "")  # thousands: 2,000 or 2,000.50
+        try:
+            amount = Decimal(text)
+        except ArithmeticError:
+            raise InvalidInput(f"{what} must be an amount of money, like 2,000 or 2000.50.", about) from None
+    if not amount.is_finite():
+        raise InvalidInput(f"{what} must be an amount of money, like 2,000 or 2000.50.", about)
+    if amount < 0:
+        raise InvalidInput(f"{what} cannot be negative.", about)
+    if amount > MAX_MONEY:
+        raise InvalidInput(f"{what} must be at most {MAX_MONEY:,.0f}.", about)
+    if amount != amount.quantize(Decimal("0.01")):
+        raise InvalidInput(f"{what} can have at most two decimals (cents).", about)
+    return amount.quantize(Decimal("0.01"))
+
+
+def percent(value: object, what: str, about: object = None) -> int:
+    """A whole percentage from 0 to 100 (an item's expected loss rate)."""
+    if isinstance(value, str) and value.strip().endswith("%"):
+        value = value.strip()[:-1].strip()
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if not is_whole_number(value):
+        raise InvalidInput(f"{what} must be a whole percentage from 0 to 100.", about)
+    if not 0 <= value <= 100:
+        raise InvalidInput(f"{what} must be from 0 to 100 %.", about)
+    return value

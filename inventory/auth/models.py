@@ -28,6 +28,9 @@ class User(UserMixin, Model):
     # Mixed into the user's calendar feed link (events/feed.py): *New link* and deactivation
     # change it, which turns the old link off. None: the link from before there was one.
     feed_secret: Mapped[str | None] = mapped_column(String(43))
+    # The team (cost centre) the user's requests are charged to; admins set it (budgets/, whose
+    # models import this one: the relationships are there).
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"), index=True)
 
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user", order_by="ApiToken.id")
 

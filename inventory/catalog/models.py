@@ -76,6 +76,7 @@ class Item(Model):
         CheckConstraint("lead_time_days >= 0", name="lead_time_not_negative"),
         CheckConstraint("reorder_point >= 0", name="reorder_point_not_negative"),
         CheckConstraint("reorder_quantity >= 0", name="reorder_quantity_not_negative"),
+        CheckConstraint("loss_rate >= 0 AND loss_rate <= 100", name="loss_rate_percent"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -90,6 +91,9 @@ class Item(Model):
     reorder_point: Mapped[int] = mapped_column(default=0)
     reorder_quantity: Mapped[int] = mapped_column(default=0)
     returnable: Mapped[bool] = mapped_column(default=False)
+    # A returnable's expected loss, in percent of its units lent: what a loan is worth to a budget
+    # until it is checked in (budgets/values.py). 0 for most.
+    loss_rate: Mapped[int] = mapped_column(default=0, server_default="0")
     do_not_use_after: Mapped[date | None]
     # The piece that takes over when this one may no longer be used (a new print run, a new
     # design): flags and the kit page offer to swap it into what still holds this one.

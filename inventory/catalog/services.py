@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from ..database import unit_of_work
 from ..errors import DuplicateCode, InvalidInput, UnknownItem
 from ..forecast.changes import items_changed
-from ..limits import MAX_UNIT_COST
+from ..limits import MAX_UNIT_COST, percent
 from ..text import MAX_INTEGER, is_whole_number, limited
 from . import search
 from .models import CATEGORIES, LEAD_TIME_MESSAGE, MAX_LEAD_TIME_DAYS, Item, Product, normalize_sku, size_rank
@@ -24,7 +24,7 @@ from .successors import check_successor
 SKU_PATTERN = re.compile(r"^[A-Z0-9](?:[A-Z0-9._-]{0,38}[A-Z0-9])?$")
 ITEM_FIELDS = (
     "unit", "supplier", "unit_cost", "lead_time_days", "reorder_point", "reorder_quantity",
-    "returnable", "do_not_use_after", "notes",
+    "returnable", "loss_rate", "do_not_use_after", "notes",
 )
 # The longest text each field takes: its column's length (PostgreSQL refuses longer), or a cap on
 # free text. The forms' Length validators say the same next to the box.
@@ -129,6 +129,8 @@ def _clean_item_fields(fields: Mapping[str, object]) -> dict[str, object]:
                 raise InvalidInput(f"{name.replace('_', ' ').capitalize()} must be at most {MAX_INTEGER:,}.")
         elif name == "returnable":
             value = bool(value)
+        elif name == "loss_rate":
+            value = percent(value, "The expected loss rate", about=(None, "loss_rate"))
         elif name == "do_not_use_after":
             if value is not None and not isinstance(value, date):
                 raise InvalidInput("'Do not use after' must be a date.")

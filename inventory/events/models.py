@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
@@ -16,6 +17,7 @@ class Event(Model):
     __tablename__ = "event"
     __table_args__ = (
         CheckConstraint("ends_on >= starts_on", name="ends_after_start"),
+        CheckConstraint("budget IS NULL OR budget >= 0", name="budget_not_negative"),
         Index("ix_event_starts_on", "starts_on"),
     )
 
@@ -29,6 +31,8 @@ class Event(Model):
     return_by: Mapped[date | None]
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     notes: Mapped[str] = mapped_column(Text, default="")
+    # What the show may cost (requests and kits at today's unit cost); None: no budget.
+    budget: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     cancelled: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -15,6 +15,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
+from ..budgets.models import Team  # noqa: F401  (relationship target)
 from ..catalog.models import Item
 from ..events.models import Event, KitTemplate  # noqa: F401  (relationship targets)
 from ..extensions import Model
@@ -95,6 +96,8 @@ class Request(ShownRequest, Model):
         Index("ix_request_requester_id_created_at", "requester_id", "created_at"),
         # The forecast's handed-over returnables among years of handed-over requests (migration 0007).
         Index("ix_request_status_return_by", "status", "return_by"),
+        # A team's spend in a period (budgets/spend.py).
+        Index("ix_request_team_id_needed_by", "team_id", "needed_by"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -109,6 +112,8 @@ class Request(ShownRequest, Model):
     # A kit reserved for an event is a request whose lines are the kit's components × kit_count.
     kit_id: Mapped[int | None] = mapped_column(ForeignKey("kit_template.id"))
     kit_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The requester's team when it was submitted: its spend counts against that team's budget.
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"))
     status: Mapped[str] = mapped_column(String(16), default=Status.SUBMITTED.value)
     rejection_reason: Mapped[str] = mapped_column(Text, default="")
     # What the hand-over recorded (migration 0017; see requests/handover.py): who collected it,
@@ -124,6 +129,7 @@ class Request(ShownRequest, Model):
     requester: Mapped[User] = relationship()
     event: Mapped["Event | None"] = relationship()
     kit: Mapped["KitTemplate | None"] = relationship()
+    team: Mapped["Team | None"] = relationship()
     lines: Mapped[list["RequestLine"]] = relationship(back_populates="request", order_by="RequestLine.id",
                                                       cascade="all, delete-orphan")
     steps: Mapped[list["RequestStep"]] = relationship(back_populates="request", order_by="RequestStep.id",
