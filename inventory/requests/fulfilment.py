@@ -119,10 +119,11 @@ def _refuse_clashing_bookings(session: Session, request: Request) -> None:
     for line in request.lines:
         if line.item.returnable and line.reserved and free_quantity(session, line.item, window) < 0:
             # return_by is set for returnables, unless the item became returnable after the request
-            # was submitted without one: then this raises AttributeError, as it always has.
+            # was submitted without one.
+            dates = (f"{request.needed_by.isoformat()} to {request.return_by.isoformat()}" if request.return_by
+                     else f"from {request.needed_by.isoformat()}; it has no return date")
             raise Conflict(f"{line.item.sku} is booked for another request in the meantime: it can go out for "
-                           f"{request.number} only within its dates ({request.needed_by.isoformat()} to "
-                           f"{request.return_by.isoformat()}).")  # type: ignore[union-attr]
+                           f"{request.number} only within its dates ({dates}).")
 
 
 def _ready_if_done(session: Session, request: Request, user: User) -> None:
