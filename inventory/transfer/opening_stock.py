@@ -204,7 +204,7 @@ def apply(session: Session, result: StockPlan, user: User) -> None:
             bookings.append(booking.Booking(
                 "count", item, abs(difference), counted=row.quantity, reference=REFERENCE,
                 reason=f"stock import: counted {row.quantity}, expected {current}",
-                **({"to_bin": bin} if difference > 0 else {"from_bin": bin})))
+                to_bin=bin if difference > 0 else None, from_bin=None if difference > 0 else bin))
             (more if difference > 0 else less).add(item.id)
     booking.book_many(session, bookings, user, levels=levels, objects=False)
     session.flush()
