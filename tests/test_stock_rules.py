@@ -133,6 +133,19 @@ def test_check_finds_drift_between_levels_and_ledger(session, runner, make_item,
     assert item.sku == "PEN-1"
 
 
+def test_check_lists_several_drifting_levels_by_sku_then_bin(session, runner, make_item, make_bin):
+    """Two drifting levels once crashed `flask check` (the drifts could not be sorted)."""
+    make_item("PEN-1", on_hand=10, bin="B-02")
+    make_item("CAP-1", on_hand=5, bin="B-02")
+    pen_a = make_item("PEN-2", on_hand=3, bin="A-01")
+    session.execute(text("UPDATE stock_level SET quantity = quantity - 1"))
+    session.commit()
+    assert [(d.sku, d.bin_code) for d in stock.check_ledger(session)] == [
+        ("CAP-1", "B-02"), ("PEN-1", "B-02"), (pen_a.sku, "A-01")]
+    result = runner.invoke(args=["check"])
+    assert result.exit_code == 1 and "CAP-1 in B-02: ledger says 5, stock level says 4" in result.output
+
+
 def test_check_finds_a_ledger_row_with_no_level(session, make_item, make_bin, make_user):
     item = make_item("PEN-1", on_hand=4, bin="A-01")
     session.execute(text("DELETE FROM stock_level"))

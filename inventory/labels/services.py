@@ -3,11 +3,13 @@
 Label URLs are a stable contract (docs/design.md): `{BASE_URL}/b/<bin code>` and `{BASE_URL}/i/<sku>`.
 """
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.orm import Session, selectinload
 
 from ..bins.models import CODE_PATTERN, Bin, normalize_code
 from ..catalog.models import CATEGORIES, CATEGORY_LABELS, Item, Product, normalize_sku
@@ -19,6 +21,7 @@ MAX_LABELS = 3000  # ten boxes of Avery 5160; more is a mistake in the selection
 KINDS = {"bin": "b", "item": "i"}
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0"}
 _LABEL_PATH = re.compile(r"^/(b|i)/([^/?#]+)/?$")
+_T = TypeVar("_T")
 
 
 class ForeignCode(InvalidInput):
@@ -43,18 +46,18 @@ class LabelRef:
 
 # Label URLs ---------------------------------------------------------------------------------
 
-def label_base(base_url, url_root):
+def label_base(base_url: str | None, url_root: str | None) -> str:
     """The configured BASE_URL, else the address the request came in on (no trailing slash)."""
     return (base_url or url_root or "").rstrip("/")
 
 
-def label_bases(config, url_root):
+def label_bases(config: Mapping[str, Any], url_root: str | None) -> list[str]:
     """Where our labels may point: BASE_URL, the addresses labels were printed with before it
     moved (PREVIOUS_BASE_URLS), and the address the app is used on now."""
     return [b for b in (config.get("BASE_URL"), *config.get("PREVIOUS_BASE_URLS", ()), url_root) if b]
 
 
-def moved_to(config, url):
+def moved_to(config: Mapping[str, Any], url: str) -> str | None:
     """The same address on BASE_URL when `url` is on one of PREVIOUS_BASE_URLS, else None."""
     base = config.get("BASE_URL")
     if not base or not config.get("PREVIOUS_BASE_URLS"):
@@ -71,17 +74,17 @@ def moved_to(config, url):
     return None
 
 
-def label_url(base, kind, code):
+def label_url(base: str, kind: str, code: str) -> str:
     return f"{base}/{KINDS[kind]}/{code}"
 
 
-def is_local(base):
+def is_local(base: str) -> bool:
     """True when labels made with this base would point at the printing computer itself."""
     host = (urlsplit(base).hostname or "").lower()
     return host in LOCAL_HOSTS or host.endswith(".localhost")
 
 
-def clean_label_code(kind, code):
+def clean_label_code(kind: str, code: str) -> str:
     """The code as printed (upper case), or NotFound when it cannot be a bin code or SKU.
     Needs no database: a label image is a function of its URL alone."""
     if kind == "bin":
@@ -97,9 +100,10 @@ def clean_label_code(kind, code):
 
 # Choosing what to print ---------------------------------------------------------------------
 
-def _split_codes(codes):
+def _split_codes(codes: Iterable[str | None] | None) -> list[str]:
     """Codes from checkboxes and/or a pasted list (commas, spaces or new lines), in order, once each."""
-    seen, out = set(), []
+    seen: set[str] = set()
+    out: list[str] = []
     for chunk in codes or ():
         for code in re.split(r"[\s,;]+", chunk or ""):
             code = code.strip().upper()
@@ -109,13 +113,14 @@ def _split_codes(codes):
     return out
 
 
-def _capped(rows):
+def _capped(rows: Sequence[_T]) -> Sequence[_T]:
     if len(rows) > MAX_LABELS:
         raise InvalidInput(f"That selects {len(rows)} labels; print at most {MAX_LABELS} at a time.")
     return rows
 
 
-def select_bins(session, by="all", zone="", q="", codes=()):
+def select_bins(session: Session, by: str = "all", zone: str = "", q: str = "",
+                codes: Iterable[str | None] = ()) -> Sequence[Bin]:
     """Bins to label: all active bins, one zone, a search on code or name, or hand-picked codes
     (in the order given). Unknown hand-picked codes are refused by name."""
     if by == "picked":
@@ -127,7 +132,7 @@ def select_bins(session, by="all", zone="", q="", codes=()):
         if missing:
             raise UnknownBin(f"No bin has the code{'s' if len(missing) > 1 else ''} {', '.join(missing)}.")
         return _capped([found[code] for code in wanted])
-    conditions = [Bin.archived.is_(False)]
+    conditions: list[ColumnElement[bool]] = [Bin.archived.is_(False)]
     if by == "zone":
         if not zone:
             raise InvalidInput("Choose a zone.")
@@ -142,7 +147,8 @@ def select_bins(session, by="all", zone="", q="", codes=()):
     return _capped(session.scalars(select(Bin).where(*conditions).order_by(Bin.code)).all())
 
 
-def select_items(session, by="all", category="", q="", codes=()):
+def select_items(session: Session, by: str = "all", category: str = "", q: str = "",
+                 codes: Iterable[str | None] = ()) -> Sequence[Item]:
     """Items to label: all active items, one category, a search on SKU or name, or hand-picked SKUs."""
     query = select(Item).join(Item.product).options(selectinload(Item.product))
     if by == "picked":
@@ -154,7 +160,7 @@ def select_items(session, by="all", category="", q="", codes=()):
         if missing:
             raise UnknownItem(f"No item has the SKU{'s' if len(missing) > 1 else ''} {', '.join(missing)}.")
         return _capped([found[sku] for sku in wanted])
-    conditions = [Item.archived.is_(False), Product.archived.is_(False)]
+    conditions: list[ColumnElement[bool]] = [Item.archived.is_(False), Product.archived.is_(False)]
     if by == "category":
         if category not in CATEGORIES:
             raise InvalidInput("Choose a category.")
@@ -172,18 +178,18 @@ def select_items(session, by="all", category="", q="", codes=()):
     ).all())
 
 
-def bin_labels(bins, base):
+def bin_labels(bins: Iterable[Bin], base: str) -> list[Label]:
     return [Label("bin", b.code, b.name, b.zone, label_url(base, "bin", b.code)) for b in bins]
 
 
-def item_labels(items, base):
+def item_labels(items: Iterable[Item], base: str) -> list[Label]:
     return [Label("item", i.sku, i.name, CATEGORY_LABELS.get(i.category, i.category), label_url(base, "item", i.sku))
             for i in items]
 
 
 # Reading a label back -----------------------------------------------------------------------
 
-def _origin(url):
+def _origin(url: str) -> tuple[str, int | None, str]:
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     port = parts.port
@@ -192,7 +198,7 @@ def _origin(url):
     return host, port, parts.path.rstrip("/")
 
 
-def read_label(text, bases):
+def read_label(text: str | None, bases: Iterable[str]) -> LabelRef:
     """What a scanned QR code names, or ForeignCode when it is not one of our labels.
 
     Ours means a URL on one of `bases` (the configured BASE_URL and the address the app is used

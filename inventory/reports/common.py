@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, Select, exists, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Mapped, Session, aliased
 
 from ..errors import InvalidInput
 from ..pagination import Page
@@ -15,6 +15,15 @@ from ..requests.models import RequestStep
 
 ZERO = Decimal("0.00")
 MAX_DAYS_ARG = 3650
+
+
+class _HasId(Protocol):
+    """A model with an integer primary key `id`. A ClassVar, as the mapped column is: a
+    descriptor on the class (`Model.id` a column to query by, `row.id` an int)."""
+    id: ClassVar[Mapped[int]]
+
+
+M = TypeVar("M", bound=_HasId)
 
 
 def days_arg(value: str | None, default: int, *, what: str = "Days", minimum: int = 1) -> int:
@@ -29,7 +38,7 @@ def days_arg(value: str | None, default: int, *, what: str = "Days", minimum: in
     return int(value)
 
 
-def page_of(session: Session, rows_query: Select, count: int, page: int, per_page: int | None) -> Page:
+def page_of(session: Session, rows_query: Select[Any], count: int, page: int, per_page: int | None) -> Page:
     """One page of `rows_query` (all rows when per_page is None, as for a CSV download)."""
     if per_page is None:
         rows = session.execute(rows_query).all()
@@ -38,7 +47,7 @@ def page_of(session: Session, rows_query: Select, count: int, page: int, per_pag
     return Page(rows, page, per_page, count)
 
 
-def by_id(session: Session, model: type, ids: Iterable[int | None], *options: Any) -> dict:
+def by_id(session: Session, model: type[M], ids: Iterable[int | None], *options: Any) -> dict[int, M]:
     ids = [i for i in ids if i is not None]
     if not ids:
         return {}

@@ -21,20 +21,21 @@ class EventUsage:
     event: Event | None          # None: requests not linked to any event
     usage: Usage = field(default_factory=Usage)
     kit_cost: Decimal = ZERO     # the part of the cost from kits reserved for the event
-    kits: list = field(default_factory=list)   # [(KitTemplate, kits handed over)]
+    kits: list[tuple[KitTemplate, int]] = field(default_factory=list)   # [(KitTemplate, kits handed over)]
 
     @property
     def name(self) -> str:
         return self.event.name if self.event else "Not for an event"
 
 
-def usage_by_event(session: Session, period: Period) -> UsageReport:
+def usage_by_event(session: Session, period: Period) -> UsageReport[EventUsage]:
     """Per event: what its requests (kits included) handed over in the period issued, what came
     back, what was lost, and what that cost, of which how much in kits. Events by start date;
     requests for no event last."""
     handed = handed_over(period)
     keys = [Request.event_id, Request.kit_id]
-    rows, total = {}, Usage()
+    rows: dict[int | None, EventUsage] = {}   # event id (None: no event) -> its usage
+    total = Usage()
     for row in usage_lines(session, handed, keys):
         event_id, kit_id, unit_cost, returnable, *counts = row
         counts = [int(c or 0) for c in counts]
@@ -59,7 +60,7 @@ def usage_by_event(session: Session, period: Period) -> UsageReport:
         if event_id in rows:
             rows[event_id].kits.append((kits[kit_id], int(count or 0)))
     for event_id, entry in rows.items():
-        entry.event = events.get(event_id)
+        entry.event = events.get(event_id) if event_id is not None else None  # None: requests for no event
         entry.kits.sort(key=lambda pair: pair[0].name)
     ordered = sorted(rows.values(), key=lambda e: (e.event is None, e.event.starts_on if e.event else date.min,
                                                      e.event.id if e.event else 0))

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -27,8 +28,9 @@ def bucket_size(period: Period) -> str:
     return "month"
 
 
-def _buckets(period, size):
-    buckets, day = [], period.first
+def _buckets(period: Period, size: str) -> list[Bucket]:
+    buckets: list[Bucket] = []
+    day = period.first
     while day <= period.last:
         if size == "day":
             end = day
@@ -50,7 +52,7 @@ def usage_over_time(session: Session, period: Period) -> tuple[str, list[Bucket]
     buckets = _buckets(period, size)
     handed = handed_over(period)
     day = handed.c.day
-    lines_by_day = defaultdict(list)
+    lines_by_day: defaultdict[date, list[list[Any]]] = defaultdict(list)  # (unit cost, returnable, *counts)
     for handed_day, *line in usage_lines(session, handed, [day]):
         lines_by_day[_as_date(handed_day)].append(line)
     requests_by_day = {_as_date(key[0]): count for key, count in request_counts(session, handed, [day]).items()}
@@ -64,5 +66,5 @@ def usage_over_time(session: Session, period: Period) -> tuple[str, list[Bucket]
     return size, buckets
 
 
-def _as_date(value):
+def _as_date(value: date | str) -> date:
     return date.fromisoformat(value) if isinstance(value, str) else value

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, Subquery, case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..bins.models import Bin
@@ -34,7 +35,7 @@ class CategoryValue:
 
 @dataclass
 class StockValue:
-    rows: list
+    rows: list[CategoryValue]
     total: CategoryValue
 
 
@@ -60,7 +61,7 @@ def stock_value(session: Session) -> StockValue:
     return StockValue(list(categories.values()), total)
 
 
-def _on_hand():
+def _on_hand() -> Subquery:
     return (
         select(StockLevel.item_id.label("item_id"), func.sum(StockLevel.quantity).label("on_hand"))
         .group_by(StockLevel.item_id)
@@ -76,7 +77,7 @@ class Totals:
     value: Decimal = ZERO
 
 
-def _totals(session, query):
+def _totals(session: Session, query: Select[Any]) -> Totals:
     """Items, units and value of (unit_cost, on_hand) rows, summed per unit cost in the database."""
     totals = Totals()
     for unit_cost, units, items in session.execute(query).all():
@@ -114,7 +115,7 @@ def slow_movers(session: Session, days: int, today: date, page: int = 1,
     since = func.coalesce(last_at, Item.created_at)
     condition = since < cutoff
 
-    def joined(query):
+    def joined(query: Select[Any]) -> Select[Any]:
         return query.join(on_hand, on_hand.c.item_id == Item.id).where(condition)
 
     totals = _totals(session, joined(select(Item.unit_cost, func.sum(on_hand.c.on_hand), func.count(Item.id))
@@ -131,7 +132,7 @@ class Expiring:
     item: Item
     on_hand: int
     held: int = 0
-    bins: list = field(default_factory=list)   # [(bin code, quantity)]
+    bins: list[tuple[str, int]] = field(default_factory=list)   # [(bin code, quantity)]
 
     @property
     def value(self) -> Decimal:
@@ -139,6 +140,7 @@ class Expiring:
 
     def days_left(self, today: date) -> int:
         """Days from today to its last day of use: 0 on that day, negative once it has passed."""
+        assert self.item.do_not_use_after is not None  # expiring() lists only items with that date
         return (self.item.do_not_use_after - today).days
 
 

@@ -23,15 +23,20 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Date, Row, Subquery, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import ColumnElement, Date, Row, Subquery, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from ..auth.models import User
 from ..catalog.models import Item
 from ..requests.models import Request, RequestLine, RequestStep
 from .common import ZERO, by_id, standing
 from .periods import Period
+
+# What usage is summed per: columns of the request lines, their requests or `handed_over` (none: the total).
+Keys = Sequence[InstrumentedAttribute[Any] | ColumnElement[Any]]
+R = TypeVar("R")
 
 
 @dataclass
@@ -46,7 +51,7 @@ class Usage:
     still_out: int = 0   # returnables not checked in yet (not costed)
     cost: Decimal = ZERO
     issued_value: Decimal = ZERO   # what went out, at the unit costs recorded on its issues
-    unit_costs: set = field(default_factory=set)   # the distinct unit costs recorded on those issues
+    unit_costs: set[Decimal] = field(default_factory=set)   # the distinct unit costs recorded on those issues
 
     @property
     def unit_cost(self) -> Decimal | None:
@@ -82,8 +87,8 @@ class Usage:
 
 
 @dataclass
-class UsageReport:
-    rows: list
+class UsageReport(Generic[R]):
+    rows: list[R]   # EventUsage, RepUsage or ItemUsage
     total: Usage
 
 
@@ -113,7 +118,7 @@ def handed_over(period: Period) -> Subquery:
     )
 
 
-def usage_lines(session: Session, handed: Subquery, keys: list) -> Sequence[Row]:
+def usage_lines(session: Session, handed: Subquery, keys: Keys) -> Sequence[Row[Any]]:
     """Issued/returned/... summed per keys and (unit cost as handed over, returnable), all the
     cost needs: one query, whose rows grow with the keys and the distinct unit costs, not with
     the lines. A line handed over before its cost was recorded (none are, after migration 0013)
@@ -132,7 +137,7 @@ def usage_lines(session: Session, handed: Subquery, keys: list) -> Sequence[Row]
     ).all()
 
 
-def request_counts(session: Session, handed: Subquery, keys: list) -> dict[tuple, int]:
+def request_counts(session: Session, handed: Subquery, keys: Keys) -> dict[tuple[Any, ...], int]:
     """How many requests handed over in the period issued something, per key: one query."""
     rows = session.execute(
         select(*keys, func.count(func.distinct(Request.id)))
@@ -145,10 +150,11 @@ def request_counts(session: Session, handed: Subquery, keys: list) -> dict[tuple
     return {tuple(row[:-1]): row[-1] for row in rows}
 
 
-def _usage_by(session, period, keys):
+def _usage_by(session: Session, period: Period, keys: Keys) -> tuple[defaultdict[tuple[Any, ...], Usage], Usage]:
     """({key tuple: Usage}, total Usage) for the requests handed over in the period."""
     handed = handed_over(period)
-    usages, total = defaultdict(Usage), Usage()
+    usages: defaultdict[tuple[Any, ...], Usage] = defaultdict(Usage)
+    total = Usage()
     for row in usage_lines(session, handed, keys):
         key, (unit_cost, returnable, *counts) = tuple(row[:len(keys)]), row[len(keys):]
         counts = [int(c or 0) for c in counts]
@@ -160,7 +166,7 @@ def _usage_by(session, period, keys):
     return usages, total
 
 
-def usage_by_rep(session: Session, period: Period) -> UsageReport:
+def usage_by_rep(session: Session, period: Period) -> UsageReport[RepUsage]:
     """Per person who asked (kits count under the manager who reserved them), most cost first."""
     usages, total = _usage_by(session, period, [Request.requester_id])
     users = by_id(session, User, [key[0] for key in usages])
@@ -169,7 +175,7 @@ def usage_by_rep(session: Session, period: Period) -> UsageReport:
     return UsageReport(rows, total)
 
 
-def usage_by_item(session: Session, period: Period) -> UsageReport:
+def usage_by_item(session: Session, period: Period) -> UsageReport[ItemUsage]:
     """Per item, most cost first."""
     usages, total = _usage_by(session, period, [RequestLine.item_id])
     items = by_id(session, Item, [key[0] for key in usages], selectinload(Item.product))

@@ -28,7 +28,7 @@ def _load_for_update(session: Session, request_id: int) -> Request:
     request = session.get(Request, request_id, populate_existing=True)
     if request is None:
         raise NotFound(f"No request #{request_id}.")
-    locked = set()
+    locked: set[int] = set()
     while not (item_ids := {line.item_id for line in request.lines}) <= locked:
         lock_items(session, item_ids - locked)
         locked |= item_ids

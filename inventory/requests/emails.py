@@ -13,11 +13,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..auth.models import User
 from ..catalog.models import Item
@@ -169,7 +169,7 @@ def queue_return_reminders(session: SessionLike, today: date) -> int:
     # Every host runs send-alerts: a second run waits here until the first has committed its
     # reminders, then finds them done (without the lock both queued on PostgreSQL and the
     # second died on the unique reminder row, skipping its digest and the sending).
-    lock_job(session, "return-reminders")
+    lock_job(cast(Session, session), "return-reminders")  # db.session passes every call on to its Session
     due = session.scalars(
         select(Request)
         .where(Request.status == Status.HANDED_OVER, Request.return_by.is_not(None), Request.return_by <= soon)

@@ -52,7 +52,7 @@ def pick_list(session: Session, request: Request) -> list[tuple[Bin, list[tuple[
         .options(contains_eager(StockLevel.bin))
         .order_by(Bin.code)
     ).all()
-    by_bin = {}
+    by_bin: dict[int, tuple[Bin, list[tuple[RequestLine, int]]]] = {}
     for line in lines:
         needed = line.to_pick
         for level in levels:
@@ -118,9 +118,12 @@ def _refuse_clashing_bookings(session: Session, request: Request) -> None:
     window = _window(request)
     for line in request.lines:
         if line.item.returnable and line.reserved and free_quantity(session, line.item, window) < 0:
+            # return_by is set for returnables, unless the item became returnable after the request
+            # was submitted without one.
+            dates = (f"{request.needed_by.isoformat()} to {request.return_by.isoformat()}" if request.return_by
+                     else f"from {request.needed_by.isoformat()}; it has no return date")
             raise Conflict(f"{line.item.sku} is booked for another request in the meantime: it can go out for "
-                           f"{request.number} only within its dates ({request.needed_by.isoformat()} to "
-                           f"{request.return_by.isoformat()}).")
+                           f"{request.number} only within its dates ({dates}).")
 
 
 def _ready_if_done(session: Session, request: Request, user: User) -> None:

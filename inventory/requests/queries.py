@@ -2,9 +2,10 @@
 people loaded on purpose."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from sqlalchemy import ColumnElement, Integer, Row, Select, bindparam, func, select, true
+from sqlalchemy import BindParameter, ColumnElement, Integer, Row, Select, bindparam, func, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from ..auth.models import User
@@ -13,6 +14,10 @@ from ..errors import NotFound
 from ..pagination import Page
 from .lifecycle import Status
 from .models import OPEN, Request, RequestLine, RequestStep, ShownRequest
+
+if TYPE_CHECKING:
+    from sqlalchemy.sql.base import ReadOnlyColumnCollection
+    from sqlalchemy.sql.elements import KeyedColumnElement
 
 
 def get_request(session: Session, request_id: int) -> Request:
@@ -28,15 +33,16 @@ def get_request(session: Session, request_id: int) -> Request:
     return request
 
 
-def _with_lines(query: Select) -> Select:
+def _with_lines(query: Select[tuple[Request]]) -> Select[tuple[Request]]:
     return query.options(
         selectinload(Request.lines).selectinload(RequestLine.item).selectinload(Item.product),
         selectinload(Request.requester),
     )
 
 
-def _page(session: Session, conditions: list, order: list, page: int, per_page: int) -> Page:
-    total = session.scalar(select(func.count(Request.id)).where(*conditions))
+def _page(session: Session, conditions: Sequence[ColumnElement[bool]], order: Sequence[ColumnElement[Any]], page: int,
+          per_page: int) -> Page:
+    total = session.execute(select(func.count(Request.id)).where(*conditions)).scalar_one()
     rows = session.scalars(
         _with_lines(select(Request).where(*conditions).order_by(*order)).limit(per_page).offset((page - 1) * per_page)
     ).all()
@@ -91,17 +97,21 @@ class QueueRow(ShownRequest):
 
     __slots__ = ("id", "status", "purpose", "handoff", "needed_by", "return_by", "requester", "lines")
 
-    def __init__(self, row: Row, requester: Named | None = None) -> None:
+    def __init__(self, row: Row[Any], requester: Named | None = None) -> None:
         self.id, self.status, self.purpose, self.handoff = row.id, row.status, row.purpose, row.handoff
         self.needed_by, self.return_by, self.requester, self.lines = row.needed_by, row.return_by, requester, []
 
 
 _request, _line, _item, _product, _user = (Request.__table__, RequestLine.__table__, Item.__table__,
                                            Product.__table__, User.__table__)
-_statuses = bindparam("statuses", expanding=True)
+_statuses: BindParameter[list[str]] = bindparam("statuses", expanding=True)
 
 
-def _listing(condition: ColumnElement[bool], order: Callable[..., tuple]) -> Select:
+_Columns: TypeAlias = "ReadOnlyColumnCollection[str, KeyedColumnElement[Any]]"  # a table's or a subquery's .c
+
+
+def _listing(condition: ColumnElement[bool],
+             order: Callable[[_Columns], tuple[ColumnElement[Any], ...]]) -> Select[Any]:
     """One statement for a page of requests (those matching `condition`, in `order`) with their
     lines, requesters and the total: one row per line. The total rides along as a one-row
     subquery that the page is left-joined to, so a page past the end still answers it (a row
@@ -163,8 +173,10 @@ def requests_of_page(session: Session, user: User, page: int = 1, per_page: int 
     return _rows_page(session, _MINE_PAGE, {"requester_id": user.id}, page, per_page)
 
 
-def _rows_page(session: Session, statement: Select, parameters: dict, page: int, per_page: int) -> Page:
-    rows, total, shown = [], 0, None
+def _rows_page(session: Session, statement: Select[Any], parameters: Mapping[str, Any], page: int,
+               per_page: int) -> Page:
+    rows: list[QueueRow] = []
+    total, shown = 0, None
     result = session.connection().execute(statement, dict(parameters, limit=per_page, offset=(page - 1) * per_page))
     for row in result:  # one row per line, the page's requests in order
         total = row.total
@@ -182,7 +194,9 @@ def _rows_page(session: Session, statement: Select, parameters: dict, page: int,
 def backorders(session: Session, limit: int) -> tuple[list[QueueLine], int]:
     """Lines waiting for stock, in the order they will be filled: (the first `limit` of them, how
     many there are in all)."""
-    lines, requests, total = [], {}, 0
+    lines: list[QueueLine] = []
+    requests: dict[int, QueueRow] = {}
+    total = 0
     for row in session.connection().execute(_BACKORDERS, {"limit": limit}):
         total = row.total
         request = requests.get(row.id) or requests.setdefault(row.id, QueueRow(row))

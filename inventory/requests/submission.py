@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from ..auth.models import User
@@ -83,6 +84,7 @@ def _clean_lines(lines: list[tuple[Item, int]], today: date) -> list[tuple[Item,
         if item.archived:
             raise InvalidInput(f"{item.sku} is archived and cannot be requested.")
         if item.expired(today):
+            assert item.do_not_use_after is not None  # expired(): it has one
             raise InvalidInput(
                 f"{item.sku} must not be used after {item.do_not_use_after.isoformat()}; it cannot be reserved.")
     return lines
@@ -147,14 +149,17 @@ def submit(session: Session, requester: User, lines: Iterable[tuple[Item, int]],
     return request
 
 
-_request, _line, _step_table = Request.__table__, RequestLine.__table__, RequestStep.__table__
+_request = cast(Table, Request.__table__)
+_line = cast(Table, RequestLine.__table__)
+_step_table = cast(Table, RequestStep.__table__)
 _INSERT_REQUEST = insert(_request).returning(_request.c.id)
 _INSERT_LINES = insert(_line).returning(_line.c.id, sort_by_parameter_order=True)  # ids in the lines' order
 _INSERT_STEP = insert(_step_table)
 _NOTHING_YET = dict(picked=0, issued=0, returned=0, consumed=0, lost=0, damaged=0, short=0, issued_unit_cost=None)
 
 
-def _insert_request(session: Session, fields: dict, lines: list[dict], step: dict) -> Request:
+def _insert_request(session: Session, fields: dict[str, Any], lines: list[dict[str, Any]],
+                    step: dict[str, Any]) -> Request:
     """Write a new request, its lines and its first step: three INSERTs on the session's
     connection (every column given), and return the request as a flush would leave it:
     persistent, with its lines, every column loaded (its steps load when asked for).

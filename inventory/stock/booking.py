@@ -11,12 +11,13 @@ inventory/database.py, after the caller locked the items (lock_items, by id).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any, Literal, cast, overload
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import CursorResult, Table, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -48,7 +49,7 @@ def _counted_quantity(quantity: int) -> int:
     return quantity
 
 
-def _add(session, item_id, bin_id, quantity):
+def _add(session: Session, item_id: int, bin_id: int, quantity: int) -> None:
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(StockLevel).values(item_id=item_id, bin_id=bin_id, quantity=quantity)
@@ -60,14 +61,14 @@ def _add(session, item_id, bin_id, quantity):
     session.execute(statement)
 
 
-def _take(session, item, bin, quantity):
+def _take(session: Session, item: Item, bin: Bin, quantity: int) -> None:
     items_changed(session, [item.id])
-    result = session.execute(
+    result = cast(CursorResult[Any], session.execute(  # an UPDATE answers a CursorResult
         update(StockLevel)
         .where(StockLevel.item_id == item.id, StockLevel.bin_id == bin.id, StockLevel.quantity >= quantity)
         .values(quantity=StockLevel.quantity - quantity)
         .execution_options(synchronize_session=False)
-    )
+    ))
     if result.rowcount != 1:
         held = level(session, item, bin)
         raise InsufficientStock(
@@ -75,11 +76,11 @@ def _take(session, item, bin, quantity):
         )
 
 
-def _transfer(session, item, from_bin, to_bin, quantity):
+def _transfer(session: Session, item: Item, from_bin: Bin | None, to_bin: Bin | None, quantity: int) -> None:
     """Take `quantity` of `item` out of `from_bin` and put it into `to_bin` (either may be None),
     writing the two stock-level rows in (item, bin) order, whichever way the units go: a move
     A->B and a move B->A of one item lock A's row, then B's (inventory/database.py)."""
-    steps = []
+    steps: list[tuple[int, Callable[[], None]]] = []
     if from_bin is not None:
         steps.append((from_bin.id, lambda: _take(session, item, from_bin, quantity)))
     if to_bin is not None:
@@ -96,7 +97,7 @@ def lock_levels(session: Session, pairs: Iterable[tuple[int, int]]) -> None:
     pairs = sorted(set(pairs))
     if not pairs or session.get_bind().dialect.name != "postgresql":
         return
-    table = StockLevel.__table__
+    table = cast(Table, StockLevel.__table__)
     session.execute(postgresql.insert(table).on_conflict_do_nothing(index_elements=["item_id", "bin_id"]),
                     [{"item_id": item_id, "bin_id": bin_id, "quantity": 0} for item_id, bin_id in pairs])
     for start in range(0, len(pairs), _LOCK_CHUNK):  # ascending across chunks too
@@ -109,8 +110,9 @@ def unit_cost_now(item: Item) -> Decimal:
     return item.unit_cost if item.unit_cost is not None else Decimal("0.00")
 
 
-def _record(session, kind, item, user, quantity, from_bin=None, to_bin=None, reason="", reference="", counted=None,
-            unit_cost=None):
+def _record(session: Session, kind: str, item: Item, user: User, quantity: int, from_bin: Bin | None = None,
+            to_bin: Bin | None = None, reason: str = "", reference: str = "", counted: int | None = None,
+            unit_cost: Decimal | None = None) -> Movement:
     """Write one ledger row. It records `unit_cost` (a PO receipt gives its line's) or else the
     item's unit cost now, so that what this movement cost never changes with a later price."""
     movement = Movement(
@@ -201,8 +203,8 @@ def booking_refusal(kind: str, item: Item, from_bin: Bin | None = None, to_bin: 
 
 
 def _refuse(kind: str, item: Item, from_bin: Bin | None = None, to_bin: Bin | _BinNow | None = None, quantity: int = 1,
-            **how: bool | int | None) -> None:
-    refusal = booking_refusal(kind, item, from_bin, to_bin, quantity, **how)
+            *, put_back: bool = False, counted: int | None = None) -> None:
+    refusal = booking_refusal(kind, item, from_bin, to_bin, quantity, put_back=put_back, counted=counted)
     if refusal is not None:
         raise refusal
 
@@ -227,14 +229,26 @@ class Booking:
     also says what was `counted` (its quantity is the difference, and may be zero)."""
 
     kind: str
-    item: object
+    item: Item
     quantity: int
-    from_bin: object = None
-    to_bin: object = None
+    from_bin: Bin | None = None
+    to_bin: Bin | None = None
     reason: str = ""
     reference: str = ""
     counted: int | None = None
-    unit_cost: object = None
+    unit_cost: Decimal | None = None
+
+
+@overload
+def book_many(session: Session, bookings: Iterable[Booking], user: User, *,
+              levels: dict[tuple[int, int], int] | None = None, now: datetime | None = None,
+              objects: Literal[True] = True) -> list[Movement]: ...
+
+
+@overload
+def book_many(session: Session, bookings: Iterable[Booking], user: User, *,
+              levels: dict[tuple[int, int], int] | None = None, now: datetime | None = None,
+              objects: bool) -> list[Movement] | None: ...
 
 
 def book_many(session: Session, bookings: Iterable[Booking], user: User, *,
@@ -257,13 +271,13 @@ def book_many(session: Session, bookings: Iterable[Booking], user: User, *,
     # The archived flags of the bins stock goes into, as they are now (the caller's objects may
     # have been loaded before another request archived one), in one query.
     arriving = sorted({b.to_bin.id for b in bookings if b.to_bin is not None and b.quantity > 0})
-    archived = set()
+    archived: set[int] = set()
     for start in range(0, len(arriving), _LOCK_CHUNK):
         archived.update(session.scalars(select(Bin.id).where(Bin.id.in_(arriving[start:start + _LOCK_CHUNK]),
                                                              Bin.archived.is_(True))))
-    changes = {}
+    changes: dict[tuple[int, int], int] = {}
     for booking in bookings:
-        to_bin = booking.to_bin
+        to_bin: Bin | _BinNow | None = booking.to_bin
         if to_bin is not None and booking.quantity > 0:
             to_bin = _BinNow(to_bin.id, to_bin.code, to_bin.id in archived)
         _refuse(booking.kind, booking.item, booking.from_bin, to_bin, booking.quantity, counted=booking.counted)
@@ -275,12 +289,13 @@ def book_many(session: Session, bookings: Iterable[Booking], user: User, *,
             changes[key] = changes.get(key, 0) + booking.quantity
     pairs = sorted(changes)  # (item, bin) order
     current = dict(levels) if levels is not None else _locked_levels(session, pairs)
-    new = {}
+    new: dict[tuple[int, int], int] = {}
     for item_id, bin_id in pairs:
         new[(item_id, bin_id)] = current.get((item_id, bin_id), 0) + changes[(item_id, bin_id)]
         if new[(item_id, bin_id)] < 0:
             booking = next(b for b in bookings if b.item.id == item_id and b.from_bin is not None
                            and b.from_bin.id == bin_id)
+            assert booking.from_bin is not None  # the one just found has it
             raise InsufficientStock(f"Bin {booking.from_bin.code} holds {current.get((item_id, bin_id), 0)} of "
                                     f"{booking.item.sku}; cannot take {-changes[(item_id, bin_id)]}.")
     items_changed(session, sorted({item_id for item_id, _bin_id in pairs}))
@@ -302,7 +317,7 @@ def book_many(session: Session, bookings: Iterable[Booking], user: User, *,
              "reference": limited(b.reference, "A reference", MAX_REFERENCE_LENGTH),
              "unit_cost": (unit_cost_now(b.item) if b.unit_cost is None else Decimal(b.unit_cost)).quantize(CENT)}
             for b in bookings]
-    session.execute(insert(Movement.__table__), rows)
+    session.execute(insert(cast(Table, Movement.__table__)), rows)
     return None
 
 
@@ -318,7 +333,7 @@ class _BinNow:
 _WRITE_CHUNK = 1000  # stock-level rows per executemany batch
 
 
-def _set_levels(session):
+def _set_levels(session: Session) -> postgresql.Insert | sqlite.Insert:
     """INSERT ... ON CONFLICT DO UPDATE that sets a stock level to a quantity worked out under its lock."""
     dialect = session.get_bind().dialect.name
     statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(StockLevel)
@@ -326,10 +341,11 @@ def _set_levels(session):
                                            set_={"quantity": statement.excluded.quantity})
 
 
-def _locked_levels(session, pairs):
+def _locked_levels(session: Session, pairs: Sequence[tuple[int, int]]) -> dict[tuple[int, int], int]:
     """{(item id, bin id): quantity} for these pairs, read after lock_levels (PostgreSQL) locked them."""
     lock_levels(session, pairs)
-    table, found = StockLevel.__table__, {}
+    table = StockLevel.__table__
+    found: dict[tuple[int, int], int] = {}
     for start in range(0, len(pairs), _LOCK_CHUNK):
         found.update({(i, b): q for i, b, q in session.execute(
             select(table.c.item_id, table.c.bin_id, table.c.quantity)

@@ -22,7 +22,7 @@ def level(session: Session, item: Item, bin: Bin) -> int:
 def quantities_in_bin(session: Session, bin: Bin, item_ids: Iterable[int]) -> dict[int, int]:
     """{item id: quantity in `bin`} for the items (0 where the bin never held one), in one query."""
     found = dict(session.execute(select(StockLevel.item_id, StockLevel.quantity)
-                                 .where(StockLevel.bin_id == bin.id, StockLevel.item_id.in_(item_ids))).all())
+                                 .where(StockLevel.bin_id == bin.id, StockLevel.item_id.in_(item_ids))).tuples().all())
     return {item_id: found.get(item_id, 0) for item_id in item_ids}
 
 

@@ -183,7 +183,7 @@ def _lock_levels(session: Session, bin: Bin, item_ids: list[int]) -> dict[int, i
         .where(StockLevel.bin_id == bin.id, StockLevel.item_id.in_(item_ids))
         .order_by(StockLevel.item_id)
         .with_for_update()
-    ).all()
+    ).tuples().all()
     return dict(rows)
 
 
@@ -200,7 +200,7 @@ def count_one(session: Session, item: Item, bin: Bin, counted: int, user: User, 
     return count(session, bin, [(item, counted)], user, reason)[0]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)  # check_ledger sorts them: by SKU, then bin code
 class Drift:
     sku: str
     bin_code: str
@@ -231,8 +231,8 @@ def check_ledger(session: Session) -> list[Drift]:
     keys |= {key for key, quantity in cached.items() if quantity < 0}
     if not keys:
         return []
-    skus = dict(session.execute(select(Item.id, Item.sku).where(Item.id.in_({k[0] for k in keys}))).all())
-    codes = dict(session.execute(select(Bin.id, Bin.code).where(Bin.id.in_({k[1] for k in keys}))).all())
+    skus = dict(session.execute(select(Item.id, Item.sku).where(Item.id.in_({k[0] for k in keys}))).tuples().all())
+    codes = dict(session.execute(select(Bin.id, Bin.code).where(Bin.id.in_({k[1] for k in keys}))).tuples().all())
     return sorted(
         Drift(skus.get(i, f"item #{i}"), codes.get(b, f"bin #{b}"), ledger.get((i, b), 0), cached.get((i, b), 0))
         for i, b in keys
@@ -248,7 +248,7 @@ def on_hand(session: Session, item_ids: Iterable[int]) -> dict[int, int]:
         select(StockLevel.item_id, func.sum(StockLevel.quantity))
         .where(StockLevel.item_id.in_(item_ids))
         .group_by(StockLevel.item_id)
-    ).all())
+    ).tuples().all())
     return {item_id: int(totals.get(item_id) or 0) for item_id in item_ids}
 
 

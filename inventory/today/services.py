@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import ColumnElement, Row, ScalarSelect, Select, case, func, literal_column, or_, select
+from sqlalchemy.orm import Session
 
 from ..auth.models import User
 from ..bins.models import DISPATCH_CODE, Bin
@@ -247,7 +248,7 @@ def order_now(session: SessionLike, today: date) -> tuple[list[ReorderFlag], int
     from ..forecast import stored
     from ..forecast.models import ReorderFlag
 
-    stored.current(session)
+    stored.current(cast(Session, session))  # db.session passes every call on to the request's Session
     statement = (select(ReorderFlag).where(ReorderFlag.status.in_((forecast.EXPEDITE, forecast.NOW)))
                  .options(joinedload(ReorderFlag.item).joinedload(Item.product), joinedload(ReorderFlag.event))
                  .order_by(ReorderFlag.rank, ReorderFlag.order_by, ReorderFlag.id))

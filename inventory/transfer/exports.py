@@ -39,7 +39,7 @@ PO_HEADER = ("purchase_order", "supplier", "status", "expected_on", "ordered_utc
 BATCH = 1000
 
 
-def _when(moment):
+def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else ""
 
 
@@ -51,10 +51,10 @@ def items_csv(session: Session) -> str:
         .options(contains_eager(Item.product), selectinload(Item.replaced_by))
         .order_by(Product.category, func.lower(Product.name), Product.id, Item.size_rank, Item.size, Item.sku)
     ).all()
-    levels = {}
+    levels: dict[int, stock.Availability] = {}
     for chunk in chunks([item.id for item in items]):
         levels.update(stock.availability(session, chunk))
-    rows = []
+    rows: list[tuple[object, ...]] = []
     for item in items:
         level = levels[item.id]
         product = item.product
@@ -95,7 +95,7 @@ def ledger_csv(session: Session, first_day: date, last_day: date) -> Iterator[st
         .order_by(Movement.created_at, Movement.id)
     )
 
-    def rows():
+    def rows() -> Iterator[tuple[object, ...]]:
         for (id, when, kind, sku, product, size, from_bin, to_bin, quantity, counted, reason, reference,
              email, unit_cost) in session.execute(query.execution_options(yield_per=BATCH)):
             yield (id, _when(when), kind, sku, escape(product), size or "", from_bin or "", to_bin or "", quantity,
@@ -120,7 +120,7 @@ def requests_csv(session: Session) -> Iterator[str]:
         .order_by(Request.id.desc(), RequestLine.id)
     )
 
-    def rows():
+    def rows() -> Iterator[tuple[object, ...]]:
         for row in session.execute(query.execution_options(yield_per=BATCH)):
             (id, created, email, status, purpose, event, needed_by, return_by, handoff, sku, product, size,
              *numbers, note) = row
@@ -144,7 +144,7 @@ def purchase_orders_csv(session: Session) -> Iterator[str]:
         .order_by(PurchaseOrder.id.desc(), PurchaseOrderLine.id)
     )
 
-    def rows():
+    def rows() -> Iterator[tuple[object, ...]]:
         for (id, supplier, status, expected_on, ordered_at, email, event, sku, product, size, quantity, received,
              unit_cost) in session.execute(query.execution_options(yield_per=BATCH)):
             yield (order_number(id), escape(supplier), status, show(expected_on), _when(ordered_at), escape(email),

@@ -2,9 +2,11 @@
 own, and the ItemPlan that checking them against the catalog makes."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
-from ..catalog.models import CATEGORIES, CATEGORY_LABELS, MAX_LEAD_TIME_DAYS
+from ..catalog.models import CATEGORIES, CATEGORY_LABELS, MAX_LEAD_TIME_DAYS, Item, Product
 from ..catalog.models import normalize_sku
 from ..catalog.services import MAX_DESCRIPTION_LENGTH, MAX_KEYWORDS_LENGTH, SKU_PATTERN, TEXT_LIMITS
 from ..text import clean
@@ -15,23 +17,24 @@ ITEM_FIELDS = ("unit", "supplier", "unit_cost", "lead_time_days", "reorder_point
                "returnable", "do_not_use_after", "notes")
 # The columns of a row's own item: its fields, and the SKU of its successor (written by SKU).
 ROW_FIELDS = ITEM_FIELDS + ("replaced_by",)
+T = TypeVar("T")
 
 
-def _successor_sku(cell):
+def _successor_sku(cell: str) -> str | None:
     sku = normalize_sku(clean(cell))
     if sku and not SKU_PATTERN.match(sku):
         raise ValueError(f"replaced by {sku!r} is not a valid SKU")
     return sku or None
 
 
-def _lead_time(value):
+def _lead_time(value: str) -> int:
     days = cell.whole_number(value, "lead time days")
     if days > MAX_LEAD_TIME_DAYS:
         raise ValueError(f"lead time days {days:,} is more than {MAX_LEAD_TIME_DAYS:,} (ten years)")
     return days
 
 
-PARSERS = {
+PARSERS: dict[str, Callable[[str], object]] = {  # column -> its cell's text -> its value
     "unit": lambda c: cell.text(c, "unit", 20) or "each",
     "supplier": lambda c: cell.text(c, "supplier", 120),
     "unit_cost": cell.money,
@@ -55,10 +58,11 @@ class ItemRow:
     description: str | None          # None when the file has no description column
     keywords: str | None = None      # None when the file has no keywords column
     size_given: bool = True          # False when the file has no size column
-    fields: dict = field(default_factory=dict)  # the item fields the file has columns for
+    # the item fields the file has columns for, each value as its PARSERS entry gives it
+    fields: dict[str, Any] = field(default_factory=dict)
 
 
-def _category(value):
+def _category(value: str) -> str:
     value = clean(value).lower()
     for key, label in CATEGORY_LABELS.items():
         if value in (key, label.lower()):
@@ -70,13 +74,14 @@ def _category(value):
 
 def parse_row(line: int, cells: dict[str, str]) -> ItemRow:
     """One row's cells -> ItemRow; ValueError naming every problem in the row."""
-    problems = []
+    problems: list[str] = []
 
-    def take(name, parse):
+    def take(name: str, parse: Callable[[str], T]) -> T | None:
         try:
             return parse(cells[name])
         except ValueError as error:
             problems.append(str(error))
+            return None
 
     sku = normalize_sku(clean(cells["sku"]))
     if not sku:
@@ -97,16 +102,21 @@ def parse_row(line: int, cells: dict[str, str]) -> ItemRow:
     values = {name: take(name, PARSERS[name]) for name in ROW_FIELDS if name in cells}
     if problems:
         raise ValueError("; ".join(problems))
+    assert product is not None and category is not None  # a take() that failed added a problem
     return ItemRow(line, sku, product, category, size, description, keywords, "size" in cells, values)
 
 
 @dataclass
 class ItemPlan:
     report: ImportReport
-    item_changes: list = field(default_factory=list)      # (item, {field: value}); replaced_by is a SKU
-    product_changes: dict = field(default_factory=dict)   # product -> {field: value}
-    new_products: list = field(default_factory=list)      # ({name, category, description, keywords}, [ItemRow])
-    new_sizes: list = field(default_factory=list)         # (product, ItemRow)
+    # (item, {field: value}); replaced_by is a SKU
+    item_changes: list[tuple[Item, dict[str, Any]]] = field(default_factory=list)
+    # product -> {field: value}
+    product_changes: dict[Product, dict[str, str]] = field(default_factory=dict)
+    # ({name, category, description, keywords}, [ItemRow])
+    new_products: list[tuple[dict[str, str], list[ItemRow]]] = field(default_factory=list)
+    # (product, ItemRow)
+    new_sizes: list[tuple[Product, ItemRow]] = field(default_factory=list)
 
     def new_rows(self) -> list[ItemRow]:
         """Every ItemRow that becomes a new item."""

@@ -11,8 +11,12 @@ checks it (catalog/successors.py).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from decimal import Decimal
+from typing import cast
 
+from sqlalchemy import Table as SqlTable
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, aliased, selectinload
 
@@ -24,7 +28,7 @@ from ..timeutil import utcnow
 from . import fields as cell
 from .chunks import chunks
 from .csvfile import Columns, Table
-from .item_rows import ITEM_FIELDS, ROW_FIELDS, ItemPlan, parse_row
+from .item_rows import ITEM_FIELDS, ROW_FIELDS, ItemPlan, ItemRow, parse_row
 from .new_products import plan_new
 from .report import Change, ImportReport, parsed_rows
 
@@ -40,8 +44,8 @@ LABELS = {name: name.replace("_", " ") for name in COLUMNS.known}
 LABELS["do_not_use_after"] = "do not use after"
 
 
-def _existing_items(session, skus):
-    found = {}
+def _existing_items(session: Session, skus: Iterable[str]) -> dict[str, Item]:
+    found: dict[str, Item] = {}
     for chunk in chunks(skus):
         for item in session.scalars(select(Item).where(Item.sku.in_(chunk))
                                     .options(selectinload(Item.product), selectinload(Item.replaced_by))):
@@ -53,7 +57,8 @@ def plan(session: Session, table: Table) -> ItemPlan:
     """Check every row against the file and the catalog; say what importing would do. Reads only."""
     report = ImportReport("items", rows=len(table.rows))
     result = ItemPlan(report)
-    rows, first_line = [], {}
+    rows: list[ItemRow] = []
+    first_line: dict[str, int] = {}  # sku -> line
     for line, row in parsed_rows(table, report, parse_row):
         if row.sku in first_line:
             report.bad(line, row.sku, f"duplicate SKU {row.sku} (also on line {first_line[row.sku]})")
@@ -70,9 +75,11 @@ def plan(session: Session, table: Table) -> ItemPlan:
     return result
 
 
-def _plan_updates(result, rows, existing, on_loan):
+def _plan_updates(result: ItemPlan, rows: list[ItemRow], existing: Mapping[str, Item],
+                  on_loan: Mapping[int, int]) -> None:
     report = result.report
-    said = {}  # product id -> (line, {name, category, description, keywords}) of the first row about that product
+    # product id -> (line, {name, category, description, keywords}) of the first row about that product
+    said: dict[int, tuple[int, dict[str, str]]] = {}
     for row in rows:
         item = existing[row.sku]
         if item.returnable and row.fields.get("returnable") is False and on_loan.get(item.id):
@@ -98,7 +105,7 @@ def _plan_updates(result, rows, existing, on_loan):
                 continue
         else:
             said[item.product_id] = (row.line, wanted)
-        details = []
+        details: list[tuple[str, str, str]] = []
         product_change = {name: value for name, value in wanted.items() if getattr(item.product, name) != value}
         if product_change and earlier is None:
             result.product_changes[item.product] = product_change
@@ -116,19 +123,21 @@ def _plan_updates(result, rows, existing, on_loan):
             report.counts["unchanged"] += 1
 
 
-def _value(item, name):
+def _value(item: Item, name: str) -> object:
     """An item's value for a column, as the file writes it (its successor by SKU)."""
     if name == "replaced_by":
         return item.replaced_by.sku if item.replaced_by is not None else None
     return getattr(item, name)
 
 
-def _check_successors(session, report, rows, existing):
+def _check_successors(session: Session, report: ImportReport, rows: list[ItemRow],
+                      existing: Mapping[str, Item]) -> list[ItemRow]:
     """The rows whose `replaced_by` can stand, each other row reported bad: the successor must be
     in the catalog or the file, not archived, not the row's own SKU, and following successors (as
     they will be after the import) must not lead back to the row's item. A row that keeps its
     item's successor as it is passes whatever became of that successor."""
-    named = {row.sku: row.fields["replaced_by"] for row in rows if "replaced_by" in row.fields}
+    named: dict[str, str | None] = {row.sku: row.fields["replaced_by"] for row in rows
+                                    if "replaced_by" in row.fields}
     if not any(named.values()):
         return rows
     lock_successor_changes(session)
@@ -136,12 +145,12 @@ def _check_successors(session, report, rows, existing):
     archived = _archived_of(session, {sku for sku in named.values() if sku} - in_file, existing)
     successor = aliased(Item)
     in_catalog = dict(session.execute(
-        select(Item.sku, successor.sku).join(successor, Item.replaced_by_id == successor.id)).all())
+        select(Item.sku, successor.sku).join(successor, Item.replaced_by_id == successor.id)).tuples().all())
 
-    def successor_of(sku):
+    def successor_of(sku: str) -> str | None:
         return named[sku] if sku in named else in_catalog.get(sku)
 
-    kept = []
+    kept: list[ItemRow] = []
     for row in rows:
         wanted = named.get(row.sku)
         reason = None
@@ -162,11 +171,11 @@ def _check_successors(session, report, rows, existing):
     return kept
 
 
-def _archived_of(session, skus, existing):
+def _archived_of(session: Session, skus: Iterable[str], existing: Mapping[str, Item]) -> dict[str, bool]:
     """{sku: archived} for the file's items and the catalog's items among `skus`."""
     found = {sku: item.archived for sku, item in existing.items()}
     for chunk in chunks(skus):
-        found.update(session.execute(select(Item.sku, Item.archived).where(Item.sku.in_(chunk))).all())
+        found.update(session.execute(select(Item.sku, Item.archived).where(Item.sku.in_(chunk))).tuples().all())
     return found
 
 
@@ -174,7 +183,7 @@ def apply(session: Session, result: ItemPlan) -> None:
     """Write a plan without bad rows, inside the caller's write transaction. New products and items
     go in as multi-row INSERTs (building 10,000 ORM objects took most of an import's time); every
     product written gets its search words again (catalog/search.py)."""
-    successors = {}  # sku -> successor's SKU or None, written once every item exists
+    successors: dict[str, str | None] = {}  # sku -> successor's SKU or None, written once every item exists
     for item, changes in result.item_changes:
         for name, value in changes.items():
             if name == "replaced_by":
@@ -186,7 +195,8 @@ def apply(session: Session, result: ItemPlan) -> None:
             setattr(product, name, value)
     session.flush()
     now = utcnow()
-    new_items, touched = [], {product.id for product in result.product_changes}
+    new_items: list[dict[str, object]] = []
+    touched = {product.id for product in result.product_changes}
     touched.update(item.product_id for item, changes in result.item_changes if "supplier" in changes)
     touched.update(product.id for product, _row in result.new_sizes)
     if result.new_products:
@@ -209,23 +219,24 @@ def apply(session: Session, result: ItemPlan) -> None:
     _write_successors(session, successors)
 
 
-def _write_successors(session, successors):
+def _write_successors(session: Session, successors: Mapping[str, str | None]) -> None:
     if not successors:
         return
-    ids = {}
+    ids: dict[str | None, int] = {}  # a successor's SKU -> its id (looked up with None: no successor)
     for chunk in chunks({sku for sku in successors.values() if sku}):
-        ids.update(session.execute(select(Item.sku, Item.id).where(Item.sku.in_(chunk))).all())
-    item = Item.__table__
+        ids.update(session.execute(select(Item.sku, Item.id).where(Item.sku.in_(chunk))).tuples().all())
+    item = cast(SqlTable, Item.__table__)
     session.execute(update(item).where(item.c.sku == bindparam("b_sku")).values(replaced_by_id=bindparam("b_id")),
                     [{"b_sku": sku, "b_id": ids.get(successor)} for sku, successor in successors.items()])
     session.expire_all()  # the ORM's items do not know of the UPDATE
 
 
-NEW_ITEM = {"unit": "each", "supplier": "", "unit_cost": Decimal("0.00"), "lead_time_days": 0, "reorder_point": 0,
-            "reorder_quantity": 0, "returnable": False, "do_not_use_after": None, "notes": ""}
+NEW_ITEM: dict[str, object] = {
+    "unit": "each", "supplier": "", "unit_cost": Decimal("0.00"), "lead_time_days": 0, "reorder_point": 0,
+    "reorder_quantity": 0, "returnable": False, "do_not_use_after": None, "notes": ""}
 
 
-def _item_values(row, product_id, defaults, now):
+def _item_values(row: ItemRow, product_id: int, defaults: Mapping[str, object], now: datetime) -> dict[str, object]:
     values = dict(defaults, sku=row.sku, size=row.size, size_rank=size_rank(row.size), product_id=product_id,
                   archived=False, created_at=now)
     values.update((name, value) for name, value in row.fields.items() if name != "replaced_by")  # by id, later

@@ -4,6 +4,7 @@ file's other sizes of that name."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -14,9 +15,9 @@ from .item_rows import ItemPlan, ItemRow
 from .report import Change
 
 
-def _sized_products_named(session, names):
+def _sized_products_named(session: Session, names: Iterable[str]) -> dict[str, list[Product]]:
     """Products with sizes, by lower-cased name (SQLite's lower() folds only ASCII: match both ways)."""
-    found = defaultdict(list)
+    found: defaultdict[str, list[Product]] = defaultdict(list)
     wanted = {name.lower(): name for name in names}
     for chunk in chunks(wanted):
         raw = [wanted[key] for key in chunk]
@@ -32,7 +33,7 @@ def _sized_products_named(session, names):
     return found
 
 
-def _product_target(result, product):
+def _product_target(result: ItemPlan, product: Product) -> dict[str, str]:
     """The product's name, category, description and keywords once this import is done."""
     target = {"name": product.name, "category": product.category, "description": product.description,
               "keywords": product.keywords}
@@ -42,7 +43,7 @@ def _product_target(result, product):
 
 def plan_new(session: Session, result: ItemPlan, rows: list[ItemRow]) -> None:
     report = result.report
-    sized = defaultdict(list)
+    sized: defaultdict[str, list[ItemRow]] = defaultdict(list)  # lower-cased product name -> its rows
     for row in rows:
         if row.size:
             sized[row.product.lower()].append(row)
@@ -67,12 +68,12 @@ def plan_new(session: Session, result: ItemPlan, rows: list[ItemRow]) -> None:
             _plan_sized_product(result, group)
 
 
-def _plan_sizes_of(result, product, group):
+def _plan_sizes_of(result: ItemPlan, product: Product, group: list[ItemRow]) -> None:
     """New sizes for a product already in the catalog."""
     report = result.report
     target = _product_target(result, product)
     taken = {item.size: item.sku for item in product.items if item.size}
-    seen = {}
+    seen: dict[str | None, int] = {}  # size -> line
     for row in group:
         if row.category != target["category"]:
             report.bad(row.line, row.sku, f"{product.name} is {target['category']} in the catalog; "
@@ -94,11 +95,12 @@ def _plan_sizes_of(result, product, group):
             report.changes.append(Change(row.line, row.sku, "new", (f"new size {row.size} of {product.name}",)))
 
 
-def _plan_sized_product(result, group):
+def _plan_sized_product(result: ItemPlan, group: list[ItemRow]) -> None:
     """A new product whose sizes are the group's rows: they must agree on the product."""
     report = result.report
     first = group[0]
-    seen, good = {}, []
+    seen: dict[str | None, int] = {}  # size -> line
+    good: list[ItemRow] = []
     for row in group:
         if row.category != first.category:
             report.bad(row.line, row.sku, f"category {row.category} differs from line {first.line} "

@@ -8,6 +8,7 @@ re-importing the stock export, changes nothing.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -49,13 +50,14 @@ class StockRow:
 @dataclass
 class StockPlan:
     report: ImportReport
-    new_bins: dict = field(default_factory=dict)      # code -> (name, zone)
-    bookings: list = field(default_factory=list)      # (row, item, bin code, current quantity)
-    items: dict = field(default_factory=dict)         # item id -> Item
+    new_bins: dict[str, tuple[str, str]] = field(default_factory=dict)  # code -> (name, zone)
+    # (row, item, bin code, current quantity)
+    bookings: list[tuple[StockRow, Item, str, int]] = field(default_factory=list)
+    items: dict[int, Item] = field(default_factory=dict)  # item id -> Item
 
 
 def parse_row(line: int, cells: dict[str, str]) -> StockRow:
-    problems = []
+    problems: list[str] = []
     sku = normalize_sku(clean(cells["sku"]))
     if not sku:
         problems.append("SKU is missing")
@@ -78,12 +80,13 @@ def parse_row(line: int, cells: dict[str, str]) -> StockRow:
         name = zone = ""
     if problems:
         raise ValueError("; ".join(problems))
+    assert quantity is not None  # a missing or bad quantity is a problem above
     return StockRow(line, sku, code, quantity, name, zone)
 
 
-def _current_levels(session, item_ids, lock):
+def _current_levels(session: Session, item_ids: Iterable[int], lock: bool) -> dict[tuple[int, int], int]:
     """(item id, bin id) -> quantity for these items; with `lock`, the rows are locked (PostgreSQL)."""
-    levels = {}
+    levels: dict[tuple[int, int], int] = {}
     for chunk in chunks(sorted(item_ids)):
         query = select(StockLevel.item_id, StockLevel.bin_id, StockLevel.quantity).where(StockLevel.item_id.in_(chunk))
         if lock:
@@ -99,7 +102,8 @@ def plan(session: Session, table: Table, create_bins: bool = False, lock: bool =
     Reads only (with `lock`, inside a write transaction, it locks the items and their levels)."""
     report = ImportReport("stock", rows=len(table.rows))
     result = StockPlan(report)
-    rows, first_line = [], {}
+    rows: list[StockRow] = []
+    first_line: dict[tuple[str, str], int] = {}  # (sku, bin code) -> line
     for line, row in parsed_rows(table, report, parse_row):
         key = (row.sku, row.bin_code)
         if key in first_line:
@@ -109,10 +113,10 @@ def plan(session: Session, table: Table, create_bins: bool = False, lock: bool =
         first_line[key] = line
         rows.append(row)
 
-    items = {}
+    items: dict[str, Item] = {}
     for chunk in chunks({row.sku for row in rows}):
         items.update({item.sku: item for item in session.scalars(select(Item).where(Item.sku.in_(chunk)))})
-    bins = {}
+    bins: dict[str, Bin] = {}
     for chunk in chunks({row.bin_code for row in rows}):
         bins.update({bin.code: bin for bin in session.scalars(select(Bin).where(Bin.code.in_(chunk)))})
     if lock:
@@ -124,7 +128,7 @@ def plan(session: Session, table: Table, create_bins: bool = False, lock: bool =
     for row in rows:
         where = f"{row.sku} in {row.bin_code}"
         item, bin = items.get(row.sku), bins.get(row.bin_code)
-        problems = []
+        problems: list[str] = []
         if item is None:
             problems.append(f"unknown SKU {row.sku} (import it with the items first)")
         if bin is None and not create_bins:
@@ -134,6 +138,7 @@ def plan(session: Session, table: Table, create_bins: bool = False, lock: bool =
         if problems:
             report.bad(row.line, where, "; ".join(problems))
             continue
+        assert item is not None  # an unknown SKU is a problem above
         current = levels.get((item.id, bin.id), 0) if bin is not None else 0
         if row.quantity == current:
             report.counts["unchanged"] += 1
@@ -151,7 +156,7 @@ def plan(session: Session, table: Table, create_bins: bool = False, lock: bool =
         refusal = bin is not None and booking.booking_refusal(
             "receive" if current == 0 else "count", item, quantity=abs(row.quantity - current),
             counted=None if current == 0 else row.quantity,
-            **({"to_bin": bin} if row.quantity > current else {"from_bin": bin}))
+            to_bin=bin if row.quantity > current else None, from_bin=None if row.quantity > current else bin)
         if refusal:
             report.bad(row.line, where, refusal.message.rstrip("."))
             continue
@@ -175,7 +180,7 @@ def apply(session: Session, result: StockPlan, user: User) -> None:
     lock=True), through booking.book_many: the same refusals, ledger rows and stock levels as
     `stock.services.receive` and `count`, in batches of statements, not one per row, so that
     10,000 rows take seconds."""
-    bins = {}
+    bins: dict[str, Bin] = {}
     for code, (name, zone) in result.new_bins.items():
         bins[code] = Bin(code=code, name=name, zone=zone, archived=False)
         session.add(bins[code])
@@ -183,8 +188,10 @@ def apply(session: Session, result: StockPlan, user: User) -> None:
     for chunk in chunks({code for _row, _item, code, _current in result.bookings} - set(bins)):
         bins.update({bin.code: bin for bin in session.scalars(select(Bin).where(Bin.code.in_(chunk)))})
 
-    bookings, levels = [], {}
-    more, less = set(), set()
+    bookings: list[booking.Booking] = []
+    levels: dict[tuple[int, int], int] = {}
+    more: set[int] = set()  # ids of the items whose stock grows
+    less: set[int] = set()  # and shrinks
     for row, item, code, current in result.bookings:
         bin = bins[code]
         levels[(item.id, bin.id)] = current  # read under its lock by plan (0: no row yet)
@@ -197,7 +204,7 @@ def apply(session: Session, result: StockPlan, user: User) -> None:
             bookings.append(booking.Booking(
                 "count", item, abs(difference), counted=row.quantity, reference=REFERENCE,
                 reason=f"stock import: counted {row.quantity}, expected {current}",
-                **({"to_bin": bin} if difference > 0 else {"from_bin": bin})))
+                to_bin=bin if difference > 0 else None, from_bin=None if difference > 0 else bin))
             (more if difference > 0 else less).add(item.id)
     booking.book_many(session, bookings, user, levels=levels, objects=False)
     session.flush()
@@ -207,8 +214,8 @@ def apply(session: Session, result: StockPlan, user: User) -> None:
         fill_backorders(session, result.items[item_id])  # new stock goes to waiting requests first
 
 
-def _with_backorders(session, item_ids):
-    found = set()
+def _with_backorders(session: Session, item_ids: Iterable[int]) -> set[int]:
+    found: set[int] = set()
     for chunk in chunks(sorted(item_ids)):
         found.update(session.scalars(
             select(RequestLine.item_id).join(Request, RequestLine.request_id == Request.id)

@@ -13,9 +13,10 @@ import binascii
 import zlib
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from ..auth.models import User
-from ..database import SessionLike, unit_of_work
+from ..database import unit_of_work
 from ..forecast import stored
 from ..forecast.changes import everything_changed
 from ..errors import Conflict, InvalidInput
@@ -32,7 +33,7 @@ def read_upload(data: bytes) -> str:
     return decode(data)
 
 
-def import_items(session: SessionLike, text: str | None, dry_run: bool = False) -> ImportReport:
+def import_items(session: Session, text: str | None, dry_run: bool = False) -> ImportReport:
     """Create and update items (and their products and sizes) from CSV text; see transfer.items.
 
     All rows or none: any bad row refuses the whole file (ImportRefused with the report). A dry
@@ -47,7 +48,7 @@ def import_items(session: SessionLike, text: str | None, dry_run: bool = False) 
 
 
 @unit_of_work
-def _write_items(session: SessionLike, table: Table) -> ImportReport:
+def _write_items(session: Session, table: Table) -> ImportReport:
     try:
         stored.lock_everything(session)  # many items change: locked first, in the order a projection takes
         plan = item_import.plan(session, table)
@@ -63,7 +64,7 @@ def _write_items(session: SessionLike, table: Table) -> ImportReport:
     return plan.report
 
 
-def import_stock(session: SessionLike, text: str | None, user: User, dry_run: bool = False,
+def import_stock(session: Session, text: str | None, user: User, dry_run: bool = False,
                  create_bins: bool = False) -> ImportReport:
     """Book what each bin holds from CSV text, as `user`; see transfer.opening_stock.
 
@@ -79,7 +80,7 @@ def import_stock(session: SessionLike, text: str | None, user: User, dry_run: bo
 
 
 @unit_of_work
-def _write_stock(session: SessionLike, table: Table, user: User, create_bins: bool) -> ImportReport:
+def _write_stock(session: Session, table: Table, user: User, create_bins: bool) -> ImportReport:
     try:
         plan = opening_stock.plan(session, table, create_bins=create_bins, lock=True)
         if not plan.report.ok:
