@@ -367,3 +367,25 @@ def test_the_events_api_gives_budget_and_expected_cost_and_takes_a_budget(client
         assert refused.status_code == 400 and words in refused.get_json()["error"], wrong
     assert client.post("/api/v1/events", json=dict(body, name="No budget"), headers=headers).get_json()["budget"] is None
     assert session.scalar(select(func.count()).select_from(Event)) == 3
+
+
+# The demo ------------------------------------------------------------------------------------------
+
+def test_the_demo_has_teams_with_budgets_so_a_fresh_install_shows_them(runner, client, session):
+    from inventory.auth.models import User
+    from inventory.requests.models import Request
+
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    client.post("/login", data={"email": "manager@example.com", "password": "demo-manager-2026"})
+    html = client.get("/budgets").get_data(as_text=True)
+    for name, budget in (("Field sales", "$2,000.00"), ("Partner sales", "$500.00"), ("Events and brand", "$3,000.00")):
+        card = html.split(f">{name}</h2>")[1].split("</section>")[0]
+        assert budget in card and "approver Morgan Marketing" in card and "1 person" in card
+    riley = session.scalars(select(User).where(User.email == "rep@example.com")).one()
+    stamped = session.scalars(select(Request.team_id).where(Request.requester_id == riley.id)).all()
+    assert stamped and set(stamped) == {riley.team_id} and teams.get_team(session, riley.team_id).name == "Field sales"
+    # Last month's partner day: 95.00 for the banner lost + 132.00 brochures + 58.00 polos
+    # + 67.50 pens = 352.50 against its 300.00.
+    past = session.scalars(select(Event).where(Event.name == "Autumn partner day")).one()
+    page = re.sub(r"\s+", " ", client.get(f"/events/{past.id}").get_data(as_text=True))
+    assert "$352.50 of its $300.00 budget: over by $52.50" in re.sub(r"<[^>]+>", "", page)
