@@ -389,3 +389,23 @@ def test_the_demo_has_teams_with_budgets_so_a_fresh_install_shows_them(runner, c
     past = session.scalars(select(Event).where(Event.name == "Autumn partner day")).one()
     page = re.sub(r"\s+", " ", client.get(f"/events/{past.id}").get_data(as_text=True))
     assert "$352.50 of its $300.00 budget: over by $52.50" in re.sub(r"<[^>]+>", "", page)
+
+
+def test_the_large_seed_has_teams_with_budgets_and_requests_stamped_with_them(session):
+    from inventory.auth.models import User
+    from inventory.budgets.models import Team
+    from inventory.demo_large import seed_large
+    from inventory.requests.models import Request
+
+    seed_large(session, scale=0.01)
+    all_teams = session.scalars(select(Team).order_by(Team.id)).all()
+    assert len(all_teams) >= 3 and sum(team.budget is not None for team in all_teams) >= 3
+    assert all(team.approver is not None and team.approver.role == "manager" for team in all_teams)
+    members = dict(session.execute(select(User.id, User.team_id).where(User.role == "rep")).tuples().all())
+    assert set(members.values()) >= {team.id for team in all_teams}
+    mismatched = session.scalar(select(func.count()).select_from(Request).join(User, Request.requester_id == User.id)
+                                .where(User.role == "rep", Request.team_id.is_distinct_from(User.team_id)))
+    assert mismatched == 0
+    assert session.scalar(select(func.count()).select_from(Request).where(Request.team_id.is_not(None))) > 0
+    view = budgets_overview(session, "quarter", budget_period(TODAY), TODAY)
+    assert any(row.spend.committed > 0 for row in view.rows)
