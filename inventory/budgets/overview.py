@@ -123,9 +123,13 @@ def _weekly(weeks: list[Week], days: dict[date, Decimal]) -> list[Decimal]:
     return sums
 
 
+# Labels under a team's weekly columns: few enough for a card on a 360 px phone.
+CHART_LABELS = 4
+
+
 def _chart(weeks: list[Week], weekly: list[Decimal]) -> charts.ColumnChart:
-    return charts.columns((f"{week.first:%-d %b}", f"Week of {week.first:%-d %b %Y}", amount)
-                          for week, amount in zip(weeks, weekly))
+    return charts.columns(((f"{week.first:%-d %b}", f"Week of {week.first:%-d %b %Y}", amount)
+                           for week, amount in zip(weeks, weekly)), max_labels=CHART_LABELS)
 
 
 def _link(period: Period, kind: str) -> PeriodLink:
