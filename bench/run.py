@@ -193,6 +193,7 @@ def measure_pages(server, data, rounds, warmup, workers):
         ("stockroom's Today", staff, "/today"),
         ("rep's Today", rep, "/today"),
         ("manager's Today", manager, "/today"),
+        ("Budgets (every team, this period)", manager, "/budgets"),
     ]
     results = {name: Measured(name) for name, _s, _p in pages}
     for round_number in range(warmup + rounds):

@@ -59,10 +59,10 @@ def _products():
         dict(name="USB drive 32 GB", sku="USB-32", category="promo", keywords="memory stick, thumb drive, flash drive", unit="each", supplier="TechSwag",
              unit_cost="4.90", lead_time_days=25, reorder_point=30, reorder_quantity=200),
         dict(name="Roll-up banner 2 m", sku="BANNER-ROLLUP", category="display", keywords="roll up, pull-up, stand", unit="each",
-             supplier="PrintWorks Ltd", unit_cost="95.00", lead_time_days=14, returnable=True,
+             supplier="PrintWorks Ltd", unit_cost="95.00", lead_time_days=14, returnable=True, loss_rate=10,
              description="Atlas and Nimbus on one banner; bag included."),
         dict(name="Pop-up booth display 3 m", sku="DISPLAY-POPUP", category="display", keywords="booth, back wall, stand", unit="each",
-             supplier="ExpoBuild", unit_cost="1450.00", lead_time_days=35, returnable=True,
+             supplier="ExpoBuild", unit_cost="1450.00", lead_time_days=35, returnable=True, loss_rate=5,
              description="Back wall, two lights, transport case."),
         dict(name="Booth-in-a-box", sku="KIT-BOOTH", category="kit", keywords="trade show kit, booth kit", unit="kit", supplier="", unit_cost="0",
              returnable=True, description="Table cloth, banner, brochure stands, extension lead, tape, scissors."),
@@ -85,6 +85,7 @@ def seed(session, seed_value=2026):
     for email, role, password, name in LOGINS:
         users[role] = auth.create_user(session, email, role, password, name=name)
     auth.create_user(session, "rep2@example.com", "rep", "demo-rep-2026", name="Jordan Field")
+    _seed_teams(session, users)
     bin_rows = {code: bins.create_bin(session, code, name, zone) for code, name, zone in BINS}
     products = []
     for spec in _products():
@@ -159,6 +160,29 @@ def seed(session, seed_value=2026):
     _seed_loans(session, users, items)
     _seed_purchase_orders(session, users, bin_rows)
     return demo_logins()
+
+
+# (name, budget per quarter, who is in it): Morgan approves for all three; the admin is in none.
+TEAMS = [
+    ("Field sales", "2000", ("rep@example.com",)),
+    ("Partner sales", "500", ("rep2@example.com",)),
+    ("Events and brand", "3000", ("manager@example.com",)),
+]
+
+
+def _seed_teams(session, users):
+    """Three teams (cost centres) with a budget per period and Morgan as their approver, the demo
+    reps in them (and Morgan in the events team, whose kits count there), before any request is
+    made: each request counts against its requester's team from the start."""
+    from sqlalchemy import select
+
+    from .auth.models import User
+    from .budgets import services as teams
+
+    for name, budget, members in TEAMS:
+        team = teams.create_team(session, dict(name=name, budget=budget, approver_id=users["manager"].id))
+        for email in members:
+            teams.set_team(session, session.scalars(select(User).where(User.email == email)).one(), team.id)
 
 
 def demo_logins():
@@ -284,7 +308,7 @@ def _seed_events(session, users, items, bin_rows):
 
     # Last month's partner day: banners and handouts went out; one banner came back, one was lost.
     past = events.create_event(session, manager, name="Autumn partner day", place="Congress Center, Leipzig",
-                               starts_on=on(-24), ends_on=on(-23), ship_by=on(-26), return_by=on(-20),
+                               starts_on=on(-24), ends_on=on(-23), ship_by=on(-26), return_by=on(-20), budget="300",
                                notes="Partner booth with two roll-ups; brochures and polos for the partner team.")
     went = submission.submit(session, rep, [(items["BANNER-ROLLUP"], 2), (items["BRO-COMPANY"], 120),
                                             (items["POLO-BLACK-L"], 4), (items["PEN-LOGO"], 150)],
@@ -298,13 +322,13 @@ def _seed_events(session, users, items, bin_rows):
     fulfilment.check_in(session, went.id, bin_rows["B-03-1"], {banner_line.id: {"returned": 1, "lost": 1}}, staff)
 
     roadshow = events.create_event(session, manager, name="Nimbus roadshow", place="Hotel am Markt, Berlin",
-                                   starts_on=on(6), ends_on=on(7), ship_by=on(4), owner_id=rep2.id,
+                                   starts_on=on(6), ends_on=on(7), ship_by=on(4), owner_id=rep2.id, budget="150",
                                    notes="Two customer breakfasts; Jordan runs it.")
     submission.submit(session, rep2, [(items["FLY-NIMBUS"], 150), (items["MUG-LOGO"], 24)], purpose="trade_show",
                       needed_by=roadshow.ship_by, event_id=roadshow.id, note="Handouts for the breakfasts")
 
     expo = events.create_event(session, manager, name="Expo Nord 2027", place="Messe Nord, Hall B, Hamburg",
-                               starts_on=on(35), ends_on=on(37), ship_by=on(28), return_by=on(41),
+                               starts_on=on(35), ends_on=on(37), ship_by=on(28), return_by=on(41), budget="2500",
                                notes="Biggest show of the year. Booth B-214, 6 x 4 m. Setup the day before.")
     standard = kits.create_kit(session, manager, name="Trade show standard kit",
                                description="One booth's worth: a roll-up, brochures and flyers for both products, "

@@ -39,6 +39,9 @@ BUDGET = {"bin": 8, "item": 12, "item_on_loan": 14, "bin_on_loan": 8, "catalog_s
           "today_staff": 9, "today_rep": 7, "today_manager": 11}  # the Today pages: one statement a section
 # send_alerts: 34 on a day when the seed's returns are due for a reminder (four statements more: the
 # reminders already sent, the recipients, the reminder rows and the outbox row), 30 on other days.
+# The Budgets page: the teams and their approvers, member counts, spend per team, spend per team and day.
+PAGES.append("budgets")
+BUDGET["budgets"] = 8
 MAIL = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": 2525, "MAIL_FROM": "stock@example.com",
         "BASE_URL": "https://stock.example.com", "ALERT_RECIPIENTS": ["marketing@example.com"]}
 
@@ -133,6 +136,7 @@ def _measure(app):
         "today_rep": lambda: rep_client().get("/today"),
         "today_manager": lambda: manager().get("/today"),
     }
+    requests["budgets"] = lambda: manager().get("/budgets")
     counts = {}
     for page, request in requests.items():
         request()  # once to warm up (first-use caches, the DISPATCH bin), then counted

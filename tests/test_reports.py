@@ -389,14 +389,21 @@ def test_reps_and_staff_may_not_see_reports(client, login, role):
         assert client.get(url).status_code == 403, url
 
 
-def test_csv_downloads_have_the_page_rows(client, login, history):
+def test_csv_downloads_have_the_page_rows(client, login, session, history):
     login("manager")
+    history["expo"].budget = Decimal("500.00")
+    session.commit()
     rows = read_csv(client.get(f"/reports/events.csv?{Q1_ARGS}"))
     assert rows[0][:5] == ["event", "starts on", "ends on", "place", "kits"]
-    assert rows[0][-2:] == ["cost", "of which kits"]
+    assert rows[0][-5:] == ["cost", "of which kits", "budget", "expected cost", "over budget by"]
     assert rows[1][:5] == ["Expo West", "2026-02-10", "2026-02-12", "", "2 x Booth kit"]
-    assert rows[1][5:] == ["2", "312", "1", "310", "1", "0", "0", "610.00", "450.00"]
-    assert rows[-1][0] == "Total" and rows[-1][-2:] == ["678.00", "450.00"]
+    # Its budget against what it is expected to cost in all: 300.00 brochures + 150.00 the lost banner
+    # + 120.00 polos + 40.00 pens = 610.00, over a 500.00 budget by 110.00.
+    assert rows[1][5:] == ["2", "312", "1", "310", "1", "0", "0", "610.00", "450.00", "500.00", "610.00", "110.00"]
+    assert rows[2][0] == "Summit" and rows[2][-3:] == ["", "60.00", ""]  # no budget; 40 brochures went out
+    assert rows[-1][0] == "Total" and rows[-1][-5:] == ["678.00", "450.00", "", "", ""]
+    page = client.get(f"/reports/events?{Q1_ARGS}").get_data(as_text=True)
+    assert "$610.00 expected: over by $110.00" in page
     items = read_csv(client.get(f"/reports/items.csv?{Q1_ARGS}"))
     assert [row[0] for row in items[1:]] == ["BRO-1", "BANNER", "POLO-M", "PEN-1", "Total"]
     level = read_csv(client.get(f"/reports/service-level.csv?{Q1_ARGS}"))

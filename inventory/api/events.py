@@ -6,6 +6,7 @@ from flask import g, jsonify, request, url_for
 
 from ..auth.roles import EVERYONE, MANAGERS, STAFF
 from ..auth.services import user_by_email
+from ..budgets.event_spend import expected_costs
 from ..core.money import currency
 from ..errors import InvalidInput, NotFound
 from ..events import kits, services
@@ -16,7 +17,11 @@ from .requests import _date, request_json
 from .views import ApiError, _field, _int_arg, _paged, api_roles, bp
 
 
-def event_json(event):
+def event_json(event, expected_cost=None):
+    """`expected_cost`: what the event is expected to cost (budgets.event_spend); read here when
+    not given (a list reads them all in one query)."""
+    if expected_cost is None:
+        expected_cost = expected_costs(db.session, [event.id])[event.id]
     return {
         "id": event.id,
         "name": event.name,
@@ -28,6 +33,10 @@ def event_json(event):
         "owner": event.owner.email if event.owner else None,
         "notes": event.notes,
         "cancelled": event.cancelled,
+        # Money as strings with two decimals, in `currency` (as a kit's cost); budget null: none set.
+        "budget": str(event.budget) if event.budget is not None else None,
+        "expected_cost": str(expected_cost),
+        "currency": currency(),
         "url": url_for("events.show", event_id=event.id, _external=True),
     }
 
@@ -71,7 +80,8 @@ def list_events():
     upcoming = request.args.get("upcoming") in ("1", "true")
     page = services.listing(db.session, page=_int_arg("page", 1), per_page=_int_arg("per_page", 50, maximum=200),
                             since=date.today() if upcoming else None)
-    return _paged(page, "events", [event_json(e) for e in page.rows], "api.list_events",
+    costs = expected_costs(db.session, [e.id for e in page.rows])
+    return _paged(page, "events", [event_json(e, costs[e.id]) for e in page.rows], "api.list_events",
                   **({"upcoming": "1"} if upcoming else {}))
 
 
@@ -89,8 +99,19 @@ def create_event():
         db.session, g.api_user, name=_field(data, "name"), place=_field(data, "place", required=False) or "",
         starts_on=_date(data, "starts_on"), ends_on=_date(data, "ends_on"), ship_by=_date(data, "ship_by"),
         return_by=_date(data, "return_by", required=False), owner_id=owner_id,
-        notes=_field(data, "notes", required=False) or "")
+        notes=_field(data, "notes", required=False) or "", budget=_budget(data))
     return jsonify(event_json(services.get_event(db.session, event.id))), 201
+
+
+def _budget(data):
+    """The event's budget: a number or a string of money ("5000", "4,500.50"), null or absent
+    for none; the rule refuses anything else in words."""
+    value = data.get("budget")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float, str))):
+        raise InvalidInput("'budget' must be an amount of money, like 5000 or \"4500.50\".")
+    if isinstance(value, float):
+        value = repr(value)  # 4500.5 as written, not as a binary fraction
+    return value
 
 
 def _event_request_json(r):

@@ -70,6 +70,7 @@ TOP_BAR = [
         ("Events", "events.index", EVERYONE),
         ("Reorders", "forecast.dashboard", ("manager", "admin")),
         ("Reports", "reports.overview", ("manager", "admin")),
+        ("Budgets", "budgets.index", ("manager", "admin")),
     ]),
     ("Admin", [
         ("Users", "auth.users", ("admin",)),

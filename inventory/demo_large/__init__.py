@@ -2,7 +2,8 @@
 benchmark (bench/run.py) and the query-budget tests.
 
 At scale 1: about 5,000 SKUs (1,000 products, most apparel in sizes), 1,000 bins, 200,000 ledger
-rows over three years, 20,000 requests, 200 events with kits, 300 purchase orders and 50 users.
+rows over three years, 20,000 requests, 200 events with kits, 300 purchase orders, 50 users and four
+teams (three with a budget per quarter; most reps in one, their requests stamped with it).
 Use is skewed as in real life: item popularity follows a Zipf law, so a few items move a lot and
 most rarely. The same seed always builds the same stockroom (a seeded RNG, dates relative to
 today).
@@ -16,10 +17,11 @@ import random
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import insert, text
+from sqlalchemy import insert, text, update
 
 from ..auth.models import User
 from ..bins.models import Bin
+from ..budgets.models import Team
 from ..catalog.models import Item, Product
 from ..events.models import Event, KitLine, KitTemplate
 from ..purchasing.models import PurchaseOrder, PurchaseOrderLine
@@ -33,7 +35,7 @@ from .outcomes import Outcomes
 from .plans import Plans
 
 # Bump when the data this module builds changes, so cached benchmark databases are rebuilt.
-SEED_VERSION = 5
+SEED_VERSION = 6
 BATCH = 5000
 
 
@@ -77,7 +79,7 @@ class _Builder(Catalog, Plans, Ledger, Outcomes):
         self.start = now - timedelta(days=3 * 365)
         self.history_end = now - timedelta(days=15)
         self.ids = _Ids()
-        self.rows = {name: [] for name in ("user", "product", "item", "bin", "movement", "stock_level", "event",
+        self.rows = {name: [] for name in ("team", "user", "product", "item", "bin", "movement", "stock_level", "event",
                                            "kit_template", "kit_line", "request", "request_line", "request_step",
                                            "purchase_order", "purchase_order_line")}
         self.logins = []
@@ -94,7 +96,8 @@ class _Builder(Catalog, Plans, Ledger, Outcomes):
         self._stock_levels()
 
 
-ORDER = [(User, "user"), (Product, "product"), (Item, "item"), (Bin, "bin"), (Event, "event"),
+# Teams before users (a user's team_id); their approvers are set once the users are there.
+ORDER = [(Team, "team"), (User, "user"), (Product, "product"), (Item, "item"), (Bin, "bin"), (Event, "event"),
          (KitTemplate, "kit_template"), (KitLine, "kit_line"), (Request, "request"), (RequestLine, "request_line"),
          (RequestStep, "request_step"), (PurchaseOrder, "purchase_order"),
          (PurchaseOrderLine, "purchase_order_line"), (Movement, "movement"), (StockLevel, "stock_level")]
@@ -107,6 +110,10 @@ def _write(session, builder, echo):
         for start in range(0, len(rows), BATCH):
             connection.execute(insert(model.__table__), rows[start:start + BATCH])
         echo(f"  {len(rows):>8,} {name} rows")
+        if name == "user":
+            for team_id, approver_id in builder.team_approvers.items():
+                connection.execute(update(Team.__table__).where(Team.__table__.c.id == team_id)
+                                   .values(approver_id=approver_id))
     if connection.dialect.name == "postgresql":  # explicit ids: move each id sequence past them
         for model, name in ORDER:
             connection.execute(text(

@@ -7,7 +7,15 @@ from ..bins.models import DISPATCH_CODE
 from ..catalog.models import size_rank
 from ..catalog.search import product_words
 from .common import (COLOURS, DISPLAYS, FIRST, GARMENTS, LAST, LINES, PRINT_KINDS, PROMO, ROLE_SHARE, SIZES,
-                     SUPPLIERS, _zipf_cumulative)
+                     SUPPLIERS, TEAMS, _zipf_cumulative)
+
+
+def _team_budget(full, requests):
+    """A team's quarterly budget at this size of stockroom (`full` at 20,000 requests), in whole
+    hundreds; None: the team has no budget."""
+    if full is None:
+        return None
+    return Decimal(max(100, round(full * requests / 20_000 / 100) * 100))
 
 
 class Catalog:
@@ -28,6 +36,27 @@ class Catalog:
                 self.users[role].append(user_id)
                 self.logins.append((email, role, f"demo-{role}-2026"))
         self.rep_weights = _zipf_cumulative(len(self.users["rep"]), self.rng, 0.8)[1]
+        self._teams()
+
+    def _teams(self):
+        """A few teams (cost centres) with a budget per quarter, their approver a manager; reps
+        in them by turn, every fifth in none. No random draws: the rest of the stockroom stays
+        the same."""
+        managers = self.users["manager"]
+        self.team_of, self.team_approvers = {}, {}
+        team_ids = []
+        for n, (name, budget) in enumerate(TEAMS):
+            team_id = self.ids.next("team")
+            team_ids.append(team_id)
+            self.rows["team"].append(dict(id=team_id, name=name, budget=_team_budget(budget, self.size.requests),
+                                          approver_id=None, auto_approve_up_to=Decimal("0"),
+                                          second_approval_above=None, created_at=self.start - timedelta(days=30)))
+            self.team_approvers[team_id] = managers[n // 2 % len(managers)]
+        for n, user_id in enumerate(self.users["rep"]):
+            if n % (len(team_ids) + 1) < len(team_ids):
+                self.team_of[user_id] = team_ids[n % (len(team_ids) + 1)]
+        for row in self.rows["user"]:
+            row["team_id"] = self.team_of.get(row["id"])
 
     def _catalog(self):
         rng, size = self.rng, self.size

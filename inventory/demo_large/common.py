@@ -35,6 +35,10 @@ SUPPLIERS = {"apparel": ["Threadline Apparel", "NorthStitch", "Kleiderwerk"],
 CITIES = ["Hamburg", "Berlin", "Munich", "Cologne", "Vienna", "Zurich", "Amsterdam", "Paris", "Milan", "Madrid",
           "London", "Stockholm", "Copenhagen", "Prague", "Warsaw", "Lisbon"]
 SHOWS = ["Expo", "Partner day", "Roadshow", "Summit", "Trade fair", "Tech days", "Dealer fair", "Conference"]
+# Teams (cost centres) and their budget per quarter at full size (None: no budget): at a tenth of
+# the size this quarter, one about at its spend, one over it, one with room, one without a budget.
+TEAMS = [("Field sales North", 200_000), ("Field sales South", 100_000), ("Inside sales", 250_000),
+         ("Partner sales", None)]
 COUNTER_REASONS = ["Handed out at the counter", "Given to new sales hires", "Damaged on the shelf",
                    "Used for a customer visit", "Sent to a partner"]
 

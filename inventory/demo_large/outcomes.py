@@ -82,6 +82,7 @@ class Outcomes:
                 needed_by=request["needed_by"], return_by=request["return_by"], handoff=request["handoff"],
                 ship_to=request["ship_to"], note=request["note"], event_id=request["event_id"],
                 kit_id=request["kit_id"], kit_count=request["kit_count"], status=request["status"],
+                team_id=self.team_of.get(request["requester_id"]),
                 rejection_reason=request.get("rejection_reason", ""), created_at=created, updated_at=updated))
             for item, line in lines:
                 self.rows["request_line"].append(dict(id=self.ids.next("request_line"), request_id=request_id,

@@ -2,10 +2,12 @@ from flask_wtf import FlaskForm
 from wtforms import FieldList, Form, FormField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from ..errors import InvalidInput
 from ..forms import DayField, WholeNumberField
 from ..requests.models import HANDOFFS
 from ..text import to_int
 from .kits import MAX_KITS
+from .services import event_budget
 
 
 class EventForm(FlaskForm):
@@ -19,6 +21,9 @@ class EventForm(FlaskForm):
                         validators=[DataRequired(message="Say when things must leave the stockroom.")])
     return_by = DayField("Returnables back by", validators=[Optional()])
     owner_id = SelectField("Owner", coerce=to_int)
+    # Money as people write it ("5,000", "4500.50"); the rule (services.event_budget) reads it.
+    budget = StringField("Budget", validators=[Optional(), Length(max=40)],
+                         render_kw={"inputmode": "decimal", "autocomplete": "off", "placeholder": "5,000"})
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=4000)], render_kw={"rows": 3})
 
     # The rules (events.services.validate_event) check the same; these put the message next to
@@ -34,6 +39,12 @@ class EventForm(FlaskForm):
     def validate_return_by(self, field):
         if field.data and self.ends_on.data and field.data < self.ends_on.data:
             raise ValidationError("Returnables cannot be back before the last day.")
+
+    def validate_budget(self, field):
+        try:
+            event_budget(field.data)
+        except InvalidInput as error:
+            raise ValidationError(error.message) from None
 
 
 class KitLineForm(Form):

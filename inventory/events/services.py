@@ -24,6 +24,7 @@ from ..catalog.models import Item
 from ..database import unit_of_work
 from ..forecast.changes import events_changed
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..limits import money_amount
 from ..pagination import Page
 from ..requests.models import HOLDING, Request, RequestLine
 from ..text import clean, is_whole_number
@@ -32,6 +33,8 @@ from .models import Event
 
 MAX_ID = 2**31 - 1  # INTEGER primary keys on PostgreSQL: a bigger number names nothing
 MAX_NOTES = 4000
+# update_event's budget when the caller does not change it (None clears it).
+UNCHANGED: object = object()
 # Requests that did not go ahead are listed on the event page but counted nowhere.
 ENDED_UNUSED = ("cancelled", "rejected")
 
@@ -118,6 +121,12 @@ def validate_event(*, name: str, place: str = "", starts_on: date, ends_on: date
     return values
 
 
+def event_budget(value: object) -> Decimal | None:
+    """An event's budget: None when blank, else money (two decimals, 0 to 10 million); refused in
+    words about the budget box."""
+    return money_amount(value, "The budget", about=(None, "budget"))
+
+
 def _owner(session: Session, owner_id: int | None) -> User | None:
     if owner_id is None:
         return None
@@ -132,13 +141,15 @@ def _owner(session: Session, owner_id: int | None) -> User | None:
 @unit_of_work
 def create_event(session: Session, user: User, *, name: str, starts_on: date, ends_on: date, ship_by: date,
                  place: str = "", return_by: date | None = None, owner_id: int | None = None,
-                 notes: str = "") -> Event:
-    """Plan an event. The owner defaults to the manager who creates it."""
+                 notes: str = "", budget: object = None) -> Event:
+    """Plan an event. The owner defaults to the manager who creates it; `budget` is what it may
+    cost (blank: no budget)."""
     require_manager(user)
     values = validate_event(name=name, place=place, starts_on=starts_on, ends_on=ends_on, ship_by=ship_by,
                             return_by=return_by, notes=notes)
+    amount = event_budget(budget)
     owner = _owner(session, owner_id) or user
-    event = Event(owner_id=owner.id, **values)
+    event = Event(owner_id=owner.id, budget=amount, **values)
     session.add(event)
     return event
 
@@ -146,16 +157,20 @@ def create_event(session: Session, user: User, *, name: str, starts_on: date, en
 @unit_of_work
 def update_event(session: Session, event_id: int, user: User, *, name: str, starts_on: date, ends_on: date,
                  ship_by: date, place: str = "", return_by: date | None = None, owner_id: int | None = None,
-                 notes: str = "") -> Event:
+                 notes: str = "", budget: object = UNCHANGED) -> Event:
     """Change an event. Requests already made for it keep their own dates (see
-    `requests_off_dates`): moving a show does not silently move anyone's reservation."""
+    `requests_off_dates`): moving a show does not silently move anyone's reservation. The budget
+    stays as it is unless `budget` is given (blank or None: no budget)."""
     require_manager(user)
     values = validate_event(name=name, place=place, starts_on=starts_on, ends_on=ends_on, ship_by=ship_by,
                             return_by=return_by, notes=notes)
+    amount = event_budget(budget) if budget is not UNCHANGED else None
     event = get_event(session, event_id)
     owner = _owner(session, owner_id)
     for key, value in values.items():
         setattr(event, key, value)
+    if budget is not UNCHANGED:
+        event.budget = amount
     if owner is not None:
         event.owner_id = owner.id
     events_changed(session, [event.id])  # its name and dates are on its items' flags

@@ -12,9 +12,10 @@ from sqlalchemy import select
 from ..auth import services as auth_services
 from ..auth.models import User
 from ..auth.roles import EVERYONE, MANAGERS, STAFF, can, roles_required
+from ..budgets.event_spend import event_cost
 from ..errors import DomainError, NotFound
 from ..extensions import db, login_manager
-from ..forms import ButtonForm
+from ..forms import ButtonForm, put_next_to_its_box
 from ..pagination import page_arg
 from ..requests.models import CANCELLABLE, OPEN
 from . import feed, kits, months, services
@@ -86,7 +87,13 @@ def _owner_choices(form, default):
 def _event_fields(form):
     return dict(name=form.name.data, place=form.place.data, starts_on=form.starts_on.data,
                 ends_on=form.ends_on.data, ship_by=form.ship_by.data, return_by=form.return_by.data,
-                owner_id=form.owner_id.data, notes=form.notes.data)
+                owner_id=form.owner_id.data, notes=form.notes.data, budget=form.budget.data)
+
+
+def _refused(form, error):
+    """A rule's refusal next to the box it is about (the budget), else at the top."""
+    if not put_next_to_its_box(form, error, []):
+        _flash_error(error)
 
 
 @bp.route("/events/new", methods=["GET", "POST"])
@@ -98,7 +105,7 @@ def new():
         try:
             event = services.create_event(db.session, current_user, **_event_fields(form))
         except DomainError as error:
-            _flash_error(error)
+            _refused(form, error)
         else:
             flash(f"{event.name} is on the calendar. Reserve kits for it below.", "success")
             return redirect(url_for("events.show", event_id=event.id))
@@ -115,7 +122,7 @@ def edit(event_id):
         try:
             services.update_event(db.session, event.id, current_user, **_event_fields(form))
         except DomainError as error:
-            _flash_error(error)
+            _refused(form, error)
         else:
             moved = services.requests_off_dates(event, services.event_requests(db.session, event))
             flash("Saved.", "success")
@@ -179,7 +186,7 @@ def show(event_id):
     event_requests = services.event_requests(db.session, event)
     return render_template(
         "events/show.html", event=event, today=today, requests=event_requests,
-        kits=kits.kits_of_event(event_requests),
+        kits=kits.kits_of_event(event_requests), cost=event_cost(db.session, event),
         usage=services.usage(event_requests) if services.is_over(event, today) else None,
         off_dates={r.id for r in services.requests_off_dates(event, event_requests)},
         still_holding=[r for r in event_requests if r.status in OPEN],

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -56,16 +56,22 @@ def _usage(usage: Any) -> list[Any]:
             usage.cost]
 
 
-def events(report: Any) -> Table:
+def events(report: Any, budgets: Mapping[int, Any] | None = None) -> Table:
+    """`budgets`: {event id: its budget and expected cost (budgets.event_spend.EventCost)}."""
+    budgets = budgets or {}
     rows = []
     for entry in report.rows:
         event = entry.event
         kits = "; ".join(f"{count} x {kit.name}" for kit, count in entry.kits)
+        cost = budgets.get(event.id) if event else None
         rows.append([entry.name, event.starts_on if event else None, event.ends_on if event else None,
-                     event.place if event else None, kits, *_usage(entry.usage), entry.kit_cost])
+                     event.place if event else None, kits, *_usage(entry.usage), entry.kit_cost,
+                     cost.budget if cost else None, cost.expected if cost else None,
+                     cost.over_by if cost and cost.over else None])
     rows.append(["Total", None, None, None, None, *_usage(report.total),
-                 sum((entry.kit_cost for entry in report.rows), Decimal("0.00"))])
-    return ["event", "starts on", "ends on", "place", "kits", *USAGE_HEADER, "of which kits"], rows
+                 sum((entry.kit_cost for entry in report.rows), Decimal("0.00")), None, None, None])
+    return (["event", "starts on", "ends on", "place", "kits", *USAGE_HEADER, "of which kits", "budget",
+             "expected cost", "over budget by"], rows)
 
 
 def reps(report: Any) -> Table:

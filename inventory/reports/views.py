@@ -8,6 +8,7 @@ from flask import Blueprint, Response, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from ..auth.roles import MANAGERS, roles_required
+from ..budgets import event_spend
 from ..errors import InvalidInput
 from ..extensions import db
 from ..pagination import Page, page_arg
@@ -121,9 +122,11 @@ def events() -> ResponseReturnValue:
     except InvalidInput as error:
         return _refuse("reports/events.html", error)
     report = event_costs.usage_by_event(db.session, period)
+    # Each event's budget against what it is expected to cost in all (budgets/event_spend.py).
+    budgets = event_spend.event_costs(db.session, [e.event for e in report.rows if e.event is not None])
     if _wants_csv():
-        return downloads.csv_response(f"cost-per-event_{period.slug}.csv", *downloads.events(report))
-    return render_template("reports/events.html", period=period, error=None, report=report,
+        return downloads.csv_response(f"cost-per-event_{period.slug}.csv", *downloads.events(report, budgets))
+    return render_template("reports/events.html", period=period, error=None, report=report, budgets=budgets,
                            event_bars=_event_bars(report), **_common())
 
 
