@@ -73,6 +73,7 @@ TOP_BAR = [
     ]),
     ("Admin", [
         ("Users", "auth.users", ("admin",)),
+        ("Teams", "teams.index", ("manager", "admin")),
         ("Outbox", "mail.outbox", ("manager", "admin")),
     ]),
     ("Me", "auth.profile", EVERYONE),

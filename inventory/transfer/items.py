@@ -222,7 +222,7 @@ def _write_successors(session, successors):
 
 
 NEW_ITEM = {"unit": "each", "supplier": "", "unit_cost": Decimal("0.00"), "lead_time_days": 0, "reorder_point": 0,
-            "reorder_quantity": 0, "returnable": False, "do_not_use_after": None, "notes": ""}
+            "reorder_quantity": 0, "returnable": False, "loss_rate": 0, "do_not_use_after": None, "notes": ""}
 
 
 def _item_values(row, product_id, defaults, now):
