@@ -132,11 +132,13 @@ def register_blueprints(app):
     from .api import forecast as _api_forecast  # noqa: F401
     from .api import purchasing as _api_purchasing  # noqa: F401
     from .api import requests as _api_requests  # noqa: F401  (registers its routes on the API blueprint)
+    from .api import teams as _api_teams  # noqa: F401
     from .api.views import bp as api_bp
     from .auth.views import bp as auth_bp
     from .bins.views import bp as bins_bp
     from .budgets import models as _budget_models  # noqa: F401  (tables known to Alembic)
     from .budgets.views import bp as budgets_bp
+    from .budgets.team_views import bp as teams_bp
     from .catalog.views import bp as catalog_bp
     from .core.views import bp as core_bp
     from .events import models as _event_models  # noqa: F401  (tables known to Alembic)
@@ -160,4 +162,5 @@ def register_blueprints(app):
                       purchasing_bp, events_bp, mail_bp, reports_bp, transfer_bp, today_bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(budgets_bp)
+    app.register_blueprint(teams_bp)
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never cookies

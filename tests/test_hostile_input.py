@@ -28,6 +28,7 @@ from sqlalchemy import func, select
 from conftest import PASSWORD
 from inventory.auth import services as auth
 from inventory.bins import services as bins
+from inventory.budgets import services as teams
 from inventory.catalog import services as catalog
 from inventory.events import kits
 from inventory.events import services as events
@@ -109,6 +110,8 @@ def world(app):
     kit = kits.create_kit(s, manager, name="Booth kit", lines=[("PEN-1", 10), ("BANNER-1", 1)])
     old_kit = kits.create_kit(s, manager, name="Old kit", lines=[("PEN-1", 5)])
     kits.set_kit_archived(s, old_kit.id, manager)
+    team = teams.create_team(s, dict(name="Field sales", budget="2000", approver_id=manager.id))
+    teams.set_team(s, users["rep"], team.id)  # its requests below: a team that cannot be deleted
 
     def ask(lines, **fields):
         return submission.submit(s, users["rep"], lines, purpose="client_meeting",
@@ -143,7 +146,7 @@ def world(app):
         "product": polo.id, "submitted": submitted.id, "approved": approved.id, "ready": ready.id, "out": out.id,
         "draft_po": draft_po.id, "ordered_po": ordered_po.id,
         "ordered_line": ordered_po.lines[0].id, "ready_line": ready.lines[0].id, "approved_line": approved.lines[0].id,
-        "out_line": out.lines[0].id, "message": message.id,
+        "out_line": out.lines[0].id, "message": message.id, "team": team.id,
     }
 
 
@@ -366,6 +369,14 @@ FORMS = {
     "stock.count": Form("/stock/count/A-01", data={"count-*": "20", "extra_sku": "POLO-S"}, many="extra_sku"),
     "transfer.check": Form("/transfer/import/items", page="/transfer",
                            data={"items-text": "sku,product,category\nMUG-2,Mug,promo\n"}),
+    "teams.new": Form("/admin/teams/new", data={"name": "Events", "budget": "500"}),
+    "teams.edit": Form("/admin/teams/{team}/edit"),
+    "teams.delete": Form("/admin/teams/{team}/delete"),
+    "transfer.check_people": Form("/transfer/import/teams", page="/transfer/people",
+                                  data={"teams-text": "name,budget\nEvents,500\n"}),
+    "transfer.confirm_people": Form("/transfer/import/teams/confirm", fields_from_page=False,
+                                    data={"content": transfer.pack("name,budget\nEvents,500\n"),
+                                          "filename": "teams.csv", "create_bins": ""}),
     "transfer.confirm": Form("/transfer/import/items/confirm", fields_from_page=False,
                              data={"content": transfer.pack("sku,product,category\nMUG-2,Mug,promo\n"),
                                    "filename": "items.csv", "create_bins": "0"}),
@@ -622,7 +633,8 @@ def get_urls(app, w):
     """Every GET route with the world's ids in it (paths with a value in the world only)."""
     values = {"code": "A-01", "sku": "PEN-1", "product_id": w["product"], "event_id": w["event"], "kit_id": w["kit"],
               "order_id": w["ordered_po"], "request_id": w["out"], "user_id": w["users"]["rep"], "kind": "items",
-              "movement_id": 1, "message_id": w["message"], "line_id": w["ordered_line"], "token_id": w["token_id"]}
+              "movement_id": 1, "message_id": w["message"], "line_id": w["ordered_line"], "token_id": w["token_id"],
+              "team_id": w["team"]}
     urls = {}
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods or rule.endpoint in ("static", "catalog.photo"):

@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from .models import ROLE_LABELS, ROLES
 
@@ -18,7 +18,13 @@ class UserForm(FlaskForm):
     email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
     name = StringField("Name", validators=[Optional(), Length(max=120)])
     role = SelectField("Role", choices=ROLE_CHOICES)
+    # The team the user's requests count against; the page fills the choices (every team).
+    team_id = SelectField("Team", choices=[("", "No team")], validate_choice=False)
     active = BooleanField("Active (can log in)", default=True)
+
+    def validate_team_id(self, field):
+        if (field.data or "") not in {value for value, _label in field.choices}:
+            raise ValidationError("Choose the team from the list (it may have been deleted meanwhile).")
 
 
 class NewUserForm(UserForm):

@@ -3,11 +3,13 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
+from ..budgets import services as teams
+from ..budgets.team_views import team_choices, teams_by_user
 from ..core.security import is_local_path
 from ..database import transaction
 from ..errors import DomainError
 from ..extensions import db
-from ..forms import ButtonForm
+from ..forms import ButtonForm, put_next_to_its_box
 from ..mail import preferences
 from ..mail.forms import preferences_form
 from . import services, sessions
@@ -172,7 +174,7 @@ def users():
     rows = db.session.scalars(select(User).order_by(User.active.desc(), User.role, User.email)).all()
     counts = sessions.active_counts(db.session, [user.id for user in rows],
                                     lifetime=current_app.config["PERMANENT_SESSION_LIFETIME"])
-    return render_template("auth/users.html", users=rows, session_counts=counts)
+    return render_template("auth/users.html", users=rows, session_counts=counts, team_names=teams_by_user(rows))
 
 
 @bp.route("/admin/users/<int:user_id>/sign-out", methods=["POST"])
@@ -194,16 +196,19 @@ def sign_out_user(user_id):
 @roles_required(ADMINS)
 def new_user():
     form = NewUserForm()
+    form.team_id.choices = team_choices()
     if form.validate_on_submit():
         try:
-            with transaction(db.session):  # created inactive, or not created
+            with transaction(db.session):  # created inactive and in their team, or not created
                 user = services.create_user(db.session, form.email.data, form.role.data, form.password.data,
                                             name=form.name.data)
                 if not form.active.data:
                     services.update_user(db.session, user, email=user.email, name=user.name, role=user.role,
                                          active=False)
+                teams.set_team(db.session, user, form.team_id.data)
         except DomainError as error:
-            flash(error.message, "error")
+            if not put_next_to_its_box(form, error, []):
+                flash(error.message, "error")
         else:
             flash(f"User {user.email} created.", "success")
             return redirect(url_for("auth.users"))
@@ -217,16 +222,20 @@ def edit_user(user_id):
     if user is None:
         return render_template("errors/404.html", message=f"No user #{user_id}."), 404
     form = UserForm(obj=user)
+    form.team_id.choices = team_choices()
     password_form = SetPasswordForm(prefix="pw")
     if request.method == "POST" and "pw-password" not in request.form and form.validate_on_submit():
         if user.id == current_user.id and (not form.active.data or form.role.data != "admin"):
             flash("You cannot deactivate yourself or take away your own admin role.", "error")
         else:
             try:
-                services.update_user(db.session, user, email=form.email.data, name=form.name.data,
-                                     role=form.role.data, active=form.active.data)
+                with transaction(db.session):  # the user and their team are saved together, or not at all
+                    services.update_user(db.session, user, email=form.email.data, name=form.name.data,
+                                         role=form.role.data, active=form.active.data)
+                    teams.set_team(db.session, user, form.team_id.data)
             except DomainError as error:
-                flash(error.message, "error")
+                if not put_next_to_its_box(form, error, []):
+                    flash(error.message, "error")
             else:
                 flash(f"{user.email} saved.", "success")
                 return redirect(url_for("auth.users"))

@@ -27,6 +27,11 @@ class ItemFieldsForm(FlaskForm):
     reorder_quantity = WholeNumberField("Reorder quantity", default=0, validators=[Optional(), NumberRange(min=0)],
                                     render_kw={"inputmode": "numeric"})
     returnable = BooleanField("Returnable (comes back after use, like a banner)")
+    # Typed as text and read by the catalog rule (limits.percent: "15" or "15 %"), so a refused
+    # rate comes back as typed with the rule's words beside it. Empty: 0.
+    loss_rate = StringField("Expected loss rate (%)", default="0",
+                            validators=[Optional(), Length(max=12, message="A whole percentage, from 0 to 100.")],
+                            render_kw={"inputmode": "numeric", "autocomplete": "off"})
     do_not_use_after = DayField("Do not use after", validators=[Optional()])
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=2000)])
 
@@ -44,6 +49,7 @@ class ItemFieldsForm(FlaskForm):
             "reorder_point": self.reorder_point.data or 0,
             "reorder_quantity": self.reorder_quantity.data or 0,
             "returnable": self.returnable.data,
+            "loss_rate": str(self.loss_rate.data if self.loss_rate.data is not None else "").strip() or 0,
             "do_not_use_after": self.do_not_use_after.data,
             "notes": self.notes.data or "",
         }

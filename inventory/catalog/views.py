@@ -147,7 +147,8 @@ def new():
                 photo=photo, **form.item_values(),
             )
         except DomainError as error:
-            flash(error.message, "error")
+            if not put_next_to_its_box(form, error, []):
+                flash(error.message, "error")
         else:
             flash(f"{product.name} added to the catalog.", "success")
             return redirect(url_for("catalog.product", product_id=product.id))

@@ -74,6 +74,7 @@ TOP_BAR = [
     ]),
     ("Admin", [
         ("Users", "auth.users", ("admin",)),
+        ("Teams", "teams.index", ("manager", "admin")),
         ("Outbox", "mail.outbox", ("manager", "admin")),
     ]),
     ("Me", "auth.profile", EVERYONE),

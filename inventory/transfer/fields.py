@@ -6,7 +6,8 @@ import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from ..limits import MAX_QUANTITY
+from ..errors import InvalidInput
+from ..limits import MAX_QUANTITY, percent
 from ..text import clean
 from ..text import whole_number as parse_whole_number
 from ..timeutil import parse_date
@@ -55,6 +56,17 @@ def money(cell: str | None, what: str = "unit cost") -> Decimal:
     if number > MAX_COST:
         raise ValueError(f"{what} {clean(cell)!r} is too large")
     return number.quantize(Decimal("0.01"))
+
+
+def loss_rate(cell: str | None) -> int:
+    """A returnable's expected loss rate: a whole percentage, 0 to 100 ("15" or "15 %"); empty: 0."""
+    value = clean(cell)
+    if value == "":
+        return 0
+    try:
+        return percent(value, f"loss rate {value[:40]!r}")
+    except InvalidInput as error:
+        raise ValueError(error.message.rstrip(".").replace("must be a whole percentage", "is not a whole percentage")) from None
 
 
 def yes_no(cell: str | None, what: str) -> bool:

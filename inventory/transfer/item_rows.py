@@ -14,7 +14,7 @@ from . import fields as cell
 from .report import ImportReport
 
 ITEM_FIELDS = ("unit", "supplier", "unit_cost", "lead_time_days", "reorder_point", "reorder_quantity",
-               "returnable", "do_not_use_after", "notes")
+               "returnable", "loss_rate", "do_not_use_after", "notes")
 # The columns of a row's own item: its fields, and the SKU of its successor (written by SKU).
 ROW_FIELDS = ITEM_FIELDS + ("replaced_by",)
 T = TypeVar("T")
@@ -42,6 +42,7 @@ PARSERS: dict[str, Callable[[str], object]] = {  # column -> its cell's text -> 
     "reorder_point": lambda c: cell.whole_number(c, "reorder point"),
     "reorder_quantity": lambda c: cell.whole_number(c, "reorder quantity"),
     "returnable": lambda c: cell.yes_no(c, "returnable"),
+    "loss_rate": cell.loss_rate,
     "do_not_use_after": lambda c: cell.day(c, "do not use after"),
     "notes": lambda c: cell.text(c, "notes", TEXT_LIMITS["notes"]),  # the catalog rule's cap
     "replaced_by": _successor_sku,

@@ -233,7 +233,7 @@ def _write_successors(session: Session, successors: Mapping[str, str | None]) ->
 
 NEW_ITEM: dict[str, object] = {
     "unit": "each", "supplier": "", "unit_cost": Decimal("0.00"), "lead_time_days": 0, "reorder_point": 0,
-    "reorder_quantity": 0, "returnable": False, "do_not_use_after": None, "notes": ""}
+    "reorder_quantity": 0, "returnable": False, "loss_rate": 0, "do_not_use_after": None, "notes": ""}
 
 
 def _item_values(row: ItemRow, product_id: int, defaults: Mapping[str, object], now: datetime) -> dict[str, object]:
