@@ -184,7 +184,7 @@ def test_items_export_has_on_hand_reserved_and_available(session, make_item):
     make_item("PEN-1", on_hand=10)
     lines = exports.items_csv(session).lstrip("\ufeff").splitlines()
     assert lines[0].endswith("on_hand,reserved,available")
-    assert lines[1].startswith("PEN-1,Item PEN-1,,promo,each,,0.00,0,0,0,no,0,,,,") and lines[1].endswith(",10,0,10")
+    assert lines[1].startswith("PEN-1,Item PEN-1,,promo,each,,0.00,0,0,0,no,,,,") and lines[1].endswith(",10,0,10")
 
 
 # Stock per bin ----------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from typing import Any
 from flask import current_app, g, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
+from ..auth.roles import MANAGERS
 from ..budgets import services as teams
 from ..budgets.models import Team
 from ..budgets.periods import parse_period, period_key, period_name
@@ -19,7 +20,6 @@ from ..pagination import Page
 from ..reports.periods import Period
 from .views import ApiError, _int_arg, _paged, api_roles, bp
 
-READERS = ("rep", "manager", "admin")
 MAX_ID = 2**31 - 1
 
 
@@ -54,7 +54,7 @@ def team_json(team: Team, spend: Spend, period: dict[str, Any], members: int) ->
 
 
 @bp.get("/teams")
-@api_roles(READERS)
+@api_roles("rep", MANAGERS)  # a rep: their own team only
 def list_teams() -> ResponseReturnValue:
     """Every team by name (a rep: their own team, if they have one), paginated."""
     page_number, per_page = _int_arg("page", 1), _int_arg("per_page", 50, maximum=200)
@@ -72,7 +72,7 @@ def list_teams() -> ResponseReturnValue:
 
 
 @bp.get(f"/teams/<int(max={MAX_ID}):team_id>")
-@api_roles(READERS)
+@api_roles("rep", MANAGERS)  # a rep: their own team only
 def get_team(team_id: int) -> ResponseReturnValue:
     team = db.session.get(Team, team_id)
     if team is None:

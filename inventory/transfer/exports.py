@@ -26,8 +26,8 @@ from .csvfile import CsvStream, escape, write_csv
 from .fields import show
 
 ITEM_HEADER = ("sku", "product", "size", "category", "unit", "supplier", "unit_cost", "lead_time_days",
-               "reorder_point", "reorder_quantity", "returnable", "loss_rate", "do_not_use_after", "notes",
-               "description", "replaced_by", "keywords", "on_hand", "reserved", "available")
+               "reorder_point", "reorder_quantity", "returnable", "do_not_use_after", "notes", "description",
+               "replaced_by", "keywords", "loss_rate", "on_hand", "reserved", "available")
 STOCK_HEADER = ("bin", "bin_name", "zone", "sku", "product", "size", "quantity")
 LEDGER_HEADER = ("id", "when_utc", "kind", "sku", "product", "size", "from_bin", "to_bin", "quantity",
                  "counted", "reason", "reference", "user", "unit_cost")
@@ -60,10 +60,9 @@ def items_csv(session: Session) -> str:
         product = item.product
         rows.append((item.sku, escape(product.name), item.size or "", product.category, escape(item.unit),
                      escape(item.supplier), show(item.unit_cost), item.lead_time_days, item.reorder_point,
-                     item.reorder_quantity, show(item.returnable), item.loss_rate, show(item.do_not_use_after),
-                     escape(item.notes),
+                     item.reorder_quantity, show(item.returnable), show(item.do_not_use_after), escape(item.notes),
                      escape(product.description), item.replaced_by.sku if item.replaced_by is not None else "",
-                     escape(product.keywords), level.on_hand, level.reserved, level.available))
+                     escape(product.keywords), item.loss_rate, level.on_hand, level.reserved, level.available))
     return write_csv(ITEM_HEADER, rows)
 
 

@@ -21,14 +21,14 @@ LEDGER_YEARS = (1900, 9000)  # the ledger export's date range (as the reports' p
 SHOWN = 200  # changes listed on the dry-run page; the summary counts them all
 TEMPLATES = {
     "items": (("sku", "product", "size", "category", "unit", "supplier", "unit_cost", "lead_time_days",
-               "reorder_point", "reorder_quantity", "returnable", "loss_rate", "do_not_use_after", "notes",
-               "description", "keywords", "replaced_by"),
+               "reorder_point", "reorder_quantity", "returnable", "do_not_use_after", "notes", "description",
+               "keywords", "replaced_by", "loss_rate"),
               [("POLO-NAVY-M", "Navy polo", "M", "apparel", "each", "Threadline Apparel", "8.50", "14", "10", "50",
-                "no", "0", "", "Embroidered logo", "Navy polo shirt with the logo on the chest", "shirt, tee", ""),
+                "no", "", "Embroidered logo", "Navy polo shirt with the logo on the chest", "shirt, tee", "", "0"),
                ("BRO-EXPO-2027", "Expo brochure 2027", "", "print", "each", "PrintWorks", "0.35", "21", "200",
-                "1000", "no", "0", "2027-12-31", "", "", "", "BRO-EXPO-2028"),
+                "1000", "no", "2027-12-31", "", "", "", "BRO-EXPO-2028", "0"),
                ("BRO-EXPO-2028", "Expo brochure 2028", "", "print", "each", "PrintWorks", "0.35", "21", "200",
-                "1000", "no", "0", "2028-12-31", "", "", "", "")]),
+                "1000", "no", "2028-12-31", "", "", "", "", "0")]),
     "stock": (("sku", "bin", "quantity", "bin_name", "zone"),
               [("POLO-NAVY-M", "A-03-2", "40", "Polos, top shelf", "Stockroom A")]),
 }
