@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -48,15 +49,26 @@ class Spend:
         return Spend(self.budget, cents(self.committed + amount), self.spent)
 
 
+def _sums_by_team(period: Period) -> Select[Any]:
+    """team_id, open, handed: the sums over the lines of the period's requests, per team."""
+    return (select(Request.team_id, func.sum(open_expression()).label("open"),
+                   func.sum(handed_expression()).label("handed"))
+            .select_from(RequestLine).join(Request, RequestLine.request_id == Request.id)
+            .join(Item, RequestLine.item_id == Item.id)
+            .where(Request.needed_by >= period.first, Request.needed_by <= period.last,
+                   Request.status.not_in(_ENDED_EMPTY))
+            .group_by(Request.team_id))
+
+
+def _committed_spent(open_sum: object, handed_sum: object) -> tuple[Decimal, Decimal]:
+    handed = Decimal(str(handed_sum or 0))
+    return Decimal(str(open_sum or 0)) + handed, handed
+
+
 def valued_sums(session: Session, period: Period, team_ids: Iterable[int | None] | None = None,
                 ) -> dict[int | None, tuple[Decimal, Decimal]]:
     """{team id (None: no team): (committed, spent)} over the period's requests, exact."""
-    query = (select(Request.team_id, func.sum(open_expression()), func.sum(handed_expression()))
-             .select_from(RequestLine).join(Request, RequestLine.request_id == Request.id)
-             .join(Item, RequestLine.item_id == Item.id)
-             .where(Request.needed_by >= period.first, Request.needed_by <= period.last,
-                    Request.status.not_in(_ENDED_EMPTY))
-             .group_by(Request.team_id))
+    query = _sums_by_team(period)
     if team_ids is not None:
         wanted = list(team_ids)
         ids = [team_id for team_id in wanted if team_id is not None]
@@ -68,8 +80,7 @@ def valued_sums(session: Session, period: Period, team_ids: Iterable[int | None]
         query = query.where(condition)
     sums: dict[int | None, tuple[Decimal, Decimal]] = {}
     for team_id, open_sum, handed_sum in session.execute(query).tuples():
-        handed = Decimal(str(handed_sum or 0))
-        sums[team_id] = (Decimal(str(open_sum or 0)) + handed, handed)
+        sums[team_id] = _committed_spent(open_sum, handed_sum)
     return sums
 
 
@@ -91,6 +102,19 @@ def spend_by_team(session: Session, teams: Iterable[Team], period: Period, no_te
 
 def team_spend(session: Session, team: Team, period: Period) -> Spend:
     return spend_by_team(session, [team], period)[team.id]
+
+
+def team_with_spend(session: Session, team_id: int, period: Period) -> tuple[Team, Spend] | None:
+    """The team and its spend in the period, in ONE statement (the team's row left-joined to its
+    sums): for the pages that show one team's budget line, such as the rep's Today. None when
+    there is no such team."""
+    sums = _sums_by_team(period).where(Request.team_id == team_id).subquery("sums")
+    row = session.execute(select(Team, sums.c.open, sums.c.handed)
+                          .outerjoin(sums, sums.c.team_id == Team.id).where(Team.id == team_id)).first()
+    if row is None:
+        return None
+    team, open_sum, handed_sum = row
+    return team, _spend(team.budget, _committed_spent(open_sum, handed_sum))
 
 
 def _spend(budget: Decimal | None, sums: tuple[Decimal, Decimal] | None) -> Spend:

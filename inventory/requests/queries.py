@@ -26,6 +26,7 @@ def get_request(session: Session, request_id: int) -> Request:
             selectinload(Request.lines).selectinload(RequestLine.item).selectinload(Item.product),
             selectinload(Request.steps).selectinload(RequestStep.user),
             selectinload(Request.requester),
+            selectinload(Request.team),
         )
     )
     if request is None:
@@ -37,6 +38,7 @@ def _with_lines(query: Select[tuple[Request]]) -> Select[tuple[Request]]:
     return query.options(
         selectinload(Request.lines).selectinload(RequestLine.item).selectinload(Item.product),
         selectinload(Request.requester),
+        selectinload(Request.team),  # for the API's JSON (a statement only when a request has one)
     )
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 from wtforms import Field
 
+from .. import timeutil
 from ..auth.roles import EVERYONE, roles_required
+from ..budgets import standing
 from ..catalog.models import Item
 from ..catalog.services import get_item
 from ..core.security import is_local_path
@@ -142,7 +144,18 @@ def _draft_context(draft: drafts.Draft, form: RequestDetailsForm, errors: dict[s
     return dict(form=form, lines=lines, draft=draft, errors=errors or {}, shortages=shortages or {},
                 needed_by=needed_by, return_by=return_by if has_returnables else None,
                 has_returnables=has_returnables, partial=bool(form.allow_partial.data),
-                short=[line for line in lines if line.short], button_form=ButtonForm())
+                short=[line for line in lines if line.short], button_form=ButtonForm(),
+                **_draft_budget(lines, needed_by))
+
+
+def _draft_budget(lines: list[drafts.PageLine], needed_by: date | None) -> dict:
+    """Each line's value and the total; for a rep in a team with a budget, what is left in the
+    period of the needed-by date (today's when none is typed) and what this request would leave."""
+    values = standing.draft_values((line.item.sku, line.item, line.quantity) for line in lines)
+    today = timeutil.today()
+    team = standing.team_standing(db.session, current_user.team_id, standing.budget_day(needed_by, today),
+                                  current_app.config.get("BUDGET_PERIOD", "quarter"), today)
+    return dict(values=values, standing=team, after=team.after(values.total) if team else None)
 
 
 def _draft_page(draft: drafts.Draft, form: RequestDetailsForm, *, errors: dict[str, str] | None = None,
@@ -284,7 +297,12 @@ def autosave() -> ResponseReturnValue:
         draft, errors = _save_posted("save")
     except DomainError as error:  # sent already (StaleDraft), or more lines than a request holds
         return render_template("requests/_draft_sent.html", message=error.message)
-    return render_template("requests/_draft_statuses.html", **_draft_context(draft, form, errors))
+    context = _draft_context(draft, form, errors)
+    # A box set to 0 takes its line off the draft; the line stays on the page until it is drawn
+    # again, so its value says what it commits now: nothing.
+    posted = {key[4:].upper() for key in request.form if key.startswith("qty-")}
+    gone = sorted(posted - {line.item.sku for line in context["lines"]} - set(errors))
+    return render_template("requests/_draft_statuses.html", gone=gone, **context)
 
 
 @bp.route("/requests/mine")

@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from .. import timeutil
 from ..auth.roles import EVERYONE, MANAGERS, STAFF, can, roles_required
+from ..budgets import standing
 from ..core.templating import last_segment_url
 from ..errors import DomainError, NotFound
 from ..extensions import db
@@ -87,12 +89,22 @@ def _request_page(shown: Request, status: int = 200, *, typed: dict[int, str] | 
     actions = lifecycle.allowed_actions(shown, current_user)  # the buttons the page shows
     editable = Action.CHANGE_QUANTITIES in actions
     return render_template("requests/show.html", r=shown, actions=actions, Action=Action,
-                           editable=editable,
+                           editable=editable, values=standing.request_values(shown), team=_team_shown(shown),
                            free=review.more_free(db.session, shown) if editable else {},
                            typed=typed or {}, line_errors=line_errors or {}, page_error=page_error,
                            button_form=ButtonForm(), reject_form=reject_form or RejectForm(), today=date.today(),
                            just_submitted=just_submitted, hand_over=_hand_over_shown(shown),
                            undo_reason=undo_reason, undo_error=undo_error), status
+
+
+def _team_shown(shown: Request) -> standing.Standing | None:
+    """The request's team and its budget in the request's period, for its rep and managers (the
+    stockroom sees the values only); None when it was submitted by someone in no team."""
+    if shown.requester_id != current_user.id and not can(current_user, MANAGERS):
+        return None
+    today = timeutil.today()
+    return standing.team_standing(db.session, shown.team_id, shown.needed_by,
+                                  current_app.config.get("BUDGET_PERIOD", "quarter"), today)
 
 
 def _hand_over_shown(shown: Request) -> dict | None:

@@ -4,6 +4,7 @@ from flask_login import current_user
 
 from .. import timeutil
 from ..auth.roles import EVERYONE, roles_required
+from ..budgets import standing
 from ..extensions import db
 from ..requests.models import OPEN, PURPOSES, STATUSES
 from . import services
@@ -27,12 +28,16 @@ def _has_draft(flag):
 @roles_required(EVERYONE)
 def index():
     day = timeutil.today()
+    budget = None
     if current_user.role == "staff":
         sections = services.for_staff(db.session, day, current_app.config.get("COUNT_EVERY_DAYS", 90))
     elif current_user.role == "rep":
         sections = services.for_rep(db.session, current_user, day)
+        # The rep's team budget this period: one statement, none for a rep in no team.
+        budget = standing.team_standing(db.session, current_user.team_id, day,
+                                        current_app.config.get("BUDGET_PERIOD", "quarter"), day)
     else:  # managers; admins see Marketing's day too
         sections = services.for_manager(db.session, day)
-    return render_template("today/index.html", sections=sections, today=day,
+    return render_template("today/index.html", sections=sections, today=day, budget=budget,
                            next_step=services.next_step, statuses=STATUSES, purposes=PURPOSES, open_statuses=OPEN,
                            flag_url=_flag_url, has_draft=_has_draft, endpoints=current_app.view_functions)
