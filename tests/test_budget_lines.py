@@ -93,7 +93,9 @@ def test_a_teams_standing_is_its_budget_committed_and_left_in_one_statement(app,
     team_id = shop["team"].id
     with count_queries(db.engine) as counted:
         found = standing.team_standing(session, team_id, TODAY, "quarter", TODAY)
-    assert counted.count == 1, counted.statements
+    # (SQLite's BEGIN comes too when no transaction is open yet: not a statement of the rule's.)
+    read = [statement for statement in counted.statements if statement.strip().upper() != "BEGIN"]
+    assert len(read) == 1, counted.statements
     assert (found.team_name, found.budget, found.spend.committed, found.left, found.words) == (
         "Field sales", D("2000.00"), D("1580.00"), D("420.00"), "this quarter")
     assert found.bar == 79 and not found.spend.over

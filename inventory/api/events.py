@@ -13,7 +13,7 @@ from ..events import kits, services
 from ..extensions import db
 from ..requests.queries import get_request
 from ..text import is_digits, is_whole_number, whole_number
-from .requests import _date, load_teams, request_json
+from .requests import _date, load_for_json, request_json
 from .views import ApiError, _field, _int_arg, _paged, api_roles, bp
 
 
@@ -144,7 +144,7 @@ def _usage_json(usage):
 def get_event(event_id):
     event = services.get_event(db.session, event_id)
     event_requests = services.event_requests(db.session, event)
-    load_teams(event_requests)
+    load_for_json(event_requests)
     data = event_json(event)
     data["requests"] = [_event_request_json(r) for r in event_requests]
     data["kits"] = [{"request_id": r.id, "number": r.number, "status": r.status, "kit_id": kit.id,

@@ -8,6 +8,7 @@ from datetime import date
 from flask import g, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import inspect, select
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..auth.roles import EVERYONE, MANAGERS, STAFF
@@ -20,7 +21,7 @@ from ..extensions import db
 from ..limits import check_line_count
 from ..pagination import MAX_PAGE
 from ..requests import carriers, handover, queries, review, submission
-from ..requests.models import STATUSES, Request
+from ..requests.models import STATUSES, Request, RequestApproval
 from ..text import is_whole_number
 from ..timeutil import parse_date
 from .views import ApiError, _field, _int_arg, _paged, api_roles, bp
@@ -59,6 +60,14 @@ def request_json(r: Request) -> dict:
         "value": str(values.total),
         "currency": currency(),
         "team": {"id": r.team.id, "name": r.team.name} if r.team is not None else None,
+        # Every approval decision (budgets/approvals.py): the level it filled (approver, second,
+        # budget; auto when the team's rule approved it at submission), who (None for auto),
+        # approved or rejected, when and why.
+        "approvals": [
+            {"level": a.level, "approver": a.user.email if a.user is not None else None, "decision": a.decision,
+             "at": a.at.isoformat() + "Z", "note": a.note}
+            for a in r.approvals
+        ],
         "lines": [
             {"id": line.id, "sku": line.item.sku, "name": line.item.name, "qty": line.quantity,
              "reserved": line.reserved, "backordered": line.backordered, "picked": line.picked,
@@ -70,14 +79,24 @@ def request_json(r: Request) -> dict:
     }
 
 
-def load_teams(requests: Sequence[Request]) -> None:
-    """Load the teams of requests read without them, in one statement (none when none has a
-    team), so that request_json does not ask for each request's."""
+def load_for_json(requests: Sequence[Request]) -> None:
+    """Load what request_json reads beyond the lines for requests read without it: their teams
+    (one statement, none when none has a team) and their approvals with who gave them (one
+    statement), so that a list does not ask for each request's."""
     ids = {r.team_id for r in requests if r.team_id is not None}
     found = {team.id: team for team in db.session.scalars(select(Team).where(Team.id.in_(ids)))} if ids else {}
     for r in requests:
         if "team" not in inspect(r).dict:
             set_committed_value(r, "team", found.get(r.team_id) if r.team_id is not None else None)
+    missing = [r for r in requests if "approvals" not in inspect(r).dict]
+    if not missing:
+        return
+    by_request: dict[int, list[RequestApproval]] = {r.id: [] for r in missing}
+    for approval in db.session.scalars(select(RequestApproval).where(RequestApproval.request_id.in_(list(by_request)))
+                                       .options(joinedload(RequestApproval.user)).order_by(RequestApproval.id)):
+        by_request[approval.request_id].append(approval)
+    for r in missing:
+        set_committed_value(r, "approvals", by_request[r.id])
 
 
 def _date(data: dict, name: str, required: bool = True) -> date | None:
@@ -155,6 +174,7 @@ def list_requests() -> ResponseReturnValue:
         page = queries.queue(db.session, status=status, page=page_number, per_page=per_page)
         rows = queries.loaded(db.session, [r.id for r in page.rows])
     args = {k: v for k, v in {"status": status, "mine": "1" if mine else None}.items() if v}
+    load_for_json(rows)
     return _paged(page, "requests", [request_json(r) for r in rows], "api.list_requests", **args)
 
 
@@ -183,7 +203,9 @@ def cancel_request(request_id: int) -> ResponseReturnValue:
 @api_roles(MANAGERS)
 def approve_request(request_id: int) -> ResponseReturnValue:
     _get(request_id)
-    review.approve(db.session, request_id, g.api_user)
+    data = request.get_json(silent=True) or {}
+    note = _field(data, "note", required=False) if isinstance(data, dict) else None
+    review.approve(db.session, request_id, g.api_user, note=note or "")
     return jsonify(request_json(queries.get_request(db.session, request_id)))
 
 

@@ -21,6 +21,9 @@ class UserForm(FlaskForm):
     # The team the user's requests count against; the page fills the choices (every team).
     team_id = SelectField("Team", choices=[("", "No team")], validate_choice=False)
     active = BooleanField("Active (can log in)", default=True)
+    # Approval rights (budgets/approvals.py), for managers; admins have both anyway.
+    second_approver = BooleanField("Second approver (approves requests above a team's second amount)")
+    may_exceed_budget = BooleanField("May approve over budget (saying why)")
 
     def validate_team_id(self, field):
         if (field.data or "") not in {value for value, _label in field.choices}:

@@ -31,6 +31,11 @@ class User(UserMixin, Model):
     # The team (cost centre) the user's requests are charged to; admins set it (budgets/, whose
     # models import this one: the relationships are there).
     team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"), index=True)
+    # The approval rights an admin gives a manager (budgets/approvals.py; admins have both):
+    # on the list of second approvers (a request above a team's second amount needs one), and
+    # the right to approve a request that takes its team over budget (saying why).
+    second_approver: Mapped[bool] = mapped_column(default=False, server_default="0")
+    may_exceed_budget: Mapped[bool] = mapped_column(default=False, server_default="0")
 
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user", order_by="ApiToken.id")
 

@@ -206,6 +206,8 @@ def new_user():
                     services.update_user(db.session, user, email=user.email, name=user.name, role=user.role,
                                          active=False)
                 teams.set_team(db.session, user, form.team_id.data)
+                teams.set_rights(db.session, user, second_approver=form.second_approver.data,
+                                 may_exceed_budget=form.may_exceed_budget.data)
         except DomainError as error:
             if not put_next_to_its_box(form, error, []):
                 flash(error.message, "error")
@@ -233,6 +235,8 @@ def edit_user(user_id):
                     services.update_user(db.session, user, email=form.email.data, name=form.name.data,
                                          role=form.role.data, active=form.active.data)
                     teams.set_team(db.session, user, form.team_id.data)
+                    teams.set_rights(db.session, user, second_approver=form.second_approver.data,
+                                     may_exceed_budget=form.may_exceed_budget.data)
             except DomainError as error:
                 if not put_next_to_its_box(form, error, []):
                     flash(error.message, "error")

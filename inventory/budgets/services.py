@@ -113,6 +113,21 @@ def set_team(session: Session, user: User, team_id: object) -> User:
     return user
 
 
+@unit_of_work
+def set_rights(session: Session, user: User, *, second_approver: object = False,
+               may_exceed_budget: object = False) -> User:
+    """Give or take a user's approval rights (budgets/approvals.py): on the list of second
+    approvers, and the right to approve over budget. Only a manager or an admin may have them
+    (an admin has both whatever is stored)."""
+    second, exceed = bool(second_approver), bool(may_exceed_budget)
+    if (second or exceed) and user.role not in MANAGERS:
+        field = "second_approver" if second else "may_exceed_budget"
+        raise InvalidInput("Only a marketing manager or an admin can have approval rights.", about=(None, field))
+    user.second_approver, user.may_exceed_budget = second, exceed
+    session.flush()
+    return user
+
+
 def get_team(session: Session, team_id: object) -> Team:
     try:
         team = session.get(Team, int(str(team_id)))

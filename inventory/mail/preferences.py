@@ -31,6 +31,8 @@ KINDS = (
     Kind("request_shipped", "My request is shipped", "when it leaves the stockroom for your address, or someone else collects it", EVERYONE, True),
     Kind("return_reminder", "Returnables are due back", "the day before they are due, and when overdue",
          EVERYONE, True),
+    Kind("approval_needed", "A request waits for my approval", "with a link to it; as the team's approver, a "
+         "second approver or a manager who may exceed the budget", MANAGERS, True),
     Kind("rush_request", "A rush request needs approval", "needed within two days", ("manager",), True),
     Kind("reorder_digest", "Reorder digest", "what to order, for which event, by when (sent with the daily alerts)",
          MANAGERS, False),

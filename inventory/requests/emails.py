@@ -47,7 +47,7 @@ def _mail_configured(config: Mapping[str, Any]) -> bool:
 
 def _queue(session: SessionLike, request: Request, to: str | Sequence[str], subject: str, kind: str, headline: str,
            detail: str = "", lines: Sequence[tuple[int, Item]] | None = None,
-           when: str | None = None) -> OutboxMessage | None:
+           when: str | None = None, url: str | None = None) -> OutboxMessage | None:
     config = current_app.config
     if not to or not _mail_configured(config):
         return None
@@ -60,7 +60,7 @@ def _queue(session: SessionLike, request: Request, to: str | Sequence[str], subj
     return enqueue(session, to, subject, "request_notice",
                    {"request": request, "headline": headline, "detail": detail, "lines": lines,
                     "when": when or f"needed by {_when(request.needed_by, year=True)}",
-                    "request_url": f"{base_url(config)}/requests/{request.id}"}, kind=kind)
+                    "request_url": url or f"{base_url(config)}/requests/{request.id}"}, kind=kind)
 
 
 def _to_requester(session: SessionLike, request: Request, kind: str, subject: str, headline: str, detail: str = "",
@@ -145,6 +145,34 @@ def rush(session: SessionLike, request: Request, requester: User, today: date) -
                   f"Rush request {request.number}: needed by {_when(request.needed_by)} for {who}", "rush_request",
                   f"{who} needs request {request.number} by {_when(request.needed_by)}.",
                   "It is waiting for approval.")
+
+
+def approval_needed(session: SessionLike, request: Request, level: Any, need: Any = None) -> int:
+    """E-mail whoever may fill `level` of `request` next (budgets/approvals.who_may: the team's
+    approver, the second approvers, the managers who may exceed the budget), each with their own
+    signed link to the request (budgets/links.py: it works until that level is decided, and
+    asks for a login). A request of someone in no team or of a team without an approver goes to
+    the queue as before: nobody is e-mailed. Returns how many e-mails were queued."""
+    from ..budgets import approvals, links  # here: budgets.approvals reads the request models
+
+    if not _mail_configured(current_app.config):
+        return 0
+    if need is None:
+        need = approvals.needs(cast(Session, session), request)
+    queued = 0
+    who = request.requester.display_name
+    for user in approvals.who_may(cast(Session, session), level, need, request):
+        if not preferences.wants(session, user, "approval_needed"):
+            continue
+        why = need.reasons.get(level, "")
+        url = f"{base_url(current_app.config)}{links.approval_path(request.id, user.id, level)}"
+        queued += _queue(session, request, user.email,
+                         f"Approval needed: {request.number} for {who}, needed by {_when(request.needed_by)}",
+                         "approval_needed",
+                         f"{who}'s request {request.number} waits for your approval ({level.waiting_for}).",
+                         f"Why you: {why}.\nThe link opens the request (sign in first); it works until the "
+                         "request is decided.", url=url) is not None
+    return queued
 
 
 def next_working_day(day: date) -> date:

@@ -134,6 +134,8 @@ class Request(ShownRequest, Model):
                                                       cascade="all, delete-orphan")
     steps: Mapped[list["RequestStep"]] = relationship(back_populates="request", order_by="RequestStep.id",
                                                       cascade="all, delete-orphan")
+    approvals: Mapped[list["RequestApproval"]] = relationship(
+        back_populates="request", order_by="RequestApproval.id", cascade="all, delete-orphan")
 
     @property
     def has_returnables(self) -> bool:
@@ -204,6 +206,27 @@ class RequestStep(Model):
 
     request: Mapped[Request] = relationship(back_populates="steps")
     user: Mapped[User] = relationship()
+
+
+class RequestApproval(Model):
+    """One approval decision on a request (budgets/approvals.py): which level it fills (the
+    team's approver, a second approver, the right to exceed the budget, or "auto" when a rule
+    approved it at submission), who decided (None for "auto"), approved or rejected, and why.
+    One decision may fill several levels (an approver who may also exceed the budget): a row
+    each, with the same time and note."""
+
+    __tablename__ = "request_approval"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("request.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    level: Mapped[str] = mapped_column(String(12))
+    decision: Mapped[str] = mapped_column(String(12))  # approved, rejected
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    request: Mapped[Request] = relationship(back_populates="approvals")
+    user: Mapped["User | None"] = relationship()
 
 
 class RequestDraft(Model):

@@ -9,11 +9,12 @@ from sqlalchemy import BindParameter, ColumnElement, Integer, Row, Select, bindp
 from sqlalchemy.orm import Session, selectinload
 
 from ..auth.models import User
+from ..budgets.models import Team
 from ..catalog.models import Item, Product
 from ..errors import NotFound
 from ..pagination import Page
 from .lifecycle import Status
-from .models import OPEN, Request, RequestLine, RequestStep, ShownRequest
+from .models import OPEN, Request, RequestApproval, RequestLine, RequestStep, ShownRequest
 
 if TYPE_CHECKING:
     from sqlalchemy.sql.base import ReadOnlyColumnCollection
@@ -26,7 +27,8 @@ def get_request(session: Session, request_id: int) -> Request:
             selectinload(Request.lines).selectinload(RequestLine.item).selectinload(Item.product),
             selectinload(Request.steps).selectinload(RequestStep.user),
             selectinload(Request.requester),
-            selectinload(Request.team),
+            selectinload(Request.approvals).selectinload(RequestApproval.user),
+            selectinload(Request.team).selectinload(Team.approver),
         )
     )
     if request is None:

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..auth.models import User
+from ..budgets import approvals
 from ..database import unit_of_work
 from ..errors import Conflict, InvalidInput, NotFound, ShortStock
 from ..holds.availability import free_quantities
@@ -42,7 +43,11 @@ def _check_seen(request: Request, seen: dict[int, int] | None) -> None:
 @unit_of_work
 def approve(session: Session, request_id: int, manager: User, note: str = "",
             quantities: dict[int, int] | None = None, seen: dict[int, int] | None = None) -> Request:
-    """Approve a submitted request: it goes on the stockroom's pick list.
+    """Approve a submitted request at the levels this manager may fill (budgets/approvals.py):
+    when none is left, it is approved and goes on the stockroom's pick list; else it waits for
+    the next approver, who is e-mailed. Forbidden, in words, when this manager may not approve
+    it now (another team's approver, a second approval from the first approver, over budget
+    without the right); InvalidInput about the note when it goes over budget without a reason.
 
     With `quantities` ({line_id: quantity}, as `change_quantities` takes them) the lines are
     changed first, in the same transaction: the request is approved with exactly those
@@ -54,9 +59,19 @@ def approve(session: Session, request_id: int, manager: User, note: str = "",
     _check_seen(request, seen)
     if quantities:
         _apply_quantities(session, request, quantities, manager)
-    request.status = Status.APPROVED
-    _step(session, request, manager, "approved", (note or "").strip())
-    emails.approved(session, request)
+    note = (note or "").strip()
+    decision = approvals.record_approval(session, request, manager, note)
+    if decision.approves:
+        request.status = Status.APPROVED
+        _step(session, request, manager, "approved", note)
+        emails.approved(session, request)
+        return request
+    waiting = decision.waiting[len(decision.fills):]
+    said = " and ".join(level.filled_as for level in decision.fills)
+    _step(session, request, manager, "approval",
+          f"Approved as {said}; waiting for {' and '.join(level.waiting_for for level in waiting)}."
+          + (f" {note}" if note else ""))
+    emails.approval_needed(session, request, waiting[0], decision.need)
     return request
 
 
@@ -82,6 +97,8 @@ def reject(session: Session, request_id: int, manager: User, reason: str) -> Req
         raise InvalidInput("Say why the request is rejected; the rep will see it.")
     request = _load_for_update(session, request_id)
     require(request, Action.REJECT, manager)
+    if request.status == Status.SUBMITTED:
+        approvals.record_rejection(request, manager, reason)
     request.rejection_reason = reason
     _end(session, request, manager, Status.REJECTED, reason)
     emails.rejected(session, request)

@@ -11,13 +11,15 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from ..auth.roles import MANAGERS, roles_required
+from ..auth.roles import MANAGERS, can, roles_required
+from ..budgets import approvals, links
 from ..errors import DomainError, ShortStock
 from ..extensions import db
 from ..forms import ButtonForm
 from ..pagination import page_arg
 from . import handover, queries, review
 from .forms import RejectForm
+from .lifecycle import Status
 from .models import STATUSES, Request
 from .views import REQUEST_URL, _act, _load, _request_page, _seen, _whole, bp
 
@@ -92,21 +94,34 @@ def approve(request_id: int) -> ResponseReturnValue:
         return _approve_from_queue(request_id)
     shown = _load(request_id)
     quantities, typed, wrong = _typed_quantities(shown)
+    note = request.form.get("approval_note", "")
     if wrong:
-        return _request_page(shown, 400, typed=typed, line_errors=wrong,
+        return _request_page(shown, 400, typed=typed, line_errors=wrong, approval_note=note,
                              page_error="Nothing was approved: check the quantities below.")
     try:
-        review.approve(db.session, request_id, current_user, quantities=quantities, seen=_seen())
+        approved = review.approve(db.session, request_id, current_user, note=note, quantities=quantities,
+                                  seen=_seen())
     except DomainError as error:
-        if error.status == 403:
+        if error.about == (None, "note"):  # over budget: the reason is missing or too long
+            return _request_page(_load(request_id), error.status, typed=typed, approval_note=note,
+                                 approval_error=error.message, page_error="Nothing was approved: see below.")
+        if error.status == 403 and not can(current_user, MANAGERS):
             abort(403)
+        if error.status == 403:  # not this manager's to approve (another team's, a second approval, ...)
+            return _request_page(_load(request_id), 403, typed=typed, approval_note=note,
+                                 page_error=error.message + " Nothing was approved.")
         if quantities or isinstance(error, review.RequestChanged):
             return _refused(request_id, error, typed)
         flash(error.message, "error")
     else:
-        flash(("Quantities saved and approved" if quantities else "Approved") + ": it is on the stockroom's pick list.",
-              "success")
+        saved = "Quantities saved and approved" if quantities else "Approved"
+        if approved.status == Status.SUBMITTED:
+            flash(("Quantities saved; your approval" if quantities else "Your approval")
+                  + " is recorded. It now waits for the next approver, who is e-mailed (see Approval).", "success")
+        else:
+            flash(saved + ": it is on the stockroom's pick list.", "success")
     return redirect(url_for("requests.show", request_id=request_id))
+
 
 
 def _approve_from_queue(request_id: int) -> ResponseReturnValue:
@@ -117,11 +132,15 @@ def _approve_from_queue(request_id: int) -> ResponseReturnValue:
         flash(error.message + " Nothing was approved.", "error")
         return redirect(url_for("requests.show", request_id=request_id))
     except DomainError as error:
-        if error.status == 403:
-            abort(403)
+        if error.about == (None, "note"):  # over budget: the reason goes on the request page
+            flash(error.message, "error")
+            return redirect(url_for("requests.show", request_id=request_id) + "#approval")
         flash(error.message, "error")  # it names the request ("Request R-00012 is approved; ...")
     else:
-        flash(f"Approved {approved.number}", "success")
+        if approved.status == Status.SUBMITTED:
+            flash(f"Your approval of {approved.number} is recorded; it now waits for the next approver.", "success")
+        else:
+            flash(f"Approved {approved.number}", "success")
     status, page = request.args.get("status"), page_arg()
     return redirect(url_for("requests.queue", status=status if status in STATUSES else None,
                             page=page if page > 1 else None))
@@ -183,3 +202,33 @@ def undo_hand_over(request_id: int) -> ResponseReturnValue:
                              page_error=None if error.about == "reason" else error.message)
     flash("Hand-over undone: the units are back in DISPATCH and the request is ready again.", "success")
     return redirect(url_for("requests.show", request_id=request_id))
+
+
+# The link in an approval e-mail ------------------------------------------------------------------
+
+@bp.route("/approvals/<token>")
+@roles_required(MANAGERS)
+def approval_link(token: str) -> ResponseReturnValue:
+    """An approval e-mail's signed link (budgets/links.py): with the approver it was sent to signed
+    in, the request page while the request still waits for the level it asked of them; once
+    that is decided, the page with what became of it."""
+    found = links.read_token(token)
+    if found is None:
+        return render_template("errors/404.html", message="This approval link is not valid: it may have been cut "
+                               "short in the e-mail. Open the request from Requests instead."), 404
+    request_id, user_id, level = found
+    if user_id != current_user.id:
+        return render_template("errors/403.html", message="This approval link was sent to another approver: sign in "
+                               "as them, or open the request from Requests."), 403
+    try:
+        shown = queries.get_request(db.session, request_id)
+    except DomainError:
+        return render_template("errors/404.html", message="The request of this approval link is gone."), 404
+    waiting = approvals.pending(approvals.needs(db.session, shown), shown) if shown.status == Status.SUBMITTED else ()
+    if level not in waiting:
+        decided = (f"it is {shown.status_label.lower()}" if shown.status != Status.SUBMITTED
+                   else "that approval was given")
+        flash(f"This approval link has expired: {decided}.", "info")
+    else:
+        flash(f"{shown.number} waits for your approval ({approvals.Level(level).waiting_for}).", "info")
+    return redirect(url_for("requests.show", request_id=request_id) + "#approval")

@@ -13,8 +13,13 @@ from typing import Any, cast
 
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..auth.models import User
+from ..budgets import approvals
+from ..budgets.models import Team
+from ..budgets.standing import team_standing
+from ..budgets.values import cents, draft_value
 from ..catalog.models import Item
 from ..database import unit_of_work
 from ..errors import InvalidInput, NotFound, ShortStock
@@ -27,7 +32,7 @@ from ..timeutil import plan_limit, utcnow
 from . import drafts, emails
 from .common import MAX_NOTE
 from .lifecycle import Status
-from .models import HANDOFFS, PURPOSES, Request, RequestLine, RequestStep
+from .models import HANDOFFS, PURPOSES, Request, RequestApproval, RequestLine, RequestStep
 
 MAX_SHIP_TO = 500  # as the request form allows
 
@@ -130,6 +135,8 @@ def submit(session: Session, requester: User, lines: Iterable[tuple[Item, int]],
         plan.append((item, quantity, held))
     if shortages and not allow_partial:
         raise ShortStock(shortages)
+    team = session.get(Team, requester.team_id) if requester.team_id is not None else None
+    auto = _auto_approval(session, team, plan, needed_by, today)
     now = utcnow()
     summary = ", ".join(f"{held} × {item.sku}" + (f" (+{q - held} backordered)" if q > held else "")
                         for item, q, held in plan)
@@ -139,14 +146,37 @@ def submit(session: Session, requester: User, lines: Iterable[tuple[Item, int]],
              return_by=return_by if has_returnables else None, handoff=handoff,
              ship_to=(ship_to or "").strip() if handoff == "ship" else "", note=(note or "").strip(),
              event_id=event_id, kit_id=kit_id, kit_count=kit_count, team_id=requester.team_id,
-             status=Status.SUBMITTED, rejection_reason="",
+             status=Status.APPROVED if auto else Status.SUBMITTED, rejection_reason="",
              created_at=now, updated_at=now),
         [dict(item_id=item.id, quantity=quantity, reserved=held, backordered=quantity - held)
          for item, quantity, held in plan],
         dict(user_id=requester.id, action="submitted", note=f"Held {summary}.", at=now),
     )
+    if auto:
+        session.add(RequestStep(request_id=request.id, user_id=requester.id, action="approved", note=auto, at=now))
+        request.approvals.append(RequestApproval(user_id=None, level=approvals.Level.AUTO,
+                                                 decision=approvals.APPROVED, note=auto, at=now))
+        return request
     emails.rush(session, request, requester, today)
+    if team is not None and team.approver_id is not None:
+        # Only the first level is asked for now (its e-mail says why the approver); the levels
+        # after it, and the budget, are worked out when the approver has decided.
+        emails.approval_needed(session, request, approvals.Level.APPROVER,
+                               approvals.first_need(request, team))
     return request
+
+
+def _auto_approval(session: Session, team: Team | None, plan: list[tuple[Item, int, int]], needed_by: date,
+                   today: date) -> str | None:
+    """The note of the approval the team's rule gives a request about to be written (`plan`:
+    (item, asked, held)), or None when it waits for an approver (approvals.auto_approves)."""
+    if team is None or team.approver_id is None or team.auto_approve_up_to <= 0:
+        return None  # no rule to apply: no statement spent on the budget
+    value = cents(draft_value((item, quantity) for item, quantity, _held in plan))
+    if value > team.auto_approve_up_to:
+        return None
+    now = team_standing(session, team.id, needed_by, approvals.budget_kind(), today)
+    return approvals.auto_approves(value, team, now.after(value) if now is not None else None)
 
 
 _request = cast(Table, Request.__table__)
@@ -174,6 +204,7 @@ def _insert_request(session: Session, fields: dict[str, Any], lines: list[dict[s
     connection.execute(_INSERT_STEP, dict(step, request_id=request_id))
     request = Request(id=request_id, **fields)
     request.lines = [RequestLine(id=line_id, **row) for line_id, row in zip(line_ids, rows)]
+    set_committed_value(request, "approvals", [])  # a new request has none: no statement to ask
     for written in (request, *request.lines):
         make_transient_to_detached(written)  # as loaded from the database: nothing left to flush
     session.add(request)

@@ -15,7 +15,7 @@ from flask_login import current_user
 
 from .. import timeutil
 from ..auth.roles import EVERYONE, MANAGERS, STAFF, can, roles_required
-from ..budgets import standing
+from ..budgets import approvals, standing
 from ..core.templating import last_segment_url
 from ..errors import DomainError, NotFound
 from ..extensions import db
@@ -82,14 +82,18 @@ def show(request_id: int) -> ResponseReturnValue:
 def _request_page(shown: Request, status: int = 200, *, typed: dict[int, str] | None = None,
                   line_errors: dict[int, str] | None = None, page_error: str | None = None,
                   reject_form: RejectForm | None = None, just_submitted: bool = False, undo_reason: str = "",
-                  undo_error: str | None = None) -> tuple[str, int]:
+                  undo_error: str | None = None, approval_note: str = "",
+                  approval_error: str | None = None) -> tuple[str, int]:
     """The request page; after a refusal, with the manager's typed quantities (`typed`, {line id:
     text}), a message per line at fault and the reject form with its errors (or the undo reason
     as typed and what is wrong with it)."""
     actions = lifecycle.allowed_actions(shown, current_user)  # the buttons the page shows
     editable = Action.CHANGE_QUANTITIES in actions
+    team = _team_shown(shown)
     return render_template("requests/show.html", r=shown, actions=actions, Action=Action,
-                           editable=editable, values=standing.request_values(shown), team=_team_shown(shown),
+                           editable=editable, values=standing.request_values(shown), team=team,
+                           approval=_approval_shown(shown, team), approval_note=approval_note,
+                           approval_error=approval_error,
                            free=review.more_free(db.session, shown) if editable else {},
                            typed=typed or {}, line_errors=line_errors or {}, page_error=page_error,
                            button_form=ButtonForm(), reject_form=reject_form or RejectForm(), today=date.today(),
@@ -105,6 +109,18 @@ def _team_shown(shown: Request) -> standing.Standing | None:
     today = timeutil.today()
     return standing.team_standing(db.session, shown.team_id, shown.needed_by,
                                   current_app.config.get("BUDGET_PERIOD", "quarter"), today)
+
+
+def _approval_shown(shown: Request, team: standing.Standing | None) -> approvals.Shown | None:
+    """Who approves the request and who did, for its rep and managers: while it waits, and
+    afterwards when approvals were recorded (requests approved before there were none)."""
+    if shown.requester_id != current_user.id and not can(current_user, MANAGERS):
+        return None
+    if shown.status != Status.SUBMITTED and not shown.approvals:
+        return None
+    if not can(current_user, MANAGERS) and shown.team_id is None and not shown.approvals:
+        return None  # the rep of no team: any manager approves, as before teams
+    return approvals.shown(db.session, shown, current_user, timeutil.today(), standing=team)
 
 
 def _hand_over_shown(shown: Request) -> dict | None:
