@@ -29,6 +29,7 @@ from conftest import PASSWORD
 from inventory.auth import services as auth
 from inventory.bins import services as bins
 from inventory.budgets import services as teams
+from inventory.budgets.links import approval_token
 from inventory.catalog import services as catalog
 from inventory.events import kits
 from inventory.events import services as events
@@ -634,7 +635,9 @@ def get_urls(app, w):
     values = {"code": "A-01", "sku": "PEN-1", "product_id": w["product"], "event_id": w["event"], "kit_id": w["kit"],
               "order_id": w["ordered_po"], "request_id": w["out"], "user_id": w["users"]["rep"], "kind": "items",
               "movement_id": 1, "message_id": w["message"], "line_id": w["ordered_line"], "token_id": w["token_id"],
-              "team_id": w["team"]}
+              "team_id": w["team"],
+              # An approval link (budgets/links.py) for the request, as an e-mail carries it.
+              "token": approval_token(w["out"], 1, "approver")}
     urls = {}
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods or rule.endpoint in ("static", "catalog.photo"):
