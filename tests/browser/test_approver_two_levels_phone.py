@@ -3,6 +3,7 @@
 opens it from her approval link, sees who it waits for and approves it as the first level; it
 still waits. Bob, on the second approvers' list, opens his own link and approves it: approved,
 on the stockroom's pick list, both decisions in the page's Approval box."""
+import os
 from datetime import date, timedelta
 
 import pytest
@@ -70,6 +71,9 @@ def test_an_approver_and_then_a_second_approver_approve_on_a_phone(live_server, 
     expect(box).to_contain_text("It is worth $600.00, more than $500.00")
     expect(page.locator("#approve-partial")).to_contain_text("then it waits for a second approver")
     assert_no_horizontal_scroll(page)
+    if os.environ.get("SCREENSHOT_DIR"):  # the README's picture of the Approval box
+        box.scroll_into_view_if_needed()
+        page.screenshot(path=os.path.join(os.environ["SCREENSHOT_DIR"], "approval.png"))
     page.get_by_role("button", name="Approve (first approval)").tap()
     expect(page.get_by_role("status").first).to_contain_text("It now waits for the next approver")
     expect(box.locator(".approval-done")).to_contain_text("Ann Approver")
