@@ -7,6 +7,7 @@ from flask import g, jsonify, request, url_for
 from ..auth.roles import EVERYONE, MANAGERS, STAFF
 from ..auth.services import user_by_email
 from ..budgets.event_spend import expected_costs
+from ..budgets.kit_budget import OverEventBudget
 from ..core.money import currency
 from ..errors import InvalidInput, NotFound
 from ..events import kits, services
@@ -157,17 +158,26 @@ def get_event(event_id):
 @bp.post("/events/<int:event_id>/kits")
 @api_roles(MANAGERS)
 def reserve_kit(event_id):
-    """Reserve N kits for the event: 201 with the request, or 409 naming the short component."""
+    """Reserve N kits for the event: 201 with the request, or 409 naming the short component, or
+    409 when the kits would take the event beyond its budget and "over_budget_ok" is not true."""
     data = _json_body()
     kit_id, count = _whole(data, "kit_id"), _whole(data, "count")
     allow_partial = data.get("allow_partial", False)
     if not isinstance(allow_partial, bool):
         raise InvalidInput("'allow_partial' must be true or false.")
+    over_budget_ok = data.get("over_budget_ok", False)
+    if not isinstance(over_budget_ok, bool):
+        raise InvalidInput("'over_budget_ok' must be true or false.")
     try:
         made = kits.reserve_kit(db.session, g.api_user, event_id, kit_id, count,
                                 handoff=_field(data, "handoff", required=False) or "pickup",
                                 ship_to=_field(data, "ship_to", required=False) or "",
-                                note=_field(data, "note", required=False) or "", allow_partial=allow_partial)
+                                note=_field(data, "note", required=False) or "", allow_partial=allow_partial,
+                                over_budget_ok=over_budget_ok)
+    except OverEventBudget as over:
+        return jsonify(error=f'{over.words} Send "over_budget_ok": true to go ahead.', currency=currency(),
+                       cost=str(over.cost), budget=str(over.budget), expected_after=str(over.expected_after),
+                       over_by=str(over.over_by)), 409
     except kits.KitShort as short:
         c = short.component
         return jsonify(error=short.message, buildable=short.buildable,

@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import FieldList, Form, FormField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, FieldList, Form, FormField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from ..errors import InvalidInput
@@ -70,3 +70,5 @@ class ReserveKitForm(FlaskForm):
     handoff = RadioField("Hand-off", choices=list(HANDOFFS.items()), default="pickup")
     ship_to = TextAreaField("Ship to", validators=[Optional(), Length(max=500)],
                             render_kw={"rows": 2, "placeholder": "Booth number, hall, venue address"})
+    # Shown when the kits would take the event beyond its budget (budgets/kit_budget.py).
+    over_budget_ok = BooleanField("Reserve anyway (over the event's budget)")

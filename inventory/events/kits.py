@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..auth.models import User
+from ..budgets.kit_budget import OverEventBudget, kit_budget
 from ..catalog.models import Item, normalize_sku
 from ..database import SessionLike, unit_of_work
 from ..limits import check_line_count
@@ -266,9 +267,17 @@ class KitShort(ShortStock):
         self.args = (self.message,)
 
 
+def _lock_event(session: Session, event: Event) -> None:
+    """Lock the event's row (PostgreSQL: FOR NO KEY UPDATE, which a new request's foreign key to
+    it does not wait for) and read its budget afresh; SQLite's write transaction serializes
+    writers already."""
+    session.refresh(event, attribute_names=["budget"], with_for_update={"key_share": True})
+
+
 @unit_of_work
 def reserve_kit(session: Session, user: User, event_id: int, kit_id: int, count: int, *, handoff: str = "pickup",
-                ship_to: str = "", note: str = "", today: date | None = None, allow_partial: bool = False) -> Request:
+                ship_to: str = "", note: str = "", today: date | None = None, allow_partial: bool = False,
+                over_budget_ok: bool = False) -> Request:
     """Reserve `count` kits for an event: one request holding every component x count, needed by
     the event's ship-by date and (for returnables) back by its return-by date.
 
@@ -276,6 +285,12 @@ def reserve_kit(session: Session, user: User, event_id: int, kit_id: int, count:
     that runs out first and how many whole kits could be reserved. With `allow_partial`, what is
     there is held and the rest of each component is backordered, so the shortfall shows on the
     Reorders page in time to order it for the event.
+
+    An event with a budget is locked first (the document, in the global lock order: two
+    reservations for it are counted one after the other) and, when the kits would take it beyond
+    its budget, OverEventBudget refuses them (nothing is held) unless `over_budget_ok`
+    (budgets/kit_budget.py). A backordered part costs what a held one does, so `allow_partial`
+    does not change the amount.
     """
     require_manager(user)
     today = today or date.today()
@@ -294,6 +309,11 @@ def reserve_kit(session: Session, user: User, event_id: int, kit_id: int, count:
         raise InvalidInput(f"{kit.name} is archived; restore it before reserving it.")
     if not kit.lines:
         raise InvalidInput(f"{kit.name} has no lines yet.")
+    if event.budget is not None:
+        _lock_event(session, event)
+        check = kit_budget(session, event, kit, count)
+        if check.over and not over_budget_ok:
+            raise OverEventBudget(check)
     lines = [(line.item, line.quantity * count) for line in kit.lines]
     note = clean(note) or f"{count} × {kit.name} for {event.name}"
     try:

@@ -13,6 +13,8 @@ from ..auth import services as auth_services
 from ..auth.models import User
 from ..auth.roles import EVERYONE, MANAGERS, STAFF, can, roles_required
 from ..budgets.event_spend import event_cost
+from ..budgets.kit_budget import OverEventBudget, kit_budget
+from ..core.money import money
 from ..errors import DomainError, NotFound
 from ..extensions import db, login_manager
 from ..forms import ButtonForm, put_next_to_its_box
@@ -211,6 +213,8 @@ def reserve_kit(event_id):
         if not form.ship_to.data and event.place:
             form.ship_to.data = event.place
     error, status = None, 200
+    refused = None  # OverEventBudget: the kits would take the event beyond its budget
+    partial = request.form.get("partial") == "1"  # "Reserve what is there, backorder the rest"
     # One form: choosing another kit and pressing "Show availability" keeps the count, hand-off
     # and ship-to typed; pressing Reserve after choosing another kit without looking at its
     # availability first reserves nothing and says so next to the kit box.
@@ -226,24 +230,37 @@ def reserve_kit(event_id):
         try:
             made = kits.reserve_kit(db.session, current_user, event.id, form.kit_id.data, form.count.data,
                                     handoff=form.handoff.data, ship_to=form.ship_to.data, today=today,
-                                    allow_partial=request.form.get("partial") == "1")
+                                    allow_partial=partial, over_budget_ok=bool(form.over_budget_ok.data))
+        except OverEventBudget as over:  # said next to the "Reserve anyway" box, not at the top
+            refused, status = over, over.status
         except DomainError as failure:  # KitShort (409) names the component that runs out first
             if failure.status == 403:
                 abort(403)
             error, status = failure.message, failure.status
         else:
             waiting = made.backordered
+            after = event_cost(db.session, event) if event.budget is not None else None
             flash(f"Reserved {made.kit_count} × {made.kit.name} for {event.name}: request {made.number} holds "
                   + (f"what is there; {waiting} units are backordered and show on Reorders." if waiting
-                     else "every component."), "success")
+                     else "every component.")
+                  + (f" {event.name} is now over its budget by {money(after.over_by)}." if after and after.over else ""),
+                  "success")
             return redirect(url_for("events.show", event_id=event.id))
     elif request.method == "POST":
         status = 400
     kit = next((k for k in templates if k.id == form.kit_id.data), None)
     window = kits.event_window(event)
     available = kits.availability(db.session, kit, window) if kit else None
+    cost = event_cost(db.session, event) if event.budget is not None else None
+    # What the kits chosen and the count typed would do to the budget, before Reserve is pressed.
+    count = form.count.data
+    check = refused.check if refused else (
+        kit_budget(db.session, event, kit, count, before=cost)
+        if cost is not None and kit is not None and isinstance(count, int) and 1 <= count <= kits.MAX_KITS
+        else None)
     return render_template("events/reserve_kit.html", event=event, form=form, kit=kit, available=available,
-                           window=window, error=error, today=today, templates=templates), status
+                           window=window, error=error, today=today, templates=templates, cost=cost,
+                           check=check, refused=refused, partial=partial), status
 
 
 # The calendar feed -----------------------------------------------------------------------------
