@@ -378,3 +378,21 @@ def test_an_approver_who_turned_the_e_mail_off_gets_none(app, session, shop, smt
     submit(session, shop["rep"], [(shop["pen"], 60)], needed_by=TODAY + timedelta(days=7))
     assert mail.send_pending(session, app.config, utcnow() + timedelta(seconds=1)).sent == 0
 
+
+
+# The rep's request being put together ------------------------------------------------------------
+
+@pytest.mark.parametrize("quantities, words", [
+    ({"PEN-1": 40}, "Approved at once when you send it: Field sales approves requests up to $50.00 by rule."),
+    ({"PEN-1": 60}, "It goes to Ann Approver for approval."),
+    ({"POLO-1": 48}, "It goes to Ann Approver for approval, then to a second approver (it is worth more than "
+                     "$500.00)."),
+    ({"PEN-1": 2001}, "It goes to Ann Approver for approval, then to a second approver (it is worth more than "
+                      "$500.00), and, as it goes over the budget, to a manager who may exceed it."),
+])
+def test_the_rep_sees_who_will_approve_before_sending(client, auth_client, session, shop, quantities, words):
+    from inventory.requests import drafts
+    drafts.save(session, shop["rep"], quantities=quantities, details={"needed_by": TODAY.isoformat()})
+    auth_client.login(shop["rep"])
+    page = text_of(client.get("/request").get_data(as_text=True))
+    assert words in page

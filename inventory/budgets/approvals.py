@@ -156,6 +156,24 @@ def auto_approves(value: Decimal, team: Team | None, standing_after: Standing | 
     return f"Approved at once by {team.name}'s rule: worth {money(value)}, up to {money(team.auto_approve_up_to)}."
 
 
+def route(team: Team | None, value: Decimal, standing_after: Standing | None) -> str | None:
+    """What happens to a request worth `value` when it is sent, in words, for the rep putting it
+    together (`standing_after`: the team's budget with it counted). None for someone in no team."""
+    if team is None:
+        return None
+    if auto_approves(value, team, standing_after):
+        return f"Approved at once when you send it: {team.name} approves requests up to " \
+               f"{money(team.auto_approve_up_to)} by rule."
+    need = _needs(value, team, standing_after)
+    who = team.approver.display_name if team.approver is not None else "a marketing manager"
+    words = f"It goes to {who} for approval"
+    if Level.SECOND in need.levels:
+        words += f", then to a second approver (it is worth more than {money(team.second_approval_above)})"
+    if Level.BUDGET in need.levels:
+        words += ", and, as it goes over the budget, to a manager who may exceed it"
+    return words + "."
+
+
 def given(request: Request) -> list[RequestApproval]:
     """The approvals given so far (rows with decision approved)."""
     return [row for row in request.approvals if row.decision == APPROVED]

@@ -13,7 +13,8 @@ from wtforms import Field
 
 from .. import timeutil
 from ..auth.roles import EVERYONE, roles_required
-from ..budgets import standing
+from ..budgets import approvals, standing
+from ..budgets.models import Team
 from ..catalog.models import Item
 from ..catalog.services import get_item
 from ..core.security import is_local_path
@@ -155,7 +156,11 @@ def _draft_budget(lines: list[drafts.PageLine], needed_by: date | None) -> dict:
     today = timeutil.today()
     team = standing.team_standing(db.session, current_user.team_id, standing.budget_day(needed_by, today),
                                   current_app.config.get("BUDGET_PERIOD", "quarter"), today)
-    return dict(values=values, standing=team, after=team.after(values.total) if team else None)
+    after = team.after(values.total) if team else None
+    # Who will approve it (budgets/approvals.py); the team was loaded with its standing.
+    found = db.session.get(Team, current_user.team_id) if current_user.team_id is not None else None
+    route = approvals.route(found, values.total, after) if lines else None
+    return dict(values=values, standing=team, after=after, route=route)
 
 
 def _draft_page(draft: drafts.Draft, form: RequestDetailsForm, *, errors: dict[str, str] | None = None,
