@@ -187,6 +187,8 @@ def measure_pages(server, data, rounds, warmup, workers):
         ("catalog search", rep, "/catalog?q=polo"),
         ("catalog search, two words", rep, "/catalog?q=navy+polos"),
         ("rep's requests", rep, "/requests/mine"),
+        ("request being put together (12 lines)", rep, "/request"),
+        ("a request's page (its approver)", manager, f"/requests/{data['request_id']}"),
         ("manager's queue", manager, "/requests"),
         ("forecast (/reorders)", manager, "/reorders"),
         ("scan lookup", staff, f"/scan/read?text={BASE_URL}/b/{data['bin']}"),

@@ -9,7 +9,7 @@ import shutil
 import statistics
 import sys
 import time
-from datetime import date
+from datetime import date, timedelta
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -118,7 +118,9 @@ def prepare(url, clients):
     from inventory.bins.models import Bin
     from inventory.catalog.models import Item, Product
     from inventory.holds.availability import reserved_now
-    from inventory.requests.models import Request
+    from inventory.requests import drafts
+    from inventory.requests.models import Request, RequestLine
+    from inventory.requests.lifecycle import Status
     from inventory.stock.models import Movement, StockLevel
     from inventory.stock.services import on_hand
 
@@ -165,9 +167,20 @@ def prepare(url, clients):
                 break
             if candidate.sku not in counted:
                 count_lines.append((candidate.sku, 0))
+        # The request page as the busiest rep builds it (its budget line, each line's value and
+        # availability, who will approve it): 12 lines, needed in two weeks.
+        rep_user = session.scalar(select(User).where(User.email == busiest_rep))
+        drafts.save(session, rep_user, quantities={sku: 2 for sku in plenty[:12]},
+                    details={"purpose": "client_meeting", "needed_by": (today + timedelta(days=14)).isoformat(),
+                             "handoff": "pickup", "note": "bench: the request being put together"})
+        # A held request's page as its approver opens it: the submitted one with the most lines.
+        request_id = session.scalar(
+            select(Request.id).join(RequestLine, RequestLine.request_id == Request.id)
+            .where(Request.status == Status.SUBMITTED, Request.team_id.is_not(None))
+            .group_by(Request.id).order_by(func.count().desc(), Request.id).limit(1))
         session.remove()
         db.engine.dispose()
-    return {"tokens": tokens, "rep": busiest_rep, "bin": bin_code, "sku": sku, "label_bins": bins,
+    return {"tokens": tokens, "rep": busiest_rep, "request_id": request_id, "bin": bin_code, "sku": sku, "label_bins": bins,
             "reserve_skus": plenty, "scarce_skus": scarce, "staff_token": staff_token, "count_lines": count_lines}
 
 
