@@ -98,6 +98,8 @@ def configure_secret_key(app):
 def register_extensions(app):
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
+    from .core.inputs import room_for_files
+    app.before_request(room_for_files)  # before the CSRF check, which reads the form
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -135,6 +137,7 @@ def register_blueprints(app):
     from .api import teams as _api_teams  # noqa: F401
     from .api.views import bp as api_bp
     from .auth.views import bp as auth_bp
+    from .blobs import models as _blob_models  # noqa: F401  (tables known to Alembic)
     from .bins.views import bp as bins_bp
     from .budgets import models as _budget_models  # noqa: F401  (tables known to Alembic)
     from .budgets.views import bp as budgets_bp
@@ -143,6 +146,8 @@ def register_blueprints(app):
     from .core.views import bp as core_bp
     from .events import models as _event_models  # noqa: F401  (tables known to Alembic)
     from .events.views import bp as events_bp
+    from .files import models as _file_models  # noqa: F401
+    from .files.views import bp as files_bp
     from .forecast import models as _forecast_models  # noqa: F401
     from .forecast import stored as _forecast_stored  # noqa: F401  (re-projects changed items at commit)
     from .forecast.views import bp as forecast_bp
@@ -163,4 +168,5 @@ def register_blueprints(app):
         app.register_blueprint(blueprint)
     app.register_blueprint(budgets_bp)
     app.register_blueprint(teams_bp)
+    app.register_blueprint(files_bp)
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never cookies

@@ -21,6 +21,13 @@ def _int(value, default):
         raise RuntimeError(f"expected a whole number, got {value!r}") from None
 
 
+def _bounded(value, default, name, low, high):
+    number = _int(value, default)
+    if not low <= number <= high:
+        raise RuntimeError(f"{name} must be between {low} and {high}, got {number}")
+    return number
+
+
 def _urls(value, name):
     """A comma-separated list of http(s) addresses, without trailing slashes. Anything else is
     refused at start-up: an address that can never match would silently do nothing."""
@@ -80,6 +87,9 @@ def from_environment(instance_path):
         "COUNT_EVERY_DAYS": _int(env.get("COUNT_EVERY_DAYS"), 90),
         # The period a team's budget covers: quarter, month or year.
         "BUDGET_PERIOD": period_kind(env.get("BUDGET_PERIOD")),
+        # Collateral files: the largest upload, in MB, and how many days a share link lives.
+        "MAX_FILE_MB": _bounded(env.get("MAX_FILE_MB"), 50, "MAX_FILE_MB", 1, 1024),
+        "SHARE_LINK_DAYS": _bounded(env.get("SHARE_LINK_DAYS"), 7, "SHARE_LINK_DAYS", 1, 365),
     }
 
 
@@ -107,6 +117,8 @@ DEFAULTS = {
     # The stockroom's Today page asks for a count of each bin holding stock not counted for this many days.
     "COUNT_EVERY_DAYS": 90,
     "BUDGET_PERIOD": "quarter",
+    "MAX_FILE_MB": 50,
+    "SHARE_LINK_DAYS": 7,
 }
 
 

@@ -71,6 +71,11 @@ class Forbidden(DomainError):
     status = 403
 
 
+class Gone(DomainError):
+    """It was there and is no more: an expired or revoked share link."""
+    status = 410
+
+
 class Busy(DomainError):
     """The database kept refusing the transaction (PostgreSQL deadlocks or serialization failures,
     retried already by database.unit_of_work): nothing was written; trying again later works."""

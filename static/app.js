@@ -120,3 +120,67 @@ document.addEventListener("click", function (event) {
   input.dispatchEvent(new Event("input", { bubbles: true }));
   input.focus();
 });
+
+// Share a file: the Share button asks the server for a link (a POST with the form's CSRF token),
+// then opens the phone's share sheet (Web Share API) or, where there is none, copies the link
+// and shows it. Without this script the form posts and the link's page shows it to copy.
+function showSharedLink(box, url, words) {
+  if (!box) return;
+  box.hidden = false;
+  box.textContent = "";
+  var link = document.createElement("a");
+  link.href = url;
+  link.textContent = url;
+  link.className = "shared-url";
+  box.append(words + " ", link);
+}
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  if (!form.classList || !form.classList.contains("share-form") || !window.fetch) return;
+  event.preventDefault();
+  var card = form.closest(".file-card");
+  var box = card && card.querySelector(".share-result");
+  var title = form.getAttribute("data-share-title") || "";
+  fetch(form.action, {method: "POST", body: new FormData(form), credentials: "same-origin",
+                      headers: {"Accept": "application/json"}})
+    .then(function (response) {
+      if (!response.ok) throw new Error("The link could not be made (" + response.status + "). Try again.");
+      return response.json();
+    })
+    .then(function (answer) {
+      if (navigator.share) {
+        return navigator.share({title: title, url: answer.url})
+          .then(function () { showSharedLink(box, answer.url, "Shared:"); })
+          .catch(function (error) {
+            if (error && error.name === "AbortError") { showSharedLink(box, answer.url, "Not sent. The link:"); return; }
+            return copyLink(answer.url, box);
+          });
+      }
+      return copyLink(answer.url, box);
+    })
+    .catch(function (error) { if (box) { box.hidden = false; box.textContent = error.message; } });
+});
+function copyLink(url, box) {
+  var done = function () { showSharedLink(box, url, "Link copied (valid 7 days unless ended):"); };
+  var shown = function () { showSharedLink(box, url, "Copy this link:"); };
+  if (navigator.clipboard && navigator.clipboard.writeText) return navigator.clipboard.writeText(url).then(done, shown);
+  shown();
+}
+// The share link's page: Share… where the phone has a share sheet, Copy link everywhere.
+document.querySelectorAll(".share-actions").forEach(function (actions) {
+  var url = actions.getAttribute("data-share-url"), title = actions.getAttribute("data-share-title");
+  var result = document.querySelector(".copy-result");
+  var shareNow = actions.querySelector(".share-now");
+  if (navigator.share && shareNow) {
+    shareNow.hidden = false;
+    shareNow.addEventListener("click", function () { navigator.share({title: title, url: url}).catch(function () {}); });
+  }
+  var copy = actions.querySelector(".copy-link");
+  if (copy) copy.addEventListener("click", function () {
+    var field = document.getElementById("share-url");
+    var say = function (words) { if (result) result.textContent = words; };
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(url).then(function () { say("Copied."); }, function () { field.select(); say("Select the link above and copy it."); });
+    } else { field.select(); say("Select the link above and copy it."); }
+  });
+});

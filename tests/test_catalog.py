@@ -125,8 +125,8 @@ def test_catalog_page_reads_what_search_products_finds(session, make_item, make_
             got, on_hand, held_ids = catalog_queries.catalog_page(session, q=q, category=category, page=page,
                                                                   per_page=per_page)
             assert (got.page, got.per_page, got.total) == (expected.page, expected.per_page, expected.total)
-            assert [(p.id, p.name, p.category_label, p.photo, p.has_sizes) for p in got.rows] == [
-                (p.id, p.name, p.category_label, p.photo, p.has_sizes) for p in expected.rows]
+            assert [(p.id, p.name, p.category_label, p.photo_id, p.has_sizes) for p in got.rows] == [
+                (p.id, p.name, p.category_label, p.photo_id, p.has_sizes) for p in expected.rows]
             assert [[(i.id, i.sku, i.size, i.unit, i.reorder_point, i.returnable, i.do_not_use_after, i.expired())
                      for i in p.active_items] for p in got.rows] == [
                 [(i.id, i.sku, i.size, i.unit, i.reorder_point, i.returnable, i.do_not_use_after, i.expired())
@@ -200,7 +200,7 @@ def test_manager_creates_a_sized_product_with_a_photo_through_the_page(client, l
     assert response.status_code == 302, response.get_data(as_text=True)
     product = session.scalar(select(Product).where(Product.name == "Black polo"))
     assert [i.sku for i in product.items] == ["POLO-BLACK-S", "POLO-BLACK-M", "POLO-BLACK-L"]
-    assert product.photo and client.get(f"/photos/{product.photo}").status_code == 200
+    assert product.photo_id and client.get(f"/photos/{product.photo_id}").status_code == 200
 
 
 def test_a_file_that_is_not_a_photo_is_refused_and_nothing_is_created(client, login, session):

@@ -12,6 +12,7 @@ reorder flags equal a fresh projection). GET pages get the same values in their 
 A new POST route fails test_every_post_route_is_fuzzed until it is added to FORMS or API (or to
 NOT_FUZZED, saying why).
 """
+import io
 import json
 import re
 import urllib.parse
@@ -26,6 +27,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from conftest import PASSWORD
+from files_helpers import pdf_bytes
 from inventory.auth import services as auth
 from inventory.bins import services as bins
 from inventory.budgets import services as teams
@@ -34,6 +36,7 @@ from inventory.catalog import services as catalog
 from inventory.events import kits
 from inventory.events import services as events
 from inventory.extensions import db
+from inventory.files import services as file_rules
 from inventory.forecast import stored
 from inventory.mail.models import OutboxMessage
 from inventory.purchasing import services as purchasing
@@ -136,6 +139,8 @@ def world(app):
     ordered_po = purchasing.create(s, manager, lines=[("PEN-1", 100, None), ("POLO-S", 10, "12.00")], supplier="Acme")
     purchasing.mark_ordered(s, ordered_po.id, manager, date.fromisoformat(_today(7)))
     token_row, token = auth.create_token(s, admin, "fuzz")
+    flyer = file_rules.upload(s, pen, manager, kind="shareable", stream=io.BytesIO(pdf_bytes()), filename="Pen flyer.pdf")
+    share = file_rules.share(s, flyer, manager, 7)
     drafts.save(s, admin, quantities={"PEN-1": 2})
     message = OutboxMessage(to="rep@example.com", subject="Hello", text_body="Hi", html_body="<p>Hi</p>",
                             kind="test", status="failed", attempts=5, last_error="refused")
@@ -148,6 +153,7 @@ def world(app):
         "draft_po": draft_po.id, "ordered_po": ordered_po.id,
         "ordered_line": ordered_po.lines[0].id, "ready_line": ready.lines[0].id, "approved_line": approved.lines[0].id,
         "out_line": out.lines[0].id, "message": message.id, "team": team.id,
+        "file": flyer.id, "share": share.id,
     }
 
 
@@ -317,6 +323,11 @@ FORMS = {
     "catalog.archive_product": Form("/catalog/p/{product}/archive", page="/catalog/p/{product}"),
     "catalog.edit_item": Form("/i/PEN-1/edit"),
     "catalog.archive_item": Form("/i/PEN-1/archive", page="/i/PEN-1"),
+    # A form post carries no file: the upload is refused by its box, whatever else is sent.
+    "files.item_files": Form("/i/PEN-1/files", data={"kind": "shareable", "title": "Pen flyer"}),
+    "files.new_print_run": Form("/i/PEN-1/reprint", data={"sku": "PEN-1-V2", "name": "Logo pen (v2)"}),
+    "files.share": Form("/files/{file}/share", fields_from_page=False),
+    "files.revoke_share": Form("/shares/{share}/revoke", page="/shares/{share}"),
     "catalog.swap_successor": Form("/i/PEN-1/successor", data={"backorder": "1"}, fields_from_page=False),
     "events.new": Form("/events/new", data={"name": "Fair", "place": "Hall", "starts_on": _today(20),
                                             "ends_on": _today(21), "ship_by": _today(15), "return_by": _today(23)}),
@@ -635,7 +646,7 @@ def get_urls(app, w):
     values = {"code": "A-01", "sku": "PEN-1", "product_id": w["product"], "event_id": w["event"], "kit_id": w["kit"],
               "order_id": w["ordered_po"], "request_id": w["out"], "user_id": w["users"]["rep"], "kind": "items",
               "movement_id": 1, "message_id": w["message"], "line_id": w["ordered_line"], "token_id": w["token_id"],
-              "team_id": w["team"],
+              "team_id": w["team"], "file_id": w["file"], "share_id": w["share"],
               # An approval link (budgets/links.py) for the request, as an e-mail carries it.
               "token": approval_token(w["out"], 1, "approver")}
     urls = {}

@@ -264,7 +264,7 @@ def test_a_photo_within_the_limits_is_kept(client, login, session):
     }, content_type="multipart/form-data")
     assert response.status_code == 302
     product = session.scalar(select(Product))
-    with Image.open(io.BytesIO(client.get(f"/photos/{product.photo}").data)) as stored:
+    with Image.open(io.BytesIO(client.get(f"/photos/{product.photo_id}").data)) as stored:
         assert max(stored.size) == 1200
 
 

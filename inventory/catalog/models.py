@@ -45,7 +45,8 @@ class Product(Model):
     keywords: Mapped[str] = mapped_column(Text, default="", server_default="")
     # Every word search looks at, normalised (catalog/search.py writes it; never edited by hand).
     search_words: Mapped[str] = mapped_column(Text, default="", server_default="")
-    photo: Mapped[str | None] = mapped_column(String(80))
+    # Its photo, a JPEG in the database (blobs/models.py): every app host serves it.
+    photo_id: Mapped[int | None] = mapped_column(ForeignKey("stored_file.id"))
     archived: Mapped[bool] = mapped_column(default=False, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

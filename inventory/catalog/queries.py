@@ -99,7 +99,7 @@ class ListedProduct:
     id: int
     name: str
     category: str
-    photo: str | None
+    photo_id: int | None
     items: list[ListedItem] = field(default_factory=list)
 
     has_sizes = Product.has_sizes
@@ -125,12 +125,12 @@ def _catalog_statement(words: int | None, filtering: bool) -> Select[Any]:
     # it need not be asked about the others (most items; an index probe each tells them apart).
     line = RequestLine.__table__
     held = exists().where(line.c.item_id == _item.c.id, line.c.reserved > 0)
-    found = (select(Product.id, Product.name, Product.category, Product.photo, func.count().over().label("total"),
+    found = (select(Product.id, Product.name, Product.category, Product.photo_id, func.count().over().label("total"),
                     rank.label("rank"))
              .where(*conditions).order_by(rank, *_PRODUCT_ORDER)
              .limit(bindparam("limit")).offset(bindparam("offset"))).cte("found")
     return (
-        select(found.c.id, found.c.name, found.c.category, found.c.photo, found.c.total,
+        select(found.c.id, found.c.name, found.c.category, found.c.photo_id, found.c.total,
                _item.c.id.label("item_id"), _item.c.sku, _item.c.size, _item.c.unit, _item.c.reorder_point,
                _item.c.returnable, _item.c.do_not_use_after, _item.c.archived, _ON_HAND.label("on_hand"),
                held.label("held"))

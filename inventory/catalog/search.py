@@ -1,5 +1,6 @@
 """Search that finds what people type: words in any order, each matching the start of a word of
-the product's name, SKUs, suppliers, category, description or keywords, plurals folded
+the product's name, SKUs, suppliers, category, description, keywords or its collateral files'
+titles and names, plurals folded
 ("brochures" finds the brochure), ranked exact SKU first, then name matches.
 
 Each product keeps its words in `Product.search_words`, written by `refresh` (or `product_words`
@@ -25,6 +26,7 @@ from sqlalchemy import BindParameter, Case, ColumnElement, Table, and_, bindpara
 
 from ..database import SessionLike
 from ..text import clean, contains, escape_like
+from ..files.models import ItemFile
 from .models import CATEGORY_LABELS, Item, Product
 
 NAME_END = " ~"
@@ -69,14 +71,17 @@ def query_words(q: str | None) -> list[str]:
 
 
 def product_words(name: str, category: str, description: str | None, keywords: str | None,
-                  items: Iterable[tuple[str, str | None]]) -> str:
-    """The search_words of a product; `items` are (sku, supplier) pairs."""
+                  items: Iterable[tuple[str, str | None]], files: Iterable[str] = ()) -> str:
+    """The search_words of a product; `items` are (sku, supplier) pairs, `files` the titles and
+    names of its items' collateral files."""
     named = words(name)
     rest = []
     for sku, supplier in items:
         joined = "".join(normal(sku).split())
         rest += [joined, *words(sku), *words(supplier)]
     rest += [category or "", *words(CATEGORY_LABELS.get(category, "")), *words(description), *words(keywords)]
+    for text in files:
+        rest += words(text)
     rest = [word for word in dict.fromkeys(rest) if word and word not in named]
     return "".join(f" {word}" for word in named) + NAME_END + "".join(f" {word}" for word in rest)
 
@@ -97,8 +102,13 @@ def refresh(session: SessionLike, product_ids: Iterable[int | None]) -> None:
                 select(item.c.product_id, item.c.sku, item.c.supplier).where(item.c.product_id.in_(chunk))
                 .order_by(item.c.product_id, item.c.size_rank, item.c.size, item.c.sku)):
             pairs.setdefault(product_id, []).append((sku, supplier))
+        files: dict[int, list[str]] = {}
+        for product_id, title, filename in session.execute(
+                select(item.c.product_id, ItemFile.title, ItemFile.filename).join(ItemFile, ItemFile.item_id == item.c.id)
+                .where(item.c.product_id.in_(chunk)).order_by(item.c.product_id, ItemFile.id)):
+            files.setdefault(product_id, []).extend((title, filename))
         rows = [{"b_id": product_id, "b_words": product_words(name, category, description, keywords,
-                                                             pairs.get(product_id, []))}
+                                                             pairs.get(product_id, []), files.get(product_id, []))}
                 for product_id, name, category, description, keywords in session.execute(
                     select(product.c.id, product.c.name, product.c.category, product.c.description,
                            product.c.keywords).where(product.c.id.in_(chunk)))]

@@ -12,6 +12,8 @@ from typing import Final
 from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from ..blobs import storage
+from ..blobs.models import StoredFile
 from ..database import unit_of_work
 from ..errors import DuplicateCode, InvalidInput, UnknownItem
 from ..forecast.changes import items_changed
@@ -159,17 +161,29 @@ def _keywords(keywords: object) -> str:
     return limited(keywords, "The keywords", MAX_KEYWORDS_LENGTH, about=(None, "keywords"))
 
 
+def _store_photo(session: Session, photo: bytes | None) -> int | None:
+    """A product photo in the database (blobs/): every app host serves it."""
+    return storage.store_bytes(session, photo, "image/jpeg").id if photo else None
+
+
+def product_photo(session: Session, file_id: int) -> StoredFile | None:
+    """The stored file `file_id` when it is some product's photo (no other file is served as one)."""
+    return session.scalar(select(StoredFile).join(Product, Product.photo_id == StoredFile.id)
+                          .where(StoredFile.id == file_id).limit(1))
+
+
 def _sku_taken(session: Session, sku: str) -> bool:
     return session.execute(select(exists().where(Item.sku == sku))).scalar_one()
 
 
 @unit_of_work
 def create_product(session: Session, *, name: str, category: str, sku: str, sizes: Iterable[str] = (),
-                   description: str = "", keywords: str = "", photo: str | None = None,
+                   description: str = "", keywords: str = "", photo: bytes | None = None,
                    **item_fields: object) -> Product:
     """Create a product and its items: one item with `sku`, or one per size as `SKU-SIZE`.
 
-    Refuses a duplicate SKU; writes the product and all its items, or nothing.
+    Refuses a duplicate SKU; writes the product and all its items (and its photo: the JPEG
+    from photos.prepare_photo), or nothing.
     """
     name = _clean_product(name, category)
     description, keywords = _description(description), _keywords(keywords)
@@ -181,7 +195,7 @@ def create_product(session: Session, *, name: str, category: str, sku: str, size
         if _sku_taken(session, candidate):
             raise DuplicateCode(f"SKU {candidate} is already in the catalog.")
     product = Product(name=name, category=category, description=description, keywords=keywords,
-                      photo=photo)
+                      photo_id=_store_photo(session, photo))
     session.add(product)
     item_sizes: list[str | None] = [*sizes] or [None]  # no sizes: one item without a size
     for candidate, size in zip(skus, item_sizes):
@@ -202,7 +216,7 @@ _KEEP: Final = _Keep.KEEP
 
 @unit_of_work
 def update_product(session: Session, product: Product, *, name: str, category: str, description: str = "",
-                   keywords: str | _Keep = _KEEP, photo: str | None = None) -> Product:
+                   keywords: str | _Keep = _KEEP, photo: bytes | None = None) -> Product:
     """Change a product's name, category, description, keywords (left out: as they are) and photo."""
     name = _clean_product(name, category)
     description = _description(description)
@@ -214,7 +228,7 @@ def update_product(session: Session, product: Product, *, name: str, category: s
     if keywords is not _KEEP:
         product.keywords = keywords
     if photo:
-        product.photo = photo
+        product.photo_id = _store_photo(session, photo)
     search.refresh(session, [product.id])
     return product
 

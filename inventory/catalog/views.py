@@ -1,17 +1,18 @@
 """Catalog pages: the list reps browse, product and item pages, manager's edit pages."""
-import os
 import re
 from datetime import date
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from ..blobs.serving import send_stored
 from ..auth.roles import EVERYONE, MANAGERS, STAFF, can, roles_required
 from ..core.templating import last_segment_url
 from ..database import transaction
 from ..errors import DomainError, NotFound
 from ..extensions import db
+from ..files import services as file_rules
 from ..forms import ButtonForm, put_next_to_its_box
 from ..pagination import page_arg
 from ..requests import drafts, successors
@@ -22,7 +23,7 @@ from ..timeutil import add_days
 from . import queries, services
 from .forms import AddSizeForm, ItemForm, NewProductForm, ProductForm
 from .models import CATEGORIES, CATEGORY_LABELS
-from .photos import photo_dir, save_photo
+from .photos import prepare_photo
 
 bp = Blueprint("catalog", __name__)
 
@@ -103,6 +104,7 @@ def item(sku):
                else (0, 0))
     return render_template(
         "catalog/item.html", item=item, siblings=siblings, levels=levels,
+        files=file_rules.current(db.session, item),
         bins=bins, loans=loans, units=units, history=stock_queries.history(db.session, item=item),
         in_request=drafts.get(db.session, current_user).lines, button_form=ButtonForm(),
         expires_soon=expires_soon(item), holders=holders,
@@ -140,7 +142,7 @@ def new():
     form = NewProductForm()
     if form.validate_on_submit():
         try:
-            photo = save_photo(form.photo.data)
+            photo = prepare_photo(form.photo.data)
             product = services.create_product(
                 db.session, name=form.name.data, category=form.category.data, sku=form.sku.data,
                 sizes=services.parse_sizes(form.sizes.data), description=form.description.data, keywords=form.keywords.data or "",
@@ -166,7 +168,7 @@ def edit_product(product_id):
     form = ProductForm(obj=product)
     if form.validate_on_submit():
         try:
-            photo = save_photo(form.photo.data)
+            photo = prepare_photo(form.photo.data)
             services.update_product(db.session, product, name=form.name.data, category=form.category.data,
                                     description=form.description.data, keywords=form.keywords.data or "",
                                     photo=photo)
@@ -255,12 +257,14 @@ def archive_item(sku):
     return redirect(url_for("catalog.item", sku=item.sku))
 
 
-@bp.route("/photos/<name>")
+@bp.route("/photos/<int(max=2147483647):file_id>")
 @roles_required(EVERYONE)
-def photo(name):
-    if not name.endswith(".jpg") or os.sep in name or name.startswith("."):
+def photo(file_id):
+    """A product's photo, from the database: only a stored file some product has as its photo."""
+    stored = services.product_photo(db.session, file_id)
+    if stored is None:
         abort(404)
-    return send_from_directory(photo_dir(), name, max_age=86400)
+    return send_stored(stored, cache="private, max-age=86400")
 
 
 @bp.route("/catalog/archived")

@@ -11,6 +11,7 @@ import time
 
 from flask import current_app, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import NotFound as werkzeug_not_found
 from sqlalchemy.exc import DBAPIError
 
 from ..database import BUSY, TOO_SLOW, UNAVAILABLE, UNWRITABLE, failure_kind
@@ -113,7 +114,9 @@ def init_app(app):
 
     @app.errorhandler(404)
     def not_found(error):
-        return page("errors/404.html", 404, message="Not found.")
+        # abort(404, description="No file #12 ...") says what was not found; werkzeug's own words do not.
+        custom = getattr(error, "description", None) not in (None, werkzeug_not_found.description)
+        return page("errors/404.html", 404, message=error.description if custom else "Not found.")
 
     @app.errorhandler(405)
     def method_not_allowed(error):
@@ -121,7 +124,10 @@ def init_app(app):
 
     @app.errorhandler(413)
     def too_large(error):
-        return page("errors/400.html", 413, message="The upload is too large (8 MB at most).")
+        limit = (request.max_content_length or 8 * 1024 * 1024) // (1024 * 1024)
+        if getattr(current_app.view_functions.get(request.endpoint or ""), "large_upload", False):
+            limit = current_app.config.get("MAX_FILE_MB") or 50  # the file's limit, not the request's
+        return page("errors/400.html", 413, message=f"The upload is too large ({limit} MB at most).")
 
     @app.errorhandler(DBAPIError)
     def database_failed(error):

@@ -14,7 +14,7 @@ For /api/ the 400 handler (core/errors.py) answers JSON {"error": ...}; pages ge
 import math
 import re
 
-from flask import Request as FlaskRequest
+from flask import current_app, Request as FlaskRequest
 from flask import abort, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
@@ -89,6 +89,21 @@ def _refuse_nul_characters():
     for name, value in (request.view_args or {}).items():
         if isinstance(value, str) and "\x00" in value:
             abort(400, description="The address must not contain NUL characters.")
+
+
+def large_upload(view):
+    """Mark a view that takes a collateral file: its request may be MAX_FILE_MB (and a little
+    for the other fields) instead of MAX_CONTENT_LENGTH. The file goes to a temporary file as
+    it arrives (werkzeug spools anything over 500 KB to disk), never whole into memory."""
+    view.large_upload = True
+    return view
+
+
+def room_for_files():
+    """Before the CSRF check reads the form: raise the size limit for views marked large_upload."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "large_upload", False):
+        request.max_content_length = (current_app.config.get("MAX_FILE_MB") or 50) * 1024 * 1024 + 1024 * 1024
 
 
 def init_app(app):

@@ -110,7 +110,7 @@ class Catalog:
         created = self.start - timedelta(days=rng.randint(1, 200))
         description = f"{name}, with our logo."
         row = dict(id=product_id, name=name, category=category, description=description, keywords="",
-                   photo=None, archived=archived, created_at=created)
+                   photo_id=None, archived=archived, created_at=created)
         self.rows["product"].append(row)
         supplier = rng.choice(SUPPLIERS[category])
         low, high = reorder

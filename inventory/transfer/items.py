@@ -202,7 +202,7 @@ def apply(session: Session, result: ItemPlan) -> None:
     if result.new_products:
         ids = session.execute(
             insert(Product).returning(Product.id, sort_by_parameter_order=True),
-            [dict(fields, photo=None, archived=False, created_at=now) for fields, _rows in result.new_products],
+            [dict(fields, photo_id=None, archived=False, created_at=now) for fields, _rows in result.new_products],
         ).scalars().all()
         touched.update(ids)
         for product_id, (_fields, rows) in zip(ids, result.new_products):
