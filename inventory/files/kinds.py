@@ -5,6 +5,7 @@ before anything is decoded (the photos' limits); an Office file is a ZIP whose d
 never unpacked) names its parts."""
 from __future__ import annotations
 
+import warnings
 import zipfile
 from dataclasses import dataclass
 from typing import IO
@@ -60,7 +61,8 @@ def _looks_like_markup(head: bytes) -> bool:
 
 def _image(stream: IO[bytes]) -> FileType:
     try:
-        with strict_decoding():
+        with strict_decoding(), warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)  # a bomb is an error here
             with Image.open(stream, formats=list(_IMAGE_FORMATS)) as image:
                 width, height = image.size
                 if width * height > MAX_PIXELS:  # from the header: nothing decoded
