@@ -1,6 +1,7 @@
 """A believable marketing stockroom for `flask seed-demo`: polos in four colours and five
 sizes, brochures and flyers, promo items, banners and a booth display, 22 bins in two zones,
-three months of history, and one user per role."""
+three months of history, the print pieces' files, and one user per role."""
+import io
 import random
 from datetime import date, timedelta
 from decimal import Decimal
@@ -8,6 +9,7 @@ from decimal import Decimal
 from .auth import services as auth
 from .bins import services as bins
 from .catalog import services as catalog
+from .files import services as files
 from .stock import services as stock
 from .timeutil import utcnow
 
@@ -96,6 +98,7 @@ def seed(session, seed_value=2026):
     catalog.update_item(session, catalog.get_item(session, "BRO-ATLAS-25"), replaced_by="BRO-ATLAS-26")
 
     staff, manager = users["staff"], users["manager"]
+    _seed_files(session, manager)
     start = utcnow() - timedelta(days=90)
 
     def when(day, hour=9):
@@ -168,6 +171,39 @@ TEAMS = [
     ("Partner sales", "500", ("rep2@example.com",)),
     ("Events and brand", "3000", ("manager@example.com",)),
 ]
+
+
+# The print pieces' files: a one-page PDF each to send to clients, and the brochures' masters.
+DEMO_FILES = [
+    ("FLY-ATLAS", "shareable", "Atlas one-pager", "Atlas", "The fastest way to plan your fleet.", (20, 70, 140)),
+    ("FLY-NIMBUS", "shareable", "Nimbus one-pager", "Nimbus", "Cloud backup that just works.", (120, 40, 120)),
+    ("BRO-ATLAS-26", "shareable", "Atlas product brochure 2026", "Atlas 2026", "Product brochure, web edition.",
+     (20, 70, 140)),
+    ("BRO-ATLAS-26", "master", "Atlas brochure 2026, print master", "Atlas 2026", "Print master: 3 mm bleed.",
+     (20, 70, 140)),
+]
+
+
+def demo_pdf(title, line, colour):
+    """A one-page PDF (A5 at 72 dpi) with a coloured band, a title and a line: drawn by Pillow."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    page = Image.new("RGB", (420, 595), "white")
+    draw = ImageDraw.Draw(page)
+    draw.rectangle((0, 0, 420, 180), fill=colour)
+    draw.text((28, 60), title, fill="white", font=ImageFont.load_default(size=44))
+    draw.text((28, 220), line, fill=(40, 40, 40), font=ImageFont.load_default(size=18))
+    draw.text((28, 540), "Demo Corp · demo.example.com", fill=(120, 120, 120), font=ImageFont.load_default(size=14))
+    out = io.BytesIO()
+    page.save(out, "PDF", resolution=72)
+    return out.getvalue()
+
+
+def _seed_files(session, manager):
+    for sku, kind, title, heading, line, colour in DEMO_FILES:
+        files.upload(session, catalog.get_item(session, sku), manager, kind=kind,
+                     stream=io.BytesIO(demo_pdf(heading, line, colour)), filename=f"{sku.lower()}-{kind}.pdf",
+                     title=title, note="First version.")
 
 
 def _seed_teams(session, users):
