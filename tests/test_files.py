@@ -232,10 +232,13 @@ def test_a_manager_uploads_through_the_page_and_a_rep_downloads_the_current_file
     assert download.headers["Content-Disposition"] == 'attachment; filename="FLY-1-Expo-flyer-v2-v2.pdf"'
     assert download.headers["ETag"] == f'"{hashlib.sha256(newer).hexdigest()}"'
     assert download.headers["X-Content-Type-Options"] == "nosniff"
+    # The browser's PDF viewer may run (no object-src 'none'), but nobody may frame the file.
+    assert download.headers["Content-Security-Policy"] == "frame-ancestors 'none'"
     assert client.get(f"/files/{current.id}", headers={"If-None-Match": download.headers["ETag"]}).status_code == 304
     assert client.get(f"/files/{current.id}?inline=1").headers["Content-Disposition"].startswith("inline")
     assert client.get(f"/files/{old.id}").status_code == 403  # replaced: for managers
-    assert client.get(f"/files/{current.id}/preview").data[:3] == b"\xff\xd8\xff"
+    preview = client.get(f"/files/{current.id}/preview")
+    assert preview.data[:3] == b"\xff\xd8\xff" and preview.headers["Content-Security-Policy"].endswith("sandbox")
     assert post_file(client, "FLY-1", pdf_bytes()).status_code == 403
     missing = client.get("/files/999999")
     assert missing.status_code == 404 and "No file #999999" in missing.get_data(as_text=True)

@@ -25,10 +25,18 @@ def disposition(kind: str, name: str) -> str:
     return value
 
 
+# A stored file's own Content-Security-Policy (the app's default is for its pages). A PDF gets one
+# that leaves the browser's PDF viewer alone (object-src 'none' would stop Chrome's), and may not
+# be framed; anything else is a sandboxed document that may load nothing.
+PDF_POLICY = "frame-ancestors 'none'"
+FILE_POLICY = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; frame-ancestors 'none'; sandbox"
+
+
 def send_stored(stored: StoredFile, *, download_name: str | None = None, inline: bool = True,
                 cache: str = "private, max-age=86400") -> Response:
     etag = stored.sha256
-    headers = {"Cache-Control": cache, "X-Content-Type-Options": "nosniff"}
+    headers = {"Cache-Control": cache, "X-Content-Type-Options": "nosniff",
+               "Content-Security-Policy": PDF_POLICY if stored.content_type == "application/pdf" else FILE_POLICY}
     if download_name:
         headers["Content-Disposition"] = disposition("inline" if inline else "attachment", download_name)
     if etag and request.if_none_match.contains(etag):
