@@ -109,6 +109,7 @@ def _upload(item: Item, form: UploadForm, asks: bool) -> ResponseReturnValue | N
     retiring = asks and form.kind.data == MASTER and form.still_good.data == "no"
     if asks and form.kind.data == MASTER and form.still_good.data not in ("yes", "no"):
         form.still_good.errors = ["Say whether the printed stock is still good: a new master may retire it."]
+        form.file.errors = ["Nothing was saved: choose the file again."]
         return None
     upload = form.file.data
     try:
@@ -123,8 +124,8 @@ def _upload(item: Item, form: UploadForm, asks: bool) -> ResponseReturnValue | N
             abort(403)
         if not put_next_to_its_box(form, error, []):
             form.file.errors = [*form.file.errors, error.message]
-        if not form.file.errors or "choose it again" not in " ".join(form.file.errors):
-            form.file.errors = [*form.file.errors, "Nothing was saved: choose the file again."]
+        # A browser cannot put the chosen file back in its box: say so beside it, whatever was refused.
+        form.file.errors = [*form.file.errors, "Nothing was saved: choose the file again."]
         return None
     flash(f"{version.title} is now version {version.version} of {item.sku}'s {version.kind_label.lower()}.",
           "success")
