@@ -15,7 +15,9 @@ not on this host (another host's disk, or lost) is reported and the product left
 rather than kept pointing at nothing. The downgrade writes the photos back to the instance folder.
 
 On SQLite the product columns are added and dropped with ALTER TABLE (batch mode would copy the
-product table, which item references).
+product table, which item references). SQLite cannot drop a column that is in a foreign key, so
+its downgrade leaves product.photo_id (emptied) and stored_file (empty), and the upgrade takes
+them as they are.
 """
 import hashlib
 import os
@@ -43,16 +45,8 @@ def _instance_photos():
 
 
 def upgrade():
-    op.create_table(
-        'stored_file',
-        sa.Column('id', sa.Integer(), nullable=False),
-        sa.Column('sha256', sa.String(length=64), nullable=False),
-        sa.Column('size', sa.BigInteger(), nullable=False),
-        sa.Column('content_type', sa.String(length=100), nullable=False),
-        sa.Column('chunks', sa.Integer(), nullable=False),
-        sa.Column('created_at', sa.DateTime(), nullable=False),
-        sa.PrimaryKeyConstraint('id', name=op.f('pk_stored_file')),
-    )
+    if 'stored_file' not in sa.inspect(op.get_bind()).get_table_names():  # SQLite's downgrade keeps it
+        _create_stored_file()
     op.create_table(
         'stored_file_chunk',
         sa.Column('file_id', sa.Integer(), nullable=False),
@@ -131,6 +125,19 @@ def upgrade():
         op.drop_column('product', 'photo')
 
 
+def _create_stored_file():
+    op.create_table(
+        'stored_file',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('sha256', sa.String(length=64), nullable=False),
+        sa.Column('size', sa.BigInteger(), nullable=False),
+        sa.Column('content_type', sa.String(length=100), nullable=False),
+        sa.Column('chunks', sa.Integer(), nullable=False),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_stored_file')),
+    )
+
+
 def _photos_into_the_database():
     bind = op.get_bind()
     folder = _instance_photos()
@@ -187,4 +194,9 @@ def downgrade():
     op.drop_index(op.f('ix_item_file_item_id'), table_name='item_file')
     op.drop_table('item_file')
     op.drop_table('stored_file_chunk')
-    op.drop_table('stored_file')
+    if bind.dialect.name == 'sqlite':
+        # product.photo_id stays there (emptied), and its foreign key names stored_file: the table
+        # stays too, empty, so that later downgrades that copy tables still find it.
+        op.execute('DELETE FROM stored_file')
+    else:
+        op.drop_table('stored_file')
