@@ -173,6 +173,16 @@ def test_search_finds_an_item_by_its_files_title_and_name(app, session, make_ite
     assert catalog_queries.catalog_page(session, q="onepager")[0].rows
 
 
+def test_the_catalog_list_says_which_products_have_a_file_to_share(app, client, login, make_item, make_user, session):
+    flyer, _pen = make_item("FLY-1", name="Expo flyer", category="print"), make_item("PEN-1", name="Expo pen")
+    upload(session, flyer, make_user("manager"))
+    login("rep")
+    page = client.get("/catalog?q=expo").get_data(as_text=True)
+    cards = {name: card for card in page.split('<li class="card">')[1:] for name in ("Expo flyer", "Expo pen")
+             if f"<strong>{name}</strong>" in card}
+    assert "file to share" in cards["Expo flyer"] and "file to share" not in cards["Expo pen"]
+
+
 # --- share links ----------------------------------------------------------------------------------
 
 def test_a_share_link_opens_until_it_expires_and_counts_each_open(app, session, make_item, make_user):

@@ -41,7 +41,8 @@ def index():
     # Nothing found: what to try next (a close search, the categories that have it or any).
     suggestion, elsewhere, everything = (queries.empty_search_help(db.session, q, category)
                                          if not page.rows and page.page == 1 else (None, {}, {}))
-    return render_template("catalog/index.html", page=page, q=q, category=category, levels=levels,
+    with_files = file_rules.products_with_files(db.session, [product.id for product in page.rows])
+    return render_template("catalog/index.html", page=page, q=q, category=category, levels=levels, with_files=with_files,
                            categories=CATEGORIES, category_labels=CATEGORY_LABELS, suggestion=suggestion,
                            elsewhere=elsewhere, everything=everything)
 

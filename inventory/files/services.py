@@ -30,7 +30,7 @@ from ..errors import Forbidden, Gone, InvalidInput, NotFound
 from ..text import clean
 from ..timeutil import utcnow
 from .kinds import TYPES, FileType, sniff
-from .models import FILE_KINDS, MASTER, FileShare, FileShareOpen, ItemFile
+from .models import FILE_KINDS, SHAREABLE, FileShare, FileShareOpen, ItemFile
 from .previews import preview
 
 MAX_TITLE, MAX_NOTE, MAX_FILENAME = 120, 2000, 200
@@ -220,16 +220,13 @@ def preview_bytes(session: Session, version: ItemFile) -> bytes | None:
     return storage.read_bytes(session, version.preview_id) if version.preview_id else None
 
 
-def current_masters(session: Session, item_ids: list[int]) -> dict[int, ItemFile]:
-    """{item id: its current master} (one query), for the print pieces' upload question."""
-    if not item_ids:
-        return {}
-    latest = (select(ItemFile.item_id, func.max(ItemFile.version).label("version"))
-              .where(ItemFile.item_id.in_(item_ids), ItemFile.kind == MASTER).group_by(ItemFile.item_id).subquery())
-    rows = session.scalars(select(ItemFile).join(latest, (ItemFile.item_id == latest.c.item_id)
-                                                 & (ItemFile.version == latest.c.version))
-                           .where(ItemFile.kind == MASTER)).all()
-    return {row.item_id: row for row in rows}
+def products_with_files(session: Session, product_ids: list[int]) -> set[int]:
+    """The products among these with a file to send to clients on one of their items (one query),
+    for the catalog list's "file to share"."""
+    if not product_ids:
+        return set()
+    return set(session.scalars(select(Item.product_id).join(ItemFile, ItemFile.item_id == Item.id)
+                               .where(Item.product_id.in_(product_ids), ItemFile.kind == SHAREABLE).distinct()))
 
 
 # --- share links ------------------------------------------------------------------------------
