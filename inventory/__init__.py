@@ -131,6 +131,7 @@ def register_extensions(app):
 
 def register_blueprints(app):
     from .api import events as _api_events  # noqa: F401
+    from .api import files as _api_files  # noqa: F401
     from .api import forecast as _api_forecast  # noqa: F401
     from .api import purchasing as _api_purchasing  # noqa: F401
     from .api import requests as _api_requests  # noqa: F401  (registers its routes on the API blueprint)

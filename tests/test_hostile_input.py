@@ -9,8 +9,8 @@ under /api/ and an HTML page elsewhere, and must leave every table's row count a
 database consistent (`flask check`: stock levels equal the ledger, no negative stock, stored
 reorder flags equal a fresh projection). GET pages get the same values in their query string.
 
-A new POST route fails test_every_post_route_is_fuzzed until it is added to FORMS or API (or to
-NOT_FUZZED, saying why).
+A new POST route fails test_every_post_route_is_fuzzed until it is added to FORMS or API (a
+multipart API upload: MULTIPART_API, with its own test), or to NOT_FUZZED, saying why.
 """
 import io
 import json
@@ -394,6 +394,9 @@ FORMS = {
                                    "filename": "items.csv", "create_bins": "0"}),
 }
 
+# API POST routes that take multipart/form-data, not JSON: fuzzed by their own test.
+MULTIPART_API = {"api.upload_item_file": "test_hostile_api_upload"}
+
 # POST routes no hostile input can reach, with the reason.
 NOT_FUZZED = {
     "auth.logout": "takes no input, and would end the session the other routes are posted in",
@@ -549,6 +552,8 @@ API = {
     "api.cancel_request": Api("/api/v1/requests/{submitted}/cancel", {}),
     "api.hand_over_request": Api("/api/v1/requests/{ready}/hand-over", {"collected_by": "Dana Rep"}),
     "api.undo_hand_over_request": Api("/api/v1/requests/{out}/undo-hand-over", {"reason": "Wrong box"}),
+    "api.share_file": Api("/api/v1/files/{file}/share", {"days": 7}),
+    "api.revoke_share": Api("/api/v1/shares/{share}/revoke", {}),
 }
 
 
@@ -640,6 +645,93 @@ def test_hostile_api_input(app, world, endpoint):
     probe()
 
 
+# The API's multipart upload ----------------------------------------------------------------------
+# What a file can be that is no file we keep, or one that lies about itself.
+SVG = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+HOSTILE_FILES = [b"", b" ", b"\x00" * 64, b"%PDF-1.7\nno PDF at all\n%%EOF", b"%PDF-", b"PK\x03\x04" + b"\x00" * 40,
+                 b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, b"\xff\xd8\xff" + b"\x00" * 40, b"RIFF\x00\x00\x00\x00WEBPVP8 ",
+                 SVG, b"<!doctype html><script>alert(1)</script>", b"\xef\xbb\xbf<svg onload=alert(1)>", b"GIF89a" + b"\x00" * 40]
+HOSTILE_FILENAMES = ["", "../../../etc/passwd", "C:\\Users\\me\\flyer.pdf", "a\x00b.pdf", "\ud800.pdf", "x" * 1000 + ".pdf",
+                     "flyer.pdf\x1b[31m", ".pdf", "CON", "%2e%2e%2fflyer.pdf", "²٣.pdf"]
+UPLOAD_FIELDS = {"kind": "shareable", "title": "Pen flyer", "note": "For the expo"}
+
+
+def encode_multipart(fields, files):
+    """A multipart/form-data body and its Content-Type, written by hand so that a hostile client's
+    bytes go out as sent: lone surrogates as invalid UTF-8, NULs, odd file names."""
+    boundary = "fuzz-boundary-7d1f0c"
+    out = io.BytesIO()
+
+    def text(value):
+        return value.encode("utf-8", "surrogatepass")
+
+    for name, value in fields:
+        out.write(text(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'))
+    for name, filename, content in files:
+        quoted = filename.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
+        out.write(text(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{quoted}"\r\n'
+                       "Content-Type: application/octet-stream\r\n\r\n"))
+        out.write(content + b"\r\n")
+    out.write(text(f"--{boundary}--\r\n"))
+    return out.getvalue(), f"multipart/form-data; boundary={boundary}"
+
+
+@st.composite
+def upload_mutations(draw):
+    kind = draw(st.sampled_from(["field"] * 3 + ["file"] * 3 + ["filename"] * 2 + ["sku", "query", "twice", "no file"]))
+    if kind == "field":
+        return kind, draw(st.sampled_from(sorted(UPLOAD_FIELDS))), draw(st.sampled_from(TEXT_VALUES))
+    if kind == "file":
+        return kind, None, draw(st.sampled_from(HOSTILE_FILES))
+    if kind == "filename":
+        return kind, None, draw(st.sampled_from(HOSTILE_FILENAMES))
+    if kind == "sku":
+        return kind, None, draw(st.sampled_from(ID_VALUES + NUL + SURROGATE))
+    if kind == "query":
+        return kind, draw(st.sampled_from(QUERY_PARAMS)), draw(st.sampled_from(TEXT_VALUES))
+    return kind, None, None
+
+
+def test_hostile_api_upload(app, world):
+    """POST /api/v1/items/<sku>/files takes multipart, which the JSON fuzzer cannot send: the same
+    contract, with hostile form fields, file contents, file names, SKUs in the path, and fields
+    sent twice. A refusal is a JSON error that writes nothing."""
+    client = app.test_client()
+    content = pdf_bytes()
+
+    @FUZZ
+    @given(mutation=upload_mutations())
+    def probe(mutation):
+        kind, name, value = mutation
+        fields = dict(UPLOAD_FIELDS)
+        files = [("file", "Pen flyer.pdf", content)]
+        url = "/api/v1/items/PEN-1/files"
+        if kind == "all":
+            fields = {key: value for key in fields}
+        elif kind == "field":
+            fields[name] = value
+        elif kind == "file":
+            files = [("file", "Pen flyer.pdf", value)]
+        elif kind == "filename":
+            files = [("file", value, content)]
+        elif kind == "sku":
+            url = "/api/v1/items/" + urllib.parse.quote(value, safe="", errors="surrogatepass") + "/files"
+        elif kind == "query":
+            url += "?" + encode_form([(name, value)])
+        elif kind == "twice":  # two kinds, two files: the first of each counts
+            files.append(("file", "flyer.svg", SVG))
+        elif kind == "no file":
+            files = []
+        pairs = list(fields.items()) + ([("kind", "master")] if kind == "twice" else [])
+        body, content_type = encode_multipart(pairs, files)
+        send(client, "POST", url, mutation, api=True, body=body,
+             headers={"Authorization": f"Bearer {world['token']}", "Content-Type": content_type})
+
+    for value in EACH_CLASS:
+        probe = example(mutation=("all", None, value))(probe)
+    probe()
+
+
 # Query strings and path values on GET pages --------------------------------------------------------
 def get_urls(app, w):
     """Every GET route with the world's ids in it (paths with a value in the world only)."""
@@ -711,7 +803,7 @@ def test_hostile_query_on_get_pages(app, world):
 # Coverage ----------------------------------------------------------------------------------------
 def test_every_post_route_is_fuzzed(app):
     """A new POST route must be fuzzed (FORMS or API) or say in NOT_FUZZED why not."""
-    covered = set(FORMS) | {name.split(":")[0] for name in API} | set(NOT_FUZZED)
+    covered = set(FORMS) | {name.split(":")[0] for name in API} | set(NOT_FUZZED) | set(MULTIPART_API)
     posts = {rule.endpoint for rule in app.url_map.iter_rules() if {"POST", "PUT", "PATCH", "DELETE"} & rule.methods}
     assert posts - covered == set(), "POST routes nobody throws hostile input at"
     assert covered - posts == set(), "FORMS/API/NOT_FUZZED name routes that no longer exist"

@@ -1,10 +1,11 @@
 """`Idempotency-Key` on the API's POSTs: a client that retries (its connection dropped, the
 answer was a timeout) gets the first answer again and writes nothing new.
 
-- A POST with the header is fingerprinted (method, path, query, body). The first time, it runs as
-  usual, and the key is written **in the same transaction as the request's first write**: if the
-  write commits, so does the key, and if two copies race, the second one's commit fails on the
-  key's unique constraint and writes nothing (409).
+- A POST with the header is fingerprinted (method, path, query, body; for a multipart upload its
+  fields and each file's SHA-256). The first time, it runs as usual, and the key is written **in
+  the same transaction as the request's first write**: if the write commits, so does the key, and
+  if two copies race, the second one's commit fails on the key's unique constraint and writes
+  nothing (409).
 - Once the view has answered, the answer (status and JSON body) is kept with the key.
 - The same key again, within KEEP (24 h) and from the same API token: the kept answer, with
   `Idempotent-Replayed: true`. The same key with a different request: 422. A key whose write
@@ -49,12 +50,40 @@ class KeyRefused(Exception):
         self.message, self.status = message, status
 
 
+FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
 def _fingerprint():
     digest = hashlib.sha256()
     for part in (request.method, request.path, request.query_string.decode("latin-1")):
         digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
-    digest.update(request.get_data(cache=True))
+    if request.mimetype in FORMS:
+        _digest_form(digest)
+    else:
+        digest.update(request.get_data(cache=True))
     return digest.hexdigest()
+
+
+def _digest_form(digest):
+    """A form's fields and files, as parsed. Its raw body is gone by now (the form was parsed
+    before the view, to check its text), and a file upload (MAX_FILE_MB) must not be read into
+    memory whole: each file is hashed in chunks from its temporary file, then rewound."""
+    def text(value):
+        digest.update(value.encode("utf-8", "surrogatepass") + b"\0")
+
+    for name, value in request.form.items(multi=True):
+        text(name)
+        text(value)
+    for name, upload in request.files.items(multi=True):
+        text(name)
+        text(upload.filename or "")
+        stream = upload.stream
+        stream.seek(0)
+        contents = hashlib.sha256()
+        for chunk in iter(lambda: stream.read(1024 * 1024), b""):
+            contents.update(chunk)
+        stream.seek(0)
+        text(contents.hexdigest())
 
 
 def begin(session, token_id):
@@ -110,9 +139,12 @@ def _key_not_written(_session):
 
 
 def finish(session, response):
-    """After the view answered: keep the answer with the key its write committed."""
+    """After the view answered: keep the answer with the key its write committed. Only a POST's
+    JSON answer is kept: a streamed one (a file download) is never read here."""
     noted = g.get("idempotency")
     if not noted or not noted["written"] or not g.get("committed_a_write") or response.status_code >= 500:
+        return response
+    if request.method != "POST" or response.is_streamed or response.direct_passthrough:
         return response
     try:
         _keep_answer(session, noted["token_id"], noted["key"], response.status_code, response.get_data(as_text=True))

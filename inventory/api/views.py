@@ -43,6 +43,12 @@ def _domain_error(error):
     return jsonify(error=error.message), error.status
 
 
+@bp.before_request
+def _no_key_yet():
+    # Only this request's own Idempotency-Key counts (a test's requests share one `g`).
+    g.pop("idempotency", None)
+
+
 @bp.after_request
 def _keep_the_answer(response):
     return idempotency.finish(db.session, response)

@@ -3,7 +3,7 @@ SECRET_KEY (itsdangerous, its own salt). The signature makes it unguessable; whe
 opens (its expiry, a revocation) is the row's, so that a link can be ended early."""
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
 
 SALT = "file-share"
@@ -15,6 +15,11 @@ def _serializer() -> URLSafeSerializer:
 
 def share_token(share_id: int) -> str:
     return str(_serializer().dumps(share_id))
+
+
+def share_url(share_id: int) -> str:
+    """The whole address a client opens (the pages and the API give out the same one)."""
+    return url_for("files.open_share", token=share_token(share_id), _external=True)
 
 
 def read_token(token: str) -> int | None:

@@ -50,7 +50,7 @@ def asks_if_print_still_good(item: Item, current: dict[str, ItemFile]) -> bool:
 
 
 def share_url(row: FileShare) -> str:
-    return url_for("files.open_share", token=links.share_token(row.id), _external=True)
+    return links.share_url(row.id)
 
 
 @bp.app_template_global()
