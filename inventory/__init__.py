@@ -98,8 +98,18 @@ def configure_secret_key(app):
 def register_extensions(app):
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
+
+    @app.before_request
+    def _forget_the_last_requests_user():
+        # Each request finds its user from its own cookie. (A test's app context outlives its
+        # requests, and `g` with it; in production every request has a fresh `g` anyway.)
+        g.pop("_login_user", None)
+        g.pop("user_session", None)
+        g.pop("draft_lines", None)  # the navigation's badge (core/templating.py)
+        g.pop("room_for_files", None)  # core/inputs.py
+
     from .core.inputs import room_for_files
-    app.before_request(room_for_files)  # before the CSRF check, which reads the form
+    app.before_request(room_for_files)  # after the user is forgotten, before the CSRF check reads the form
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -120,13 +130,6 @@ def register_extensions(app):
         g.user_session = row
         return row.user
 
-    @app.before_request
-    def _forget_the_last_requests_user():
-        # Each request finds its user from its own cookie. (A test's app context outlives its
-        # requests, and `g` with it; in production every request has a fresh `g` anyway.)
-        g.pop("_login_user", None)
-        g.pop("user_session", None)
-        g.pop("draft_lines", None)  # the navigation's badge (core/templating.py)
 
 
 def register_blueprints(app):

@@ -307,6 +307,24 @@ def test_a_file_bigger_than_the_8_mb_request_limit_goes_in(app, client, login, f
     assert stored.size == len(big) and stored.chunks == 10
 
 
+def test_only_a_manager_may_send_more_than_the_usual_request_limit(app, client, login, flyer, session):
+    """Nobody else makes the server take MAX_FILE_MB into a temporary file: a rep, a visitor and a
+    rep's API token get the usual 8 MB limit before anything of the body is read."""
+    from inventory.auth.services import create_token
+
+    big = pdf_bytes() + b"%" + os.urandom(9 * 1024 * 1024)
+    anonymous = post_file(app.test_client(), "FLY-1", big)
+    assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]  # the body left unread
+    rep = login("rep")
+    assert post_file(client, "FLY-1", big).status_code == 413
+    assert post_file(client, "FLY-1", pdf_bytes()).status_code == 403  # small: refused by role, as before
+    token = create_token(session, rep, "phone")[1]
+    api = app.test_client().post("/api/v1/items/FLY-1/files", data={"file": (io.BytesIO(big), "f.pdf")},
+                                 headers={"Authorization": f"Bearer {token}"}, content_type="multipart/form-data")
+    assert api.status_code == 403 and "cannot" in api.get_json()["error"]  # refused before the body is read
+    assert counts(session) == (0, 0)
+
+
 def test_sharing_without_script_shows_the_link_and_a_client_opens_it_without_logging_in(
         app, client, login, flyer, session, make_user):
     version = upload(session, flyer, make_user("manager"))

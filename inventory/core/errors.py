@@ -125,8 +125,8 @@ def init_app(app):
     @app.errorhandler(413)
     def too_large(error):
         limit = (request.max_content_length or 8 * 1024 * 1024) // (1024 * 1024)
-        if getattr(current_app.view_functions.get(request.endpoint or ""), "large_upload", False):
-            limit = current_app.config.get("MAX_FILE_MB") or 50  # the file's limit, not the request's
+        if g.get("room_for_files"):
+            limit = current_app.config.get("MAX_FILE_MB") or 50  # set for a file: its limit, not the request's
         return page("errors/400.html", 413, message=f"The upload is too large ({limit} MB at most).")
 
     @app.errorhandler(DBAPIError)

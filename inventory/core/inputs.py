@@ -15,9 +15,14 @@ import math
 import re
 
 from flask import current_app, Request as FlaskRequest
-from flask import abort, request
+from flask import abort, g, request
+from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+
+from ..auth.roles import MANAGERS
+from ..auth.services import token_for
+from ..extensions import db
 
 MAX_JSON_DEPTH = 32  # our bodies nest three levels (an object, its lines, a line)
 _NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
@@ -99,11 +104,24 @@ def large_upload(view):
     return view
 
 
+def _uploader_is_a_manager():
+    """Whether whoever sends this request may upload files: a signed-in manager or admin, or a
+    manager's API token. Asked before the body is read, so that nobody else can make the server
+    take MAX_FILE_MB into a temporary file."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        row = token_for(db.session, token.strip())
+        return row is not None and row.user.role in MANAGERS
+    return bool(current_user.is_authenticated and current_user.role in MANAGERS)
+
+
 def room_for_files():
-    """Before the CSRF check reads the form: raise the size limit for views marked large_upload."""
+    """Before the CSRF check reads the form: raise the size limit for views marked large_upload,
+    for the people who may upload there (others keep MAX_CONTENT_LENGTH, and the view refuses them)."""
     view = current_app.view_functions.get(request.endpoint or "")
-    if getattr(view, "large_upload", False):
+    if getattr(view, "large_upload", False) and request.method == "POST" and _uploader_is_a_manager():
         request.max_content_length = (current_app.config.get("MAX_FILE_MB") or 50) * 1024 * 1024 + 1024 * 1024
+        g.room_for_files = True  # a 413 then names the file's limit
 
 
 def init_app(app):
