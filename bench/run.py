@@ -22,6 +22,10 @@ through the login form as real users, and measures after a warm-up:
 
 It prints one table per database and whether each target is met. Not part of the test run:
 numbers depend on the machine and on what else runs on it.
+
+Beside it, each on its own: bench/labels.py (the 300-bin label sheet), bench/imports.py (10,000
+rows imported) and bench/files.py (a 50 MB collateral file uploaded and downloaded through
+gunicorn, with each worker's peak memory), which uses this file's Server.
 """
 import argparse
 import os

@@ -153,15 +153,17 @@ document.addEventListener("submit", function (event) {
           .then(function () { showSharedLink(box, answer.url, "Shared:"); })
           .catch(function (error) {
             if (error && error.name === "AbortError") { showSharedLink(box, answer.url, "Not sent. The link:"); return; }
-            return copyLink(answer.url, box);
+            return copyLink(answer.url, box, answer.days);
           });
       }
-      return copyLink(answer.url, box);
+      return copyLink(answer.url, box, answer.days);
     })
     .catch(function (error) { if (box) { box.hidden = false; box.textContent = error.message; } });
 });
-function copyLink(url, box) {
-  var done = function () { showSharedLink(box, url, "Link copied (valid 7 days unless ended):"); };
+function copyLink(url, box, days) {
+  // How long the link lasts is the server's SHARE_LINK_DAYS, as its answer says.
+  var lasts = days ? "valid " + days + " day" + (days === 1 ? "" : "s") + " unless ended" : "until ended or expired";
+  var done = function () { showSharedLink(box, url, "Link copied (" + lasts + "):"); };
   var shown = function () { showSharedLink(box, url, "Copy this link:"); };
   if (navigator.clipboard && navigator.clipboard.writeText) return navigator.clipboard.writeText(url).then(done, shown);
   shown();

@@ -197,10 +197,11 @@ def share(file_id: int) -> ResponseReturnValue:
     version = _version_or_404(file_id)
     if not ButtonForm().validate_on_submit():
         abort(400)
-    row = services.share(db.session, version, current_user, current_app.config["SHARE_LINK_DAYS"])
+    days = current_app.config["SHARE_LINK_DAYS"]
+    row = services.share(db.session, version, current_user, days)
     if request.accept_mimetypes.best == "application/json":
         return jsonify(url=share_url(row), title=version.title, expires_at=row.expires_at.isoformat() + "Z",
-                       page=url_for("files.show_share", share_id=row.id))
+                       days=days, page=url_for("files.show_share", share_id=row.id))
     return redirect(url_for("files.show_share", share_id=row.id))
 
 

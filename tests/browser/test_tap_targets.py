@@ -12,16 +12,22 @@ The rule, and its exceptions:
   pads such links vertically, which moves no text);
 - hidden form fields and elements that take no space are not measured.
 """
+import io
+
 import pytest
 from playwright.sync_api import expect
 
+from inventory.catalog import services as catalog
 from inventory.extensions import db
+from inventory.files import services as files
 from inventory.requests import drafts
 from tests.browser.conftest import TIMEOUT_MS, log_in
+from tests.files_helpers import pdf_bytes
 from tests.today_data import PASSWORD, build
 
 expect.set_options(timeout=TIMEOUT_MS)
 MIN = 44
+FILES_SKU = "BRO-ATLAS"  # a print item of today_data's, given files by `day`
 # What is tappable, and how each is measured (see the module's docstring).
 _MEASURE = """(min) => {
   const seen = new Set(), out = [];
@@ -71,13 +77,19 @@ def day(live_server):
         from inventory.auth.models import User
         rep = db.session.scalar(select(User).where(User.email == "rep@example.com"))
         drafts.save(db.session, rep, quantities={"POLO-NAVY-L": 2, "BANNER-1": 1})  # My request with lines
+        # The brochure's files: the item page shows their cards (preview, Download, Share).
+        manager = db.session.scalar(select(User).where(User.email == "manager@example.com"))
+        brochure = catalog.get_item(db.session, FILES_SKU)
+        for kind in ("shareable", "master"):
+            files.upload(db.session, brochure, manager, kind=kind, stream=io.BytesIO(pdf_bytes()),
+                         filename=f"atlas-{kind}.pdf", title=f"Atlas brochure ({kind})")
         db.session.remove()
     return made
 
 
 def pages(day):
     shared = ["/today", "/catalog", f"/catalog/p/{day['product']}", f"/i/{day['sku']}", f"/b/{day['bin']}",
-              "/events", f"/events/{day['event']}", "/profile"]
+              "/events", f"/events/{day['event']}", "/profile", f"/i/{FILES_SKU}", f"/i/{FILES_SKU}/files"]
     return {
         "rep": shared + ["/request", "/requests/mine", f"/requests/{day['rush']}"],
         "staff": shared + ["/requests/picking", f"/requests/{day['to_pick']}/pick", f"/requests/{day['to_pick']}",
