@@ -7,12 +7,15 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Iterator
-from typing import IO, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Engine, Table, bindparam, insert, select
+from sqlalchemy import Connection, Engine, Table, bindparam, insert, select
 
 from ..database import SessionLike
 from .models import CHUNK_BYTES, StoredFile, StoredFileChunk
+
+if TYPE_CHECKING:
+    import psycopg
 
 
 def store(session: SessionLike, stream: IO[bytes], content_type: str) -> StoredFile:
@@ -47,12 +50,27 @@ def read_bytes(session: SessionLike, file_id: int) -> bytes:
 
 
 def stream_chunks(engine: Engine, file_id: int, chunks: int) -> Iterator[bytes]:
-    """The file's chunks in order, one query each on a pooled connection held only for that query."""
+    """The file's chunks in order, one query each on a pooled connection held only for that query.
+    On PostgreSQL the chunk comes back in binary (psycopg reads `bytea` as hex text otherwise:
+    twice the bytes on the wire and a decoding step, about three times slower)."""
     statement = select(StoredFileChunk.data).where(StoredFileChunk.file_id == file_id,
                                                     StoredFileChunk.n == bindparam("n"))
+    binary = engine.dialect.name == "postgresql"
     for n in range(chunks):
         with engine.connect() as connection:
-            data = connection.scalar(statement, {"n": n})
+            if binary:
+                data = _binary_chunk(connection, file_id, n)
+            else:
+                data = connection.scalar(statement, {"n": n})
         if data is None:
             return
         yield bytes(data)
+
+
+def _binary_chunk(connection: Connection, file_id: int, n: int) -> bytes | None:
+    """One chunk through psycopg's own cursor asking for binary results."""
+    driver = cast("psycopg.Connection[Any]", connection.connection.dbapi_connection)
+    with driver.cursor(binary=True) as cursor:
+        cursor.execute("SELECT data FROM stored_file_chunk WHERE file_id = %s AND n = %s", (file_id, n))
+        row = cursor.fetchone()
+    return None if row is None else row[0]
