@@ -33,10 +33,12 @@ PAGES = ["bin", "item", "item_on_loan", "bin_on_loan", "catalog_search", "my_req
          "today_staff", "today_rep", "today_manager"]
 # Statements a page may send at most (at any size): generous enough for honest changes, far
 # below what a query per row would cost even on the small stockroom.
-BUDGET = {"bin": 8, "item": 12, "item_on_loan": 14, "bin_on_loan": 8, "catalog_search": 5, "my_requests": 5, "queue": 6, "reorders": 11,
+BUDGET = {"bin": 8, "item": 12, "item_on_loan": 14, "bin_on_loan": 8, "catalog_search": 6, "my_requests": 5, "queue": 6, "reorders": 11,
           "reorders_after_change": 12,  # the stored flags: read, not computed, after a change too
           "scan_read": 5, "find": 8, "label_sheet": 6, "api_reserve": 21, "api_items": 10, "send_alerts": 34,
           "today_staff": 9, "today_rep": 7, "today_manager": 11}  # the Today pages: one statement a section
+# catalog_search: 5, and one for which products on the page have a file to share (6). item and
+# item_on_loan: their current files are one more statement, within the room they had.
 # today_rep: 6 statements, 7 with the rep's team budget line (the team and its spend in one
 # statement; the measured rep is in a team, see _put_in_a_team). api_reserve: 17 with the
 # requester's team read for the answer's `team` (16 before); 20 with the approval e-mail to the
