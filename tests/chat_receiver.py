@@ -37,7 +37,8 @@ class Receiver:
     def url(self, path="/hook/T000-B000-Xy4Z"):
         return f"http://127.0.0.1:{self.port}{path}"
 
-    def start(self):
+    def start(self, ssl_context=None):
+        """Listen (again) on the port; with `ssl_context` (a server context), over TLS."""
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -81,6 +82,8 @@ class Receiver:
                 self.wfile.write(text)
 
         self._server = _Server(("127.0.0.1", self.port), Handler)
+        if ssl_context is not None:
+            self._server.socket = ssl_context.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self

@@ -187,8 +187,9 @@ def test_429_waits_at_least_its_retry_after(chat_app, session, receiver, retry_a
 
 def test_retry_after_as_an_http_date():
     now = utcnow().replace(microsecond=0)
-    from email.utils import format_datetime
     from datetime import timezone
+    from email.utils import format_datetime
+
     when = format_datetime((now + timedelta(minutes=20)).replace(tzinfo=timezone.utc), usegmt=True)
     assert delivery.retry_after(when, now) == timedelta(minutes=20)
     assert delivery.retry_after("soon", now) is None
@@ -448,3 +449,69 @@ def test_two_senders_at_once_on_postgresql_deliver_each_message_once(chat_app, s
     assert accepted_once(receiver, ids)
     assert len(receiver.requests) == 30
     assert {r.status for r in rows(session)} == {SENT}
+
+
+def _self_signed(tmp_path, host):
+    from datetime import datetime, timezone
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    start = datetime.now(timezone.utc) - timedelta(days=1)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(start)
+            .not_valid_after(start + timedelta(days=2))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+def test_https_goes_to_the_pinned_address_with_the_host_name_for_sni_and_the_certificate(tmp_path):
+    import ssl
+
+    cert_file, key_file = _self_signed(tmp_path, "hooks.chat.test")
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert_file, key_file)
+    seen = {}
+
+    def sni(sock, name, context):
+        seen["sni"] = name
+
+    server_context.sni_callback = sni
+    receiver = Receiver().start(server_context)
+    try:
+        client_context = ssl.create_default_context(cafile=str(cert_file))
+        connection = addresses.PinnedHTTPSConnection("hooks.chat.test", "127.0.0.1", receiver.port, 2, 2,
+                                                     context=client_context)
+        connection.request("POST", "/hook", body=b"{}", headers={"Content-Type": "application/json"})
+        assert connection.getresponse().status == 200
+        connection.close()
+        assert seen["sni"] == "hooks.chat.test"
+        assert receiver.requests[0][1]["Host"] == f"hooks.chat.test:{receiver.port}"
+        # The certificate is checked against the URL's host name, not the address connected to.
+        wrong = addresses.PinnedHTTPSConnection("other.chat.test", "127.0.0.1", receiver.port, 2, 2,
+                                                context=client_context)
+        with pytest.raises(ssl.SSLCertVerificationError):
+            wrong.request("POST", "/hook", body=b"{}")
+        wrong.close()
+    finally:
+        receiver.stop()
+
+
+def test_the_outbox_page_lists_a_chat_message_by_channel_and_title_never_its_url(chat_app, session, receiver,
+                                                                                client, login):
+    target = channel(chat_app, receiver)
+    queue(session, target, 1)
+    login("manager")
+    page = client.get("/outbox").get_data(as_text=True)
+    assert "Rush 0" in page and "to Stockroom" in page
+    assert SLACK_PATH not in page and "secretXy4Z" not in page

@@ -109,8 +109,9 @@ class PinnedHTTPConnection(http.client.HTTPConnection):
 class PinnedHTTPSConnection(http.client.HTTPSConnection):
     """https to the checked address, with the URL's host name for SNI and the certificate."""
 
-    def __init__(self, host: str, ip: str, port: int, connect_timeout: float, read_timeout: float) -> None:
-        super().__init__(host, port, timeout=connect_timeout, context=ssl.create_default_context())
+    def __init__(self, host: str, ip: str, port: int, connect_timeout: float, read_timeout: float,
+                 context: ssl.SSLContext | None = None) -> None:
+        super().__init__(host, port, timeout=connect_timeout, context=context or ssl.create_default_context())
         self.pinned_ip, self.read_timeout = ip, read_timeout
 
     def connect(self) -> None:
