@@ -515,3 +515,12 @@ def test_the_outbox_page_lists_a_chat_message_by_channel_and_title_never_its_url
     page = client.get("/outbox").get_data(as_text=True)
     assert "Rush 0" in page and "to Stockroom" in page
     assert SLACK_PATH not in page and "secretXy4Z" not in page
+
+
+def test_a_huge_answer_is_not_read_whole(chat_app, session, receiver):
+    target = channel(chat_app, receiver)
+    queue(session, target, 2)
+    receiver.script = [("status", 200, "y" * 500_000), ("status", 400, "z" * 500_000)]
+    result = send_chat_pending(session, chat_app.config, utcnow())
+    assert (result.sent, result.failed) == (1, 1)
+    assert len(rows(session)[1].last_error) < 400

@@ -85,7 +85,10 @@ def post(checked: Checked, body: bytes, headers: Mapping[str, str], config: Mapp
     try:
         connection.request("POST", checked.target, body=body, headers=dict(headers))
         response = connection.getresponse()
-        answer = response.read(MAX_ANSWER) if response.status >= 300 else response.read()
+        # Never more than MAX_ANSWER (the connection is closed after); an answer cut short of its
+        # Content-Length raises IncompleteRead.
+        small = response.length is not None and response.length <= MAX_ANSWER
+        answer = response.read() if small else response.read(MAX_ANSWER)
     except TimeoutError:
         return Outcome(RETRY, error=f"no answer from {checked.host} within the time allowed")
     except http.client.IncompleteRead:
