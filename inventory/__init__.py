@@ -147,6 +147,7 @@ def register_blueprints(app):
     from .budgets.views import bp as budgets_bp
     from .budgets.team_views import bp as teams_bp
     from .catalog.views import bp as catalog_bp
+    from .chat import models as _chat_models  # noqa: F401
     from .core.views import bp as core_bp
     from .events import models as _event_models  # noqa: F401  (tables known to Alembic)
     from .events.views import bp as events_bp

@@ -71,6 +71,9 @@ def from_environment(instance_path):
         "MAIL_FROM": env.get("MAIL_FROM", ""),
         # Seconds to wait for each answer of the SMTP server (RFC 5321 allows 10 minutes for the last).
         "MAIL_TIMEOUT": _int(env.get("MAIL_TIMEOUT"), 60),
+        # Chat webhooks (inventory/chat) may point inside the network (private, loopback, link-local
+        # addresses) only when this is set: otherwise an admin could make the server call them.
+        "ALLOW_PRIVATE_WEBHOOKS": _bool(env.get("ALLOW_PRIVATE_WEBHOOKS")),
         "ALERT_RECIPIENTS": [a.strip() for a in env.get("ALERT_RECIPIENTS", "").split(",") if a.strip()],
         # Number of reverse proxies in front of the app whose X-Forwarded-* headers we trust.
         "TRUSTED_PROXIES": _int(env.get("TRUSTED_PROXIES"), 0),
@@ -119,6 +122,7 @@ DEFAULTS = {
     "BUDGET_PERIOD": "quarter",
     "MAX_FILE_MB": 50,
     "SHARE_LINK_DAYS": 7,
+    "ALLOW_PRIVATE_WEBHOOKS": False,
 }
 
 

@@ -13,7 +13,7 @@ QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
 
 
 class OutboxMessage(Model):
-    """One e-mail, written with the change that caused it and sent later by `send_pending`."""
+    """One e-mail (or chat message), written with the change that caused it and sent later by `send_pending`."""
 
     __tablename__ = "outbox_message"
     __table_args__ = (Index("ix_outbox_message_status_next_attempt_at", "status", "next_attempt_at"),)
@@ -32,6 +32,10 @@ class OutboxMessage(Model):
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A chat message (inventory/chat): the channel it goes to and its JSON body; `to` holds the
+    # channel's name and `subject` a short title, for the Outbox page. E-mails have neither.
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("chat_channel.id"))
+    payload: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     @property
     def recipients(self) -> list[str]:

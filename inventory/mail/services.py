@@ -33,7 +33,7 @@ from email.utils import formatdate, make_msgid
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, not_, or_, select, update
 
 from ..database import SessionLike, unit_of_work
 from ..errors import Conflict, DomainError, NotFound
@@ -111,9 +111,12 @@ def backoff(attempts: int) -> timedelta:
     return min(timedelta(minutes=2 ** (attempts - 1)), MAX_BACKOFF)
 
 
-def _claim(session: SessionLike, now: datetime, batch: int, claimer: str) -> Sequence[OutboxMessage]:
-    """Claim up to `batch` due messages for this run (committed before any is sent); the claimed ones."""
-    if not _claim_ids(session, now, batch, claimer):
+def _claim(session: SessionLike, now: datetime, batch: int, claimer: str, chat: bool = False
+           ) -> Sequence[OutboxMessage]:
+    """Claim up to `batch` due messages for this run (committed before any is sent); the claimed
+    ones. E-mails only, or with `chat` chat messages only (inventory/chat/sender.py): the two are
+    sent by separate runs, neither needing the other's settings."""
+    if not _claim_ids(session, now, batch, claimer, chat):
         return []
     session.expire_all()
     return session.scalars(
@@ -122,11 +125,17 @@ def _claim(session: SessionLike, now: datetime, batch: int, claimer: str) -> Seq
     ).all()
 
 
+def chat_filter(chat: bool) -> ColumnElement[bool]:
+    """Chat messages (a channel, or a JSON body left by a deleted channel), or e-mails (neither)."""
+    is_chat = or_(OutboxMessage.channel_id.is_not(None), OutboxMessage.payload != "")
+    return is_chat if chat else not_(is_chat)
+
+
 @unit_of_work
-def _claim_ids(session: SessionLike, now: datetime, batch: int, claimer: str) -> Sequence[int]:
+def _claim_ids(session: SessionLike, now: datetime, batch: int, claimer: str, chat: bool = False) -> Sequence[int]:
     candidates = (
         select(OutboxMessage.id)
-        .where(or_(
+        .where(chat_filter(chat), or_(
             (OutboxMessage.status == QUEUED) & (OutboxMessage.next_attempt_at <= now),
             (OutboxMessage.status == SENDING) & (OutboxMessage.claimed_at < now - STALE_CLAIM),
         ))
@@ -204,7 +213,7 @@ def message_id(message: OutboxMessage, config: Mapping[str, Any]) -> str:
 
 
 def _describe(error: BaseException) -> str:
-    if isinstance(error, _MaybeSent):
+    if isinstance(error, (_MaybeSent, InWords)):
         return str(error)[:2000]
     detail = str(error)
     return (f"{type(error).__name__}: {detail}" if detail else type(error).__name__)[:2000]
@@ -212,7 +221,8 @@ def _describe(error: BaseException) -> str:
 
 @unit_of_work
 def _record_failure(session: SessionLike, message: OutboxMessage, now: datetime, error: BaseException,
-                    result: SendResult, give_up: bool = False, claimer: str | None = None) -> None:
+                    result: SendResult, give_up: bool = False, claimer: str | None = None,
+                    not_before: datetime | None = None) -> None:
     if claimer is not None:
         # Only under this run's claim: a run that outlived it must not put back in the queue
         # (or fail) a message another sender has taken over, or already sent.
@@ -234,6 +244,8 @@ def _record_failure(session: SessionLike, message: OutboxMessage, now: datetime,
     else:
         message.status = QUEUED
         message.next_attempt_at = now + backoff(message.attempts)
+        if not_before is not None and not_before > message.next_attempt_at:
+            message.next_attempt_at = not_before  # the server's Retry-After
         result.retrying += 1
 
 
@@ -343,6 +355,13 @@ def send_pending(session: SessionLike, config: Mapping[str, Any], now: datetime,
             except (OSError, smtplib.SMTPException):
                 smtp.close()
     return result
+
+
+class InWords(Exception):
+    """A failure already described in words (kept in last_error as it is, without a type name)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 class _MaybeSent(Exception):
