@@ -175,7 +175,9 @@ def container(items: list[Block], separator: bool = False, spacing: str | None =
 
 
 def _size(value: Any) -> int:
-    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+    """Bytes of `value` as JSON, measured as json.dumps writes it by default (", " and ": ", every
+    non-ASCII character as \\uXXXX): the longest of the usual ways to send it."""
+    return len(json.dumps(value))
 
 
 def teams_card(body: list[Block], actions: list[Block], summary: str = "") -> Message:
@@ -206,34 +208,75 @@ def _teams_fit(head: list[Block], units: Sequence[tuple[list[Block], int]], tail
     everything = teams_card([*head, *(b for blocks, _count in units for b in blocks), *tail], actions, summary)
     if _size(everything) <= most and sum(count for _b, count in units) >= total:
         return everything
-    # The skeleton with the longest "and N more" it may need; each element adds its size and a comma.
+    # The skeleton with the longest "and N more" it may need; each element adds its size and ", ".
     room = most - _size(teams_card([*head, _teams_more(total, more_url, where)], actions, summary))
-    body, shown = list(head), 0
+    taken: list[tuple[list[Block], int]] = []
     for blocks, count in units:
-        cost = sum(_size(block) + 1 for block in blocks)
+        cost = sum(_size(block) + 2 for block in blocks)
         if cost > room:
             break
-        body.extend(blocks)
+        taken.append((blocks, count))
         room -= cost
-        shown += count
-    body.append(_teams_more(total - shown, more_url, where))
-    message = teams_card(body, actions, summary)
-    while _size(message) > most and len(body) > len(head) + 1:  # a safeguard: the estimate is exact
-        body.pop(-2)
-        message = teams_card(body, actions, summary)
+
+    def build() -> Message:
+        shown = sum(count for _blocks, count in taken)
+        return teams_card([*head, *(b for blocks, _count in taken for b in blocks),
+                           _teams_more(total - shown, more_url, where)], actions, summary)
+
+    message = build()
+    while _size(message) > most and taken:  # a safeguard: the estimate above is exact
+        taken.pop()
+        message = build()
     return message
 
 
 def _webhook_fit(message: Message, key: str, most: int = WEBHOOK_MAX_BYTES) -> Message:
-    """The generic JSON's list under `key` cut, from the end, until the whole is at most `most`
-    bytes; "more" says how many were left out."""
-    items = list(message[key])
-    message = {**message, key: items, "more": message.get("more", 0)}
-    while items and _size(message) > most:
-        cut = max(1, len(items) // 10) if _size(message) > 2 * most else 1
-        del items[-cut:]
-        message["more"] += cut
-    return message
+    """The generic JSON with as many of the rows under `key` as `most` bytes take, in their order;
+    "more" says how many were left out (on top of the `more` it had)."""
+    if _size(message) <= most:
+        return message
+    rows, before = message[key], message.get("more", 0)
+    room = most - _size({**message, key: [], "more": before + len(rows)})
+    kept: list[Any] = []
+    for row in rows:
+        room -= _size(row) + 2
+        if room < 0:
+            break
+        kept.append(row)
+    return {**message, key: kept, "more": before + len(rows) - len(kept)}
+
+
+def _webhook_digest_fit(message: Message, most: int = WEBHOOK_MAX_BYTES) -> Message:
+    """The generic digest with as many lines (then resolved lines) as `most` bytes take, most
+    urgent first; "more" says how many lines were left out."""
+    if _size(message) <= most:
+        return message
+    total = sum(len(group["lines"]) for group in message["groups"]) + len(message["resolved"])
+    room = most - _size({**message, "groups": [], "resolved": [], "more": total})
+    groups: list[dict[str, Any]] = []
+    resolved: list[Any] = []
+    shown = 0
+    for group in message["groups"]:
+        lines: list[Any] = []
+        opening = _size({**group, "lines": []}) + 2
+        for line in group["lines"]:
+            cost = _size(line) + 2 + (opening if not lines else 0)
+            if cost > room:
+                break
+            lines.append(line)
+            room -= cost
+        if lines:
+            groups.append({**group, "lines": lines})
+            shown += len(lines)
+        if len(lines) < len(group["lines"]):
+            break
+    else:
+        for line in message["resolved"]:
+            room -= _size(line) + 2
+            if room < 0:
+                break
+            resolved.append(line)
+    return {**message, "groups": groups, "resolved": resolved, "more": total - shown - len(resolved)}
 
 
 # The reorder digest ------------------------------------------------------------------------------
@@ -322,13 +365,13 @@ def digest_message(kind: str, subject: str, groups: Sequence[tuple[Event | None,
     base = base_url if base_url is not None else reorders_url.rstrip("/").removesuffix("/reorders")
     total = sum(len(lines) for _event, lines in groups) + len(resolved)
     if kind == WEBHOOK:
-        return _webhook_fit({
+        return _webhook_digest_fit({
             "event": "reorder_digest", "subject": subject,
             "groups": [{"event": _event_json(event, base), "lines": [_line_json(line) for line in lines]}
                        for event, lines in groups],
             "resolved": [{"sku": line.item.sku, "name": line.item.product.name,
                           "event": _event_json(line.event, base), "item_url": line.item_url} for line in resolved],
-            "url": reorders_url}, "groups")
+            "more": 0, "url": reorders_url})
     if kind == SLACK:
         units: list[tuple[list[Block], int]] = []
         for number, (event, lines) in enumerate(groups):
