@@ -13,7 +13,7 @@ from inventory.catalog.models import Item, Product
 from inventory.chat import cards
 from inventory.chat.cards import OverdueRow, RequestSummary, digest_message, overdue_message, request_message
 from inventory.events.models import Event
-from inventory.forecast.models import SHORTFALL, SOON, ReorderFlag
+from inventory.forecast.models import RETIRE, RETIRING, SHORTFALL, SOON, ReorderFlag
 from inventory.mail import alerts
 from inventory.mail.alerts import DigestLine, ResolvedLine
 from inventory.requests import submission
@@ -186,6 +186,29 @@ def test_generic_json_round_trips(digest):
         "action": "Raise the purchase order", "item_url": f"{BASE}/i/BRO-EXPO"}
     assert "Expo West" in brochure["reason"] and brochure["action_url"].startswith(f"{BASE}/purchase-orders/new?")
     assert summit["lines"][0]["name"] == "<b>Polo & co</b>"  # JSON needs no escaping
+
+
+def test_a_print_piece_to_retire_and_a_line_with_nothing_to_order():
+    item = Item(sku="FLY-OLD", supplier=None, product=Product(name="Old flyer"))
+    retire = ReorderFlag(item=item, event=None, kind=RETIRING, status=RETIRE, rank=3, need_date=date(2099, 5, 4),
+                         order_by=date(2099, 5, 4), projected=40, shortfall=0, suggested_quantity=0, orders=[],
+                         stored_reason="40 on hand must not be used after Mon 4 May")
+    lines = [DigestLine(retire, None, f"{BASE}/i/FLY-OLD", f"{BASE}/i/FLY-OLD", "See the item"),
+             DigestLine(retire, "expedite", None, f"{BASE}/i/FLY-OLD")]
+    slack = digest_message("slack", "Retire soon: 1 item near their do-not-use-after date", [(None, lines)], [],
+                           REORDERS)
+    texts = list(slack_texts(slack))
+    assert texts[1] == "*General stock*"
+    assert texts[2] == (f"*Retire soon*: <{BASE}/i/FLY-OLD|FLY-OLD> (Old flyer)\n"
+                        "Do not use after: 4 May 2099; on hand: 40\n"
+                        f"Why: 40 on hand must not be used after Mon 4 May\n<{BASE}/i/FLY-OLD|See the item>")
+    assert texts[3].startswith("*Retire soon (was Expedite)*: ") and texts[3].endswith("Mon 4 May")
+    teams = list(teams_texts(digest_message("teams", "s", [(None, lines)], [], REORDERS)))
+    assert "Do not use after: 4 May 2099" in teams and "On hand: 40" in teams
+    assert teams.count(f"[See the item]({BASE}/i/FLY-OLD)") == 1
+    webhook = digest_message("webhook", "s", [(None, lines)], [], REORDERS)
+    assert webhook["groups"][0]["lines"][1]["action_url"] is None
+    assert webhook["groups"][0]["lines"][0]["kind"] == "retire"
 
 
 # Many lines: the limits ---------------------------------------------------------------------------

@@ -182,7 +182,8 @@ def _size(value: Any) -> int:
 
 def teams_card(body: list[Block], actions: list[Block], summary: str = "") -> Message:
     content: dict[str, Any] = {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-                               "type": "AdaptiveCard", "version": "1.4", "body": body}
+                               "type": "AdaptiveCard", "version": "1.4", "body": body,
+                               "msteams": {"width": "Full"}}
     if actions:
         content["actions"] = actions
     message: Message = {"type": "message",
@@ -450,8 +451,8 @@ def _request_facts(request: RequestSummary) -> list[tuple[str, str]]:
             ("Lines", str(request.line_count))]
 
 
-def _more_lines(request: RequestSummary) -> str:
-    more = request.line_count - len(request.lines)
+def _more_lines(request: RequestSummary, shown: int) -> str:
+    more = max(request.line_count, len(request.lines)) - shown
     return f"and {plural(more, 'more line')}" if more > 0 else ""
 
 
@@ -460,7 +461,7 @@ def request_message(kind: str, topic: str, request: RequestSummary) -> Message:
     _check(kind)
     subject, headline, detail = _request_words(topic, request)
     lines = [clip(line, 300) for line in request.lines[:10]]
-    more = _more_lines(request)
+    more = _more_lines(request, len(lines))
     if kind == WEBHOOK:
         return {"event": "rush_request" if topic == RUSH else "approval_needed", "subject": subject,
                 "text": " ".join(filter(None, [headline, detail])),
