@@ -198,6 +198,7 @@ def send_alerts(today):
     due back tomorrow or overdue, then send the outbox. For cron, once or twice a day."""
     from datetime import date
 
+    from .chat.digest import digest_channels, queue_to_channels
     from .mail.alerts import queue_reorder_digest
     from .mail.services import MailNotConfigured, base_url, check_settings
     from .requests.emails import queue_return_reminders
@@ -206,22 +207,47 @@ def send_alerts(today):
     _ready()
     now = utcnow()
     today = today.date() if today else date.today()
+    # The digest goes to the chat channels that take it, and by e-mail when mail is set up: chat
+    # alone needs no mail settings.
+    chat = bool(digest_channels(db.session))
     try:
-        check_settings(current_app.config)
         base_url(current_app.config)
+        check_settings(current_app.config)
+        email = True
     except MailNotConfigured as error:
-        raise click.ClickException(error.message) from None
-    reminders = queue_return_reminders(db.session, today)
-    if reminders:
-        click.echo(f"Queued {reminders} return reminder{'s' if reminders != 1 else ''}.")
+        if not chat or not current_app.config.get("BASE_URL"):
+            raise click.ClickException(error.message) from None
+        email = False
+        click.echo(f"{error.message} Only the chat channels get the digest.", err=True)
+    if email:
+        reminders = queue_return_reminders(db.session, today)
+        if reminders:
+            click.echo(f"Queued {reminders} return reminder{'s' if reminders != 1 else ''}.")
     problem = None
+    queued = []
+
+    def to_chat(*digest_parts):
+        queued.append(queue_to_channels(*digest_parts))
+        return queued[-1]
+
     try:
-        digest = queue_reorder_digest(db.session, current_app.config, today, now)
+        digest = queue_reorder_digest(db.session, current_app.config, today, now, email=email,
+                                      also=to_chat if chat else None)
     except MailNotConfigured as error:
         problem = error
     else:
-        click.echo(f"Queued: {digest.subject}" if digest else "Nothing new to alert.")
-    _send_outbox(utcnow())  # now, not the run's start: the digest was queued after it
+        if digest:
+            click.echo(f"Queued: {digest.subject}")
+        if queued and queued[0]:
+            click.echo(f"Queued the digest for {queued[0]} chat channel{'s' if queued[0] != 1 else ''}.")
+        if not digest and not (queued and queued[0]):
+            click.echo("Nothing new to alert.")
+    # Now, not the run's start: the digest was queued after it.
+    chat_ok = _send_chat(utcnow()) if chat else True
+    if email:
+        _send_outbox(utcnow())
+    if not chat_ok:
+        raise SystemExit(1)
     if problem is not None:
         raise click.ClickException(problem.message)
 
@@ -273,10 +299,88 @@ def send_outbox():
         raise SystemExit(1)
 
 
+@click.group("chat-channel")
+def chat_channel():
+    """Chat channels (Slack, Microsoft Teams, a generic signed webhook): add, list, test, remove."""
+
+
+@chat_channel.command("add")
+@click.argument("name")
+@click.option("--kind", type=click.Choice(["slack", "teams", "webhook"]), required=True)
+@click.option("--topics", default="digest", show_default=True,
+              help="Comma-separated: digest, rush, approvals, returns_overdue, deliveries_overdue.")
+@click.option("--event-id", type=int, default=None, help="Only about this event.")
+@click.option("--team-id", type=int, default=None, help="Only about this team.")
+def chat_channel_add(name, kind, topics, event_id, team_id):
+    """Add a channel. The webhook URL is asked for (not shown, not kept in the shell's history) and
+    stored encrypted; a generic webhook's signing key is printed once."""
+    from .chat import services as chat
+
+    _ready()
+    url = click.prompt("Webhook URL", hide_input=True)
+    try:
+        channel = chat.create_channel(db.session, current_app.config, name=name, kind=kind, url=url, topics=topics,
+                                      event_id=event_id, team_id=team_id)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Added {channel.name} ({channel.kind}, {channel.url_hint}): {channel.topics}.")
+    if channel.kind == "webhook":
+        click.echo(f"Signing key (give it to the receiver; shown only now): {chat.channel_secret(current_app.config, channel)}")
+
+
+@chat_channel.command("list")
+def chat_channel_list():
+    """The channels, their kind, address (host and last characters only), topics and scope."""
+    from .chat.models import ChatChannel
+
+    _ready()
+    channels = db.session.scalars(select(ChatChannel).order_by(ChatChannel.name)).all()
+    if not channels:
+        click.echo("No chat channels.")
+    for channel in channels:
+        scope = "".join(f", only {what} #{value}" for what, value in (("event", channel.event_id),
+                                                                     ("team", channel.team_id)) if value)
+        click.echo(f"{channel.name}: {channel.kind}, {channel.url_hint}, {channel.topics or 'no topics'}{scope}"
+                   f"{'' if channel.active else ' (inactive)'}")
+
+
+def _channel_named(name):
+    from .chat.models import ChatChannel
+
+    channel = db.session.scalar(select(ChatChannel).where(ChatChannel.name == name))
+    if channel is None:
+        raise click.ClickException(f"No chat channel is called {name!r}: `flask chat-channel list` shows them.")
+    return channel
+
+
+@chat_channel.command("test")
+@click.argument("name")
+def chat_channel_test(name):
+    """Post a test message to the channel now (not through the outbox) and show the answer."""
+    from .chat import services as chat
+
+    _ready()
+    try:
+        click.echo(chat.send_test(current_app.config, _channel_named(name), requested_by="the command line"))
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+
+
+@chat_channel.command("remove")
+@click.argument("name")
+def chat_channel_remove(name):
+    """Remove the channel; its messages not yet posted fail, saying so."""
+    from .chat import services as chat
+
+    _ready()
+    chat.delete_channel(db.session, _channel_named(name).id)
+    click.echo(f"Removed {name}.")
+
+
 def init_app(app):
     from .transfer.commands import import_items, import_stock
 
     for command in (create_user, create_token, check, seed_demo, backup, send_alerts, send_outbox, forecast_refresh,
-                    import_items, import_stock):
+                    import_items, import_stock, chat_channel):
         app.cli.add_command(command)
     app.cli.add_command(send_outbox, name="send-mail")  # its old name, still in crontabs

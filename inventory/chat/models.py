@@ -12,7 +12,8 @@ from ..timeutil import utcnow
 
 SLACK, TEAMS, WEBHOOK = "slack", "teams", "webhook"
 KINDS = (SLACK, TEAMS, WEBHOOK)
-TOPICS = ("digest", "rush", "approvals", "returns_overdue", "deliveries_overdue")
+DIGEST = "digest"
+TOPICS = (DIGEST, "rush", "approvals", "returns_overdue", "deliveries_overdue")
 
 
 class ChatChannel(Model):

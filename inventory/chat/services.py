@@ -20,6 +20,7 @@ from ..events.models import Event
 from ..mail.models import FAILED, QUEUED, OutboxMessage
 from .addresses import check_url, url_hint
 from .delivery import SENT, headers_for, post
+from . import cards
 from .models import KINDS, TOPICS, WEBHOOK, ChatChannel
 from .secrets import decrypt, encrypt
 
@@ -156,11 +157,9 @@ def channel_secret(config: Mapping[str, Any], channel: ChatChannel) -> str | Non
     return decrypt(config, channel.secret_encrypted) if channel.secret_encrypted else None
 
 
-def test_payload(channel: ChatChannel, requested_by: str) -> dict[str, Any]:
-    text = f"Test message from Swag stock to the channel {channel.name} (sent by {requested_by})."
-    if channel.kind == WEBHOOK:
-        return {"type": "test", "text": text}
-    return {"text": text}
+def test_payload(channel: ChatChannel, requested_by: str, base_url: str = "") -> dict[str, Any]:
+    """The test message in the channel's own kind (a Teams workflow takes only an Adaptive Card)."""
+    return cards.test_message(channel.kind, channel.name, requested_by, base_url)
 
 
 def send_test(config: Mapping[str, Any], channel: ChatChannel, requested_by: str = "an admin",
@@ -169,7 +168,7 @@ def send_test(config: Mapping[str, Any], channel: ChatChannel, requested_by: str
     words, or DomainError with it (status and the start of the answer's body)."""
     url = decrypt(config, channel.url_encrypted)
     checked = check_url(url, allow_private(config))
-    body = json.dumps(payload or test_payload(channel, requested_by)).encode()
+    body = json.dumps(payload or test_payload(channel, requested_by, config.get("BASE_URL") or "")).encode()
     outcome = post(checked, body, headers_for(channel.kind, body, channel_secret(config, channel)), config)
     if outcome.result != SENT:
         raise DomainError(f"The test message to {channel.name} ({channel.url_hint}) did not go through: "

@@ -13,7 +13,7 @@ the same digest: the second waits, then finds nothing new.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
@@ -115,14 +115,23 @@ def digest_recipients(session: Session, config: Mapping) -> list[str]:
     return recipients
 
 
+# The digest's other way out, inside its transaction: (session, subject, groups, resolved, reorders
+# URL) -> how many messages it queued. chat/digest.py gives one for the chat channels; mail does
+# not import chat (chat reads mail), so the command hands it in.
+DigestSink = Callable[[Session, str, list[tuple[Event | None, list[DigestLine]]], list[ResolvedLine], str], int]
+
+
 @unit_of_work
-def queue_reorder_digest(session: Session, config: Mapping, today: date, now: datetime) -> OutboxMessage | None:
-    """Queue at most one digest of new, worse and resolved reorder flags; return it or None.
+def queue_reorder_digest(session: Session, config: Mapping, today: date, now: datetime,
+                         also: DigestSink | None = None, email: bool = True) -> OutboxMessage | None:
+    """Queue at most one digest of new, worse and resolved reorder flags: the e-mail (unless
+    `email` is false) and, with `also`, whatever else takes it (the chat channels), in the same
+    transaction as the alerts it records. Returns the e-mail, or None (nothing new, or no e-mail).
 
     Raises MailNotConfigured when there is nobody to send it to or no BASE_URL for its links.
     """
-    recipients = digest_recipients(session, config)
-    if not recipients:
+    recipients = digest_recipients(session, config) if email else []
+    if not recipients and also is None:
         raise MailNotConfigured("Nobody receives reorder alerts: set ALERT_RECIPIENTS (comma-separated addresses), "
                                 "or have a manager turn on the reorder digest on their profile page.")
     base = base_url(config)
@@ -174,6 +183,10 @@ def queue_reorder_digest(session: Session, config: Mapping, today: date, now: da
     groups = [(event, [lines_by_flag[id(f)] for f in group if id(f) in lines_by_flag])
               for event, group in stored.by_event([line.flag for line in news])]
     subject = _subject(today, groups, resolved)
+    if also is not None:
+        also(session, subject, groups, resolved, f"{base}/reorders")
+    if not recipients:
+        return None
     return enqueue(session, recipients, subject, "reorder_digest",
                    {"groups": groups, "resolved": resolved, "today": today,
                     "reorders_url": f"{base}/reorders"}, kind="reorder_digest")
