@@ -21,6 +21,23 @@ depends_on = None
 
 
 def upgrade():
+    bind = op.get_bind()
+    if 'chat_channel' not in sa.inspect(bind).get_table_names():  # SQLite's downgrade keeps it, empty
+        _create_chat_channel()
+    columns = {column['name'] for column in sa.inspect(bind).get_columns('outbox_message')}
+    if bind.dialect.name == 'sqlite':
+        if 'channel_id' not in columns:  # a SQLite downgrade leaves it, emptied
+            op.execute("ALTER TABLE outbox_message ADD COLUMN channel_id INTEGER "
+                       "CONSTRAINT fk_outbox_message_channel_id_chat_channel REFERENCES chat_channel (id)")
+        op.execute("ALTER TABLE outbox_message ADD COLUMN payload TEXT DEFAULT '' NOT NULL")
+    else:
+        op.add_column('outbox_message', sa.Column('channel_id', sa.Integer(), nullable=True))
+        op.create_foreign_key(op.f('fk_outbox_message_channel_id_chat_channel'), 'outbox_message', 'chat_channel',
+                              ['channel_id'], ['id'])
+        op.add_column('outbox_message', sa.Column('payload', sa.Text(), server_default='', nullable=False))
+
+
+def _create_chat_channel():
     op.create_table(
         'chat_channel',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -39,25 +56,17 @@ def upgrade():
         sa.PrimaryKeyConstraint('id', name=op.f('pk_chat_channel')),
         sa.UniqueConstraint('name', name=op.f('uq_chat_channel_name')),
     )
-    if op.get_bind().dialect.name == 'sqlite':
-        op.execute("ALTER TABLE outbox_message ADD COLUMN channel_id INTEGER "
-                   "CONSTRAINT fk_outbox_message_channel_id_chat_channel REFERENCES chat_channel (id)")
-        op.execute("ALTER TABLE outbox_message ADD COLUMN payload TEXT DEFAULT '' NOT NULL")
-    else:
-        op.add_column('outbox_message', sa.Column('channel_id', sa.Integer(), nullable=True))
-        op.create_foreign_key(op.f('fk_outbox_message_channel_id_chat_channel'), 'outbox_message', 'chat_channel',
-                              ['channel_id'], ['id'])
-        op.add_column('outbox_message', sa.Column('payload', sa.Text(), server_default='', nullable=False))
 
 
 def downgrade():
     if op.get_bind().dialect.name == 'sqlite':
+        # SQLite cannot drop a column that is in a foreign key: channel_id stays, emptied, and so
+        # does chat_channel, empty, which its foreign key names (the upgrade takes both as they are).
         op.execute('ALTER TABLE outbox_message DROP COLUMN payload')
-        with op.batch_alter_table('outbox_message') as batch:
-            batch.drop_constraint('fk_outbox_message_channel_id_chat_channel', type_='foreignkey')
-            batch.drop_column('channel_id')
+        op.execute('UPDATE outbox_message SET channel_id = NULL')
+        op.execute('DELETE FROM chat_channel')
     else:
         op.drop_column('outbox_message', 'payload')
         op.drop_constraint(op.f('fk_outbox_message_channel_id_chat_channel'), 'outbox_message', type_='foreignkey')
         op.drop_column('outbox_message', 'channel_id')
-    op.drop_table('chat_channel')
+        op.drop_table('chat_channel')
